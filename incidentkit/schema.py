@@ -1,0 +1,298 @@
+"""Column contracts of the frames the kit returns, and their provenance in ``df.attrs``.
+
+Every frame has fixed columns, even when empty, so code downstream never has to ask
+whether a column exists. Timestamps are ``datetime64[ns, UTC]``.
+
+Frames
+------
+``EVENT_COLUMNS``     raw log events (``logs.events``)
+``PARSED_COLUMNS``    ``EVENT_COLUMNS`` + typed fields (``parsers.parse``)
+``REQUEST_COLUMNS``   one row per request (``parsers.requests``)
+``METRIC_COLUMNS``    long metric datapoints (``metrics.get``, EMF)
+``CHANGE_COLUMNS``    the change timeline (``changes.timeline``)
+``SETTING_COLUMNS``   configuration settings read with describe calls (key/value)
+
+Provenance
+----------
+Fetchers fill ``df.attrs`` with the keys in :data:`ATTR_KEYS` (see :func:`provenance`):
+what was asked (``source``, ``query``, ``window``, ``region``), what it cost
+(``api_calls``, ``retries``, ``elapsed_s``) and how complete it is (``complete``,
+``truncated``, ``issues``). Parsers add ``parse_stats``. The evidence bundle stores
+these in its manifest and the report's data-quality appendix shows them.
+
+Example
+-------
+>>> from incidentkit.schema import empty_frame, METRIC_COLUMNS
+>>> list(empty_frame("metrics").columns) == list(METRIC_COLUMNS)
+True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+__all__ = [
+    "EVENT_COLUMNS",
+    "PARSED_COLUMNS",
+    "REQUEST_COLUMNS",
+    "METRIC_COLUMNS",
+    "CHANGE_COLUMNS",
+    "SETTING_COLUMNS",
+    "DTYPES",
+    "ATTR_KEYS",
+    "CHANGE_CLASSES",
+    "empty_frame",
+    "conform",
+    "provenance",
+    "utc",
+]
+
+UTC_NS = "datetime64[ns, UTC]"
+
+#: Raw CloudWatch Logs events.
+EVENT_COLUMNS = ("timestamp", "ingestion_time", "log_group", "log_stream", "event_id", "message")
+
+#: Typed fields a parser extracts (NA where a record has no such field).
+PARSED_FIELDS = (
+    "format",  # detected record format: lambda_platform, lambda_platform_json, apigw_access, alb_access,
+    #            cloudtrail, powertools, emf, app_json, traceback, text (unparsed plain text), vpc_flow
+    "record_type",  # within the format: report/start/end/init_start/timeout/..., access, log, ...
+    "parse_error",  # bool: the record claimed a format (e.g. started like JSON) but could not be read
+    "parse_error_reason",
+    "request_id",
+    "level",  # upper-case: DEBUG INFO WARN ERROR FATAL
+    "status",  # HTTP status code (Int64)
+    "latency_ms",  # what the caller waited: access-log latency, app latency, or Lambda duration + init
+    "duration_ms",  # Lambda REPORT Duration
+    "billed_duration_ms",
+    "init_duration_ms",
+    "memory_size_mb",
+    "max_memory_used_mb",
+    "cold_start",  # boolean: Init Duration present / Powertools cold_start
+    "timed_out",  # boolean: REPORT Status: timeout, "Task timed out"
+    "app_version",  # from a field, or from a User-Agent like MyApp/2.9.0
+    "user_agent",
+    "route",  # path, resourcePath, routeKey
+    "method",
+    "client_ip",
+    "function_name",
+    "service",
+    "xray_trace_id",
+    "operation",  # API operation: DynamoDB op, CloudTrail eventName, ...
+    "error_type",  # exception class / error code / "Task timed out"
+    "error_message",
+)
+PARSED_COLUMNS = EVENT_COLUMNS + PARSED_FIELDS
+
+#: One row per request (joins Lambda REPORT lines with the app lines of the same request id).
+REQUEST_COLUMNS = (
+    "timestamp",
+    "log_group",
+    "request_id",
+    "status",
+    "latency_ms",
+    "duration_ms",
+    "init_duration_ms",
+    "cold_start",
+    "timed_out",
+    "app_version",
+    "user_agent",
+    "route",
+    "method",
+    "client_ip",
+    "function_name",
+    "error_type",
+)
+
+METRIC_COLUMNS = ("timestamp", "query_id", "label", "namespace", "metric_name", "dimensions", "stat", "period", "value")
+
+#: ``class`` is one of :data:`CHANGE_CLASSES`.
+CHANGE_COLUMNS = ("timestamp", "source", "event_name", "class", "actor", "resource", "error_code", "detail")
+CHANGE_CLASSES = ("DEPLOYMENT", "SECURITY_CHANGE", "CONFIG_CHANGE", "SCALING", "IAM", "OTHER")
+
+#: Settings read with describe calls, one row per (resource, setting); ``value`` as text.
+SETTING_COLUMNS = ("timestamp", "resource_type", "resource_id", "setting", "value")
+
+DTYPES: dict[str, str] = {
+    "timestamp": UTC_NS,
+    "ingestion_time": UTC_NS,
+    "event_id": "string",
+    "log_group": "string",
+    "log_stream": "string",
+    "message": "string",
+    "format": "string",
+    "record_type": "string",
+    "parse_error": "bool",
+    "parse_error_reason": "string",
+    "request_id": "string",
+    "level": "string",
+    "status": "Int64",
+    "latency_ms": "float64",
+    "duration_ms": "float64",
+    "billed_duration_ms": "float64",
+    "init_duration_ms": "float64",
+    "memory_size_mb": "float64",
+    "max_memory_used_mb": "float64",
+    "cold_start": "boolean",
+    "timed_out": "boolean",
+    "app_version": "string",
+    "user_agent": "string",
+    "route": "string",
+    "method": "string",
+    "client_ip": "string",
+    "function_name": "string",
+    "service": "string",
+    "xray_trace_id": "string",
+    "operation": "string",
+    "error_type": "string",
+    "error_message": "string",
+    "query_id": "string",
+    "label": "string",
+    "namespace": "string",
+    "metric_name": "string",
+    "dimensions": "string",  # canonical JSON object, keys sorted: {"FunctionName":"api"}
+    "stat": "string",
+    "period": "int64",
+    "value": "float64",
+    "source": "string",
+    "event_name": "string",
+    "class": "string",
+    "actor": "string",
+    "resource": "string",
+    "error_code": "string",
+    "detail": "string",
+    "resource_type": "string",
+    "resource_id": "string",
+    "setting": "string",
+}
+
+_KINDS = {
+    "events": EVENT_COLUMNS,
+    "parsed": PARSED_COLUMNS,
+    "requests": REQUEST_COLUMNS,
+    "metrics": METRIC_COLUMNS,
+    "changes": CHANGE_COLUMNS,
+    "settings": SETTING_COLUMNS,
+}
+
+#: Keys fetchers and parsers put in ``df.attrs``.
+ATTR_KEYS = (
+    "source",  # "logs.events", "logs.insights", "metrics.get", "changes.timeline", ...
+    "query",  # JSON-able: the exact API parameters asked (minus secrets)
+    "window",  # {"start": iso, "end": iso}
+    "region",
+    "api_calls",  # API calls made (pages included)
+    "retries",  # retry attempts botocore made (throttling, 5xx)
+    "elapsed_s",
+    "fetched_at",  # iso time of the fetch
+    "complete",  # bool: everything that exists was fetched
+    "truncated",  # bool: a limit cut the result (rows exist that are not in the frame)
+    "issues",  # list of one-line texts: what is missing and why
+    "parse_stats",  # {"events": n, "parsed": n, "errors": n, "by_format": {...}}
+)
+
+
+def columns_of(kind: str) -> tuple[str, ...]:
+    """The column tuple of a frame kind (``events``, ``parsed``, ``requests``, ``metrics``, ``changes``, ``settings``)."""
+    try:
+        return _KINDS[kind]
+    except KeyError:
+        raise ValueError(f"unknown frame kind {kind!r}; use one of {sorted(_KINDS)}") from None
+
+
+def empty_frame(kind: str) -> pd.DataFrame:
+    """An empty frame with the fixed columns and dtypes of ``kind``.
+
+    Example
+    -------
+    >>> empty_frame("changes").dtypes["timestamp"]
+    datetime64[ns, UTC]
+    """
+    cols = columns_of(kind)
+    return pd.DataFrame({c: pd.Series([], dtype=DTYPES.get(c, "object")) for c in cols})
+
+
+def utc(values: Any) -> pd.Series:
+    """Convert epoch-ms numbers, strings or datetimes to ``datetime64[ns, UTC]``."""
+    s = pd.Series(values) if not isinstance(values, pd.Series) else values
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        return pd.to_datetime(s, unit="ms", utc=True).astype(UTC_NS)
+    return pd.to_datetime(s, utc=True, format="mixed" if len(s) else None).astype(UTC_NS)
+
+
+def conform(df: pd.DataFrame, kind: str, *, extra: bool = True) -> pd.DataFrame:
+    """Return ``df`` with every column of ``kind`` present, in order, with its dtype.
+
+    Missing columns are added as NA; ``extra=True`` keeps other columns after them.
+    ``df.attrs`` is preserved.
+    """
+    cols = columns_of(kind)
+    attrs = dict(df.attrs)
+    n = len(df)
+    out: dict[str, Any] = {}
+    for c in cols:
+        dtype = DTYPES.get(c, "object")
+        if c in df.columns:
+            s = df[c]
+            if dtype == UTC_NS:
+                s = utc(s) if str(s.dtype) != UTC_NS else s
+            elif str(s.dtype) != dtype:
+                s = s.astype(dtype)
+            out[c] = s.reset_index(drop=True)
+        else:
+            if dtype == "bool":
+                out[c] = pd.Series([False] * n, dtype="bool")
+            elif dtype == "float64":
+                out[c] = pd.Series([float("nan")] * n, dtype="float64")
+            else:
+                out[c] = pd.Series([pd.NA] * n, dtype=dtype if dtype != UTC_NS else "object").astype(dtype) if n else pd.Series([], dtype=dtype)
+    if extra:
+        for c in df.columns:
+            if c not in out:
+                out[c] = df[c].reset_index(drop=True)
+    result = pd.DataFrame(out)
+    result.attrs.update(attrs)
+    return result
+
+
+def provenance(
+    source: str,
+    *,
+    query: Mapping[str, Any] | None = None,
+    window: Any = None,
+    region: str | None = None,
+    api_calls: int = 0,
+    retries: int = 0,
+    elapsed_s: float = 0.0,
+    complete: bool = True,
+    truncated: bool = False,
+    issues: Iterable[str] = (),
+    **more: Any,
+) -> dict[str, Any]:
+    """Build the ``df.attrs`` dictionary a fetcher attaches to its frame.
+
+    Example
+    -------
+    >>> p = provenance("logs.events", api_calls=3)
+    >>> p["api_calls"], p["complete"], p["issues"]
+    (3, True, [])
+    """
+    win = window.to_dict() if hasattr(window, "to_dict") else window
+    attrs: dict[str, Any] = {
+        "source": source,
+        "query": dict(query or {}),
+        "window": win,
+        "region": region,
+        "api_calls": int(api_calls),
+        "retries": int(retries),
+        "elapsed_s": round(float(elapsed_s), 3),
+        "fetched_at": _dt.datetime.now(_dt.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "complete": bool(complete and not truncated),
+        "truncated": bool(truncated),
+        "issues": list(issues),
+    }
+    attrs.update(more)
+    return attrs

@@ -1,0 +1,64 @@
+"""Shared fixtures: no network, no real credentials, and an audit of every AWS call made."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+# Fake credentials for moto/Stubber: tests must never reach a real account.
+for _k, _v in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}.items():
+    os.environ[_k] = _v
+os.environ.pop("AWS_PROFILE", None)
+os.environ.setdefault("INCIDENTKIT_PROGRESS", "0")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from incidentkit import aws  # noqa: E402
+
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "aws-samples"
+
+_calls: set[tuple[str, str]] = set()
+_calls_lock = threading.Lock()
+
+
+def _record(service: str, operation: str, params: dict) -> None:
+    with _calls_lock:
+        _calls.add((service, operation))
+
+
+aws.add_call_listener(_record)
+
+
+@pytest.fixture(scope="session")
+def recorded_aws_calls() -> set[tuple[str, str]]:
+    """Every (service, operation) the guard let through so far in this test session."""
+    return _calls
+
+
+def pytest_sessionfinish(session, exitstatus):  # noqa: D103
+    path = os.environ.get("INCIDENTKIT_CALL_LOG")
+    if path:
+        Path(path).write_text(json.dumps(sorted(_calls)))
+
+
+@pytest.fixture
+def aws_samples() -> Path:
+    """The folder of published AWS records; the test is skipped when it is absent."""
+    if not SAMPLES.is_dir():
+        pytest.skip(f"aws-samples not found at {SAMPLES}")
+    return SAMPLES
+
+
+@pytest.fixture
+def expected_samples(aws_samples: Path) -> dict:
+    """``aws-samples/EXPECTED.json``: the fields each published record must parse to."""
+    return json.loads((aws_samples / "EXPECTED.json").read_text())

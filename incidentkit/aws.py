@@ -346,3 +346,23 @@ def client(
 def services() -> Iterable[str]:
     """The boto3 services the kit reads from."""
     return READ_OPERATIONS.keys()
+
+
+def policy_from_operations() -> dict[str, Any]:
+    """The least-privilege IAM policy implied by :data:`READ_OPERATIONS`.
+
+    ``incidentkit/policy/readonly-iam.json`` must equal this (a test checks it); after
+    adding an operation, regenerate the file with :func:`write_policy`.
+    """
+    actions = sorted({iam_action(s, o) for s, ops in READ_OPERATIONS.items() for o in ops})
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "IncidentKitReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"}],
+    }
+
+
+def write_policy(path: str | os.PathLike[str] | None = None) -> None:
+    """Write :func:`policy_from_operations` to the shipped policy file (a maintainer's tool)."""
+    target = path or os.path.join(os.path.dirname(__file__), "policy", "readonly-iam.json")
+    with open(target, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(policy_from_operations(), indent=2) + "\n")

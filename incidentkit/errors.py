@@ -26,6 +26,8 @@ Tree::
     ├── EvidenceError           an evidence bundle is missing, corrupt or lacks a frame
     └── NotebookError           a template notebook failed while executing
 
+Warnings: ``IncompleteDataWarning`` (a UserWarning) when a fetch or parse returned less than exists.
+
 Example
 -------
 >>> from incidentkit.errors import IncidentKitError, BadWindowError
@@ -56,6 +58,7 @@ __all__ = [
     "EvidenceError",
     "NotebookError",
     "from_botocore",
+    "IncompleteDataWarning",
 ]
 
 
@@ -256,3 +259,11 @@ def from_botocore(exc: BaseException, **context: Any) -> IncidentKitError:
     if isinstance(exc, bx.BotoCoreError):
         return AwsError(f"AWS client error: {exc}", **context)
     return IncidentKitError(f"{type(exc).__name__}: {exc}", **context)
+
+
+class IncompleteDataWarning(UserWarning):
+    """A fetch or parse returned less than exists (truncated, failed page, parse errors).
+
+    The same facts are in the frame's ``df.attrs`` (``complete``, ``truncated``,
+    ``issues``) and in the report's data-quality appendix.
+    """

@@ -332,7 +332,7 @@ def client(
     if not resolved_region and (endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
         resolved_region = DEFAULT_REGION
     config = botocore.config.Config(
-        retries={"mode": "standard", "max_attempts": _max_attempts(max_attempts)},
+        retries={"mode": "standard", "total_max_attempts": _max_attempts(max_attempts)},
         user_agent_extra="incidentkit",
         connect_timeout=10,
         read_timeout=70,

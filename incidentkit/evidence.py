@@ -245,6 +245,9 @@ class EvidenceBundle:
                 path=str(file),
             )
         df = pd.read_parquet(file)
+        for col in df.columns:  # the schema's timestamps are ns UTC whatever the writer used
+            if isinstance(df[col].dtype, pd.DatetimeTZDtype) and str(df[col].dtype) != "datetime64[ns, UTC]":
+                df[col] = df[col].astype("datetime64[ns, UTC]")
         df.attrs = dict(entry.get("attrs", {}))
         df.attrs["evidence"] = {"bundle": str(self.path), "name": name, "sha256": entry.get("sha256")}
         return df

@@ -53,7 +53,7 @@ PATTERNS: list[tuple[str, "re.Pattern[str]", Callable[["re.Match[str]"], str] | 
     ),
     (
         "url-password",
-        re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/\s@\"']+:)([^@\s/\"']+)(@)"),
+        re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^:/\s@\"']*:)([^@\s/\"']+)(@)"),
         lambda m: f"{m.group(1)}[masked:password]{m.group(3)}",
     ),
     (

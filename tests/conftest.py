@@ -44,10 +44,18 @@ def recorded_aws_calls() -> set[tuple[str, str]]:
     return _calls
 
 
-def pytest_sessionfinish(session, exitstatus):  # noqa: D103
+def pytest_sessionfinish(session, exitstatus):
+    """Every AWS operation the suite made through the kit must be in the shipped IAM policy."""
     path = os.environ.get("INCIDENTKIT_CALL_LOG")
     if path:
         Path(path).write_text(json.dumps(sorted(_calls)))
+    allowed = set(aws.policy_document()["Statement"][0]["Action"])
+    outside = sorted(f"{s}:{o}" for s, o in _calls if aws.iam_action(s, o) not in allowed)
+    if outside:
+        session.config.get_terminal_writer().line(
+            f"AWS operations made by the kit but missing from readonly-iam.json: {outside}", red=True
+        )
+        session.exitstatus = 1
 
 
 @pytest.fixture

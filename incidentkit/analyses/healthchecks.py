@@ -1,0 +1,1038 @@
+"""Health checks: unhealthy-host episodes, check timing against spikes, Route 53 checks blocked by a change.
+
+Load balancer health checks fail a target after ``UnhealthyThresholdCount`` checks in a row,
+one every ``HealthCheckIntervalSeconds``, each allowed ``HealthCheckTimeoutSeconds``. Set
+tight (interval 5 s, timeout 2 s, threshold 2), a ten-second CPU or latency spike is enough
+to pull healthy targets out of service, and they come back a minute later: flapping, with
+502s while the group is short of targets. Route 53 health checks fail the same way when a
+security-group change stops the checkers from reaching an endpoint that is, by its own
+metrics, perfectly healthy — and DNS failover then moves all traffic away.
+
+Analyses (pure functions on the kit's frames):
+
+* :func:`unhealthy_episodes` — runs of ``UnHealthyHostCount > 0`` per target group, with their
+  length, depth and the ELB 502s inside them.
+* :func:`transient_spikes` — CPU (``CPUUtilization``) or latency (``TargetResponseTime``) spikes
+  above a robust baseline, with their length.
+* :func:`check_timing` — each target group's (and Route 53 check's) timing: how long a
+  failure must last before a target is marked unhealthy (interval × threshold), the timeout
+  against the observed P99 response time, what is too tight and what to set instead.
+* :func:`route53_drops`, :func:`service_signals`, :func:`checker_failures` — when a Route 53
+  check went unhealthy, what the service's own metrics said at that moment, and what the
+  checkers reported (timeouts look like a firewall; HTTP 5xx looks like the service).
+
+Detectors: :func:`detect_health_check_flapping` (``health-check-flapping``) and
+:func:`detect_healthcheck_blocked_by_change` (``healthcheck-blocked-by-change``).
+
+Example
+-------
+>>> import pandas as pd
+>>> ts = pd.date_range("2026-03-01T10:00Z", periods=10, freq="1min")
+>>> m = pd.DataFrame({"timestamp": ts, "namespace": "AWS/ApplicationELB", "metric_name": "UnHealthyHostCount",
+...     "dimensions": '{"LoadBalancer":"app/web/1","TargetGroup":"targetgroup/web/2"}', "stat": "Maximum",
+...     "period": 60, "value": [0, 1, 1, 0, 0, 0, 2, 0, 0, 0]})
+>>> unhealthy_episodes(m)["duration_s"].tolist()
+[120.0, 60.0]
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..findings import Finding, Inputs
+from ._common import as_utc, pct, select_metric, severity_for_share
+
+__all__ = [
+    "EPISODE_COLUMNS",
+    "SPIKE_COLUMNS",
+    "TIMING_COLUMNS",
+    "DROP_COLUMNS",
+    "SERVICE_COLUMNS",
+    "unhealthy_episodes",
+    "transient_spikes",
+    "check_timing",
+    "route53_drops",
+    "service_signals",
+    "checker_failures",
+    "detect_health_check_flapping",
+    "detect_healthcheck_blocked_by_change",
+]
+
+UTC_NS = "datetime64[ns, UTC]"
+
+EPISODE_COLUMNS = (
+    "target_group",
+    "load_balancer",
+    "start",
+    "end",
+    "duration_s",
+    "peak_unhealthy",
+    "min_healthy",
+    "elb_502",  # HTTPCode_ELB_502_Count inside the episode
+    "ongoing",  # still unhealthy at the last datapoint
+)
+SPIKE_COLUMNS = ("signal", "start", "end", "duration_s", "peak", "baseline")
+TIMING_COLUMNS = (
+    "resource_id",
+    "kind",  # target_group | route53
+    "interval_s",
+    "timeout_s",
+    "healthy_threshold",
+    "unhealthy_threshold",
+    "time_to_unhealthy_s",  # interval × unhealthy threshold: how long failing checks must last
+    "time_to_healthy_s",
+    "response_p99_typical_s",  # median over time of the P99 (or Maximum) target response time
+    "response_p99_peak_s",
+    "tight",
+    "reasons",
+    "recommended_interval_s",
+    "recommended_timeout_s",
+    "recommended_unhealthy_threshold",
+    "recommended_healthy_threshold",
+)
+DROP_COLUMNS = ("health_check_id", "start", "end", "duration_s", "min_status", "min_percentage_healthy", "ongoing")
+SERVICE_COLUMNS = ("signal", "before", "during", "ratio", "healthy")
+
+#: Route 53 calls an endpoint healthy while more than 18 % of its checkers do.
+ROUTE53_HEALTHY_PCT = 18.0
+#: ALB defaults (HTTP target groups), used as the floor of recommendations.
+ALB_DEFAULTS = {"interval_s": 30, "timeout_s": 5, "healthy_threshold": 5, "unhealthy_threshold": 2}
+
+_SECURITY_EVENT = re.compile(
+    r"SecurityGroup|NetworkAcl|WebACL|IPSet|RuleGroup|FirewallPolicy|PrefixList|SetSecurityGroups|ModifyNetworkInterfaceAttribute"
+)
+_REMOVES_ACCESS = re.compile(r"^(Revoke|Delete|Replace|Modify|Update|Set|Disassociate)")
+_PORT = re.compile(r"\"?(?:fromPort|FromPort|from_port)\"?\s*[:=]\s*\"?(-?\d+)")
+_TO_PORT = re.compile(r"\"?(?:toPort|ToPort|to_port)\"?\s*[:=]\s*\"?(-?\d+)")
+_REGION = re.compile(r"\"region\"\s*:\s*\"([a-z]{2}(?:-gov)?-[a-z]+-\d)\"")
+_TIMEOUT_TEXT = re.compile(r"(?i)timed out|timeout|blocked by your firewall")
+_REFUSED_TEXT = re.compile(r"(?i)connection refused|refused")
+_HTTP_FAIL_TEXT = re.compile(r"(?i)HTTP Status Code:?\s*[45]\d\d|status code [45]\d\d")
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _dims(text: Any) -> dict[str, str]:
+    if isinstance(text, dict):
+        return {str(k): str(v) for k, v in text.items()}
+    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
+        return {}
+    try:
+        data = json.loads(str(text))
+    except (ValueError, TypeError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _empty(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
+    dtypes = dtypes or {}
+    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in columns})
+
+
+def _iso(ts: Any) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
+
+
+def _num(value: Any) -> float:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return float("nan")
+    return out
+
+
+def _period(df: pd.DataFrame, default: float = 60.0) -> pd.Timedelta:
+    p = pd.to_numeric(df["period"], errors="coerce").dropna() if "period" in df.columns else pd.Series([], dtype=float)
+    return pd.Timedelta(seconds=float(p.median()) if len(p) else default)
+
+
+def _without_az(df: pd.DataFrame) -> pd.DataFrame:
+    """Prefer datapoints without an AvailabilityZone dimension (group totals) when both exist."""
+    if df.empty:
+        return df
+    has_az = df["dimensions"].map(lambda d: "AvailabilityZone" in _dims(d))
+    if has_az.all() or not has_az.any():
+        return df
+    return df.loc[~has_az.to_numpy(dtype=bool)]
+
+
+def _runs(times: pd.Series, flags: np.ndarray, period: pd.Timedelta) -> list[tuple[int, int]]:
+    """Index ranges ``(first, last)`` of consecutive True bins (a missing bin breaks a run)."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    prev_t = None
+    for i, (t, f) in enumerate(zip(times, flags)):
+        if f and start is not None and prev_t is not None and t - prev_t <= period * 1.5:
+            prev_t = t
+            continue
+        if start is not None:
+            runs.append((start, i - 1))
+            start = None
+        if f:
+            start = i
+            prev_t = t
+    if start is not None:
+        runs.append((start, len(flags) - 1))
+    return runs
+
+
+def _settings(settings: pd.DataFrame | None) -> pd.DataFrame:
+    if settings is None or settings.empty or "value" not in settings.columns:
+        return pd.DataFrame(columns=["resource_type", "resource_id", "setting", "value"])
+    key = "setting" if "setting" in settings.columns else ("key" if "key" in settings.columns else None)
+    if key is None:
+        return pd.DataFrame(columns=["resource_type", "resource_id", "setting", "value"])
+    out = pd.DataFrame(
+        {
+            "resource_type": settings["resource_type"].astype("string").fillna("") if "resource_type" in settings.columns else "",
+            "resource_id": settings["resource_id"].astype("string").fillna("") if "resource_id" in settings.columns else "",
+            "setting": settings[key].astype("string"),
+            "value": settings["value"],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def _tg_matches(resource_id: str, tg_dim: str) -> bool:
+    """A target group ARN (``arn:...:targetgroup/web/abc``) against the CloudWatch dimension (``targetgroup/web/abc``)."""
+    if not resource_id or not tg_dim or tg_dim == "(all)":
+        return True
+    r, d = resource_id.lower(), tg_dim.lower()
+    if r == d or r.endswith(d) or d.endswith(r):
+        return True
+    name_r = r.split("targetgroup/", 1)[-1].split("/")[0]
+    name_d = d.split("targetgroup/", 1)[-1].split("/")[0]
+    return bool(name_r) and name_r == name_d
+
+
+def _series_max(metrics: pd.DataFrame | None, namespaces: Sequence[str], name: str, stats: Sequence[str]) -> pd.DataFrame:
+    parts = [select_metric(metrics, ns, name, stats) for ns in namespaces]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=["timestamp", "value", "period"])
+    df = pd.concat(parts, ignore_index=True)
+    out = df.groupby("timestamp", as_index=False).agg(value=("value", "max"), period=("period", "max"))
+    return out.sort_values("timestamp", ignore_index=True)
+
+
+def _sum_in(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float:
+    if df.empty:
+        return 0.0
+    sel = (df["timestamp"] >= start) & (df["timestamp"] < end)
+    return float(df.loc[sel, "value"].sum())
+
+
+def _change_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    keep = [c for c in ("timestamp", "source", "event_name", "class", "actor", "resource", "error_code", "detail") if c in rows.columns]
+    out = []
+    for r in rows[keep].to_dict("records"):
+        out.append({k: (None if (v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v) for k, v in r.items()})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# target groups
+# ---------------------------------------------------------------------------------------------
+
+
+def unhealthy_episodes(metrics: pd.DataFrame | None) -> pd.DataFrame:
+    """Runs of unhealthy targets per target group.
+
+    Reads ``AWS/ApplicationELB`` (or ``AWS/NetworkELB``) ``UnHealthyHostCount`` (Maximum
+    preferred: it catches a target that was unhealthy for part of the bin; Average, Minimum
+    otherwise). Without it, ``HealthyHostCount`` dipping below its maximum stands in. Group
+    totals are preferred over per-AZ datapoints; per-AZ datapoints alone are summed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`EPISODE_COLUMNS`, one row per episode in time order; ``duration_s`` counts
+        whole bins (an episode inside one 60 s bin lasts 60 s), ``elb_502`` sums
+        ``HTTPCode_ELB_502_Count`` of the episode's load balancer over it.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ts = pd.date_range("2026-03-01T10:00Z", periods=4, freq="1min")
+    >>> m = pd.DataFrame({"timestamp": ts, "namespace": "AWS/ApplicationELB", "metric_name": "UnHealthyHostCount",
+    ...     "dimensions": '{"TargetGroup":"targetgroup/web/2"}', "stat": "Maximum", "period": 60, "value": [0, 0, 0, 0]})
+    >>> unhealthy_episodes(m).empty
+    True
+    """
+    dt = {"start": UTC_NS, "end": UTC_NS, "ongoing": "bool", "duration_s": "float64"}
+    namespaces = ("AWS/ApplicationELB", "AWS/NetworkELB", "AWS/GatewayELB")
+    unhealthy = pd.concat([select_metric(metrics, ns, "UnHealthyHostCount", ("Maximum", "Average", "Minimum")) for ns in namespaces])
+    healthy = pd.concat([select_metric(metrics, ns, "HealthyHostCount", ("Minimum", "Average", "Maximum")) for ns in namespaces])
+    derived = False
+    if unhealthy.empty and not healthy.empty:
+        unhealthy, derived = healthy, True
+    if unhealthy.empty:
+        return _empty(EPISODE_COLUMNS, dt)
+    unhealthy = _without_az(unhealthy)
+    healthy = _without_az(healthy)
+    e502 = pd.concat([select_metric(metrics, ns, "HTTPCode_ELB_502_Count", "Sum") for ns in namespaces])
+    rows = []
+    unhealthy = unhealthy.assign(tg=unhealthy["dimensions"].map(lambda d: _dims(d).get("TargetGroup", "(all)")),
+                                 lb=unhealthy["dimensions"].map(lambda d: _dims(d).get("LoadBalancer", "")))
+    for (tg, lb), grp in unhealthy.groupby(["tg", "lb"], sort=False):
+        series = grp.groupby("timestamp", as_index=False).agg(value=("value", "sum"), period=("period", "max")).sort_values("timestamp")
+        period = _period(series)
+        values = series["value"].to_numpy(dtype=float)
+        if derived:
+            values = np.nanmax(values) - values
+        hh = healthy[healthy["dimensions"].map(lambda d: _dims(d).get("TargetGroup", "(all)") == tg).to_numpy(dtype=bool)] if not healthy.empty else healthy
+        lb_502 = e502[e502["dimensions"].map(lambda d: not lb or _dims(d).get("LoadBalancer", lb) == lb).to_numpy(dtype=bool)] if not e502.empty else e502
+        lb_502 = lb_502.groupby("timestamp", as_index=False)["value"].sum() if not lb_502.empty else lb_502
+        times = series["timestamp"].reset_index(drop=True)
+        for a, b in _runs(times, values > 0, period):
+            start, end = times[a], times[b] + period
+            hwin = hh[(hh["timestamp"] >= start) & (hh["timestamp"] < end)]["value"] if not hh.empty else pd.Series([], dtype=float)
+            rows.append(
+                {
+                    "target_group": tg,
+                    "load_balancer": lb or None,
+                    "start": start,
+                    "end": end,
+                    "duration_s": (end - start).total_seconds(),
+                    "peak_unhealthy": float(np.nanmax(values[a: b + 1])),
+                    "min_healthy": float(hwin.min()) if len(hwin) else float("nan"),
+                    "elb_502": _sum_in(lb_502, start, end),
+                    "ongoing": b == len(values) - 1,
+                }
+            )
+    if not rows:
+        return _empty(EPISODE_COLUMNS, dt)
+    out = pd.DataFrame(rows, columns=list(EPISODE_COLUMNS))
+    out["start"] = as_utc(out["start"])
+    out["end"] = as_utc(out["end"])
+    out["ongoing"] = out["ongoing"].astype(bool)
+    return out.sort_values("start", kind="stable", ignore_index=True)
+
+
+def transient_spikes(metrics: pd.DataFrame | None, signal: str = "cpu", *, z: float = 3.5, min_rise: float = 1.5) -> pd.DataFrame:
+    """Spikes of CPU or target latency above their own robust baseline.
+
+    A bin is a spike when it exceeds ``median + z × 1.4826 × MAD`` of the whole series *and*
+    ``min_rise × median`` (so a flat series with a tiny MAD does not spike on noise).
+    Consecutive spike bins form one spike.
+
+    Parameters
+    ----------
+    metrics:
+        Long metrics frame.
+    signal:
+        ``cpu`` — ``CPUUtilization`` (Maximum, else Average) of ``AWS/EC2``, ``AWS/ECS`` or
+        ``AWS/RDS``, the highest across instances per bin (one hot instance is enough to fail
+        its checks); ``latency`` — ``TargetResponseTime`` (Maximum, p99.9, p99, Average) of
+        ``AWS/ApplicationELB``, in seconds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SPIKE_COLUMNS`, in time order.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ts = pd.date_range("2026-03-01T10:00Z", periods=30, freq="1min")
+    >>> cpu = [20.0] * 30
+    >>> cpu[10] = 97.0
+    >>> m = pd.DataFrame({"timestamp": ts, "namespace": "AWS/EC2", "metric_name": "CPUUtilization",
+    ...     "dimensions": '{"InstanceId":"i-1"}', "stat": "Maximum", "period": 60, "value": cpu})
+    >>> transient_spikes(m, "cpu")[["duration_s", "peak"]].values.tolist()
+    [[60.0, 97.0]]
+    """
+    dt = {"start": UTC_NS, "end": UTC_NS}
+    if signal == "cpu":
+        series = _series_max(metrics, ("AWS/EC2", "AWS/ECS", "ECS/ContainerInsights"), "CPUUtilization", ("Maximum", "Average"))
+    elif signal == "latency":
+        series = _series_max(metrics, ("AWS/ApplicationELB",), "TargetResponseTime", ("Maximum", "p99.9", "p99", "Average"))
+    else:
+        raise ValueError(f"signal {signal!r} must be 'cpu' or 'latency'")
+    if series.empty or len(series) < 5:
+        return _empty(SPIKE_COLUMNS, dt)
+    v = series["value"].to_numpy(dtype=float)
+    med = float(np.nanmedian(v))
+    mad = float(np.nanmedian(np.abs(v - med))) * 1.4826
+    threshold = max(med + z * mad, med * min_rise, med + 1e-9)
+    flags = v > threshold
+    period = _period(series)
+    times = series["timestamp"].reset_index(drop=True)
+    rows = []
+    for a, b in _runs(times, flags, period):
+        rows.append({"signal": signal, "start": times[a], "end": times[b] + period,
+                     "duration_s": (times[b] + period - times[a]).total_seconds(), "peak": float(v[a: b + 1].max()), "baseline": med})
+    if not rows:
+        return _empty(SPIKE_COLUMNS, dt)
+    out = pd.DataFrame(rows, columns=list(SPIKE_COLUMNS))
+    out["start"] = as_utc(out["start"])
+    out["end"] = as_utc(out["end"])
+    return out
+
+
+def check_timing(settings: pd.DataFrame | None, *, metrics: pd.DataFrame | None = None,
+                 longest_spike_s: float | None = None) -> pd.DataFrame:
+    """Each health check's timing, judged against what the service really does.
+
+    For target groups (``HealthCheckIntervalSeconds``, ``HealthCheckTimeoutSeconds``,
+    ``HealthyThresholdCount``, ``UnhealthyThresholdCount``) and Route 53 checks
+    (``RequestInterval``, ``FailureThreshold``): a target is marked unhealthy after failing
+    checks for about ``interval × UnhealthyThresholdCount`` seconds, so any slowdown longer
+    than that — a GC pause, a CPU spike, a slow dependency — takes it out of service. The
+    check is *tight* when:
+
+    * the timeout is at or below the peak P99 target response time (checks queue behind
+      slow requests and time out), or
+    * ``interval × threshold`` is shorter than the longest transient spike observed
+      (``longest_spike_s``), or shorter than 30 s when no spike was measured.
+
+    Parameters
+    ----------
+    settings:
+        Settings frame (``schema.SETTING_COLUMNS``).
+    metrics:
+        Optional; ``TargetResponseTime`` (p99, else Maximum) per target group gives the
+        observed response times.
+    longest_spike_s:
+        Longest CPU/latency spike to tolerate, in seconds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`TIMING_COLUMNS`, with recommended values: interval at least 30 s, a timeout
+        of 5-10 s and above twice the peak P99 (and below the interval), an unhealthy
+        threshold of at least 3 and enough checks to outlast the longest spike.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"resource_type": "target_group", "resource_id": "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/web/2",
+    ...     "setting": ["HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "UnhealthyThresholdCount", "HealthyThresholdCount"],
+    ...     "value": ["5", "2", "2", "2"]})
+    >>> row = check_timing(s).iloc[0]
+    >>> float(row["time_to_unhealthy_s"]), bool(row["tight"]), int(row["recommended_interval_s"])
+    (10.0, True, 30)
+    """
+    dt = {"tight": "bool"}
+    st = _settings(settings)
+    if st.empty:
+        return _empty(TIMING_COLUMNS, dt)
+    names = st["setting"].str.lower()
+    rows = []
+    tg_keys = {"healthcheckintervalseconds": "interval_s", "healthchecktimeoutseconds": "timeout_s",
+               "healthythresholdcount": "healthy_threshold", "unhealthythresholdcount": "unhealthy_threshold"}
+    r53_keys = {"requestinterval": "interval_s", "failurethreshold": "unhealthy_threshold"}
+    rt = pd.concat([select_metric(metrics, "AWS/ApplicationELB", "TargetResponseTime", ("p99", "p99.9", "Maximum"))])
+    for kind, keys in (("target_group", tg_keys), ("route53", r53_keys)):
+        sel = names.isin(list(keys)).fillna(False).to_numpy(dtype=bool)
+        if kind == "route53":
+            sel = sel & ~st["resource_type"].str.contains("target", case=False, na=False).to_numpy(dtype=bool)
+        else:
+            sel = sel & ~st["resource_type"].str.contains("route53", case=False, na=False).to_numpy(dtype=bool)
+        part = st.loc[sel]
+        for rid, grp in part.groupby("resource_id", sort=False):
+            vals = {keys[str(k).lower()]: _num(v) for k, v in zip(grp["setting"], grp["value"])}
+            interval = vals.get("interval_s", float("nan"))
+            if kind == "route53" and math.isnan(interval):
+                interval = 30.0  # Route 53's default RequestInterval
+            timeout = vals.get("timeout_s", float("nan"))
+            unhealthy = vals.get("unhealthy_threshold", 3.0 if kind == "route53" else float("nan"))
+            healthy = vals.get("healthy_threshold", float("nan"))
+            typical = peak = float("nan")
+            if kind == "target_group" and not rt.empty:
+                mine = rt[rt["dimensions"].map(lambda d: _tg_matches(str(rid), _dims(d).get("TargetGroup", "(all)"))).to_numpy(dtype=bool)]
+                if not mine.empty:
+                    by_t = mine.groupby("timestamp")["value"].max()
+                    typical, peak = float(by_t.median()), float(by_t.max())
+            t_unhealthy = interval * unhealthy
+            reasons = []
+            if not math.isnan(timeout) and not math.isnan(peak) and timeout <= peak:
+                reasons.append(f"timeout {timeout:g} s is at or below the peak P99 response time {peak:.1f} s")
+            tolerance = longest_spike_s if longest_spike_s else 30.0
+            if not math.isnan(t_unhealthy) and t_unhealthy < tolerance:
+                what = f"the longest spike observed ({longest_spike_s:.0f} s)" if longest_spike_s else "30 s"
+                reasons.append(f"interval {interval:g} s × threshold {unhealthy:g} = {t_unhealthy:.0f} s of failed checks "
+                               f"is shorter than {what}")
+            if kind == "target_group" and not math.isnan(timeout) and not math.isnan(interval) and timeout >= interval:
+                reasons.append(f"timeout {timeout:g} s is not below the interval {interval:g} s")
+            rec_interval = max(30.0, interval) if not math.isnan(interval) else 30.0
+            if kind == "route53":
+                rec_interval = 30.0
+            rec_timeout = float("nan")
+            if kind == "target_group":
+                want = max(5.0, math.ceil(2 * peak)) if not math.isnan(peak) else max(5.0, timeout if not math.isnan(timeout) else 5.0)
+                rec_timeout = float(min(10.0, want, rec_interval - 1))
+            need = (longest_spike_s or 0.0) / rec_interval
+            rec_unhealthy = float(max(3, math.ceil(need) + 1, unhealthy if not math.isnan(unhealthy) else 0))
+            rec_healthy = float(3 if kind == "target_group" else float("nan"))
+            rows.append(
+                {
+                    "resource_id": rid,
+                    "kind": kind,
+                    "interval_s": interval,
+                    "timeout_s": timeout,
+                    "healthy_threshold": healthy,
+                    "unhealthy_threshold": unhealthy,
+                    "time_to_unhealthy_s": t_unhealthy,
+                    "time_to_healthy_s": interval * healthy,
+                    "response_p99_typical_s": typical,
+                    "response_p99_peak_s": peak,
+                    "tight": bool(reasons),
+                    "reasons": "; ".join(reasons),
+                    "recommended_interval_s": rec_interval,
+                    "recommended_timeout_s": rec_timeout,
+                    "recommended_unhealthy_threshold": rec_unhealthy,
+                    "recommended_healthy_threshold": rec_healthy,
+                }
+            )
+    if not rows:
+        return _empty(TIMING_COLUMNS, dt)
+    out = pd.DataFrame(rows, columns=list(TIMING_COLUMNS))
+    out["tight"] = out["tight"].astype(bool)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Route 53
+# ---------------------------------------------------------------------------------------------
+
+
+def route53_drops(metrics: pd.DataFrame | None) -> pd.DataFrame:
+    """When each Route 53 health check was unhealthy.
+
+    ``AWS/Route53`` ``HealthCheckStatus`` (Minimum preferred: 0 as soon as the check failed
+    in the bin) below 1; without it, ``HealthCheckPercentageHealthy`` at or below 18 % (Route 53
+    calls an endpoint healthy while more than 18 % of its checkers do).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DROP_COLUMNS`, in time order.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ts = pd.date_range("2026-03-01T13:50Z", periods=6, freq="1min")
+    >>> m = pd.DataFrame({"timestamp": ts, "namespace": "AWS/Route53", "metric_name": "HealthCheckStatus",
+    ...     "dimensions": '{"HealthCheckId":"abc"}', "stat": "Minimum", "period": 60, "value": [1, 1, 0, 0, 0, 1]})
+    >>> route53_drops(m)[["health_check_id", "duration_s"]].values.tolist()
+    [['abc', 180.0]]
+    """
+    dt = {"start": UTC_NS, "end": UTC_NS, "ongoing": "bool"}
+    status = select_metric(metrics, "AWS/Route53", "HealthCheckStatus", ("Minimum", "Average", "Maximum"))
+    share = select_metric(metrics, "AWS/Route53", "HealthCheckPercentageHealthy", ("Average", "Minimum", "Maximum"))
+    base, by_status = (status, True) if not status.empty else (share, False)
+    if base.empty:
+        return _empty(DROP_COLUMNS, dt)
+    base = base.assign(hc=base["dimensions"].map(lambda d: _dims(d).get("HealthCheckId", "(all)")))
+    sh = share.assign(hc=share["dimensions"].map(lambda d: _dims(d).get("HealthCheckId", "(all)"))) if not share.empty else share
+    rows = []
+    for hc, grp in base.groupby("hc", sort=False):
+        series = grp.groupby("timestamp", as_index=False).agg(value=("value", "min"), period=("period", "max")).sort_values("timestamp")
+        v = series["value"].to_numpy(dtype=float)
+        flags = v < 1.0 if by_status else v <= ROUTE53_HEALTHY_PCT
+        times = series["timestamp"].reset_index(drop=True)
+        period = _period(series)
+        mine = sh[sh["hc"] == hc] if not sh.empty else sh
+        for a, b in _runs(times, flags, period):
+            start, end = times[a], times[b] + period
+            pw = mine[(mine["timestamp"] >= start) & (mine["timestamp"] < end)]["value"] if not mine.empty else pd.Series([], dtype=float)
+            rows.append({"health_check_id": hc, "start": start, "end": end, "duration_s": (end - start).total_seconds(),
+                         "min_status": float(v[a: b + 1].min()) if by_status else float("nan"),
+                         "min_percentage_healthy": float(pw.min()) if len(pw) else (float(v[a: b + 1].min()) if not by_status else float("nan")),
+                         "ongoing": b == len(v) - 1})
+    if not rows:
+        return _empty(DROP_COLUMNS, dt)
+    out = pd.DataFrame(rows, columns=list(DROP_COLUMNS))
+    out["start"] = as_utc(out["start"])
+    out["end"] = as_utc(out["end"])
+    out["ongoing"] = out["ongoing"].astype(bool)
+    return out.sort_values("start", kind="stable", ignore_index=True)
+
+
+def _total(metrics: pd.DataFrame | None, ns: str, names: Sequence[str], stat: str | Sequence[str]) -> pd.DataFrame:
+    parts = [select_metric(metrics, ns, n, stat) for n in names]
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=["timestamp", "value"])
+    df = _without_az(pd.concat(parts, ignore_index=True))
+    return df.groupby("timestamp", as_index=False)["value"].sum()
+
+
+def service_signals(
+    metrics: pd.DataFrame | None,
+    at: pd.Timestamp,
+    *,
+    before: str | pd.Timedelta = "60min",
+    lead: str | pd.Timedelta = "10min",
+    after: str | pd.Timedelta = "5min",
+) -> pd.DataFrame:
+    """The service's own health around a moment, against the hour before it.
+
+    ``during`` is ``[at - lead, at + after)``: the minutes in which a real failure would have
+    shown *before* DNS moved traffic away (after a failover the primary is idle, so its
+    metrics look clean for the wrong reason); ``before`` is the ``before`` span preceding it.
+
+    Signals (when the metrics are there): ``error_rate`` (ELB + target 5XX over RequestCount),
+    ``apigw_error_rate`` (5XXError / Count), ``lambda_error_rate`` (Errors / Invocations),
+    ``unhealthy_hosts`` (peak UnHealthyHostCount), ``latency_p99_s`` (TargetResponseTime p99,
+    else Average) and ``requests_per_min`` (not judged: failover moves traffic).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SERVICE_COLUMNS`; ``healthy`` is True/False per judged signal (an error rate
+        at most twice the hour before and under 1 % extra, no unhealthy hosts beyond the hour
+        before, latency at most twice), NA when not judged.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> service_signals(None, pd.Timestamp("2026-03-01T14:00Z")).empty
+    True
+    """
+    at = pd.Timestamp(at)
+    lead_td, before_td, after_td = pd.Timedelta(lead), pd.Timedelta(before), pd.Timedelta(after)
+    d0, d1 = at - lead_td, at + after_td
+    b0, b1 = d0 - before_td, d0
+    rows = []
+
+    def window_sum(df: pd.DataFrame, s: pd.Timestamp, e: pd.Timestamp) -> float:
+        return _sum_in(df, s, e)
+
+    def rate(num: pd.DataFrame, den: pd.DataFrame, name: str) -> None:
+        if num.empty or den.empty:
+            return
+        nb, db_ = window_sum(num, b0, b1), window_sum(den, b0, b1)
+        nd, dd = window_sum(num, d0, d1), window_sum(den, d0, d1)
+        rb = nb / db_ if db_ > 0 else float("nan")
+        rd = nd / dd if dd > 0 else float("nan")
+        if math.isnan(rd):
+            rows.append({"signal": name, "before": rb, "during": rd, "ratio": float("nan"), "healthy": pd.NA})
+            return
+        base = 0.0 if math.isnan(rb) else rb
+        ok = rd <= max(2 * base, base + 0.01)
+        rows.append({"signal": name, "before": rb, "during": rd, "ratio": rd / rb if rb and rb > 0 else float("nan"), "healthy": bool(ok)})
+
+    elb_err = _total(metrics, "AWS/ApplicationELB", ("HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count"), "Sum")
+    elb_req = _total(metrics, "AWS/ApplicationELB", ("RequestCount",), "Sum")
+    rate(elb_err, elb_req, "error_rate")
+    rate(_total(metrics, "AWS/ApiGateway", ("5XXError", "5xx"), "Sum"), _total(metrics, "AWS/ApiGateway", ("Count",), "Sum"), "apigw_error_rate")
+    rate(_total(metrics, "AWS/Lambda", ("Errors",), "Sum"), _total(metrics, "AWS/Lambda", ("Invocations",), "Sum"), "lambda_error_rate")
+    uh = select_metric(metrics, "AWS/ApplicationELB", "UnHealthyHostCount", ("Maximum", "Average"))
+    if not uh.empty:
+        uh = _without_az(uh).groupby("timestamp", as_index=False)["value"].sum()
+        vb = uh[(uh["timestamp"] >= b0) & (uh["timestamp"] < b1)]["value"]
+        vd = uh[(uh["timestamp"] >= d0) & (uh["timestamp"] < d1)]["value"]
+        if len(vd):
+            before_max = float(vb.max()) if len(vb) else 0.0
+            rows.append({"signal": "unhealthy_hosts", "before": before_max, "during": float(vd.max()), "ratio": float("nan"),
+                         "healthy": bool(float(vd.max()) <= before_max)})
+    lat = select_metric(metrics, "AWS/ApplicationELB", "TargetResponseTime", ("p99", "p99.9", "Average"))
+    if not lat.empty:
+        lat = lat.groupby("timestamp", as_index=False)["value"].max()
+        vb = lat[(lat["timestamp"] >= b0) & (lat["timestamp"] < b1)]["value"]
+        vd = lat[(lat["timestamp"] >= d0) & (lat["timestamp"] < d1)]["value"]
+        if len(vd) and len(vb):
+            ratio = float(vd.median()) / float(vb.median()) if float(vb.median()) > 0 else float("nan")
+            rows.append({"signal": "latency_p99_s", "before": float(vb.median()), "during": float(vd.median()), "ratio": ratio,
+                         "healthy": bool(math.isnan(ratio) or ratio <= 2.0)})
+    if not elb_req.empty:
+        per_min_b = window_sum(elb_req, b0, b1) / max(1.0, before_td.total_seconds() / 60)
+        per_min_d = window_sum(elb_req, d0, d1) / max(1.0, (d1 - d0).total_seconds() / 60)
+        rows.append({"signal": "requests_per_min", "before": per_min_b, "during": per_min_d,
+                     "ratio": per_min_d / per_min_b if per_min_b > 0 else float("nan"), "healthy": pd.NA})
+    out = pd.DataFrame(rows, columns=list(SERVICE_COLUMNS))
+    out["healthy"] = out["healthy"].astype("boolean")
+    return out
+
+
+def checker_failures(health: dict[str, pd.DataFrame] | None, health_check_id: str | None = None) -> dict[str, Any]:
+    """What the Route 53 checkers themselves reported (``health["route53_checkers"]``).
+
+    Returns
+    -------
+    dict
+        ``checkers``, ``failing``, ``share_failing``, and among the failures (current status,
+        or ``last_failure`` for checkers that recovered) the shares that ``timed_out`` (no
+        answer: a firewall or security group dropping the checkers), were ``refused`` or got
+        an ``http_error`` (the endpoint answered 4xx/5xx: the service itself), plus
+        ``regions_failing``.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"health_check_id": "abc", "region": ["us-east-1", "eu-west-1"],
+    ...     "status": ["Failure: Connection timed out. The endpoint or the internet connection is down, "
+    ...                "or requests are being blocked by your firewall.", "Success: HTTP Status Code 200, OK"]})
+    >>> checker_failures({"route53_checkers": obs})["share_timed_out"]
+    1.0
+    """
+    out: dict[str, Any] = {"checkers": 0, "failing": 0, "share_failing": float("nan"), "share_timed_out": float("nan"),
+                           "share_refused": float("nan"), "share_http_error": float("nan"), "regions_failing": ""}
+    obs = (health or {}).get("route53_checkers")
+    if obs is None or obs.empty:
+        return out
+    if health_check_id and "health_check_id" in obs.columns:
+        mine = obs[obs["health_check_id"].astype("string") == health_check_id]
+        obs = mine if not mine.empty else obs
+    status = obs["status"].astype("string").fillna("") if "status" in obs.columns else pd.Series("", index=obs.index)
+    if "healthy" in obs.columns:
+        healthy = obs["healthy"].astype("boolean").fillna(status.str.lower().str.startswith("success")).astype(bool)
+    else:
+        healthy = status.str.lower().str.startswith("success")
+    last = obs["last_failure"].astype("string").fillna("") if "last_failure" in obs.columns else pd.Series("", index=obs.index)
+    failure_text = status.where(~healthy, last)
+    failed_any = (~healthy) | (last.str.len() > 0)
+    texts = failure_text[failed_any]
+    out["checkers"] = int(len(obs))
+    out["failing"] = int((~healthy).sum())
+    out["share_failing"] = float((~healthy).mean())
+    if len(texts):
+        out["share_timed_out"] = float(texts.str.contains(_TIMEOUT_TEXT.pattern, regex=True).mean())
+        out["share_refused"] = float(texts.str.contains(_REFUSED_TEXT.pattern, regex=True).mean())
+        out["share_http_error"] = float(texts.str.contains(_HTTP_FAIL_TEXT.pattern, regex=True).mean())
+    if "region" in obs.columns:
+        out["regions_failing"] = ",".join(sorted({str(r) for r in obs.loc[~healthy.to_numpy(dtype=bool), "region"].dropna()}))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# detectors
+# ---------------------------------------------------------------------------------------------
+
+
+def _in_window(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
+    if inputs.window is None or df.empty:
+        return df
+    w = inputs.window
+    sel = (df["end"] > w.start) & (df["start"] < w.end)
+    return df[sel] if sel.any() else df
+
+
+def _aligned(episodes: pd.DataFrame, spikes: pd.DataFrame, span: tuple[pd.Timestamp, pd.Timestamp],
+             slack: pd.Timedelta) -> tuple[float, float]:
+    """Share of episodes with a spike starting in ``[start - slack, end]``, and the same share for
+    windows of the same length placed anywhere (the chance level)."""
+    if episodes.empty or spikes.empty:
+        return 0.0, float("nan")
+    hit = [((spikes["start"] <= e) & (spikes["end"] >= s - slack)).any() for s, e in zip(episodes["start"], episodes["end"])]
+    share = float(np.mean(hit))
+    # chance: fraction of the covered time from which a window of the median episode length + slack touches a spike
+    t0, t1 = span
+    total = (t1 - t0).total_seconds()
+    if total <= 0:
+        return share, float("nan")
+    reach = pd.Timedelta(seconds=float(episodes["duration_s"].median())) + slack
+    covered = pd.Series(False, index=pd.date_range(t0, t1, freq="1min"))
+    for s, e in zip(spikes["start"], spikes["end"]):
+        covered[(covered.index >= s - reach) & (covered.index <= e)] = True
+    return share, float(covered.mean())
+
+
+def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
+    """``health-check-flapping``: healthy targets pulled out by checks too tight for transient spikes.
+
+    Fires when a target group has at least three unhealthy episodes in the window and most
+    are short (recovering on their own within max(5 min, 3 × (time to unhealthy + time to
+    healthy))) — flapping, not a dead host. Confidence grows with the evidence that the checks,
+    not the targets, are at fault: settings tighter than the observed spikes or P99, episodes
+    that start with a CPU or latency spike (against the chance level), ELB 502s inside the
+    episodes, ``Target.Timeout`` reason codes. Severity follows the share of requests that
+    got an ELB 502 (at least medium when the settings are tight or spikes line up).
+    """
+    eps = _in_window(unhealthy_episodes(inputs.metrics), inputs)
+    if len(eps) < 3:
+        return None
+    tg = eps["target_group"].value_counts().index[0]
+    eps = eps[eps["target_group"] == tg].reset_index(drop=True)
+    if len(eps) < 3:
+        return None
+    cpu = transient_spikes(inputs.metrics, "cpu")
+    lat = transient_spikes(inputs.metrics, "latency")
+    spikes = pd.concat([s for s in (cpu, lat) if not s.empty], ignore_index=True) if not (cpu.empty and lat.empty) else cpu
+    longest = float(spikes["duration_s"].max()) if not spikes.empty else None
+    timing = check_timing(inputs.settings, metrics=inputs.metrics, longest_spike_s=longest)
+    tgt = timing[(timing["kind"] == "target_group") & timing["resource_id"].map(lambda r: _tg_matches(str(r), str(tg)))] if not timing.empty else timing
+    row = tgt.iloc[0] if not tgt.empty else None
+    t_cycle = 0.0
+    if row is not None:
+        t_cycle = float(np.nansum([row["time_to_unhealthy_s"], row["time_to_healthy_s"]]))
+    short_limit = max(300.0, 3 * t_cycle)
+    short_share = float((eps["duration_s"] <= short_limit).mean())
+    if short_share < 0.6:
+        return None
+    all_eps = unhealthy_episodes(inputs.metrics)
+    span_src = select_metric(inputs.metrics, None, "UnHealthyHostCount") if inputs.metrics is not None else None
+    if span_src is not None and not span_src.empty:
+        span = (span_src["timestamp"].min(), span_src["timestamp"].max() + pd.Timedelta(minutes=1))
+    else:
+        span = (all_eps["start"].min(), all_eps["end"].max())
+    slack = pd.Timedelta(minutes=2)
+    spike_share, chance = _aligned(eps, spikes, span, slack)
+    spikes_explain = spike_share >= 0.5 and (math.isnan(chance) or spike_share >= 1.5 * chance)
+    tight = bool(row is not None and row["tight"])
+    e502_in = float(eps["elb_502"].sum())
+    e502_all = float(_total(inputs.metrics, "AWS/ApplicationELB", ("HTTPCode_ELB_502_Count",), "Sum")["value"].sum())
+    reqs = _total(inputs.metrics, "AWS/ApplicationELB", ("RequestCount",), "Sum")
+    if inputs.window is not None and not reqs.empty:
+        reqs = reqs[(reqs["timestamp"] >= inputs.window.start) & (reqs["timestamp"] < inputs.window.end)]
+    total_requests = float(reqs["value"].sum()) if not reqs.empty else float("nan")
+    share_502 = e502_in / total_requests if total_requests and total_requests > 0 else float("nan")
+    reasons = _target_reasons(inputs.health, tg)
+    timeouts = reasons.get("Target.Timeout", 0)
+
+    confidence = 0.35
+    confidence += 0.2 if tight else 0.0
+    confidence += 0.2 * spike_share if spikes_explain else 0.0
+    confidence += 0.1 if e502_in > 0 and e502_in >= 0.5 * e502_all else 0.0
+    confidence += 0.05 if timeouts else 0.0
+    confidence += 0.05 if len(eps) >= 5 else 0.0
+    if tight or spikes_explain:
+        sev = severity_for_share(share_502) if not math.isnan(share_502) else ("medium" if e502_in == 0 else "high")
+        severity = sev if sev in ("critical", "high") else "medium"
+    else:
+        severity = "low"
+
+    evidence: dict[str, Any] = {
+        "target_group": tg,
+        "unhealthy_episodes": int(len(eps)),
+        "median_episode_s": float(eps["duration_s"].median()),
+        "longest_episode_s": float(eps["duration_s"].max()),
+        "share_short_episodes": short_share,
+        "peak_unhealthy_hosts": float(eps["peak_unhealthy"].max()),
+        "elb_502_in_episodes": e502_in,
+        "elb_502_total": e502_all,
+        "share_requests_502": share_502,
+        "episodes_with_spike": spike_share,
+        "chance_of_spike": chance,
+        "longest_spike_s": longest,
+        "cpu_spike_peak": float(cpu["peak"].max()) if not cpu.empty else None,
+        "latency_spike_peak_s": float(lat["peak"].max()) if not lat.empty else None,
+        "target_timeout_reasons": timeouts,
+    }
+    if row is not None:
+        evidence.update({
+            "HealthCheckIntervalSeconds": row["interval_s"],
+            "HealthCheckTimeoutSeconds": row["timeout_s"],
+            "UnhealthyThresholdCount": row["unhealthy_threshold"],
+            "HealthyThresholdCount": row["healthy_threshold"],
+            "time_to_unhealthy_s": row["time_to_unhealthy_s"],
+            "response_p99_peak_s": row["response_p99_peak_s"],
+        })
+    parts = [f"{len(eps)} unhealthy episodes on {tg}, {pct(short_share, 0)} of them over within {short_limit / 60:.0f} min "
+             f"(median {float(eps['duration_s'].median()):.0f} s)"]
+    if row is not None:
+        parts.append(f"health checks every {row['interval_s']:g} s with a {row['timeout_s']:g} s timeout mark a target unhealthy "
+                     f"after {row['time_to_unhealthy_s']:.0f} s of failures" + (f" — too tight: {row['reasons']}" if row["reasons"] else ""))
+    if spikes_explain:
+        parts.append(f"{pct(spike_share, 0)} of the episodes start with a CPU or latency spike"
+                     + (f" (chance {pct(chance, 0)})" if not math.isnan(chance) else "")
+                     + (f", the longest {longest:.0f} s" if longest else ""))
+    if e502_in:
+        parts.append(f"{e502_in:.0f} ELB 502s inside the episodes" + (f" ({pct(share_502, 2)} of requests)" if not math.isnan(share_502) else ""))
+    if timeouts:
+        parts.append(f"{timeouts} target{'s' if timeouts != 1 else ''} report{'' if timeouts != 1 else 's'} Target.Timeout")
+    summary = "; ".join(parts) + ". Healthy targets are being taken out of service by transient slowness, not by failure."
+    arn = str(tgt.iloc[0]["resource_id"]) if row is not None else "<target-group-arn>"
+    if row is not None:
+        rec_i, rec_t = int(row["recommended_interval_s"]), int(row["recommended_timeout_s"]) if not math.isnan(row["recommended_timeout_s"]) else 10
+        rec_u, rec_h = int(row["recommended_unhealthy_threshold"]), int(row["recommended_healthy_threshold"])
+    else:
+        rec_i, rec_t, rec_u, rec_h = 30, 10, 3, 3
+    remediation = [
+        f"Loosen the target group's health check: HealthCheckIntervalSeconds {rec_i}, HealthCheckTimeoutSeconds {rec_t}, "
+        f"UnhealthyThresholdCount {rec_u}, HealthyThresholdCount {rec_h} — a target then has to fail for "
+        f"{rec_i * rec_u} s before it is pulled" + (f", longer than the longest spike seen ({longest:.0f} s)." if longest else "."),
+        f"aws elbv2 modify-target-group --target-group-arn {arn} --health-check-interval-seconds {rec_i} "
+        f"--health-check-timeout-seconds {rec_t} --unhealthy-threshold-count {rec_u} --healthy-threshold-count {rec_h}",
+        "Keep the health endpoint shallow and cheap (no database or downstream calls; deep checks go to a separate "
+        "monitor) and serve it outside the request queue so a busy worker pool does not starve it.",
+        "Then look at the spikes themselves (GC pauses, cron jobs, bursts without autoscaling headroom) and alarm on "
+        "UnHealthyHostCount > 0 for several minutes rather than on single blips.",
+    ]
+    return Finding(
+        id="health-check-flapping",
+        title="Health checks too tight: targets flap on transient spikes",
+        severity=severity,
+        summary=summary,
+        evidence=evidence,
+        remediation=remediation,
+        confidence=round(min(0.95, confidence), 3),
+        related_changes=[],
+        onset=_iso(eps["start"].min()),
+    )
+
+
+def _target_reasons(health: dict[str, pd.DataFrame] | None, tg: str) -> dict[str, int]:
+    t = (health or {}).get("targets")
+    if t is None or t.empty or "reason" not in t.columns:
+        return {}
+    if "target_group_arn" in t.columns:
+        mine = t[t["target_group_arn"].astype("string").fillna("").map(lambda r: _tg_matches(str(r), tg))]
+        t = mine if not mine.empty else t
+    return {str(k): int(v) for k, v in t["reason"].dropna().astype(str).value_counts().items()}
+
+
+def _security_changes(changes: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    if changes is None or changes.empty or "timestamp" not in changes.columns:
+        return pd.DataFrame()
+    ts = as_utc(changes["timestamp"])
+    names = changes["event_name"].astype("string").fillna("") if "event_name" in changes.columns else pd.Series("", index=changes.index)
+    cls = changes["class"].astype("string").fillna("") if "class" in changes.columns else pd.Series("", index=changes.index)
+    is_sec = (cls == "SECURITY_CHANGE") | names.str.contains(_SECURITY_EVENT.pattern, regex=True)
+    failed = changes["error_code"].astype("string").fillna("").str.len() > 0 if "error_code" in changes.columns else pd.Series(False, index=changes.index)
+    sel = (is_sec & ~failed & (ts >= start) & (ts <= end)).to_numpy(dtype=bool)
+    out = changes.loc[sel].copy()
+    out["timestamp"] = ts[sel].to_numpy()
+    return out.sort_values("timestamp", ascending=False, kind="stable")
+
+
+def _r53_setting(settings: pd.DataFrame | None, hc: str, name: str) -> str | None:
+    st = _settings(settings)
+    if st.empty:
+        return None
+    sel = st["setting"].str.lower() == name.lower()
+    sel = sel & ~st["resource_type"].str.contains("target|load_balancer", case=False, na=False)
+    rows = st[sel.fillna(False).to_numpy(dtype=bool)]
+    if rows.empty:
+        return None
+    mine = rows[rows["resource_id"] == hc]
+    return str((mine if not mine.empty else rows)["value"].iloc[0])
+
+
+def detect_healthcheck_blocked_by_change(inputs: Inputs, *, lookback: str | pd.Timedelta = "60min") -> Finding | None:
+    """``healthcheck-blocked-by-change``: Route 53 saw the endpoint fail while the service was fine, right after a security change.
+
+    Needs a drop of ``HealthCheckStatus`` (or ``HealthCheckPercentageHealthy``) in the
+    metrics. Stays silent when the service's own metrics went bad at that moment (then the
+    check was right). Confidence grows with: the service signals judged healthy, a security
+    change (security group, NACL, WAF) shortly before the drop, a change that removes access
+    on the checked port, and checkers that time out (dropped packets) rather than get an
+    HTTP error. Without any security change in the timeline the finding stays low (medium
+    when the checkers' timeouts point at a firewall).
+    """
+    drops = route53_drops(inputs.metrics)
+    if drops.empty:
+        return None
+    drops = _in_window(drops, inputs)
+    first = drops.iloc[0]
+    start = first["start"]
+    hc = str(first["health_check_id"])
+    svc = service_signals(inputs.metrics, start)
+    judged = svc[svc["healthy"].notna()]
+    if (judged["healthy"] == False).any():  # noqa: E712 - nullable boolean
+        return None
+    cands = _security_changes(inputs.changes, start - pd.Timedelta(lookback), start + pd.Timedelta(minutes=2))
+    checkers = checker_failures(inputs.health, hc)
+    port = _r53_setting(inputs.settings, hc, "Port")
+    if not math.isnan(checkers["share_http_error"]) and checkers["share_http_error"] >= 0.5:
+        return None  # the endpoint answered with errors: the service, not the path, failed
+
+    confidence = 0.3
+    confidence += 0.15 if len(judged) >= 2 else (0.05 if len(judged) == 1 else 0.0)
+    change = cands.iloc[0] if not cands.empty else None
+    lag_min = float("nan")
+    port_match = False
+    if change is not None:
+        lag_min = (start - change["timestamp"]).total_seconds() / 60.0
+        confidence += 0.3 if lag_min <= 30 else 0.2
+        if _REMOVES_ACCESS.match(str(change.get("event_name", ""))):
+            confidence += 0.05
+        detail = str(change.get("detail", "") or "")
+        fp, tp = _PORT.search(detail), _TO_PORT.search(detail)
+        if port and fp:
+            lo = int(fp.group(1))
+            hi = int(tp.group(1)) if tp else lo
+            try:
+                port_match = lo == -1 or lo <= int(float(port)) <= hi
+            except ValueError:
+                port_match = False
+            confidence += 0.05 if port_match else 0.0
+    timed_out = not math.isnan(checkers["share_timed_out"]) and checkers["share_timed_out"] >= 0.5
+    confidence += 0.1 if timed_out else 0.0
+    if change is not None:
+        severity = "high"
+    else:
+        severity = "medium" if timed_out else "low"
+        confidence = min(confidence, 0.35)
+
+    signals = {str(r["signal"]): r for _, r in svc.iterrows()}
+    evidence: dict[str, Any] = {
+        "health_check_id": hc,
+        "unhealthy_from": start,
+        "unhealthy_for_s": float(first["duration_s"]),
+        "min_status": first["min_status"],
+        "min_percentage_healthy": first["min_percentage_healthy"],
+        "service_signals_judged": int(len(judged)),
+        "service_signals_healthy": int((judged["healthy"] == True).sum()),  # noqa: E712
+    }
+    for name in ("error_rate", "unhealthy_hosts", "latency_p99_s", "requests_per_min", "apigw_error_rate", "lambda_error_rate"):
+        if name in signals:
+            evidence[f"{name}_before"] = signals[name]["before"]
+            evidence[f"{name}_at_drop"] = signals[name]["during"]
+    if change is not None:
+        evidence.update({"change": str(change.get("event_name")), "change_at": change["timestamp"],
+                         "change_by": str(change.get("actor")), "change_resource": str(change.get("resource")),
+                         "minutes_before_drop": lag_min, "change_port_matches_check": port_match})
+    evidence.update({"checked_port": port, "checkers": checkers["checkers"], "checkers_failing": checkers["failing"],
+                     "share_failures_timed_out": checkers["share_timed_out"]})
+    region = None
+    if change is not None:
+        m = _REGION.search(str(change.get("detail", "") or ""))
+        region = m.group(1) if m else None
+    labels = {"error_rate": ("5XX rate", lambda v: pct(v, 2)), "apigw_error_rate": ("API Gateway 5XX rate", lambda v: pct(v, 2)),
+              "lambda_error_rate": ("Lambda error rate", lambda v: pct(v, 2)), "unhealthy_hosts": ("unhealthy hosts", lambda v: f"{v:.0f}"),
+              "latency_p99_s": ("P99 latency", lambda v: f"{v:.2f} s")}
+    svc_text = ", ".join(
+        f"{labels[n][0]} {labels[n][1](signals[n]['during'])} (hour before {labels[n][1](signals[n]['before'])})"
+        for n in labels if n in signals and pd.notna(signals[n]["during"]) and pd.notna(signals[n]["before"])
+    )
+    summary = (
+        f"Route 53 health check {hc} went unhealthy at {_iso(start)} for {float(first['duration_s']) / 60:.0f} min"
+        + (f" (lowest {first['min_percentage_healthy']:.0f}% of checkers healthy)" if pd.notna(first["min_percentage_healthy"]) else "")
+        + (f", while the service's own metrics stayed healthy ({svc_text})" if svc_text else ", with no sign of trouble in the service's own metrics")
+        + ". "
+        + (f"{change.get('event_name')} on {change.get('resource')} by {change.get('actor')} came {lag_min:.0f} min before"
+           + (f" and touches the checked port {port}" if port_match else "") + ": the checkers were cut off, so DNS failover "
+           "moved traffic away from a healthy region." if change is not None
+           else "No security change was found in the timeline (CloudTrail may lag by up to 15 minutes, or the change "
+           "was made outside the window).")
+        + (f" {pct(checkers['share_timed_out'], 0)} of the checkers' failures are timeouts, the mark of dropped packets." if timed_out else "")
+    )
+    where = f"security group {change.get('resource')}" if change is not None and str(change.get("resource", "")).startswith("sg-") else "the endpoint's security group / NACL"
+    port_text = port or "<checked port>"
+    remediation = [
+        f"Let the Route 53 health checkers back in: in {where}, allow TCP {port_text} from the AWS-managed prefix list "
+        f"com.amazonaws.{region or '<region>'}.route53-healthchecks (or the ROUTE53_HEALTHCHECKS ranges of ip-ranges.json); "
+        "`incidentkit audit` checks this.",
+        (f"Review and revert {change.get('event_name')} made by {change.get('actor')} at {_iso(change['timestamp'])}."
+         if change is not None else "Find the change that cut the checkers off: CloudTrail security-group, NACL and WAF calls before the drop."),
+        "Fail back only once the checkers report healthy again, and make failover harder to trigger by a blocked path alone: "
+        "a calculated health check, or one tied to a CloudWatch alarm on the service's own 5XX rate and latency.",
+        "Change security groups through IaC (CloudFormation change sets / terraform plan) with a check that health-checker "
+        "access survives, and size or warm the secondary region so that a failover does not overload it.",
+    ]
+    return Finding(
+        id="healthcheck-blocked-by-change",
+        title="Route 53 health checkers blocked by a security change" if change is not None
+        else "Route 53 health check failed while the service looked healthy",
+        severity=severity,
+        summary=summary,
+        evidence=evidence,
+        remediation=remediation,
+        confidence=round(min(0.95, confidence), 3),
+        related_changes=_change_rows(cands) if not cands.empty else [],
+        onset=_iso(start),
+    )

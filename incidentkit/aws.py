@@ -89,6 +89,7 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     "elbv2": frozenset(
         {
             "DescribeLoadBalancers",
+            "DescribeLoadBalancerAttributes",
             "DescribeTargetGroups",
             "DescribeTargetGroupAttributes",
             "DescribeTargetHealth",

@@ -1,0 +1,503 @@
+"""Reports: findings as HTML, the postmortem, ``findings.json`` and masked run files.
+
+A template's last cell calls :func:`publish`, which shows the postmortem draft and
+attaches a machine-readable copy of the results to the notebook output (MIME type
+:data:`MIME`). The runner reads that copy from the executed notebook to write
+``findings.json`` and ``postmortem.md``, so the files and the notebook never disagree.
+
+Everything written here goes through :mod:`incidentkit.masking` first.
+
+Example
+-------
+>>> from incidentkit.findings import Finding
+>>> html = findings_html([Finding(id="cold-start-tail", title="Cold starts make the P99",
+...                               severity="medium", summary="82% of the tail were cold starts.")])
+>>> "cold-start-tail" in html and "MEDIUM" in html
+True
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html as _html
+import json
+import math
+import os
+import re
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+from .masking import mask_obj, mask_text
+
+__all__ = [
+    "MIME",
+    "SEVERITY_COLORS",
+    "findings_html",
+    "findings_text",
+    "data_quality",
+    "data_quality_html",
+    "publish",
+    "extract",
+    "findings_document",
+    "postmortem_data",
+    "postmortem_markdown",
+    "mask_notebook",
+    "write_notebook",
+    "write_html",
+    "write_json",
+    "write_postmortem",
+    "write_text",
+]
+
+#: MIME type of the results a template publishes (read back by the runner).
+MIME = "application/vnd.incidentkit.result+json"
+
+#: Background / text colours per severity (readable in light and dark themes).
+SEVERITY_COLORS: dict[str, tuple[str, str]] = {
+    "critical": ("#7f1d1d", "#ffffff"),
+    "high": ("#c2410c", "#ffffff"),
+    "medium": ("#b45309", "#ffffff"),
+    "low": ("#1d4ed8", "#ffffff"),
+    "info": ("#475569", "#ffffff"),
+}
+
+_FILE_MODE = 0o600
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+
+def _e(value: Any) -> str:
+    return _html.escape(mask_text(str(value)), quote=True)
+
+
+def _fmt(value: Any) -> str:
+    """A number or text for a reader: thousands separators, 3 significant decimals."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "—"
+        if value == int(value) and abs(value) < 1e15:
+            return f"{int(value):,}"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        if abs(value) >= 1:
+            return f"{value:,.2f}"
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _as_dicts(findings: Iterable[Any]) -> list[dict[str, Any]]:
+    out = []
+    for f in findings or []:
+        out.append(f.to_dict() if hasattr(f, "to_dict") else dict(f))
+    return out
+
+
+def _badge(severity: str) -> str:
+    bg, fg = SEVERITY_COLORS.get(severity, SEVERITY_COLORS["info"])
+    return (
+        f'<span style="background:{bg};color:{fg};border-radius:4px;padding:2px 8px;font-weight:700;'
+        f'font-size:12px;letter-spacing:.04em;white-space:nowrap">{_e(severity.upper())}</span>'
+    )
+
+
+# -- findings as HTML / text ------------------------------------------------------------------
+
+
+def findings_html(findings: Iterable[Any], *, title: str | None = None, errors: Mapping[str, str] | None = None,
+                  empty: str = "No finding: the evidence shows none of the known causes.") -> str:
+    """Findings as HTML cards, most likely cause first (severity colour, evidence, remediation).
+
+    Parameters
+    ----------
+    findings:
+        ``Finding`` objects or their dicts, ranked.
+    title:
+        An optional heading above the cards.
+    errors:
+        Detectors that failed (id -> reason), shown under the cards.
+    empty:
+        What to say when there is no finding.
+    """
+    items = _as_dicts(findings)
+    errors = dict(errors if errors is not None else getattr(findings, "errors", {}) or {})
+    parts = ['<div class="ik-findings" style="font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px">']
+    if title:
+        parts.append(f'<h3 style="margin:4px 0 8px">{_e(title)}</h3>')
+    if not items:
+        parts.append(
+            f'<div style="border:1px solid #cbd5e1;border-left:6px solid #16a34a;border-radius:6px;padding:10px 14px;'
+            f'margin:6px 0">{_e(empty)}</div>'
+        )
+    for rank, f in enumerate(items, 1):
+        parts.append(_finding_card(rank, f))
+    if errors:
+        rows = "".join(f"<li><code>{_e(k)}</code>: {_e(v)}</li>" for k, v in errors.items())
+        parts.append(
+            '<div style="border:1px solid #f59e0b;border-radius:6px;padding:8px 12px;margin:8px 0;background:#fffbeb;color:#78350f">'
+            f"<b>Checks that could not run</b> (their causes are not ruled out):<ul style='margin:4px 0'>{rows}</ul></div>"
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
+    severity = str(f.get("severity", "info"))
+    bg, _fg = SEVERITY_COLORS.get(severity, SEVERITY_COLORS["info"])
+    conf = f.get("confidence")
+    conf_txt = f" · confidence {float(conf):.0%}" if isinstance(conf, (int, float)) else ""
+    onset = f" · onset {_e(f['onset'])}" if f.get("onset") else ""
+    ev = f.get("evidence") or {}
+    ev_rows = "".join(
+        f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap">{_e(k)}</td>'
+        f'<td style="padding:2px 0;font-variant-numeric:tabular-nums;font-weight:600">{_e(_fmt(v))}</td></tr>'
+        for k, v in ev.items()
+    )
+    rem = "".join(f"<li>{_e(r)}</li>" for r in f.get("remediation") or [])
+    changes = f.get("related_changes") or []
+    ch_rows = "".join(
+        "<li><code>{}</code> {} {} {}</li>".format(
+            _e(c.get("timestamp", "")), _e(c.get("event_name", "")), _e(c.get("resource", "") or ""),
+            f'<span style="color:#b91c1c">({_e(c["error_code"])})</span>' if c.get("error_code") else "",
+        )
+        for c in changes[:8]
+    )
+    if len(changes) > 8:
+        ch_rows += f"<li>… and {len(changes) - 8} more</li>"
+    body = [
+        f'<div id="finding-{_e(f.get("id", ""))}" style="border:1px solid #cbd5e1;border-left:8px solid {bg};border-radius:6px;'
+        'padding:10px 14px;margin:8px 0;background:rgba(148,163,184,.06)">',
+        f'<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap"><span style="font-weight:700;color:#64748b">#{rank}</span>'
+        f'{_badge(severity)}<span style="font-size:16px;font-weight:700">{_e(f.get("title", ""))}</span></div>',
+        f'<div style="color:#64748b;font-size:12px;margin:2px 0 6px"><code>{_e(f.get("id", ""))}</code>{conf_txt}{onset}</div>',
+        f'<div style="margin:4px 0 8px;line-height:1.45">{_e(f.get("summary", ""))}</div>',
+    ]
+    cols = []
+    if ev_rows:
+        cols.append(f'<div style="flex:1 1 320px"><b>Evidence</b><table style="border-collapse:collapse;margin-top:4px">{ev_rows}</table></div>')
+    if rem:
+        cols.append(f'<div style="flex:1 1 380px"><b>Remediation</b><ol style="margin:4px 0;padding-left:20px">{rem}</ol></div>')
+    if cols:
+        body.append('<div style="display:flex;gap:18px;flex-wrap:wrap">' + "".join(cols) + "</div>")
+    if ch_rows:
+        body.append(f'<div style="margin-top:6px"><b>Preceding changes</b><ul style="margin:4px 0">{ch_rows}</ul></div>')
+    body.append("</div>")
+    return "".join(body)
+
+
+def findings_text(findings: Iterable[Any]) -> str:
+    """Findings as plain text for a terminal (one block per finding)."""
+    items = _as_dicts(findings)
+    if not items:
+        return "No finding: the evidence shows none of the known causes."
+    lines = []
+    for rank, f in enumerate(items, 1):
+        lines.append(f"#{rank} [{str(f.get('severity', '')).upper()}] {f.get('title', '')}  ({f.get('id', '')})")
+        if f.get("summary"):
+            lines.append(f"   {f['summary']}")
+        for k, v in (f.get("evidence") or {}).items():
+            lines.append(f"   - {k}: {_fmt(v)}")
+        for i, r in enumerate(f.get("remediation") or [], 1):
+            lines.append(f"   {i}. {r}")
+    return mask_text("\n".join(lines))
+
+
+# -- data quality -----------------------------------------------------------------------------
+
+
+def data_quality(bundle: Any = None, *, detector_errors: Mapping[str, str] | None = None,
+                 issues: Sequence[str] = ()) -> dict[str, Any]:
+    """The data-quality block of ``findings.json`` from an evidence bundle's summary.
+
+    Returns totals (frames, rows, API calls, retries, parse errors, seconds fetching), the
+    frames that are incomplete or truncated, every issue line, and the detectors that
+    failed.
+    """
+    frames: list[dict[str, Any]] = []
+    if bundle is not None:
+        summary = bundle.summary()
+        frames = json.loads(summary.to_json(orient="records")) if len(summary) else []
+    all_issues = [f"{r['frame']}: {r['issues']}" for r in frames if r.get("issues")]
+    all_issues.extend(issues)
+    return mask_obj(
+        {
+            "complete": all(bool(r.get("complete", True)) and not r.get("truncated") for r in frames),
+            "frames": len(frames),
+            "rows": int(sum(int(r.get("rows") or 0) for r in frames)),
+            "api_calls": int(sum(int(r.get("api_calls") or 0) for r in frames)),
+            "retries": int(sum(int(r.get("retries") or 0) for r in frames)),
+            "parse_errors": int(sum(int(r.get("parse_errors") or 0) for r in frames)),
+            "fetch_seconds": round(float(sum(float(r.get("elapsed_s") or 0) for r in frames)), 3),
+            "incomplete_frames": [r["frame"] for r in frames if not r.get("complete", True)],
+            "truncated_frames": [r["frame"] for r in frames if r.get("truncated")],
+            "issues": all_issues,
+            "detector_errors": dict(detector_errors or {}),
+            "by_frame": frames,
+        }
+    )
+
+
+def data_quality_html(dq: Mapping[str, Any]) -> str:
+    """The data-quality appendix as HTML: verdict line, totals and one row per frame."""
+    ok = dq.get("complete", True) and not dq.get("detector_errors")
+    color = "#16a34a" if ok else "#b45309"
+    verdict = (
+        "Complete: every fetch returned everything that exists."
+        if ok
+        else "Incomplete: some evidence is missing or cut — read the issues below before trusting a negative."
+    )
+    head = (
+        f'<div style="border-left:6px solid {color};padding:6px 12px;margin:6px 0;font-family:system-ui,sans-serif">'
+        f"<b>{_e(verdict)}</b><br>{_fmt(dq.get('frames', 0))} frames · {_fmt(dq.get('rows', 0))} rows · "
+        f"{_fmt(dq.get('api_calls', 0))} API calls · {_fmt(dq.get('retries', 0))} retries · "
+        f"{_fmt(dq.get('parse_errors', 0))} unparsed lines · {_fmt(dq.get('fetch_seconds', 0))} s fetching</div>"
+    )
+    rows = []
+    for r in dq.get("by_frame", []):
+        flag = "" if r.get("complete", True) and not r.get("truncated") else ' style="background:#fef3c7;color:#78350f"'
+        rows.append(
+            f"<tr{flag}><td><code>{_e(r.get('frame'))}</code></td><td>{_e(r.get('source') or r.get('kind') or '')}</td>"
+            f"<td style='text-align:right'>{_fmt(r.get('rows'))}</td><td style='text-align:right'>{_fmt(r.get('api_calls'))}</td>"
+            f"<td style='text-align:right'>{_fmt(r.get('retries'))}</td><td>{'yes' if r.get('complete', True) else 'NO'}</td>"
+            f"<td>{'YES' if r.get('truncated') else 'no'}</td><td style='text-align:right'>{_fmt(r.get('parse_errors'))}</td>"
+            f"<td>{_e(r.get('issues') or '')}</td></tr>"
+        )
+    table = (
+        '<table style="border-collapse:collapse;font-size:12px"><thead><tr><th>frame</th><th>source</th><th>rows</th>'
+        "<th>API calls</th><th>retries</th><th>complete</th><th>truncated</th><th>unparsed</th><th>issues</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+        if rows
+        else ""
+    )
+    extra = ""
+    if dq.get("detector_errors"):
+        extra = "<p><b>Checks that failed:</b> " + "; ".join(f"{_e(k)}: {_e(v)}" for k, v in dq["detector_errors"].items()) + "</p>"
+    return head + table + extra
+
+
+# -- publishing from a notebook and reading it back -------------------------------------------
+
+
+def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *, postmortem: Mapping[str, Any] | None = None,
+            window: Any = None, baseline: Any = None, parameters: Mapping[str, Any] | None = None,
+            show: bool = True) -> dict[str, Any]:
+    """Attach the run's results to the notebook output (and show the postmortem draft).
+
+    Call it in a template's last cell. The runner reads the attached copy
+    (MIME :data:`MIME`) back to write ``findings.json`` and ``postmortem.md``.
+
+    Parameters
+    ----------
+    investigation:
+        The :class:`~incidentkit.investigation.Investigation` (window, parameters, data
+        quality and the postmortem's impact numbers come from it).
+    findings:
+        The ranked findings (default: ``investigation.findings()``).
+    postmortem:
+        Postmortem data (default: :func:`postmortem_data` of the investigation).
+    window, baseline, parameters:
+        For templates without an investigation.
+    show:
+        Display the postmortem draft as Markdown (with the results attached).
+
+    Returns
+    -------
+    dict
+        The published results.
+    """
+    if findings is None and investigation is not None:
+        findings = investigation.findings()
+    items = _as_dicts(findings or [])
+    errors = dict(getattr(findings, "errors", {}) or {})
+    inv = investigation
+    if inv is not None:
+        window = window or inv.window
+        baseline = baseline if baseline is not None else inv.baseline
+        parameters = parameters if parameters is not None else inv.parameters
+    result: dict[str, Any] = {
+        "window": window.to_dict() if hasattr(window, "to_dict") else window,
+        "baseline": baseline.to_dict() if hasattr(baseline, "to_dict") else baseline,
+        "parameters": dict(parameters or {}),
+        "findings": items,
+        "detector_errors": errors,
+        "issues": list(getattr(inv, "issues", []) or []),
+        "sample": getattr(inv, "sample_name", None),
+    }
+    if postmortem is None and inv is not None:
+        postmortem = postmortem_data(inv, findings or [])
+    result["postmortem"] = dict(postmortem or {})
+    result = mask_obj(json.loads(json.dumps(result, default=str)))
+    if show:
+        from IPython.display import display
+
+        md = postmortem_markdown(result)
+        display({"text/markdown": md, "text/plain": md, MIME: result}, raw=True)
+    return result
+
+
+def extract(nb: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The results a notebook published with :func:`publish` (the last one), or None."""
+    found = None
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        for out in cell.get("outputs", []) or []:
+            data = out.get("data") or {}
+            if MIME in data:
+                value = data[MIME]
+                found = json.loads(value) if isinstance(value, str) else dict(value)
+    return found
+
+
+def findings_document(*, template: str, published: Mapping[str, Any] | None, parameters: Mapping[str, Any],
+                      bundle: Any = None) -> dict[str, Any]:
+    """The ``findings.json`` content (design.md's shape, plus ``data_quality``)."""
+    pub = dict(published or {})
+    params = {k: v for k, v in dict(parameters).items() if v is not None}
+    window = pub.get("window")
+    if not window and params.get("start") and params.get("end"):
+        window = {"start": params["start"], "end": params["end"]}
+    baseline = pub.get("baseline")
+    if not baseline and params.get("baseline_start") and params.get("baseline_end"):
+        baseline = {"start": params["baseline_start"], "end": params["baseline_end"]}
+    issues = list(pub.get("issues") or [])
+    if published is None:
+        issues.append("the template published no results (no report.publish call ran): findings are empty")
+    doc = {
+        "template": template,
+        "window": window,
+        "baseline": baseline,
+        "parameters": params,
+        "findings": list(pub.get("findings") or []),
+        "data_quality": data_quality(bundle, detector_errors=pub.get("detector_errors"), issues=issues),
+        "generated": _now_iso(),
+    }
+    if pub.get("sample"):
+        doc["sample"] = pub["sample"]
+    from . import __version__
+
+    doc["incidentkit_version"] = __version__
+    return mask_obj(doc)
+
+
+# -- postmortem -------------------------------------------------------------------------------
+
+
+def postmortem_data(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
+    """Facts for a blameless postmortem: impact, timeline, causes, actions, evidence.
+
+    Computed from what the investigation fetched; each part says when the evidence for it
+    is missing instead of guessing.
+    """
+    from . import postmortem as _pm  # noqa: F401  (kept separate: pure functions on frames)
+
+    return _pm.build(investigation, findings)
+
+
+def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True) -> str:
+    """The postmortem as Markdown from published results (see :func:`publish`)."""
+    from . import postmortem as _pm
+
+    return mask_text(_pm.markdown(result, links=links))
+
+
+# -- writing run files ------------------------------------------------------------------------
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write masked text to ``path`` (mode 0600)."""
+    from .evidence import atomic_write_text
+
+    atomic_write_text(path, mask_text(text), mode=_FILE_MODE)
+
+
+def write_json(data: Any, path: str | os.PathLike[str]) -> None:
+    """Write masked JSON to ``path`` (mode 0600)."""
+    from .evidence import atomic_write_text
+
+    atomic_write_text(path, json.dumps(mask_obj(data), indent=2, ensure_ascii=False, default=str) + "\n", mode=_FILE_MODE)
+
+
+_BINARY_MIME = re.compile(r"^(image/(?!svg)|application/(pdf|octet-stream))")
+
+
+def mask_notebook(nb: Mapping[str, Any]) -> Any:
+    """A copy of a notebook with every source and text output masked (images left alone)."""
+    import nbformat
+
+    data = json.loads(json.dumps(nb))
+    for cell in data.get("cells", []):
+        cell["source"] = mask_obj(cell.get("source", ""))
+        for out in cell.get("outputs", []) or []:
+            if "text" in out:
+                out["text"] = mask_obj(out["text"])
+            if "evalue" in out:
+                out["evalue"] = mask_text(str(out["evalue"]))
+            if "traceback" in out:
+                out["traceback"] = mask_obj(out["traceback"])
+            if "data" in out:
+                out["data"] = {k: (v if _BINARY_MIME.match(k) else mask_obj(v)) for k, v in out["data"].items()}
+    data["metadata"] = mask_obj(data.get("metadata", {}))
+    return nbformat.from_dict(data)
+
+
+def write_notebook(nb: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write a masked copy of ``nb`` to ``path`` (mode 0600)."""
+    import nbformat
+
+    from .evidence import atomic_write_text
+
+    atomic_write_text(path, nbformat.writes(mask_notebook(nb)), mode=_FILE_MODE)
+
+
+_DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+")
+
+
+def _mask_html(text: str) -> str:
+    """Mask HTML text, leaving embedded base64 images intact."""
+    parts = []
+    last = 0
+    for m in _DATA_URI.finditer(text):
+        parts.append(mask_text(text[last : m.start()]))
+        parts.append(m.group(0))
+        last = m.end()
+    parts.append(mask_text(text[last:]))
+    return "".join(parts)
+
+
+def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
+    """Render a notebook to standalone HTML (masked), optionally without code cells."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="lab")
+    if hide_code:
+        exporter.exclude_input = True
+        exporter.exclude_input_prompt = True
+        exporter.exclude_output_prompt = True
+    body, _resources = exporter.from_notebook_node(mask_notebook(nb))
+    return _mask_html(body)
+
+
+def write_html(nb: Mapping[str, Any], path: str | os.PathLike[str], *, hide_code: bool = False, failed: bool = False) -> None:
+    """Write ``report.html`` (mode 0600). ``failed`` adds nothing: papermill's banner shows the error."""
+    from .evidence import atomic_write_text
+
+    atomic_write_text(path, to_html(nb, hide_code=hide_code), mode=_FILE_MODE)
+
+
+def write_postmortem(result: Mapping[str, Any], published: Mapping[str, Any] | None, path: str | os.PathLike[str]) -> None:
+    """Write ``postmortem.md`` from the published results (or, lacking them, from ``findings.json``)."""
+    data = dict(result)
+    if published:
+        data["postmortem"] = published.get("postmortem") or {}
+    write_text(path, postmortem_markdown(data))

@@ -1,0 +1,510 @@
+"""Execute a notebook template into a run folder: report, postmortem, findings and evidence.
+
+:func:`run` is what ``incidentkit run`` calls. It
+
+1. checks every parameter before anything runs (types, unknown names with a "did you
+   mean", required ones, the window), and, when AWS is to be read, that credentials exist
+   and the log groups are there — a bad run fails in a second with one line, and leaves
+   nothing on disk;
+2. executes the template with papermill in a kernel of the *running* interpreter (no
+   ``ipykernel install`` needed, whatever kernels are or are not installed), with the
+   parameters injected as Python literals (data, never code);
+3. writes everything into ``OUT/.<run-id>.tmp/`` and moves the folder into place whole as
+   ``OUT/<run-id>/`` (``<template>-<UTC time>-<short id>``)::
+
+       report.ipynb    the executed notebook
+       report.html     readable without Jupyter (``hide_code`` drops the code cells)
+       postmortem.md   the blameless postmortem draft
+       findings.json   the findings, window, parameters and data quality (design.md)
+       evidence/       every fetched frame (Parquet) + manifest.json
+
+   Every text written is masked (:mod:`incidentkit.masking`); folders are ``0700``,
+   files ``0600``. When a cell fails, the executed part of the notebook (error shown) is
+   kept as ``OUT/<run-id>.failed/`` and :class:`~incidentkit.errors.NotebookError` says
+   which cell raised what.
+
+Example
+-------
+>>> from incidentkit import runner
+>>> result = runner.run("triage", {"sample": "cold-start-tail"}, out="runs")   # doctest: +SKIP
+>>> result.path.name                                                          # doctest: +SKIP
+'triage-20260301T031500Z-3f2a1c'
+>>> result.findings.top.id                                                    # doctest: +SKIP
+'cold-start-tail'
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import logging
+import os
+import secrets
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from . import templates as _templates
+from .errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
+
+__all__ = ["run", "RunResult", "prepare", "kernel_manager_class", "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
+
+log = logging.getLogger(__name__)
+
+#: Seconds a single cell may run before the run is stopped.
+DEFAULT_TIMEOUT = 1800
+#: Suffix of the folder that keeps a failed run's notebook.
+FAILED_SUFFIX = ".failed"
+
+
+@dataclass
+class RunResult:
+    """What a run produced.
+
+    Attributes
+    ----------
+    path:
+        The run folder ``OUT/<run-id>/``.
+    template:
+        The template name.
+    findings:
+        The ranked findings (``FindingList``).
+    result:
+        The ``findings.json`` content.
+    elapsed_s:
+        Wall time of the run.
+    """
+
+    path: Path
+    template: str
+    run_id: str
+    findings: Any
+    result: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    @property
+    def notebook(self) -> Path:
+        """``report.ipynb``."""
+        return self.path / "report.ipynb"
+
+    @property
+    def html(self) -> Path:
+        """``report.html``."""
+        return self.path / "report.html"
+
+    @property
+    def postmortem(self) -> Path:
+        """``postmortem.md``."""
+        return self.path / "postmortem.md"
+
+    @property
+    def findings_json(self) -> Path:
+        """``findings.json``."""
+        return self.path / "findings.json"
+
+    @property
+    def evidence(self) -> Path:
+        """The ``evidence/`` bundle."""
+        return self.path / "evidence"
+
+
+# -- the kernel ------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def kernel_manager_class() -> type:
+    """A jupyter_client kernel manager that always starts ``sys.executable``'s ipykernel.
+
+    Papermill normally looks the notebook's kernel name up among installed kernelspecs;
+    in a fresh virtualenv there may be none, or ``python3`` may point at another Python.
+    This manager ignores the name and launches the interpreter running incidentkit, so the
+    kernel sees exactly the packages the caller has.
+    """
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class CurrentPythonKernelManager(AsyncKernelManager):
+        """Start the kernel with the running interpreter (``sys.executable``).
+
+        The kernel's sockets are encrypted with CurveZMQ keys made for this kernel when
+        libzmq supports it (the kernel and its outputs hold production data).
+        """
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            try:
+                import zmq
+
+                if zmq.has("curve"):
+                    public, secret = zmq.curve_keypair()
+                    self.curve_publickey, self.curve_secretkey = public, secret
+            except Exception as exc:  # an old jupyter_client or libzmq: plain TCP on localhost
+                log.debug("no CurveZMQ for the kernel: %s", exc)
+
+        @property
+        def kernel_spec(self) -> KernelSpec:  # type: ignore[override]
+            if self._kernel_spec is None:
+                self._kernel_spec = KernelSpec(
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} (incidentkit)",
+                    language="python",
+                    env={"INCIDENTKIT_PROGRESS": "0", "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
+                    metadata={"debugger": False},
+                )
+            return self._kernel_spec
+
+    return CurrentPythonKernelManager
+
+
+# -- preparing --------------------------------------------------------------------------------
+
+
+def _utc_stamp() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def new_run_id(template: str) -> str:
+    """``<template>-<UTC time>-<short id>``, e.g. ``triage-20260301T031500Z-3f2a1c``."""
+    return f"{template}-{_utc_stamp()}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class _Plan:
+    template: Any
+    parameters: dict[str, Any]
+    explicit: dict[str, Any]
+    source_bundle: Path | None
+    context: dict[str, Any]
+
+
+def prepare(
+    template: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    evidence: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    check_access: bool = True,
+) -> _Plan:
+    """Validate a run before anything executes; return the parameters the notebook gets.
+
+    Raises
+    ------
+    ParameterError, UnknownTemplateError, BadWindowError, EvidenceError
+        A bad parameter, template, window or evidence bundle (nothing is written).
+    NoCredentialsError, NotFoundError, AwsError
+        When AWS is to be read and credentials or a log group are missing.
+    """
+    tpl = _templates.get(template)
+    given = dict(parameters or {})
+    for name in _templates.RUN_PARAMETERS:
+        if name in given:
+            raise ParameterError(f"give {name} as the --{name.replace('_', '-')} option, not as -p {name}=...")
+    explicit = tpl.coerce(given)
+    declared = set(tpl.parameter_names)
+
+    bundle_ctx: dict[str, Any] = {}
+    source_bundle: Path | None = None
+    if evidence is not None:
+        from .evidence import EvidenceBundle
+
+        bundle = EvidenceBundle.open(evidence)
+        source_bundle = bundle.path
+        bundle_ctx = bundle.context
+
+    values = dict(explicit)
+    sample = explicit.get("sample") if "sample" in explicit else None
+    has_window = explicit.get("start") is not None or explicit.get("end") is not None
+    if "sample" in declared and "sample" not in explicit and (has_window or source_bundle is not None):
+        values["sample"] = None  # a window or a bundle replaces the default sample
+    elif "sample" in declared and "sample" not in explicit:
+        sample = tpl.parameter("sample").default
+    if sample and has_window:
+        raise ParameterError("give either -p sample=NAME or --start/--end, not both")
+    if sample and source_bundle is not None:
+        raise ParameterError("give either -p sample=NAME or --evidence DIR, not both")
+    if sample:
+        from . import samples as _samples
+
+        known = _samples.names()
+        if sample not in known:
+            try:
+                sample = _samples.find(sample).name
+                values["sample"] = sample
+            except Exception:
+                import difflib
+
+                close = difflib.get_close_matches(str(sample), known, n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ParameterError(f"no bundled sample {sample!r}; {hint}samples: {', '.join(known)}") from None
+
+    if source_bundle is not None:
+        # replay: the bundle's window and parameters, unless given again
+        win = bundle_ctx.get("window") or {}
+        base = bundle_ctx.get("baseline") or {}
+        recorded = {
+            "start": win.get("start"),
+            "end": win.get("end"),
+            "baseline_start": base.get("start"),
+            "baseline_end": base.get("end"),
+        }
+        for k, v in recorded.items():
+            if k in declared and values.get(k) is None and v is not None:
+                values[k] = v
+        if offline and win and explicit.get("start") is not None:
+            want = _templates.Parameter("start", "time").coerce(win["start"]), _templates.Parameter("end", "time").coerce(win["end"])
+            got = values.get("start"), values.get("end")
+            if want != got:
+                raise ParameterError(
+                    f"the evidence bundle holds the window {want[0]} → {want[1]}, not {got[0]} → {got[1]}; "
+                    "drop --start/--end to replay it"
+                )
+        for k, v in (bundle_ctx.get("parameters") or {}).items():
+            if k in declared and k not in explicit and k not in _templates.SOURCE_PARAMETERS and k not in _templates.RUN_PARAMETERS:
+                values[k] = tpl.parameter(k).coerce(v)
+        values = {k: v for k, v in values.items() if k in declared}
+    elif offline and not sample:
+        raise ParameterError("--offline needs --evidence DIR (a recorded bundle) or -p sample=NAME")
+
+    investigating_aws = not sample and source_bundle is None
+    if investigating_aws:
+        if "start" in declared and (values.get("start") is None or values.get("end") is None):
+            raise ParameterError(
+                "--start and --end are required (or -p sample=NAME to open a bundled sample, or --evidence DIR to replay)"
+            )
+        missing = [p.name for p in tpl.parameters if p.required and values.get(p.name) in (None, "", [])]
+        if missing:
+            raise ParameterError(
+                f"template {tpl.name} needs {', '.join('-p ' + m + '=...' for m in missing)} when investigating AWS"
+            )
+    if values.get("start") is not None and values.get("end") is not None:
+        from .window import Window
+
+        Window.parse(values["start"], values["end"])
+    if (values.get("baseline_start") is None) != (values.get("baseline_end") is None):
+        raise ParameterError("give both --baseline-start and --baseline-end, or neither")
+    if values.get("baseline_start") is not None:
+        from .window import Window
+
+        Window.parse(values["baseline_start"], values["baseline_end"])
+
+    run_values = {"region": region, "profile": profile, "endpoint_url": endpoint_url, "offline": bool(offline)}
+    for k, v in run_values.items():
+        if k in declared:
+            values[k] = v
+    if investigating_aws and not offline and check_access:
+        from .investigation import check_access as _check
+
+        log_groups = values.get("log_groups") if "log_groups" in declared else None
+        _check(log_groups=log_groups or None, region=region, profile=profile, endpoint_url=endpoint_url)
+    return _Plan(tpl, values, explicit, source_bundle, bundle_ctx)
+
+
+# -- running ----------------------------------------------------------------------------------
+
+
+def run(
+    template: str | os.PathLike[str],
+    parameters: Mapping[str, Any] | None = None,
+    *,
+    out: str | os.PathLike[str] = "runs",
+    evidence: str | os.PathLike[str] | None = None,
+    offline: bool = False,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    hide_code: bool = False,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    start_timeout: float = 120,
+    progress: bool | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Execute ``template`` with ``parameters`` and write the run folder.
+
+    Parameters
+    ----------
+    template:
+        A template name (``incidentkit templates``) or a path to an ``.ipynb``.
+    parameters:
+        Template parameters by name; strings are converted to each parameter's type
+        (times in any accepted form, lists comma-separated or JSON). ``start``/``end``/
+        ``baseline_start``/``baseline_end`` give the window; ``sample`` opens a bundled
+        sample incident instead.
+    out:
+        The folder the run folder is created in.
+    evidence:
+        An evidence bundle (or a run folder) to start from. With ``offline=True`` the run
+        reads nothing else: the same bundle gives the same findings.
+    offline:
+        Make no AWS call; everything comes from ``evidence`` or the sample.
+    region, profile, endpoint_url:
+        AWS access (standard boto3 chain otherwise).
+    hide_code:
+        Leave the code cells out of ``report.html``.
+    timeout:
+        Seconds a single cell may run.
+    progress:
+        Show a progress bar over cells on stderr (default: when stderr is a terminal and
+        ``INCIDENTKIT_PROGRESS`` is not ``0``).
+    run_id:
+        Name of the run folder (default ``<template>-<UTC time>-<short id>``).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    ParameterError, BadWindowError, EvidenceError, AwsError
+        Before anything runs; no folder is written.
+    NotebookError
+        A cell failed; the partial notebook is kept in ``OUT/<run-id>.failed/``.
+    """
+    started = time.monotonic()
+    plan = prepare(
+        template, parameters, evidence=evidence, offline=offline, region=region, profile=profile, endpoint_url=endpoint_url
+    )
+    tpl = plan.template
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    rid = run_id or new_run_id(tpl.name)
+    final = out_dir / rid
+    if final.exists() or (out_dir / (rid + FAILED_SUFFIX)).exists():
+        raise ParameterError(f"run folder {final} already exists; choose another run id")
+    tmp = out_dir / f".{rid}.tmp"
+    tmp.mkdir(mode=0o700)
+    os.chmod(tmp, 0o700)
+    try:
+        result = _execute(plan, tmp, hide_code=hide_code, timeout=timeout, start_timeout=start_timeout, progress=progress)
+    except NotebookError as exc:
+        failed = out_dir / (rid + FAILED_SUFFIX)
+        os.replace(tmp, failed)
+        exc.context["notebook"] = str(failed / "report.ipynb")
+        raise
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    os.replace(tmp, final)
+    from .findings import Finding, FindingList
+
+    findings = FindingList(
+        [Finding.from_dict(f) for f in result.get("findings", [])],
+        errors=result.get("data_quality", {}).get("detector_errors", {}),
+    )
+    elapsed = time.monotonic() - started
+    log.info("run %s finished in %.1f s", rid, elapsed)
+    return RunResult(path=final, template=tpl.name, run_id=rid, findings=findings, result=result, elapsed_s=elapsed)
+
+
+def _progress_default() -> bool:
+    if os.environ.get("INCIDENTKIT_PROGRESS", "1") == "0":
+        return False
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
+def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, start_timeout: float, progress: bool | None) -> dict[str, Any]:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    from . import report
+    from .evidence import EvidenceBundle
+
+    tpl = plan.template
+    params = dict(plan.parameters)
+    declared = set(tpl.parameter_names)
+    evidence_dir = tmp / "evidence"
+    if plan.source_bundle is not None:
+        _copy_bundle(plan.source_bundle, evidence_dir)
+    bundle = EvidenceBundle(evidence_dir)
+    bundle.set_context(
+        template=tpl.name,
+        parameters={k: v for k, v in params.items() if k not in _templates.RUN_PARAMETERS and v is not None},
+    )
+    if "evidence" in declared:
+        params["evidence"] = "evidence"  # relative to the run folder: the kernel runs there
+    notebook = tmp / "report.ipynb"
+    engine_kwargs: dict[str, Any] = {
+        "kernel_manager_class": kernel_manager_class(),
+        "resources": {"metadata": {"path": str(tmp)}},
+    }
+    try:
+        nb = papermill.execute_notebook(
+            str(tpl.path),
+            str(notebook),
+            parameters=params,
+            request_save_on_cell_execute=False,
+            progress_bar=_progress_default() if progress is None else progress,
+            log_output=False,
+            start_timeout=int(start_timeout),
+            execution_timeout=timeout,
+            **engine_kwargs,
+        )
+    except PapermillExecutionError as exc:
+        import nbformat
+
+        nb = nbformat.read(str(notebook), as_version=4) if notebook.exists() else None
+        if nb is not None:
+            report.write_notebook(nb, notebook)
+            report.write_html(nb, tmp / "report.html", hide_code=hide_code, failed=True)
+        evalue = " ".join(str(exc.evalue).split())
+        if len(evalue) > 300:
+            evalue = evalue[:299] + "…"
+        from .masking import mask_text
+
+        raise NotebookError(
+            mask_text(f"cell {exc.cell_index} (In [{exc.exec_count}]) of template {tpl.name} raised {exc.ename}: {evalue}"),
+            cell=exc.cell_index,
+            ename=exc.ename,
+        ) from None
+    except IncidentKitError:
+        raise
+    except Exception as exc:
+        if type(exc).__name__ in ("CellTimeoutError", "DeadKernelError", "TimeoutError", "RuntimeError"):
+            import nbformat
+
+            if notebook.exists():
+                nb = nbformat.read(str(notebook), as_version=4)
+                report.write_notebook(nb, notebook)
+                report.write_html(nb, tmp / "report.html", hide_code=hide_code, failed=True)
+            raise NotebookError(f"template {tpl.name} did not finish: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from exc
+        raise
+    published = report.extract(nb)
+    result = report.findings_document(
+        template=tpl.name,
+        published=published,
+        parameters={k: v for k, v in plan.parameters.items() if k not in ("evidence",)},
+        bundle=EvidenceBundle.open(evidence_dir),
+    )
+    report.write_notebook(nb, notebook)
+    report.write_html(nb, tmp / "report.html", hide_code=hide_code)
+    report.write_postmortem(result, published, tmp / "postmortem.md")
+    report.write_json(result, tmp / "findings.json")  # last: its presence means the run is complete
+    return result
+
+
+def _copy_bundle(src: Path, dst: Path) -> None:
+    """Copy a bundle (only its manifest and the files it lists), checking each sha256."""
+    import json
+
+    from .evidence import MANIFEST, sha256_file
+
+    manifest = json.loads((src / MANIFEST).read_text(encoding="utf-8"))
+    dst.mkdir(mode=0o700)
+    for name, entry in manifest.get("frames", {}).items():
+        file = src / entry["file"]
+        if not file.exists():
+            raise EvidenceError(f"evidence file {entry['file']} listed in the manifest is missing", path=str(src))
+        if entry.get("sha256") and sha256_file(file) != entry["sha256"]:
+            raise EvidenceError(
+                f"evidence file {entry['file']} does not match its sha256 in the manifest: it was changed or is corrupt",
+                path=str(src),
+            )
+        shutil.copyfile(file, dst / entry["file"])
+        os.chmod(dst / entry["file"], 0o600)
+    shutil.copyfile(src / MANIFEST, dst / MANIFEST)
+    os.chmod(dst / MANIFEST, 0o600)

@@ -50,7 +50,13 @@ def pytest_sessionfinish(session, exitstatus):
     if path:
         Path(path).write_text(json.dumps(sorted(_calls)))
     allowed = set(aws.policy_document()["Statement"][0]["Action"])
-    outside = sorted(f"{s}:{o}" for s, o in _calls if aws.iam_action(s, o) not in allowed)
+    # s3 writes pass the guard only under a configured output prefix; the deploy recipe's
+    # role grants them on that prefix alone, outside the read-only policy.
+    outside = sorted(
+        f"{s}:{o}"
+        for s, o in _calls
+        if aws.iam_action(s, o) not in allowed and not (s == "s3" and o in aws.S3_WRITE_OPERATIONS)
+    )
     if outside:
         session.config.get_terminal_writer().line(
             f"AWS operations made by the kit but missing from readonly-iam.json: {outside}", red=True

@@ -535,6 +535,28 @@ def test_get_accepts_tuple_window_and_single_query(session):
     assert df.attrs["api_calls"] == 1 and df.attrs["query"]["periods"] == [60]
 
 
+def test_get_over_http_with_endpoint_url():
+    """One real HTTP round trip: moto server on 127.0.0.1, reached through endpoint_url."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        url = f"http://{host}:{port}"
+        plain = boto3.Session(region_name="eu-central-1")
+        w = recent_window(30)
+        t = w.start + pd.Timedelta(minutes=2)
+        plain.client("cloudwatch", endpoint_url=url).put_metric_data(
+            Namespace="Web", MetricData=[{"MetricName": "Hits", "Timestamp": t.to_pydatetime(), "Value": 4.0}]
+        )
+        df = metrics.get([metrics.query("Web", "Hits", stat="Sum")], w, session=plain, endpoint_url=url)
+        assert df["value"].tolist() == [4.0] and df["timestamp"].tolist() == [t]
+        assert df.attrs["region"] == "eu-central-1" and df.attrs["api_calls"] == 1
+    finally:
+        server.stop()
+
+
 # --- throttling -----------------------------------------------------------------------------------
 
 

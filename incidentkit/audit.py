@@ -261,7 +261,7 @@ def check_target_group_health_checks(settings: Any, observed: Any = None) -> lis
     st = _Settings(settings)
     out: list[AuditResult] = []
     for tg in st.resources("target_group"):
-        if st.get("target_group", tg, "HealthCheckEnabled") == "false":
+        if (st.get("target_group", tg, "HealthCheckEnabled") or "").lower() == "false":
             continue
         interval = st.num("target_group", tg, "HealthCheckIntervalSeconds")
         timeout = st.num("target_group", tg, "HealthCheckTimeoutSeconds")
@@ -293,8 +293,9 @@ def check_target_group_health_checks(settings: Any, observed: Any = None) -> lis
             out.append(AuditResult(
                 "tg-health-check-too-tight", tg, "high",
                 f"{tg} marks a target unhealthy after {unhealthy:g} failed checks {interval:g} s apart: {ttu:g} s of "
-                f"slowness (a GC pause, a CPU spike, a deploy warm-up) takes a healthy target out of service, "
-                f"and {int(healthy or 0)} passing checks bring it back — the flapping of incidents 6 and 9.",
+                f"slowness (a GC pause, a CPU spike, a deploy warm-up) takes a healthy target out of service"
+                + (f", and {healthy:g} passing checks bring it back" if healthy is not None else "")
+                + " — the flapping of incidents 6 and 9.",
                 evidence, fix))
         elif ttu < COMFORTABLE_SECONDS_TO_UNHEALTHY:
             out.append(AuditResult(
@@ -535,8 +536,8 @@ def check_dynamodb_autoscaling(settings: Any, observed: Any = None) -> list[Audi
             throttle_text = f" and throttling was observed on {', '.join(hot)}" if hot else ""
             out.append(AuditResult(
                 "dynamodb-no-autoscaling", rid, severity,
-                f"{rid} has fixed provisioned capacity (RCU {rcu if rcu is not None else '?'}, WCU "
-                f"{wcu if wcu is not None else '?'}) with no autoscaling on {' and '.join(missing)}{throttle_text}: "
+                f"{rid} has fixed provisioned capacity (RCU {f'{rcu:g}' if rcu is not None else '?'}, WCU "
+                f"{f'{wcu:g}' if wcu is not None else '?'}) with no autoscaling on {' and '.join(missing)}{throttle_text}: "
                 "a burst drains it in seconds and every further call is throttled.",
                 evidence, fix))
     return out
@@ -688,7 +689,7 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
     out: list[AuditResult] = []
     for hc in checks:
         htype = st.get("route53_health_check", hc, "Type") or ""
-        if htype in _NO_ENDPOINT_TYPES or st.get("route53_health_check", hc, "Disabled") == "true":
+        if htype in _NO_ENDPOINT_TYPES or (st.get("route53_health_check", hc, "Disabled") or "").lower() == "true":
             continue
         port_num = st.num("route53_health_check", hc, "Port") or _DEFAULT_HC_PORT.get(htype)
         if port_num is None:
@@ -705,13 +706,24 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
         allowed = allowed6 if v6 else allowed4
         required = ranges.for_regions(regions, v6=v6)
         coverage = {str(net): _covered_share(net, allowed) for net, _ in required}
-        global_ok = all(coverage[str(n)] >= 1.0 for n, r in required if r == "GLOBAL")
-        blocked_regions = []
+        # A checker region uses its own ranges and the GLOBAL 15.177.0.0/18; AWS does not say
+        # which addresses a given check comes from, so a region is "blocked" when neither is
+        # allowed and "partial" when one of them is.
+        global_nets = [n for n, r in required if r == "GLOBAL"]
+        global_ok = all(coverage[str(n)] >= 1.0 for n in global_nets)
+        global_none = all(coverage[str(n)] == 0.0 for n in global_nets)
+        blocked_regions, partial_regions = [], []
         for region in regions:
             own = [n for n, r in required if r == region]
-            if not (global_ok and all(coverage[str(n)] >= 1.0 for n in own)):
+            own_ok = all(coverage[str(n)] >= 1.0 for n in own)
+            own_none = all(coverage[str(n)] == 0.0 for n in own)
+            if own_ok and global_ok:
+                continue
+            if (own_none or not own) and global_none:
                 blocked_regions.append(region)
-        if not blocked_regions:
+            else:
+                partial_regions.append(region)
+        if not blocked_regions and not partial_regions:
             continue
         blocked_ranges = [n for n, _ in required if coverage[str(n)] < 1.0]
         passing_share = 1 - len(blocked_regions) / len(regions)
@@ -726,7 +738,8 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
         evidence = {
             "health_check_id": hc, "port": port, "security_groups": ",".join(groups), "ip_family": family,
             "checker_regions": len(regions), "blocked_regions": len(blocked_regions),
-            "blocked_regions_text": ",".join(blocked_regions), "blocked_ranges": len(blocked_ranges),
+            "blocked_regions_text": ",".join(blocked_regions), "partly_blocked_regions": len(partial_regions),
+            "partly_blocked_regions_text": ",".join(partial_regions), "blocked_ranges": len(blocked_ranges),
             "required_ranges": len(required), "ip_ranges_date": ranges.create_date or "unknown",
         }
         if plists:
@@ -735,9 +748,13 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
             what = (f"the checkers of {len(blocked_regions)} of {len(regions)} regions cannot reach TCP {port}: "
                     f"Route 53 needs more than 18 % of them to succeed, so health check {hc} fails although the "
                     "service may be healthy, and DNS fails over (incident 3).")
-        else:
+        elif blocked_regions:
             what = (f"the checkers of {len(blocked_regions)} of {len(regions)} regions ({', '.join(blocked_regions)}) cannot "
                     f"reach TCP {port}; health check {hc} still passes on the others, with less margin.")
+        else:
+            what = (f"only part of the checker ranges may reach TCP {port} ({len(blocked_ranges)} of {len(required)} ranges "
+                    f"not allowed, affecting {', '.join(partial_regions)}): checks from the missing addresses fail, and "
+                    f"health check {hc} loses margin.")
         if plists:
             what += (f" The rules reference prefix list(s) {', '.join(sorted(set(plists)))} the audit does not resolve: "
                      "if one is com.amazonaws.<region>.route53-healthchecks, the checkers are allowed.")

@@ -1224,8 +1224,11 @@ def _judge_security_groups(c: _Collector, settings: pd.DataFrame, ip_ranges: Any
     worst = "unhealthy" if any(r.severity in ("critical", "high") for r in results) else "degraded"
     first = results[0]
     ev = first.evidence
-    key = (f"{ev.get('blocked_regions')}/{ev.get('checker_regions')} checker regions blocked on TCP {ev.get('port')}"
-           if "port" in ev else first.check_id)
+    key = first.check_id
+    if "port" in ev:
+        key = f"{ev.get('blocked_regions')}/{ev.get('checker_regions')} checker regions blocked on TCP {ev.get('port')}"
+        if ev.get("partly_blocked_regions"):
+            key += f", {ev.get('partly_blocked_regions')} partly"
     c.add_summary("security_group", label, worst, first.summary, key, "; ".join(f"{r.check_id} ({r.severity})" for r in results))
 
 

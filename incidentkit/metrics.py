@@ -673,7 +673,7 @@ class CallPlan:
 
     ``calls`` lists the requests; ``groups`` has one entry per (region, period) group
     with its query batches and time slices; ``min_calls`` is the lower bound
-    ``max(ceil(queries / 500), ceil(datapoints / 100,800))`` summed over groups.
+    ``max(ceil(queries / 500), ceil(datapoints / 100,800))`` summed over regions.
     """
 
     calls: tuple[PlannedCall, ...]
@@ -826,7 +826,9 @@ def plan_calls(
             c, g = _plan_group(group_queries, win, p, reg)
             region_calls.extend(c)
             region_groups.append(g)
-        region_lower = max(g["min_calls"] for g in region_groups)
+        # lower bound for the region: the query limit, and all datapoints over the 100,800 limit
+        region_points = sum(g["points_per_query"] * g["queries"] for g in region_groups)
+        region_lower = max(math.ceil(len(members) / MAX_QUERIES_PER_CALL), math.ceil(region_points / MAX_DATAPOINTS_PER_CALL))
         if len(by_period) > 1:
             packed = _pack_without_slicing(members, win, reg)
             if packed is not None and len(packed) < len(region_calls):
@@ -846,7 +848,7 @@ def plan_calls(
                 ]
         calls.extend(region_calls)
         groups.extend(region_groups)
-        lower_total += sum(g["min_calls"] for g in region_groups) if len(region_groups) > 1 else region_groups[0]["min_calls"]
+        lower_total += region_lower
     return CallPlan(tuple(calls), tuple(resolved), tuple(groups), lower_total)
 
 
@@ -1281,7 +1283,7 @@ def _grid(df: pd.DataFrame, periods: Iterable[int], index: pd.DatetimeIndex) -> 
         raise ParameterError(f"cannot fill a regular grid over several periods {ps}; select one period first")
     p = ps[0]
     aligned = (df.attrs.get("query") or {}).get("aligned") if isinstance(df.attrs.get("query"), Mapping) else None
-    spans = [a for a in (aligned or []) if a.get("period") == p]
+    spans = [a for a in (aligned or []) if a.get("period") == p or (isinstance(a.get("period"), list) and p in a["period"])]
     if spans:
         start = min(pd.Timestamp(a["start"]) for a in spans)
         end = max(pd.Timestamp(a["end"]) for a in spans)

@@ -425,6 +425,13 @@ def test_plan_groups_periods_and_regions():
     assert sorted(by_region) == ["eu-west-1", "us-east-1"]
     # two periods in eu-west-1 still share one call (the window fits)
     assert len([c for c in plan.calls if c.region == "eu-west-1"]) == 1
+    assert plan.n_calls == plan.min_calls == 2
+    # mixed periods needing slices: never fewer calls than the datapoint bound, all within limits
+    w7 = Window.parse("2026-02-22T04:00Z", "2026-03-01T04:00Z", now=REF)
+    mixed = [lq(i) for i in range(300)] + [lq(1000 + i, period=300) for i in range(300)]
+    plan7 = metrics.plan_calls(mixed, w7, period=60, now=REF)
+    assert plan7.min_calls == math.ceil((300 * 10080 + 300 * 2016) / 100_800) == 36 == plan7.n_calls
+    assert all(c.datapoints <= 100_800 and len(c.queries) <= 500 for c in plan7.calls)
     assert {q.id: q.period for q in plan.queries} == {qs[0].id: 60, qs[1].id: 300, qs[2].id: 60}
 
 
@@ -522,6 +529,20 @@ def test_get_fetches_query_region_from_its_own_region(session):
     assert len(log) == 2
     assert dict(zip(df["metric_name"], df["value"])) == {"HealthCheckStatus": 0.0, "Requests": 5.0}
     assert df.attrs["region"] == "eu-west-1,us-east-1"
+
+
+def test_get_mixed_periods_in_one_call(session):
+    end = pd.Timestamp.now(tz="UTC").floor("h")
+    w = Window(end - pd.Timedelta(hours=1), end)
+    put(session, "App", "Latency", {"Host": "h0"}, [(w.start + pd.Timedelta(minutes=m), 1) for m in (1, 2, 7)])
+    fine, coarse = lq(0), dataclasses.replace(lq(0), id="coarse", period=300)
+    log = CallLog(session)
+    df = metrics.get([fine, coarse], w, period=60, session=session)
+    assert len(log) == 1
+    assert {p["MetricStat"]["Period"] for p in log.params[0]["MetricDataQueries"]} == {60, 300}
+    assert metrics.series(df, query_id="coarse").tolist() == [2.0, 1.0]
+    assert set(df.loc[df["query_id"] == "coarse", "period"]) == {300}
+    assert len(metrics.series(df, query_id="coarse", fill=0)) == 12  # 1 h of 5-min periods
 
 
 def test_get_without_queries_makes_no_call(session):

@@ -169,6 +169,9 @@ DTYPES: dict[str, str] = {
     "setting": "string",
 }
 
+#: Per-kind dtype overrides where a column name means something else in that frame.
+KIND_DTYPES: dict[str, dict[str, str]] = {"settings": {"value": "string"}}
+
 _KINDS = {
     "events": EVENT_COLUMNS,
     "parsed": PARSED_COLUMNS,
@@ -212,7 +215,14 @@ def empty_frame(kind: str) -> pd.DataFrame:
     datetime64[ns, UTC]
     """
     cols = columns_of(kind)
-    return pd.DataFrame({c: pd.Series([], dtype=DTYPES.get(c, "object")) for c in cols})
+    return pd.DataFrame({c: pd.Series([], dtype=dtype_of(c, kind)) for c in cols})
+
+
+def dtype_of(column: str, kind: str | None = None) -> str:
+    """The dtype of ``column`` in a frame of ``kind`` (``value`` is text in settings, a float elsewhere)."""
+    if kind and column in KIND_DTYPES.get(kind, {}):
+        return KIND_DTYPES[kind][column]
+    return DTYPES.get(column, "object")
 
 
 def utc(values: Any) -> pd.Series:
@@ -234,7 +244,7 @@ def conform(df: pd.DataFrame, kind: str, *, extra: bool = True) -> pd.DataFrame:
     n = len(df)
     out: dict[str, Any] = {}
     for c in cols:
-        dtype = DTYPES.get(c, "object")
+        dtype = dtype_of(c, kind)
         if c in df.columns:
             s = df[c]
             if dtype == UTC_NS:

@@ -219,6 +219,14 @@ def _text(df: pd.DataFrame, *cols: str) -> pd.Series:
     return out
 
 
+def _first_group(found: pd.DataFrame) -> pd.Series:
+    """The first non-missing group of each row of a ``str.extract`` result."""
+    out = found.iloc[:, 0]
+    for c in found.columns[1:]:
+        out = out.fillna(found[c])
+    return out
+
+
 def _empty(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
     dtypes = dtypes or {}
     return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in columns})
@@ -285,7 +293,7 @@ def _change_rows(changes: pd.DataFrame | None, start: pd.Timestamp, end: pd.Time
     ts = as_utc(changes["timestamp"])
     sel = (ts >= start) & (ts <= end)
     if classes and "class" in changes.columns:
-        sel &= changes["class"].astype("string").isin(list(classes)).fillna(False)
+        sel = sel & changes["class"].astype("string").isin(list(classes)).fillna(False)
     rows = changes.loc[sel.to_numpy(dtype=bool)]
     return [{k: (v if not (isinstance(v, float) and math.isnan(v)) else None) for k, v in r.items()} for r in rows.to_dict("records")]
 
@@ -502,7 +510,7 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
     txt = text[hit]
     codes = [_canonical_code(m, t) for m, t in zip(found[hit].tolist(), txt.tolist())]
     op = _col(sub, "operation").astype("string")
-    from_text = txt.str.extract(_OPERATION_IN_TEXT.pattern, expand=True).bfill(axis=1).iloc[:, 0].astype("string")
+    from_text = _first_group(txt.str.extract(_OPERATION_IN_TEXT.pattern, expand=True)).astype("string")
     op = op.where(op.notna() & (op.str.len() > 0), from_text)
     retries = txt.str.extract(_SDK_RETRIES.pattern, expand=True)
     sdk_retries = pd.to_numeric(retries[0], errors="coerce")
@@ -816,7 +824,7 @@ def scan_operations(logs: pd.DataFrame | None) -> pd.DataFrame:
     if not hit.any():
         return _empty(SCAN_COLUMNS, cols)
     sub = logs.loc[hit]
-    tables = msg[hit].str.extract(_TABLE_IN_TEXT.pattern, expand=True).bfill(axis=1).iloc[:, 0]
+    tables = _first_group(msg[hit].str.extract(_TABLE_IN_TEXT.pattern, expand=True))
     out = pd.DataFrame(
         {
             "timestamp": as_utc(sub["timestamp"]).to_numpy(),

@@ -1,0 +1,770 @@
+"""Saturation: connection-pool exhaustion, the database's headroom, and the leak signature.
+
+"Connection pool exhausted" has two very different causes. Either the database is really
+saturated (CPU high, connections near ``max_connections``) and every pool waits on it, or the
+database is idle and the *application* holds connections it no longer uses: a code path
+(usually the exception path) that checks a connection out and never returns it. Each such
+exception leaves the pool one connection smaller, the number in use steps up and never comes
+back down, and once the pool is empty every request waits ``pool_timeout`` and fails.
+
+Analyses (pure functions on the kit's frames):
+
+* :func:`pool_errors` — pool-checkout failures in the texts the libraries really print
+  (SQLAlchemy ``QueuePool limit of size 5 overflow 10 reached``, HikariCP ``Connection is not
+  available, request timed out after 30000ms``, node-postgres ``timeout exceeded when trying
+  to connect``, psycopg_pool, DBCP) and server-side limits (PostgreSQL ``sorry, too many
+  clients already`` / ``remaining connection slots are reserved``, MySQL ``Too many
+  connections``).
+* :func:`pool_usage` — the pool's in-use gauge when the application logs it (a
+  ``pool_in_use``/``checkedout``/``active`` field, HikariCP's ``(total=10, active=10, idle=0,
+  waiting=3)``, SQLAlchemy's ``pool.status()``, node-postgres ``totalCount``/``idleCount``).
+* :func:`leak_signature` — per pool: the floor of the in-use count (the lowest it ever goes
+  again) stepping up and never returning to its starting level, and whether each step
+  follows an exception.
+* :func:`db_headroom` — RDS ``CPUUtilization`` and ``DatabaseConnections`` against
+  ``max_connections``.
+
+Detector: :func:`detect_connection_pool_leak` (``connection-pool-leak``).
+
+Example
+-------
+>>> import pandas as pd
+>>> logs = pd.DataFrame({"timestamp": [pd.Timestamp("2026-03-01T03:00Z")], "message": [
+...     "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"]})
+>>> pool_errors(logs).loc[0, ["library", "kind"]].tolist()
+['sqlalchemy', 'pool-timeout']
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..findings import Finding, Inputs
+from ._common import as_utc, pct, select_metric, severity_for_share
+
+__all__ = [
+    "POOL_ERROR_COLUMNS",
+    "POOL_USAGE_COLUMNS",
+    "LEAK_COLUMNS",
+    "DB_COLUMNS",
+    "pool_errors",
+    "pool_usage",
+    "leak_signature",
+    "db_headroom",
+    "detect_connection_pool_leak",
+]
+
+UTC_NS = "datetime64[ns, UTC]"
+
+POOL_ERROR_COLUMNS = (
+    "timestamp",
+    "log_group",
+    "log_stream",
+    "request_id",
+    "library",  # sqlalchemy | hikaricp | node-postgres | psycopg-pool | dbcp | jdbc | postgresql | mysql | generic
+    "kind",  # pool-timeout (the app's pool is empty) | server-limit (the database refused) | connect-timeout
+    "pool_name",
+    "pool_size",
+    "overflow",
+    "timeout_s",
+    "message",
+)
+POOL_USAGE_COLUMNS = ("timestamp", "pool", "in_use", "size", "idle", "waiting")
+LEAK_COLUMNS = (
+    "pool",
+    "samples",
+    "baseline_in_use",  # lowest in-use count over the first 10 % of samples
+    "final_in_use",  # lowest in-use count over the last 10 % of samples
+    "peak_in_use",
+    "size",
+    "leaked",  # final_in_use - baseline_in_use
+    "step_ups",  # times the floor (the lowest level it ever returns to) rose
+    "step_ups_after_exception",
+    "exception_share",  # share of step-ups with an exception just before
+    "chance_share",  # probability that such an interval holds an exception by chance
+    "exceptions_while_rising",  # exceptions from the first step to the last
+    "leaked_per_exception",  # about 1 when each exception keeps one connection
+    "returned_to_baseline",
+    "leak",
+)
+DB_COLUMNS = ("db", "cpu_mean", "cpu_p95", "cpu_max", "connections_max", "max_connections", "connection_use", "state")
+
+_POOL_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    ("sqlalchemy", "pool-timeout", re.compile(
+        r"QueuePool limit of size (?P<size>\d+) overflow (?P<overflow>-?\d+) reached, connection timed out, timeout (?P<timeout>[\d.]+)")),
+    ("hikaricp", "pool-timeout", re.compile(
+        r"(?P<pool>[\w][\w .\-]*?) - Connection is not available, request timed out after (?P<timeout_ms>\d+)\s*ms"
+        r"(?:.*?total=(?P<size>\d+))?")),
+    ("node-postgres", "pool-timeout", re.compile(r"timeout exceeded when trying to connect")),
+    ("psycopg-pool", "pool-timeout", re.compile(r"(?:PoolTimeout\W*)?couldn't get a connection after (?P<timeout>[\d.]+) sec|PoolTimeout")),
+    ("dbcp", "pool-timeout", re.compile(r"Timeout waiting for idle object|Cannot get a connection, pool error")),
+    ("jdbc", "pool-timeout", re.compile(r"Unable to acquire JDBC Connection|Could not get JDBC Connection")),
+    ("generic", "pool-timeout", re.compile(
+        r"(?i:connection pool (?:is )?exhausted|\bpool exhausted\b|no (?:free |available )?connections? (?:available )?in (?:the )?pool"
+        r"|timed? ?out waiting for (?:a )?(?:free |available )?connection)")),
+    ("postgresql", "server-limit", re.compile(r"(?i:sorry, too many clients already|remaining connection slots are reserved)")),
+    ("mysql", "server-limit", re.compile(r"\bToo many connections\b|ER_CON_COUNT_ERROR")),
+    ("node-postgres", "connect-timeout", re.compile(r"Connection terminated due to connection timeout")),
+)
+
+_HIKARI_STATS = re.compile(
+    r"(?:(?P<pool>[\w][\w .\-]*?) - [^()]*?)?\(total=(?P<total>\d+),\s*active=(?P<active>\d+),\s*idle=(?P<idle>\d+),\s*waiting=(?P<waiting>\d+)\)")
+_SQLA_STATUS = re.compile(
+    r"Pool size:\s*(?P<size>\d+)\s+Connections in pool:\s*(?P<idle>\d+)\s+Current Overflow:\s*(?P<overflow>-?\d+)\s+"
+    r"Current Checked out connections:\s*(?P<out>\d+)")
+_KV = r"[\"']?\s*[:=]\s*[\"']?(\d+)"
+_IN_USE = re.compile(
+    r"(?i)(?:\b|_)(?:pool_in_use|pool\.in_use|in_use|inuse|checked_?out|checkedout|active_connections|pool_active|"
+    r"connections_in_use|busy_connections|numActive|activeCount|active)" + _KV + r"|\bin use:\s*(\d+)")
+_SIZE = re.compile(r"(?i)\b(?:pool_size|pool\.size|max_pool_size|maximumPoolSize|poolSize|pool_max|max_connections_pool|maxTotal)" + _KV)
+_IDLE = re.compile(r"(?i)\b(?:pool_idle|idle_connections|idleCount|numIdle|idle)" + _KV)
+_WAITING = re.compile(r"(?i)\b(?:pool_waiting|waitingCount|waiting|pending_acquires|threads_awaiting)" + _KV)
+_PG_TOTAL = re.compile(r"\btotalCount" + _KV)
+_USAGE_COLUMNS = ("pool_in_use", "in_use", "checkedout", "checked_out", "pool_checked_out", "active_connections", "pool_active", "active")
+_SIZE_COLUMNS = ("pool_size", "max_pool_size", "pool_max")
+_ERROR_LEVELS = frozenset({"ERROR", "FATAL", "CRITICAL", "SEVERE"})
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _col(df: pd.DataFrame, name: str, dtype: str = "string") -> pd.Series:
+    if name in df.columns:
+        return df[name]
+    return pd.Series(pd.NA, index=df.index, dtype=dtype)
+
+
+def _first_group(found: pd.DataFrame) -> pd.Series:
+    """The first non-missing group of each row of a ``str.extract`` result."""
+    out = found.iloc[:, 0]
+    for c in found.columns[1:]:
+        out = out.fillna(found[c])
+    return out
+
+
+def _empty(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
+    dtypes = dtypes or {}
+    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in columns})
+
+
+def _dims(text: Any) -> dict[str, str]:
+    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
+        return {}
+    try:
+        data = json.loads(str(text))
+    except (ValueError, TypeError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _iso(ts: Any) -> str | None:
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
+
+
+def _unnamed(pattern: str) -> str:
+    """The pattern with its named groups made non-capturing (for ``str.contains``)."""
+    return re.sub(r"\(\?P<\w+>", "(?:", pattern)
+
+
+def _to_float(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+def _pool_key(df: pd.DataFrame) -> pd.Series:
+    stream = _col(df, "log_stream").astype("string")
+    group = _col(df, "log_group").astype("string")
+    key = stream.where(stream.notna() & (stream.str.len() > 0), group)
+    return key.fillna("(all)").astype("object")
+
+
+# ---------------------------------------------------------------------------------------------
+# analyses
+# ---------------------------------------------------------------------------------------------
+
+
+def pool_errors(logs: pd.DataFrame | None) -> pd.DataFrame:
+    """Every log line that reports a connection-pool checkout failure or a server connection limit.
+
+    Parameters
+    ----------
+    logs:
+        Parsed log events (``schema.PARSED_COLUMNS``); ``message``, ``error_type`` and
+        ``error_message`` are searched.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`POOL_ERROR_COLUMNS`, in time order. ``kind`` separates the application's pool
+        running dry (``pool-timeout``) from the database refusing connections
+        (``server-limit``); ``pool_size``/``overflow``/``timeout_s`` are read from the text when
+        it carries them (SQLAlchemy does, HikariCP gives the timeout and sometimes ``total=``).
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> logs = pd.DataFrame({"timestamp": [pd.Timestamp("2026-03-01T03:00Z")] * 2, "message": [
+    ...     "java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30014ms.",
+    ...     "FATAL: sorry, too many clients already"]})
+    >>> pool_errors(logs)[["library", "kind", "timeout_s"]].values.tolist()
+    [['hikaricp', 'pool-timeout', 30.014], ['postgresql', 'server-limit', nan]]
+    """
+    dt = {"timestamp": UTC_NS, "pool_size": "float64", "overflow": "float64", "timeout_s": "float64"}
+    if logs is None or logs.empty or "timestamp" not in logs.columns:
+        return _empty(POOL_ERROR_COLUMNS, dt)
+    logs = logs.reset_index(drop=True)
+    text = (_col(logs, "message").astype("string").fillna("") + "\n" + _col(logs, "error_type").astype("string").fillna("")
+            + "\n" + _col(logs, "error_message").astype("string").fillna(""))
+    rows = []
+    claimed = np.zeros(len(logs), dtype=bool)
+    for library, kind, pattern in _POOL_PATTERNS:
+        found = text.str.extract(pattern.pattern if pattern.groupindex else f"({pattern.pattern})", expand=True)
+        hit = found.notna().any(axis=1).to_numpy() & ~claimed
+        if not hit.any():
+            continue
+        claimed |= hit
+        for i in np.flatnonzero(hit):
+            g = found.iloc[i]
+            timeout = float("nan")
+            if "timeout" in g.index and pd.notna(g["timeout"]):
+                timeout = float(g["timeout"])
+            elif "timeout_ms" in g.index and pd.notna(g["timeout_ms"]):
+                timeout = float(g["timeout_ms"]) / 1000.0
+            rows.append({
+                "row": i,
+                "library": library,
+                "kind": kind,
+                "pool_name": str(g["pool"]).strip() if "pool" in g.index and pd.notna(g["pool"]) else None,
+                "pool_size": float(g["size"]) if "size" in g.index and pd.notna(g["size"]) else float("nan"),
+                "overflow": float(g["overflow"]) if "overflow" in g.index and pd.notna(g["overflow"]) else float("nan"),
+                "timeout_s": timeout,
+            })
+    if not rows:
+        return _empty(POOL_ERROR_COLUMNS, dt)
+    found_df = pd.DataFrame(rows).sort_values("row")
+    sub = logs.loc[found_df["row"].to_numpy()]
+    out = pd.DataFrame({
+        "timestamp": as_utc(sub["timestamp"]).to_numpy(),
+        "log_group": _col(sub, "log_group").astype("string").to_numpy(),
+        "log_stream": _col(sub, "log_stream").astype("string").to_numpy(),
+        "request_id": _col(sub, "request_id").astype("string").to_numpy(),
+        "library": found_df["library"].to_numpy(),
+        "kind": found_df["kind"].to_numpy(),
+        "pool_name": found_df["pool_name"].to_numpy(),
+        "pool_size": found_df["pool_size"].to_numpy(dtype=float),
+        "overflow": found_df["overflow"].to_numpy(dtype=float),
+        "timeout_s": found_df["timeout_s"].to_numpy(dtype=float),
+        "message": _col(sub, "message").astype("string").to_numpy(),
+    })
+    out["timestamp"] = as_utc(out["timestamp"])
+    for c in ("log_group", "log_stream", "request_id", "library", "kind", "pool_name", "message"):
+        out[c] = out[c].astype("string")
+    return out.sort_values("timestamp", kind="stable", ignore_index=True)[list(POOL_ERROR_COLUMNS)]
+
+
+def _first_int(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
+    found = series.str.extract(pattern.pattern, expand=True)
+    vals = _first_group(found) if found.shape[1] else pd.Series(np.nan, index=series.index)
+    return _to_float(vals)
+
+
+def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
+    """The pool's in-use gauge wherever the application logs it.
+
+    Read from columns (``pool_in_use``, ``in_use``, ``checkedout``, ``checked_out``, ``active``
+    ... and ``pool_size``) or from the text: HikariCP's ``(total=10, active=10, idle=0,
+    waiting=3)``, SQLAlchemy's ``pool.status()`` ("Pool size: 5 Connections in pool: 0 Current
+    Overflow: 10 Current Checked out connections: 15"), ``key=value``/JSON fields such as
+    ``pool_in_use=7``, ``"checkedout": 7``, ``in use: 7``, node-postgres ``totalCount`` minus
+    ``idleCount``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`POOL_USAGE_COLUMNS`; ``pool`` is the log stream (one process, one pool) or the
+        log group, with the HikariCP pool name appended when logged.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> logs = pd.DataFrame({"timestamp": [pd.Timestamp("2026-03-01T03:00Z")], "log_stream": ["web-1"],
+    ...     "message": ["HikariPool-1 - Timeout failure stats (total=10, active=10, idle=0, waiting=4)"]})
+    >>> row = pool_usage(logs).iloc[0]
+    >>> row["pool"], float(row["in_use"]), float(row["size"]), float(row["waiting"])
+    ('web-1/HikariPool-1', 10.0, 10.0, 4.0)
+    """
+    dt = {"timestamp": UTC_NS, "in_use": "float64", "size": "float64", "idle": "float64", "waiting": "float64"}
+    if logs is None or logs.empty or "timestamp" not in logs.columns:
+        return _empty(POOL_USAGE_COLUMNS, dt)
+    logs = logs.reset_index(drop=True)
+    msg = _col(logs, "message").astype("string").fillna("")
+    in_use = pd.Series(np.nan, index=logs.index)
+    size = pd.Series(np.nan, index=logs.index)
+    idle = pd.Series(np.nan, index=logs.index)
+    waiting = pd.Series(np.nan, index=logs.index)
+    pool_name = pd.Series(pd.NA, index=logs.index, dtype="object")
+    for c in _USAGE_COLUMNS:
+        if c in logs.columns:
+            in_use = in_use.fillna(_to_float(logs[c]))
+    for c in _SIZE_COLUMNS:
+        if c in logs.columns:
+            size = size.fillna(_to_float(logs[c]))
+    hk = msg.str.extract(_HIKARI_STATS.pattern, expand=True)
+    in_use = in_use.fillna(_to_float(hk["active"]))
+    size = size.fillna(_to_float(hk["total"]))
+    idle = idle.fillna(_to_float(hk["idle"]))
+    waiting = waiting.fillna(_to_float(hk["waiting"]))
+    pool_name = pool_name.where(hk["pool"].isna(), hk["pool"].str.strip())
+    sq = msg.str.extract(_SQLA_STATUS.pattern, expand=True)
+    in_use = in_use.fillna(_to_float(sq["out"]))
+    size = size.fillna(_to_float(sq["size"]) + _to_float(sq["overflow"]).clip(lower=0))
+    idle = idle.fillna(_to_float(sq["idle"]))
+    pg_total = _first_int(msg, _PG_TOTAL)
+    generic_idle = _first_int(msg, _IDLE)
+    in_use = in_use.fillna(pg_total - generic_idle)
+    in_use = in_use.fillna(_first_int(msg, _IN_USE))
+    size = size.fillna(_first_int(msg, _SIZE))
+    idle = idle.fillna(generic_idle)
+    waiting = waiting.fillna(_first_int(msg, _WAITING))
+    keep = in_use.notna().to_numpy()
+    if not keep.any():
+        return _empty(POOL_USAGE_COLUMNS, dt)
+    key = _pool_key(logs)
+    named = pool_name.notna()
+    key = key.where(~named, key + "/" + pool_name.astype("string").fillna("").astype("object"))
+    out = pd.DataFrame({
+        "timestamp": as_utc(logs.loc[keep, "timestamp"]).to_numpy(),
+        "pool": key[keep].to_numpy(),
+        "in_use": in_use[keep].to_numpy(dtype=float),
+        "size": size[keep].to_numpy(dtype=float),
+        "idle": idle[keep].to_numpy(dtype=float),
+        "waiting": waiting[keep].to_numpy(dtype=float),
+    })
+    out["timestamp"] = as_utc(out["timestamp"])
+    return out.sort_values(["pool", "timestamp"], kind="stable", ignore_index=True)
+
+
+def _exceptions(logs: pd.DataFrame | None) -> pd.DataFrame:
+    """Error lines that are not themselves pool errors: the candidates for leaking a connection."""
+    if logs is None or logs.empty or "timestamp" not in logs.columns:
+        return pd.DataFrame(columns=["timestamp", "pool", "error_type"])
+    logs = logs.reset_index(drop=True)
+    level = _col(logs, "level").astype("string").str.upper()
+    etype = _col(logs, "error_type").astype("string")
+    fmt = _col(logs, "format").astype("string")
+    msg = _col(logs, "message").astype("string").fillna("")
+    is_err = level.isin(list(_ERROR_LEVELS)).fillna(False) | etype.notna() | (fmt == "traceback").fillna(False)
+    is_err = is_err | msg.str.contains(r"Traceback \(most recent call last\)|^\s*at [\w.$]+\(|Exception in thread", regex=True)
+    pool_hit = pd.Series(False, index=logs.index)
+    text = msg + "\n" + etype.fillna("")
+    for _, _, pattern in _POOL_PATTERNS:
+        pool_hit |= text.str.contains(_unnamed(pattern.pattern), regex=True)
+    sel = (is_err & ~pool_hit).to_numpy(dtype=bool)
+    if not sel.any():
+        return pd.DataFrame(columns=["timestamp", "pool", "error_type"])
+    sub = logs.loc[sel]
+    et = etype[sel].fillna(msg[sel].str.extract(r"([A-Z][\w.]*(?:Error|Exception))", expand=False))
+    return pd.DataFrame({"timestamp": as_utc(sub["timestamp"]).to_numpy(), "pool": _pool_key(sub).to_numpy(),
+                         "error_type": et.astype("object").to_numpy()})
+
+
+def leak_signature(
+    usage: pd.DataFrame,
+    logs: pd.DataFrame | None = None,
+    *,
+    exception_window: str | pd.Timedelta = "60s",
+    horizon: str | pd.Timedelta = "10min",
+    min_samples: int = 8,
+) -> pd.DataFrame:
+    """Does each pool's in-use count climb in steps that never come back down?
+
+    For each pool (a process's log stream), the *floor* at sample ``i`` is the lowest in-use
+    count from ``i`` to the end: the level the pool still returns to. A healthy pool keeps
+    returning to its idle level, so its floor stays flat; a leaking pool's floor steps up
+    each time a connection is lost for good. A step is attributed to an exception when an
+    error line (not a pool error) of the same stream falls between ``exception_window`` before
+    the last sample at the old floor and ``horizon`` after the next sample (busy connections
+    can hide the new floor for a while). ``chance_share`` is the probability that an interval
+    of the same length holds an exception anyway, given the stream's exception rate
+    (Poisson); ``leaked_per_exception`` near 1 says each exception kept one connection.
+
+    Parameters
+    ----------
+    usage:
+        :func:`pool_usage` output.
+    logs:
+        The parsed logs, for the exceptions.
+    exception_window:
+        How long before a step an exception counts.
+    horizon:
+        How long after the first sample above the old floor an exception still counts.
+    min_samples:
+        Pools with fewer gauge samples are left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`LEAK_COLUMNS`. ``leak`` is True when the floor rose at least twice, by at least
+        ``max(2, 20 % of the pool size)`` connections, and never returned to the baseline.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> t = pd.date_range("2026-03-01T03:00Z", periods=12, freq="1min")
+    >>> use = pd.DataFrame({"timestamp": t, "pool": "web-1", "in_use": [1, 0, 1, 1, 2, 1, 2, 3, 2, 3, 4, 4],
+    ...                     "size": 5.0, "idle": float("nan"), "waiting": float("nan")})
+    >>> row = leak_signature(use).iloc[0]
+    >>> int(row["leaked"]), int(row["step_ups"]), bool(row["leak"])
+    (3, 3, True)
+    """
+    dt = {"returned_to_baseline": "bool", "leak": "bool"}
+    if usage is None or usage.empty:
+        return _empty(LEAK_COLUMNS, dt)
+    exc = _exceptions(logs)
+    window = pd.Timedelta(exception_window)
+    horizon = pd.Timedelta(horizon)
+    rows = []
+    for pool, grp in usage.groupby("pool", sort=False):
+        grp = grp.sort_values("timestamp")
+        v = grp["in_use"].to_numpy(dtype=float)
+        t = grp["timestamp"].reset_index(drop=True)
+        n = len(v)
+        if n < min_samples:
+            continue
+        k = max(3, int(math.ceil(0.1 * n)))
+        baseline = float(v[:k].min())
+        final = float(v[-k:].min())
+        floor = np.minimum.accumulate(v[::-1])[::-1]
+        steps = [i for i in range(n - k) if floor[i + 1] > floor[i]]
+        stream = str(pool).split("/HikariPool")[0]
+        mine = exc[exc["pool"].astype(str).map(lambda p: p == pool or p == stream or str(pool).startswith(p + "/"))] if len(exc) else exc
+        ex_t = mine["timestamp"] if len(mine) else pd.Series([], dtype=UTC_NS)
+        span_s = max(1.0, (t.iloc[-1] - t.iloc[0]).total_seconds())
+        rate = len(ex_t) / span_s  # exceptions per second in this stream
+
+        after_exc = 0
+        chances = []
+        for i in steps:
+            # The connection was lost after the last sample at the old floor (t[i]); busy connections
+            # can hide the new floor for a while, so look up to ``horizon`` past the next sample.
+            lo, hi = t[i] - window, min(t[i + 1] + horizon, t.iloc[-1])
+            if len(ex_t) and bool(((ex_t > lo) & (ex_t <= hi)).any()):
+                after_exc += 1
+            chances.append(1.0 - math.exp(-rate * (hi - lo).total_seconds()))
+        chance = float(np.mean(chances)) if chances and len(ex_t) else float("nan")
+        if steps and len(ex_t):
+            rising = (ex_t > t[steps[0]] - window) & (ex_t <= min(t[steps[-1] + 1] + horizon, t.iloc[-1]))
+            exc_rising = int(rising.sum())
+        else:
+            exc_rising = 0
+        sizes = grp["size"].dropna()
+        size = float(sizes.max()) if len(sizes) else float("nan")
+        leaked = final - baseline
+        need = max(2.0, 0.2 * size) if not math.isnan(size) else 2.0
+        rows.append({
+            "pool": pool,
+            "samples": n,
+            "baseline_in_use": baseline,
+            "final_in_use": final,
+            "peak_in_use": float(v.max()),
+            "size": size,
+            "leaked": leaked,
+            "step_ups": len(steps),
+            "step_ups_after_exception": after_exc,
+            "exception_share": after_exc / len(steps) if steps else float("nan"),
+            "chance_share": chance,
+            "exceptions_while_rising": exc_rising,
+            "leaked_per_exception": leaked / exc_rising if exc_rising else float("nan"),
+            "returned_to_baseline": bool(final <= baseline),
+            "leak": bool(leaked >= need and len(steps) >= 2 and final > baseline),
+        })
+    if not rows:
+        return _empty(LEAK_COLUMNS, dt)
+    out = pd.DataFrame(rows, columns=list(LEAK_COLUMNS))
+    return out.sort_values("leaked", ascending=False, kind="stable", ignore_index=True)
+
+
+def _max_connections(settings: pd.DataFrame | None, db: str) -> float:
+    if settings is None or settings.empty or "value" not in settings.columns:
+        return float("nan")
+    key = "setting" if "setting" in settings.columns else ("key" if "key" in settings.columns else None)
+    if key is None:
+        return float("nan")
+    rows = settings[settings[key].astype("string").str.lower().eq("max_connections").fillna(False).to_numpy(dtype=bool)]
+    if rows.empty:
+        return float("nan")
+    if "resource_id" in rows.columns and db != "(all)":
+        mine = rows[rows["resource_id"].astype("string").fillna("").map(lambda r: r == db or r.endswith(":" + db) or r.endswith("/" + db))]
+        rows = mine if not mine.empty else rows
+    vals = pd.to_numeric(rows["value"], errors="coerce").dropna()
+    return float(vals.iloc[0]) if len(vals) else float("nan")
+
+
+def db_headroom(metrics: pd.DataFrame | None, settings: pd.DataFrame | None = None, *,
+                start: pd.Timestamp | None = None, end: pd.Timestamp | None = None) -> pd.DataFrame:
+    """How busy each RDS instance (or cluster) was: CPU and connections against ``max_connections``.
+
+    Parameters
+    ----------
+    metrics:
+        ``AWS/RDS`` ``CPUUtilization`` (Average for the mean and P95, Maximum for the peak) and
+        ``DatabaseConnections`` (Maximum, else Average), by ``DBInstanceIdentifier`` or
+        ``DBClusterIdentifier``.
+    settings:
+        ``max_connections`` (the parameter group's value; a formula such as
+        ``{DBInstanceClassMemory/9531392}`` cannot be evaluated here and leaves it unknown).
+    start, end:
+        Restrict to a window.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`DB_COLUMNS`. ``state`` is ``cpu-saturated`` (mean ≥ 80 % or P95 ≥ 90 %),
+        ``connections-near-max`` (≥ 90 % of max_connections), ``headroom`` (peak CPU < 60 % and
+        connections < 50 % of the maximum, or the maximum unknown), ``busy`` in between,
+        ``unknown`` without CPU data.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ts = pd.date_range("2026-03-01T03:00Z", periods=3, freq="1min")
+    >>> m = pd.DataFrame({"timestamp": list(ts) * 2, "namespace": "AWS/RDS",
+    ...     "metric_name": ["CPUUtilization"] * 3 + ["DatabaseConnections"] * 3,
+    ...     "dimensions": '{"DBInstanceIdentifier":"orders-db"}', "stat": ["Average"] * 3 + ["Maximum"] * 3,
+    ...     "period": 60, "value": [18.0, 22.0, 20.0, 40.0, 41.0, 40.0]})
+    >>> s = pd.DataFrame({"resource_id": ["orders-db"], "setting": ["max_connections"], "value": ["400"]})
+    >>> row = db_headroom(m, s).iloc[0]
+    >>> row["db"], float(row["connection_use"]), row["state"]
+    ('orders-db', 0.1025, 'headroom')
+    """
+    frames = {}
+    for name, stats in (("cpu_avg", ("Average", "Maximum")), ("cpu_max", ("Maximum", "Average")),
+                        ("conn", ("Maximum", "Average"))):
+        metric = "CPUUtilization" if name.startswith("cpu") else "DatabaseConnections"
+        df = select_metric(metrics, "AWS/RDS", metric, stats, start=start, end=end)
+        if not df.empty:
+            df = df.assign(db=df["dimensions"].map(lambda d: _dims(d).get("DBInstanceIdentifier") or _dims(d).get("DBClusterIdentifier") or "(all)"))
+        frames[name] = df
+    dbs = sorted(set().union(*[set(f["db"]) for f in frames.values() if not f.empty]))
+    if not dbs:
+        return _empty(DB_COLUMNS)
+    rows = []
+    for db in dbs:
+        ca = frames["cpu_avg"][frames["cpu_avg"]["db"] == db]["value"] if not frames["cpu_avg"].empty else pd.Series([], dtype=float)
+        cm = frames["cpu_max"][frames["cpu_max"]["db"] == db]["value"] if not frames["cpu_max"].empty else pd.Series([], dtype=float)
+        cn = frames["conn"][frames["conn"]["db"] == db]["value"] if not frames["conn"].empty else pd.Series([], dtype=float)
+        cpu_mean = float(ca.mean()) if len(ca) else float("nan")
+        cpu_p95 = float(ca.quantile(0.95)) if len(ca) else float("nan")
+        cpu_max = float(cm.max()) if len(cm) else cpu_p95
+        conn_max = float(cn.max()) if len(cn) else float("nan")
+        mx = _max_connections(settings, db)
+        use = conn_max / mx if mx and not math.isnan(mx) and not math.isnan(conn_max) else float("nan")
+        if math.isnan(cpu_mean) and math.isnan(use):
+            state = "unknown"
+        elif (not math.isnan(cpu_mean) and cpu_mean >= 80) or (not math.isnan(cpu_p95) and cpu_p95 >= 90):
+            state = "cpu-saturated"
+        elif not math.isnan(use) and use >= 0.9:
+            state = "connections-near-max"
+        elif (math.isnan(cpu_max) or cpu_max < 60) and (math.isnan(use) or use < 0.5):
+            state = "headroom"
+        else:
+            state = "busy"
+        rows.append({"db": db, "cpu_mean": cpu_mean, "cpu_p95": cpu_p95, "cpu_max": cpu_max, "connections_max": conn_max,
+                     "max_connections": mx, "connection_use": use, "state": state})
+    return pd.DataFrame(rows, columns=list(DB_COLUMNS))
+
+
+# ---------------------------------------------------------------------------------------------
+# detector
+# ---------------------------------------------------------------------------------------------
+
+
+def _request_share(requests: pd.DataFrame | None, ids: pd.Series) -> float:
+    if requests is None or requests.empty or "request_id" not in requests.columns:
+        return float("nan")
+    total = requests["request_id"].dropna().nunique()
+    if not total:
+        return float("nan")
+    return len(set(ids.dropna().astype(str)) & set(requests["request_id"].dropna().astype(str))) / total
+
+
+_FIX_BY_LIBRARY = {
+    "sqlalchemy": "SQLAlchemy: use `with engine.connect() as conn:` / `with Session(engine) as session:` (or try/finally "
+                  "`conn.close()`, `session.close()`) so the exception path returns the connection too.",
+    "hikaricp": "JDBC/HikariCP: open connections in try-with-resources (`try (Connection c = ds.getConnection()) {...}`), "
+                "and set leakDetectionThreshold=2000 (ms) to log the stack of every connection held too long.",
+    "jdbc": "JDBC: open connections in try-with-resources (`try (Connection c = ds.getConnection()) {...}`); with HikariCP "
+            "set leakDetectionThreshold=2000 (ms) to log where connections are held.",
+    "node-postgres": "node-postgres: `const client = await pool.connect(); try { ... } finally { client.release(); }` "
+                     "(or use `pool.query`, which releases for you).",
+    "psycopg-pool": "psycopg_pool: `with pool.connection() as conn:` so the connection goes back on every path.",
+    "dbcp": "DBCP: close connections in finally / try-with-resources; enable removeAbandonedOnBorrow with logAbandoned=true.",
+}
+
+
+def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Finding | None:
+    """``connection-pool-leak``: pool exhausted while the database idles, in-use steps after exceptions.
+
+    Fires on at least ``min_errors`` pool-checkout failures, or on a logged in-use gauge
+    whose floor steps up after exceptions and never returns. Stays silent when the database
+    itself is saturated (CPU or connections near the maximum) and no gauge shows a leak: the
+    pool then waits on a busy database, which is a different problem. Confidence: pool errors
+    (0.35) + database headroom (0.2) + exceptions before the first pool error (0.05) + a leak
+    signature in the gauge (0.3 when most steps follow an exception and the connections lost
+    match the exceptions, 0.1 otherwise); minus 0.2 when the database is saturated, minus
+    0.1 when traffic grew a lot over the gauge's span (a busier pool, not a leak).
+    """
+    logs = inputs.logs
+    errs = pool_errors(logs)
+    client = errs[errs["kind"] == "pool-timeout"]
+    usage = pool_usage(logs)
+    leaks = leak_signature(usage, logs) if not usage.empty else leak_signature(usage)
+    # a leak "by exception": most steps have an exception just before them, and the number of
+    # connections lost matches the number of exceptions (one kept connection per failed request)
+    strong = leaks[leaks["leak"] & (leaks["exception_share"] >= 0.5)
+                   & leaks["leaked_per_exception"].between(0.5, 2.0)]
+    weak = leaks[leaks["leak"]]
+    if len(client) < min_errors and strong.empty:
+        return None
+    window = inputs.window
+    db = db_headroom(inputs.metrics, inputs.settings,
+                     start=(window.start - pd.Timedelta(hours=1)) if window is not None else None,
+                     end=window.end if window is not None else None)
+    saturated = db["state"].isin(["cpu-saturated", "connections-near-max"]).any() if not db.empty else False
+    headroom = (not db.empty) and (db["state"] == "headroom").all()
+    if saturated and strong.empty:
+        return None
+    exc = _exceptions(logs)
+    first_err = client["timestamp"].min() if len(client) else None
+    exc_before = int((exc["timestamp"] < first_err).sum()) if first_err is not None and len(exc) else 0
+
+    confidence = 0.35 if len(client) >= min_errors else 0.2
+    confidence += 0.2 if headroom else 0.0
+    confidence += 0.05 if exc_before > 0 else 0.0
+    confidence += 0.3 if not strong.empty else (0.1 if not weak.empty else 0.0)
+    confidence -= 0.2 if saturated else 0.0
+    confidence -= 0.1 if not db.empty and (db["state"] == "busy").any() else 0.0
+    growth = _traffic_growth(inputs.requests, usage if len(usage) else client)
+    if not math.isnan(growth) and growth >= 1.5:
+        confidence -= 0.1
+
+    share = _request_share(inputs.requests, client["request_id"])
+    top_leak = (strong if not strong.empty else weak).iloc[0] if not weak.empty else None
+    exhausted = top_leak is not None and not math.isnan(top_leak["size"]) and top_leak["final_in_use"] >= top_leak["size"]
+    if not math.isnan(share):
+        severity = severity_for_share(share)
+    else:
+        severity = "high" if len(client) >= 50 else "medium"
+    if (not strong.empty or len(client) >= 10) and severity in ("low", "info"):
+        severity = "medium"
+    if exhausted and severity in ("medium", "low", "info"):
+        severity = "high"
+    if strong.empty and len(client) < 10:
+        severity = "low"
+
+    libs = client["library"].value_counts()
+    library = str(libs.index[0]) if len(libs) else None
+    sizes = client["pool_size"].dropna()
+    overflow = client["overflow"].dropna()
+    pool_size = float(sizes.iloc[0] + (overflow.iloc[0] if len(overflow) else 0)) if len(sizes) else (
+        float(top_leak["size"]) if top_leak is not None else float("nan"))
+    top_exc = exc["error_type"].dropna().value_counts()
+    dbrow = db.iloc[0] if not db.empty else None
+    evidence: dict[str, Any] = {
+        "pool_error_lines": int(len(client)),
+        "server_limit_lines": int((errs["kind"] == "server-limit").sum()),
+        "share_requests_with_pool_error": share,
+        "library": library,
+        "pool_capacity": pool_size,
+        "first_pool_error": first_err,
+        "exceptions_before_first_pool_error": exc_before,
+        "top_exception": str(top_exc.index[0]) if len(top_exc) else None,
+        "traffic_growth": growth,
+    }
+    if dbrow is not None:
+        evidence.update({"db": dbrow["db"], "db_state": dbrow["state"], "db_cpu_mean": dbrow["cpu_mean"], "db_cpu_max": dbrow["cpu_max"],
+                         "db_connections_max": dbrow["connections_max"], "max_connections": dbrow["max_connections"],
+                         "db_connection_use": dbrow["connection_use"]})
+    if top_leak is not None:
+        evidence.update({"gauge_pool": top_leak["pool"], "gauge_samples": int(top_leak["samples"]),
+                         "in_use_at_start": top_leak["baseline_in_use"], "in_use_floor_at_end": top_leak["final_in_use"],
+                         "leaked_connections": top_leak["leaked"], "step_ups": int(top_leak["step_ups"]),
+                         "step_ups_after_exception": int(top_leak["step_ups_after_exception"]),
+                         "leaked_per_exception": top_leak["leaked_per_exception"],
+                         "chance_of_exception_before_step": top_leak["chance_share"]})
+
+    parts = []
+    if len(client):
+        parts.append(f"{len(client)} connection-pool timeouts" + (f" ({library})" if library else "")
+                     + (f", {pct(share)} of requests" if not math.isnan(share) else "")
+                     + (f", pool of {pool_size:.0f}" if not math.isnan(pool_size) else ""))
+    if dbrow is not None:
+        mc = f" of max_connections {dbrow['max_connections']:.0f}" if not math.isnan(dbrow["max_connections"]) else ""
+        parts.append(f"meanwhile {dbrow['db']} ran at {dbrow['cpu_mean']:.0f}% CPU on average (peak {dbrow['cpu_max']:.0f}%) "
+                     f"with at most {dbrow['connections_max']:.0f} connections{mc}"
+                     + (" — the database had room" if headroom else (" — the database was saturated too" if saturated else "")))
+    if top_leak is not None:
+        parts.append(f"the pool's in-use count rose from {top_leak['baseline_in_use']:.0f} to a floor of {top_leak['final_in_use']:.0f} "
+                     f"in {int(top_leak['step_ups'])} steps and never came back"
+                     + (f"; {int(top_leak['step_ups_after_exception'])} of the {int(top_leak['step_ups'])} steps came right after "
+                        f"an exception, {top_leak['leaked']:.0f} connections lost for {int(top_leak['exceptions_while_rising'])} exceptions"
+                        if top_leak["step_ups_after_exception"] else ""))
+    if exc_before and len(top_exc):
+        parts.append(f"{exc_before} exceptions (mostly {top_exc.index[0]}) preceded the first pool timeout")
+    if saturated:
+        tail = ". The gauge shows connections that are never returned, but the database is busy too: fix the leak first, then re-check the load."
+    elif top_leak is not None and not strong.empty:
+        tail = ". Connections are checked out and not returned on the error path, so the pool drains while the database sits idle."
+    else:
+        tail = (". The pool ran dry while the database had room: the application is most likely holding connections it no "
+                "longer uses (a leak on the error path); log the pool's in-use count to confirm.")
+    summary = _sentence("; ".join(parts)) + tail
+    remediation = [
+        _FIX_BY_LIBRARY.get(library or "", "Return every connection on every path: a context manager or try/finally around each "
+                                             "checkout, so an exception cannot keep it."),
+        "Find the leaking path: the exception logged just before each step of the in-use count"
+        + (f" (most often {top_exc.index[0]})" if len(top_exc) else "") + " — it checks a connection out and raises before releasing it.",
+        "Guard the pool: pool_pre_ping=True and pool_recycle (SQLAlchemy) / maxLifetime (HikariCP) drop dead connections; "
+        "a pool timeout shorter than the request timeout fails fast instead of queueing.",
+        "Alarm on pool use at 70 % (checked out / pool size), not when it is exhausted; log the pool's in-use count every minute.",
+        "Now: restart or recycle the affected tasks/instances to give the leaked connections back (temporary).",
+    ]
+    return Finding(
+        id="connection-pool-leak",
+        title="Connection pool leak: connections not returned after exceptions" if not strong.empty
+        else "Connection pool exhausted while the database had room: likely leak",
+        severity=severity,
+        summary=summary,
+        evidence=evidence,
+        remediation=remediation,
+        confidence=round(min(0.95, max(0.05, confidence)), 3),
+        related_changes=[],
+        onset=_iso(first_err if first_err is not None else (usage["timestamp"].min() if len(usage) else None)),
+    )
+
+
+def _traffic_growth(requests: pd.DataFrame | None, span_of: pd.DataFrame) -> float:
+    """Requests per minute in the last fifth of ``span_of``'s time span over the first fifth."""
+    if requests is None or requests.empty or "timestamp" not in requests.columns or span_of is None or span_of.empty:
+        return float("nan")
+    t0, t1 = span_of["timestamp"].min(), span_of["timestamp"].max()
+    if t1 <= t0:
+        return float("nan")
+    fifth = (t1 - t0) / 5
+    ts = as_utc(requests["timestamp"])
+    first = int(((ts >= t0) & (ts < t0 + fifth)).sum())
+    last = int(((ts > t1 - fifth) & (ts <= t1)).sum())
+    return last / first if first else float("nan")
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]

@@ -1,0 +1,386 @@
+"""Small helpers shared by the analyses: time bins, status classes, statistics, metric selection.
+
+Kept small and stable on purpose: every analysis module may import from here.
+
+* :func:`auto_bin` — a round bin width giving ~60-200 bins over a span.
+* :func:`as_utc` — a column as ``datetime64[ns, UTC]``.
+* :func:`status_class` — ``2xx`` / ``3xx`` / ``4xx`` / ``5xx`` / ``other`` / ``(none)``.
+* :func:`flag` — a nullable boolean column as plain ``bool`` (NA is False).
+* :func:`norm_sf`, :func:`two_proportion_z`, :func:`wilson_interval`,
+  :func:`benjamini_hochberg` — the tests the analyses use (no scipy).
+* :func:`normalize_stat`, :func:`select_metric` — pick metric datapoints by
+  namespace + metric name + statistic (``p99`` and ``p99.0`` are the same statistic).
+* :func:`severity_for_share` — the kit's severity scale for "share of requests failing".
+
+Example
+-------
+>>> import pandas as pd
+>>> auto_bin(pd.Timestamp("2026-03-01T03:00Z"), pd.Timestamp("2026-03-01T04:00Z"))
+Timedelta('0 days 00:00:30')
+>>> round(two_proportion_z(30, 100, 10, 100)[1], 5)
+0.00041
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "UTC_NS",
+    "NICE_BINS",
+    "auto_bin",
+    "to_timedelta",
+    "as_utc",
+    "bin_floor",
+    "status_class",
+    "flag",
+    "norm_sf",
+    "two_proportion_z",
+    "wilson_interval",
+    "benjamini_hochberg",
+    "normalize_stat",
+    "select_metric",
+    "severity_for_share",
+    "downgrade",
+    "pct",
+    "fmt_ms",
+    "fmt_p",
+]
+
+UTC_NS = "datetime64[ns, UTC]"
+
+#: Candidate bin widths, smallest first.
+NICE_BINS: tuple[pd.Timedelta, ...] = tuple(
+    pd.Timedelta(x)
+    for x in (
+        "1s", "2s", "5s", "10s", "15s", "30s", "1min", "2min", "5min", "10min", "15min", "30min",
+        "1h", "2h", "3h", "6h", "12h", "1D", "2D", "7D",
+    )
+)
+
+
+def auto_bin(start: pd.Timestamp, end: pd.Timestamp, *, max_bins: int = 200) -> pd.Timedelta:
+    """The smallest round bin width that cuts ``[start, end)`` into at most ``max_bins`` bins.
+
+    Consecutive candidates differ by at most 2.5x, so a span of a few minutes or more
+    gets between ``max_bins / 2.5`` (80) and ``max_bins`` (200) bins.
+
+    Example
+    -------
+    >>> auto_bin(pd.Timestamp("2026-03-01T00:00Z"), pd.Timestamp("2026-03-02T00:00Z"))
+    Timedelta('0 days 00:10:00')
+    """
+    span = pd.Timedelta(end - start)
+    if span <= pd.Timedelta(0):
+        return NICE_BINS[0]
+    for step in NICE_BINS:
+        if span / step <= max_bins:
+            return step
+    return NICE_BINS[-1]
+
+
+def to_timedelta(value: Any) -> pd.Timedelta:
+    """``"1min"``, ``"30s"``, ``60`` (seconds) or a Timedelta, as a positive Timedelta."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        td = pd.Timedelta(seconds=float(value))
+    else:
+        td = pd.Timedelta(value)
+    if pd.isna(td) or td <= pd.Timedelta(0):
+        raise ValueError(f"bin width {value!r} must be a positive duration like '1min' or '30s'")
+    return td
+
+
+def as_utc(values: Any) -> pd.Series:
+    """A series of times as ``datetime64[ns, UTC]`` (naive times are taken as UTC)."""
+    s = values if isinstance(values, pd.Series) else pd.Series(values)
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        out = s.dt.tz_convert("UTC")
+    elif pd.api.types.is_datetime64_any_dtype(s.dtype):
+        out = s.dt.tz_localize("UTC")
+    elif pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
+        out = pd.to_datetime(s, unit="ms", utc=True)
+    else:
+        out = pd.to_datetime(s, utc=True, format="mixed" if len(s) else None)
+    return out.astype(UTC_NS)
+
+
+def bin_floor(times: pd.Series, width: pd.Timedelta, origin: pd.Timestamp | None = None) -> pd.Series:
+    """Floor UTC times to bins of ``width`` counted from ``origin`` (default: the epoch)."""
+    if origin is None:
+        return times.dt.floor(width)
+    return origin + ((times - origin) // width) * width
+
+
+def status_class(status: pd.Series) -> pd.Series:
+    """HTTP status codes as their class: ``2xx`` ... ``5xx``, ``other``, or ``(none)`` when missing.
+
+    Example
+    -------
+    >>> status_class(pd.Series([200, 404, 503, None], dtype="Int64")).tolist()
+    ['2xx', '4xx', '5xx', '(none)']
+    """
+    codes = pd.to_numeric(status, errors="coerce")
+    out = pd.Series("other", index=status.index, dtype="object")
+    for k in (1, 2, 3, 4, 5):
+        out[(codes >= k * 100) & (codes < (k + 1) * 100)] = f"{k}xx"
+    out[codes.isna()] = "(none)"
+    return out
+
+
+def flag(values: pd.Series | None, index: pd.Index | None = None) -> pd.Series:
+    """A (nullable) boolean-ish column as plain ``bool``; NA and missing are False."""
+    if values is None:
+        return pd.Series(False, index=index, dtype="bool")
+    s = values
+    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+        s = s.map(lambda v: str(v).strip().lower() in ("true", "1", "yes", "y", "t") if not _isna(v) else False)
+    return s.astype("boolean").fillna(False).astype("bool")
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def norm_sf(z: Any) -> Any:
+    """Upper tail of the standard normal, ``P(Z > z)`` (scalar or array)."""
+    if np.ndim(z) == 0:
+        return 0.5 * math.erfc(float(z) / math.sqrt(2.0))
+    arr = np.asarray(z, dtype="float64")
+    return 0.5 * np.vectorize(math.erfc, otypes=[float])(arr / math.sqrt(2.0))
+
+
+def two_proportion_z(
+    x1: Any, n1: Any, x2: Any, n2: Any, *, alternative: str = "two-sided"
+) -> tuple[Any, Any]:
+    """Two-proportion z-test (pooled) of ``x1/n1`` against ``x2/n2``.
+
+    Parameters
+    ----------
+    x1, n1, x2, n2:
+        Successes and trials of each group (scalars or arrays).
+    alternative:
+        ``two-sided``, ``greater`` (``x1/n1 > x2/n2``) or ``less``.
+
+    Returns
+    -------
+    (z, p_value)
+        ``z`` is 0 and ``p`` 1 where a group is empty or the pooled rate is 0 or 1.
+
+    Example
+    -------
+    >>> z, p = two_proportion_z(30, 100, 10, 100, alternative="greater")
+    >>> round(z, 2), p < 0.001
+    (3.54, True)
+    """
+    scalar = all(np.ndim(v) == 0 for v in (x1, n1, x2, n2))
+    a1, m1, a2, m2 = (np.asarray(v, dtype="float64") for v in (x1, n1, x2, n2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1 = a1 / m1
+        p2 = a2 / m2
+        pooled = (a1 + a2) / (m1 + m2)
+        se = np.sqrt(pooled * (1.0 - pooled) * (1.0 / m1 + 1.0 / m2))
+        z = (p1 - p2) / se
+    z = np.where(np.isfinite(z), z, 0.0)
+    if alternative == "two-sided":
+        p = 2.0 * norm_sf(np.abs(z))
+    elif alternative == "greater":
+        p = norm_sf(z)
+    elif alternative == "less":
+        p = norm_sf(-z)
+    else:
+        raise ValueError(f"alternative {alternative!r} must be 'two-sided', 'greater' or 'less'")
+    p = np.clip(np.asarray(p, dtype="float64"), 0.0, 1.0)
+    p = np.where(z == 0.0, np.where(alternative == "two-sided", 1.0, 0.5), p)
+    if scalar:
+        return float(z), float(p)
+    return z, p
+
+
+def wilson_interval(x: Any, n: Any, *, z: float = 1.96) -> tuple[Any, Any]:
+    """Wilson score interval of a proportion ``x/n`` (95 % by default); NaN where ``n`` is 0.
+
+    Example
+    -------
+    >>> lo, hi = wilson_interval(3, 100)
+    >>> round(lo, 4), round(hi, 4)
+    (0.0103, 0.0845)
+    """
+    scalar = np.ndim(x) == 0 and np.ndim(n) == 0
+    xs = np.asarray(x, dtype="float64")
+    ns = np.asarray(n, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = xs / ns
+        denom = 1.0 + z * z / ns
+        centre = (p + z * z / (2.0 * ns)) / denom
+        half = z * np.sqrt(p * (1.0 - p) / ns + z * z / (4.0 * ns * ns)) / denom
+        lo = np.where(ns > 0, np.clip(centre - half, 0.0, 1.0), np.nan)
+        hi = np.where(ns > 0, np.clip(centre + half, 0.0, 1.0), np.nan)
+    if scalar:
+        return float(lo), float(hi)
+    return lo, hi
+
+
+def benjamini_hochberg(pvalues: Iterable[float]) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values), same order as the input; NaN stays NaN.
+
+    Example
+    -------
+    >>> benjamini_hochberg([0.01, 0.04, 0.03]).round(3).tolist()
+    [0.03, 0.04, 0.04]
+    """
+    p = np.asarray(list(pvalues), dtype="float64")
+    out = np.full(p.shape, np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m == 0:
+        return out
+    vals = p[ok]
+    order = np.argsort(vals)
+    ranked = vals[order] * m / np.arange(1, m + 1)
+    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
+    adj = np.empty(m)
+    adj[order] = np.clip(ranked, 0.0, 1.0)
+    out[ok] = adj
+    return out
+
+
+def normalize_stat(stat: Any) -> str:
+    """A CloudWatch statistic in one spelling: ``p99.0``/``P99`` → ``p99``, ``Average`` → ``average``.
+
+    Example
+    -------
+    >>> [normalize_stat(s) for s in ("p99.0", "P99", "p99.90", "Maximum", "tm99")]
+    ['p99', 'p99', 'p99.9', 'maximum', 'tm99']
+    """
+    text = str(stat).strip().lower()
+    head = text.rstrip("0123456789.")
+    tail = text[len(head):]
+    if head in ("p", "tm", "wm", "tc", "ts", "pr") and tail:
+        try:
+            num = float(tail)
+        except ValueError:
+            return text
+        return f"{head}{num:g}"
+    return text
+
+
+def select_metric(
+    metrics: pd.DataFrame | None,
+    namespace: str | None,
+    metric_name: str | Sequence[str],
+    stat: str | Sequence[str] | None = None,
+    *,
+    start: pd.Timestamp | None = None,
+    end: pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """Datapoints of one metric from a long metrics frame (``schema.METRIC_COLUMNS``).
+
+    Selection is by namespace + metric name (+ statistic), never by ``query_id``;
+    names and namespaces match case-insensitively, statistics through :func:`normalize_stat`.
+    ``metric_name`` and ``stat`` may list alternatives (``("5XXError", "5xx")``); the
+    first statistic present wins.
+
+    Returns
+    -------
+    DataFrame
+        ``timestamp, dimensions, stat, period, value`` sorted by time (empty when absent).
+    """
+    cols = ["timestamp", "dimensions", "stat", "period", "value"]
+    if metrics is None or metrics.empty or not {"metric_name", "value", "timestamp"} <= set(metrics.columns):
+        return pd.DataFrame({c: pd.Series([], dtype=UTC_NS if c == "timestamp" else "object") for c in cols})
+    names = [metric_name] if isinstance(metric_name, str) else list(metric_name)
+    sel = metrics["metric_name"].astype("string").str.lower().isin([n.lower() for n in names]).fillna(False)
+    if namespace is not None and "namespace" in metrics.columns:
+        sel &= (metrics["namespace"].astype("string").str.lower() == namespace.lower()).fillna(False)
+    df = metrics.loc[sel.to_numpy(dtype=bool)]
+    if stat is not None and "stat" in df.columns and not df.empty:
+        wanted = [stat] if isinstance(stat, str) else list(stat)
+        normal = df["stat"].map(normalize_stat)
+        for w in wanted:
+            hit = normal == normalize_stat(w)
+            if hit.any():
+                df = df.loc[hit]
+                break
+        else:
+            df = df.iloc[0:0]
+    out = pd.DataFrame(
+        {
+            "timestamp": as_utc(df["timestamp"]).to_numpy() if len(df) else pd.Series([], dtype=UTC_NS),
+            "dimensions": df["dimensions"].astype("object").to_numpy() if "dimensions" in df.columns else None,
+            "stat": df["stat"].astype("object").to_numpy() if "stat" in df.columns else None,
+            "period": df["period"].to_numpy() if "period" in df.columns else None,
+            "value": pd.to_numeric(df["value"], errors="coerce").to_numpy(dtype="float64"),
+        },
+        columns=cols,
+    )
+    out["timestamp"] = as_utc(out["timestamp"])
+    if start is not None:
+        out = out[out["timestamp"] >= start]
+    if end is not None:
+        out = out[out["timestamp"] < end]
+    return out.dropna(subset=["value"]).sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+_SEVERITY_STEPS = ((0.20, "critical"), (0.05, "high"), (0.01, "medium"))
+_ORDER = ("critical", "high", "medium", "low", "info")
+
+
+def severity_for_share(share: float, *, duration: pd.Timedelta | None = None) -> str:
+    """The kit's severity for "this share of requests failed (or were badly slow)".
+
+    ``>= 20 %`` critical, ``>= 5 %`` high, ``>= 1 %`` medium, below that low (``info`` at 0).
+    A ``duration`` under 5 minutes lowers it one step (never below ``low``).
+
+    Example
+    -------
+    >>> severity_for_share(0.3), severity_for_share(0.03), severity_for_share(0.3, duration=pd.Timedelta("2min"))
+    ('critical', 'medium', 'high')
+    """
+    if not share or share <= 0 or math.isnan(share):
+        return "info"
+    sev = "low"
+    for limit, name in _SEVERITY_STEPS:
+        if share >= limit:
+            sev = name
+            break
+    if duration is not None and duration < pd.Timedelta(minutes=5):
+        sev = downgrade(sev)
+    return sev
+
+
+def downgrade(severity: str, steps: int = 1) -> str:
+    """One step less severe, never below ``low`` (``info`` stays ``info``)."""
+    if severity == "info":
+        return severity
+    i = _ORDER.index(severity)
+    return _ORDER[min(i + steps, _ORDER.index("low"))]
+
+
+def pct(x: float, digits: int = 1) -> str:
+    """``0.1234`` → ``'12.3%'`` (``'n/a'`` for NaN)."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{100.0 * x:.{digits}f}%"
+
+
+def fmt_ms(x: float) -> str:
+    """Milliseconds for reading: ``830 ms``, ``8.2 s``."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    return f"{x / 1000:.1f} s" if abs(x) >= 1000 else f"{x:.0f} ms"
+
+
+def fmt_p(p: float) -> str:
+    """A p-value for reading: ``p = 0.003``, ``p = 2.1e-05``, ``p < 1e-12``."""
+    if p is None or (isinstance(p, float) and math.isnan(p)):
+        return "p = n/a"
+    if p < 1e-12:
+        return "p < 1e-12"
+    return f"p = {p:.3f}" if p >= 0.001 else f"p = {p:.1e}"

@@ -1,0 +1,695 @@
+"""Plots for investigations: each function returns a matplotlib Figure.
+
+The figures are built with the object API (:class:`matplotlib.figure.Figure`, no pyplot
+global state), so they are safe to build from threads and never pop up windows; nothing
+here calls ``plt.show()``. They display in Jupyter (and in the HTML export) through
+their ``_repr_png_``, and save with ``fig.savefig(path)``.
+
+Every time axis is in UTC and says so; the incident window is shaded red, the baseline
+window grey with a dashed baseline level, and changes from the timeline are vertical
+lines coloured by class and labelled with what changed.
+
+* :func:`timeline` — metric series (a long metrics frame, a Series or a wide frame);
+* :func:`latency_bands` — P50/P90/P99 bands from :func:`incidentkit.analyses.latency.percentiles`;
+* :func:`version_share` — each app version's share of requests over time, and its error rate;
+* :func:`heatmap` — a latency heatmap from :func:`incidentkit.analyses.latency.heatmap`;
+* :func:`error_rate` — 4xx/5xx rates from :func:`incidentkit.analyses.errors.error_rate`.
+
+Example
+-------
+>>> import pandas as pd
+>>> s = pd.Series([1.0, 2.0, 9.0], index=pd.date_range("2026-03-01T03:00Z", periods=3, freq="1min"), name="5XXError")
+>>> fig = timeline(s)
+>>> fig.axes[0].get_xlabel()
+'time (UTC)'
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any, Sequence
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LogNorm
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
+
+from .analyses._common import as_utc, normalize_stat
+
+__all__ = ["timeline", "latency_bands", "version_share", "heatmap", "error_rate", "IncidentFigure", "CHANGE_COLORS",
+           "PALETTE"]
+
+#: Colour of each change class on every plot.
+CHANGE_COLORS: dict[str, str] = {
+    "DEPLOYMENT": "#1f5fbf",
+    "SECURITY_CHANGE": "#c0392b",
+    "CONFIG_CHANGE": "#e67e22",
+    "IAM": "#8e44ad",
+    "SCALING": "#27ae60",
+    "OTHER": "#7f8c8d",
+}
+#: Colours of data series: chosen apart from the change colours (changes are also dashed, with a flag).
+PALETTE: tuple[str, ...] = ("#1b9e77", "#7a4988", "#d4a017", "#e7298a", "#2f4f4f", "#a6761d", "#66a61e", "#666666")
+_INCIDENT = "#e74c3c"
+_BASELINE = "#95a5a6"
+_MAX_PANELS = 8
+_MAX_LABELS = 12
+
+
+class IncidentFigure(Figure):
+    """A :class:`~matplotlib.figure.Figure` that shows itself as PNG in Jupyter without pyplot."""
+
+    def _repr_png_(self) -> bytes:
+        buf = io.BytesIO()
+        self.savefig(buf, format="png", dpi=100)
+        return buf.getvalue()
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def _new(nrows: int = 1, *, height_ratios: Sequence[float] | None = None, width: float = 11.0,
+         panel_height: float = 2.8) -> tuple[IncidentFigure, list[Any]]:
+    fig = IncidentFigure(figsize=(width, max(3.2, panel_height * (sum(height_ratios) / max(height_ratios) if height_ratios else nrows) + 0.9)),
+                         layout="constrained")
+    axes = fig.subplots(nrows, 1, sharex=True, squeeze=False,
+                        gridspec_kw={"height_ratios": list(height_ratios)} if height_ratios else None)[:, 0]
+    return fig, list(axes)
+
+
+def _naive(times: Any) -> np.ndarray:
+    """UTC times as naive datetime64 (matplotlib's dates are then UTC)."""
+    s = as_utc(pd.Series(times) if not isinstance(times, pd.Series) else times)
+    return s.dt.tz_localize(None).to_numpy()
+
+
+def _t(value: Any) -> np.datetime64:
+    return _naive(pd.Series([value]))[0]
+
+
+def _bounds(spec: Any) -> tuple[Any, Any] | None:
+    if spec is None:
+        return None
+    if hasattr(spec, "start") and hasattr(spec, "end"):
+        return spec.start, spec.end
+    if isinstance(spec, tuple) and len(spec) == 2:
+        return spec
+    return None
+
+
+def _time_axis(ax: Any, *, label: bool = True) -> None:
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=True))
+    if label:
+        ax.set_xlabel("time (UTC)")
+    ax.grid(True, which="major", alpha=0.3)
+
+
+def _shade(axes: Sequence[Any], window: Any, baseline: Any) -> list[Any]:
+    handles = []
+    w = _bounds(window)
+    b = _bounds(baseline)
+    for i, ax in enumerate(axes):
+        if b is not None:
+            ax.axvspan(_t(b[0]), _t(b[1]), color=_BASELINE, alpha=0.15, lw=0, zorder=0)
+        if w is not None:
+            ax.axvspan(_t(w[0]), _t(w[1]), color=_INCIDENT, alpha=0.12, lw=0, zorder=0)
+            # Edges on top, so the window still shows over opaque plots (stacked areas, heatmaps).
+            for edge in (w[0], w[1]):
+                ax.axvline(_t(edge), color=_INCIDENT, lw=1.0, alpha=0.7, zorder=4)
+    if w is not None:
+        handles.append(Patch(color=_INCIDENT, alpha=0.25, label="incident window"))
+    if b is not None:
+        handles.append(Patch(color=_BASELINE, alpha=0.35, label="baseline window"))
+    return handles
+
+
+def _class_of(value: Any) -> str:
+    text = str(value).upper() if value is not None and not pd.isna(value) else "OTHER"
+    for name in CHANGE_COLORS:
+        if text == name or (name != "OTHER" and text.startswith(name.split("_")[0])):
+            return name
+    return "OTHER"
+
+
+def _short(text: Any, limit: int = 32) -> str:
+    t = "" if text is None or (not isinstance(text, str) and pd.isna(text)) else str(text)
+    if "/" in t and len(t) > limit:
+        t = t.rstrip("/").rsplit("/", 1)[-1]
+    if ":" in t and len(t) > limit:
+        t = t.rsplit(":", 1)[-1]
+    return t if len(t) <= limit else t[: limit - 1] + "…"
+
+
+def _mark_changes(axes: Sequence[Any], changes: pd.DataFrame | None, xlim: tuple[Any, Any] | None) -> list[Any]:
+    """Vertical lines per change (all axes), labels on the top axes; returns legend handles."""
+    if changes is None or changes.empty or "timestamp" not in changes.columns:
+        return []
+    ch = changes.copy()
+    ch["_t"] = _naive(ch["timestamp"])
+    if xlim is not None:
+        lo, hi = xlim
+        ch = ch[(ch["_t"] >= lo) & (ch["_t"] <= hi)]
+    if ch.empty:
+        return []
+    ch = ch.sort_values("_t")
+    ch["_cls"] = ch["class"].map(_class_of) if "class" in ch.columns else "OTHER"
+    for ax in axes:
+        for _, r in ch.iterrows():
+            ax.axvline(r["_t"], color=CHANGE_COLORS[r["_cls"]], lw=1.5, ls=(0, (5, 2.5)), alpha=0.9, zorder=3)
+    top = axes[0]
+    for _, r in ch.iterrows():
+        top.plot([r["_t"]], [1.0], marker="v", ms=8, color=CHANGE_COLORS[r["_cls"]], transform=top.get_xaxis_transform(),
+                 clip_on=False, zorder=5)
+    x0, x1 = top.get_xlim()
+    span = max(x1 - x0, 1e-9)
+    # Changes closer than 2.5 % of the axis share one label ("... +2 more").
+    clusters: list[list[Any]] = []
+    for _, r in ch.iterrows():
+        x = mdates.date2num(r["_t"])
+        if clusters and (x - clusters[-1][0][0]) / span < 0.025:
+            clusters[-1].append((x, r))
+        else:
+            clusters.append([(x, r)])
+    for cluster in clusters[:_MAX_LABELS]:
+        x, r = cluster[0]
+        name = _short(r.get("event_name"), 26)
+        res = _short(r.get("resource"), 22)
+        label = f"{name} {res}".strip() if res and res not in name else name
+        if "error_code" in ch.columns and pd.notna(r.get("error_code")) and str(r.get("error_code")):
+            label += " (failed)"
+        if len(cluster) > 1:
+            label += f"  +{len(cluster) - 1} more"
+        top.text(x, 0.97, label + " ", transform=top.get_xaxis_transform(), rotation=90, va="top", ha="right",
+                 fontsize=7.5, color=CHANGE_COLORS[r["_cls"]], clip_on=True, zorder=4,
+                 bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.5})
+    if len(clusters) > _MAX_LABELS:
+        top.text(1.0, 1.02, f"{len(clusters) - _MAX_LABELS} more change groups not labelled", transform=top.transAxes,
+                 ha="right", fontsize=7.5, color="#7f8c8d")
+    return [Line2D([], [], color=CHANGE_COLORS[c], lw=1.5, ls=(0, (5, 2.5)), marker="v", ms=6,
+                   label=c.replace("_", " ").lower())
+            for c in CHANGE_COLORS if c in set(ch["_cls"])]
+
+
+def _finish(fig: IncidentFigure, axes: Sequence[Any], title: str, extra_handles: Sequence[Any] = ()) -> None:
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    _time_axis(axes[-1])
+    for ax in axes[:-1]:
+        _time_axis(ax, label=False)
+    fig.suptitle(title, fontsize=12, fontweight="bold")
+    if extra_handles:
+        fig.legend(handles=list(extra_handles), loc="outside lower center", ncol=min(6, len(extra_handles)),
+                   fontsize=8, frameon=False)
+
+
+def _xlim_of(times: np.ndarray, window: Any, baseline: Any) -> tuple[Any, Any] | None:
+    valid = pd.Series(times).dropna()
+    pts = [valid.min().to_datetime64(), valid.max().to_datetime64()] if len(valid) else []
+    for spec in (window, baseline):
+        b = _bounds(spec)
+        if b is not None:
+            pts += [_t(b[0]), _t(b[1])]
+    if not pts:
+        return None
+    return min(pts), max(pts)
+
+
+def _empty_note(ax: Any, text: str = "no data") -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=11, color="#7f8c8d")
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+def _panels(data: Any) -> list[tuple[str, str, list[tuple[str, pd.Series]]]]:
+    """(title, y label, [(line label, series indexed by UTC time)]) per panel."""
+    if isinstance(data, pd.Series):
+        s = data.copy()
+        s.index = pd.DatetimeIndex(as_utc(pd.Series(s.index)))
+        name = str(data.name) if data.name is not None else "value"
+        return [(name, name, [(name, s)])]
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"timeline() takes a metrics frame, a Series or a frame, not {type(data).__name__}")
+    if {"metric_name", "value", "timestamp"} <= set(data.columns):
+        df = data.copy()
+        df["timestamp"] = as_utc(df["timestamp"])
+        df["_stat"] = df["stat"].map(normalize_stat) if "stat" in df.columns else ""
+        ns = df["namespace"] if "namespace" in df.columns else pd.Series("", index=df.index)
+        df["_ns"] = ns.astype("object").fillna("")
+        df["_dims"] = df["dimensions"].astype("object").fillna("") if "dimensions" in df.columns else ""
+        panels = []
+        for (nsv, metric, stat), grp in df.groupby(["_ns", "metric_name", "_stat"], sort=False):
+            lines = []
+            for dims, g in grp.groupby("_dims", sort=True):
+                s = pd.Series(pd.to_numeric(g["value"], errors="coerce").to_numpy(), index=pd.DatetimeIndex(g["timestamp"])).sort_index()
+                lines.append((_dims_label(dims), s))
+            period = grp["period"].dropna().iloc[0] if "period" in grp.columns and grp["period"].notna().any() else None
+            unit = _unit(str(metric), str(stat), period)
+            title = f"{metric} · {stat}" + (f"  ({nsv})" if nsv else "")
+            panels.append((title, unit, lines))
+        return panels
+    if "timestamp" in data.columns:
+        df = data.set_index(pd.DatetimeIndex(as_utc(data["timestamp"])))
+        df = df.drop(columns=["timestamp"])
+    elif isinstance(data.index, pd.DatetimeIndex):
+        df = data.copy()
+        df.index = pd.DatetimeIndex(as_utc(pd.Series(df.index)))
+    else:
+        raise ValueError("timeline(): the frame needs a 'timestamp' column or a DatetimeIndex")
+    num = df.select_dtypes("number")
+    return [("", "value", [(str(c), num[c]) for c in num.columns])]
+
+
+def _dims_label(dims: str) -> str:
+    text = str(dims)
+    if not text or text in ("{}", "<NA>"):
+        return "all"
+    try:
+        import json
+
+        d = json.loads(text)
+        if isinstance(d, dict):
+            return ", ".join(f"{k}={_short(v, 30)}" for k, v in sorted(d.items()))
+    except (ValueError, TypeError):
+        pass
+    return _short(text, 40)
+
+
+def _unit(metric: str, stat: str, period: Any) -> str:
+    m = metric.lower()
+    per = f" per {int(period)} s" if period is not None and not pd.isna(period) else ""
+    if any(k in m for k in ("latency", "duration", "responsetime", "response_time")):
+        return f"{stat} (ms)" if "response" not in m else f"{stat} (s)"
+    if any(k in m for k in ("utilization", "percent", "cpu")):
+        return f"{stat} (%)"
+    if stat in ("sum", "samplecount"):
+        return f"{stat}{per}"
+    return stat
+
+
+def timeline(
+    data: pd.DataFrame | pd.Series,
+    *,
+    window: Any = None,
+    baseline: Any = None,
+    changes: pd.DataFrame | None = None,
+    title: str | None = None,
+    max_panels: int = _MAX_PANELS,
+) -> IncidentFigure:
+    """Metric timelines with the incident window, the baseline and the changes.
+
+    Parameters
+    ----------
+    data:
+        A long metrics frame (``schema.METRIC_COLUMNS``: one panel per namespace + metric
+        + statistic, one line per dimension set), a Series with a DatetimeIndex, or a
+        frame with a ``timestamp`` column or DatetimeIndex (one line per numeric column).
+    window:
+        The incident window (a Window or ``(start, end)``), shaded red.
+    baseline:
+        A Window or ``(start, end)``: shaded grey, with each line's baseline median
+        drawn dashed across the plot; or a Series/frame of baseline values (e.g. last
+        week's, shifted), drawn dashed.
+    changes:
+        The change timeline (``schema.CHANGE_COLUMNS``): one labelled vertical line per
+        change, coloured by class.
+    max_panels:
+        At most this many panels (metrics beyond are left out and the title says so).
+
+    Returns
+    -------
+    IncidentFigure
+    """
+    panels = _panels(data)
+    dropped = max(0, len(panels) - max_panels)
+    panels = panels[:max_panels] or [("", "value", [])]
+    fig, axes = _new(len(panels), panel_height=2.6 if len(panels) > 1 else 3.6)
+    all_times = np.concatenate([_naive(pd.Series(s.index)) for _, _, lines in panels for _, s in lines] or [np.array([], dtype="datetime64[ns]")])
+    xlim = _xlim_of(all_times, window, baseline if _bounds(baseline) else None)
+    base_lines = _panels(baseline) if isinstance(baseline, (pd.Series, pd.DataFrame)) else None
+    base_drawn = False
+    for ax, (ptitle, unit, lines) in zip(axes, panels):
+        if not lines:
+            _empty_note(ax)
+        for i, (label, s) in enumerate(lines[:10]):
+            x = _naive(pd.Series(s.index))
+            (ln,) = ax.plot(x, s.to_numpy(dtype="float64"), lw=1.6, marker="." if len(s) < 40 else None,
+                            color=PALETTE[i % len(PALETTE)], label=label, zorder=2)
+            b = _bounds(baseline)
+            if b is not None:
+                idx = as_utc(pd.Series(s.index))
+                in_b = ((idx >= pd.Timestamp(b[0])) & (idx < pd.Timestamp(b[1]))).to_numpy()
+                if in_b.any():
+                    ax.axhline(float(np.nanmedian(s.to_numpy(dtype="float64")[in_b])), color=ln.get_color(), ls="--",
+                               lw=1.1, alpha=0.9, zorder=1)
+                    base_drawn = True
+        if base_lines is not None:
+            for label, s in [ln for _, _, lines_b in base_lines for ln in lines_b][:5]:
+                ax.plot(_naive(pd.Series(s.index)), s.to_numpy(dtype="float64"), ls="--", lw=1.1, color="#555555",
+                        label=f"baseline {label}".strip(), zorder=1)
+        if len(lines) == 1 and lines[0][0] not in ("all", ptitle):
+            ptitle = f"{ptitle}  [{lines[0][0]}]" if ptitle else lines[0][0]
+        if len(panels) > 1 or (title is not None and title != ptitle):
+            ax.set_title(ptitle, fontsize=10, loc="left")
+        ax.set_ylabel(unit)
+        if len(lines) > 1 or base_lines is not None:
+            ax.legend(fontsize=7.5, loc="upper left", ncol=2 if len(lines) > 4 else 1, framealpha=0.8)
+        if len(lines) > 10:
+            ax.text(1.0, 1.02, f"{len(lines) - 10} more series not drawn", transform=ax.transAxes, ha="right",
+                    fontsize=7.5, color="#7f8c8d")
+    handles = _shade(axes, window, baseline if _bounds(baseline) else None)
+    if base_drawn:
+        handles.append(Line2D([], [], color="#555555", ls="--", lw=1.1, label="baseline median"))
+    if xlim is not None:
+        axes[0].set_xlim(xlim)
+    handles += _mark_changes(axes, changes, xlim)
+    if title is None:
+        title = "Metrics over time" if len(panels) > 1 else (panels[0][0] or "Timeline")
+    if dropped:
+        title += f"  ({dropped} more metrics not shown)"
+    _finish(fig, axes, title, handles)
+    return fig
+
+
+# --------------------------------------------------------------------------- latency
+
+
+def latency_bands(
+    frame: pd.DataFrame,
+    *,
+    window: Any = None,
+    changes: pd.DataFrame | None = None,
+    title: str | None = None,
+    unit: str = "ms",
+    log: bool | None = None,
+    top: int = 6,
+) -> IncidentFigure:
+    """P50/P90/P99 bands over time, with requests per bin below.
+
+    Parameters
+    ----------
+    frame:
+        :func:`incidentkit.analyses.latency.percentiles` output (``timestamp, count,
+        p50, p90, p99, max``). With group columns (``groupby=...``, or the ``subset``
+        column of ``percentiles_excluding(..., by=...)``) one P99 line per group is drawn
+        instead of bands (the ``top`` largest groups), e.g. P99 with and without cold starts.
+    log:
+        Log y-axis; default when the P99 reaches more than 20x the lowest P50.
+
+    Returns
+    -------
+    IncidentFigure
+        Two axes: latency (top), requests per bin (bottom).
+    """
+    fig, axes = _new(2, height_ratios=[3, 1])
+    ax, axc = axes
+    if frame is None or frame.empty or not {"timestamp", "count"} <= set(frame.columns):
+        _empty_note(ax)
+        _finish(fig, axes, title or "Latency percentiles")
+        return fig
+    qcols = [c for c in frame.columns if isinstance(c, str) and c.startswith("p") and c[1:].replace(".", "").isdigit()]
+    groups = [c for c in frame.columns if c not in {"timestamp", "count", "max", "share", *qcols}]
+    df = frame.sort_values("timestamp", kind="stable")
+    width = _bin_days(df)
+    step = np.timedelta64(int(round(width * 86400e9)), "ns")
+    x_all = _naive(df["timestamp"])
+    colors = {"p50": "#1b9e77", "p90": "#d4a017", "p99": "#8b1a4a"}
+    if not groups:
+        x = x_all
+        for a, b, alpha in zip(qcols, qcols[1:], (0.25, 0.18, 0.12)):
+            xe, ya = _stepped(x, df[a], step)
+            _, yb = _stepped(x, df[b], step)
+            ax.fill_between(xe, ya, yb, step="post", alpha=alpha, color=colors.get(b, "#888888"), lw=0)
+        for i, q in enumerate(qcols):
+            xe, y = _stepped(x, df[q], step)
+            ax.step(xe, y, where="post", lw=2.0 if q == qcols[-1] else 1.4, color=colors.get(q, PALETTE[i % len(PALETTE)]),
+                    label=q.upper())
+        if "max" in df.columns:
+            ax.plot(x + step // 2, df["max"].to_numpy(dtype="float64"), ".", ms=3.5, color="#555555", alpha=0.6, label="max")
+        counts = df[["timestamp", "count"]]
+        values = df[qcols].to_numpy(dtype="float64") if qcols else np.array([])
+        default_title = "Latency percentiles"
+    else:
+        df = df.copy()
+        df["_g"] = df[groups].astype(str).agg(" / ".join, axis=1)
+        order = list(df.groupby("_g")["count"].sum().sort_values(ascending=False).index[:top])
+        q = "p99" if "p99" in qcols else qcols[-1]
+        for i, g in enumerate(order):
+            part = df[df["_g"] == g]
+            xe, y = _stepped(_naive(part["timestamp"]), part[q], step)
+            ax.step(xe, y, where="post", lw=2.0 if i == 0 else 1.6, color=PALETTE[i % len(PALETTE)], label=f"{q.upper()} {g}")
+        counts = df[df["_g"] == order[0]][["timestamp", "count"]] if order else df[["timestamp", "count"]]
+        values = df[q].to_numpy(dtype="float64")
+        default_title = f"{q.upper()} latency by {' / '.join(groups)}"
+    axc.bar(_naive(counts["timestamp"]), counts["count"].to_numpy(dtype="float64"), width=width, align="edge",
+            color="#8a9597", alpha=0.9)
+    pos = values[np.isfinite(values) & (values > 0)] if values.size else values
+    if log is None:
+        log = bool(pos.size and pos.max() / pos.min() > 20)
+    _latency_axis(ax, unit, log)
+    axc.set_ylabel(f"requests\nper {_bin_text(df)}")
+    ax.legend(fontsize=8, loc="upper left", ncol=min(5, max(1, len(ax.get_legend_handles_labels()[0]))), framealpha=0.85)
+    xlim = _xlim_of(x_all, window, None)
+    if xlim is not None:
+        xlim = (xlim[0], max(xlim[1], x_all.max() + step))
+        ax.set_xlim(*xlim)
+    handles = _shade(axes, window, None)
+    handles += _mark_changes(axes, changes, xlim)
+    _finish(fig, axes, title or default_title, handles)
+    return fig
+
+
+def _stepped(x: np.ndarray, y: Any, step: np.timedelta64) -> tuple[np.ndarray, np.ndarray]:
+    """Step data extended by one bin so the last bin is drawn to its end."""
+    yy = np.asarray(pd.to_numeric(pd.Series(y), errors="coerce"), dtype="float64")
+    if len(x) == 0:
+        return x, yy
+    return np.append(x, x[-1] + step), np.append(yy, yy[-1])
+
+
+def _fmt_ms(v: float, _pos: Any = None) -> str:
+    if v >= 1000:
+        return f"{v / 1000:g} s"
+    return f"{v:g} ms"
+
+
+def _latency_axis(ax: Any, unit: str, log: bool) -> None:
+    if log:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    if unit == "ms":
+        ax.yaxis.set_major_formatter(FuncFormatter(_fmt_ms))
+        ax.set_ylabel("latency" + (" (log scale)" if log else ""))
+    else:
+        ax.set_ylabel(f"latency ({unit})" + (", log scale" if log else ""))
+    if not log:
+        ax.set_ylim(bottom=0)
+
+
+def _bin_days(df: pd.DataFrame) -> float:
+    width = df.attrs.get("bin")
+    if width:
+        return pd.Timedelta(width) / pd.Timedelta(days=1)
+    t = as_utc(df["timestamp"]).drop_duplicates().sort_values()
+    if len(t) > 1:
+        return float(t.diff().dropna().min() / pd.Timedelta(days=1))
+    return 1.0 / 1440
+
+
+def _bin_text(df: pd.DataFrame) -> str:
+    td = pd.Timedelta(days=_bin_days(df))
+    secs = int(td.total_seconds())
+    if secs % 3600 == 0:
+        return f"{secs // 3600} h" if secs != 3600 else "hour"
+    if secs % 60 == 0:
+        return f"{secs // 60} min" if secs != 60 else "minute"
+    return f"{secs} s"
+
+
+def heatmap(
+    frame: pd.DataFrame,
+    *,
+    window: Any = None,
+    changes: pd.DataFrame | None = None,
+    title: str | None = None,
+    unit: str = "ms",
+) -> IncidentFigure:
+    """A latency heatmap: time across, log-spaced latency buckets up, request count as colour.
+
+    Parameters
+    ----------
+    frame:
+        :func:`incidentkit.analyses.latency.heatmap` output (``timestamp, bucket_low,
+        bucket_high, count``).
+
+    Returns
+    -------
+    IncidentFigure
+        One axes with the heatmap and a colour bar (log scale, empty cells white).
+    """
+    fig = IncidentFigure(figsize=(11.0, 4.6), layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    if frame is None or frame.empty or frame["count"].sum() == 0:
+        _empty_note(ax)
+        _finish(fig, [ax], title or "Latency heatmap")
+        return fig
+    grid = frame.pivot_table(index="bucket_low", columns="timestamp", values="count", aggfunc="sum", fill_value=0)
+    lows = grid.index.to_numpy(dtype="float64")
+    highs = frame.groupby("bucket_low")["bucket_high"].first().reindex(grid.index).to_numpy(dtype="float64")
+    y_edges = np.append(lows, highs[-1])
+    times = _naive(pd.Series(grid.columns))
+    step = np.timedelta64(int(_bin_days(frame) * 86400e9), "ns")
+    x_edges = np.append(times, times[-1] + step)
+    counts = np.ma.masked_less_equal(grid.to_numpy(dtype="float64"), 0)
+    vmax = max(2.0, float(counts.max()))
+    mesh = ax.pcolormesh(x_edges, y_edges, counts, cmap="viridis", norm=LogNorm(vmin=1, vmax=vmax), shading="flat")
+    _latency_axis(ax, unit, True)
+    cb = fig.colorbar(mesh, ax=ax, pad=0.01)
+    cb.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
+    cb.set_label(f"requests per {_bin_text(frame)} and bucket")
+    xlim = (x_edges[0], x_edges[-1])
+    ax.set_xlim(*xlim)
+    handles = _shade([ax], window, None)
+    handles += _mark_changes([ax], changes, xlim)
+    _finish(fig, [ax], title or "Latency heatmap", handles)
+    return fig
+
+
+# --------------------------------------------------------------------------- errors and versions
+
+
+def error_rate(
+    data: pd.DataFrame,
+    *,
+    by: Any = None,
+    window: Any = None,
+    changes: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> IncidentFigure:
+    """4xx and 5xx rates over time (%), with requests per bin below.
+
+    Parameters
+    ----------
+    data:
+        :func:`incidentkit.analyses.errors.error_rate` output, or requests (computed
+        here with ``by``).
+
+    Returns
+    -------
+    IncidentFigure
+        Two axes: error rates (top), requests per bin (bottom).
+    """
+    from .analyses import errors as _errors
+
+    frame = data if data is not None and "rate_5xx" in data.columns else _errors.error_rate(data, by=by)
+    fig, axes = _new(2, height_ratios=[3, 1])
+    ax, axc = axes
+    if frame.empty:
+        _empty_note(ax)
+        _finish(fig, axes, title or "Error rate")
+        return fig
+    x = _naive(frame["timestamp"])
+    width = _bin_days(frame)
+    step = np.timedelta64(int(round(width * 86400e9)), "ns")
+    for col, color, label in (("rate_5xx", "#8b1a4a", "5xx"), ("rate_4xx", "#d4a017", "4xx")):
+        xe, y = _stepped(x, frame[col], step)
+        ax.step(xe, y, where="post", lw=1.8, color=color, label=f"{label} rate")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("share of requests")
+    axc.bar(x, frame["requests"].to_numpy(dtype="float64"), width=width, align="edge", color="#8a9597", alpha=0.9)
+    axc.set_ylabel(f"requests\nper {_bin_text(frame)}")
+    ax.legend(fontsize=8, loc="upper left", framealpha=0.85)
+    xlim = _xlim_of(x, window, None)
+    if xlim is not None:
+        ax.set_xlim(xlim[0], xlim[1] + np.timedelta64(int(width * 86400e9), "ns"))
+    handles = _shade(axes, window, None)
+    handles += _mark_changes(axes, changes, xlim)
+    _finish(fig, axes, title or "Error rate by status class", handles)
+    return fig
+
+
+def version_share(
+    requests: pd.DataFrame,
+    *,
+    version: str = "app_version",
+    by: Any = None,
+    top: int = 6,
+    error: Any = None,
+    window: Any = None,
+    changes: pd.DataFrame | None = None,
+    title: str | None = None,
+) -> IncidentFigure:
+    """Each version's share of requests over time (stacked), and each version's error rate.
+
+    Parameters
+    ----------
+    requests:
+        One row per request with ``timestamp``, ``status`` and the ``version`` column.
+    top:
+        The ``top`` versions by requests are drawn; the rest are pooled as ``(other)``.
+    error:
+        What counts as an error (see :func:`incidentkit.analyses.errors.error_mask`).
+
+    Returns
+    -------
+    IncidentFigure
+        Two axes: stacked share (top), error rate per version (bottom).
+    """
+    from .analyses import errors as _errors
+    from .analyses._common import auto_bin, to_timedelta
+
+    fig, axes = _new(2, height_ratios=[1, 1])
+    ax, axe = axes
+    if requests is None or requests.empty or version not in requests.columns or "timestamp" not in requests.columns:
+        _empty_note(ax)
+        _finish(fig, axes, title or f"Share of requests by {version}")
+        return fig
+    t = as_utc(requests["timestamp"])
+    width = to_timedelta(by) if by is not None else auto_bin(t.min(), t.max())
+    ver = requests[version].astype("object").where(requests[version].notna(), "(unknown)").astype(str)
+    keep = ver.value_counts().index[:top]
+    ver = ver.where(ver.isin(keep), "(other)")
+    err = _errors.error_mask(requests, error)
+    work = pd.DataFrame({"b": t.dt.floor(width), "v": ver.to_numpy(), "e": err.to_numpy()})
+    counts = work.pivot_table(index="b", columns="v", values="e", aggfunc="size", fill_value=0)
+    full = pd.date_range(counts.index.min(), counts.index.max(), freq=width)
+    counts = counts.reindex(full, fill_value=0)
+    errs = work.pivot_table(index="b", columns="v", values="e", aggfunc="sum", fill_value=0).reindex(full, fill_value=0)
+    order = [v for v in list(keep) + ["(other)"] if v in counts.columns]
+    total = counts.sum(axis=1).replace(0, np.nan)
+    share = counts[order].div(total, axis=0)
+    x = _naive(pd.Series(full))
+    colors = [PALETTE[i % len(PALETTE)] for i in range(len(order))]
+    xe = np.append(x, x[-1] + np.timedelta64(int(width / pd.Timedelta(1, "ns")), "ns"))
+    ax.stackplot(xe, [np.append(share[v].fillna(0).to_numpy(), share[v].fillna(0).to_numpy()[-1]) for v in order],
+                 labels=order, colors=colors, alpha=0.85, step="post")
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of requests")
+    ax.set_title(f"share of requests by {version}", fontsize=10, loc="left")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = errs[order] / counts[order].replace(0, np.nan)
+    step = np.timedelta64(int(width / pd.Timedelta(1, "ns")), "ns")
+    for v, c in zip(order, colors):
+        xe, y = _stepped(x, rate[v], step)
+        axe.step(xe, y, where="post", color=c, lw=1.8, label=v)
+    axe.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axe.set_ylim(bottom=0)
+    axe.set_ylabel("error rate")
+    label = _errors._error_label(error)
+    axe.set_title(f"error rate ({label}) per {version}", fontsize=10, loc="left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title=version, title_fontsize=8)
+    xlim = (x[0], x[-1] + np.timedelta64(int(width / pd.Timedelta(1, "ns")), "ns"))
+    ax.set_xlim(*xlim)
+    handles = _shade(axes, window, None)
+    handles += _mark_changes(axes, changes, xlim)
+    _finish(fig, axes, title or f"Requests and errors by {version}", handles)
+    return fig

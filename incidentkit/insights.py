@@ -73,7 +73,7 @@ from .errors import (
     ThrottledError,
     from_botocore,
 )
-from .window import Window
+from .window import Window, parse_time
 
 __all__ = [
     "insights",
@@ -83,6 +83,8 @@ __all__ = [
     "results_frame",
     "insights_latency_split",
     "insights_error_rates",
+    "latency_query",
+    "error_rate_query",
     "LATENCY_COLUMNS",
     "ERROR_RATE_COLUMNS",
     "MAX_LOG_GROUPS",
@@ -99,10 +101,14 @@ MAX_LIMIT = 100_000
 #: Default row limit (AWS's own default).
 DEFAULT_LIMIT = 10_000
 
-#: Frame of :func:`insights_latency_split` (plus ``cold_start`` when split by it).
+#: Frame of :func:`insights_latency_split` with the default quantiles (``cold_start`` follows
+#: ``timestamp`` when split by it) — the frame of ``incidentkit.analyses.latency.percentiles``.
 LATENCY_COLUMNS = ("timestamp", "count", "p50", "p90", "p99", "max")
-#: Frame of :func:`insights_error_rates`.
-ERROR_RATE_COLUMNS = ("timestamp", "requests", "errors_4xx", "errors_5xx", "error_rate")
+#: Frame of :func:`insights_error_rates` — the frame of ``incidentkit.analyses.errors.error_rate``.
+ERROR_RATE_COLUMNS = (
+    "timestamp", "requests", "n_2xx", "n_3xx", "n_4xx", "n_5xx", "n_other",
+    "rate_2xx", "rate_3xx", "rate_4xx", "rate_5xx", "error_rate",
+)  # fmt: skip
 
 _FAILED = {"Failed", "Cancelled", "Unknown"}
 _WAITING = {"Scheduled", "Running"}
@@ -228,6 +234,7 @@ class _Shape:
 
     kind: str
     bin_ms: int | None = None
+    origin_ms: int = 0  # bins start at origin + k * bin_ms (Logs Insights bin() counts from the epoch)
     user_limit: int | None = None
     sort: tuple[str, bool] | None = None  # (field, descending)
     reason: str = ""
@@ -831,8 +838,8 @@ def _split_even(start: int, end: int, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in zip(edges, edges[1:]) if b > a]
 
 
-def _split_on_bins(start: int, end: int, bin_ms: int, parts: int) -> list[tuple[int, int]]:
-    first = (start // bin_ms + 1) * bin_ms
+def _split_on_bins(start: int, end: int, bin_ms: int, parts: int, origin: int = 0) -> list[tuple[int, int]]:
+    first = origin + ((start - origin) // bin_ms + 1) * bin_ms
     inner = list(range(first, end, bin_ms))
     if not inner:
         return []
@@ -937,13 +944,43 @@ def insights(
     >>> df.attrs["complete"], df["@duration"].dtype                               # doctest: +SKIP
     (True, dtype('float64'))
     """
+    return _insights(
+        query, log_groups, window, limit=limit, timeout=timeout, poll=poll, max_poll=max_poll,
+        max_split_depth=max_split_depth, max_queries=max_queries, max_concurrent=max_concurrent,
+        keep_ptr=keep_ptr, columns=columns, session=session, region=region, endpoint_url=endpoint_url,
+        max_attempts=max_attempts, stacklevel=3,
+    )  # fmt: skip
+
+
+def _insights(
+    query: str,
+    log_groups: str | Iterable[str],
+    window: Any,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    timeout: float = 900.0,
+    poll: float = 1.0,
+    max_poll: float = 10.0,
+    max_split_depth: int = 6,
+    max_queries: int = 256,
+    max_concurrent: int = 4,
+    keep_ptr: bool = False,
+    columns: Sequence[str] | None = None,
+    session: Any = None,
+    region: str | None = None,
+    endpoint_url: str | None = None,
+    max_attempts: int | None = None,
+    shape: _Shape | None = None,
+    stacklevel: int = 2,
+) -> pd.DataFrame:
+    """:func:`insights`, with the query's shape given by a caller that built the query (bins with an origin)."""
     _check_query(query)
     groups = _group_list(log_groups)
     win = _as_window(window)
     limit = _check_limit(limit)
     if max_split_depth < 0 or max_queries < 1 or max_concurrent < 1:
         raise ParameterError("max_split_depth must be >= 0, max_queries and max_concurrent >= 1")
-    shape = _query_shape(query)
+    shape = shape or _query_shape(query)
     start_ms, end_ms = _window_ms(win)
     batches = [tuple(groups[i : i + MAX_LOG_GROUPS]) for i in range(0, len(groups), MAX_LOG_GROUPS)]
     c = _client(None, session, region, endpoint_url, max_attempts)
@@ -1017,7 +1054,7 @@ def insights(
         warnings.warn(
             f"logs.insights returned less than exists: {'; '.join(out.issues[-3:])}",
             IncompleteDataWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
     return df
 
@@ -1137,7 +1174,7 @@ def _children(p: _Part, shape: _Shape, rows: int, matched: Any, limit: int, max_
             want = max(2, min(16, math.ceil(float(matched) / (0.8 * limit))))
         spans = _split_even(p.start_ms, p.end_ms, want)
     elif shape.kind == "binned" and shape.bin_ms:
-        spans = _split_on_bins(p.start_ms, p.end_ms, shape.bin_ms, 2)
+        spans = _split_on_bins(p.start_ms, p.end_ms, shape.bin_ms, 2, shape.origin_ms)
     else:
         return []
     if len(spans) < 2:
@@ -1173,7 +1210,7 @@ def _order(df: pd.DataFrame, shape: _Shape) -> pd.DataFrame:
     if shape.sort and shape.sort[0] in df.columns:
         name, desc = shape.sort
         return df.sort_values(name, ascending=not desc, kind="stable", na_position="last", ignore_index=True)
-    keys = [c for c in df.columns if c.lower().startswith("bin(")]
+    keys = [c for c in df.columns if c.lower().startswith("bin(") or c == "ik_bin"]
     if not keys and "@timestamp" in df.columns:
         keys = ["@timestamp"]
     if keys:
@@ -1183,16 +1220,31 @@ def _order(df: pd.DataFrame, shape: _Shape) -> pd.DataFrame:
 
 
 # --- server-side analyses ---------------------------------------------------------------------------
+#
+# For windows too big to pull: the same frames as incidentkit.analyses.latency.percentiles and
+# incidentkit.analyses.errors.error_rate, computed by Logs Insights. Bins start at the window
+# start, like the local analyses' (Logs Insights' own bin() counts from the epoch, so it is used
+# only when the window start falls on a bin boundary; otherwise the bin index is computed as
+# floor((toMillis(@timestamp) - start) / width)). Either way every bin depends only on its own
+# events, so the window splits exactly on bin boundaries when a result reaches the row limit.
 
 
-def _bin_text(bin: str) -> tuple[str, int]:
-    m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", str(bin))
-    unit = m.group(2).lower() if m else ""
-    if not m or unit not in _BIN_UNITS_MS or int(m.group(1)) < 1:
+def _width(bin: Any) -> tuple[str, int]:
+    """A bin width as Logs Insights text and milliseconds (``1m``, ``30s``, ``5min``, ``1h``, a Timedelta)."""
+    if isinstance(bin, pd.Timedelta) or (hasattr(bin, "total_seconds") and not isinstance(bin, str)):
+        ms = pd.Timedelta(bin) // pd.Timedelta(milliseconds=1)
+    else:
+        m = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", str(bin))
+        unit = m.group(2).lower() if m else ""
+        ms = int(m.group(1)) * _BIN_UNITS_MS[unit] if m and unit in _BIN_UNITS_MS else 0
+    if ms < 1 or pd.Timedelta(milliseconds=ms) > pd.Timedelta(days=7):
         raise ParameterError(
-            f"bin={bin!r} is not a Logs Insights time bin; use a whole number and ms, s, m, h or d (e.g. '1m', '30s', '1h')"
+            f"bin={bin!r} is not a time bin: use a whole number and ms, s, m (min), h or d, e.g. '1m', '30s', '1h'"
         )
-    return f"{int(m.group(1))}{unit}", int(m.group(1)) * _BIN_UNITS_MS[unit]
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}", int(ms)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 _IDENT = re.compile(r"^[@A-Za-z_][\w.@$\-]*$")
@@ -1211,8 +1263,33 @@ def _expr(value: str | Sequence[str], what: str) -> str:
     return names[0] if len(names) == 1 else f"coalesce({', '.join(names)})"
 
 
-def _pct_name(q: float) -> str:
-    return "p" + f"{q:g}".replace(".", "_")
+def _qname(q: float) -> str:
+    """0.5 → ``p50``, 0.999 → ``p99.9`` (the local analyses' names)."""
+    qf = float(q)
+    if not 0.0 < qf < 1.0:
+        raise ParameterError(f"quantile {q!r} must be between 0 and 1 (e.g. 0.99 for P99)")
+    return f"p{qf * 100:.10g}"
+
+
+def _alias(name: str) -> str:
+    return name.replace(".", "_")
+
+
+def _origin_ms(origin: Any) -> int:
+    if origin is None:
+        return 0
+    if isinstance(origin, (int, np.integer)) and not isinstance(origin, bool):
+        return int(origin)
+    return _ceil_ms(parse_time(origin, name="origin"))
+
+
+def _binning(bin: Any, origin: Any) -> tuple[str | None, str, int, int]:
+    """(extra ``fields`` term or None, the ``by`` term, width ms, origin ms)."""
+    text, ms = _width(bin)
+    start = _origin_ms(origin)
+    if start % ms == 0:
+        return None, f"bin({text})", ms, start
+    return f"floor((toMillis(@timestamp) - {start}) / {ms}) as ik_bin", "ik_bin", ms, start
 
 
 #: Lambda REPORT latency: what the caller waited, init included on a cold start.
@@ -1225,14 +1302,18 @@ JSON_STATUS_FIELDS = ("status", "statusCode", "status_code", "httpStatus", "elb_
 
 def latency_query(
     *,
-    bin: str = "1m",
+    bin: Any = "1m",
+    origin: Any = None,
     source: str = "lambda",
     latency_field: str | Sequence[str] | None = None,
     cold_start_expr: str | None = None,
     filter: str | None = None,
-    percentiles: Sequence[float] = (50, 90, 99),
+    quantiles: Sequence[float] = (0.5, 0.9, 0.99),
 ) -> str:
     """The Logs Insights query :func:`insights_latency_split` runs (see there).
+
+    ``origin`` (a time, or epoch ms): bins start there; ``None`` or a time on a bin
+    boundary uses Logs Insights' ``bin()``.
 
     Example
     -------
@@ -1241,7 +1322,7 @@ def latency_query(
     | fields @duration + coalesce(@initDuration, 0) as ik_latency
     | stats count(*) as count, pct(ik_latency, 50) as p50, pct(ik_latency, 90) as p90, pct(ik_latency, 99) as p99, max(ik_latency) as max by bin(5m)
     """
-    bin_text, _ = _bin_text(bin)
+    extra, by, _, _ = _binning(bin, origin)
     if source not in ("lambda", "json"):
         raise ParameterError(f"source={source!r}: use 'lambda' (REPORT lines) or 'json' (access / app logs)")
     if source == "lambda":
@@ -1252,28 +1333,29 @@ def latency_query(
         lines = []
     if filter:
         lines.append(f"filter {_expr(filter, 'filter')}")
-    derived = f"{expr} as ik_latency"
+    terms = [f"{expr} as ik_latency"]
     if cold_start_expr:
-        derived += f", {_expr(cold_start_expr, 'cold_start_expr')} as ik_cold"
-    lines.append(f"fields {derived}")
+        terms.append(f"{_expr(cold_start_expr, 'cold_start_expr')} as ik_cold")
+    if extra:
+        terms.append(extra)
+    lines.append(f"fields {', '.join(terms)}")
     if source == "json":
         lines.append("filter ispresent(ik_latency)")
-    qs = []
-    for q in percentiles:
-        qf = float(q)
-        if not 0 < qf < 100:
-            raise ParameterError(f"percentile {q!r} must be between 0 and 100 (exclusive)")
-        qs.append(f"pct(ik_latency, {qf:g}) as {_pct_name(qf)}")
-    by = f"bin({bin_text})" + (", ik_cold" if cold_start_expr else "")
-    lines.append(f"stats count(*) as count, {', '.join(qs)}, max(ik_latency) as max by {by}")
+    pcts = [f"pct(ik_latency, {float(q) * 100:.10g}) as {_alias(_qname(q))}" for q in quantiles]
+    if not pcts:
+        raise ParameterError("quantiles is empty: give at least one, e.g. (0.5, 0.9, 0.99)")
+    group = f"{by}, ik_cold" if cold_start_expr else by
+    lines.append(f"stats count(*) as count, {', '.join(pcts)}, max(ik_latency) as max by {group}")
     return "\n| ".join(lines)
 
 
-def error_rate_query(*, bin: str = "1m", status_field: str | Sequence[str] | None = None, filter: str | None = None) -> str:
+def error_rate_query(
+    *, bin: Any = "1m", origin: Any = None, status_field: str | Sequence[str] | None = None, filter: str | None = None
+) -> str:
     """The Logs Insights query :func:`insights_error_rates` runs (see there).
 
     Requests are counted per bin and status class (``floor(status / 100)``); the kit pivots
-    the classes into columns, so the query stays one additive ``stats ... by bin``.
+    the classes into columns, so the query stays one additive ``stats ... by`` bin.
 
     Example
     -------
@@ -1283,43 +1365,64 @@ def error_rate_query(*, bin: str = "1m", status_field: str | Sequence[str] | Non
     | fields floor(ik_status / 100) as ik_class
     | stats count(*) as requests by bin(1m), ik_class
     """
-    bin_text, _ = _bin_text(bin)
+    extra, by, _, _ = _binning(bin, origin)
     expr = _expr(status_field if status_field is not None else JSON_STATUS_FIELDS, "status_field")
-    lines = []
-    if filter:
-        lines.append(f"filter {_expr(filter, 'filter')}")
+    lines = [f"filter {_expr(filter, 'filter')}"] if filter else []
     lines += [
         f"fields {expr} as ik_status",
         "filter ispresent(ik_status)",
-        "fields floor(ik_status / 100) as ik_class",
-        f"stats count(*) as requests by bin({bin_text}), ik_class",
+        "fields floor(ik_status / 100) as ik_class" + (f", {extra}" if extra else ""),
+        f"stats count(*) as requests by {by}, ik_class",
     ]
     return "\n| ".join(lines)
 
 
-def _bin_column(df: pd.DataFrame) -> str | None:
-    for c in df.columns:
+def _bin_times(raw: pd.DataFrame, bin_ms: int, origin_ms: int) -> pd.Series:
+    """Bin starts (UTC) from a ``bin(...)`` column or from the ``ik_bin`` index."""
+    for c in raw.columns:
         if c.lower().startswith("bin("):
-            return c
-    return None
+            return raw[c].astype(schema.UTC_NS).reset_index(drop=True)
+    if "ik_bin" in raw.columns:
+        k = pd.to_numeric(raw["ik_bin"], errors="coerce").astype("float64")
+        ms = origin_ms + k * bin_ms
+        return pd.Series(pd.to_datetime(ms, unit="ms", utc=True)).astype(schema.UTC_NS).reset_index(drop=True)
+    return pd.Series(pd.NaT, index=raw.index, dtype=schema.UTC_NS).reset_index(drop=True)
+
+
+def _full_bins(start_ms: int, end_ms: int, bin_ms: int) -> pd.DatetimeIndex:
+    """Every bin start of ``[start, end)`` (the local analyses show empty bins too)."""
+    last = start_ms + ((end_ms - 1 - start_ms) // bin_ms) * bin_ms
+    return pd.date_range(pd.Timestamp(start_ms, unit="ms", tz="UTC"), pd.Timestamp(last, unit="ms", tz="UTC"),
+                         freq=pd.Timedelta(milliseconds=bin_ms)).astype(schema.UTC_NS)  # fmt: skip
 
 
 def _as_bool(s: pd.Series) -> pd.Series:
     text = s.astype("string").str.strip().str.lower()
-    mapped = text.map({"1": True, "true": True, "0": False, "false": False}, na_action="ignore")
+    mapped = text.map({"1": True, "true": True, "1.0": True, "0": False, "false": False, "0.0": False}, na_action="ignore")
     return mapped.astype("boolean")
+
+
+def _num(raw: pd.DataFrame, col: str) -> pd.Series:
+    if col not in raw.columns:
+        return pd.Series(np.nan, index=range(len(raw)), dtype="float64")
+    return pd.to_numeric(raw[col], errors="coerce").astype("float64").reset_index(drop=True)
+
+
+def _server_side(query: str, log_groups: Any, win: Window, bin_ms: int, start_ms: int, **kw: Any) -> pd.DataFrame:
+    shape = _Shape("binned", bin_ms=bin_ms, origin_ms=start_ms)
+    return _insights(query, log_groups, win, shape=shape, stacklevel=4, **kw)
 
 
 def insights_latency_split(
     log_groups: str | Iterable[str],
     window: Any,
     *,
-    bin: str = "1m",
+    bin: Any = "1m",
     source: str = "lambda",
     latency_field: str | Sequence[str] | None = None,
     cold_start_expr: str | None = None,
     filter: str | None = None,
-    percentiles: Sequence[float] = (50, 90, 99),
+    quantiles: Sequence[float] = (0.5, 0.9, 0.99),
     limit: int = DEFAULT_LIMIT,
     timeout: float = 900.0,
     session: Any = None,
@@ -1328,126 +1431,119 @@ def insights_latency_split(
     max_attempts: int | None = None,
     **options: Any,
 ) -> pd.DataFrame:
-    """P50/P90/P99/max latency per time bin, computed server-side by Logs Insights.
+    """Count, P50/P90/P99 and max latency per time bin, computed server-side by Logs Insights.
 
-    For windows too big to pull: the same frame as the local latency split, from a
-    ``stats count(*), pct(...), max(...) by bin(...)`` query. Splitting the window (when
-    a result reaches the row limit) is exact: each bin depends only on its own events.
+    For windows too big to pull: the frame of ``analyses.latency.percentiles`` (bins from
+    the window start, every bin present), from one ``stats count(*), pct(...), max(...)``
+    query by bin. When a result reaches the row limit the window is split on bin
+    boundaries, which is exact: each bin depends only on its own events.
 
     Parameters
     ----------
     log_groups, window:
         As for :func:`insights`.
     bin:
-        Bin width (``30s``, ``1m``, ``5m``, ``1h``...).
+        Bin width: ``30s``, ``1m``, ``5min``, ``1h``, or a Timedelta.
     source:
         ``"lambda"``: Lambda ``REPORT`` lines (``filter @type = "REPORT"``), latency
-        ``@duration + coalesce(@initDuration, 0)`` — what the caller waited, init
-        included on cold starts (the parsers' ``latency_ms``). ``"json"``: JSON access /
-        app logs, latency from the first present of :data:`JSON_LATENCY_FIELDS`.
+        ``@duration + coalesce(@initDuration, 0)`` — what the caller waited, init included
+        on cold starts (the parsers' ``latency_ms``). ``"json"``: JSON access / app logs,
+        latency from the first present of :data:`JSON_LATENCY_FIELDS`.
     latency_field:
         A field or expression (milliseconds), or a list of alias fields.
     cold_start_expr:
-        When given (e.g. ``"ispresent(@initDuration)"``), rows are also grouped by it
-        and the frame has a boolean ``cold_start`` column.
+        When given (e.g. ``"ispresent(@initDuration)"``) rows are also grouped by it and a
+        boolean ``cold_start`` column follows ``timestamp`` (like ``groupby="cold_start"``
+        locally; only bins with requests then appear).
     filter:
         An extra Logs Insights filter expression (e.g. ``'@log like /api/'``).
-    percentiles:
-        Percentiles to compute; columns are ``p50``, ``p99_9``...
+    quantiles:
+        Fractions in (0, 1); columns ``p50``, ``p90``, ``p99``, ``p99.9``...
     **options:
         Passed to :func:`insights` (``poll``, ``max_split_depth``, ``max_queries``...).
 
     Returns
     -------
     pandas.DataFrame
-        ``timestamp`` (bin start, UTC), ``count`` (int64), ``p50``, ``p90``, ``p99``,
-        ``max`` (float64, ms) [, ``cold_start``], ordered by time. With more than 50 log
-        groups the batches are merged: counts add up, ``max`` is the maximum, and
-        percentiles are count-weighted means of the batch percentiles —
-        ``attrs["approximate"]`` is then True and an issue says so.
+        ``timestamp`` (bin start, UTC) [, ``cold_start``], ``count`` (int64), the quantile
+        columns and ``max`` (float64, ms). ``attrs["bin"]`` is the width (as locally) and
+        the provenance of the query. Logs Insights' ``pct`` is its own estimate, so values
+        may differ slightly from pandas quantiles of the same events. With more than 50
+        log groups the batches are merged: ``count`` adds up, ``max`` is the maximum, the
+        quantiles are count-weighted means of the batches' (``attrs["approximate"]``).
 
     Example
     -------
-    >>> lat = insights_latency_split("/aws/lambda/api", ("-24h", "now"), bin="5m",   # doctest: +SKIP
-    ...                              cold_start_expr="ispresent(@initDuration)")
-    >>> lat.columns.tolist()                                                         # doctest: +SKIP
-    ['timestamp', 'count', 'p50', 'p90', 'p99', 'max', 'cold_start']
+    >>> lat = insights_latency_split("/aws/lambda/api", ("-24h", "now"), bin="5m")  # doctest: +SKIP
+    >>> lat.columns.tolist()                                                        # doctest: +SKIP
+    ['timestamp', 'count', 'p50', 'p90', 'p99', 'max']
     """
-    text = latency_query(
-        bin=bin, source=source, latency_field=latency_field, cold_start_expr=cold_start_expr,
-        filter=filter, percentiles=percentiles,
-    )  # fmt: skip
-    pct_cols = [_pct_name(float(q)) for q in percentiles]
-    cols = ["timestamp", "count", *pct_cols, "max"] + (["cold_start"] if cold_start_expr else [])
-    raw = insights(text, log_groups, window, limit=limit, timeout=timeout, session=session, region=region,
-                   endpoint_url=endpoint_url, max_attempts=max_attempts, **options)  # fmt: skip
+    win = _as_window(window)
+    start_ms, end_ms = _window_ms(win)
+    _, _, bin_ms, _ = _binning(bin, start_ms)
+    query = latency_query(bin=bin, origin=start_ms, source=source, latency_field=latency_field,
+                          cold_start_expr=cold_start_expr, filter=filter, quantiles=quantiles)  # fmt: skip
+    raw = _server_side(query, log_groups, win, bin_ms, start_ms, limit=limit, timeout=timeout, session=session,
+                       region=region, endpoint_url=endpoint_url, max_attempts=max_attempts, **options)  # fmt: skip
     attrs = dict(raw.attrs)
-    bcol = _bin_column(raw)
-    frame = pd.DataFrame(
-        {
-            "timestamp": raw[bcol] if bcol else pd.Series([], dtype=schema.UTC_NS),
-            "count": pd.to_numeric(raw["count"], errors="coerce") if "count" in raw else pd.Series([], dtype="float64"),
-            **{c: pd.to_numeric(raw[c], errors="coerce") if c in raw else pd.Series([], dtype="float64") for c in [*pct_cols, "max"]},
-            **({"cold_start": _as_bool(raw["ik_cold"]) if "ik_cold" in raw else pd.Series([], dtype="boolean")} if cold_start_expr else {}),
-            **({"log_groups_batch": raw["log_groups_batch"]} if "log_groups_batch" in raw else {}),
-        }
-    )
-    keys = ["timestamp"] + (["cold_start"] if cold_start_expr else [])
+    names = [_qname(q) for q in quantiles]
+    split = bool(cold_start_expr)
+    keys = ["timestamp", "cold_start"] if split else ["timestamp"]
+    frame = pd.DataFrame({"timestamp": _bin_times(raw, bin_ms, start_ms)})
+    if split:
+        frame["cold_start"] = _as_bool(raw["ik_cold"]).reset_index(drop=True) if "ik_cold" in raw else pd.Series(pd.NA, index=frame.index, dtype="boolean")
+    frame["count"] = _num(raw, "count")
+    for n in names:
+        frame[n] = _num(raw, _alias(n))
+    frame["max"] = _num(raw, "max")
     approximate = False
-    if "log_groups_batch" in frame and frame["log_groups_batch"].nunique() > 1:
+    if "log_groups_batch" in raw.columns and raw["log_groups_batch"].nunique() > 1:
         approximate = True
-        frame = _merge_latency_batches(frame, keys, pct_cols)
-        attrs["issues"] = [i for i in attrs.get("issues", []) if "batches of up to" not in i] + [
+        frame = _merge_batches(frame, keys, names)
+        attrs["issues"] = _drop_batch_note(attrs) + [
             f"{attrs.get('batches')} batches of log groups merged: count and max are exact, "
-            f"{', '.join(pct_cols)} are count-weighted means of the batch percentiles (approximate)"
+            f"{', '.join(names)} are count-weighted means of the batches' (approximate)"
         ]
-    frame = frame.drop(columns=["log_groups_batch"], errors="ignore")
-    frame = _finish(frame, cols, {"count": "int64", **{c: "float64" for c in [*pct_cols, "max"]}}, keys)
-    attrs.update(source="logs.insights_latency_split", approximate=approximate, bin=bin)
-    frame.attrs = attrs
-    return frame
+    elif "log_groups_batch" in raw.columns:
+        attrs["issues"] = _drop_batch_note(attrs)
+    if not split:
+        frame = frame.dropna(subset=["timestamp"]).set_index("timestamp").reindex(_full_bins(start_ms, end_ms, bin_ms))
+        frame.index.name = "timestamp"
+        frame = frame.reset_index()
+        frame["count"] = frame["count"].fillna(0)
+    out = pd.DataFrame({"timestamp": frame["timestamp"].astype(schema.UTC_NS)})
+    if split:
+        out["cold_start"] = frame["cold_start"].astype("boolean")
+    out["count"] = frame["count"].fillna(0).astype("int64")
+    for c in [*names, "max"]:
+        out[c] = frame[c].astype("float64")
+    out = out.sort_values(keys, kind="stable", ignore_index=True)
+    attrs.update(source="logs.insights_latency_split", bin=str(pd.Timedelta(milliseconds=bin_ms)),
+                 approximate=approximate, quantiles=[float(q) for q in quantiles])  # fmt: skip
+    out.attrs = attrs
+    return out
 
 
-def _merge_latency_batches(frame: pd.DataFrame, keys: list[str], pct_cols: list[str]) -> pd.DataFrame:
+def _drop_batch_note(attrs: Mapping[str, Any]) -> list[str]:
+    return [i for i in attrs.get("issues", []) if "batches of up to" not in i]
+
+
+def _merge_batches(frame: pd.DataFrame, keys: list[str], names: list[str]) -> pd.DataFrame:
     work = frame.copy()
-    work["count"] = work["count"].astype("float64")
-    for c in pct_cols:
+    for c in names:
         work[f"_w_{c}"] = work[c] * work["count"]
-    agg: dict[str, Any] = {"count": "sum", "max": "max", **{f"_w_{c}": "sum" for c in pct_cols}}
+    agg: dict[str, Any] = {"count": "sum", "max": "max", **{f"_w_{c}": "sum" for c in names}}
     merged = work.groupby(keys, dropna=False, sort=True).agg(agg).reset_index()
-    for c in pct_cols:
+    for c in names:
         merged[c] = merged.pop(f"_w_{c}") / merged["count"].where(merged["count"] > 0)
-    return merged
-
-
-def _finish(frame: pd.DataFrame, cols: list[str], dtypes: Mapping[str, str], keys: list[str]) -> pd.DataFrame:
-    out = {}
-    for c in cols:
-        if c in frame:
-            s = frame[c].reset_index(drop=True)
-        else:
-            s = pd.Series([None] * len(frame))
-        if c == "timestamp":
-            s = s.astype(schema.UTC_NS) if len(s) else pd.Series([], dtype=schema.UTC_NS)
-        elif c == "cold_start":
-            s = s.astype("boolean")
-        elif c in dtypes:
-            if dtypes[c] == "int64":
-                s = pd.to_numeric(s, errors="coerce").fillna(0).astype("int64")
-            else:
-                s = pd.to_numeric(s, errors="coerce").astype(dtypes[c])
-        out[c] = s
-    df = pd.DataFrame(out, columns=cols)
-    if len(df):
-        df = df.sort_values(keys, kind="stable", ignore_index=True)
-    return df
+    return merged[[*keys, "count", *names, "max"]]
 
 
 def insights_error_rates(
     log_groups: str | Iterable[str],
     window: Any,
     *,
-    bin: str = "1m",
+    bin: Any = "1m",
     status_field: str | Sequence[str] | None = None,
     filter: str | None = None,
     limit: int = DEFAULT_LIMIT,
@@ -1458,19 +1554,20 @@ def insights_error_rates(
     max_attempts: int | None = None,
     **options: Any,
 ) -> pd.DataFrame:
-    """Requests, 4XX, 5XX and error rate per time bin, computed server-side by Logs Insights.
+    """Requests, counts and rates by status class per time bin, computed server-side by Logs Insights.
 
-    For JSON access logs (API Gateway, ALB-as-JSON, application logs) whose lines carry an
-    HTTP status. The query counts requests by bin and status class; the kit pivots the
-    classes, so every number is exact — also across batches of more than 50 log groups,
-    and across split windows.
+    For JSON access logs (API Gateway, application logs) whose lines carry an HTTP status:
+    the frame of ``analyses.errors.error_rate`` (bins from the window start, every bin
+    present). The query counts lines by bin and status class and the kit pivots the
+    classes, so every number is exact — across batches of more than 50 log groups and
+    across split windows too.
 
     Parameters
     ----------
     log_groups, window:
         As for :func:`insights`.
     bin:
-        Bin width (``1m``, ``5m``...).
+        Bin width: ``1m``, ``5min``, a Timedelta...
     status_field:
         The status field, or a list of alias fields tried in order (default
         :data:`JSON_STATUS_FIELDS`: ``status``, ``statusCode``, ``status_code``, ...).
@@ -1482,43 +1579,45 @@ def insights_error_rates(
     Returns
     -------
     pandas.DataFrame
-        ``timestamp`` (bin start, UTC), ``requests``, ``errors_4xx``, ``errors_5xx``
-        (int64) and ``error_rate`` = (4XX + 5XX) / requests (float64), ordered by time.
-        Lines without a status are not requests and are not counted.
+        :data:`ERROR_RATE_COLUMNS`: ``timestamp`` (bin start, UTC), ``requests``,
+        ``n_2xx`` ... ``n_5xx``, ``n_other`` (1xx and unknown classes), ``rate_2xx`` ...
+        ``rate_5xx`` and ``error_rate`` = (4xx + 5xx) / requests (all float64, rates NaN
+        where a bin has no request). Unlike the local analysis, which counts a request
+        without a status as ``other``, a log line without a status is not a request here
+        and is not counted.
 
     Example
     -------
     >>> er = insights_error_rates("/aws/apigateway/access", ("-6h", "now"))  # doctest: +SKIP
-    >>> er.columns.tolist()                                                   # doctest: +SKIP
-    ['timestamp', 'requests', 'errors_4xx', 'errors_5xx', 'error_rate']
+    >>> er[["requests", "n_5xx", "error_rate"]].max().tolist()                # doctest: +SKIP
+    [1830.0, 412.0, 0.23]
     """
-    text = error_rate_query(bin=bin, status_field=status_field, filter=filter)
-    raw = insights(text, log_groups, window, limit=limit, timeout=timeout, session=session, region=region,
-                   endpoint_url=endpoint_url, max_attempts=max_attempts, **options)  # fmt: skip
+    win = _as_window(window)
+    start_ms, end_ms = _window_ms(win)
+    _, _, bin_ms, _ = _binning(bin, start_ms)
+    query = error_rate_query(bin=bin, origin=start_ms, status_field=status_field, filter=filter)
+    raw = _server_side(query, log_groups, win, bin_ms, start_ms, limit=limit, timeout=timeout, session=session,
+                       region=region, endpoint_url=endpoint_url, max_attempts=max_attempts, **options)  # fmt: skip
     attrs = dict(raw.attrs)
-    bcol = _bin_column(raw)
-    if bcol is None or raw.empty:
-        frame = pd.DataFrame({"timestamp": pd.Series([], dtype=schema.UTC_NS)})
-    else:
-        work = pd.DataFrame(
-            {
-                "timestamp": raw[bcol],
-                "cls": pd.to_numeric(raw.get("ik_class"), errors="coerce"),
-                "n": pd.to_numeric(raw["requests"], errors="coerce").fillna(0),
-            }
-        )
-        total = work.groupby("timestamp", sort=True)["n"].sum()
-        c4 = work[work["cls"] == 4].groupby("timestamp")["n"].sum()
-        c5 = work[work["cls"] == 5].groupby("timestamp")["n"].sum()
-        frame = pd.DataFrame({"requests": total, "errors_4xx": c4, "errors_5xx": c5}).fillna(0).reset_index()
-        frame["error_rate"] = (frame["errors_4xx"] + frame["errors_5xx"]) / frame["requests"].where(frame["requests"] > 0)
-    attrs["issues"] = [i for i in attrs.get("issues", []) if "batches of up to" not in i]
-    frame = _finish(
-        frame,
-        list(ERROR_RATE_COLUMNS),
-        {"requests": "int64", "errors_4xx": "int64", "errors_5xx": "int64", "error_rate": "float64"},
-        ["timestamp"],
-    )
-    attrs.update(source="logs.insights_error_rates", bin=bin)
-    frame.attrs = attrs
-    return frame
+    attrs["issues"] = _drop_batch_note(attrs)  # counts of every batch add up exactly
+    classes = ["2xx", "3xx", "4xx", "5xx"]
+    n_cols = [f"n_{c}" for c in classes] + ["n_other"]
+    work = pd.DataFrame({"timestamp": _bin_times(raw, bin_ms, start_ms), "cls": _num(raw, "ik_class"), "n": _num(raw, "requests").fillna(0)})
+    label = pd.Series("n_other", index=work.index, dtype="object")
+    for k, c in zip((2, 3, 4, 5), classes):
+        label[work["cls"] == k] = f"n_{c}"
+    work["col"] = label
+    work = work.dropna(subset=["timestamp"])
+    counts = work.pivot_table(index="timestamp", columns="col", values="n", aggfunc="sum", fill_value=0.0) if len(work) else pd.DataFrame()
+    counts = counts.reindex(index=_full_bins(start_ms, end_ms, bin_ms), columns=n_cols, fill_value=0.0).astype("float64")
+    counts.index.name = "timestamp"
+    out = counts.reset_index()
+    out["timestamp"] = out["timestamp"].astype(schema.UTC_NS)
+    out["requests"] = out[n_cols].sum(axis=1).astype("float64")
+    has = out["requests"] > 0
+    for c in classes:
+        out[f"rate_{c}"] = (out[f"n_{c}"] / out["requests"]).where(has)
+    out["error_rate"] = ((out["n_4xx"] + out["n_5xx"]) / out["requests"]).where(has)
+    out = out[list(ERROR_RATE_COLUMNS)].astype({c: "float64" for c in ERROR_RATE_COLUMNS if c != "timestamp"})
+    out.attrs = {**attrs, "source": "logs.insights_error_rates", "bin": str(pd.Timedelta(milliseconds=bin_ms))}
+    return out

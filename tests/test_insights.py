@@ -542,7 +542,7 @@ def test_arns_go_as_log_group_identifiers(stub):
 
 
 def test_latency_split_query_text_and_frame(stub):
-    text = ins.latency_query(bin="1m")
+    text = ins.latency_query(bin="1m", origin=START)
     assert text == (
         'filter @type = "REPORT"\n'
         "| fields @duration + coalesce(@initDuration, 0) as ik_latency\n"
@@ -560,13 +560,55 @@ def test_latency_split_query_text_and_frame(stub):
     assert list(df.columns) == list(ins.LATENCY_COLUMNS)
     assert str(df["timestamp"].dtype) == "datetime64[ns, UTC]" and str(df["count"].dtype) == "int64"
     assert all(str(df[c].dtype) == "float64" for c in ("p50", "p90", "p99", "max"))
-    assert df["timestamp"].tolist() == [pd.Timestamp(START, unit="ms", tz="UTC"), pd.Timestamp(START + 60_000, unit="ms", tz="UTC")]
-    assert df["count"].tolist() == [35, 40] and df["p99"].tolist() == [900.0, 2100.25]
+    # like the local analysis: every bin of the window, empty ones with count 0 and NaN
+    assert len(df) == 60 and df["timestamp"].iloc[0] == pd.Timestamp(START, unit="ms", tz="UTC")
+    assert df["timestamp"].diff().dropna().eq(pd.Timedelta("1min")).all()
+    assert df["count"].tolist()[:3] == [35, 40, 0] and df["count"].sum() == 75
+    assert df["p99"].iloc[:2].tolist() == [900.0, 2100.25] and df["p99"].iloc[2:].isna().all()
     assert df.attrs["source"] == "logs.insights_latency_split" and df.attrs["complete"] is True
+    assert df.attrs["bin"] == str(pd.Timedelta("1min"))
+
+
+def test_latency_split_matches_the_local_analysis_shape():
+    la = pytest.importorskip("incidentkit.analyses.latency")
+    req = pd.DataFrame({"timestamp": pd.to_datetime([START + 5_000, START + 65_000], unit="ms", utc=True), "latency_ms": [100.0, 300.0]})
+    local = la.percentiles(req, by="1min", window=Window.parse(*W))
+    assert list(local.columns) == list(ins.LATENCY_COLUMNS)
+    assert local.dtypes.astype(str).tolist() == ["datetime64[ns, UTC]", "int64", "float64", "float64", "float64", "float64"]
+
+
+def test_bins_follow_an_unaligned_window_start_like_the_local_analyses(stub):
+    start = START + 30_000  # 03:00:30: Logs Insights' bin(1m) would start bins at 03:00:00
+    w = (pd.Timestamp(start, unit="ms", tz="UTC"), pd.Timestamp(start + 5 * 60_000, unit="ms", tz="UTC"))
+    rows = [{"ik_bin": "0", "count": "2", "p50": "10", "p90": "20", "p99": "30", "max": "31"},
+            {"ik_bin": "3", "count": "1", "p50": "5", "p90": "5", "p99": "5", "max": "5"}]  # fmt: skip
+    stub.add_response("start_query", {"queryId": "q"})
+    stub.add_response("get_query_results", _resp(rows), {"queryId": "q"})
+    df = logs.insights_latency_split("/aws/lambda/api", w, bin="1min")
+    sent = _starts(stub)[0]["queryString"]
+    assert f"floor((toMillis(@timestamp) - {start}) / 60000) as ik_bin" in sent and sent.endswith("by ik_bin")
+    assert df["timestamp"].tolist() == [pd.Timestamp(start + k * 60_000, unit="ms", tz="UTC") for k in range(5)]
+    assert df["count"].tolist() == [2, 0, 0, 1, 0]
+
+
+def test_unaligned_bins_split_on_their_own_boundaries(stub):
+    start = START + 30_000
+    w = (pd.Timestamp(start, unit="ms", tz="UTC"), pd.Timestamp(start + 3_600_000, unit="ms", tz="UTC"))
+    full = [{"ik_bin": str(k), "count": "1", "p50": "1", "p90": "1", "p99": "1", "max": "1"} for k in range(5)]
+    stub.add_response("start_query", {"queryId": "top"})
+    stub.add_response("get_query_results", _resp(full), {"queryId": "top"})
+    for qid, ks in (("a", range(0, 4)), ("b", range(30, 34))):
+        stub.add_response("start_query", {"queryId": qid})
+        stub.add_response("get_query_results", _resp([{**full[0], "ik_bin": str(k)} for k in ks]), {"queryId": qid})
+    df = logs.insights_latency_split("/aws/lambda/api", w, bin="1m", limit=5, max_concurrent=1)
+    kids = [_bounds(p) for p in _starts(stub)[1:]]
+    assert kids == [(start, start + 30 * 60_000), (start + 30 * 60_000, start + 3_600_000)]
+    assert df.attrs["complete"] is True and df["count"].sum() == 8 and len(df) == 60
 
 
 def test_latency_split_by_cold_start_and_json_source(stub):
-    text = ins.latency_query(source="json", latency_field=["latencyMs", "responseLatency"], cold_start_expr="ispresent(@initDuration)", bin="5m", percentiles=(50, 99.9))
+    text = ins.latency_query(source="json", latency_field=["latencyMs", "responseLatency"], cold_start_expr="ispresent(@initDuration)",
+                             bin="5m", quantiles=(0.5, 0.999))  # fmt: skip
     assert "fields coalesce(latencyMs, responseLatency) as ik_latency, ispresent(@initDuration) as ik_cold" in text
     assert "filter ispresent(ik_latency)" in text and "pct(ik_latency, 99.9) as p99_9" in text and "by bin(5m), ik_cold" in text
     rows = [
@@ -576,17 +618,19 @@ def test_latency_split_by_cold_start_and_json_source(stub):
     stub.add_response("start_query", {"queryId": "q"})
     stub.add_response("get_query_results", _resp(rows), {"queryId": "q"})
     df = logs.insights_latency_split("/app", W, source="json", latency_field=["latencyMs", "responseLatency"],
-                                     cold_start_expr="ispresent(@initDuration)", bin="5m", percentiles=(50, 99.9))  # fmt: skip
-    assert list(df.columns) == ["timestamp", "count", "p50", "p99_9", "max", "cold_start"]
+                                     cold_start_expr="ispresent(@initDuration)", bin="5m", quantiles=(0.5, 0.999))  # fmt: skip
+    assert list(df.columns) == ["timestamp", "cold_start", "count", "p50", "p99.9", "max"]
     assert df["cold_start"].tolist() == [False, True] and df["count"].tolist() == [97, 3]
+    assert df["p99.9"].tolist() == [300.0, 1500.0]
 
 
 def test_latency_split_empty_has_fixed_columns(stub):
     stub.add_response("start_query", {"queryId": "q"})
     stub.add_response("get_query_results", _resp([]), {"queryId": "q"})
-    df = logs.insights_latency_split("/aws/lambda/quiet", W)
-    assert list(df.columns) == list(ins.LATENCY_COLUMNS) and df.empty
-    assert str(df["timestamp"].dtype) == "datetime64[ns, UTC]"
+    df = logs.insights_latency_split("/aws/lambda/quiet", ("2026-03-01T03:00:00Z", "2026-03-01T03:03:00Z"))
+    assert list(df.columns) == list(ins.LATENCY_COLUMNS)
+    assert str(df["timestamp"].dtype) == "datetime64[ns, UTC]" and str(df["count"].dtype) == "int64"
+    assert df["count"].tolist() == [0, 0, 0] and df["p50"].isna().all()
 
 
 def test_latency_split_merges_batches_of_more_than_50_groups(stub):
@@ -597,7 +641,7 @@ def test_latency_split_merges_batches_of_more_than_50_groups(stub):
     stub.add_response("start_query", {"queryId": "q1"})
     stub.add_response("get_query_results", _resp(b0), {"queryId": "q0"})
     stub.add_response("get_query_results", _resp(b1), {"queryId": "q1"})
-    df = logs.insights_latency_split(groups, W)
+    df = logs.insights_latency_split(groups, ("2026-03-01T03:00:00Z", "2026-03-01T03:01:00Z"))
     assert len(df) == 1 and list(df.columns) == list(ins.LATENCY_COLUMNS)
     row = df.iloc[0]
     assert row["count"] == 40 and row["max"] == 2000
@@ -616,23 +660,33 @@ def test_error_rates_query_and_exact_pivot_across_batches(stub):
     groups = [f"/api/{i}" for i in range(51)]
     t0, t1 = _ts(START), _ts(START + 60_000)
     b0 = [{"bin(1m)": t0, "ik_class": "2", "requests": "90"}, {"bin(1m)": t0, "ik_class": "5", "requests": "10"},
-          {"bin(1m)": t1, "ik_class": "2", "requests": "50"}]  # fmt: skip
-    b1 = [{"bin(1m)": t0, "ik_class": "4", "requests": "20"}, {"bin(1m)": t1, "ik_class": "2", "requests": "30"},
+          {"bin(1m)": t1, "ik_class": "2", "requests": "50"}, {"bin(1m)": t1, "ik_class": "1", "requests": "2"}]  # fmt: skip
+    b1 = [{"bin(1m)": t0, "ik_class": "4", "requests": "20"}, {"bin(1m)": t1, "ik_class": "2", "requests": "28"},
           {"bin(1m)": t1, "ik_class": "4", "requests": "5"}, {"bin(1m)": t1, "ik_class": "5", "requests": "15"}]  # fmt: skip
     stub.add_response("start_query", {"queryId": "q0"})
     stub.add_response("start_query", {"queryId": "q1"})
     stub.add_response("get_query_results", _resp(b0), {"queryId": "q0"})
     stub.add_response("get_query_results", _resp(b1), {"queryId": "q1"})
-    df = logs.insights_error_rates(groups, W)
+    df = logs.insights_error_rates(groups, ("2026-03-01T03:00:00Z", "2026-03-01T03:03:00Z"))
+    assert _starts(stub)[0]["queryString"].endswith(text)
     assert list(df.columns) == list(ins.ERROR_RATE_COLUMNS)
-    assert df["requests"].tolist() == [120, 100]
-    assert df["errors_4xx"].tolist() == [20, 5] and df["errors_5xx"].tolist() == [10, 15]
-    assert df["error_rate"].tolist() == pytest.approx([30 / 120, 20 / 100])
-    assert all(str(df[c].dtype) == "int64" for c in ("requests", "errors_4xx", "errors_5xx"))
+    assert df["requests"].tolist() == [120, 100, 0]  # the empty third minute is shown
+    assert df["n_4xx"].tolist() == [20, 5, 0] and df["n_5xx"].tolist() == [10, 15, 0] and df["n_other"].tolist() == [0, 2, 0]
+    assert df["error_rate"].iloc[:2].tolist() == pytest.approx([30 / 120, 20 / 100]) and pd.isna(df["error_rate"].iloc[2])
+    assert df["rate_2xx"].iloc[:2].tolist() == pytest.approx([90 / 120, 78 / 100])
+    assert all(str(df[c].dtype) == "float64" for c in ins.ERROR_RATE_COLUMNS[1:])
     assert df.attrs["source"] == "logs.insights_error_rates" and not any("batches of up to" in i for i in df.attrs["issues"])
 
 
-@pytest.mark.parametrize("bad", ["1 month", "0m", "5", "1mo", "m1"])
+def test_error_rates_match_the_local_analysis_shape():
+    er = pytest.importorskip("incidentkit.analyses.errors")
+    req = pd.DataFrame({"timestamp": pd.to_datetime([START + 5_000] * 3, unit="ms", utc=True), "status": [200, 503, 404]})
+    local = er.error_rate(req, by="1min", window=Window.parse(*W))
+    assert list(local.columns) == list(ins.ERROR_RATE_COLUMNS)
+    assert local.dtypes.astype(str).tolist()[1:] == ["float64"] * (len(ins.ERROR_RATE_COLUMNS) - 1)
+
+
+@pytest.mark.parametrize("bad", ["1 month", "0m", "5", "1mo", "m1", "8d"])
 def test_bad_bins(bad):
     with pytest.raises(ParameterError):
         ins.latency_query(bin=bad)

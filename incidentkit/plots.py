@@ -325,6 +325,15 @@ def timeline(
     Returns
     -------
     IncidentFigure
+
+    Example
+    -------
+    >>> from incidentkit.window import Window
+    >>> s = pd.Series([1.0, 1.0, 30.0, 28.0], name="5XXError",
+    ...               index=pd.date_range("2026-03-01T03:00Z", periods=4, freq="1min"))
+    >>> fig = timeline(s, window=Window.parse("2026-03-01T03:02Z", "2026-03-01T03:04Z"))
+    >>> fig.axes[0].get_ylabel(), len(fig.axes[0].patches)
+    ('5XXError', 1)
     """
     panels = _panels(data)
     dropped = max(0, len(panels) - max_panels)
@@ -406,6 +415,15 @@ def latency_bands(
     -------
     IncidentFigure
         Two axes: latency (top), requests per bin (bottom).
+
+    Example
+    -------
+    >>> from incidentkit.analyses.latency import percentiles
+    >>> req = pd.DataFrame({"timestamp": pd.date_range("2026-03-01T03:00Z", periods=60, freq="10s"),
+    ...                     "latency_ms": [100.0] * 58 + [6000.0, 7000.0]})
+    >>> fig = latency_bands(percentiles(req, by="1min"))
+    >>> len(fig.axes), fig.axes[0].get_yscale()
+    (2, 'log')
     """
     fig, axes = _new(2, height_ratios=[3, 1])
     ax, axc = axes
@@ -533,6 +551,14 @@ def heatmap(
     -------
     IncidentFigure
         One axes with the heatmap and a colour bar (log scale, empty cells white).
+
+    Example
+    -------
+    >>> from incidentkit.analyses import latency
+    >>> req = pd.DataFrame({"timestamp": pd.date_range("2026-03-01T03:00Z", periods=60, freq="10s"),
+    ...                     "latency_ms": [100.0] * 58 + [6000.0, 7000.0]})
+    >>> len(heatmap(latency.heatmap(req, by="1min")).axes)   # the heatmap and its colour bar
+    2
     """
     fig = IncidentFigure(figsize=(11.0, 4.6), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
@@ -585,6 +611,14 @@ def error_rate(
     -------
     IncidentFigure
         Two axes: error rates (top), requests per bin (bottom).
+
+    Example
+    -------
+    >>> req = pd.DataFrame({"timestamp": pd.date_range("2026-03-01T03:00Z", periods=60, freq="10s"),
+    ...                     "status": [200] * 50 + [503] * 10})
+    >>> fig = error_rate(req, by="1min")
+    >>> fig.axes[0].get_ylabel(), fig.axes[1].get_xlabel()
+    ('share of requests', 'time (UTC)')
     """
     from .analyses import errors as _errors
 
@@ -642,6 +676,14 @@ def version_share(
     -------
     IncidentFigure
         Two axes: stacked share (top), error rate per version (bottom).
+
+    Example
+    -------
+    >>> req = pd.DataFrame({"timestamp": pd.date_range("2026-03-01T03:00Z", periods=60, freq="10s"),
+    ...                     "app_version": ["2.9.0", "3.0.1"] * 30, "status": [403, 200] * 30})
+    >>> fig = version_share(req, by="1min")
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    ['2.9.0', '3.0.1']
     """
     from .analyses import errors as _errors
     from .analyses._common import auto_bin, to_timedelta

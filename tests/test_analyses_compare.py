@@ -189,3 +189,12 @@ def test_compare_numeric_selection_and_empty():
     assert out.iloc[0]["incident_n"] == int(df.cold_start.sum())
     assert cmp.compare_numeric(None).empty
     assert "ks" in cmp.compare_numeric(pd.DataFrame(), pd.DataFrame()).columns
+
+
+@pytest.mark.parametrize("module", ["incidentkit.analyses.compare"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -231,6 +231,33 @@ def test_detect_version_skew_errors_incident_1():
     text = " ".join(f.remediation)
     assert "2.9.x" in text and "1 %" in text and "CreateDeployment" in text
     assert f.onset is not None and f.onset.startswith("2026-03-01T03:0")
+    assert f.evidence["errors_from"] == f.onset
+    assert "requests_without_version" not in f.evidence
+
+
+def test_detect_version_skew_errors_ignores_rows_without_status_for_version_coverage():
+    """Lambda platform rows (no status, no version) mixed into the requests do not count as unknown clients."""
+    req = access_log_requests(broken=["2.9.0", "2.9.1"])
+    inc, base = split(req)
+    platform = pd.DataFrame({"timestamp": inc.timestamp, "duration_ms": 12.0,
+                             "status": pd.array([None] * len(inc), dtype="Int64")})
+    mixed = pd.concat([inc, platform, platform], ignore_index=True)
+    f = errors.detect_version_skew_errors(Inputs(requests=mixed, baseline_requests=base, changes=DEPLOY_CHANGES))
+    clean = errors.detect_version_skew_errors(Inputs(requests=inc, baseline_requests=base, changes=DEPLOY_CHANGES))
+    assert f.confidence == pytest.approx(clean.confidence)
+    # Half the clients send no version: a concern only when they fail like the skewed version.
+    clients = inc.copy()
+    clients.loc[clients.index[::2], "app_version"] = None
+    g = errors.detect_version_skew_errors(Inputs(requests=clients, baseline_requests=base, changes=DEPLOY_CHANGES))
+    assert g.evidence["requests_without_version"] == pytest.approx(0.5, abs=0.01)
+    assert g.evidence["error_rate_without_version"] > 0.25
+    assert g.confidence < clean.confidence
+    web = inc.copy()
+    web_rows = web.app_version.str.startswith("3.0") & (np.arange(len(web)) % 2 == 0)
+    web.loc[web_rows, "app_version"] = None
+    h = errors.detect_version_skew_errors(Inputs(requests=web, baseline_requests=base, changes=DEPLOY_CHANGES))
+    assert h.evidence["error_rate_without_version"] < 0.05
+    assert h.confidence >= clean.confidence - 0.02
 
 
 def test_detect_version_skew_errors_single_version_from_user_agent():
@@ -292,3 +319,12 @@ def test_detect_ranks_version_skew_first():
     assert not found.errors, found.errors
     assert found.top.id == "version-skew-errors"
     assert [f.id for f in found.at_least("medium")] == ["version-skew-errors"]
+
+
+@pytest.mark.parametrize("module", ["incidentkit.analyses.errors"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

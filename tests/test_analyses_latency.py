@@ -82,14 +82,14 @@ def lambda_requests(
     )
 
 
-def quiet_hours_incident(seed=7):
+def quiet_hours_incident(seed=7, night_rate=0.25):
     """Incident 7: 24 h; busy days, quiet nights (0.25 req/min) where idle environments are
     reclaimed, so most night requests are cold starts with a 3-7 s (Java) init."""
     rng = np.random.default_rng(seed)
 
     def rate(m):
         hour = (m // 60) % 24
-        return 0.25 if hour < 6 else 25.0
+        return night_rate if hour < 6 else 25.0
 
     return lambda_requests(rng, minutes=24 * 60, rate=rate, idle_cold_after_s=420, busy_cold_rate=0.001,
                            init_ms=(3000.0, 7000.0))
@@ -386,6 +386,22 @@ def test_detect_cold_start_tail_quiet_hours_incident():
     assert f.evidence["warm_p99_ms"] == pytest.approx(np.quantile(req.latency_ms[~req.cold_start.astype(bool)], 0.99), rel=1e-3)
 
 
+def test_detect_cold_start_tail_quiet_window_against_a_busy_baseline():
+    """The incident window is the quiet night itself; the baseline is busy daytime."""
+    req = quiet_hours_incident(night_rate=0.6)
+    w = Window(T0, T0 + pd.Timedelta("6h"))
+    b = Window(T0 + pd.Timedelta("6h"), T0 + pd.Timedelta("12h"))
+    inc = req[req.timestamp < w.end]
+    base = req[(req.timestamp >= b.start) & (req.timestamp < b.end)]
+    f = latency.detect_cold_start_tail(Inputs(window=w, baseline=b, requests=inc, baseline_requests=base))
+    assert f is not None and f.evidence["quieter_than_baseline"] is True
+    assert f.evidence["traffic_per_min"] == pytest.approx(len(inc) / 360, rel=1e-3)
+    assert f.evidence["baseline_traffic_per_min"] == pytest.approx(len(base) / 360, rel=1e-3)
+    assert "Against the baseline" in f.summary
+    without = latency.detect_cold_start_tail(Inputs(window=w, requests=inc))
+    assert without is None or without.confidence < f.confidence
+
+
 def test_detect_cold_start_tail_sizes_provisioned_concurrency_from_metrics():
     req = quiet_hours_incident()
     times = pd.date_range(T0, periods=24 * 60, freq="1min")
@@ -541,6 +557,32 @@ def test_detect_cold_start_timeouts_failures_unrelated_to_cold_starts():
     assert latency.detect_cold_start_timeouts(Inputs(requests=req)) is None
 
 
+def test_detect_cold_start_timeouts_requires_timeouts_not_any_failure_on_cold_starts():
+    """A scheduled job whose fresh (cold) invocations fail fast with a throttled dependency (500s)."""
+    inc, base, w, b = burst_incident()
+    cold = inc.cold_start.astype(bool)
+    inc.loc[cold & (inc.status == 504), "latency_ms"] = 900.0
+    inc.loc[cold & (inc.status == 504), "status"] = 500
+    inc["timed_out"] = False
+    assert latency.detect_cold_start_timeouts(Inputs(window=w, requests=inc)) is None
+
+
+def test_detect_cold_start_timeouts_function_timeout_below_gateway_timeout():
+    """Function timeout 10 s: timed-out invocations surface as 502 at ~10 s, not 504 at 29 s."""
+    inc, base, w, b = burst_incident()
+    hit = inc.status == 504
+    inc.loc[hit, "status"] = 502
+    inc.loc[hit, "latency_ms"] = 10_010.0
+    inc["timed_out"] = False
+    settings = pd.DataFrame({"timestamp": [T0], "resource_type": ["lambda:function"], "resource_id": ["checkout"],
+                             "setting": ["Timeout"], "value": ["10"]})
+    assert latency.detect_cold_start_timeouts(Inputs(window=w, requests=inc)) is None
+    f = latency.detect_cold_start_timeouts(Inputs(window=w, requests=inc, settings=settings))
+    assert f is not None and f.evidence["timeout_share_of_failures"] > 0.9
+    errs = inc.assign(error_type=np.where(hit, "Task timed out after 10.00 seconds", None))
+    assert latency.detect_cold_start_timeouts(Inputs(window=w, requests=errs)) is not None
+
+
 def test_detect_cold_start_timeouts_same_failure_rate_as_baseline():
     inc, base, w, b = burst_incident()
     f = latency.detect_cold_start_timeouts(Inputs(window=w, baseline=w, requests=inc, baseline_requests=inc))
@@ -572,3 +614,12 @@ def test_detect_ranks_tail_first_on_the_quiet_hours_incident():
     assert not found.errors, found.errors
     assert found.top.id == "cold-start-tail"
     assert [f.id for f in found.at_least("medium")] == ["cold-start-tail"]
+
+
+@pytest.mark.parametrize("module", ["incidentkit.analyses._common", "incidentkit.analyses.latency"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

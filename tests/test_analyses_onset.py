@@ -194,3 +194,12 @@ def test_preceding_changes_empty_and_missing_columns():
     bare = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-01T02:59:00Z"]), "event_name": ["X"]})
     out = on.preceding_changes("2026-03-01T03:00:00Z", bare)
     assert out.iloc[0]["event_name"] == "X" and "lead_s" in out.columns
+
+
+@pytest.mark.parametrize("module", ["incidentkit.analyses.onset"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -122,6 +122,14 @@ def categorical_columns(df: pd.DataFrame, *, max_cardinality: int = 200, status:
     ``max_cardinality`` distinct values, and either at most 20 of them or fewer than
     one distinct value per five rows: identifiers (request ids, trace ids) and free text
     drop out.
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"request_id": [f"r{i}" for i in range(100)], "az": ["a", "b"] * 50,
+    ...                    "latency_ms": [1.0] * 100})
+    >>> chosen, excluded = categorical_columns(df)
+    >>> chosen, excluded["request_id"]
+    (['az'], 'identifier or free text')
     """
     chosen, excluded = [], {}
     n = len(df)
@@ -152,7 +160,13 @@ def categorical_columns(df: pd.DataFrame, *, max_cardinality: int = 200, status:
 
 
 def numeric_columns(df: pd.DataFrame, *, status: str = "status") -> list[str]:
-    """The numeric columns :func:`compare_numeric` picks by itself (not ids, codes or flags)."""
+    """The numeric columns :func:`compare_numeric` picks by itself (not ids, codes or flags).
+
+    Example
+    -------
+    >>> numeric_columns(pd.DataFrame({"status": [200], "latency_ms": [1.0], "cold_start": [True]}))
+    ['latency_ms']
+    """
     out = []
     for c in df.columns:
         s = df[c]

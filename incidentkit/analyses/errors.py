@@ -480,8 +480,10 @@ def detect_version_skew_errors(inputs: Any) -> Any:
 
     A DEPLOYMENT/CONFIG_CHANGE change at the onset of the version's errors (from
     :func:`skew_onset` on the baseline and incident requests together) raises confidence
-    and is attached as ``related_changes``. Severity: :func:`severity_for_share` of the
-    excess errors (those beyond the other versions' rate) over all requests.
+    and is attached as ``related_changes``. Requests without a version lower confidence
+    when they fail more than the other versions (they may hide the same failure).
+    Severity: :func:`severity_for_share` of the excess errors (those beyond the other
+    versions' rate) over all requests, lowered when they last under 5 minutes.
 
     Returns
     -------
@@ -500,6 +502,9 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     known = req["app_version"].notna()
     if int(known.sum()) < 100:
         return None
+    # Rows without a status (e.g. Lambda platform lines of an authorizer) are not client requests.
+    http = pd.to_numeric(req["status"], errors="coerce").notna()
+    unknown_share = float((http & ~known).sum() / http.sum()) if http.any() else 0.0
     best = None
     kn = req[known.to_numpy()].copy()
     # Full versions first, then families (2.9.x, 2.x): an old app line often spans patch versions.
@@ -552,17 +557,20 @@ def detect_version_skew_errors(inputs: Any) -> Any:
         evidence["versions_in_group"] = ", ".join(str(m) for m in members.index[:8])
     if top_code is not None:
         evidence["top_status"], evidence["top_status_share"] = top_code, top_code_share
-    unknown_share = 1.0 - float(known.mean())
+    unknown_like_version = False
     if unknown_share > 0:
         evidence["requests_without_version"] = unknown_share
+        unk = req[(http & ~known).to_numpy()]
+        unk_rate = float(error_mask(unk, cls).mean())
+        evidence["error_rate_without_version"] = unk_rate
+        # Requests without a version could hide the same failure: a concern only when they fail more
+        # than the other versions do.
+        rest = float(row["rest_error_rate"])
+        unknown_like_version = unk_rate > max(2.0 * rest, rest + 0.02)
 
-    duration = None
     t_err = as_utc(req.loc[err_v.to_numpy(), "timestamp"]) if "timestamp" in req.columns else None
-    if t_err is not None and len(t_err):
-        duration = t_err.max() - t_err.min()
-        evidence["first_error"], evidence["last_error"] = t_err.min().floor("s"), t_err.max().floor("s")
     related: list[dict[str, Any]] = []
-    onset_time = evidence.get("first_error")
+    onset_time = t_err.min() if t_err is not None and len(t_err) else None
     starts = False
     changes = getattr(inputs, "changes", None)
     both = _combined_requests(inputs)
@@ -589,13 +597,18 @@ def detect_version_skew_errors(inputs: Any) -> Any:
                                    classes=("DEPLOYMENT", "CONFIG_CHANGE", "SECURITY_CHANGE", "IAM"))
             related = [{k: r[k] for k in ("timestamp", "source", "event_name", "class", "actor", "resource", "lead_s")
                         if k in pc.columns} for _, r in pc.head(3).iterrows()]
+    duration = None
+    if onset_time is not None and pd.notna(onset_time):
+        last = t_err.max()
+        duration = last - onset_time
+        evidence["errors_from"], evidence["errors_until"] = pd.Timestamp(onset_time).floor("s"), last.floor("s")
     severity = severity_for_share(impact, duration=duration)
     confidence = 0.45 + 0.2 * float(row["error_share"]) + 0.1 * min(1.0, math.log10(max(float(row["rate_ratio"]), 1.0)) / 2.0)
     if starts:
         confidence += 0.15
     elif related:
         confidence += 0.05
-    if unknown_share > 0.3:
+    if unknown_share > 0.3 and unknown_like_version:
         confidence -= 0.1
     confidence = min(confidence, {"low": 0.35, "info": 0.2}.get(severity, 0.97))
 

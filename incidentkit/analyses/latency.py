@@ -329,8 +329,9 @@ def tail_attribution(
     >>> req = pd.DataFrame({"latency_ms": [100.0] * 98 + [5000.0, 6000.0],
     ...                     "cold_start": [False] * 98 + [True, True]})
     >>> out = tail_attribution(req, q=0.98)
-    >>> out.set_index("value").loc[True, ["tail_share", "share"]].tolist()
-    [1.0, 0.02]
+    >>> cold = out[out["value"] == True].iloc[0]  # noqa: E712
+    >>> float(cold["tail_share"]), float(cold["share"])
+    (1.0, 0.02)
     """
     cols = list([by] if isinstance(by, str) else by)
     columns = ["column", "value", "requests", "share", "tail_requests", "tail_share", "lift", "tail_rate",
@@ -757,6 +758,16 @@ def _function_name(req: pd.DataFrame | None, mask: pd.Series | None = None) -> s
     return str(counts.index[0])
 
 
+def _span_minutes(times: pd.Series, window: Any) -> float | None:
+    """Minutes covered: the window's length, else the data's span."""
+    if window is not None:
+        return window.duration / pd.Timedelta(minutes=1)
+    t = as_utc(times).dropna()
+    if len(t) < 2:
+        return None
+    return (t.max() - t.min()) / pd.Timedelta(minutes=1) or None
+
+
 def _td_text(width: Any) -> str:
     """``'0 days 00:10:00'`` → ``'10-min'``."""
     secs = int(pd.Timedelta(width).total_seconds())
@@ -793,8 +804,10 @@ def detect_cold_start_tail(inputs: Any) -> Any:
 
     Severity follows the tail users see (the whole-window tail, or the median P99 of the
     slow bins that cold starts explain): ``high`` at >= 2 s and >= 3x the warm P99,
-    ``medium`` at >= 1 s and >= 2x, else ``low``. The quiet-hours signature (quietest
-    traffic with the highest P99 and cold-start rate) raises confidence; a tail made
+    ``medium`` at >= 1 s and >= 2x, else ``low``. The quiet-hours signature raises
+    confidence: within the window, the quietest traffic bins have the highest P99 and
+    cold-start rate; or, against ``baseline_requests``, traffic is at most half the
+    baseline's while cold starts (z-test p < 0.01) and the P99 at least double; a tail made
     mostly of failed requests lowers it (that is ``cold-start-timeouts``). Remediation
     sizes provisioned concurrency from the observed concurrency (ConcurrentExecutions
     Maximum, else Little's law on request durations).
@@ -914,6 +927,27 @@ def detect_cold_start_tail(inputs: Any) -> Any:
                 "quiet_hours_signature": quiet,
             }
         )
+    # The same signature against the baseline window: quieter traffic, more cold starts, higher P99.
+    base_quiet = False
+    base = _in_window(getattr(inputs, "baseline_requests", None), getattr(inputs, "baseline", None))
+    if base is not None and has_time and "timestamp" in base.columns:
+        blat = request_latency(base)
+        bcold, bknown = cold_starts(base)
+        bok = (blat.notna() & bknown).to_numpy()
+        nb = int(bok.sum())
+        inc_span = _span_minutes(sub["timestamp"], window)
+        base_span = _span_minutes(base["timestamp"], getattr(inputs, "baseline", None))
+        if nb >= 50 and inc_span and base_span:
+            rate_inc, rate_base = n / inc_span, nb / base_span
+            b_p99 = float(np.quantile(blat[bok].to_numpy(), 0.99))
+            b_cold = int(bcold[bok].sum())
+            p99_all = float(np.quantile(lat.to_numpy(), 0.99))
+            _, pb = two_proportion_z(n_cold, n, b_cold, nb, alternative="greater")
+            base_quiet = bool(rate_inc <= 0.5 * rate_base and n_cold / n >= 2 * (b_cold / nb) and pb < 0.01
+                              and p99_all >= 2 * b_p99)
+            evidence.update({"traffic_per_min": rate_inc, "baseline_traffic_per_min": rate_base,
+                             "p99_ms": p99_all, "baseline_p99_ms": b_p99,
+                             "baseline_cold_start_rate": b_cold / nb, "quieter_than_baseline": base_quiet})
     conc = _concurrency(inputs, sub)
     for k in ("concurrency_p95", "concurrency_peak", "provisioned_concurrency"):
         if k in conc:
@@ -928,7 +962,7 @@ def detect_cold_start_tail(inputs: Any) -> Any:
 
     strength = max(share_tail if global_view else 0.0, explained / slow_bins if bin_view else 0.0)
     confidence = 0.3 + 0.3 * strength + 0.2 * min(1.0, math.log2(max(level / max(warm_p99, 1e-9), 1.0)) / 3.0)
-    confidence += 0.1 if quiet else 0.0
+    confidence += 0.1 if quiet or base_quiet else 0.0
     confidence += 0.05 if global_view and bin_view else 0.0
     if n_cold < 10:
         confidence -= 0.1
@@ -956,6 +990,13 @@ def detect_cold_start_tail(inputs: Any) -> Any:
             f"It is a quiet-hours effect: in the quietest quarter of the bins ({evidence['quiet_rate_per_min']:.1f} req/min or less) "
             f"the P99 is {fmt_ms(evidence['quiet_p99_ms'])} with {pct(evidence['quiet_cold_start_rate'])} cold starts, "
             f"against {fmt_ms(evidence['busy_p99_ms'])} and {pct(evidence['busy_cold_start_rate'])} at the busiest."
+        )
+    if base_quiet:
+        parts.append(
+            f"Against the baseline, traffic fell to {evidence['traffic_per_min']:.1f} req/min from "
+            f"{evidence['baseline_traffic_per_min']:.1f}, cold starts rose to {pct(share_all)} of requests from "
+            f"{pct(evidence['baseline_cold_start_rate'])} and the P99 to {fmt_ms(evidence['p99_ms'])} from "
+            f"{fmt_ms(evidence['baseline_p99_ms'])}: idle environments are reclaimed and the next requests start cold."
         )
     if failed_tail >= 0.5:
         parts.append(f"{pct(failed_tail, 0)} of the slowest requests failed (timeouts/5XX): see cold-start-timeouts.")
@@ -998,13 +1039,22 @@ def detect_cold_start_tail(inputs: Any) -> Any:
     )
 
 
-def _failing(req: pd.DataFrame) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """(failing, timed out or at the gateway cap, latency) per request."""
+def _failing(req: pd.DataFrame, timeout_s: float | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """(failing, failing by timeout, latency) per request.
+
+    Failing: 5XX, timed out, or (without a status) at API Gateway's 29 s cap. A timeout:
+    ``timed_out``, a 504, an ``error_type`` saying "timed out", a latency at the gateway
+    cap, or a latency at the function timeout (``timeout_s``) when it is known.
+    """
     idx = req.index
     status = pd.to_numeric(req["status"], errors="coerce") if "status" in req.columns else pd.Series(np.nan, index=idx)
     timed_out = flag(req["timed_out"], idx) if "timed_out" in req.columns else pd.Series(False, index=idx)
+    if "error_type" in req.columns:
+        timed_out = timed_out | req["error_type"].astype("string").str.contains(r"timed? ?out", case=False, regex=True).fillna(False).astype(bool)
     lat = request_latency(req)
     at_cap = (lat >= _CAP_FRACTION * APIGW_INTEGRATION_TIMEOUT_MS).fillna(False).astype(bool)
+    if timeout_s:
+        at_cap = at_cap | (lat >= _CAP_FRACTION * timeout_s * 1000.0).fillna(False).astype(bool)
     fail = (status >= 500).fillna(False).astype(bool) | timed_out | (status.isna() & at_cap)
     timeout_like = timed_out | at_cap | status.isin([504]).fillna(False).astype(bool)
     return fail, timeout_like & fail, lat
@@ -1044,7 +1094,9 @@ def detect_cold_start_timeouts(inputs: Any) -> Any:
     """``cold-start-timeouts``: cold starts under a burst time out, the gateway returns 5XX (incidents.md #2).
 
     From requests (>= 50 rows): failing requests are 5XX, timed out, or (without a status)
-    at API Gateway's 29 s integration cap. Required: >= 5 failures, a failure rate
+    at API Gateway's 29 s integration cap. Required: >= 5 failures, at least half of them
+    timeouts (``timed_out``, 504, "Task timed out", latency at the gateway cap or at the
+    function timeout from ``settings``), a failure rate
     significantly above the baseline's (z-test p < 0.01) or >= 1 % without a baseline,
     and cold starts concentrated in the failures: cold-start rate among failing
     requests (or, when cold starts are only known for other rows, in the minutes with
@@ -1076,9 +1128,15 @@ def detect_cold_start_timeouts(inputs: Any) -> Any:
 def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) -> Any:
     from ..findings import Finding
 
-    fail, timeout_like, lat = _failing(req)
+    timeout_s, _ = _setting(getattr(inputs, "settings", None), "timeout")
+    fail, timeout_like, lat = _failing(req, timeout_s)
     n, n_fail = len(req), int(fail.sum())
     fail_rate = n_fail / n
+    # The finding is "cold starts time out": failures of another kind (a throttled dependency,
+    # a bug) that happen to hit fresh environments are not it.
+    timeout_share = float(timeout_like[fail].mean())
+    if timeout_share < 0.5:
+        return None
     base = _in_window(getattr(inputs, "baseline_requests", None), getattr(inputs, "baseline", None))
     base_rate = None
     if base is not None and len(base) >= 50:
@@ -1158,7 +1216,6 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
             evidence["traffic_vs_typical"] = burst_ratio
     if base_rate is not None:
         evidence["baseline_failure_rate"] = base_rate
-    timeout_share = float(timeout_like[fail].mean())
     evidence["timeout_share_of_failures"] = timeout_share
     if level is not None:
         evidence.update(
@@ -1186,7 +1243,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
         confidence += 0.25 * min(1.0, (min(lift, 10.0) - 1.0) / 4.0)
     elif level == "minute":
         confidence += 0.15 * min(1.0, (min(lift, 10.0) - 1.0) / 4.0)
-    confidence += 0.1 if timeout_share >= 0.5 else 0.0
+    confidence += 0.1 * min(1.0, (timeout_share - 0.5) / 0.4)
     confidence += 0.05 if (burst_ratio or 0) >= 2 or surge else 0.0
     confidence += 0.05 if near_limit or throttled else 0.0
     confidence += 0.05 if at_cap else 0.0

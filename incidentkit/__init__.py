@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .errors import IncidentKitError
 from .window import Window, parse_time
+from . import accessor as _accessor  # noqa: F401,E402  (registers the df.ik pandas accessor)
 
 __version__ = "0.1.0"
 

@@ -145,6 +145,19 @@ class Finding:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    def _repr_html_(self) -> str:
+        from .display import finding_html  # a card: severity colour, evidence, remediation
+
+        return finding_html(self)
+
+    def __str__(self) -> str:
+        from .display import finding_text  # the same card as plain text (terminal)
+
+        return finding_text(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(str(self))
+
 
 class FindingList(list):
     """A ranked list of :class:`Finding` with the detectors' own troubles attached.
@@ -172,6 +185,19 @@ class FindingList(list):
     def to_dicts(self) -> list[dict[str, Any]]:
         """The ``findings`` array of ``findings.json``."""
         return [f.to_dict() for f in self]
+
+    def _repr_html_(self) -> str:
+        from .display import findings_html  # ranked table + cards, most likely cause first (Jupyter)
+
+        return findings_html(self)
+
+    def __str__(self) -> str:
+        from .display import findings_text  # the same, as plain text (terminal)
+
+        return findings_text(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text("[...]" if cycle else str(self))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per finding: rank, id, severity, confidence, title."""

@@ -659,11 +659,30 @@ def iter_pages(
     )  # fmt: skip
 
 
-def _assemble(frames: list[pd.DataFrame], attrs: dict[str, Any]) -> pd.DataFrame:
-    frames = [f for f in frames if len(f)]
-    if frames:
-        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        df = df.sort_values(["timestamp", "event_id", "log_group"], kind="stable", ignore_index=True)
+def _is_sorted(df: pd.DataFrame) -> bool:
+    """Whether rows are already in (timestamp, event_id, log_group) order (then no sorted copy is made)."""
+    ts = df["timestamp"].to_numpy(dtype="datetime64[ns]").view("int64")
+    step = np.diff(ts)
+    if (step < 0).any():
+        return False
+    ties = np.flatnonzero(step == 0)
+    if not len(ties):
+        return True
+    a = df.iloc[ties][["event_id", "log_group"]].to_numpy(dtype=object)
+    b = df.iloc[ties + 1][["event_id", "log_group"]].to_numpy(dtype=object)
+    return all((x[0], x[1]) <= (y[0], y[1]) for x, y in zip(a, b))
+
+
+def _assemble(*lists: list[pd.DataFrame], attrs: dict[str, Any]) -> pd.DataFrame:
+    """One frame from page lists (emptied as they are consumed, so pages and frame are not both kept)."""
+    parts = [f for frames in lists for f in frames if len(f)]
+    for frames in lists:
+        frames.clear()
+    if parts:
+        df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        del parts
+        if not _is_sorted(df):
+            df = df.sort_values(["timestamp", "event_id", "log_group"], kind="stable", ignore_index=True)
     else:
         df = schema.empty_frame("events")
     df.attrs = attrs
@@ -750,7 +769,7 @@ def events(
             frames.append(page)
     except KeyboardInterrupt:
         pages.close(interrupted=True)  # wherever Ctrl-C landed, stop the workers
-        df = _assemble(frames + pages.leftover, pages.attrs)
+        df = _assemble(frames, pages.leftover, attrs=pages.attrs)
         warnings.warn(
             f"logs.events interrupted by user: returning the {len(df):,} events fetched so far (complete=False)",
             IncompleteDataWarning,
@@ -759,9 +778,9 @@ def events(
         return df
     except IncidentKitError as err:
         pages.close()
-        err.partial = _assemble(frames + pages.leftover, pages.attrs)  # type: ignore[attr-defined]
+        err.partial = _assemble(frames, pages.leftover, attrs=pages.attrs)  # type: ignore[attr-defined]
         raise
-    df = _assemble(frames, pages.attrs)
+    df = _assemble(frames, attrs=pages.attrs)
     if not df.attrs["complete"]:
         warnings.warn(
             f"logs.events returned less than exists: {'; '.join(df.attrs['issues'][-3:])}",

@@ -322,6 +322,14 @@ def test_out_of_order_and_duplicate_events_are_sorted_and_deduplicated(stubbed):
     _assert_events_frame(df)
 
 
+def test_time_ordered_pages_with_ties_out_of_order_are_still_sorted(stubbed):
+    t0 = W_MS[0]
+    stubbed.add_response("filter_log_events", {"events": [_ev(t0 + 1, "b"), _ev(t0 + 1, "a"), _ev(t0 + 2, "z")]}, _params("/p"))
+    stubbed.add_response("filter_log_events", {"events": [_ev(t0 + 2, "z")]}, _params("/o"))
+    df = logs.events(["/p", "/o"], W, max_workers=1)
+    assert list(zip(df["event_id"], df["log_group"])) == [("a", "/p"), ("b", "/p"), ("z", "/o"), ("z", "/p")]
+
+
 def test_arn_uses_log_group_identifier_and_labels_by_name(stubbed):
     arn = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/api"
     p = {"logGroupIdentifier": arn, "startTime": W_MS[0], "endTime": W_MS[1]}

@@ -179,7 +179,7 @@ def _mark_changes(axes: Sequence[Any], changes: pd.DataFrame | None, xlim: tuple
     for cluster in clusters[:_MAX_LABELS]:
         x, r = cluster[0]
         name = _short(r.get("event_name"), 26)
-        res = _short(r.get("resource"), 22)
+        res = _short(r.get("resource"), max(8, 34 - len(name)))
         label = f"{name} {res}".strip() if res and res not in name else name
         if "error_code" in ch.columns and pd.notna(r.get("error_code")) and str(r.get("error_code")):
             label += " (failed)"
@@ -266,6 +266,25 @@ def _panels(data: Any) -> list[tuple[str, str, list[tuple[str, pd.Series]]]]:
     return [("", "value", [(str(c), num[c]) for c in num.columns])]
 
 
+def _gapped(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Break a line where datapoints are missing (CloudWatch omits periods without data):
+    a NaN is inserted wherever the spacing exceeds twice the usual (median) spacing."""
+    if len(x) < 3:
+        return x, y
+    order = np.argsort(x)
+    x, y = x[order], y[order]
+    dx = np.diff(x)
+    typical = np.median(dx)
+    if typical <= np.timedelta64(0, "ns"):
+        return x, y
+    gaps = np.flatnonzero(dx > 2 * typical)
+    if not len(gaps):
+        return x, y
+    xs = np.insert(x, gaps + 1, x[gaps] + typical)
+    ys = np.insert(y.astype("float64"), gaps + 1, np.nan)
+    return xs, ys
+
+
 def _dims_label(dims: str) -> str:
     text = str(dims)
     if not text or text in ("{}", "<NA>"):
@@ -347,8 +366,10 @@ def timeline(
         if not lines:
             _empty_note(ax)
         for i, (label, s) in enumerate(lines[:10]):
-            x = _naive(pd.Series(s.index))
-            (ln,) = ax.plot(x, s.to_numpy(dtype="float64"), lw=1.6, marker="." if len(s) < 40 else None,
+            x, y = _gapped(_naive(pd.Series(s.index)), s.to_numpy(dtype="float64"))
+            # Dots where points are few or isolated by gaps (a lone point draws no line).
+            sparse = len(s) < 40 or len(x) > len(s)
+            (ln,) = ax.plot(x, y, lw=1.6, marker="." if sparse else None, ms=4 if sparse else None,
                             color=PALETTE[i % len(PALETTE)], label=label, zorder=2)
             b = _bounds(baseline)
             if b is not None:
@@ -368,7 +389,8 @@ def timeline(
             ax.set_title(ptitle, fontsize=10, loc="left")
         ax.set_ylabel(unit)
         if len(lines) > 1 or base_lines is not None:
-            ax.legend(fontsize=7.5, loc="upper left", ncol=2 if len(lines) > 4 else 1, framealpha=0.8)
+            # Outside, on the right: a legend inside would hide data and change labels.
+            ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.0, 1.0), framealpha=0.8)
         if len(lines) > 10:
             ax.text(1.0, 1.02, f"{len(lines) - 10} more series not drawn", transform=ax.transAxes, ha="right",
                     fontsize=7.5, color="#7f8c8d")
@@ -472,7 +494,7 @@ def latency_bands(
         log = bool(pos.size and pos.max() / pos.min() > 20)
     _latency_axis(ax, unit, log)
     axc.set_ylabel(f"requests\nper {_bin_text(df)}")
-    ax.legend(fontsize=8, loc="upper left", ncol=min(5, max(1, len(ax.get_legend_handles_labels()[0]))), framealpha=0.85)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), framealpha=0.85)
     xlim = _xlim_of(x_all, window, None)
     if xlim is not None:
         xlim = (xlim[0], max(xlim[1], x_all.max() + step))
@@ -640,7 +662,7 @@ def error_rate(
     ax.set_ylabel("share of requests")
     axc.bar(x, frame["requests"].to_numpy(dtype="float64"), width=width, align="edge", color="#8a9597", alpha=0.9)
     axc.set_ylabel(f"requests\nper {_bin_text(frame)}")
-    ax.legend(fontsize=8, loc="upper left", framealpha=0.85)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), framealpha=0.85)
     xlim = _xlim_of(x, window, None)
     if xlim is not None:
         ax.set_xlim(xlim[0], xlim[1] + np.timedelta64(int(width * 86400e9), "ns"))

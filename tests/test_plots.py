@@ -152,6 +152,18 @@ def test_timeline_merges_stat_spellings_and_accepts_series_and_wide_frames(tmp_p
         plots.timeline([1, 2, 3])
 
 
+def test_timeline_breaks_lines_where_datapoints_are_missing():
+    """CloudWatch omits periods without data: the line must not bridge a quiet hour."""
+    idx = pd.date_range(W.start, periods=60, freq="1min").delete(range(20, 50))
+    s = pd.Series(np.ones(len(idx)), index=idx, name="Count")
+    line = plots.timeline(s).axes[0].get_lines()[0]
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert np.isnan(y).sum() == 1 and len(y) == len(s) + 1
+    assert line.get_marker() == "."
+    dense = pd.Series(np.ones(60), index=pd.date_range(W.start, periods=60, freq="1min"), name="Count")
+    assert not np.isnan(np.asarray(plots.timeline(dense).axes[0].get_lines()[0].get_ydata(), dtype=float)).any()
+
+
 def test_timeline_caps_panels():
     m = metrics()
     many = pd.concat([m.assign(metric_name=f"M{i}") for i in range(10)])

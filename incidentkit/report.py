@@ -47,6 +47,15 @@ __all__ = [
     "write_json",
     "write_postmortem",
     "write_text",
+    "to_html",
+    "note",
+    "moved_metrics",
+    "changes_table",
+    "traffic_note",
+    "latency_note",
+    "data_quality_view",
+    "metrics_named",
+    "settings_table",
 ]
 
 #: MIME type of the results a template publishes (read back by the runner).
@@ -290,7 +299,7 @@ def data_quality_html(dq: Mapping[str, Any]) -> str:
 
 def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *, postmortem: Mapping[str, Any] | None = None,
             window: Any = None, baseline: Any = None, parameters: Mapping[str, Any] | None = None,
-            show: bool = True) -> dict[str, Any]:
+            show: bool = True, level: int = 2) -> dict[str, Any]:
     """Attach the run's results to the notebook output (and show the postmortem draft).
 
     Call it in a template's last cell. The runner reads the attached copy
@@ -309,6 +318,9 @@ def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *,
         For templates without an investigation.
     show:
         Display the postmortem draft as Markdown (with the results attached).
+    level:
+        Heading level of the postmortem's title when shown (2: a section of a report;
+        1: the postmortem template, where it is the document).
 
     Returns
     -------
@@ -340,7 +352,7 @@ def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *,
     if show:
         from IPython.display import display
 
-        md = postmortem_markdown(result)
+        md = postmortem_markdown(result, level=level)
         display({"text/markdown": md, "text/plain": md, MIME: result}, raw=True)
     return result
 
@@ -404,11 +416,17 @@ def postmortem_data(investigation: Any, findings: Iterable[Any]) -> dict[str, An
     return _pm.build(investigation, findings)
 
 
-def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True) -> str:
-    """The postmortem as Markdown from published results (see :func:`publish`)."""
+def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level: int = 1) -> str:
+    """The postmortem as Markdown from published results (see :func:`publish`).
+
+    ``level`` is the level of its top heading (2 inside a notebook section).
+    """
     from . import postmortem as _pm
 
-    return mask_text(_pm.markdown(result, links=links))
+    text = _pm.markdown(result, links=links)
+    if level > 1:
+        text = re.sub(r"(?m)^(#+) ", lambda m: "#" * (len(m.group(1)) + level - 1) + " ", text)
+    return mask_text(text)
 
 
 # -- writing run files ------------------------------------------------------------------------
@@ -479,7 +497,17 @@ def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
     """Render a notebook to standalone HTML (masked), optionally without code cells."""
     from nbconvert import HTMLExporter
 
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     exporter = HTMLExporter(template_name="lab")
+    # the reader sees the investigation's summary instead of the parameter cells, and the
+    # outputs of setup cells without their code; report.ipynb keeps everything
+    tags = TagRemovePreprocessor(
+        remove_cell_tags={"parameters", "injected-parameters", "remove-cell"},
+        remove_input_tags={"hide-input"},
+        enabled=True,
+    )
+    exporter.register_preprocessor(tags, enabled=True)
     if hide_code:
         exporter.exclude_input = True
         exporter.exclude_input_prompt = True
@@ -501,3 +529,173 @@ def write_postmortem(result: Mapping[str, Any], published: Mapping[str, Any] | N
     if published:
         data["postmortem"] = published.get("postmortem") or {}
     write_text(path, postmortem_markdown(data))
+
+
+# -- helpers the templates use to tell the story ----------------------------------------------
+
+
+def note(text: str) -> Any:
+    """A Markdown paragraph for a notebook (masked)."""
+    from IPython.display import Markdown
+
+    return Markdown(mask_text(text))
+
+
+def moved_metrics(metrics: Any, *, window: Any, baseline: Any = None, limit: int = 6) -> tuple[Any, Any]:
+    """The metric series that departed from their baseline in the incident, earliest first.
+
+    Returns ``(metrics_subset, onsets)``: the rows of the series that moved (at most
+    ``limit``; when none moved, the first ``limit`` series so the plot still shows the
+    context) and :func:`incidentkit.analyses.onset.onset`'s table for them (with the
+    series' label).
+    """
+    import pandas as pd
+
+    from .analyses import onset as _onset
+
+    if metrics is None or len(metrics) == 0:
+        return metrics, pd.DataFrame()
+    ref = baseline if baseline is not None else None
+    table = _onset.onset(metrics, series="query_id", baseline=ref, window=window)
+    moved = table[table["onset"].notna()].sort_values("onset") if len(table) else table
+    ids = list(moved["series"].head(limit)) if len(moved) else []
+    if not ids:  # nothing departed: show the signals an on-call reads first
+        order = ("5XX", "5xx", "Error", "Throttl", "Unhealthy", "Latency", "Duration", "ResponseTime", "Count", "Invocations")
+        names = metrics.drop_duplicates("query_id")[["query_id", "metric_name", "stat"]]
+        def rank(row: Any) -> tuple[int, str]:
+            for i, key in enumerate(order):
+                if key in str(row.metric_name):
+                    return (i, str(row.query_id))
+            return (len(order), str(row.query_id))
+        ids = [r.query_id for r in sorted(names.itertuples(index=False), key=rank)][:limit]
+    labels = metrics.drop_duplicates("query_id").set_index("query_id")["label"]
+    if len(moved):
+        moved = moved.assign(label=moved["series"].map(labels)).head(limit)
+        cols = ["label", "onset", "direction", "baseline_level", "incident_level", "peak", "peak_time"]
+        moved = moved[[c for c in cols if c in moved.columns]].reset_index(drop=True)
+    subset = metrics[metrics["query_id"].isin(ids)]
+    return subset, moved
+
+
+def changes_table(changes: Any, *, limit: int = 30) -> Any:
+    """The change timeline for reading: time, class, what, resource, who (blameless), error."""
+    import pandas as pd
+
+    from .postmortem import blameless_actor
+
+    if changes is None or len(changes) == 0:
+        return pd.DataFrame(columns=["time (UTC)", "class", "change", "resource", "by", "error"])
+    df = changes.sort_values("timestamp").tail(limit)
+    out = pd.DataFrame(
+        {
+            "time (UTC)": df["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "class": df["class"],
+            "change": df["event_name"],
+            "resource": df["resource"],
+            "by": df["actor"].map(blameless_actor),
+            "error": df["error_code"].fillna(""),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def _rate(x: float | None) -> str:
+    return "—" if x is None or x != x else f"{100 * x:.1f} %"
+
+
+def _ms(x: float | None) -> str:
+    if x is None or x != x:
+        return "—"
+    return f"{x / 1000:.2f} s" if x >= 1000 else f"{x:.0f} ms"
+
+
+def traffic_note(requests: Any, baseline_requests: Any = None) -> Any:
+    """One paragraph: requests, failure rates by class, against the baseline."""
+    from .postmortem import impact
+
+    imp = impact(requests, baseline_requests)
+    if not imp.get("requests"):
+        return note("No request-level logs in the evidence: traffic and error rates come from metrics only.")
+    text = (
+        f"**{imp['requests']:,} requests** in the incident window; **{imp['failed']:,} failed** "
+        f"({_rate(imp['error_rate'])}: {imp['failed_5xx']:,} 5xx or timeouts, {imp['failed_4xx']:,} 4xx)"
+    )
+    if imp.get("baseline_error_rate") is not None:
+        text += f", against {_rate(imp['baseline_error_rate'])} in the baseline ({imp['baseline_requests']:,} requests)"
+    if imp.get("clients") is not None:
+        text += f". {imp['clients_affected']:,} of {imp['clients']:,} clients (distinct IPs) saw a failure"
+    return note(text + ".")
+
+
+def latency_note(requests: Any, baseline_requests: Any = None) -> Any:
+    """One paragraph: P50/P90/P99, against the baseline, and with cold starts left out."""
+    import pandas as pd
+
+    from .analyses import latency as _latency
+
+    if requests is None or len(requests) == 0:
+        return note("No request-level logs in the evidence: latency comes from metrics only.")
+    split = _latency.percentiles_excluding(requests)
+    if split is None or split.empty:
+        return note("The requests carry no latency.")
+    rows = {str(r["subset"]): r for _, r in split.iterrows()} if "subset" in split else {}
+    allr = rows.get("all")
+    if allr is None:
+        return note("The requests carry no latency.")
+    text = f"P50 **{_ms(allr.get('p50'))}**, P90 **{_ms(allr.get('p90'))}**, P99 **{_ms(allr.get('p99'))}** over {int(allr.get('count', 0)):,} requests"
+    if baseline_requests is not None and len(baseline_requests):
+        b = _latency.percentiles_excluding(baseline_requests)
+        ball = b[b["subset"].astype(str) == "all"] if "subset" in b else pd.DataFrame()
+        if len(ball):
+            text += f" (baseline P99 {_ms(ball.iloc[0].get('p99'))})"
+    warm = rows.get("excluding cold_start")
+    cold = rows.get("only cold_start")
+    if warm is not None and cold is not None and int(cold.get("count", 0) or 0) > 0:
+        text += (
+            f". Without cold starts the P99 is **{_ms(warm.get('p99'))}**; the {int(cold.get('count', 0)):,} cold starts "
+            f"have a P50 of {_ms(cold.get('p50'))}"
+        )
+    return note(text + ".")
+
+
+def data_quality_view(investigation: Any) -> Any:
+    """The data-quality appendix of an investigation as HTML (verdict, totals, per frame)."""
+    from IPython.display import HTML
+
+    findings = investigation._findings
+    dq = data_quality(investigation.bundle, detector_errors=getattr(findings, "errors", None), issues=investigation.issues)
+    return HTML(data_quality_html(dq))
+
+
+def metrics_named(metrics: Any, *names: str, stat: str | None = None) -> Any:
+    """The rows of a long metrics frame whose metric name contains one of ``names``.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"metric_name": ["Duration", "Errors", "Throttles"], "stat": ["p99", "Sum", "Sum"]})
+    >>> metrics_named(m, "Error", "Throttl")["metric_name"].tolist()
+    ['Errors', 'Throttles']
+    """
+    import pandas as pd
+
+    if metrics is None or len(metrics) == 0:
+        return metrics
+    mask = pd.Series(False, index=metrics.index)
+    for n in names:
+        mask |= metrics["metric_name"].astype(str).str.contains(n, regex=False)
+    if stat is not None:
+        mask &= metrics["stat"].astype(str).str.lower() == stat.lower()
+    return metrics[mask]
+
+
+def settings_table(settings: Any, *names: str) -> Any:
+    """Configuration settings (``schema.SETTING_COLUMNS``) as resource × setting, optionally only ``names``."""
+    import pandas as pd
+
+    if settings is None or len(settings) == 0:
+        return pd.DataFrame(columns=["resource_type", "resource_id", "setting", "value"])
+    df = settings
+    if names:
+        df = df[df["setting"].astype(str).isin(names)]
+    return df[["resource_type", "resource_id", "setting", "value"]].drop_duplicates().reset_index(drop=True)

@@ -133,6 +133,9 @@ def kernel_manager_class() -> type:
         libzmq supports it (the kernel and its outputs hold production data).
         """
 
+        #: Where the kernel's stderr goes (None: inherited); set per run by a subclass.
+        stderr_path: str | None = None
+
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
             try:
@@ -155,6 +158,14 @@ def kernel_manager_class() -> type:
                     metadata={"debugger": False},
                 )
             return self._kernel_spec
+
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            if self.stderr_path and "stderr" not in kw:
+                with open(self.stderr_path, "ab") as err:  # the child keeps its own copy of the descriptor
+                    kw["stderr"] = err
+                    await super()._async_launch_kernel(kernel_cmd, **kw)
+                return
+            await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return CurrentPythonKernelManager
 
@@ -285,13 +296,13 @@ def prepare(
     if values.get("start") is not None and values.get("end") is not None:
         from .window import Window
 
-        Window.parse(values["start"], values["end"])
+        Window.parse(values["start"], values["end"], allow_future=not investigating_aws)
     if (values.get("baseline_start") is None) != (values.get("baseline_end") is None):
         raise ParameterError("give both --baseline-start and --baseline-end, or neither")
     if values.get("baseline_start") is not None:
         from .window import Window
 
-        Window.parse(values["baseline_start"], values["baseline_end"])
+        Window.parse(values["baseline_start"], values["baseline_end"], allow_future=not investigating_aws)
 
     run_values = {"region": region, "profile": profile, "endpoint_url": endpoint_url, "offline": bool(offline)}
     for k, v in run_values.items():
@@ -428,8 +439,10 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
     if "evidence" in declared:
         params["evidence"] = "evidence"  # relative to the run folder: the kernel runs there
     notebook = tmp / "report.ipynb"
+    kernel_log = tmp / ".kernel-stderr.log"
+    manager = type("RunKernelManager", (kernel_manager_class(),), {"stderr_path": str(kernel_log)})
     engine_kwargs: dict[str, Any] = {
-        "kernel_manager_class": kernel_manager_class(),
+        "kernel_manager_class": manager,
         "resources": {"metadata": {"path": str(tmp)}},
     }
     try:
@@ -446,6 +459,8 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
         )
     except PapermillExecutionError as exc:
         import nbformat
+
+        _keep_kernel_log(kernel_log, tmp)
 
         nb = nbformat.read(str(notebook), as_version=4) if notebook.exists() else None
         if nb is not None:
@@ -467,12 +482,15 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
         if type(exc).__name__ in ("CellTimeoutError", "DeadKernelError", "TimeoutError", "RuntimeError"):
             import nbformat
 
+            _keep_kernel_log(kernel_log, tmp)
+
             if notebook.exists():
                 nb = nbformat.read(str(notebook), as_version=4)
                 report.write_notebook(nb, notebook)
                 report.write_html(nb, tmp / "report.html", hide_code=hide_code, failed=True)
             raise NotebookError(f"template {tpl.name} did not finish: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from exc
         raise
+    kernel_log.unlink(missing_ok=True)
     published = report.extract(nb)
     result = report.findings_document(
         template=tpl.name,
@@ -485,6 +503,19 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
     report.write_postmortem(result, published, tmp / "postmortem.md")
     report.write_json(result, tmp / "findings.json")  # last: its presence means the run is complete
     return result
+
+
+def _keep_kernel_log(log_file: Path, folder: Path) -> None:
+    """Keep what the kernel wrote on stderr (masked) beside a failed notebook, when anything."""
+    from . import report
+
+    try:
+        text = log_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    log_file.unlink(missing_ok=True)
+    if text.strip():
+        report.write_text(folder / "kernel-stderr.log", text)
 
 
 def _copy_bundle(src: Path, dst: Path) -> None:

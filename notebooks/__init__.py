@@ -183,6 +183,8 @@ def _to_list(value: Any) -> list[str]:
         items = list(value)
     elif isinstance(value, str):
         text = value.strip()
+        if text.startswith("{"):
+            raise ValueError("a JSON object is not a list; give a JSON list or comma-separated values")
         if text.startswith("["):
             try:
                 items = json.loads(text)

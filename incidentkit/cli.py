@@ -1,0 +1,435 @@
+"""The ``incidentkit`` command: templates, run, demo, audit, health.
+
+Exit codes (every command):
+
+==  ==========================================================================
+0   success (``audit``/``health``: nothing at or above the failing severity)
+1   the work failed: a notebook cell raised, AWS refused or was unreachable, an
+    evidence bundle is corrupt; ``demo``: a sample did not give its expected
+    finding; ``audit``/``health``: a problem was found
+2   bad usage: unknown option, template or parameter, a time that cannot be read
+130 interrupted (Ctrl-C)
+==  ==========================================================================
+
+Errors are one line on stderr: ``incidentkit: error: <what and what to do>``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import click
+
+from .errors import IncidentKitError, ParameterError
+
+__all__ = ["main", "cli", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+TIME_HELP = "ISO-8601 (2026-03-01T03:00:00Z or with an offset; naive = UTC), epoch seconds, 'now', or relative (-2h, -30m, -7d)"
+
+
+def _err(message: str) -> None:
+    click.echo(f"incidentkit: error: {message}", err=True)
+
+
+def _info(message: str) -> None:
+    click.echo(f"incidentkit: {message}", err=True)
+
+
+def _exit_code(exc: IncidentKitError) -> int:
+    from .errors import BadWindowError
+
+    return EXIT_USAGE if isinstance(exc, (ParameterError, BadWindowError)) else EXIT_FAILED
+
+
+def _handled(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn kit errors into one line on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except IncidentKitError as exc:
+            _err(" ".join(str(exc).split()))
+            sys.exit(_exit_code(exc))
+        except KeyboardInterrupt:
+            _err("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+
+    return wrapper
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    click.echo(f"incidentkit: warning: {' '.join(str(message).split())}", err=True)
+
+
+def _pairs(values: Sequence[str], what: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in values:
+        if "=" not in item:
+            raise ParameterError(f"{what} {item!r} is not name=value (e.g. {what} log_groups=/aws/lambda/api)")
+        name, _, value = item.partition("=")
+        name = name.strip()
+        if not name:
+            raise ParameterError(f"{what} {item!r} has no name before '='")
+        if name in out:
+            raise ParameterError(f"{what} {name} is given twice")
+        out[name] = value
+    return out
+
+
+def _progress_on() -> bool:
+    return os.environ.get("INCIDENTKIT_PROGRESS", "1") != "0" and sys.stderr.isatty()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="incidentkit", message="incidentkit %(version)s")
+def cli() -> None:
+    """Investigate AWS production incidents: CloudWatch metrics, logs and the change
+    timeline as pandas DataFrames, findings with evidence, and executed notebooks with a
+    postmortem.
+
+    \b
+    Start here (offline, no AWS account needed):
+      incidentkit demo
+    Then, against AWS:
+      incidentkit templates
+      incidentkit run triage --start 2026-03-01T03:00Z --end 2026-03-01T04:00Z \\
+          -p log_groups=/aws/lambda/api -p function_name=api --region eu-west-1
+
+    Exit codes: 0 ok, 1 the work failed (or found a problem), 2 bad usage, 130 interrupted.
+    """
+
+
+# -- templates -------------------------------------------------------------------------------
+
+
+@cli.command("templates")
+@click.option("--json", "as_json", is_flag=True, help="Print the templates and their parameters as JSON.")
+@_handled
+def templates_cmd(as_json: bool) -> None:
+    """List the notebook templates, what each is for, and their parameters.
+
+    \b
+    Examples:
+      incidentkit templates
+      incidentkit templates --json | jq '.[].name'
+    """
+    from . import templates
+
+    items = templates.all_templates()
+    if as_json:
+        doc = [
+            {
+                "name": t.name,
+                "title": t.title,
+                "summary": t.summary,
+                "parameters": [
+                    {"name": p.name, "type": p.type, "default": p.default, "required": p.required, "help": p.help, "group": p.group}
+                    for p in t.parameters
+                ],
+            }
+            for t in items
+        ]
+        click.echo(json.dumps(doc, indent=2))
+        return
+    for t in items:
+        click.echo(click.style(t.name, bold=True) + f" — {t.title}")
+        if t.summary:
+            for line in _wrap(t.summary, 96):
+                click.echo(f"    {line}")
+        own = [p for p in t.parameters if p.group == "template"]
+        if own:
+            click.echo("    parameters (-p name=value):")
+            for p in own:
+                click.echo(f"      {p.describe()}")
+        click.echo("")
+    click.echo(
+        "Every template also takes the window (--start/--end, --baseline-start/--baseline-end) or -p sample=NAME\n"
+        "(a bundled sample incident, offline), and --region/--profile/--endpoint-url/--evidence/--offline.\n"
+        f"Times: {TIME_HELP}.\nLists: comma-separated (-p log_groups=/a,/b) or JSON (-p 'log_groups=[\"/a\",\"/b\"]')."
+    )
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width) or [""]
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+@cli.command("run", context_settings={"show_default": True})
+@click.argument("template")
+@click.option("--start", help=f"Incident start: {TIME_HELP}.")
+@click.option("--end", help="Incident end (same forms as --start).")
+@click.option("--baseline-start", help="Start of the comparison window (same forms).")
+@click.option("--baseline-end", help="End of the comparison window.")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+              help="A template parameter; repeat it. Lists: comma-separated or a JSON list.")
+@click.option("--region", help="AWS region (default: the boto3 chain: AWS_REGION, profile).")
+@click.option("--profile", help="AWS named profile (default: the boto3 chain).")
+@click.option("--endpoint-url", help="AWS endpoint (LocalStack, moto server, VPC endpoint); also AWS_ENDPOINT_URL.")
+@click.option("--evidence", type=click.Path(file_okay=False, path_type=Path),
+              help="An evidence bundle (or run folder) to start from; with --offline, the only source.")
+@click.option("--offline", is_flag=True, help="Make no AWS call: replay --evidence (or a -p sample=NAME).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
+              help="Folder the run folder is created in.")
+@click.option("--hide-code", is_flag=True, help="Leave code cells out of report.html.")
+@click.option("--timeout", type=click.IntRange(min=1), default=1800, help="Seconds a single cell may run.")
+@click.option("--json", "as_json", is_flag=True, help="Print findings.json on stdout instead of the summary.")
+@_handled
+def run_cmd(template: str, start: str | None, end: str | None, baseline_start: str | None, baseline_end: str | None,
+            params: Sequence[str], region: str | None, profile: str | None, endpoint_url: str | None,
+            evidence: Path | None, offline: bool, out: Path, hide_code: bool, timeout: int, as_json: bool) -> None:
+    """Execute a notebook template for an incident window.
+
+    Writes OUT/<template>-<UTC time>-<id>/ with report.ipynb, report.html, postmortem.md,
+    findings.json and evidence/, then prints the run folder (first line of stdout) and
+    the findings. On a failing cell the partial notebook is kept in OUT/<run>.failed/.
+
+    \b
+    Examples:
+      # the last two hours of a Lambda API, compared with the two hours before
+      incidentkit run triage --start -2h --end now --baseline-start -4h --baseline-end -2h \\
+          -p log_groups=/aws/lambda/api,/aws/apigateway/api-access -p function_name=api
+      # a DynamoDB deep dive with epoch times, in another account's profile
+      incidentkit run dynamodb --start 1772334000 --end 1772337600 -p table_name=orders --profile prod
+      # replay a run offline from its evidence: same findings, no AWS call
+      incidentkit run triage --offline --evidence runs/triage-20260301T031500Z-3f2a1c
+      # a bundled sample, offline
+      incidentkit run latency -p sample=cold-start-tail --offline
+    """
+    from . import runner
+
+    values: dict[str, Any] = _pairs(params, "-p")
+    for name, value in (("start", start), ("end", end), ("baseline_start", baseline_start), ("baseline_end", baseline_end)):
+        if value is not None:
+            if name in values:
+                raise ParameterError(f"give {name} once: as --{name.replace('_', '-')} or as -p {name}=..., not both")
+            values[name] = value
+    warnings.showwarning = _show_warning
+    started = time.monotonic()
+    _info(f"running template {template} …")
+    result = runner.run(
+        template, values, out=out, evidence=evidence, offline=offline, region=region, profile=profile,
+        endpoint_url=endpoint_url, hide_code=hide_code, timeout=timeout, progress=_progress_on(),
+    )
+    if as_json:
+        click.echo(result.findings_json.read_text(encoding="utf-8"))
+    else:
+        click.echo(str(result.path))
+        _print_findings(result.result)
+    _info(f"done in {time.monotonic() - started:.1f} s: {result.html}")
+
+
+def _print_findings(doc: dict[str, Any]) -> None:
+    items = doc.get("findings") or []
+    if not items:
+        click.echo("  no finding: the evidence shows none of the known causes")
+    for i, f in enumerate(items, 1):
+        click.echo(f"  #{i} [{f['severity'].upper()}] {f['id']}: {f['title']}")
+    dq = doc.get("data_quality") or {}
+    if dq and not dq.get("complete", True):
+        click.echo(f"  data quality: INCOMPLETE — {len(dq.get('issues') or [])} issue(s), see the report's appendix")
+
+
+# -- demo ------------------------------------------------------------------------------------
+
+
+@cli.command("demo", context_settings={"show_default": True})
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("incidentkit-demo"),
+              help="Parent folder of the demo folder.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1, max=64), default=None,
+              help="Investigations run at once (default: CPUs, at most 4).")
+@click.option("--sample", "only", multiple=True, metavar="NAME", help="Only this sample (repeat it).")
+@click.option("--hide-code", is_flag=True, help="Reports without code cells.")
+@_handled
+def demo_cmd(out: Path, jobs: int | None, only: Sequence[str], hide_code: bool) -> None:
+    """Investigate every bundled sample incident offline (no AWS, no credentials).
+
+    Runs the triage template on each sample of the incident catalogue and on healthy
+    windows, in parallel, and prints each report's place and its top finding — and
+    whether it is the finding the sample is known for. An index.html links them all.
+
+    \b
+    Examples:
+      incidentkit demo
+      incidentkit demo --out /tmp/demo --jobs 2
+      incidentkit demo --sample cold-start-tail --sample version-skew-errors
+    """
+    from . import demo
+
+    warnings.showwarning = _show_warning
+    n_jobs = jobs or demo.default_jobs()
+    started = time.monotonic()
+    from . import samples
+
+    total = len(only) if only else len(samples.names())
+    _info(f"demo: investigating {total} sample incidents offline, {n_jobs} at a time …")
+    done = [0]
+
+    def progress(r: Any) -> None:
+        done[0] += 1
+        click.echo(f"[{done[0]:>2}/{total}] " + demo.format_line(r, root=Path.cwd()))
+
+    folder, results = demo.run_demo(out, jobs=n_jobs, names=list(only) or None, hide_code=hide_code, on_result=progress)
+    ok = sum(r.ok for r in results)
+    elapsed = time.monotonic() - started
+    click.echo(f"\n{ok}/{len(results)} investigations found what their sample is known for, in {elapsed:.0f} s ({n_jobs} jobs).")
+    click.echo(f"Open {folder / 'index.html'} for all reports.")
+    if ok != len(results):
+        bad = [r.sample for r in results if not r.ok]
+        _err(f"{len(bad)} sample(s) not as expected: {', '.join(bad)}")
+        sys.exit(EXIT_FAILED)
+
+
+# -- audit and health ------------------------------------------------------------------------
+
+
+_RESOURCES_HELP = (
+    "A resource as name=value; repeat it. Names: target_group_arn, load_balancer, function_name, table_name, "
+    "db_instance, api_id, stage, health_check_id, ecs_cluster, ecs_service, security_group_ids. "
+    "Lists: comma-separated."
+)
+
+
+def _session(profile: str | None) -> Any:
+    if not profile:
+        return None
+    import boto3
+    import botocore.exceptions as bx
+
+    from .errors import CREDENTIALS_HINT, NoCredentialsError
+
+    try:
+        return boto3.Session(profile_name=profile)
+    except bx.ProfileNotFound:
+        raise NoCredentialsError(f"AWS profile {profile!r} is not configured: {CREDENTIALS_HINT}") from None
+
+
+@cli.command("audit", context_settings={"show_default": True})
+@click.option("--resources", "--resource", "-r", "resources", multiple=True, metavar="NAME=VALUE", help=_RESOURCES_HELP)
+@click.option("--observed", multiple=True, metavar="NAME=NUMBER",
+              help="What was observed, for the checks that compare against it (p99_ms, p999_ms, max_ms ...).")
+@click.option("--latency-sensitive", multiple=True, metavar="FUNCTION",
+              help="A Lambda function whose cold starts matter (checked for provisioned concurrency).")
+@click.option("--ip-ranges", metavar="FILE_OR_URL", help="AWS ip-ranges.json for the Route 53 checker check (default: shipped copy).")
+@click.option("--evidence", type=click.Path(file_okay=False, path_type=Path),
+              help="Audit the settings recorded in an evidence bundle or run folder instead of reading AWS.")
+@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "info"]), default="high",
+              help="Exit 1 when a result is at least this severe.")
+@click.option("--region", help="AWS region.")
+@click.option("--profile", help="AWS named profile.")
+@click.option("--endpoint-url", help="AWS endpoint (LocalStack, moto server).")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@_handled
+def audit_cmd(resources: Sequence[str], observed: Sequence[str], latency_sensitive: Sequence[str], ip_ranges: str | None,
+              evidence: Path | None, fail_on: str, region: str | None, profile: str | None, endpoint_url: str | None,
+              as_json: bool) -> None:
+    """Check the configuration behind the classic incidents, before they page you.
+
+    Health-check timing vs observed latency, deregistration delay vs the slowest
+    requests, provisioned concurrency of latency-sensitive functions, DynamoDB
+    autoscaling, security groups vs the Route 53 health checkers. Read-only describe calls.
+
+    \b
+    Examples:
+      incidentkit audit -r target_group_arn=arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067 \\
+          --observed p99_ms=2400 --observed max_ms=61000
+      incidentkit audit -r table_name=orders -r function_name=api --latency-sensitive api --json
+      incidentkit audit --evidence runs/triage-20260301T031500Z-3f2a1c
+    """
+    from . import audit
+
+    res = _pairs(resources, "--resources")
+    obs: dict[str, float] = {}
+    for name, value in _pairs(observed, "--observed").items():
+        try:
+            obs[name] = float(value)
+        except ValueError:
+            raise ParameterError(f"--observed {name}={value!r} is not a number") from None
+    settings = None
+    if evidence is not None:
+        settings = _recorded_settings(evidence)
+    elif not res:
+        raise ParameterError("name at least one resource (-r name=value) or give --evidence DIR")
+    warnings.showwarning = _show_warning
+    results = audit.run(res or None, settings=settings, observed=obs or None, ip_ranges=ip_ranges,
+                        latency_sensitive=list(latency_sensitive) or None, session=_session(profile), region=region,
+                        endpoint_url=endpoint_url)
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
+    else:
+        click.echo(audit.format_table(results))
+    sys.exit(audit.exit_code(results, fail_on=fail_on))
+
+
+def _recorded_settings(path: Path) -> Any:
+    import pandas as pd
+
+    from .errors import EvidenceError
+    from .evidence import EvidenceBundle
+
+    bundle = EvidenceBundle.open(path)
+    names = bundle.find("settings")
+    if not names:
+        raise EvidenceError(f"the evidence bundle at {bundle.path} holds no settings frame (it was recorded without resources)")
+    return pd.concat([bundle.load(n) for n in names], ignore_index=True)
+
+
+@cli.command("health", context_settings={"show_default": True})
+@click.option("--resources", "--resource", "-r", "resources", multiple=True, metavar="NAME=VALUE", required=True,
+              help=_RESOURCES_HELP)
+@click.option("--no-alarms", is_flag=True, help="Do not read the CloudWatch alarms of the resources.")
+@click.option("--region", help="AWS region.")
+@click.option("--profile", help="AWS named profile.")
+@click.option("--endpoint-url", help="AWS endpoint (LocalStack, moto server).")
+@click.option("--json", "as_json", is_flag=True, help="Print the snapshot (summary, frames, settings) as JSON.")
+@_handled
+def health_cmd(resources: Sequence[str], no_alarms: bool, region: str | None, profile: str | None,
+               endpoint_url: str | None, as_json: bool) -> None:
+    """Is it healthy right now, and what does AWS itself say? One line per resource.
+
+    Target health with AWS's reason codes, Route 53 checker observations, Lambda
+    concurrency, DynamoDB capacity, RDS status, ECS deployments, alarms in ALARM.
+    Exit 1 when a resource is unhealthy.
+
+    \b
+    Examples:
+      incidentkit health -r load_balancer=app/web/50dc6c495c0c9188 -r health_check_id=abcdef12-3456-7890-abcd-ef1234567890
+      incidentkit health -r function_name=api -r table_name=orders --json
+    """
+    from . import health
+
+    res = _pairs(resources, "--resources")
+    warnings.showwarning = _show_warning
+    snap = health.snapshot(res, alarms=not no_alarms, session=_session(profile), region=region, endpoint_url=endpoint_url)
+    if as_json:
+        click.echo(snap.to_json(indent=2, default=str))
+    else:
+        click.echo(health.format_table(snap.summary))
+        for issue in snap.issues:
+            _info(f"note: {issue}")
+    sys.exit(health.exit_code(snap.summary))
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``incidentkit`` console script."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="incidentkit")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

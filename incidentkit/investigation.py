@@ -1,0 +1,1066 @@
+"""One incident under investigation: the window, AWS access and the evidence, in one object.
+
+:class:`Investigation` is what a notebook (or a person in JupyterLab at 3 AM) works
+with. Its methods fetch the evidence — :meth:`~Investigation.logs`,
+:meth:`~Investigation.metrics`, :meth:`~Investigation.changes`,
+:meth:`~Investigation.health` — record every raw frame with its provenance into an
+:class:`~incidentkit.evidence.EvidenceBundle`, and :meth:`~Investigation.findings` runs
+the detectors on what was fetched.
+
+The same calls replay offline: a frame already in the bundle is read from it (never
+fetched twice), and ``offline=True`` makes no AWS call at all. So ``.save(path)`` /
+``Investigation.open(path)`` pin an investigation and reopen it anywhere, and
+``Investigation.sample("cold-start-tail")`` opens a bundled sample incident.
+
+Windows
+-------
+``window``
+    The incident window ``[start, end)``.
+``baseline``
+    The comparison window (optional): ``"previous"``, ``"day"``, ``"week"``, a
+    :class:`~incidentkit.window.Window` or a ``(start, end)`` pair.
+``context``
+    What metrics and the change timeline are read over: from the baseline's start to the
+    incident's end when the baseline lies just before the incident (the usual case), else
+    the incident window with a lead-in of one incident length — changes that *preceded*
+    the incident are the first suspects.
+
+Example
+-------
+>>> import incidentkit as ik
+>>> inv = ik.Investigation.sample("cold-start-tail")            # doctest: +SKIP
+>>> inv.findings().top.id                                       # doctest: +SKIP
+'cold-start-tail'
+>>> inv = ik.Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", baseline="previous",
+...                        region="eu-west-1")                  # doctest: +SKIP
+>>> inv.logs(["/aws/lambda/api"])                                # doctest: +SKIP
+>>> inv.save("evidence/")                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html as _html
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import pandas as pd
+
+from .errors import (
+    AwsError,
+    EvidenceError,
+    IncidentKitError,
+    IncompleteDataWarning,
+    NoCredentialsError,
+    NotFoundError,
+    ParameterError,
+)
+from .evidence import EvidenceBundle, frame_key
+from .window import TimeLike, Window
+
+__all__ = ["Investigation", "RESOURCE_PARAMETERS", "check_access", "metric_queries"]
+
+log = logging.getLogger(__name__)
+
+#: Resource parameters an investigation understands (template parameters of the same names).
+RESOURCE_PARAMETERS = (
+    "log_groups",
+    "function_name",
+    "api_id",
+    "api_name",
+    "stage",
+    "load_balancer",
+    "target_group_arn",
+    "table_name",
+    "db_instance",
+    "health_check_id",
+    "security_group_ids",
+    "instance_ids",
+    "ecs_cluster",
+    "ecs_service",
+    "codedeploy_application",
+)
+
+
+def _iso(ts: pd.Timestamp) -> str:
+    return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
+
+
+def _listify(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _clean_resources(resources: Mapping[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in dict(resources or {}).items():
+        if v is None or v == "" or v == [] or v == ():
+            continue
+        if k in ("log_groups", "security_group_ids", "instance_ids"):
+            out[k] = sorted(set(_listify(v))) if k != "log_groups" else _listify(v)
+        else:
+            out[k] = v if isinstance(v, (str, int, float, bool)) else _listify(v)
+    return out
+
+
+def metric_queries(resources: Mapping[str, Any], *, period: int | None = None) -> list[Any]:
+    """The metric presets that apply to ``resources`` (one list, ready for ``metrics.get``).
+
+    ``function_name`` → Lambda, ``api_name`` (REST) or ``api_id`` (HTTP) (+ ``stage``) → API Gateway,
+    ``load_balancer`` → ALB, ``target_group_arn`` (+ ``load_balancer``) → target group,
+    ``table_name`` → DynamoDB, ``db_instance`` → RDS, ``health_check_id`` → Route 53,
+    ``instance_ids`` → EC2.
+
+    Example
+    -------
+    >>> [q.metric_name for q in metric_queries({"function_name": "api"})][:2]   # doctest: +SKIP
+    ['Invocations', 'Errors']
+    """
+    from . import metrics as m
+
+    res = _clean_resources(resources)
+    qs: list[Any] = []
+    for name in _listify(res.get("function_name")):
+        qs += m.lambda_function(name, period=period)
+    if res.get("api_name"):  # REST APIs publish per API name
+        qs += m.api_gateway(str(res["api_name"]), res.get("stage") or None, kind="rest", period=period)
+    elif res.get("api_id"):  # HTTP APIs per API id
+        qs += m.api_gateway(str(res["api_id"]), res.get("stage") or None, period=period)
+    if res.get("load_balancer"):
+        qs += m.alb(str(res["load_balancer"]), period=period)
+    if res.get("target_group_arn"):
+        if not res.get("load_balancer"):
+            raise ParameterError("target_group_arn needs load_balancer too: ALB target-group metrics are per (target group, load balancer)")
+        qs += m.target_group(str(res["target_group_arn"]), str(res["load_balancer"]), period=period)
+    for name in _listify(res.get("table_name")):
+        qs += m.dynamodb_table(name, period=period)
+    for name in _listify(res.get("db_instance")):
+        qs += m.rds_instance(name, period=period)
+    for name in _listify(res.get("health_check_id")):
+        qs += m.route53_health_check(name, period=period)
+    for name in _listify(res.get("instance_ids")):
+        qs += m.ec2_instance(name, period=period)
+    seen: dict[str, Any] = {}
+    for q in qs:
+        seen.setdefault(q.id, q)
+    return list(seen.values())
+
+
+def check_access(
+    *,
+    log_groups: Sequence[str] | None = None,
+    region: str | None = None,
+    profile: str | None = None,
+    endpoint_url: str | None = None,
+    session: Any = None,
+) -> None:
+    """Fail fast, before a run: credentials exist, and every named log group exists.
+
+    Raises
+    ------
+    NoCredentialsError
+        No credentials in the boto3 chain (or the profile does not exist).
+    NotFoundError
+        A log group does not exist (similar names are suggested).
+    AwsError
+        Any other AWS failure while checking (endpoint unreachable, access denied).
+    """
+    import boto3
+    import botocore.exceptions as bx
+
+    from . import aws
+    from .errors import CREDENTIALS_HINT, from_botocore
+
+    try:
+        sess = session or (boto3.Session(profile_name=profile) if profile else boto3.Session())
+    except bx.ProfileNotFound:
+        raise NoCredentialsError(f"AWS profile {profile!r} is not configured: {CREDENTIALS_HINT}") from None
+    try:
+        creds = sess.get_credentials()
+    except bx.BotoCoreError as exc:
+        raise from_botocore(exc, service="sts") from exc
+    if creds is None:
+        raise NoCredentialsError(f"no AWS credentials found: {CREDENTIALS_HINT}")
+    groups = [g for g in _listify(log_groups) if not g.startswith("arn:")]
+    if not groups:
+        return
+    client = aws.client("logs", session=sess, region=region, endpoint_url=endpoint_url)
+    for group in groups:
+        try:
+            resp = client.describe_log_groups(logGroupNamePrefix=group, limit=50)
+        except (bx.BotoCoreError, bx.ClientError) as exc:
+            raise from_botocore(exc, service="logs", operation="DescribeLogGroups", log_group=group) from exc
+        names = [g.get("logGroupName") for g in resp.get("logGroups", [])]
+        if group in names:
+            continue
+        hint = ""
+        try:
+            import difflib
+
+            parent = group.rsplit("/", 1)[0] + "/" if "/" in group.strip("/") else ""
+            pool = client.describe_log_groups(logGroupNamePrefix=parent, limit=50) if parent else client.describe_log_groups(limit=50)
+            close = difflib.get_close_matches(group, [g["logGroupName"] for g in pool.get("logGroups", [])], n=3)
+            if close:
+                hint = f"; similar: {', '.join(close)}"
+        except Exception:  # the suggestion is a courtesy; the error stands without it
+            pass
+        raise NotFoundError(
+            f"log group {group} does not exist in {client.meta.region_name}{hint}; check the name and --region",
+            log_group=group,
+        )
+
+
+class Investigation:
+    """An incident window, AWS access and an evidence bundle.
+
+    Parameters
+    ----------
+    start, end:
+        The incident window, in any accepted time form (ISO-8601, epoch, ``-2h``, ``now``).
+    baseline:
+        The comparison window: ``"previous"``, ``"day"``, ``"week"``, a ``Window`` or a
+        ``(start, end)`` pair; ``None`` for none.
+    region, profile, endpoint_url:
+        AWS access (the standard boto3 chain otherwise).
+    evidence:
+        The evidence bundle folder. Frames already in it are read, not fetched; new ones
+        are recorded into it. Default: a new private temporary folder (use :meth:`save`).
+    offline:
+        Make no AWS call: everything must come from ``evidence``.
+    resources:
+        Named resources (``log_groups``, ``function_name``, ``table_name`` ... see
+        :data:`RESOURCE_PARAMETERS`) used when a method is called without arguments.
+    session:
+        A ``boto3.Session`` to use instead of ``profile``.
+
+    Example
+    -------
+    >>> inv = Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", baseline="previous")
+    >>> str(inv.baseline)
+    '2026-03-01T02:00:00Z → 2026-03-01T03:00:00Z (60 min)'
+    >>> str(inv.context)
+    '2026-03-01T02:00:00Z → 2026-03-01T04:00:00Z (2 h)'
+    """
+
+    def __init__(
+        self,
+        start: TimeLike,
+        end: TimeLike,
+        *,
+        baseline: Any = None,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        evidence: str | os.PathLike[str] | EvidenceBundle | None = None,
+        offline: bool = False,
+        resources: Mapping[str, Any] | None = None,
+        session: Any = None,
+    ) -> None:
+        self.offline = bool(offline)
+        self.window = Window.parse(start, end, allow_future=self.offline)
+        self.baseline = self._baseline(baseline)
+        self.region = region
+        self.profile = profile
+        self.endpoint_url = endpoint_url
+        self._session = session
+        self._own_tmp: str | None = None
+        if isinstance(evidence, EvidenceBundle):
+            self.bundle = evidence
+        elif evidence is not None:
+            if offline:
+                self.bundle = EvidenceBundle.open(evidence)
+            else:
+                self.bundle = EvidenceBundle(evidence)
+        else:
+            if offline:
+                raise ParameterError("offline=True needs evidence=<bundle folder> (or use Investigation.open / .sample)")
+            self._own_tmp = tempfile.mkdtemp(prefix="incidentkit-evidence-")
+            self.bundle = EvidenceBundle(self._own_tmp)
+        self.resources: dict[str, Any] = _clean_resources(resources)
+        self.sample_name: str | None = None
+        self.issues: list[str] = []
+        self._raw: dict[str, pd.DataFrame] = {}
+        self._parsed: dict[str, pd.DataFrame] = {}
+        self._roles: dict[str, list[str]] = {}
+        self._findings: Any = None
+        self._save_context()
+
+    # -- construction -----------------------------------------------------------------------
+
+    def _baseline(self, baseline: Any) -> Window | None:
+        if baseline is None or baseline is False:
+            return None
+        if isinstance(baseline, Window):
+            return baseline
+        if isinstance(baseline, str):
+            return self.window.baseline(baseline)  # type: ignore[arg-type]
+        if isinstance(baseline, Mapping):
+            return Window.from_dict(dict(baseline))
+        if isinstance(baseline, (tuple, list)) and len(baseline) == 2:
+            return Window.parse(baseline[0], baseline[1], allow_future=getattr(self, "offline", False))
+        raise ParameterError(f"baseline {baseline!r} is not understood; use 'previous', 'day', 'week', a Window or (start, end)")
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, offline: bool = True, **access: Any) -> "Investigation":
+        """Reopen a saved investigation (an evidence bundle, or a run folder) — offline by default.
+
+        Example
+        -------
+        >>> inv = Investigation.open("runs/triage-20260301T031500Z-3f2a1c")     # doctest: +SKIP
+        >>> inv.findings().top.id                                              # doctest: +SKIP
+        """
+        bundle = EvidenceBundle.open(path)
+        ctx = bundle.context
+        win = ctx.get("window")
+        if not win:
+            raise EvidenceError(
+                f"{bundle.path} holds no investigation window (it was not written by an Investigation); "
+                "open it with EvidenceBundle.open instead",
+                path=str(bundle.path),
+            )
+        inv = cls.__new__(cls)
+        inv.window = Window.from_dict(win)
+        inv.baseline = Window.from_dict(ctx["baseline"]) if ctx.get("baseline") else None
+        inv.region = access.get("region", ctx.get("region"))
+        inv.profile = access.get("profile")
+        inv.endpoint_url = access.get("endpoint_url")
+        inv.offline = offline
+        inv._session = access.get("session")
+        inv._own_tmp = None
+        inv.bundle = bundle
+        inv.resources = _clean_resources(ctx.get("resources"))
+        inv.sample_name = ctx.get("sample")
+        inv.issues = list(ctx.get("issues") or [])
+        inv._raw, inv._parsed, inv._roles = {}, {}, {}
+        inv._findings = None
+        return inv
+
+    @classmethod
+    def from_parameters(
+        cls,
+        *,
+        sample: str | None = None,
+        start: TimeLike | None = None,
+        end: TimeLike | None = None,
+        baseline_start: TimeLike | None = None,
+        baseline_end: TimeLike | None = None,
+        baseline: Any = None,
+        resources: Mapping[str, Any] | None = None,
+        region: str | None = None,
+        profile: str | None = None,
+        endpoint_url: str | None = None,
+        evidence: str | os.PathLike[str] | None = None,
+        offline: bool = False,
+    ) -> "Investigation":
+        """Build the investigation a template's parameters describe.
+
+        * ``sample`` set: open that bundled sample (written into ``evidence`` when given);
+        * ``evidence`` holding a recorded investigation and no window: reopen it (``offline``
+          as given; the resources it recorded, overridden by those given);
+        * otherwise: a live investigation of ``start``/``end`` recording into ``evidence``.
+
+        Example
+        -------
+        >>> inv = Investigation.from_parameters(sample="cold-start-tail")          # doctest: +SKIP
+        """
+        given = _clean_resources(resources)
+        if sample:
+            inv = cls.sample(sample, evidence=evidence)
+            inv.resources.update({k: v for k, v in given.items() if k not in inv.resources})
+            return inv
+        if baseline is None and baseline_start is not None and baseline_end is not None:
+            baseline = (baseline_start, baseline_end)
+        recorded: dict[str, Any] = {}
+        if evidence is not None and (Path(evidence) / "manifest.json").exists():
+            recorded = EvidenceBundle.open(evidence).context
+        if start is None or end is None:
+            if not recorded.get("window"):
+                raise ParameterError("give start and end (or sample=NAME, or evidence=<a recorded bundle>)")
+            inv = cls.open(evidence, offline=offline, region=region, profile=profile, endpoint_url=endpoint_url)  # type: ignore[arg-type]
+            inv.resources.update(given)
+            inv._save_context()
+            return inv
+        if baseline is None and recorded.get("baseline") and recorded.get("window") == Window.parse(start, end).to_dict():
+            baseline = Window.from_dict(recorded["baseline"])
+        merged = _clean_resources(recorded.get("resources"))
+        merged.update(given)
+        inv = cls(start, end, baseline=baseline, region=region, profile=profile, endpoint_url=endpoint_url,
+                  evidence=evidence, offline=offline, resources=merged)
+        inv.sample_name = recorded.get("sample")
+        return inv
+
+    @classmethod
+    def sample(cls, name: str, *, evidence: str | os.PathLike[str] | None = None) -> "Investigation":
+        """Open a bundled sample incident (by sample name or by finding id), offline.
+
+        The sample's frames are written into an evidence bundle (``evidence``, or a private
+        temporary folder) under exactly the names the investigation's own calls ask for,
+        so every method works on it as on a live incident, and a run made from it replays.
+
+        Example
+        -------
+        >>> inv = Investigation.sample("version-skew-errors")     # doctest: +SKIP
+        >>> inv.logs().shape[0] > 0                                # doctest: +SKIP
+        True
+        """
+        from . import samples as _samples
+
+        if name in _samples.names():
+            smp = _samples.load(name)
+        else:
+            ids = {str(i) for i in _samples.catalog()["finding_id"].dropna()}
+            if name not in ids:
+                import difflib
+
+                close = difflib.get_close_matches(str(name), _samples.names() + sorted(ids), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
+                raise ParameterError(f"no bundled sample or finding id {name!r}; {hint}samples: {', '.join(_samples.names())}")
+            smp = _samples.find(name)
+        window = smp.window if isinstance(smp.window, Window) else Window.from_dict(dict(smp.window)) if isinstance(smp.window, Mapping) else Window(*smp.window)
+        baseline = smp.baseline
+        if baseline is not None and not isinstance(baseline, Window):
+            baseline = Window.from_dict(dict(baseline)) if isinstance(baseline, Mapping) else Window(*baseline)
+        params = dict(smp.parameters)
+        region = params.pop("region", None)
+        resources = _clean_resources(params)
+        if not resources.get("log_groups") and smp.events is not None and len(smp.events):
+            resources["log_groups"] = sorted(pd.unique(smp.events["log_group"].astype(str)))
+        bundle_path = evidence if evidence is not None else tempfile.mkdtemp(prefix=f"incidentkit-sample-{smp.name}-")
+        bundle = EvidenceBundle(bundle_path)
+        inv = cls.__new__(cls)
+        inv.window, inv.baseline = window, baseline
+        inv.region, inv.profile, inv.endpoint_url = region, None, None
+        inv.offline = True
+        inv._session = None
+        inv._own_tmp = str(bundle_path) if evidence is None else None
+        inv.bundle = bundle
+        inv.resources = resources
+        inv.sample_name = smp.name
+        inv.issues = []
+        inv._raw, inv._parsed, inv._roles = {}, {}, {}
+        inv._findings = None
+        inv._write_sample(smp)
+        inv._save_context()
+        return inv
+
+    def _write_sample(self, smp: Any) -> None:
+        from . import schema
+
+        def prov(source: str, window: Window, rows: int, **query: Any) -> dict[str, Any]:
+            return schema.provenance(
+                f"sample:{smp.name}", query={"sample": smp.name, "as": source, **query}, window=window, region=None,
+                complete=True, rows=rows,
+            )
+
+        events = smp.events if smp.events is not None else schema.empty_frame("events")
+        groups = self.resources.get("log_groups") or []
+        for role, win in self._log_windows():
+            part = events[(events["timestamp"] >= win.start) & (events["timestamp"] < win.end)].reset_index(drop=True)
+            part.attrs = prov("logs.events", win, len(part), log_groups=groups)
+            self.bundle.record(self._logs_key(groups, None, win), part, kind="logs")
+        metrics_df = smp.metrics if getattr(smp, "metrics", None) is not None else schema.empty_frame("metrics")
+        qs_ids = self._metric_ids()
+        for win in self._metric_windows():
+            part = metrics_df[(metrics_df["timestamp"] >= win.start) & (metrics_df["timestamp"] < win.end)].reset_index(drop=True)
+            part.attrs = prov("metrics.get", win, len(part), queries=qs_ids)
+            self.bundle.record(self._metrics_key(qs_ids, win, None), part, kind="metrics")
+        changes_df = smp.changes if getattr(smp, "changes", None) is not None else schema.empty_frame("changes")
+        win = self.context
+        part = changes_df[(changes_df["timestamp"] >= win.start) & (changes_df["timestamp"] < win.end)].reset_index(drop=True)
+        left = len(changes_df) - len(part)
+        if left:
+            self.issues.append(f"sample {smp.name}: {left} change(s) outside the context window {win} not included")
+        part.attrs = prov("changes.timeline", win, len(part))
+        self.bundle.record(self._changes_key(win), part, kind="changes")
+        if self._wants_health():
+            settings = smp.settings if getattr(smp, "settings", None) is not None else schema.empty_frame("settings")
+            settings = settings.copy()
+            settings.attrs = prov("health.snapshot", self.window, len(settings), frame="settings")
+            self.bundle.record(self._health_key("settings"), settings, kind="settings")
+            for hname, frame in (getattr(smp, "health", None) or {}).items():
+                f = frame.copy()
+                f.attrs = prov("health.snapshot", self.window, len(f), frame=hname)
+                self.bundle.record(self._health_key(hname), f, kind="health")
+
+    def _save_context(self) -> None:
+        self.bundle.set_context(
+            window=self.window.to_dict(),
+            baseline=self.baseline.to_dict() if self.baseline else None,
+            context=self.context.to_dict(),
+            region=self.region,
+            resources=self.resources,
+            sample=self.sample_name,
+            issues=self.issues,
+        )
+
+    # -- windows ----------------------------------------------------------------------------
+
+    @property
+    def context(self) -> Window:
+        """The window metrics and changes are read over (see the module docstring)."""
+        w, b = self.window, self.baseline
+        if b is not None and b.start < w.start and b.end <= w.end and w.start - b.end <= w.duration:
+            return Window(b.start, w.end)
+        return Window(w.start - w.duration, w.end)
+
+    def _window(self, which: Any) -> Window:
+        if isinstance(which, Window):
+            return which
+        if which in (None, "incident"):
+            return self.window
+        if which == "baseline":
+            if self.baseline is None:
+                raise ParameterError("this investigation has no baseline window; pass baseline= when creating it")
+            return self.baseline
+        if which == "context":
+            return self.context
+        if isinstance(which, (tuple, list)) and len(which) == 2:
+            return Window.parse(which[0], which[1])
+        raise ParameterError(f"window {which!r} is not understood; use 'incident', 'baseline', 'context' or a Window")
+
+    def _log_windows(self) -> list[tuple[str, Window]]:
+        out = [("incident", self.window)]
+        if self.baseline is not None:
+            out.append(("baseline", self.baseline))
+        return out
+
+    def _metric_windows(self) -> list[Window]:
+        ctx = self.context
+        out = [ctx]
+        if self.baseline is not None and not (ctx.start <= self.baseline.start and self.baseline.end <= ctx.end):
+            out.append(self.baseline)
+        return out
+
+    # -- keys (a replay asks for the same names) -------------------------------------------
+
+    @staticmethod
+    def _logs_key(groups: Sequence[str], pattern: str | None, win: Window) -> str:
+        return frame_key("logs", log_groups=list(groups), pattern=pattern, start=_iso(win.start), end=_iso(win.end))
+
+    @staticmethod
+    def _metrics_key(ids: Sequence[str], win: Window, period: int | None) -> str:
+        return frame_key("metrics", queries=list(ids), start=_iso(win.start), end=_iso(win.end), period=period)
+
+    def _changes_key(self, win: Window) -> str:
+        res = {k: v for k, v in self.resources.items() if k != "log_groups"}
+        return frame_key("changes", resources=res, start=_iso(win.start), end=_iso(win.end))
+
+    def _health_key(self, name: str) -> str:
+        res = {k: v for k, v in self.resources.items() if k != "log_groups"}
+        return frame_key("health", frame=name, resources=res)
+
+    def _metric_ids(self, period: int | None = None) -> list[str]:
+        if not any(k in self.resources for k in ("function_name", "api_id", "load_balancer", "target_group_arn", "table_name",
+                                                  "db_instance", "health_check_id", "instance_ids")):
+            return []
+        return [q.id for q in metric_queries(self.resources, period=period)]
+
+    def _wants_health(self) -> bool:
+        return any(k in self.resources for k in ("function_name", "load_balancer", "target_group_arn", "table_name",
+                                                  "db_instance", "health_check_id", "security_group_ids", "api_id"))
+
+    # -- the fetch/replay core ---------------------------------------------------------------
+
+    def _session_obj(self) -> Any:
+        if self._session is None and self.profile:
+            import boto3
+            import botocore.exceptions as bx
+
+            try:
+                self._session = boto3.Session(profile_name=self.profile)
+            except bx.ProfileNotFound:
+                from .errors import CREDENTIALS_HINT
+
+                raise NoCredentialsError(f"AWS profile {self.profile!r} is not configured: {CREDENTIALS_HINT}") from None
+        return self._session
+
+    def _aws(self) -> dict[str, Any]:
+        return {"session": self._session_obj(), "region": self.region, "endpoint_url": self.endpoint_url}
+
+    def _get(self, key: str, kind: str, fetch: Any, *, role: str) -> pd.DataFrame:
+        """Read ``key`` from memory or the bundle, or fetch it live and record it."""
+        if key in self._raw:
+            self._use(role, key)
+            return self._raw[key]
+        if key in self.bundle:
+            entry = self.bundle.entry(key)
+            if self.offline or (entry.get("attrs") or {}).get("complete", True):
+                df = self.bundle.load(key)
+                self._raw[key] = df
+                self._use(role, key)
+                return df
+        if self.offline:
+            raise EvidenceError(
+                f"the evidence bundle has no {kind} frame for this request ({key}); it holds: "
+                f"{', '.join(self.bundle.names()) or 'nothing'}. Run it once against AWS to record it",
+                path=str(self.bundle.path),
+            )
+        try:
+            df = fetch()
+        except IncidentKitError as exc:
+            partial = getattr(exc, "partial", None)
+            if isinstance(partial, pd.DataFrame):
+                partial = partial.copy()
+                partial.attrs = dict(getattr(exc, "partial").attrs)
+                partial.attrs["complete"] = False
+                partial.attrs["issues"] = list(partial.attrs.get("issues") or []) + [f"fetch failed: {exc}"]
+                self.bundle.record(key, partial, kind=kind)
+                self._raw[key] = partial
+                self._use(role, key)
+                self._note(f"{key}: fetch failed after {len(partial):,} rows: {exc}")
+            raise
+        self.bundle.record(key, df, kind=kind)
+        self._raw[key] = df
+        self._use(role, key)
+        self._findings = None
+        return df
+
+    def _use(self, role: str, key: str) -> None:
+        keys = self._roles.setdefault(role, [])
+        if key not in keys:
+            keys.append(key)
+            self._findings = None
+
+    def _note(self, issue: str) -> None:
+        if issue not in self.issues:
+            self.issues.append(issue)
+            self.bundle.set_context(issues=self.issues)
+
+    def _bundle_frames(self, kind: str, win: Window | None) -> list[str]:
+        """Frames of ``kind`` in the bundle recorded for ``win`` (any window when None)."""
+        names = []
+        for name in self.bundle.find(kind):
+            w = (self.bundle.entry(name).get("attrs") or {}).get("window")
+            if win is None or (isinstance(w, Mapping) and w.get("start") == _iso(win.start) and w.get("end") == _iso(win.end)):
+                names.append(name)
+        return names
+
+    # -- logs ----------------------------------------------------------------------------------
+
+    def raw_logs(
+        self,
+        log_groups: str | Sequence[str] | None = None,
+        *,
+        pattern: str | None = None,
+        window: Any = "incident",
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Raw log events (``schema.EVENT_COLUMNS``) of ``log_groups`` in ``window``.
+
+        See :meth:`logs` for the arguments; this returns the frame before parsing.
+        """
+        return self._logs_frame(log_groups, pattern=pattern, window=window, limit=limit)[1]
+
+    def _logs_frame(self, log_groups: Any, *, pattern: str | None, window: Any, limit: int | None) -> tuple[str, pd.DataFrame]:
+        win = self._window(window)
+        role = f"logs:{window}" if isinstance(window, str) else f"logs:{_iso(win.start)}"
+        groups = _listify(log_groups) if log_groups is not None else list(self.resources.get("log_groups") or [])
+
+        def held() -> tuple[str, pd.DataFrame] | None:
+            names = self._bundle_frames("logs", win)
+            if not names:
+                return None
+            return "+".join(names), _concat([self._get(n, "logs", None, role=role) for n in names], "events")
+
+        if not groups:
+            if log_groups is None:
+                found = held()
+                if found is not None:
+                    return found
+                if not self.offline:
+                    self._note("no log groups given: log analyses are skipped")
+            from . import schema
+
+            return "empty", schema.empty_frame("events")
+        key = self._logs_key(groups, pattern, win)
+        if self.offline and log_groups is None and key not in self.bundle and key not in self._raw:
+            found = held()
+            if found is not None:
+                return found
+
+        def fetch() -> pd.DataFrame:
+            from . import logs as _logs
+
+            return _logs.events(groups, win, pattern=pattern, limit=limit, **self._aws())
+
+        return key, self._get(key, "logs", fetch, role=role)
+
+    def logs(
+        self,
+        log_groups: str | Sequence[str] | None = None,
+        *,
+        pattern: str | None = None,
+        window: Any = "incident",
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Parsed log events of ``log_groups`` in ``window`` (``schema.PARSED_COLUMNS``).
+
+        Parameters
+        ----------
+        log_groups:
+            A log group, a list, or a comma-separated string; default: the investigation's
+            ``log_groups`` resource — or, on an opened sample or bundle, every log frame it
+            holds for the window.
+        pattern:
+            A CloudWatch Logs filter pattern (``ERROR``, ``{ $.status >= 500 }``).
+        window:
+            ``"incident"`` (default), ``"baseline"``, ``"context"`` or a Window.
+        limit:
+            Stop after this many events (the frame says it is truncated).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Formats auto-detected by :func:`incidentkit.parsers.parse`; ``df.attrs`` carries
+            the fetch's provenance and the parse statistics.
+
+        Example
+        -------
+        >>> inv.logs("/aws/lambda/api", pattern="REPORT")       # doctest: +SKIP
+        """
+        key, raw = self._logs_frame(log_groups, pattern=pattern, window=window, limit=limit)
+        if key in self._parsed:
+            return self._parsed[key]
+        from . import parsers
+
+        parsed = parsers.parse(raw)
+        for k, v in raw.attrs.items():
+            parsed.attrs.setdefault(k, v)
+        self._parsed[key] = parsed
+        return parsed
+
+    def requests(self, *, window: Any = "incident") -> pd.DataFrame:
+        """One row per request (``schema.REQUEST_COLUMNS``) from the parsed logs of ``window``."""
+        from . import parsers
+
+        key, _raw = self._logs_frame(None, pattern=None, window=window, limit=None)
+        parsed = self.logs(window=window)
+        ck = f"requests:{key}"
+        if ck not in self._parsed:
+            self._parsed[ck] = parsers.requests(parsed)
+        return self._parsed[ck]
+
+    # -- metrics ------------------------------------------------------------------------------
+
+    def metrics(
+        self,
+        queries: Any = None,
+        resource: str | None = None,
+        *,
+        window: Any = "context",
+        period: int | None = None,
+    ) -> pd.DataFrame:
+        """CloudWatch metrics as a long frame (``schema.METRIC_COLUMNS``).
+
+        Parameters
+        ----------
+        queries:
+            ``None``: every preset that applies to the investigation's resources;
+            a preset name (``"lambda_function"``, ``"dynamodb_table"`` ...) with ``resource``;
+            or a list of :class:`~incidentkit.metrics.MetricQuery`.
+        resource:
+            The resource a preset name is for.
+        window:
+            ``"context"`` (default: baseline through incident), ``"incident"``, ``"baseline"``
+            or a Window.
+        period:
+            Seconds (default: chosen from the window's length and age).
+
+        Example
+        -------
+        >>> inv.metrics("dynamodb_table", "orders")          # doctest: +SKIP
+        """
+        from . import schema
+
+        if queries is None and resource is None:
+            qs = metric_queries(self.resources, period=period) if self._metric_ids(period) else []
+        elif isinstance(queries, str):
+            from . import metrics as m
+
+            preset = getattr(m, queries, None)
+            if preset is None or queries.startswith("_") or not callable(preset):
+                raise ParameterError(f"no metric preset {queries!r}; use lambda_function, api_gateway, alb, target_group, "
+                                     "dynamodb_table, rds_instance, route53_health_check or ec2_instance")
+            if resource is None:
+                raise ParameterError(f"metric preset {queries} needs the resource it is for, e.g. inv.metrics({queries!r}, 'name')")
+            qs = list(preset(resource, period=period))
+        else:
+            from . import metrics as m
+
+            qs = m._as_queries(queries)
+        if not qs:
+            if self.offline and queries is None:
+                names = self._bundle_frames("metrics", None)
+                if names:
+                    return _concat([self._get(n, "metrics", None, role="metrics") for n in names], "metrics")
+            return schema.empty_frame("metrics")
+        ids = [q.id for q in qs]
+        wins = self._metric_windows() if window == "context" else [self._window(window)]
+        frames = []
+        for win in wins:
+            key = self._metrics_key(ids, win, period)
+
+            def fetch(win: Window = win) -> pd.DataFrame:
+                from . import metrics as m
+
+                return m.get(qs, win, period=period, **self._aws())
+
+            frames.append(self._get(key, "metrics", fetch, role="metrics"))
+        return frames[0] if len(frames) == 1 else _concat(frames, "metrics")
+
+    # -- changes --------------------------------------------------------------------------
+
+    def changes(self, *, window: Any = "context") -> pd.DataFrame:
+        """The change timeline (``schema.CHANGE_COLUMNS``): deploys, config and security changes.
+
+        Read over the context window by default, so changes that preceded the incident
+        are in it.
+        """
+        win = self._window(window)
+        key = self._changes_key(win)
+        if self.offline and key not in self.bundle and key not in self._raw:
+            names = self._bundle_frames("changes", win) or self._bundle_frames("changes", None)
+            if names:
+                return _concat([self._get(n, "changes", None, role="changes") for n in names], "changes")
+
+        def fetch() -> pd.DataFrame:
+            from . import changes as _changes
+
+            res = {k: v for k, v in self.resources.items() if k != "log_groups"}
+            return _changes.timeline(win, resources=res, **self._aws())
+
+        return self._get(key, "changes", fetch, role="changes")
+
+    # -- health -----------------------------------------------------------------------------
+
+    def health(self) -> dict[str, pd.DataFrame]:
+        """Health and configuration snapshot of the named resources.
+
+        Returns the frames by name (``summary``, ``settings``, ...). Live, this is the
+        state *now* (describe calls), recorded so a replay sees what the run saw.
+        """
+        res = {k: v for k, v in self.resources.items() if k != "log_groups"}
+        names_key = self._health_key("settings")
+        if names_key in self._raw or names_key in self.bundle:
+            out = {"settings": self._get(names_key, "settings", None, role="health")}
+            wanted = {self._health_key(n): n for n in self._recorded_health_names()}
+            for key, hname in wanted.items():
+                out[hname] = self._get(key, "health", None, role="health")
+            return out
+        if self.offline:
+            if not self._wants_health():
+                return {}
+            raise EvidenceError("the evidence bundle has no health snapshot for these resources", path=str(self.bundle.path))
+        from . import health as _health
+
+        res = {k: v for k, v in res.items() if k in _health.RESOURCE_KEYS}
+        if not res:
+            return {}
+        snap = _health.snapshot(res, **self._aws())
+        out: dict[str, pd.DataFrame] = {}
+        settings = getattr(snap, "settings", None)
+        if settings is not None:
+            self.bundle.record(names_key, settings, kind="settings")
+            self._raw[names_key] = settings
+            self._use("health", names_key)
+            out["settings"] = settings
+        frames = dict(getattr(snap, "frames", {}) or {})
+        summary = getattr(snap, "summary", None)
+        if isinstance(summary, pd.DataFrame):
+            frames.setdefault("summary", summary)
+        for hname, frame in frames.items():
+            if not isinstance(frame, pd.DataFrame):
+                continue
+            key = self._health_key(hname)
+            self.bundle.record(key, frame, kind="health")
+            self._raw[key] = frame
+            self._use("health", key)
+            out[hname] = frame
+        self.bundle.set_context(health_frames=sorted(out))
+        self._findings = None
+        return out
+
+    def _recorded_health_names(self) -> list[str]:
+        names = [n for n in (self.bundle.context.get("health_frames") or []) if n != "settings"]
+        if names:
+            return names
+        # a sample bundle: the frames of kind health whose query names them
+        out = []
+        for key in self.bundle.find("health"):
+            q = (self.bundle.entry(key).get("attrs") or {}).get("query") or {}
+            if q.get("frame") and self._health_key(q["frame"]) == key:
+                out.append(q["frame"])
+        return out
+
+    # -- everything at once, and the findings -----------------------------------------------
+
+    def collect(self, *, logs: bool = True, metrics: bool = True, changes: bool = True, health: bool = True) -> "Investigation":
+        """Fetch (or replay) everything the resources allow: logs of the incident and the
+        baseline, metrics, the change timeline and the health snapshot.
+
+        A source that cannot be read (access denied, a throttled API) is reported in
+        :attr:`issues` and the data-quality appendix, and the others still come; missing
+        credentials or a missing log group stop the investigation.
+        """
+        steps: list[tuple[str, Any]] = []
+        if logs:
+            steps.append(("logs", lambda: self.logs(window="incident")))
+            if self.baseline is not None:
+                steps.append(("baseline logs", lambda: self.logs(window="baseline")))
+        if metrics:
+            steps.append(("metrics", lambda: self.metrics()))
+        if changes:
+            steps.append(("changes", lambda: self.changes()))
+        if health and self._wants_health():
+            steps.append(("health", lambda: self.health()))
+        for what, step in steps:
+            try:
+                step()
+            except (NoCredentialsError, NotFoundError, EvidenceError, ParameterError):
+                raise
+            except AwsError as exc:
+                self._note(f"{what}: {exc}")
+                warnings.warn(f"{what} could not be read: {exc}", IncompleteDataWarning, stacklevel=2)
+            except ImportError as exc:  # a data-layer module missing from this install
+                self._note(f"{what}: not available ({exc})")
+        return self
+
+    def inputs(self) -> Any:
+        """What the detectors read (:class:`incidentkit.findings.Inputs`), from what was fetched."""
+        from .findings import Inputs
+
+        def frames(role: str) -> list[pd.DataFrame]:
+            return [self._raw[k] for k in self._roles.get(role, []) if k in self._raw]
+
+        logs = self.logs(window="incident") if self._roles.get("logs:incident") else None
+        baseline_logs = self.logs(window="baseline") if self._roles.get("logs:baseline") else None
+        metric_frames = frames("metrics")
+        change_frames = frames("changes")
+        health: dict[str, pd.DataFrame] = {}
+        settings = None
+        for key in self._roles.get("health", []):
+            df = self._raw[key]
+            name = ((df.attrs.get("query") or {}).get("frame")) or key
+            if self.bundle.entry(key).get("kind") == "settings" or name == "settings":
+                settings = df
+            else:
+                health[name] = df
+        return Inputs(
+            window=self.window,
+            baseline=self.baseline,
+            logs=logs,
+            baseline_logs=baseline_logs,
+            requests=self.requests(window="incident") if logs is not None and len(logs) else None,
+            baseline_requests=self.requests(window="baseline") if baseline_logs is not None and len(baseline_logs) else None,
+            metrics=_concat(metric_frames, "metrics") if metric_frames else None,
+            changes=_concat(change_frames, "changes") if change_frames else None,
+            settings=settings,
+            health=health,
+        )
+
+    def findings(self, **kwargs: Any) -> Any:
+        """Run every applicable detector on what was fetched; most likely cause first.
+
+        When nothing was fetched yet, :meth:`collect` runs first. Keyword arguments go to
+        :func:`incidentkit.findings.detect` (``only=``, ``extra=``).
+        """
+        if self._findings is not None and not kwargs:
+            return self._findings
+        if not self._roles:
+            self.collect()
+        from .findings import detect
+
+        result = detect(self.inputs(), **kwargs)
+        if not kwargs:
+            self._findings = result
+        return result
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        """What identifies this investigation (window, baseline, resources, sample, region)."""
+        out: dict[str, Any] = {"start": _iso(self.window.start), "end": _iso(self.window.end)}
+        if self.baseline is not None:
+            out["baseline_start"], out["baseline_end"] = _iso(self.baseline.start), _iso(self.baseline.end)
+        if self.sample_name:
+            out["sample"] = self.sample_name
+        if self.region:
+            out["region"] = self.region
+        out.update(self.resources)
+        return out
+
+    def data_quality(self) -> pd.DataFrame:
+        """One row per recorded frame: rows, API calls, completeness (the report's appendix)."""
+        return self.bundle.summary()
+
+    # -- pinning -----------------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Copy the evidence bundle to ``path`` (a new folder) and return it.
+
+        Reopen it anywhere with :meth:`open` — offline, same findings.
+        """
+        dst = Path(path)
+        self._save_context()
+        if dst.resolve() == self.bundle.path.resolve():
+            return dst
+        if dst.exists() and any(dst.iterdir()):
+            raise EvidenceError(f"{dst} exists and is not empty; save to a new folder", path=str(dst))
+        from .runner import _copy_bundle
+
+        if dst.exists():
+            dst.rmdir()
+        _copy_bundle(self.bundle.path, dst)
+        return dst
+
+    def close(self) -> None:
+        """Remove the private temporary bundle, if this investigation made one."""
+        if self._own_tmp:
+            shutil.rmtree(self._own_tmp, ignore_errors=True)
+            self._own_tmp = None
+
+    def __enter__(self) -> "Investigation":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._save_context()
+
+    # -- display -----------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        from .display import investigation_repr  # window, source, evidence, findings (masked)
+
+        return investigation_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .display import investigation_html  # the same as HTML, with the data-quality table
+
+        return investigation_html(self)
+
+
+def _concat(frames: Sequence[pd.DataFrame], kind: str) -> pd.DataFrame:
+    from . import schema
+
+    frames = [f for f in frames if f is not None]
+    if not frames:
+        return schema.empty_frame(kind)
+    if len(frames) == 1:
+        return frames[0]
+    nonempty = [f for f in frames if len(f)] or frames[:1]
+    out = pd.concat(nonempty, ignore_index=True, sort=False)
+    if "timestamp" in out.columns:
+        out = out.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    attrs = dict(frames[0].attrs)
+    attrs["complete"] = all(bool(f.attrs.get("complete", True)) for f in frames)
+    attrs["truncated"] = any(bool(f.attrs.get("truncated", False)) for f in frames)
+    attrs["issues"] = [i for f in frames for i in (f.attrs.get("issues") or [])]
+    attrs["api_calls"] = sum(int(f.attrs.get("api_calls") or 0) for f in frames)
+    attrs["parts"] = len(frames)
+    out.attrs = attrs
+    return out

@@ -430,7 +430,8 @@ class EventPages:
                 if kind == "done":
                     active -= 1
                     if bar is not None:
-                        bar.set_postfix_str(f"{len(tasks) - active}/{len(tasks)} groups done", refresh=False)
+                        what = "groups" if len(tasks) == len(self.targets) else "parts"
+                        bar.set_postfix_str(f"{len(tasks) - active}/{len(tasks)} {what} done", refresh=False)
                     continue
                 if kind == "error":
                     active -= 1
@@ -456,7 +457,7 @@ class EventPages:
                     if more:
                         s.truncated = True
                         s.issues.append(
-                            f"stopped at limit={self.limit:,} events: more events exist in the window"
+                            f"stopped at limit={self.limit:,} events: more events may exist in the window"
                         )
                     stop.set()
                     normal = True

@@ -467,6 +467,24 @@ def test_throttling_is_retried_and_counted(fake):
     assert df.attrs["api_calls"] == 5 + 3  # successful calls (pages); retries are counted apart
 
 
+def test_thirty_percent_of_calls_throttled_every_fetch_completes(fake):
+    import zlib
+
+    server, session = fake({f"/svc{i}": 700 + 37 * i for i in range(6)}, page=50)
+
+    def fault(group: str, offset: int, attempt: int) -> str | None:
+        h = zlib.crc32(f"{group}#{offset}".encode())
+        throttled = h % 10 < 3  # 30 % of the calls ...
+        return "throttle" if throttled and attempt <= 1 + h % 3 else None  # ... each throttled 1 to 3 times
+
+    server.fault = fault
+    df = logs.events([f"/svc{i}" for i in range(6)], W, session=session)
+    calls = df.attrs["api_calls"]
+    assert len(df) == sum(700 + 37 * i for i in range(6)) and df.attrs["complete"] is True
+    assert 0.2 * calls < sum(1 for (g, off), n in server.attempts.items() if n > 1) < 0.4 * calls
+    assert df.attrs["retries"] == server.injected > 0
+
+
 def test_throttled_past_the_budget_raises_with_the_partial_frame(fake):
     server, session = fake({"/a": 350})
     server.fault = lambda g, off, attempt: "throttle" if off == 200 else None

@@ -284,3 +284,31 @@ def test_partial_change_edge_cases():
     assert dp.detect_partial_change_no_rollback(Inputs()) is None
     assert dp.detect_partial_change_no_rollback(Inputs(changes=schema.empty_frame("changes"))) is None
     assert list(dp.change_runs(None).columns) == list(dp.CHANGE_RUN_COLUMNS)
+
+
+def test_sparse_502_datapoints_one_deploy_and_no_double_counted_requests():
+    """CloudWatch publishes HTTPCode_* counts only for minutes that had some, and RequestCount per
+    load balancer *and* per target group: a handful of 502s right after one deregistration is
+    still significant, and requests are not counted twice."""
+    start = pd.Timestamp("2026-03-07T13:00:00Z")
+    n = 120
+    req = np.full(n, 200.0)
+    burst = start + pd.Timedelta(minutes=61)
+    e502 = metric("HTTPCode_ELB_502_Count", [7.0, 5.0], start=burst)
+    m = pd.concat([metric("RequestCount", req, start=start),
+                   metric("RequestCount", req, start=start, dims={"LoadBalancer": LB, "TargetGroup": TG}),
+                   e502,
+                   metric("TargetResponseTime", np.full(n, 75.0), start=start, dims={"LoadBalancer": LB, "TargetGroup": TG}, stat="Maximum")])
+    ch = changes_frame([
+        {"timestamp": start + pd.Timedelta(minutes=55), "event_name": "CreateDeployment", "class": "DEPLOYMENT", "actor": "jenkins"},
+        {"timestamp": start + pd.Timedelta(minutes=60, seconds=40), "event_name": "DeregisterTargets", "class": "DEPLOYMENT",
+         "actor": "arn:aws:sts::1:assumed-role/CodeDeployServiceRole/CodeDeploy", "resource": TG_ARN},
+    ])
+    series = dp.error_series(m)
+    assert series["requests"].max() == 200 and series["errors"].sum() == 12 and len(series) == n
+    a = dp.deploy_alignment(ch, metrics=m, after="150s", anchor="deregistration")
+    assert a["anchor"] == "deregistration" and a["errors_near_deploys"] == 12
+    assert a["time_share"] == pytest.approx(4 / 120) and a["p_value"] < 0.01
+    f = dp.detect_deregistration_delay_too_short(Inputs(metrics=m, changes=ch, settings=delay_settings()))
+    assert f is not None and f.severity in ("medium", "high") and f.confidence >= 0.8
+    assert "of a target deregistration" in f.summary

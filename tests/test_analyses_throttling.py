@@ -485,3 +485,44 @@ def test_scan_detector_edge_cases():
     assert th.detect_scan_read_burst(Inputs(logs=healthy_logs())) is None
     assert th.read_bursts(None).empty
     assert list(th.read_bursts(pd.DataFrame()).columns) == list(th.READ_BURST_COLUMNS)
+
+
+def sparse_report(with_logs=True):
+    """CloudWatch publishes ReadThrottleEvents only for minutes that had throttles; the report is an EventBridge cron."""
+    start = pd.Timestamp("2026-03-09T04:30:00Z")
+    consumed = np.full(120, 1500.0)
+    consumed[90:102] = 24000.0
+    m = pd.concat([
+        metric("ConsumedReadCapacityUnits", consumed, start=start),
+        metric("ProvisionedReadCapacityUnits", [400] * 120, start=start, stat="Average"),
+        metric("ReadThrottleEvents", [4, 204, 240, 211, 204, 283, 194, 189, 223, 182, 213, 109],
+               start=start + pd.Timedelta(minutes=91)),
+    ])
+    settings = pd.DataFrame({"resource_type": "AWS::Events::Rule",
+                             "resource_id": "arn:aws:events:eu-central-1:1:rule/daily-sales-report",
+                             "setting": ["ScheduleExpression", "State"], "value": ["cron(0 6 * * ? *)", "ENABLED"]})
+    logs = logs_frame([{"timestamp": start + pd.Timedelta(minutes=90, seconds=s),
+                        "message": f"Scan page {s}: Count=1000 ScannedCount=1000 LastEvaluatedKey present"} for s in range(0, 600, 20)])
+    return m, settings, (logs if with_logs else None)
+
+
+def test_sparse_throttle_datapoints_use_the_table_span_and_the_cron_schedule():
+    m, settings, logs = sparse_report()
+    b = th.read_bursts(m, logs, settings=settings)
+    assert len(b) == 1
+    assert b.loc[0, "time_share"] == pytest.approx(0.1)  # 12 of the 120 minutes the table's metrics cover
+    assert b.loc[0, "schedule"] == "daily-sales-report cron(0 6 * * ? *)"
+    f = th.detect_scan_read_burst(Inputs(metrics=m, logs=logs, settings=settings))
+    assert f is not None and f.confidence >= 0.85 and f.evidence["schedule"] == "daily-sales-report cron(0 6 * * ? *)"
+    m, settings, _ = sparse_report(with_logs=False)
+    f = th.detect_scan_read_burst(Inputs(metrics=m, settings=settings))
+    assert f is not None and f.severity == "medium"  # the schedule alone explains it
+    other = settings.assign(value=["cron(30 22 * * ? *)", "ENABLED"])
+    assert th.detect_scan_read_burst(Inputs(metrics=m, settings=other)).severity == "low"
+
+
+def test_cron_schedules():
+    s = pd.DataFrame({"resource_id": ["r/a", "r/b", "r/c", "r/d"], "setting": "ScheduleExpression",
+                      "value": ["cron(0/15 8-9 ? * MON-FRI *)", "rate(1 day)", "cron(* * * * ? *)", "cron(5 1,13 * * ? *)"]})
+    got = {rid: sorted(m) for rid, _, m in th._schedules(s)}
+    assert got == {"r/a": [480, 495, 510, 525, 540, 555, 570, 585], "r/d": [65, 785]}

@@ -264,10 +264,10 @@ def error_series(
     [[1.0, 2.0]]
     """
     names = [metric] if isinstance(metric, str) else list(metric)
-    err = select_metric(metrics, "AWS/ApplicationELB", names, "Sum")
+    err = _load_balancer_level(select_metric(metrics, "AWS/ApplicationELB", names, "Sum"))
     if not err.empty:
         e = err.groupby("timestamp", as_index=False).agg(errors=("value", "sum"), period=("period", "max"))
-        req = select_metric(metrics, "AWS/ApplicationELB", "RequestCount", "Sum")
+        req = _load_balancer_level(select_metric(metrics, "AWS/ApplicationELB", "RequestCount", "Sum"))
         if not req.empty:
             r = req.groupby("timestamp", as_index=False).agg(requests=("value", "sum"))
             e = e.merge(r, on="timestamp", how="outer")
@@ -296,6 +296,23 @@ def error_series(
     return out
 
 
+def _load_balancer_level(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep one level of a load-balancer metric so nothing is counted twice.
+
+    CloudWatch publishes the same requests per load balancer, per target group and per
+    Availability Zone; prefer the load-balancer totals, then per target group, then the AZs.
+    """
+    if df.empty:
+        return df
+    keys = df["dimensions"].map(lambda d: frozenset(_dims(d)))
+    for level in (lambda k: "TargetGroup" not in k and "AvailabilityZone" not in k,
+                  lambda k: "AvailabilityZone" not in k):
+        sel = keys.map(level).to_numpy(dtype=bool)
+        if sel.any():
+            return df.loc[sel]
+    return df
+
+
 def _errors_for(inputs_metrics: pd.DataFrame | None, requests: pd.DataFrame | None) -> pd.DataFrame:
     series = error_series(inputs_metrics, requests)
     if series.empty or series["errors"].sum() == 0:
@@ -303,6 +320,19 @@ def _errors_for(inputs_metrics: pd.DataFrame | None, requests: pd.DataFrame | No
         if not alt.empty and (series.empty or alt["errors"].sum() > 0):
             return alt
     return series
+
+
+_DEREGISTRATION_EVENTS = re.compile(r"^(?:DeregisterTargets|DeleteTaskSet|UpdateServicePrimaryTaskSet|DeregisterInstancesFromLoadBalancer)")
+
+
+def _deregistrations(changes: pd.DataFrame | None) -> list[pd.Timestamp]:
+    """Times targets left a load balancer (successful calls only)."""
+    df = _changes(changes)
+    if df.empty:
+        return []
+    ok = df["error_code"].fillna("").str.len() == 0
+    hit = df["event_name"].fillna("").str.contains(_DEREGISTRATION_EVENTS.pattern, regex=True) & ok
+    return list(df.loc[hit.to_numpy(dtype=bool), "timestamp"])
 
 
 def deploy_impact(
@@ -354,19 +384,25 @@ def deploy_alignment(
     metrics: pd.DataFrame | None = None,
     requests: pd.DataFrame | None = None,
     after: str | pd.Timedelta = "10min",
+    anchor: str = "deploy",
 ) -> dict[str, Any]:
     """Are the errors concentrated right after deploys?
 
     Compares the share of all errors that fall within ``after`` of a deploy episode with the
     share of observed time those minutes cover. Errors come in bursts, so the significance test
-    counts *minutes with unusually many errors* (above the 95th percentile of all minutes, and
-    above 1) rather than errors: ``p_value`` is the binomial probability of at least that many
-    such minutes falling after deploys if they were placed at random.
+    counts *minutes with unusually many errors* (above the 95th percentile of all minutes)
+    rather than errors: ``p_value`` is the binomial probability of at least that many such
+    minutes falling after deploys if they were placed at random.
+
+    With ``anchor="deregistration"`` the windows start at each target deregistration
+    (``DeregisterTargets``, ECS/CodeDeploy task-set swaps), one bin early, and last ``after``:
+    that is when a too-short deregistration delay cuts requests. Without such events the deploy
+    episodes are used.
 
     Returns
     -------
     dict
-        ``deployments``, ``source``, ``errors_total``, ``errors_near_deploys``,
+        ``deployments``, ``source``, ``anchor``, ``errors_total``, ``errors_near_deploys``,
         ``share_near_deploys``, ``time_share``, ``lift`` (share over time share),
         ``error_bins``, ``error_bins_near`` (minutes with unusually many errors), ``p_value``, ``error_rate_near_deploys`` and
         ``error_rate_elsewhere`` (errors over requests, when requests are known).
@@ -384,18 +420,26 @@ def deploy_alignment(
     series = _errors_for(metrics, requests)
     out["deployments"] = int(len(deps))
     out["source"] = series.attrs.get("source")
+    out["anchor"] = "deploy"
     if deps.empty or series.empty:
         return out
     span = pd.Timedelta(after)
+    period = pd.Timedelta(seconds=float(series["period"].median()) if series["period"].notna().any() else 60.0)
+    windows = [(d["start"], d["end"] + span) for _, d in deps.iterrows()]
+    if anchor == "deregistration":
+        times = _deregistrations(changes)
+        if len(times):
+            windows = [(t - period, t + span) for t in times]
+            out["anchor"] = "deregistration"
     near = pd.Series(False, index=series.index)
-    for _, d in deps.iterrows():
-        near |= (series["timestamp"] >= d["start"]) & (series["timestamp"] < d["end"] + span)
+    for a, b in windows:
+        near |= (series["timestamp"] >= a) & (series["timestamp"] < b)
     total = float(series["errors"].sum())
     near_err = float(series.loc[near, "errors"].sum())
     time_share = float(near.mean())
-    # minutes with *unusually many* errors: above the 95th percentile of all minutes (at least 1),
-    # so a steady trickle does not count and a burst counts once per minute, not once per error
-    heavy_at = max(1.0, float(series["errors"].quantile(0.95)))
+    # minutes with *unusually many* errors: above the 95th percentile of all minutes, so a steady
+    # trickle does not count and a burst counts once per minute, not once per error
+    heavy_at = float(series["errors"].quantile(0.95))
     bins = series["errors"] > heavy_at
     n, k = int(bins.sum()), int((bins & near).sum())
     out.update({"errors_total": total, "errors_near_deploys": near_err, "time_share": time_share,
@@ -655,10 +699,12 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     """``deregistration-delay-too-short``: requests outlive the deregistration delay and deploys cut them.
 
     Needs ``deregistration_delay.timeout_seconds`` in the settings and at least one request (or
-    ``TargetResponseTime`` maximum) longer than it. With ELB 502s concentrated after deploys
-    (at least 5 errors, lift ≥ 3 and p < 0.01 over the minutes with errors) it is the cause of
-    those 502s: severity from the error rate in the minutes after deploys (at least medium),
-    confidence 0.55-0.95. Without that alignment it is a latent misconfiguration, reported low.
+    ``TargetResponseTime`` maximum) longer than it. With ELB 502s concentrated in the minutes
+    after target deregistrations (from each ``DeregisterTargets`` to the delay + 2 min, at least
+    3 min; whole deploy episodes when no deregistration is in the timeline) — at least 5 errors,
+    lift ≥ 3 and p < 0.01 over the minutes with unusually many errors — it is the cause of those
+    502s: severity from the error rate in those minutes (at least medium), confidence 0.55-0.95.
+    Without that alignment it is a latent misconfiguration, reported low.
     """
     dd = durations_vs_deregistration(inputs.settings, requests=inputs.requests, metrics=inputs.metrics)
     if dd.empty:
@@ -668,10 +714,12 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     if over.empty:
         return None
     row = over.sort_values("slowest_s", ascending=False).iloc[0]
-    align = deploy_alignment(inputs.changes, metrics=inputs.metrics, requests=inputs.requests)
+    delay = float(row["deregistration_delay_s"])
+    # requests are cut when the delay runs out after a deregistration: look from then to 2 min past it
+    after = pd.Timedelta(seconds=max(180.0, delay + 120.0))
+    align = deploy_alignment(inputs.changes, metrics=inputs.metrics, requests=inputs.requests, after=after, anchor="deregistration")
     aligned = (align["deployments"] > 0 and align["errors_near_deploys"] >= 5 and not math.isnan(align["p_value"])
                and align["p_value"] < 0.01 and align["lift"] >= 3)
-    delay = float(row["deregistration_delay_s"])
     slowest = float(row["slowest_s"])
     if aligned:
         confidence = 0.55 + 0.25 * min(1.0, align["share_near_deploys"])
@@ -712,8 +760,10 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     summary = (f"The deregistration delay of {row['target_group']} is {delay:.0f} s, but the slowest request took {slowest:.0f} s: "
                f"{longer} than the delay. ")
     if aligned:
+        where = (f"within {after.total_seconds() / 60:.0f} minutes of a target deregistration"
+                 if align["anchor"] == "deregistration" else f"within {after.total_seconds() / 60:.0f} minutes of a deploy")
         summary += (f"{pct(align['share_near_deploys'], 0)} of the {align['errors_total']:.0f} ELB errors "
-                    f"({align['source']}) fell within 10 minutes of the {align['deployments']} deploys, which cover "
+                    f"({align['source']}) fell {where} ({align['deployments']} deploys); those minutes cover "
                     f"{pct(align['time_share'], 1)} of the time (lift {align['lift']:.1f}, p={align['p_value']:.2g})"
                     + (f"; {pct(align['error_rate_near_deploys'], 2)} of requests failed after deploys against "
                        f"{pct(align['error_rate_elsewhere'], 3)} elsewhere" if not math.isnan(align["error_rate_near_deploys"]) else "")

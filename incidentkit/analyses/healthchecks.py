@@ -876,9 +876,13 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
 
 
 def _target_reasons(health: dict[str, pd.DataFrame] | None, tg: str) -> dict[str, int]:
-    t = (health or {}).get("targets")
-    if t is None or t.empty or "reason" not in t.columns:
+    """Reason codes of targets not healthy (``targets`` of a snapshot, or ``target_health`` observations)."""
+    frames = [f for f in ((health or {}).get("targets"), (health or {}).get("target_health")) if f is not None and not f.empty]
+    t = pd.concat(frames, ignore_index=True) if frames else None
+    if t is None or "reason" not in t.columns:
         return {}
+    if "state" in t.columns:
+        t = t[t["state"].astype("string").fillna("").str.lower().ne("healthy").to_numpy(dtype=bool)]
     if "target_group_arn" in t.columns:
         mine = t[t["target_group_arn"].astype("string").fillna("").map(lambda r: _tg_matches(str(r), tg))]
         t = mine if not mine.empty else t

@@ -95,26 +95,36 @@ LEAK_COLUMNS = (
 )
 DB_COLUMNS = ("db", "cpu_mean", "cpu_p95", "cpu_max", "connections_max", "max_connections", "connection_use", "state")
 
-_POOL_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+# (library, kind, pattern, needles): a line is searched with the pattern only when its lower-cased
+# text contains one of the needles (a literal scan is ~100x cheaper than the regex on long lines)
+_POOL_PATTERNS: tuple[tuple[str, str, re.Pattern[str], tuple[str, ...]], ...] = (
     ("sqlalchemy", "pool-timeout", re.compile(
-        r"QueuePool limit of size (?P<size>\d+) overflow (?P<overflow>-?\d+) reached, connection timed out, timeout (?P<timeout>[\d.]+)")),
+        r"QueuePool limit of size (?P<size>\d+) overflow (?P<overflow>-?\d+) reached, connection timed out, timeout (?P<timeout>[\d.]+)"),
+     ("queuepool limit",)),
     ("hikaricp", "pool-timeout", re.compile(
-        r"(?P<pool>[\w][\w .\-]*?) - Connection is not available, request timed out after (?P<timeout_ms>\d+)\s*ms"
-        r"(?:.*?total=(?P<size>\d+))?")),
-    ("node-postgres", "pool-timeout", re.compile(r"timeout exceeded when trying to connect")),
-    ("psycopg-pool", "pool-timeout", re.compile(r"(?:PoolTimeout\W*)?couldn't get a connection after (?P<timeout>[\d.]+) sec|PoolTimeout")),
-    ("dbcp", "pool-timeout", re.compile(r"Timeout waiting for idle object|Cannot get a connection, pool error")),
-    ("jdbc", "pool-timeout", re.compile(r"Unable to acquire JDBC Connection|Could not get JDBC Connection")),
+        r"(?P<pool>\w[\w.\-]*(?: [\w.\-]+){0,4}) - Connection is not available, request timed out after (?P<timeout_ms>\d+)\s*ms"
+        r"(?:[^()]{0,40}\(total=(?P<size>\d+))?"),
+     ("connection is not available",)),
+    ("node-postgres", "pool-timeout", re.compile(r"timeout exceeded when trying to connect"), ("timeout exceeded when trying",)),
+    ("psycopg-pool", "pool-timeout", re.compile(r"(?:PoolTimeout\W*)?couldn't get a connection after (?P<timeout>[\d.]+) sec|PoolTimeout"),
+     ("pooltimeout", "couldn't get a connection")),
+    ("dbcp", "pool-timeout", re.compile(r"Timeout waiting for idle object|Cannot get a connection, pool error"),
+     ("waiting for idle object", "pool error")),
+    ("jdbc", "pool-timeout", re.compile(r"Unable to acquire JDBC Connection|Could not get JDBC Connection"), ("jdbc connection",)),
     ("generic", "pool-timeout", re.compile(
         r"(?i:connection pool (?:is )?exhausted|\bpool exhausted\b|no (?:free |available )?connections? (?:available )?in (?:the )?pool"
-        r"|timed? ?out waiting for (?:a )?(?:free |available )?connection)")),
-    ("postgresql", "server-limit", re.compile(r"(?i:sorry, too many clients already|remaining connection slots are reserved)")),
-    ("mysql", "server-limit", re.compile(r"\bToo many connections\b|ER_CON_COUNT_ERROR")),
-    ("node-postgres", "connect-timeout", re.compile(r"Connection terminated due to connection timeout")),
+        r"|timed? ?out waiting for (?:a )?(?:free |available )?connection)"),
+     ("exhausted", "in the pool", "in pool", "waiting for")),
+    ("postgresql", "server-limit", re.compile(r"(?i:sorry, too many clients already|remaining connection slots are reserved)"),
+     ("too many clients", "connection slots are reserved")),
+    ("mysql", "server-limit", re.compile(r"\bToo many connections\b|ER_CON_COUNT_ERROR"), ("too many connections", "er_con_count_error")),
+    ("node-postgres", "connect-timeout", re.compile(r"Connection terminated due to connection timeout"), ("connection terminated due to",)),
 )
+_USAGE_NEEDLES = ("total=", "checked out", "totalcount", "in_use", "inuse", "in use", "checkedout", "checked_out", "active",
+                  "busy", "numactive")
 
 _HIKARI_STATS = re.compile(
-    r"(?:(?P<pool>[\w][\w .\-]*?) - [^()]*?)?\(total=(?P<total>\d+),\s*active=(?P<active>\d+),\s*idle=(?P<idle>\d+),\s*waiting=(?P<waiting>\d+)\)")
+    r"(?:(?P<pool>\w[\w.\-]*(?: [\w.\-]+){0,4}) - [^()]{0,80})?\(total=(?P<total>\d+),\s*active=(?P<active>\d+),\s*idle=(?P<idle>\d+),\s*waiting=(?P<waiting>\d+)\)")
 _SQLA_STATUS = re.compile(
     r"Pool size:\s*(?P<size>\d+)\s+Connections in pool:\s*(?P<idle>\d+)\s+Current Overflow:\s*(?P<overflow>-?\d+)\s+"
     r"Current Checked out connections:\s*(?P<out>\d+)")
@@ -171,11 +181,6 @@ def _iso(ts: Any) -> str | None:
     return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
 
 
-def _unnamed(pattern: str) -> str:
-    """The pattern with its named groups made non-capturing (for ``str.contains``)."""
-    return re.sub(r"\(\?P<\w+>", "(?:", pattern)
-
-
 def _to_float(values: pd.Series) -> pd.Series:
     return pd.to_numeric(values, errors="coerce").astype("float64")
 
@@ -222,36 +227,10 @@ def pool_errors(logs: pd.DataFrame | None) -> pd.DataFrame:
     if logs is None or logs.empty or "timestamp" not in logs.columns:
         return _empty(POOL_ERROR_COLUMNS, dt)
     logs = logs.reset_index(drop=True)
-    text = (_col(logs, "message").astype("string").fillna("") + "\n" + _col(logs, "error_type").astype("string").fillna("")
-            + "\n" + _col(logs, "error_message").astype("string").fillna(""))
-    rows = []
-    claimed = np.zeros(len(logs), dtype=bool)
-    for library, kind, pattern in _POOL_PATTERNS:
-        found = text.str.extract(pattern.pattern if pattern.groupindex else f"({pattern.pattern})", expand=True)
-        hit = found.notna().any(axis=1).to_numpy() & ~claimed
-        if not hit.any():
-            continue
-        claimed |= hit
-        for i in np.flatnonzero(hit):
-            g = found.iloc[i]
-            timeout = float("nan")
-            if "timeout" in g.index and pd.notna(g["timeout"]):
-                timeout = float(g["timeout"])
-            elif "timeout_ms" in g.index and pd.notna(g["timeout_ms"]):
-                timeout = float(g["timeout_ms"]) / 1000.0
-            rows.append({
-                "row": i,
-                "library": library,
-                "kind": kind,
-                "pool_name": str(g["pool"]).strip() if "pool" in g.index and pd.notna(g["pool"]) else None,
-                "pool_size": float(g["size"]) if "size" in g.index and pd.notna(g["size"]) else float("nan"),
-                "overflow": float(g["overflow"]) if "overflow" in g.index and pd.notna(g["overflow"]) else float("nan"),
-                "timeout_s": timeout,
-            })
-    if not rows:
+    found_df = _pool_error_rows(logs)
+    if found_df.empty:
         return _empty(POOL_ERROR_COLUMNS, dt)
-    found_df = pd.DataFrame(rows).sort_values("row")
-    sub = logs.loc[found_df["row"].to_numpy()]
+    sub = logs.loc[found_df["row"].to_numpy(dtype=int)]
     out = pd.DataFrame({
         "timestamp": as_utc(sub["timestamp"]).to_numpy(),
         "log_group": _col(sub, "log_group").astype("string").to_numpy(),
@@ -259,7 +238,7 @@ def pool_errors(logs: pd.DataFrame | None) -> pd.DataFrame:
         "request_id": _col(sub, "request_id").astype("string").to_numpy(),
         "library": found_df["library"].to_numpy(),
         "kind": found_df["kind"].to_numpy(),
-        "pool_name": found_df["pool_name"].to_numpy(),
+        "pool_name": found_df["pool_name"].astype("string").to_numpy(),
         "pool_size": found_df["pool_size"].to_numpy(dtype=float),
         "overflow": found_df["overflow"].to_numpy(dtype=float),
         "timeout_s": found_df["timeout_s"].to_numpy(dtype=float),
@@ -269,6 +248,65 @@ def pool_errors(logs: pd.DataFrame | None) -> pd.DataFrame:
     for c in ("log_group", "log_stream", "request_id", "library", "kind", "pool_name", "message"):
         out[c] = out[c].astype("string")
     return out.sort_values("timestamp", kind="stable", ignore_index=True)[list(POOL_ERROR_COLUMNS)]
+
+
+def _contains_any(lower: pd.Series, needles: Sequence[str]) -> np.ndarray:
+    """Rows of lower-cased text containing any of the literal ``needles`` (one linear pass)."""
+    if len(lower) == 0:
+        return np.zeros(0, dtype=bool)
+    pattern = "|".join(re.escape(n) for n in needles)
+    return lower.str.contains(pattern, regex=True).fillna(False).to_numpy(dtype=bool)
+
+
+_ALL_POOL_NEEDLES = tuple(n for *_, needles in _POOL_PATTERNS for n in needles)
+
+
+def _error_text(logs: pd.DataFrame) -> pd.Series:
+    return (_col(logs, "message").astype("string").fillna("") + "\n" + _col(logs, "error_type").astype("string").fillna("")
+            + "\n" + _col(logs, "error_message").astype("string").fillna(""))
+
+
+def _pool_error_rows(logs: pd.DataFrame) -> pd.DataFrame:
+    """Pool errors of ``logs`` (a 0..n-1 index): ``row`` (the position) and the parsed fields, in row order."""
+    text_all = _error_text(logs)
+    first = _contains_any(text_all.str.lower(), _ALL_POOL_NEEDLES)
+    where = np.flatnonzero(first)
+    text = text_all[first].reset_index(drop=True)
+    lower = text.str.lower()
+    parts: list[pd.DataFrame] = []
+    claimed = np.zeros(len(text), dtype=bool)
+    for library, kind, pattern, needles in _POOL_PATTERNS:
+        if not len(text):
+            break
+        cand = _contains_any(lower, needles) & ~claimed
+        if not cand.any():
+            continue
+        found = text[cand].str.extract(pattern.pattern if pattern.groupindex else f"({pattern.pattern})", expand=True)
+        ok = found.notna().any(axis=1).to_numpy()
+        if not ok.any():
+            continue
+        local = np.flatnonzero(cand)[ok]
+        claimed[local] = True
+        positions = where[local]
+        f = found[ok]
+
+        def num(name: str, scale: float = 1.0) -> np.ndarray:
+            return (_to_float(f[name]) / scale).to_numpy() if name in f.columns else np.full(len(f), np.nan)
+
+        timeout = num("timeout")
+        timeout = np.where(np.isnan(timeout), num("timeout_ms", 1000.0), timeout)
+        parts.append(pd.DataFrame({
+            "row": positions,
+            "library": library,
+            "kind": kind,
+            "pool_name": f["pool"].astype("string").str.strip().to_numpy() if "pool" in f.columns else pd.NA,
+            "pool_size": num("size"),
+            "overflow": num("overflow"),
+            "timeout_s": timeout,
+        }))
+    if not parts:
+        return pd.DataFrame(columns=["row", "library", "kind", "pool_name", "pool_size", "overflow", "timeout_s"])
+    return pd.concat(parts, ignore_index=True).sort_values("row", kind="stable", ignore_index=True)
 
 
 def _first_int(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
@@ -306,7 +344,16 @@ def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
     if logs is None or logs.empty or "timestamp" not in logs.columns:
         return _empty(POOL_USAGE_COLUMNS, dt)
     logs = logs.reset_index(drop=True)
-    msg = _col(logs, "message").astype("string").fillna("")
+    msg_all = _col(logs, "message").astype("string").fillna("")
+    has_column = np.zeros(len(logs), dtype=bool)
+    for c in _USAGE_COLUMNS:
+        if c in logs.columns:
+            has_column |= pd.to_numeric(logs[c], errors="coerce").notna().to_numpy()
+    cand = has_column | _contains_any(msg_all.str.lower(), _USAGE_NEEDLES)
+    if not cand.any():
+        return _empty(POOL_USAGE_COLUMNS, dt)
+    logs = logs.loc[cand].reset_index(drop=True)
+    msg = msg_all[cand].reset_index(drop=True)
     in_use = pd.Series(np.nan, index=logs.index)
     size = pd.Series(np.nan, index=logs.index)
     idle = pd.Series(np.nan, index=logs.index)
@@ -353,8 +400,11 @@ def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
     return out.sort_values(["pool", "timestamp"], kind="stable", ignore_index=True)
 
 
-def _exceptions(logs: pd.DataFrame | None) -> pd.DataFrame:
-    """Error lines that are not themselves pool errors: the candidates for leaking a connection."""
+def _exceptions(logs: pd.DataFrame | None, pool_rows: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Error lines that are not themselves pool errors: the candidates for leaking a connection.
+
+    ``pool_rows`` is :func:`_pool_error_rows` of the same (index-reset) logs, when already computed.
+    """
     if logs is None or logs.empty or "timestamp" not in logs.columns:
         return pd.DataFrame(columns=["timestamp", "pool", "error_type"])
     logs = logs.reset_index(drop=True)
@@ -364,11 +414,10 @@ def _exceptions(logs: pd.DataFrame | None) -> pd.DataFrame:
     msg = _col(logs, "message").astype("string").fillna("")
     is_err = level.isin(list(_ERROR_LEVELS)).fillna(False) | etype.notna() | (fmt == "traceback").fillna(False)
     is_err = is_err | msg.str.contains(r"Traceback \(most recent call last\)|^\s*at [\w.$]+\(|Exception in thread", regex=True)
-    pool_hit = pd.Series(False, index=logs.index)
-    text = msg + "\n" + etype.fillna("")
-    for _, _, pattern in _POOL_PATTERNS:
-        pool_hit |= text.str.contains(_unnamed(pattern.pattern), regex=True)
-    sel = (is_err & ~pool_hit).to_numpy(dtype=bool)
+    pool_hit = np.zeros(len(logs), dtype=bool)
+    rows = _pool_error_rows(logs) if pool_rows is None else pool_rows
+    pool_hit[rows["row"].to_numpy(dtype=int)] = True
+    sel = is_err.to_numpy(dtype=bool) & ~pool_hit
     if not sel.any():
         return pd.DataFrame(columns=["timestamp", "pool", "error_type"])
     sub = logs.loc[sel]
@@ -426,10 +475,17 @@ def leak_signature(
     >>> int(row["leaked"]), int(row["step_ups"]), bool(row["leak"])
     (3, 3, True)
     """
+    if usage is None or usage.empty:
+        return _empty(LEAK_COLUMNS, {"returned_to_baseline": "bool", "leak": "bool"})
+    return _leak_signature(usage, _exceptions(logs), exception_window=exception_window, horizon=horizon,
+                           min_samples=min_samples)
+
+
+def _leak_signature(usage: pd.DataFrame, exc: pd.DataFrame, *, exception_window: str | pd.Timedelta = "60s",
+                    horizon: str | pd.Timedelta = "10min", min_samples: int = 8) -> pd.DataFrame:
     dt = {"returned_to_baseline": "bool", "leak": "bool"}
     if usage is None or usage.empty:
         return _empty(LEAK_COLUMNS, dt)
-    exc = _exceptions(logs)
     window = pd.Timedelta(exception_window)
     horizon = pd.Timedelta(horizon)
     rows = []
@@ -623,11 +679,15 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
     match the exceptions, 0.1 otherwise); minus 0.2 when the database is saturated, minus
     0.1 when traffic grew a lot over the gauge's span (a busier pool, not a leak).
     """
-    logs = inputs.logs
+    logs = inputs.logs.reset_index(drop=True) if inputs.logs is not None else None
     errs = pool_errors(logs)
     client = errs[errs["kind"] == "pool-timeout"]
     usage = pool_usage(logs)
-    leaks = leak_signature(usage, logs) if not usage.empty else leak_signature(usage)
+    if logs is not None and not logs.empty and "timestamp" in logs.columns:
+        exc = _exceptions(logs, _pool_error_rows(logs))
+    else:
+        exc = _exceptions(None)
+    leaks = _leak_signature(usage, exc)
     # a leak "by exception": most steps have an exception just before them, and the number of
     # connections lost matches the number of exceptions (one kept connection per failed request)
     strong = leaks[leaks["leak"] & (leaks["exception_share"] >= 0.5)
@@ -643,7 +703,6 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
     headroom = (not db.empty) and (db["state"] == "headroom").all()
     if saturated and strong.empty:
         return None
-    exc = _exceptions(logs)
     first_err = client["timestamp"].min() if len(client) else None
     exc_before = int((exc["timestamp"] < first_err).sum()) if first_err is not None and len(exc) else 0
 

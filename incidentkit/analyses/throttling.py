@@ -141,6 +141,7 @@ READ_BURST_COLUMNS = (
     "time_of_day",  # HH:MM UTC of the burst's start
     "days_seen",  # distinct days with a burst at this time of day (±20 min)
     "recurring",
+    "schedule",  # a scheduled rule (EventBridge ScheduleExpression cron) firing just before the burst
 )
 
 _READ_OPS = frozenset({"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems", "ExecuteStatement", "BatchExecuteStatement"})
@@ -155,6 +156,9 @@ _THROTTLE = re.compile(
     r"|(?i:rate exceeded|too many requests|please reduce your request rate"
     r"|throughput exceeds the current capacity)"
 )
+_THROTTLE_NEEDLES = "|".join(re.escape(n) for n in (
+    "throttl", "rate exceeded", "too many requests", "provisionedthroughputexceeded", "slowdown",
+    "reduce your request rate", "limitexceeded", "throughput exceeds", "toomanyrequests"))
 _ERROR_CODE_IN_TEXT = re.compile(r"An error occurred \(([\w.]+)\)|api error (\w+):|errors::(\w+)", re.IGNORECASE)
 _OPERATION_IN_TEXT = re.compile(
     r"when calling the (\w+) operation|operation error [^:,]+:\s*(\w+)|\b(\w+)Command\b"
@@ -501,8 +505,12 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
         return _empty(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
     logs = logs.reset_index(drop=True)
     text = _text(logs, "message", "error_type", "error_message")
-    found = text.str.extract(f"({_THROTTLE.pattern})", expand=False)
     status = pd.to_numeric(_col(logs, "status", "Int64"), errors="coerce")
+    # a literal pre-scan (linear) keeps the regex off the lines that cannot match
+    cand = text.str.lower().str.contains(_THROTTLE_NEEDLES, regex=True).fillna(False).to_numpy(dtype=bool)
+    found = pd.Series(pd.NA, index=text.index, dtype="string")
+    if cand.any():
+        found[cand] = text[cand].str.extract(f"({_THROTTLE.pattern})", expand=False)
     hit = (found.notna() | (status == 429)).fillna(False).to_numpy(dtype=bool)
     if not hit.any():
         return _empty(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
@@ -820,7 +828,11 @@ def scan_operations(logs: pd.DataFrame | None) -> pd.DataFrame:
         return _empty(SCAN_COLUMNS, cols)
     op = _col(logs, "operation").astype("string").str.strip().str.lower()
     msg = _col(logs, "message").astype("string").fillna("")
-    hit = ((op == "scan").fillna(False) | msg.str.contains(_SCAN.pattern, regex=True, na=False)).to_numpy(dtype=bool)
+    cand = msg.str.contains("scan", case=False, regex=False).fillna(False).to_numpy(dtype=bool)
+    text_hit = np.zeros(len(msg), dtype=bool)
+    if cand.any():
+        text_hit[cand] = msg[cand].str.contains(_SCAN.pattern, regex=True, na=False).to_numpy(dtype=bool)
+    hit = (op == "scan").fillna(False).to_numpy(dtype=bool) | text_hit
     if not hit.any():
         return _empty(SCAN_COLUMNS, cols)
     sub = logs.loc[hit]
@@ -838,6 +850,68 @@ def scan_operations(logs: pd.DataFrame | None) -> pd.DataFrame:
     for c in ("log_group", "request_id", "table", "message"):
         out[c] = out[c].astype("string")
     return out.sort_values("timestamp", kind="stable", ignore_index=True)
+
+
+def _cron_field(text: str, low: int, high: int) -> set[int] | None:
+    """Values of one cron field (``*``, ``5``, ``1,2``, ``0-10``, ``*/15``, ``10-50/10``); None when unreadable."""
+    out: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        step = 1
+        if "/" in part:
+            part, _, st = part.partition("/")
+            if not st.isdigit() or int(st) == 0:
+                return None
+            step = int(st)
+        if part in ("*", "?", ""):
+            lo, hi = low, high
+        elif "-" in part:
+            a, _, b = part.partition("-")
+            if not (a.isdigit() and b.isdigit()):
+                return None
+            lo, hi = int(a), int(b)
+        elif part.isdigit():
+            lo = hi = int(part)
+            if step != 1:
+                hi = high
+        else:
+            return None
+        out.update(range(lo, hi + 1, step))
+    return {v for v in out if low <= v <= high}
+
+
+def _schedules(settings: pd.DataFrame | None) -> list[tuple[str, str, set[int]]]:
+    """Scheduled rules from the settings: ``(resource_id, expression, minutes of the day it fires, UTC)``.
+
+    EventBridge ``cron(minutes hours day-of-month month day-of-week year)`` expressions are
+    evaluated in UTC; ``rate(...)`` expressions have no time of day and are skipped.
+    """
+    rows = _setting_values(settings, "ScheduleExpression", "schedule_expression", "Schedule")
+    out = []
+    for rid, expr in zip(rows["resource_id"], rows["value"]):
+        m = re.match(r"^\s*cron\((.*)\)\s*$", str(expr))
+        if not m:
+            continue
+        fields = m.group(1).split()
+        if len(fields) < 2:
+            continue
+        minutes = _cron_field(fields[0], 0, 59)
+        hours = _cron_field(fields[1], 0, 23)
+        if not minutes or not hours or len(minutes) * len(hours) > 288:
+            continue  # unreadable, or fires so often that any burst would "match"
+        out.append((str(rid), str(expr), {h * 60 + mi for h in hours for mi in minutes}))
+    return out
+
+
+def _schedule_before(schedules: list[tuple[str, str, set[int]]], start: pd.Timestamp, *,
+                     lead_min: int = 5, lag_min: int = 15) -> str | None:
+    """The first schedule firing between ``lead_min`` after and ``lag_min`` before ``start``'s time of day."""
+    mod = _minute_of_day(start)
+    for rid, expr, fires in schedules:
+        if any(-lead_min <= ((mod - f) % 1440 if (mod - f) % 1440 <= 720 else (mod - f) % 1440 - 1440) <= lag_min for f in fires):
+            name = rid.rsplit("/", 1)[-1] if rid else "rule"
+            return f"{name} {expr}"
+    return None
 
 
 def _minute_of_day(ts: pd.Timestamp) -> int:
@@ -866,7 +940,9 @@ def read_bursts(
     read utilisation, the write throttles in the same span (a Scan hurts reads, not writes),
     the Scan lines from ``scan_lead`` before it to its end with their lift over what the
     burst's length would hold by chance and a binomial p-value, throttled reads logged in it,
-    and whether bursts recur at the same time of day (± ``same_time``) on other days.
+    whether bursts recur at the same time of day (± ``same_time``) on other days, and which
+    scheduled rule (a ``ScheduleExpression`` cron in the settings, UTC) fired up to 15 minutes
+    before it.
 
     Returns
     -------
@@ -898,12 +974,16 @@ def read_bursts(
                      | (errs["operation"].isna() & (errs["error_code"] == "ProvisionedThroughputExceededException")).to_numpy(dtype=bool)]
     gap = pd.Timedelta(merge_gap)
     lead = pd.Timedelta(scan_lead)
+    schedules = _schedules(settings)
     rows = []
     for resource, grp in reads.groupby("resource", sort=False):
         grp = grp.sort_values("timestamp")
         period = pd.Timedelta(seconds=float(grp["period"].dropna().median()) if grp["period"].notna().any() else 60.0)
-        span_start = grp["timestamp"].min()
-        span = grp["timestamp"].max() + period - span_start
+        # CloudWatch publishes throttle events only for minutes that had some: the time covered is
+        # that of every series of the table (consumed capacity is there every minute)
+        covered = cap.loc[cap["resource"] == resource, "timestamp"]
+        span_start = covered.min()
+        span = covered.max() + period - span_start
         total = float(grp["throttle_events"].sum())
         pos = grp[grp["throttle_events"] > 0]
         bursts: list[list[int]] = []
@@ -949,6 +1029,7 @@ def read_bursts(
                     "time_of_day": f"{start.hour:02d}:{start.minute:02d}",
                     "days_seen": 1,
                     "recurring": False,
+                    "schedule": _schedule_before(schedules, start),
                 }
             )
     out = pd.DataFrame(rows, columns=list(READ_BURST_COLUMNS))
@@ -963,6 +1044,7 @@ def read_bursts(
     out["end"] = as_utc(out["end"])
     out["recurring"] = out["recurring"].astype(bool)
     out["days_seen"] = out["days_seen"].astype("int64")
+    out["schedule"] = out["schedule"].astype("object")
     return out.sort_values("read_throttle_events", ascending=False, kind="stable", ignore_index=True)
 
 
@@ -1120,8 +1202,9 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
     throttles (a few throttles are normal partition-level noise) and at least half of the
     table's read throttles in at most a quarter of the time covered. It is then explained by
     Scan lines in the logs concentrated in the burst (lift and binomial p-value against the
-    burst's share of time) and/or by bursts at the same time of day on other days. A
-    concentrated burst with neither is reported at low severity.
+    burst's share of time) and/or a schedule: bursts at the same time of day on other days, or
+    a cron rule in the settings firing just before it. A concentrated burst with neither is
+    reported at low severity.
     """
     bursts = read_bursts(inputs.metrics, inputs.logs, settings=inputs.settings)
     if bursts.empty:
@@ -1145,12 +1228,13 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
     weak_scan = scans_in >= 1 and not strong_scan and scans_in / max(1, scans_total) >= 0.5
     util = float(top["peak_read_utilisation"])
     writes_fine = float(top["write_throttle_events"]) <= 0.1 * float(top["read_throttle_events"])
+    schedule = top["schedule"] if isinstance(top["schedule"], str) else None
     confidence = 0.35
     confidence += 0.3 if strong_scan else (0.2 if weak_scan else 0.0)
-    confidence += 0.15 if recurring else 0.0
+    confidence += 0.15 if (recurring or schedule) else 0.0
     confidence += 0.05 if writes_fine else 0.0
     confidence += 0.1 if (not math.isnan(util) and util >= 0.9) else 0.0
-    explained = strong_scan or weak_scan or recurring
+    explained = strong_scan or weak_scan or recurring or bool(schedule)
     if not explained:
         severity = "low"
     elif int(top["read_error_lines"]) >= 10:
@@ -1175,6 +1259,7 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
         "throttled_read_lines_in_burst": int(top["read_error_lines"]),
         "time_of_day_utc": top["time_of_day"],
         "days_with_burst_at_this_time": int(top["days_seen"]),
+        "schedule": schedule,
     }
     causes = []
     if strong_scan or weak_scan:
@@ -1182,6 +1267,8 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
                       + (f" ({lift:.1f}× what its length would hold by chance, p={p:.2g})" if not math.isnan(lift) else ""))
     if recurring:
         causes.append(f"it recurs at {top['time_of_day']} UTC on {int(top['days_seen'])} days")
+    if schedule:
+        causes.append(f"the scheduled rule {schedule} fires just before it")
     summary = (
         f"{float(top['read_throttle_events']):.0f} read throttles on {resource} in {float(top['duration_s']) / 60:.0f} min "
         f"from {top['time_of_day']} UTC: {pct(share)} of the table's read throttles in {pct(time_share)} of the time"

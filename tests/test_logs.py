@@ -658,3 +658,22 @@ def test_progress_default_follows_tty_and_env(monkeypatch):
     monkeypatch.setenv("INCIDENTKIT_PROGRESS", "0")
     assert _progress_enabled(None) is False
     assert _progress_enabled(True) is True
+
+
+def test_public_names_are_pinned():
+    from incidentkit import insights as ins
+
+    assert sorted(logs.__all__) == sorted([
+        "events", "iter_pages", "EventPages", "MAX_PAGE_EVENTS", "MAX_STREAMS_PER_CALL",
+        "insights", "start_query", "wait_query", "collect", "results_frame",
+        "insights_latency_split", "insights_error_rates", "LATENCY_COLUMNS", "ERROR_RATE_COLUMNS",
+        "MAX_LOG_GROUPS", "MAX_LIMIT", "DEFAULT_LIMIT",
+    ])  # fmt: skip
+    assert sorted(ins.__all__) == sorted([
+        "insights", "start_query", "wait_query", "collect", "results_frame", "insights_latency_split",
+        "insights_error_rates", "latency_query", "error_rate_query", "LATENCY_COLUMNS", "ERROR_RATE_COLUMNS",
+        "MAX_LOG_GROUPS", "MAX_LIMIT", "DEFAULT_LIMIT",
+    ])  # fmt: skip
+    for name in logs.__all__:
+        assert getattr(logs, name) is not None
+    assert logs.insights is ins.insights  # one implementation, re-exported

@@ -864,6 +864,31 @@ def timeline(
     errors: list[AwsError] = []
     opts = {"max_events": max_events, "lookup_attributes": list(lookup_attributes) if lookup_attributes else None}
 
+    used_region = region or (session.region_name if session is not None else None)
+
+    def assemble() -> pd.DataFrame:
+        df = _frame(rows)
+        if not df.empty:
+            df = df.drop_duplicates(ignore_index=True)
+        df.attrs.update(
+            schema.provenance(
+                "changes.timeline",
+                query={"sources": list(sources), "resources": {k: _names(v) for k, v in res.items()},
+                       "lookup_attributes": list(lookup_attributes or [{"AttributeKey": "ReadOnly", "AttributeValue": "false"}]),
+                       "max_events": max_events},
+                window=win,
+                region=used_region,
+                api_calls=stats.api_calls,
+                retries=stats.retries,
+                elapsed_s=time.monotonic() - started,
+                complete=stats.complete,
+                truncated=stats.truncated,
+                issues=stats.issues,
+                by_source=stats.by_source,
+            )
+        )
+        return df
+
     for source in sources:
         fetch = _FETCHERS[source]
         try:
@@ -872,33 +897,21 @@ def timeline(
             errors.append(exc)
             stats.complete = False
             stats.issues.append(f"{source}: not collected: {exc}")
+            rows.extend(getattr(exc, "rows_so_far", []))  # pages read before the failure are kept
             continue
+        except AwsError as exc:  # nothing more can be read (no credentials, no endpoint): the error carries what was
+            stats.complete = False
+            stats.issues.append(f"{source}: fetch failed: {exc}")
+            rows.extend(getattr(exc, "rows_so_far", []))
+            exc.partial = assemble()  # type: ignore[attr-defined]
+            raise
         stats.by_source.setdefault(source, {"api_calls": 0, "rows": 0})["rows"] = len(got)
         rows.extend(got)
 
     if errors and len(errors) == len(sources):
+        errors[0].partial = assemble()  # type: ignore[attr-defined]
         raise errors[0]
-    df = _frame(rows)
-    if not df.empty:
-        df = df.drop_duplicates(ignore_index=True)
-    used_region = region or (session.region_name if session is not None else None)
-    df.attrs.update(
-        schema.provenance(
-            "changes.timeline",
-            query={"sources": list(sources), "resources": {k: _names(v) for k, v in res.items()},
-                   "lookup_attributes": list(lookup_attributes or [{"AttributeKey": "ReadOnly", "AttributeValue": "false"}]),
-                   "max_events": max_events},
-            window=win,
-            region=used_region,
-            api_calls=stats.api_calls,
-            retries=stats.retries,
-            elapsed_s=time.monotonic() - started,
-            complete=stats.complete,
-            truncated=stats.truncated,
-            issues=stats.issues,
-            by_source=stats.by_source,
-        )
-    )
+    df = assemble()
     if stats.issues:
         warnings.warn("change timeline incomplete: " + "; ".join(stats.issues), IncompleteDataWarning, stacklevel=2)
     return df
@@ -941,7 +954,11 @@ def _fetch_cloudtrail(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Ma
     bad = 0
     while True:
         _lookup_pacer.wait()
-        resp = _call(client, "lookup_events", stats, "cloudtrail", {"window": str(win)}, **params)
+        try:
+            resp = _call(client, "lookup_events", stats, "cloudtrail", {"window": str(win)}, **params)
+        except AwsError as exc:
+            exc.rows_so_far = rows  # type: ignore[attr-defined]  # the pages already read stay evidence
+            raise
         events = resp.get("Events") or []
         consumed = 0
         for ev in events:

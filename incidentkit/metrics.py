@@ -65,7 +65,7 @@ import numpy as np
 import pandas as pd
 
 from . import aws, schema
-from .errors import BadWindowError, IncompleteDataWarning, ParameterError, from_botocore
+from .errors import BadWindowError, IncidentKitError, IncompleteDataWarning, ParameterError, from_botocore
 from .window import TimeLike, Window, now_utc
 
 __all__ = [
@@ -1029,14 +1029,39 @@ def get(
                 except BaseException:
                     for fut in futures:
                         fut.cancel()
+                    # keep every call that did complete, whatever the order they finished in
+                    outcomes[:] = [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
                     raise
+    except IncidentKitError as err:
+        # evidence is never thrown away: the calls that completed go with the error, flagged incomplete
+        err.partial = _assemble(outcomes, plan, win, default_region, started, failed=err)  # type: ignore[attr-defined]
+        raise
     finally:
         if bar is not None:
             bar.close()
 
+    df = _assemble(outcomes, plan, win, default_region, started)
+    if df.attrs["issues"]:
+        _warn_incomplete(df.attrs["issues"], stacklevel=3)
+    log.debug("metrics.get: %d queries, %d calls, %d rows", len(plan.queries), df.attrs["api_calls"], len(df))
+    return df
+
+
+def _assemble(
+    outcomes: list[_CallOutcome], plan: Any, win: Window, default_region: str | None, started: float,
+    *, failed: BaseException | None = None,
+) -> pd.DataFrame:
+    """The frame of the calls made, with its provenance (``failed``: the error that stopped the rest)."""
     df = from_responses([o.pages for o in outcomes], plan.queries, warn=False)
     issues = [i for o in outcomes for i in o.issues] + list(df.attrs.get("issues", []))
     truncated = bool(df.attrs.get("truncated", False)) or any(o.issues for o in outcomes)
+    if failed is not None:
+        done = len(outcomes)
+        issues.append(
+            f"fetch failed after {done} of {len(plan.calls)} GetMetricData calls: "
+            f"{getattr(failed, 'message', failed)}; the datapoints of the other calls are missing"
+        )
+        truncated = True
     regions = sorted({c.region for c in plan.calls if c.region}) or ([default_region] if default_region else [])
     periods = sorted({q.period for q in plan.queries})  # type: ignore[type-var]
     query_doc = {
@@ -1064,9 +1089,6 @@ def get(
             points=len(df),
         )
     )
-    if issues:
-        _warn_incomplete(issues, stacklevel=3)
-    log.debug("metrics.get: %d queries, %d calls, %d rows", len(plan.queries), df.attrs["api_calls"], len(df))
     return df
 
 

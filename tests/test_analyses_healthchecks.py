@@ -368,3 +368,34 @@ def test_blocked_by_change_edge_cases():
     assert hc.detect_healthcheck_blocked_by_change(Inputs(metrics=pd.DataFrame(), changes=change_rows([REVOKE]))) is None
     out = hc.route53_drops(None)
     assert out.empty and list(out.columns) == list(hc.DROP_COLUMNS)
+
+
+def test_failover_secondary_errors_do_not_count_against_a_healthy_primary():
+    """Both regions' load balancers in the metrics: after the failover the secondary overloads (5XX),
+    the primary goes quiet (no RequestCount datapoints at all: CloudWatch skips empty minutes)."""
+    start = DROP - pd.Timedelta(hours=2)
+    n = 180
+    primary, secondary = "app/api-use1/2b3c4d5e6f708192", "app/api-usw2/7e6d5c4b3a291807"
+    rng = np.random.default_rng(3)
+    req_p = rng.normal(5000, 50, 120)  # primary: traffic until the drop, then nothing published
+    req_s = np.concatenate([rng.normal(20, 3, 120), rng.normal(5000, 50, 60)])
+    err_s = np.concatenate([rng.poisson(0.1, 121), np.full(59, 900.0)])  # the secondary fails under the load
+    r53 = {"HealthCheckId": HC_ID}
+    m = pd.concat([
+        metric("HealthCheckStatus", np.where(np.arange(n) >= 120, 0.0, 1.0), start=start, dims=r53, stat="Minimum", ns="AWS/Route53"),
+        metric("RequestCount", req_p, start=start, dims={"LoadBalancer": primary}),
+        metric("HTTPCode_ELB_5XX_Count", rng.poisson(3, 120), start=start, dims={"LoadBalancer": primary}),
+        metric("RequestCount", req_s, start=start, dims={"LoadBalancer": secondary}),
+        metric("HTTPCode_ELB_5XX_Count", err_s, start=start, dims={"LoadBalancer": secondary}),
+    ], ignore_index=True)
+    shift = hc.traffic_by_load_balancer(m, DROP)
+    assert shift["load_balancer"].tolist() == [primary, secondary]
+    assert shift.loc[0, "after_per_min"] == 0 and shift.loc[1, "ratio"] > 100
+    mixed = hc.service_signals(m, DROP).set_index("signal")
+    assert not bool(mixed.loc["error_rate", "healthy"])  # both regions together look sick...
+    own = hc.service_signals(m, DROP, load_balancer=primary).set_index("signal")
+    assert bool(own.loc["error_rate", "healthy"])  # ...the primary alone did not
+    f = hc.detect_healthcheck_blocked_by_change(Inputs(metrics=m, changes=change_rows([REVOKE]), settings=R53_SETTINGS))
+    assert f is not None and f.severity == "high"
+    assert f.evidence["primary_load_balancer"] == primary and f.evidence["traffic_moved_to"] == secondary
+    assert "Traffic moved" in f.summary

@@ -45,7 +45,7 @@ RDS_SETTINGS = pd.DataFrame({"resource_type": "rds_instance", "resource_id": "or
 def leaky_app(*, tasks=3, minutes=120, seed=1, leak=True, size=10, gauge=True, gauge_fmt="json"):
     """Web tasks whose exception path keeps a pooled connection (incident 4), one log stream per task."""
     rng = np.random.default_rng(seed)
-    rows, requests = [], []
+    rows, requests, gauges = [], [], []
     for task in range(tasks):
         stream = f"web/web/{task:032x}"
         leaked = 0
@@ -57,14 +57,22 @@ def leaky_app(*, tasks=3, minutes=120, seed=1, leak=True, size=10, gauge=True, g
                              "request_id": f"x{task}-{minute}", "error_type": "psycopg2.errors.UniqueViolation",
                              "message": "Traceback (most recent call last):\n  File \"app.py\", line 88, in create_order\n"
                                         "psycopg2.errors.UniqueViolation: duplicate key value violates unique constraint \"orders_pkey\""})
+                # the access log's line for the same failed request: a consequence, not a second exception
+                rows.append({"timestamp": t + pd.Timedelta(seconds=5), "log_stream": stream, "level": "ERROR", "status": 500,
+                             "request_id": f"x{task}-{minute}", "message": json.dumps({"message": "POST /orders 500", "status": 500})})
                 if leak:
                     leaked = min(size, leaked + 1)
             busy = int(rng.integers(0, 3))
             in_use = min(size, leaked + busy)
-            if gauge:
-                msg = (json.dumps({"level": "INFO", "msg": "pool stats", "pool_in_use": in_use, "pool_size": size})
-                       if gauge_fmt == "json" else
-                       f"HikariPool-1 - Pool stats (total={size}, active={in_use}, idle={size - in_use}, waiting=0)")
+            if gauge is True:
+                if gauge_fmt == "json":
+                    msg = json.dumps({"level": "INFO", "msg": "pool stats", "pool_in_use": in_use, "pool_size": size})
+                elif gauge_fmt == "emf":
+                    msg = json.dumps({"_aws": {"Timestamp": int(t.timestamp() * 1000), "CloudWatchMetrics": [
+                        {"Namespace": "Orders", "Dimensions": [["Service"]], "Metrics": [{"Name": "DbPoolCheckedOut"}]}]},
+                        "Service": "orders", "DbPoolCheckedOut": in_use, "DbPoolSize": size})
+                else:
+                    msg = f"HikariPool-1 - Pool stats (total={size}, active={in_use}, idle={size - in_use}, waiting=0)"
                 rows.append({"timestamp": t + pd.Timedelta(seconds=30), "log_stream": stream, "level": "INFO", "message": msg})
             for k in range(20):
                 rid = f"r{task}-{minute}-{k}"
@@ -73,7 +81,19 @@ def leaky_app(*, tasks=3, minutes=120, seed=1, leak=True, size=10, gauge=True, g
                 if leaked >= size - 1 and rng.random() < 0.6:
                     rows.append({"timestamp": ts, "log_stream": stream, "level": "ERROR", "request_id": rid, "message": SQLA,
                                  "error_type": "sqlalchemy.exc.TimeoutError"})
+                    rows.append({"timestamp": ts, "log_stream": stream, "level": "ERROR", "status": 500, "request_id": rid,
+                                 "message": json.dumps({"message": "POST /orders 500", "status": 500})})
                     requests[-1]["status"] = 500
+            gauges.append({"timestamp": t + pd.Timedelta(seconds=30), "task": task, "in_use": in_use})
+    if gauge == "metric":  # what an EMF/PutMetricData gauge looks like once CloudWatch aggregates the tasks
+        g = pd.DataFrame(gauges).groupby("timestamp")["in_use"].agg(["min", "mean"])
+        ts = g.index.floor("1min")
+        metric_rows = pd.concat([
+            pd.DataFrame({"timestamp": ts, "namespace": "Orders", "metric_name": "DbPoolCheckedOut",
+                          "dimensions": '{"Service":"orders"}', "stat": stat, "period": 60, "value": g[col].to_numpy()})
+            for stat, col in (("Minimum", "min"), ("Average", "mean"))], ignore_index=True)
+        metric_rows["timestamp"] = pd.to_datetime(metric_rows["timestamp"], utc=True)
+        return frame([r for r in rows if "pool" not in str(r.get("message"))]), frame(requests), metric_rows
     return frame(rows), frame(requests)
 
 
@@ -272,3 +292,32 @@ def test_pool_leak_edge_cases():
     few = frame([{"timestamp": T0 + pd.Timedelta(seconds=i), "message": SQLA} for i in range(5)])
     f = sat.detect_connection_pool_leak(Inputs(logs=few))
     assert f is not None and f.severity == "low" and f.confidence < 0.5
+
+
+def test_emf_gauge_and_access_log_500s():
+    logs, requests = leaky_app(gauge_fmt="emf", seed=5)
+    u = sat.pool_usage(logs)
+    assert u["pool"].nunique() == 3 and (u["size"] == 10).all()
+    sig = sat.leak_signature(u, logs)
+    assert sig["leak"].all()
+    # the access-log 500s of the failed requests are not counted as exceptions that leak
+    assert sig["leaked_per_exception"].between(0.5, 1.5).all()
+    f = sat.detect_connection_pool_leak(Inputs(logs=logs, requests=requests, metrics=rds(), settings=RDS_SETTINGS))
+    assert f.confidence >= 0.85 and "not returned after exceptions" in f.title
+
+
+def test_metric_gauge_stands_in_when_the_logs_have_none():
+    logs, requests, gauge = leaky_app(gauge="metric", seed=6)
+    assert sat.pool_usage(logs).empty
+    u = sat.pool_usage_metrics(pd.concat([gauge, rds()], ignore_index=True))
+    assert u["pool"].unique().tolist() == ['metric:Orders/DbPoolCheckedOut {"Service":"orders"}']
+    f = sat.detect_connection_pool_leak(Inputs(logs=logs, requests=requests, metrics=pd.concat([gauge, rds()]), settings=RDS_SETTINGS))
+    assert f is not None and f.evidence["gauge_pool"].startswith("metric:") and f.evidence["step_ups"] >= 5
+
+
+def test_a_brief_cpu_peak_still_leaves_headroom():
+    m = rds()
+    peak = (m["metric_name"] == "CPUUtilization") & (m["stat"] == "Maximum")
+    m.loc[m.index[peak][:3], "value"] = 75.0
+    h = sat.db_headroom(m, RDS_SETTINGS).iloc[0]
+    assert h["cpu_max"] == 75.0 and h["state"] == "headroom"

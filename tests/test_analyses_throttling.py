@@ -526,3 +526,23 @@ def test_cron_schedules():
                       "value": ["cron(0/15 8-9 ? * MON-FRI *)", "rate(1 day)", "cron(* * * * ? *)", "cron(5 1,13 * * ? *)"]})
     got = {rid: sorted(m) for rid, _, m in th._schedules(s)}
     assert got == {"r/a": [480, 495, 510, 525, 540, 555, 570, 585], "r/d": [65, 785]}
+
+
+def test_sdk_retries_off_and_the_change_that_raised_concurrency():
+    logs = tight_loop_logs(60, fmt="text")
+    logs["message"] = logs["message"].str.replace(
+        PTE, "An error occurred (ProvisionedThroughputExceededException) when calling the BatchWriteItem operation "
+             "(reached max retries: 0): The level of configured provisioned throughput for the table was exceeded.", regex=False)
+    changes = schema.conform(pd.DataFrame({
+        "timestamp": pd.to_datetime(["2026-03-01T16:42:19Z", "2026-03-02T08:30:00Z"], utc=True),
+        "event_name": ["UpdateEventSourceMapping20150331", "PutMetricAlarm"], "class": ["CONFIG_CHANGE", "CONFIG_CHANGE"],
+        "actor": ["arn:aws:sts::1:assumed-role/Dev/tom", "arn:aws:iam::1:user/ops"], "resource": ["esm-1", "cpu"],
+        "detail": ['{"params":{"scalingConfig":{"maximumConcurrency":100}}}', "{}"]}), "changes")
+    f = th.detect_throttling_without_backoff(Inputs(logs=logs, metrics=batch_metrics(), changes=changes))
+    assert f.evidence["sdk_retries_off"] is True and f.evidence["share_lines_sdk_retried"] == 0.0
+    assert "switched off" in f.summary and "max_attempts 1" in f.remediation[0]
+    assert [c["event_name"] for c in f.related_changes] == ["UpdateEventSourceMapping20150331"]
+    # the same spacing with the SDK reporting its own retries (it backed off before giving up) is less certain
+    sdk = logs.assign(message=logs["message"].str.replace("max retries: 0", "max retries: 9", regex=False))
+    g = th.detect_throttling_without_backoff(Inputs(logs=sdk, metrics=batch_metrics()))
+    assert g.confidence < f.confidence and g.evidence["sdk_retries_off"] is False

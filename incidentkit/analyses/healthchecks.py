@@ -58,6 +58,7 @@ __all__ = [
     "transient_spikes",
     "check_timing",
     "route53_drops",
+    "traffic_by_load_balancer",
     "service_signals",
     "checker_failures",
     "detect_health_check_flapping",
@@ -561,13 +562,90 @@ def route53_drops(metrics: pd.DataFrame | None) -> pd.DataFrame:
     return out.sort_values("start", kind="stable", ignore_index=True)
 
 
+def _load_balancer_level(df: pd.DataFrame) -> pd.DataFrame:
+    """One level of a load-balancer metric (LB totals, else per target group, else per AZ): nothing counted twice."""
+    if df.empty:
+        return df
+    keys = df["dimensions"].map(lambda d: frozenset(_dims(d)))
+    for level in (lambda k: "TargetGroup" not in k and "AvailabilityZone" not in k, lambda k: "AvailabilityZone" not in k):
+        sel = keys.map(level).to_numpy(dtype=bool)
+        if sel.any():
+            return df.loc[sel]
+    return df
+
+
 def _total(metrics: pd.DataFrame | None, ns: str, names: Sequence[str], stat: str | Sequence[str]) -> pd.DataFrame:
-    parts = [select_metric(metrics, ns, n, stat) for n in names]
+    parts = [_load_balancer_level(select_metric(metrics, ns, n, stat)) for n in names]
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=["timestamp", "value"])
-    df = _without_az(pd.concat(parts, ignore_index=True))
+    df = pd.concat(parts, ignore_index=True)
     return df.groupby("timestamp", as_index=False)["value"].sum()
+
+
+def _only_load_balancer(metrics: pd.DataFrame | None, load_balancer: str | None) -> pd.DataFrame | None:
+    """The metrics with every load-balancer series of another load balancer removed."""
+    if metrics is None or metrics.empty or not load_balancer or "dimensions" not in metrics.columns:
+        return metrics
+    lbs = metrics["dimensions"].map(lambda d: _dims(d).get("LoadBalancer"))
+    keep = (lbs.isna() | (lbs == load_balancer)).to_numpy(dtype=bool)
+    return metrics.loc[keep]
+
+
+def traffic_by_load_balancer(
+    metrics: pd.DataFrame | None,
+    at: pd.Timestamp,
+    *,
+    before: str | pd.Timedelta = "60min",
+    lead: str | pd.Timedelta = "10min",
+    settle: str | pd.Timedelta = "5min",
+    after: str | pd.Timedelta = "30min",
+) -> pd.DataFrame:
+    """Requests per minute of each load balancer before a moment and after it.
+
+    ``before`` is the span ending ``lead`` before ``at``; ``after`` starts ``settle`` after it
+    (DNS answers change within the record's TTL). After a DNS failover the primary's traffic
+    falls and the secondary's rises: the ratio tells them apart. CloudWatch publishes
+    ``RequestCount`` only for minutes with requests, so rates are totals over the span's length.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``load_balancer, before_per_min, after_per_min, ratio``, lowest ratio first.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> traffic_by_load_balancer(None, pd.Timestamp("2026-03-01T14:00Z")).empty
+    True
+    """
+    cols = ["load_balancer", "before_per_min", "after_per_min", "ratio"]
+    req = select_metric(metrics, "AWS/ApplicationELB", "RequestCount", "Sum")
+    if req.empty:
+        return pd.DataFrame(columns=cols)
+    req = _load_balancer_level(req)
+    req = req.assign(lb=req["dimensions"].map(lambda d: _dims(d).get("LoadBalancer", "(all)")))
+    at = pd.Timestamp(at)
+    b0, b1 = at - pd.Timedelta(lead) - pd.Timedelta(before), at - pd.Timedelta(lead)
+    a0, a1 = at + pd.Timedelta(settle), at + pd.Timedelta(settle) + pd.Timedelta(after)
+    rows = []
+    covered_until = req["timestamp"].max() + _period(req)
+    a1 = min(a1, covered_until)
+    if a1 <= a0:
+        return pd.DataFrame(columns=cols)
+    for lb, g in req.groupby("lb", sort=False):
+        # CloudWatch publishes RequestCount only for minutes with requests: a missing minute is zero
+        per_t = g.groupby("timestamp")["value"].sum()
+        vb = per_t[(per_t.index >= b0) & (per_t.index < b1)]
+        va = per_t[(per_t.index >= a0) & (per_t.index < a1)]
+        if not len(vb):
+            continue
+        before_pm = float(vb.sum()) / ((b1 - b0).total_seconds() / 60.0)
+        after_pm = float(va.sum()) / ((a1 - a0).total_seconds() / 60.0)
+        rows.append({"load_balancer": lb, "before_per_min": before_pm, "after_per_min": after_pm,
+                     "ratio": after_pm / before_pm if before_pm > 0 else float("nan")})
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values("ratio", kind="stable", ignore_index=True)
 
 
 def service_signals(
@@ -577,6 +655,7 @@ def service_signals(
     before: str | pd.Timedelta = "60min",
     lead: str | pd.Timedelta = "10min",
     after: str | pd.Timedelta = "5min",
+    load_balancer: str | None = None,
 ) -> pd.DataFrame:
     """The service's own health around a moment, against the hour before it.
 
@@ -587,7 +666,10 @@ def service_signals(
     Signals (when the metrics are there): ``error_rate`` (ELB + target 5XX over RequestCount),
     ``apigw_error_rate`` (5XXError / Count), ``lambda_error_rate`` (Errors / Invocations),
     ``unhealthy_hosts`` (peak UnHealthyHostCount), ``latency_p99_s`` (TargetResponseTime p99,
-    else Average) and ``requests_per_min`` (not judged: failover moves traffic).
+    else Average) and ``requests_per_min`` (not judged: failover moves traffic). With
+    ``load_balancer`` (the CloudWatch ``LoadBalancer`` dimension, ``app/name/id``) only that load
+    balancer's series count — after a failover the *secondary* region's errors are a
+    consequence, not a sign that the primary was sick.
 
     Returns
     -------
@@ -603,6 +685,7 @@ def service_signals(
     True
     """
     at = pd.Timestamp(at)
+    metrics = _only_load_balancer(metrics, load_balancer)
     lead_td, before_td, after_td = pd.Timedelta(lead), pd.Timedelta(before), pd.Timedelta(after)
     d0, d1 = at - lead_td, at + after_td
     b0, b1 = d0 - before_td, d0
@@ -632,7 +715,7 @@ def service_signals(
     rate(_total(metrics, "AWS/Lambda", ("Errors",), "Sum"), _total(metrics, "AWS/Lambda", ("Invocations",), "Sum"), "lambda_error_rate")
     uh = select_metric(metrics, "AWS/ApplicationELB", "UnHealthyHostCount", ("Maximum", "Average"))
     if not uh.empty:
-        uh = _without_az(uh).groupby("timestamp", as_index=False)["value"].sum()
+        uh = _load_balancer_level(uh).groupby("timestamp", as_index=False)["value"].sum()
         vb = uh[(uh["timestamp"] >= b0) & (uh["timestamp"] < b1)]["value"]
         vd = uh[(uh["timestamp"] >= d0) & (uh["timestamp"] < d1)]["value"]
         if len(vd):
@@ -903,6 +986,21 @@ def _security_changes(changes: pd.DataFrame | None, start: pd.Timestamp, end: pd
     return out.sort_values("timestamp", ascending=False, kind="stable")
 
 
+def _primary_load_balancer(shift: pd.DataFrame, fqdn: str | None) -> str | None:
+    """The load balancer behind the failed check: the one whose traffic left after the drop, else the
+    one whose name appears in the check's domain name; None when it cannot be told (one or no LB)."""
+    if shift.empty:
+        return None
+    dropped = shift[shift["ratio"] < 0.5]
+    if len(dropped) == 1:
+        return str(dropped["load_balancer"].iloc[0])
+    if fqdn and len(shift) > 1:
+        named = [lb for lb in shift["load_balancer"] if lb.split("/")[1:2] and lb.split("/")[1].lower() in fqdn.lower()]
+        if len(named) == 1:
+            return named[0]
+    return None
+
+
 def _r53_setting(settings: pd.DataFrame | None, hc: str, name: str) -> str | None:
     st = _settings(settings)
     if st.empty:
@@ -934,7 +1032,9 @@ def detect_healthcheck_blocked_by_change(inputs: Inputs, *, lookback: str | pd.T
     first = drops.iloc[0]
     start = first["start"]
     hc = str(first["health_check_id"])
-    svc = service_signals(inputs.metrics, start)
+    shift = traffic_by_load_balancer(inputs.metrics, start)
+    primary = _primary_load_balancer(shift, _r53_setting(inputs.settings, hc, "FullyQualifiedDomainName"))
+    svc = service_signals(inputs.metrics, start, load_balancer=primary)
     judged = svc[svc["healthy"].notna()]
     if (judged["healthy"] == False).any():  # noqa: E712 - nullable boolean
         return None
@@ -982,6 +1082,15 @@ def detect_healthcheck_blocked_by_change(inputs: Inputs, *, lookback: str | pd.T
         "service_signals_judged": int(len(judged)),
         "service_signals_healthy": int((judged["healthy"] == True).sum()),  # noqa: E712
     }
+    if primary is not None:
+        prow = shift[shift["load_balancer"] == primary].iloc[0]
+        evidence.update({"primary_load_balancer": primary, "primary_requests_per_min_before": prow["before_per_min"],
+                         "primary_requests_per_min_after": prow["after_per_min"]})
+        others = shift[(shift["load_balancer"] != primary) & (shift["ratio"] > 1.2)]
+        if not others.empty:
+            o = others.iloc[-1]
+            evidence.update({"traffic_moved_to": o["load_balancer"], "secondary_requests_per_min_before": o["before_per_min"],
+                             "secondary_requests_per_min_after": o["after_per_min"]})
     for name in ("error_rate", "unhealthy_hosts", "latency_p99_s", "requests_per_min", "apigw_error_rate", "lambda_error_rate"):
         if name in signals:
             evidence[f"{name}_before"] = signals[name]["before"]
@@ -1014,6 +1123,11 @@ def detect_healthcheck_blocked_by_change(inputs: Inputs, *, lookback: str | pd.T
            else "No security change was found in the timeline (CloudTrail may lag by up to 15 minutes, or the change "
            "was made outside the window).")
         + (f" {pct(checkers['share_timed_out'], 0)} of the checkers' failures are timeouts, the mark of dropped packets." if timed_out else "")
+        + (f" Traffic moved: {evidence['primary_load_balancer']} fell from {evidence['primary_requests_per_min_before']:.0f} to "
+           f"{evidence['primary_requests_per_min_after']:.0f} requests/min"
+           + (f", {evidence['traffic_moved_to']} rose from {evidence['secondary_requests_per_min_before']:.0f} to "
+              f"{evidence['secondary_requests_per_min_after']:.0f}" if "traffic_moved_to" in evidence else "") + "."
+           if "primary_load_balancer" in evidence else "")
     )
     where = f"security group {change.get('resource')}" if change is not None and str(change.get("resource", "")).startswith("sg-") else "the endpoint's security group / NACL"
     port_text = port or "<checked port>"

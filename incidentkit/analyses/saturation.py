@@ -55,6 +55,7 @@ __all__ = [
     "DB_COLUMNS",
     "pool_errors",
     "pool_usage",
+    "pool_usage_metrics",
     "leak_signature",
     "db_headroom",
     "detect_connection_pool_leak",
@@ -129,10 +130,13 @@ _SQLA_STATUS = re.compile(
     r"Pool size:\s*(?P<size>\d+)\s+Connections in pool:\s*(?P<idle>\d+)\s+Current Overflow:\s*(?P<overflow>-?\d+)\s+"
     r"Current Checked out connections:\s*(?P<out>\d+)")
 _KV = r"[\"']?\s*[:=]\s*[\"']?(\d+)"
+# keys naming the number of connections checked out of the pool: any key containing
+# checked_out / in_use (DbPoolCheckedOut, pool.checkedout, connections_in_use ...), or the usual
+# exact names for "active"
 _IN_USE = re.compile(
-    r"(?i)(?:\b|_)(?:pool_in_use|pool\.in_use|in_use|inuse|checked_?out|checkedout|active_connections|pool_active|"
-    r"connections_in_use|busy_connections|numActive|activeCount|active)" + _KV + r"|\bin use:\s*(\d+)")
-_SIZE = re.compile(r"(?i)\b(?:pool_size|pool\.size|max_pool_size|maximumPoolSize|poolSize|pool_max|max_connections_pool|maxTotal)" + _KV)
+    r"(?i)\b[\w.]{0,40}?(?:checked_?out|in_?use|busy_?connections|active_?connections)\w{0,20}" + _KV
+    + r"|\b(?:pool_active|numActive|activeCount|active)" + _KV + r"|\bin use:\s*(\d+)")
+_SIZE = re.compile(r"(?i)\b[\w.]{0,40}?(?:pool_?size|pool\.size|pool_?max|maxTotal)\w{0,10}" + _KV)
 _IDLE = re.compile(r"(?i)\b(?:pool_idle|idle_connections|idleCount|numIdle|idle)" + _KV)
 _WAITING = re.compile(r"(?i)\b(?:pool_waiting|waitingCount|waiting|pending_acquires|threads_awaiting)" + _KV)
 _PG_TOTAL = re.compile(r"\btotalCount" + _KV)
@@ -400,6 +404,52 @@ def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
     return out.sort_values(["pool", "timestamp"], kind="stable", ignore_index=True)
 
 
+_GAUGE_METRIC = re.compile(r"(?i)checked_?out|in_?use|busy_?conn|active_?conn|pool_?active|num_?active")
+
+
+def pool_usage_metrics(metrics: pd.DataFrame | None) -> pd.DataFrame:
+    """The pool's in-use gauge from custom CloudWatch metrics (EMF or PutMetricData).
+
+    Any metric outside the ``AWS/`` namespaces whose name says connections checked out or in
+    use (``DbPoolCheckedOut``, ``pool_in_use``, ``ActiveConnections``...) is a gauge; one pool
+    per series (namespace, name, dimensions). The statistic is Minimum when present (the floor
+    is what a leak raises), else Average, else Maximum.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`POOL_USAGE_COLUMNS`; ``pool`` is ``metric:<namespace>/<name> <dimensions>``.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-01T03:00Z"]), "namespace": "BillingApi",
+    ...     "metric_name": "DbPoolCheckedOut", "dimensions": '{"Service":"billing"}', "stat": "Average",
+    ...     "period": 60, "value": [4.0]})
+    >>> pool_usage_metrics(m)["pool"].tolist()
+    ['metric:BillingApi/DbPoolCheckedOut {"Service":"billing"}']
+    """
+    dt = {"timestamp": UTC_NS, "in_use": "float64", "size": "float64", "idle": "float64", "waiting": "float64"}
+    if metrics is None or metrics.empty or not {"metric_name", "namespace"} <= set(metrics.columns):
+        return _empty(POOL_USAGE_COLUMNS, dt)
+    names = metrics["metric_name"].astype("string").fillna("")
+    ns = metrics["namespace"].astype("string").fillna("")
+    sel = (names.str.contains(_GAUGE_METRIC.pattern, regex=True) & ~ns.str.startswith("AWS/")).fillna(False).to_numpy(dtype=bool)
+    if not sel.any():
+        return _empty(POOL_USAGE_COLUMNS, dt)
+    parts = []
+    for (n, name), _ in metrics.loc[sel].groupby([ns[sel], names[sel]], sort=False):
+        df = select_metric(metrics, str(n), str(name), ("Minimum", "Average", "Maximum"))
+        for dims, g in df.groupby("dimensions", sort=False):
+            parts.append(pd.DataFrame({"timestamp": g["timestamp"].to_numpy(), "pool": f"metric:{n}/{name} {dims}",
+                                       "in_use": g["value"].to_numpy(dtype=float), "size": np.nan, "idle": np.nan, "waiting": np.nan}))
+    if not parts:
+        return _empty(POOL_USAGE_COLUMNS, dt)
+    out = pd.concat(parts, ignore_index=True)
+    out["timestamp"] = as_utc(out["timestamp"])
+    return out.sort_values(["pool", "timestamp"], kind="stable", ignore_index=True)
+
+
 def _exceptions(logs: pd.DataFrame | None, pool_rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Error lines that are not themselves pool errors: the candidates for leaking a connection.
 
@@ -412,8 +462,13 @@ def _exceptions(logs: pd.DataFrame | None, pool_rows: pd.DataFrame | None = None
     etype = _col(logs, "error_type").astype("string")
     fmt = _col(logs, "format").astype("string")
     msg = _col(logs, "message").astype("string").fillna("")
-    is_err = level.isin(list(_ERROR_LEVELS)).fillna(False) | etype.notna() | (fmt == "traceback").fillna(False)
-    is_err = is_err | msg.str.contains(r"Traceback \(most recent call last\)|^\s*at [\w.$]+\(|Exception in thread", regex=True)
+    status = pd.to_numeric(_col(logs, "status", "Int64"), errors="coerce")
+    traced = (fmt == "traceback").fillna(False) | msg.str.contains(
+        r"Traceback \(most recent call last\)|^\s*at [\w.$]+\(|Exception in thread", regex=True).fillna(False)
+    named = msg.str.contains(r"\b[A-Z]\w*(?:Error|Exception)\b", regex=True).fillna(False)
+    # an exception is a raised error (a type, a traceback, an ...Error/...Exception at error level);
+    # an access-log line saying "500" is its consequence, not another exception
+    is_err = etype.notna() | traced | (level.isin(list(_ERROR_LEVELS)).fillna(False) & named & status.isna())
     pool_hit = np.zeros(len(logs), dtype=bool)
     rows = _pool_error_rows(logs) if pool_rows is None else pool_rows
     pool_hit[rows["row"].to_numpy(dtype=int)] = True
@@ -502,7 +557,10 @@ def _leak_signature(usage: pd.DataFrame, exc: pd.DataFrame, *, exception_window:
         floor = np.minimum.accumulate(v[::-1])[::-1]
         steps = [i for i in range(n - k) if floor[i + 1] > floor[i]]
         stream = str(pool).split("/HikariPool")[0]
-        mine = exc[exc["pool"].astype(str).map(lambda p: p == pool or p == stream or str(pool).startswith(p + "/"))] if len(exc) else exc
+        if str(pool).startswith("metric:"):
+            mine = exc  # a metric aggregates the tasks: every task's exceptions count
+        else:
+            mine = exc[exc["pool"].astype(str).map(lambda p: p == pool or p == stream or str(pool).startswith(p + "/"))] if len(exc) else exc
         ex_t = mine["timestamp"] if len(mine) else pd.Series([], dtype=UTC_NS)
         span_s = max(1.0, (t.iloc[-1] - t.iloc[0]).total_seconds())
         rate = len(ex_t) / span_s  # exceptions per second in this stream
@@ -585,8 +643,9 @@ def db_headroom(metrics: pd.DataFrame | None, settings: pd.DataFrame | None = No
     -------
     pandas.DataFrame
         :data:`DB_COLUMNS`. ``state`` is ``cpu-saturated`` (mean ≥ 80 % or P95 ≥ 90 %),
-        ``connections-near-max`` (≥ 90 % of max_connections), ``headroom`` (peak CPU < 60 % and
-        connections < 50 % of the maximum, or the maximum unknown), ``busy`` in between,
+        ``connections-near-max`` (≥ 90 % of max_connections), ``headroom`` (CPU P95 < 60 %, a
+        brief peak above it allowed, and connections < 50 % of the maximum, or the maximum
+        unknown), ``busy`` in between,
         ``unknown`` without CPU data.
 
     Example
@@ -630,7 +689,7 @@ def db_headroom(metrics: pd.DataFrame | None, settings: pd.DataFrame | None = No
             state = "cpu-saturated"
         elif not math.isnan(use) and use >= 0.9:
             state = "connections-near-max"
-        elif (math.isnan(cpu_max) or cpu_max < 60) and (math.isnan(use) or use < 0.5):
+        elif (math.isnan(cpu_p95) or cpu_p95 < 60) and (math.isnan(use) or use < 0.5):
             state = "headroom"
         else:
             state = "busy"
@@ -683,6 +742,8 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
     errs = pool_errors(logs)
     client = errs[errs["kind"] == "pool-timeout"]
     usage = pool_usage(logs)
+    if usage.empty:
+        usage = pool_usage_metrics(inputs.metrics)
     if logs is not None and not logs.empty and "timestamp" in logs.columns:
         exc = _exceptions(logs, _pool_error_rows(logs))
     else:

@@ -1091,7 +1091,10 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
     peak = throttled.loc[throttled["throttle_events"].idxmax()] if len(throttled) else None
     peak_ratio = float(throttled["throttle_ratio"].max()) if len(throttled) and throttled["throttle_ratio"].notna().any() else float("nan")
     peak_util = float(cap["utilisation"].max()) if len(cap) and cap["utilisation"].notna().any() else float("nan")
-    sdk_share = float(errs["sdk_retries"].notna().mean()) if len(errs) else float("nan")
+    # "reached max retries: 0" means the SDK's own retries were switched off; N >= 1 means it backed off N times
+    sdk_known = errs["sdk_retries"].dropna()
+    sdk_share = float((sdk_known >= 1).sum() / len(errs)) if len(errs) else float("nan")
+    sdk_off = bool(len(sdk_known) and (sdk_known == 0).mean() >= 0.9 and len(sdk_known) >= 0.5 * len(errs))
 
     verdict = summ["verdict"]
     if verdict in ("backoff", "fixed-delay", "mixed"):
@@ -1112,6 +1115,8 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
             confidence += 0.1
         if not math.isnan(sdk_share) and sdk_share >= 0.5:
             confidence -= 0.15  # the SDK itself retried (with its own backoff) before the app looped
+        if sdk_off:
+            confidence += 0.05
         share = _request_share(inputs.requests, errs.loc[errs["level"].isin(list(_ERROR_LEVELS)).fillna(False), "request_id"])
         severity = "medium"
         if not math.isnan(share):
@@ -1147,7 +1152,8 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         "peak_throttle_to_capacity": peak_ratio,
         "peak_utilisation": peak_util,
         "provisioned_units_per_s": prov,
-        "share_lines_sdk_retries_reported": sdk_share,
+        "share_lines_sdk_retried": sdk_share,
+        "sdk_retries_off": sdk_off,
         "top_operation": top_op,
         "table": table,
         "top_error_code": str(errs["error_code"].mode().iloc[0]) if len(errs) else None,
@@ -1163,13 +1169,22 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         f"{lead}: {basis}. "
         + _sentence(", ".join(counts))
         + (f"; consumed {pct(peak_util)} of the provisioned {what} at peak" if not math.isnan(peak_util) else "")
-        + ". Retrying at once multiplies the load on a table that is already refusing it, so the job drains "
+        + ". "
+        + ("The SDK's own retries were switched off (\"reached max retries: 0\"), so every retry is the application's. "
+           if sdk_off else "")
+        + "Retrying at once multiplies the load on a table that is already refusing it, so the job drains "
         "its retry budget in seconds and fails."
     )
+    related = _capacity_changes(inputs.changes, onset)
+    if related:
+        last = related[0]
+        summary += (f" Changed before it: {last.get('event_name')} on {last.get('resource')} by {last.get('actor')} "
+                    f"at {_iso(last.get('timestamp'))}.")
     remediation = [
         "Retry with exponential backoff and full jitter (sleep = random(0, min(cap, base × 2^attempt))); with boto3 "
         "drop the hand-written loop and use Config(retries={'mode': 'adaptive', 'max_attempts': 10}) "
-        "(or 'standard'), which also rate-limits the client when it sees throttling.",
+        "(or 'standard'), which also rate-limits the client when it sees throttling"
+        + (" — the SDK's retries are switched off today (max_attempts 1)." if sdk_off else "."),
         "Write in batches with BatchWriteItem (25 items) and re-send only the UnprocessedItems it returns, "
         "backing off between rounds.",
         "Bound the writers' concurrency (Lambda reserved concurrency, SQS batch size / maximum concurrency, "
@@ -1190,9 +1205,25 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         evidence=evidence,
         remediation=remediation,
         confidence=round(min(0.95, max(0.0, confidence)), 3),
-        related_changes=[],
+        related_changes=related,
         onset=_iso(onset),
     )
+
+
+_CAPACITY_CHANGE = re.compile(
+    r"Concurrency|EventSourceMapping|UpdateTable|ScalingPolicy|ScalableTarget|ScheduledAction|BatchSize|"
+    r"ProvisionedThroughput|maximumConcurrency|ReadCapacityUnits|WriteCapacityUnits|BillingMode", re.IGNORECASE)
+
+
+def _capacity_changes(changes: pd.DataFrame | None, onset: Any, lookback: str = "24h") -> list[dict[str, Any]]:
+    """Changes in the day before ``onset`` that touch concurrency or capacity (newest first)."""
+    if onset is None or pd.isna(onset):
+        return []
+    rows = _change_rows(changes, pd.Timestamp(onset) - pd.Timedelta(lookback), pd.Timestamp(onset),
+                        classes=("CONFIG_CHANGE", "SCALING", "DEPLOYMENT"))
+    hits = [r for r in rows if _CAPACITY_CHANGE.search(f"{r.get('event_name', '')} {r.get('detail', '')}")
+            and not r.get("error_code")]
+    return sorted(hits, key=lambda r: pd.Timestamp(r["timestamp"]), reverse=True)[:5]
 
 
 def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding | None:

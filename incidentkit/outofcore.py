@@ -203,10 +203,19 @@ def _time_ns(schema: Any, time: str) -> Any:
     )
 
 
-def _in_window(t_ns: Any, start: pd.Timestamp | None, end: pd.Timestamp | None) -> Any:
+def _in_window(schema: Any, time: str, start: pd.Timestamp | None, end: pd.Timestamp | None) -> Any:
+    """``start <= time < end`` on the column's own type, so Parquet statistics can skip row groups."""
     pa, pc, _ = _pa()
     if start is None:
         return None
+    typ = schema.field(time).type
+    if pa.types.is_timestamp(typ):
+        lo, hi = pa.scalar(start, type=pa.timestamp("ns", "UTC")), pa.scalar(end, type=pa.timestamp("ns", "UTC"))
+        if typ.tz is None:
+            lo, hi = lo.cast(pa.timestamp("ns")), hi.cast(pa.timestamp("ns"))
+        col = pc.field(time) if typ.unit == "ns" else pc.field(time).cast(pa.timestamp("ns", typ.tz))
+        return pc.and_kleene(pc.greater_equal(col, lo), pc.less(col, hi))
+    t_ns = _time_ns(schema, time)
     return pc.and_kleene(
         pc.greater_equal(t_ns, pa.scalar(int(start.value), pa.int64())),
         pc.less(t_ns, pa.scalar(int(end.value), pa.int64())),  # type: ignore[union-attr]
@@ -223,16 +232,39 @@ def _and(*exprs: Any) -> Any:
     return out
 
 
-#: Rows a scanned record batch holds (memory in flight is a few batches per thread).
-BATCH_ROWS = 131_072
+#: How each Parquet row group is scanned: rows a record batch holds and batches read ahead.
+SCAN_OPTIONS: dict[str, int] = {"batch_size": 65_536, "batch_readahead": 2}
+
+
+def _stream(ds_: Any, projection: dict[str, Any], filter: Any) -> Any:
+    """A ``RecordBatchReader`` of ``projection`` over the rows ``filter`` keeps, read one Parquet
+    row group at a time, only when the consumer asks for more.
+
+    pyarrow's dataset scanner reads ahead without bound when its consumer is slower than the
+    disk (observed: the whole file's columns for a Python consumer); going row group by row
+    group from a lazy generator bounds memory to about one row group of the columns used.
+    Row groups whose statistics exclude ``filter`` (e.g. outside a time window) are skipped.
+    """
+    pa, _, _ = _pa()
+    schema = ds_.scanner(columns=projection).projected_schema
+
+    def batches() -> Any:
+        for fragment in ds_.get_fragments(filter=filter):
+            parts = fragment.split_by_row_group(filter=filter) if hasattr(fragment, "split_by_row_group") else [fragment]
+            for part in parts:
+                scanner = part.scanner(schema=ds_.schema, columns=projection, filter=filter, use_threads=True, **SCAN_OPTIONS)
+                for batch in scanner.to_batches():
+                    if batch.num_rows:
+                        yield batch
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
 
 
 def _aggregate(ds_: Any, projection: dict[str, Any], filter: Any, aggregates: list[Any], keys: Sequence[str]) -> Any:
     """Stream ``ds_`` through a scanner (``filter`` pushed down, ``projection`` computed per batch)
     into an Acero hash aggregate; only the aggregate's state is held."""
     _, _, ac = _pa()
-    scanner = ds_.scanner(columns=projection, filter=filter, batch_size=BATCH_ROWS, use_threads=True)
-    source = ac.Declaration("record_batch_reader_source", ac.RecordBatchReaderSourceNodeOptions(scanner.to_reader()))
+    source = ac.Declaration("record_batch_reader_source", ac.RecordBatchReaderSourceNodeOptions(_stream(ds_, projection, filter)))
     agg = ac.Declaration("aggregate", ac.AggregateNodeOptions(aggregates, keys=list(keys)))
     return ac.Declaration.from_sequence([source, agg]).to_table(use_threads=True)
 
@@ -376,7 +408,7 @@ def percentiles(
         v = pc.coalesce(v, fill) if v is not None else fill
     t_ns = _time_ns(schema, time)
     start, end = _bounds(window)
-    keep = _and(pc.is_valid(pc.field(time)), pc.is_valid(v), _in_window(t_ns, start, end), filter)
+    keep = _and(pc.is_valid(pc.field(time)), pc.is_valid(v), _in_window(schema, time, start, end), filter)
     t_min = t_max = None
     if start is None:
         t_min, t_max = _observed_span(d, t_ns, keep)
@@ -502,7 +534,7 @@ def error_rate(
         return empty
     t_ns = _time_ns(schema, time)
     start, end = _bounds(window)
-    keep = _and(pc.is_valid(pc.field(time)), _in_window(t_ns, start, end), filter)
+    keep = _and(pc.is_valid(pc.field(time)), _in_window(schema, time, start, end), filter)
     has_status = status in schema.names
     timed_out = timeouts_as_5xx and "timed_out" in schema.names
     t_min = t_max = None
@@ -597,7 +629,7 @@ def _selection(spec: Any, schema: Any, time: str, what: str) -> Any:
         raise ParameterError(f"{what} must be a Window, a (start, end) pair or a pyarrow.compute expression, got {spec!r}") from exc
     if time not in schema.names:
         raise ParameterError(f"{what} is a window but the evidence has no {time!r} column", column=time)
-    return pc.coalesce(_in_window(_time_ns(schema, time), start, end), pa.scalar(False))
+    return pc.coalesce(_in_window(schema, time, start, end), pa.scalar(False))
 
 
 def _is_candidate(name: str, typ: Any, status: str) -> bool:
@@ -618,14 +650,28 @@ def _label(value: Any, is_bool: bool) -> Any:
     return str(value)
 
 
-def _status_class_labels(codes: np.ndarray) -> np.ndarray:
-    """``analyses._common.status_class`` on float codes (NaN → ``(none)``)."""
-    out = np.full(len(codes), "other", dtype=object)
+_STATUS_CLASS_LABELS = ("1xx", "2xx", "3xx", "4xx", "5xx", "other", "(none)")
+
+
+def _status_class_index(codes: np.ndarray) -> np.ndarray:
+    """``analyses._common.status_class`` as indexes into :data:`_STATUS_CLASS_LABELS` (NaN → ``(none)``)."""
     with np.errstate(invalid="ignore"):
-        for k in (1, 2, 3, 4, 5):
-            out[(codes >= k * 100) & (codes < (k + 1) * 100)] = f"{k}xx"
-    out[np.isnan(codes)] = "(none)"
-    return out
+        k = np.floor(codes / 100.0)
+        known = (codes >= 100) & (codes < 600)
+    return np.where(np.isnan(codes), 6, np.where(known, k - 1, 5)).astype(np.int64)
+
+
+def _text_as_dictionary(ds_: Any, columns: Sequence[str]) -> Any:
+    """The same Parquet files, with these text columns read as dictionaries (as stored): no
+    string is materialised, and value counting works on the dictionary indexes."""
+    import pyarrow.dataset as pads
+
+    if not columns or not isinstance(ds_, pads.FileSystemDataset) or not isinstance(ds_.format, pads.ParquetFileFormat):
+        return ds_
+    if getattr(ds_, "partitioning", None) is not None:  # keep the caller's partition columns
+        return ds_
+    fmt = pads.ParquetFileFormat(read_options=pads.ParquetReadOptions(dictionary_columns=list(columns)))
+    return pads.dataset(ds_.files, filesystem=ds_.filesystem, format=fmt)
 
 
 class _Counter:
@@ -747,19 +793,18 @@ def compare(
     if "user_agent_family" in chosen and "user_agent_family" not in schema.names:
         read.append("user_agent")
     read = list(dict.fromkeys(read))
+    d = _text_as_dictionary(d, [c for c in read if pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)])
     projection = {c: pc.field(c) for c in read}
     projection["_inc"] = inc_expr
     projection["_base"] = base_expr
     row_filter = _and(pc.or_kleene(inc_expr, base_expr), filter)
-    scanner = d.scanner(columns=projection, filter=row_filter, batch_size=BATCH_ROWS, use_threads=True)
+    reader = _stream(d, projection, row_filter)
 
     counters = {c: _Counter(max_cardinality) for c in chosen}
     is_bool = {c: (c in schema.names and pa.types.is_boolean(schema.field(c).type)) for c in chosen}
     ua_cache: dict[Any, str] = {}
     n1 = n2 = 0
-    for batch in scanner.to_batches():
-        if not batch.num_rows:
-            continue
+    for batch in reader:
         inc = batch.column("_inc").to_numpy(zero_copy_only=False).astype(bool)
         base = batch.column("_base").to_numpy(zero_copy_only=False).astype(bool) & ~inc if baseline is None else \
             batch.column("_base").to_numpy(zero_copy_only=False).astype(bool)  # fmt: skip
@@ -770,19 +815,18 @@ def compare(
             if counter.overflow:
                 continue
             if c == "status_class" and c not in schema.names:
-                codes = np.asarray(_status_values(batch.column(status)), dtype="float64")
-                labels_arr = _status_class_labels(codes)
-                uniq, idx = np.unique(labels_arr, return_inverse=True)
-                labels = list(uniq)
+                idx = _status_class_index(np.asarray(_status_values(batch.column(status)), dtype="float64"))
+                labels = list(_STATUS_CLASS_LABELS)
             else:
                 arr = batch.column("user_agent" if c == "user_agent_family" and c not in schema.names else c)
-                if pa.types.is_dictionary(arr.type):
-                    arr = arr.cast(arr.type.value_type)
-                enc = pc.dictionary_encode(arr)
+                enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
                 values = enc.dictionary.to_pylist()
                 idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
                 if c == "user_agent_family" and c not in schema.names:
-                    labels = [ua_cache.setdefault(v, ua_family(v)) for v in values] + [ua_family(None)]
+                    for v in values:
+                        if v not in ua_cache:
+                            ua_cache[v] = ua_family(v)
+                    labels = [ua_cache[v] for v in values] + [ua_family(None)]
                 else:
                     labels = [_label(v, is_bool[c]) for v in values] + [MISSING]
             k = len(labels)

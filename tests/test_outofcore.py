@@ -259,6 +259,15 @@ def test_compare_windows_equals_in_memory(frame, files):
     assert "(other)" in set(ooc.loc[ooc["column"] == "route", "value"])
 
 
+def test_compare_over_an_in_memory_dataset_equals_the_files(frame, files):
+    import pyarrow as pa
+
+    table = pads.dataset(pa.Table.from_pandas(frame, preserve_index=False))
+    _assert_compare_equal(outofcore.compare(table, INCIDENT, BASELINE), outofcore.compare(files, INCIDENT, BASELINE))
+    got = outofcore.percentiles(table, by="5min", window=WIN)
+    pd.testing.assert_frame_equal(got[["timestamp", "count", "max"]], outofcore.percentiles(files, by="5min", window=WIN)[["timestamp", "count", "max"]])
+
+
 def test_compare_expression_selection_against_the_rest(frame, bundle):
     t = frame["timestamp"]
     sel = (frame["status"] >= 500).fillna(False)

@@ -39,7 +39,6 @@ Example
 
 from __future__ import annotations
 
-import html as _html
 import logging
 import os
 import shutil
@@ -584,7 +583,7 @@ class Investigation:
     def _aws(self) -> dict[str, Any]:
         return {"session": self._session_obj(), "region": self.region, "endpoint_url": self.endpoint_url}
 
-    def _get(self, key: str, kind: str, fetch: Any, *, role: str) -> pd.DataFrame:
+    def _get(self, key: str, kind: str, fetch: Any, *, role: str, window: Window | None = None) -> pd.DataFrame:
         """Read ``key`` from memory or the bundle, or fetch it live and record it."""
         if key in self._raw:
             self._use(role, key)
@@ -606,15 +605,26 @@ class Investigation:
             df = fetch()
         except IncidentKitError as exc:
             partial = getattr(exc, "partial", None)
-            if isinstance(partial, pd.DataFrame):
-                partial = partial.copy()
-                partial.attrs = dict(getattr(exc, "partial").attrs)
-                partial.attrs["complete"] = False
-                partial.attrs["issues"] = list(partial.attrs.get("issues") or []) + [f"fetch failed: {exc}"]
-                self.bundle.record(key, partial, kind=kind)
-                self._raw[key] = partial
-                self._use(role, key)
-                self._note(f"{key}: fetch failed after {len(partial):,} rows: {exc}")
+            if isinstance(partial, pd.DataFrame) and len(partial):
+                kept = partial.copy()
+                kept.attrs = dict(partial.attrs)
+                what = f"fetch failed after {len(kept):,} rows: {exc}"
+            elif isinstance(exc, (NoCredentialsError, NotFoundError, ParameterError)):
+                raise  # nothing was read and nothing can be: no frame to keep
+            else:
+                # nothing came back: an empty frame, marked incomplete, so the report and a replay
+                # say this source is missing instead of silently showing nothing
+                from . import schema
+
+                kept = schema.empty_frame(_FRAME_KIND.get(kind, kind))
+                kept.attrs = schema.provenance(f"{kind} (failed)", window=window, region=self.region)
+                what = f"fetch failed: {exc}"
+            kept.attrs["complete"] = False
+            kept.attrs["issues"] = list(kept.attrs.get("issues") or []) + [what]
+            self.bundle.record(key, kept, kind=kind)
+            self._raw[key] = kept
+            self._use(role, key)
+            self._note(f"{kind}: {what}")
             raise
         self.bundle.record(key, df, kind=kind)
         self._raw[key] = df
@@ -690,7 +700,7 @@ class Investigation:
 
             return _logs.events(groups, win, pattern=pattern, limit=limit, **self._aws())
 
-        return key, self._get(key, "logs", fetch, role=role)
+        return key, self._get(key, "logs", fetch, role=role, window=win)
 
     def logs(
         self,
@@ -812,7 +822,7 @@ class Investigation:
 
                 return m.get(qs, win, period=period, **self._aws())
 
-            frames.append(self._get(key, "metrics", fetch, role="metrics"))
+            frames.append(self._get(key, "metrics", fetch, role="metrics", window=win))
         return frames[0] if len(frames) == 1 else _concat(frames, "metrics")
 
     # -- changes --------------------------------------------------------------------------
@@ -836,7 +846,7 @@ class Investigation:
             res = {k: v for k, v in self.resources.items() if k != "log_groups"}
             return _changes.timeline(win, resources=res, **self._aws())
 
-        return self._get(key, "changes", fetch, role="changes")
+        return self._get(key, "changes", fetch, role="changes", window=win)
 
     # -- health -----------------------------------------------------------------------------
 
@@ -926,7 +936,7 @@ class Investigation:
             except (NoCredentialsError, NotFoundError, EvidenceError, ParameterError):
                 raise
             except AwsError as exc:
-                self._note(f"{what}: {exc}")
+                self._note(f"{what} could not be read: {exc}")
                 warnings.warn(f"{what} could not be read: {exc}", IncompleteDataWarning, stacklevel=2)
             except ImportError as exc:  # a data-layer module missing from this install
                 self._note(f"{what}: not available ({exc})")
@@ -1034,14 +1044,25 @@ class Investigation:
     # -- display -----------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        from .display import investigation_repr  # window, source, evidence, findings (masked)
+        from .display import investigation_repr  # window, source, evidence, findings (never fetches)
 
         return investigation_repr(self)
 
+    def __str__(self) -> str:
+        from .display import investigation_text
+
+        return investigation_text(self)
+
     def _repr_html_(self) -> str:
-        from .display import investigation_html  # the same as HTML, with the data-quality table
+        from .display import investigation_html
 
         return investigation_html(self)
+
+    def _repr_pretty_(self, p: Any, cycle: bool) -> None:
+        p.text(repr(self))
+
+
+_FRAME_KIND = {"logs": "events", "metrics": "metrics", "changes": "changes", "settings": "settings"}
 
 
 def _concat(frames: Sequence[pd.DataFrame], kind: str) -> pd.DataFrame:

@@ -237,8 +237,17 @@ def test_collect_reports_an_unreadable_source_and_goes_on(tmp_path: Path, monkey
         warnings.simplefilter("always")
         inv.collect(health=False, metrics=False)
     assert any(issubclass(w.category, IncompleteDataWarning) for w in caught)
-    assert any(i.startswith("changes: access denied") for i in inv.issues)
+    assert any(i.startswith("changes could not be read: access denied") for i in inv.issues)
     assert inv.bundle.context["issues"] == inv.issues
+    # the missing source is a frame marked incomplete: the report and a replay both say so
+    [name] = inv.bundle.find("changes")
+    attrs = inv.bundle.entry(name)["attrs"]
+    assert attrs["complete"] is False and "access denied" in attrs["issues"][0]
+    again = inv.changes()  # a template's later cell gets the (empty, incomplete) frame, not an exception
+    assert again.empty and list(again.columns) == list(schema.CHANGE_COLUMNS) and again.attrs["complete"] is False
+    off = Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", evidence=tmp_path / "ev", offline=True,
+                        resources={"log_groups": ["/aws/lambda/api"]})
+    assert off.changes().attrs["complete"] is False
 
     def gone(*a, **k):
         raise NotFoundError("log group /aws/lambda/api does not exist")

@@ -399,3 +399,49 @@ def test_failover_secondary_errors_do_not_count_against_a_healthy_primary():
     assert f is not None and f.severity == "high"
     assert f.evidence["primary_load_balancer"] == primary and f.evidence["traffic_moved_to"] == secondary
     assert "Traffic moved" in f.summary
+
+
+def per_instance_fleet(*, marks_on_spiking_instance=True, seed=11):
+    """Four instances, each with its own CPU spikes every ~7 minutes; target health marks an instance
+    unhealthy in its spike minute (or, as a control, marks a different instance)."""
+    rng = np.random.default_rng(seed)
+    n, ids = 120, ["i-0a", "i-0b", "i-0c", "i-0d"]
+    parts, obs, unhealthy = [], [], np.zeros(n)
+    for k, iid in enumerate(ids):
+        cpu = rng.normal(22, 2, n)
+        spikes = np.arange(3 + k, n, 7)
+        cpu[spikes] = 98.0
+        parts.append(metric("CPUUtilization", cpu, dims={"InstanceId": iid}, stat="Maximum", ns="AWS/EC2"))
+        for i in spikes[::2]:
+            target = iid if marks_on_spiking_instance else ids[(k + 2) % 4]
+            t = T0 + pd.Timedelta(minutes=int(i), seconds=20)
+            obs += [{"timestamp": t, "target_group_arn": TG_ARN, "target_id": target, "state": "unhealthy",
+                     "reason": "Target.Timeout", "description": "Request timed out"},
+                    {"timestamp": t + pd.Timedelta(seconds=50), "target_group_arn": TG_ARN, "target_id": target,
+                     "state": "healthy", "reason": None, "description": None}]
+            unhealthy[i] += 1
+    m = pd.concat(parts + [metric("UnHealthyHostCount", unhealthy, stat="Maximum"),
+                           metric("RequestCount", np.full(n, 3000.0))], ignore_index=True)
+    health = {"target_health": pd.DataFrame(obs)}
+    change = change_rows([{"timestamp": T0 - pd.Timedelta(minutes=3), "event_name": "ModifyTargetGroup", "class": "CONFIG_CHANGE",
+                           "actor": "arn:aws:iam::123456789012:user/sre", "resource": TG_ARN}])
+    return m, health, change
+
+
+def test_target_transitions_and_per_target_spike_alignment():
+    m, health, change = per_instance_fleet()
+    marks = hc.target_transitions(health)
+    assert list(marks.columns) == list(hc.TRANSITION_COLUMNS)
+    assert len(marks) == len(health["target_health"]) // 2
+    spikes = hc.transient_spikes(m, "cpu")
+    assert set(spikes["resource"]) == {"i-0a", "i-0b", "i-0c", "i-0d"}  # each instance against its own baseline
+    f = hc.detect_health_check_flapping(Inputs(metrics=m, settings=tg_settings(), health=health, changes=change))
+    assert f is not None
+    assert f.evidence["spike_alignment"] == "per target"
+    assert f.evidence["episodes_with_spike"] == 1.0 and f.evidence["chance_of_spike"] < 0.4
+    assert [c["event_name"] for c in f.related_changes] == ["ModifyTargetGroup"]
+    assert "the health check was changed at" in f.summary
+    # control: the same marks pinned on instances that were not spiking at the time
+    m2, health2, _ = per_instance_fleet(marks_on_spiking_instance=False)
+    g = hc.detect_health_check_flapping(Inputs(metrics=m2, settings=tg_settings(), health=health2))
+    assert g.evidence["episodes_with_spike"] < 0.2 and g.confidence < f.confidence

@@ -51,11 +51,13 @@ from ._common import as_utc, pct, select_metric, severity_for_share
 __all__ = [
     "EPISODE_COLUMNS",
     "SPIKE_COLUMNS",
+    "TRANSITION_COLUMNS",
     "TIMING_COLUMNS",
     "DROP_COLUMNS",
     "SERVICE_COLUMNS",
     "unhealthy_episodes",
     "transient_spikes",
+    "target_transitions",
     "check_timing",
     "route53_drops",
     "traffic_by_load_balancer",
@@ -78,7 +80,8 @@ EPISODE_COLUMNS = (
     "elb_502",  # HTTPCode_ELB_502_Count inside the episode
     "ongoing",  # still unhealthy at the last datapoint
 )
-SPIKE_COLUMNS = ("signal", "start", "end", "duration_s", "peak", "baseline")
+SPIKE_COLUMNS = ("signal", "resource", "start", "end", "duration_s", "peak", "baseline")
+TRANSITION_COLUMNS = ("timestamp", "target_group", "target_id", "reason", "description")
 TIMING_COLUMNS = (
     "resource_id",
     "kind",  # target_group | route53
@@ -217,16 +220,6 @@ def _tg_matches(resource_id: str, tg_dim: str) -> bool:
     return bool(name_r) and name_r == name_d
 
 
-def _series_max(metrics: pd.DataFrame | None, namespaces: Sequence[str], name: str, stats: Sequence[str]) -> pd.DataFrame:
-    parts = [select_metric(metrics, ns, name, stats) for ns in namespaces]
-    parts = [p for p in parts if not p.empty]
-    if not parts:
-        return pd.DataFrame(columns=["timestamp", "value", "period"])
-    df = pd.concat(parts, ignore_index=True)
-    out = df.groupby("timestamp", as_index=False).agg(value=("value", "max"), period=("period", "max"))
-    return out.sort_values("timestamp", ignore_index=True)
-
-
 def _sum_in(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float:
     if df.empty:
         return 0.0
@@ -335,8 +328,10 @@ def transient_spikes(metrics: pd.DataFrame | None, signal: str = "cpu", *, z: fl
     signal:
         ``cpu`` — ``CPUUtilization`` (Maximum, else Average) of ``AWS/EC2``, ``AWS/ECS`` or
         ``AWS/RDS``, the highest across instances per bin (one hot instance is enough to fail
-        its checks); ``latency`` — ``TargetResponseTime`` (Maximum, p99.9, p99, Average) of
-        ``AWS/ApplicationELB``, in seconds.
+        its checks); ``latency`` — ``TargetResponseTime`` (p99 preferred: what queued requests
+        and the checks behind them wait; then p99.9, p90, Maximum, Average) of
+        ``AWS/ApplicationELB``, in seconds. A single slow request makes the Maximum spike
+        without slowing anything else down.
 
     Returns
     -------
@@ -356,30 +351,84 @@ def transient_spikes(metrics: pd.DataFrame | None, signal: str = "cpu", *, z: fl
     """
     dt = {"start": UTC_NS, "end": UTC_NS}
     if signal == "cpu":
-        series = _series_max(metrics, ("AWS/EC2", "AWS/ECS", "ECS/ContainerInsights"), "CPUUtilization", ("Maximum", "Average"))
+        parts = [select_metric(metrics, ns, "CPUUtilization", ("Maximum", "Average"))
+                 for ns in ("AWS/EC2", "AWS/ECS", "ECS/ContainerInsights")]
     elif signal == "latency":
-        series = _series_max(metrics, ("AWS/ApplicationELB",), "TargetResponseTime", ("Maximum", "p99.9", "p99", "Average"))
+        parts = [select_metric(metrics, "AWS/ApplicationELB", "TargetResponseTime", ("p99", "p99.9", "p90", "Maximum", "Average"))]
     else:
         raise ValueError(f"signal {signal!r} must be 'cpu' or 'latency'")
-    if series.empty or len(series) < 5:
+    parts = [p for p in parts if not p.empty]
+    if not parts:
         return _empty(SPIKE_COLUMNS, dt)
-    v = series["value"].to_numpy(dtype=float)
-    med = float(np.nanmedian(v))
-    mad = float(np.nanmedian(np.abs(v - med))) * 1.4826
-    threshold = max(med + z * mad, med * min_rise, med + 1e-9)
-    flags = v > threshold
-    period = _period(series)
-    times = series["timestamp"].reset_index(drop=True)
+    df = pd.concat(parts, ignore_index=True)
     rows = []
-    for a, b in _runs(times, flags, period):
-        rows.append({"signal": signal, "start": times[a], "end": times[b] + period,
-                     "duration_s": (times[b] + period - times[a]).total_seconds(), "peak": float(v[a: b + 1].max()), "baseline": med})
+    # each instance (or group) against its own baseline: with many instances the fleet's highest CPU
+    # of the minute is always somebody's spike, and its median hides them all
+    for dims, g in df.groupby("dimensions", sort=False):
+        series = g.groupby("timestamp", as_index=False).agg(value=("value", "max"), period=("period", "max")).sort_values("timestamp")
+        if len(series) < 5:
+            continue
+        v = series["value"].to_numpy(dtype=float)
+        med = float(np.nanmedian(v))
+        mad = float(np.nanmedian(np.abs(v - med))) * 1.4826
+        threshold = max(med + z * mad, med * min_rise, med + 1e-9)
+        flags = v > threshold
+        period = _period(series)
+        times = series["timestamp"].reset_index(drop=True)
+        d = _dims(dims)
+        resource = next((d[k] for k in ("InstanceId", "TargetGroup", "AutoScalingGroupName", "ServiceName") if k in d), "(all)")
+        for a, b in _runs(times, flags, period):
+            rows.append({"signal": signal, "resource": resource, "start": times[a], "end": times[b] + period,
+                         "duration_s": (times[b] + period - times[a]).total_seconds(), "peak": float(v[a: b + 1].max()),
+                         "baseline": med})
     if not rows:
         return _empty(SPIKE_COLUMNS, dt)
     out = pd.DataFrame(rows, columns=list(SPIKE_COLUMNS))
     out["start"] = as_utc(out["start"])
     out["end"] = as_utc(out["end"])
-    return out
+    return out.sort_values("start", kind="stable", ignore_index=True)
+
+
+def target_transitions(health: dict[str, pd.DataFrame] | None) -> pd.DataFrame:
+    """When each target was marked unhealthy, from timestamped target-health observations.
+
+    Reads ``health["target_health"]`` (or ``health["targets"]``) rows with a ``timestamp``, a
+    ``target_id`` and a ``state``; a transition is a row in state ``unhealthy`` whose previous
+    observation of the same target was not unhealthy.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`TRANSITION_COLUMNS`, in time order.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> obs = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-01T10:00Z", "2026-03-01T10:05Z", "2026-03-01T10:06Z"]),
+    ...     "target_id": "i-1", "state": ["healthy", "unhealthy", "unhealthy"], "reason": "Target.Timeout"})
+    >>> target_transitions({"target_health": obs})["timestamp"].dt.strftime("%H:%M").tolist()
+    ['10:05']
+    """
+    dt = {"timestamp": UTC_NS}
+    frames = [f for f in ((health or {}).get("target_health"), (health or {}).get("targets"))
+              if f is not None and not f.empty and {"timestamp", "target_id", "state"} <= set(f.columns)]
+    if not frames:
+        return _empty(TRANSITION_COLUMNS, dt)
+    t = pd.concat(frames, ignore_index=True)
+    t = t.assign(timestamp=as_utc(t["timestamp"])).dropna(subset=["timestamp"]).sort_values(["target_id", "timestamp"], kind="stable")
+    bad = t["state"].astype("string").fillna("").str.lower().eq("unhealthy")
+    prev_bad = bad.groupby(t["target_id"].astype("string").fillna("")).shift(1, fill_value=False)
+    sel = (bad & ~prev_bad.astype(bool)).to_numpy(dtype=bool)
+    rows = t.loc[sel]
+    out = pd.DataFrame({
+        "timestamp": rows["timestamp"].to_numpy(),
+        "target_group": (rows["target_group_arn"] if "target_group_arn" in rows.columns else pd.Series(pd.NA, index=rows.index)).astype("string").to_numpy(),
+        "target_id": rows["target_id"].astype("string").to_numpy(),
+        "reason": (rows["reason"] if "reason" in rows.columns else pd.Series(pd.NA, index=rows.index)).astype("string").to_numpy(),
+        "description": (rows["description"] if "description" in rows.columns else pd.Series(pd.NA, index=rows.index)).astype("string").to_numpy(),
+    })
+    out["timestamp"] = as_utc(out["timestamp"])
+    return out.sort_values("timestamp", kind="stable", ignore_index=True)
 
 
 def check_timing(settings: pd.DataFrame | None, *, metrics: pd.DataFrame | None = None,
@@ -804,6 +853,28 @@ def _in_window(df: pd.DataFrame, inputs: Inputs) -> pd.DataFrame:
     return df[sel] if sel.any() else df
 
 
+def _aligned_per_target(marks: pd.DataFrame, spikes: pd.DataFrame, span: tuple[pd.Timestamp, pd.Timestamp],
+                        slack: pd.Timedelta) -> tuple[float, float] | None:
+    """Share of unhealthy marks that fall in a spike *of the same target* or within ``slack`` after it
+    (the checks fail during the spike and the mark follows ``interval × threshold`` later), and the
+    chance level: the share of that target's time within such reach of its spikes. None when no
+    mark's target has its own spike series (targets are not instances, say)."""
+    if marks.empty or spikes.empty:
+        return None
+    own = spikes[spikes["resource"].isin(set(marks["target_id"].astype(str)))]
+    if own.empty:
+        return None
+    t0, t1 = span
+    total = max(1.0, (t1 - t0).total_seconds())
+    hits, chances = [], []
+    for tid, t in zip(marks["target_id"].astype(str), marks["timestamp"]):
+        mine = own[own["resource"] == tid]
+        hits.append(bool(((mine["start"] <= t) & (mine["end"] + slack >= t)).any()))
+        reach = float(sum(((e - s) + slack).total_seconds() for s, e in zip(mine["start"], mine["end"])))
+        chances.append(min(1.0, reach / total))
+    return float(np.mean(hits)), float(np.mean(chances))
+
+
 def _aligned(episodes: pd.DataFrame, spikes: pd.DataFrame, span: tuple[pd.Timestamp, pd.Timestamp],
              slack: pd.Timedelta) -> tuple[float, float]:
     """Share of episodes with a spike starting in ``[start - slack, end]``, and the same share for
@@ -863,7 +934,16 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
     else:
         span = (all_eps["start"].min(), all_eps["end"].max())
     slack = pd.Timedelta(minutes=2)
-    spike_share, chance = _aligned(eps, spikes, span, slack)
+    marks = target_transitions(inputs.health)
+    marks = marks[marks["target_group"].fillna("").map(lambda r: _tg_matches(str(r), str(tg)))] if not marks.empty else marks
+    mark_slack = pd.Timedelta(seconds=max(60.0, float(row["time_to_unhealthy_s"]) if row is not None and not math.isnan(row["time_to_unhealthy_s"]) else 60.0))
+    per_target = _aligned_per_target(marks, spikes, span, mark_slack) if not marks.empty else None
+    if per_target is not None:
+        spike_share, chance = per_target
+        alignment = "per target"
+    else:
+        spike_share, chance = _aligned(eps, spikes, span, slack)
+        alignment = "per episode"
     spikes_explain = spike_share >= 0.5 and (math.isnan(chance) or spike_share >= 1.5 * chance)
     tight = bool(row is not None and row["tight"])
     e502_in = float(eps["elb_502"].sum())
@@ -898,6 +978,8 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
         "elb_502_in_episodes": e502_in,
         "elb_502_total": e502_all,
         "share_requests_502": share_502,
+        "unhealthy_marks": int(len(marks)),
+        "spike_alignment": alignment,
         "episodes_with_spike": spike_share,
         "chance_of_spike": chance,
         "longest_spike_s": longest,
@@ -919,14 +1001,23 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
     if row is not None:
         parts.append(f"health checks every {row['interval_s']:g} s with a {row['timeout_s']:g} s timeout mark a target unhealthy "
                      f"after {row['time_to_unhealthy_s']:.0f} s of failures" + (f" — too tight: {row['reasons']}" if row["reasons"] else ""))
-    if spikes_explain:
+    if spikes_explain and alignment == "per target":
+        parts.append(f"{pct(spike_share, 0)} of the {len(marks)} unhealthy marks came with a CPU or latency spike on the same target"
+                     + (f" (chance {pct(chance, 0)})" if not math.isnan(chance) else "")
+                     + (f", spikes up to {longest:.0f} s" if longest else ""))
+    elif spikes_explain:
         parts.append(f"{pct(spike_share, 0)} of the episodes start with a CPU or latency spike"
                      + (f" (chance {pct(chance, 0)})" if not math.isnan(chance) else "")
                      + (f", the longest {longest:.0f} s" if longest else ""))
     if e502_in:
         parts.append(f"{e502_in:.0f} ELB 502s inside the episodes" + (f" ({pct(share_502, 2)} of requests)" if not math.isnan(share_502) else ""))
     if timeouts:
-        parts.append(f"{timeouts} target{'s' if timeouts != 1 else ''} report{'' if timeouts != 1 else 's'} Target.Timeout")
+        parts.append(f"target health gives Target.Timeout as the reason {timeouts} time{'s' if timeouts != 1 else ''}")
+    related = _check_changes(inputs.changes, tg, eps["start"].min())
+    if related:
+        c = related[0]
+        parts.append(f"the health check was changed at {_iso(c['timestamp'])} ({c.get('event_name')} by {c.get('actor')})")
+        confidence += 0.05
     summary = "; ".join(parts) + ". Healthy targets are being taken out of service by transient slowness, not by failure."
     arn = str(tgt.iloc[0]["resource_id"]) if row is not None else "<target-group-arn>"
     if row is not None:
@@ -953,9 +1044,23 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
         evidence=evidence,
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
-        related_changes=[],
+        related_changes=related,
         onset=_iso(eps["start"].min()),
     )
+
+
+def _check_changes(changes: pd.DataFrame | None, tg: str, onset: pd.Timestamp, lookback: str = "24h") -> list[dict[str, Any]]:
+    """Successful changes of the target group's health check in the day before ``onset`` (newest first)."""
+    if changes is None or changes.empty or "timestamp" not in changes.columns:
+        return []
+    ts = as_utc(changes["timestamp"])
+    names = changes["event_name"].astype("string").fillna("") if "event_name" in changes.columns else pd.Series("", index=changes.index)
+    res = changes["resource"].astype("string").fillna("") if "resource" in changes.columns else pd.Series("", index=changes.index)
+    err = changes["error_code"].astype("string").fillna("") if "error_code" in changes.columns else pd.Series("", index=changes.index)
+    sel = (names.str.startswith("ModifyTargetGroup") & (err == "") & (ts <= onset) & (ts >= onset - pd.Timedelta(lookback))
+           & res.map(lambda r: _tg_matches(str(r), str(tg))))
+    rows = changes.loc[sel.to_numpy(dtype=bool)].assign(timestamp=ts[sel.to_numpy(dtype=bool)])
+    return _change_rows(rows.sort_values("timestamp", ascending=False))
 
 
 def _target_reasons(health: dict[str, pd.DataFrame] | None, tg: str) -> dict[str, int]:

@@ -257,7 +257,9 @@ def actions(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Action items from the findings' remediations, most severe first, without repeats."""
     seen: set[str] = set()
     out = []
-    for f in findings:
+    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+    # most severe first, so a step two findings share keeps the higher priority
+    for f in sorted(findings, key=lambda f: order.get(str(f.get("severity")), 5)):
         for step in f.get("remediation") or []:
             key = " ".join(str(step).lower().split())
             if key in seen:

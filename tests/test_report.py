@@ -1,0 +1,219 @@
+"""Report helpers: published results, findings.json, postmortem facts and Markdown, masked files."""
+
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from incidentkit import postmortem, report
+from incidentkit.evidence import EvidenceBundle
+from incidentkit.findings import Finding, FindingList
+from incidentkit.window import Window
+
+JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJlX3h5enV2dw"
+AKID = "AKIAIOSFODNN7EXAMPLE"
+
+W = Window.parse("2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z")
+
+
+def finding(fid: str = "version-skew-errors", severity: str = "high", **kw) -> Finding:
+    base = dict(id=fid, title=f"{fid} title", severity=severity, summary=f"{fid} summary",
+                evidence={"errors": 1234, "share": 0.4321}, remediation=[f"fix {fid}", "Alarm on the P99"])
+    base.update(kw)
+    return Finding(**base)
+
+
+def test_publish_attaches_results_the_runner_reads_back() -> None:
+    pub = report.publish(findings=FindingList([finding()], errors={"x": "boom"}), window=W,
+                         parameters={"token": f"Bearer {JWT}"}, show=False)
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={report.MIME: pub, "text/plain": "pm"})]
+    nb.cells = [cell, nbformat.v4.new_code_cell("y")]
+    got = report.extract(json.loads(nbformat.writes(nb)))
+    assert got["window"] == W.to_dict() and got["findings"][0]["id"] == "version-skew-errors"
+    assert got["detector_errors"] == {"x": "boom"}
+    assert JWT not in json.dumps(got)  # masked before it is even displayed
+    assert report.extract({"cells": []}) is None
+
+
+def test_findings_document_has_the_design_shape(tmp_path: Path) -> None:
+    bundle = EvidenceBundle(tmp_path / "ev")
+    df = pd.DataFrame({"message": ["a", "b"]})
+    df.attrs = {"source": "logs.events", "api_calls": 3, "retries": 1, "complete": False, "truncated": True,
+                "issues": ["limit of 2 reached"]}
+    bundle.record("logs-x", df, kind="logs")
+    pub = {"window": W.to_dict(), "baseline": None, "findings": [finding().to_dict()], "detector_errors": {}, "issues": []}
+    doc = report.findings_document(template="triage", published=pub, parameters={"log_groups": ["/a"], "region": None},
+                                   bundle=bundle)
+    assert set(doc) >= {"template", "window", "baseline", "parameters", "findings", "data_quality"}
+    assert doc["parameters"] == {"log_groups": ["/a"]}
+    f = doc["findings"][0]
+    assert set(f) >= {"id", "title", "severity", "summary", "evidence", "remediation"}
+    assert f["severity"] in ("critical", "high", "medium", "low", "info")
+    dq = doc["data_quality"]
+    assert dq["complete"] is False and dq["truncated_frames"] == ["logs-x"] and dq["incomplete_frames"] == ["logs-x"]
+    assert dq["api_calls"] == 3 and dq["retries"] == 1 and dq["rows"] == 2
+    assert any("limit of 2 reached" in i for i in dq["issues"])
+    # a template that published nothing says so instead of claiming "no finding"
+    empty = report.findings_document(template="t", published=None, parameters={"start": W.to_dict()["start"], "end": W.to_dict()["end"]})
+    assert empty["findings"] == [] and empty["window"] == W.to_dict()
+    assert any("published no results" in i for i in empty["data_quality"]["issues"])
+
+
+def test_mask_notebook_masks_text_but_not_images() -> None:
+    png = base64.b64encode(b"\x89PNG" + bytes(range(256)) * 20).decode()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell(f'token = "{AKID}"')
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=f"key {AKID}\n"),
+        nbformat.v4.new_output("display_data", data={"text/html": f"<b>{JWT}</b>",
+                                                      "application/json": {"auth": f"Bearer {JWT}"}}),
+        nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("error", ename="RuntimeError", evalue=f"password=hunter22 {AKID}", traceback=[f"x {JWT}"]),
+    ]
+    nb.cells = [cell]
+    masked = report.mask_notebook(nb)
+    text = nbformat.writes(masked)
+    assert AKID not in text and JWT not in text and "hunter22" not in text
+    assert masked.cells[0].outputs[2]["data"]["image/png"] == png
+    html = report.to_html(masked)
+    assert png[:200] in html and AKID not in html and JWT not in html
+
+
+def test_html_hides_parameter_cells_and_optionally_all_code() -> None:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Title"),
+        nbformat.v4.new_code_cell("defaults_marker = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("injected_marker = 2", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("setup_marker = 3", metadata={"tags": ["hide-input"]}),
+        nbformat.v4.new_code_cell("analysis_marker = 4"),
+    ]
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="setup output\n")]
+    html = report.to_html(nb)
+    assert "defaults_marker" not in html and "injected_marker" not in html and "setup_marker" not in html
+    assert "setup output" in html and "analysis_marker" in html
+    hidden = report.to_html(nb, hide_code=True)
+    assert "analysis_marker" not in hidden and "setup output" in hidden and "Title" in hidden
+
+
+def test_written_files_are_masked_and_private(tmp_path: Path) -> None:
+    report.write_json({"k": f"{AKID}"}, tmp_path / "a.json")
+    report.write_text(tmp_path / "b.md", f"Authorization: Bearer {JWT}")
+    for name in ("a.json", "b.md"):
+        f = tmp_path / name
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600
+        assert AKID not in f.read_text() and JWT not in f.read_text()
+
+
+# -- postmortem ---------------------------------------------------------------------------------
+
+
+def requests_frame() -> pd.DataFrame:
+    t = pd.date_range("2026-03-01T03:00Z", periods=10, freq="5min")
+    return pd.DataFrame({
+        "timestamp": t,
+        "status": pd.array([200, 200, 403, 403, 403, 200, 500, None, 200, 200], dtype="Int64"),
+        "timed_out": pd.array([False] * 7 + [True, False, None], dtype="boolean"),
+        "client_ip": ["1.1.1.1", "2.2.2.2", "3.3.3.3", "3.3.3.3", "4.4.4.4", "5.5.5.5", "6.6.6.6", "7.7.7.7", "1.1.1.1", "2.2.2.2"],
+        "app_version": ["2.0", "2.0", "1.9", "1.9", "1.9", "2.0", "2.0", None, "2.0", "2.0"],
+        "latency_ms": [100.0, 120.0, 30.0, 35.0, 40.0, 110.0, 900.0, 29000.0, 105.0, 98.0],
+    })
+
+
+def test_impact_counts_requests_failures_clients_and_versions() -> None:
+    base = requests_frame().assign(status=pd.array([200] * 10, dtype="Int64"), timed_out=False)
+    imp = postmortem.impact(requests_frame(), base, window=W, onset="2026-03-01T03:10:00Z")
+    assert imp["requests"] == 10 and imp["failed"] == 5
+    assert imp["failed_4xx"] == 3 and imp["failed_5xx"] == 2 and imp["timed_out"] == 1
+    assert imp["error_rate"] == 0.5 and imp["baseline_error_rate"] == 0.0 and imp["excess_failed"] == 5
+    assert imp["clients"] == 7 and imp["clients_affected"] == 4
+    by = {v["version"]: v for v in imp["by_version"]}
+    assert by["1.9"]["failed"] == 3 and by["1.9"]["error_rate"] == 1.0 and by["1.9"]["clients_affected"] == 2
+    assert by["(unknown)"]["failed"] == 1
+    assert imp["onset"] == "2026-03-01T03:10:00Z" and imp["duration_min"] == 50
+    assert postmortem.impact(None)["note"].startswith("no request-level logs")
+
+
+@pytest.mark.parametrize(
+    "actor, expected",
+    [
+        ("arn:aws:sts::123456789012:assumed-role/deploy-pipeline/build-4711", "role deploy-pipeline"),
+        ("arn:aws:iam::123456789012:user/alice", "an IAM user"),
+        ("alice@example.com", "a person (name withheld)"),
+        ("bob", "a person (name withheld)"),
+        ("arn:aws:iam::123456789012:root", "the account root user"),
+        ("codedeploy.amazonaws.com", "codedeploy.amazonaws.com"),
+        (None, "unknown principal"),
+    ],
+)
+def test_postmortems_are_blameless(actor, expected) -> None:
+    assert postmortem.blameless_actor(actor) == expected
+
+
+def test_timeline_orders_changes_onset_detection_and_mitigation() -> None:
+    changes = pd.DataFrame({
+        "timestamp": pd.to_datetime(["2026-03-01T02:55:00Z", "2026-03-01T03:20:00Z", "2026-03-01T02:00:00Z"], utc=True),
+        "source": "cloudtrail", "event_name": ["UpdateFunctionCode", "AuthorizeSecurityGroupIngress", "DescribeThing"],
+        "class": ["DEPLOYMENT", "SECURITY_CHANGE", "OTHER"],
+        "actor": ["arn:aws:iam::1:user/carol", "arn:aws:sts::1:assumed-role/ops/x", None],
+        "resource": ["api", "sg-1", None], "error_code": [None, "Client.InvalidPermission.Duplicate", None], "detail": None,
+    })
+    items = postmortem.timeline(changes, [], window=W, onset="2026-03-01T03:01:00Z",
+                                detection=(pd.Timestamp("2026-03-01T03:05:00Z"), "alarm api-5xx goes to ALARM"),
+                                recovery="2026-03-01T03:40:00Z")
+    kinds = [i["kind"] for i in items]
+    assert kinds == ["change", "window", "onset", "detection", "change", "mitigation", "window"]
+    assert "carol" not in json.dumps(items) and "an IAM user" in items[0]["text"]
+    assert "FAILED (Client.InvalidPermission.Duplicate)" in items[4]["text"]
+    assert not any("DescribeThing" in i["text"] for i in items)  # OTHER is noise in a postmortem
+
+
+def test_action_items_come_from_remediations_by_severity_without_repeats() -> None:
+    acts = postmortem.actions([finding("cold-start-tail", "low").to_dict(), finding("version-skew-errors", "critical").to_dict()])
+    assert [a["priority"] for a in acts] == ["P1", "P1", "P3"]
+    assert [a["action"] for a in acts].count("Alarm on the P99") == 1
+    assert acts[0]["finding"] == "version-skew-errors"
+
+
+def test_postmortem_markdown_has_every_section() -> None:
+    f1, f2 = finding("version-skew-errors", "critical"), finding("cold-start-tail", "low")
+    pm = {
+        "title": f1.title, "summary": f1.summary,
+        "impact": postmortem.impact(requests_frame(), window=W, onset="2026-03-01T03:10:00Z"),
+        "timeline": [{"time": "2026-03-01T03:10:00Z", "kind": "onset", "text": "the signal departs"}],
+        "root_cause": f1.to_dict(), "contributing": [f2.to_dict()], "actions": postmortem.actions([f1.to_dict(), f2.to_dict()]),
+        "evidence": [{"frame": "logs-a", "file": "evidence/logs-a.parquet", "rows": 10, "sha256": "abc", "complete": True}],
+    }
+    md = postmortem.markdown({"window": W.to_dict(), "findings": [f1.to_dict(), f2.to_dict()], "postmortem": pm})
+    for heading in ("# Postmortem: version-skew-errors title", "## Summary", "## Impact", "## Timeline (UTC)", "## Root cause",
+                    "## Contributing factors", "## Action items", "## Evidence"):
+        assert heading in md
+    assert "Blameless" in md and "| P1 | fix version-skew-errors |" in md
+    assert "[logs-a](evidence/logs-a.parquet)" in md and "report.html#finding-version-skew-errors" in md
+    assert "Requests in the window: **10**" in md and "| 1.9 | 3 | 3 | 100.0 % | 2 |" in md
+    assert "no alarm transition" in md  # detection the evidence cannot show is asked for, not invented
+    shifted = report.postmortem_markdown({"window": W.to_dict(), "findings": [], "postmortem": pm}, level=2)
+    assert shifted.startswith("## Postmortem") and "\n### Summary" in shifted
+
+
+def test_postmortem_of_a_sample_investigation() -> None:
+    import incidentkit as ik
+
+    inv = ik.Investigation.sample("version-skew-errors")
+    found = inv.findings()
+    pm = postmortem.build(inv, found)
+    assert pm["root_cause"]["id"] == "version-skew-errors"
+    assert pm["impact"]["requests"] > 0 and pm["impact"]["by_version"]
+    assert any(i["kind"] == "change" for i in pm["timeline"])
+    assert {e["frame"] for e in pm["evidence"]} == set(inv.bundle.names())
+    md = postmortem.markdown({"window": inv.window.to_dict(), "findings": found.to_dicts(), "postmortem": pm})
+    assert "## Action items" in md and "| P1 |" in md

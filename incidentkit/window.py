@@ -117,12 +117,13 @@ def parse_time(value: TimeLike, *, now: pd.Timestamp | None = None, name: str = 
 
 
 def _from_epoch(seconds: float, name: str) -> pd.Timestamp:
+    given = seconds
     if seconds != seconds or seconds in (float("inf"), float("-inf")):
         raise BadWindowError(f"{name}: {seconds!r} is not a time; use {ACCEPTED_FORMS}")
     if seconds > 1e11:  # 13-digit epoch milliseconds
         seconds = seconds / 1000.0
-    if seconds < 0 or seconds > 4e9:
-        raise BadWindowError(f"{name}: epoch {seconds!r} is out of range; use {ACCEPTED_FORMS}")
+    if seconds < 0 or seconds > 4e9:  # the error names the value as given, not as rescaled
+        raise BadWindowError(f"{name}: epoch {given!r} is out of range; use {ACCEPTED_FORMS}")
     return pd.Timestamp(seconds, unit="s", tz="UTC")
 
 

@@ -1,0 +1,224 @@
+"""A run, end to end (issue 5, item 7): ``incidentkit run triage`` over N events, with a breakdown.
+
+1. **record** (the fetch): an :class:`incidentkit.Investigation` over a 1-hour window
+   (baseline: the first 45 minutes, incident: the last 15) with
+   ``log_groups=[/aws/lambda/orders-api]`` fetches the logs of both windows through
+   ``logs.events`` from a ``before-send`` FilterLogEvents server (``_common.FakeLogsServer``,
+   ``--events`` events in the hour) and records them into an evidence bundle; an empty
+   change timeline (no AWS to read it from) is recorded with its provenance saying so.
+2. **run**: ``incidentkit run triage --evidence BUNDLE --offline --out OUT`` in a
+   subprocess, timed as a whole (what a user waits for).
+3. **breakdown**, each step measured on its own in this process on the same bundle:
+   replay (``EvidenceBundle.load`` of the log frames: Parquet read + sha256), parse
+   (``parsers.parse``), requests (``parsers.requests``), detectors (``inv.findings()``),
+   the notebook's cells (papermill's per-cell durations in the executed ``report.ipynb``),
+   the HTML export (``report.to_html`` of the executed notebook), and papermill's own
+   overhead: an empty notebook (a parameters cell and one trivial cell) executed with the
+   same kernel manager the runner uses (kernel start + cell dispatch + notebook I/O).
+
+Usage::
+
+    python benchmarks/bench_run.py --events 1000000
+    python benchmarks/bench_run.py --events 2000            # smoke size
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import _common as C  # noqa: E402
+
+GROUP = "/aws/lambda/orders-api"
+
+
+def record_bundle(n: int, folder: Path) -> dict[str, Any]:
+    """Fetch both windows through the kit into an evidence bundle (what a live run records)."""
+    import pandas as pd
+
+    from incidentkit import schema
+    from incidentkit.evidence import frame_key
+    from incidentkit.investigation import Investigation
+
+    syn = C.Synthetic(n)
+    server = C.FakeLogsServer({GROUP: syn})
+    start = pd.Timestamp(syn.start_ms, unit="ms", tz="UTC")
+    cut = pd.Timestamp(syn.incident_start_ms, unit="ms", tz="UTC")
+    end = pd.Timestamp(syn.end_ms, unit="ms", tz="UTC")
+    t = time.perf_counter()
+    inv = Investigation(cut, end, baseline=(start, cut), evidence=folder, resources={"log_groups": [GROUP]},
+                        session=server.session(), region="us-east-1")  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        inc = inv.raw_logs(window="incident")
+        base = inv.raw_logs(window="baseline")
+    changes = schema.empty_frame("changes")
+    changes.attrs = schema.provenance(
+        "changes.timeline", query={"benchmark": "no AWS account: an empty change timeline"}, window=inv.context,
+        region="us-east-1", api_calls=0, complete=True, rows=0,
+    )  # fmt: skip
+    inv.bundle.record(frame_key("changes", benchmark=True, start=str(inv.context.start), end=str(inv.context.end)), changes, kind="changes")
+    elapsed = time.perf_counter() - t
+    return {
+        "events": len(inc) + len(base), "incident_events": len(inc), "baseline_events": len(base),
+        "api_calls": inc.attrs["api_calls"] + base.attrs["api_calls"], "record_s": elapsed, "server_s": server.server_s,
+        "bundle_mib": sum(f.stat().st_size for f in Path(folder).iterdir()) / 2**20,
+    }  # fmt: skip
+
+
+def breakdown(folder: Path) -> dict[str, float]:
+    """Replay, parse, requests and detectors of the same bundle, each timed in this process."""
+    from incidentkit import parsers
+    from incidentkit.evidence import EvidenceBundle
+    from incidentkit.investigation import Investigation
+
+    t: dict[str, float] = {}
+    bundle = EvidenceBundle.open(folder)
+    with C.timed(t, "replay (Parquet read + sha256)"):
+        frames = [bundle.load(n) for n in bundle.find("logs")]
+    with C.timed(t, "parse"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = [parsers.parse(f) for f in frames]
+    with C.timed(t, "requests (join by request id)"):
+        for p in parsed:
+            parsers.requests(p)
+    del frames, parsed
+    inv = Investigation.open(folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with C.timed(t, "investigation collect (replay + parse again, in the Investigation)"):
+            inv.collect()
+        with C.timed(t, "detectors (inv.findings)"):
+            inv.findings()
+    return t
+
+
+def papermill_overhead(workdir: Path, repeat: int) -> float:
+    """Best wall time of an empty notebook through papermill, with the runner's kernel manager."""
+    import nbformat
+    import papermill
+
+    from incidentkit import runner
+
+    nb = nbformat.v4.new_notebook()
+    params = nbformat.v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("y = x + 1")]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = workdir / "empty.ipynb"
+    nbformat.write(nb, src)
+    best = float("inf")
+    for k in range(repeat):
+        t = time.perf_counter()
+        papermill.execute_notebook(
+            str(src), str(workdir / f"empty-out-{k}.ipynb"), parameters={"x": 2}, progress_bar=False, log_output=False,
+            kernel_manager_class=runner.kernel_manager_class(), request_save_on_cell_execute=False,
+        )  # fmt: skip
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def cell_times(notebook: Path) -> list[tuple[int, str, float]]:
+    """(index, first line, seconds) of every code cell, from papermill's cell metadata."""
+    import nbformat
+
+    nb = nbformat.read(str(notebook), as_version=4)
+    out = []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        d = (cell.metadata.get("papermill") or {}).get("duration")
+        first = next((ln for ln in cell.source.splitlines() if ln.strip() and not ln.startswith("#")), "")[:70]
+        out.append((i, first, float(d) if d is not None else float("nan")))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=2, help="rounds of the empty papermill notebook")
+    ap.add_argument("--keep", help="keep the bundle and the run folder here")
+    ap.add_argument("--json", help="also write the results to this file")
+    args = ap.parse_args(argv)
+    C.quiet_aws_env()
+    print(C.environment_line())
+    work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="ik-run-"))
+    work.mkdir(parents=True, exist_ok=True)
+    result: dict[str, Any] = {}
+    try:
+        rec = record_bundle(args.events, work / "evidence")
+        result["record"] = rec
+        print(f"recorded {rec['events']:,} events (incident {rec['incident_events']:,}, baseline {rec['baseline_events']:,}) "
+              f"with {rec['api_calls']:,} FilterLogEvents calls in {rec['record_s']:.1f}s -> bundle {rec['bundle_mib']:.0f} MiB")  # fmt: skip
+
+        out = work / "runs"
+        cmd = [sys.executable, "-m", "incidentkit.cli", "run", "triage", "--evidence", str(work / "evidence"), "--offline", "--out", str(out)]
+        exe = shutil.which("incidentkit", path=os.path.dirname(sys.executable))
+        if exe:
+            cmd = [exe, *cmd[3:]]
+        t = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "INCIDENTKIT_PROGRESS": "0"})
+        run_s = time.perf_counter() - t
+        if proc.returncode != 0:
+            print(f"incidentkit run failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
+            result["run_error"] = proc.stderr.strip()[-2000:]
+            return 1
+        run_dir = Path(proc.stdout.strip().splitlines()[0])
+        findings = json.loads((run_dir / "findings.json").read_text())
+        print(f"\n$ {' '.join(cmd[:1] + ['run', 'triage', '--evidence', 'BUNDLE', '--offline', '--out', 'OUT'])}")
+        print(f"  {run_s:.1f}s wall; findings: {[f['id'] for f in findings['findings']]}")
+        result["run_s"] = run_s
+        result["findings"] = [f["id"] for f in findings["findings"]]
+
+        cells = cell_times(run_dir / "report.ipynb")
+        nb_s = sum(d for _, _, d in cells if d == d)
+        print(f"  notebook cells (papermill durations, {len(cells)} code cells): {nb_s:.1f}s; the slowest:")
+        for i, first, d in sorted(cells, key=lambda c: -c[2] if c[2] == c[2] else 0)[:6]:
+            print(f"    cell {i:>2} {d:6.1f}s  {first}")
+        result["cells"] = cells
+
+        import nbformat
+
+        from incidentkit import report
+
+        nb = nbformat.read(str(run_dir / "report.ipynb"), as_version=4)
+        t = time.perf_counter()
+        report.to_html(nb)
+        html_s = time.perf_counter() - t
+        pm_s = papermill_overhead(work, args.repeat)
+        parts = breakdown(work / "evidence")
+        rest = run_s - nb_s - pm_s - html_s
+        print("\nbreakdown (seconds):")
+        print(f"  fetch (record the bundle through logs.events, synthetic server {rec['server_s']:.1f}s of it): {rec['record_s']:.1f}")
+        for k, v in parts.items():
+            print(f"  {k}: {v:.1f}")
+        print(f"  notebook execution (all cells): {nb_s:.1f}")
+        print(f"  HTML export (report.to_html of the executed notebook): {html_s:.1f}")
+        print(f"  papermill overhead (empty notebook: kernel start + dispatch, best of {args.repeat}): {pm_s:.1f}")
+        print(f"  the rest of the run (CLI start, parameter checks, bundle copy + sha256, findings/postmortem/HTML writes): {rest:.1f}")
+        result.update(html_s=html_s, papermill_overhead_s=pm_s, notebook_s=nb_s, parts=parts, rest_s=rest)
+        print(C.ratio_line("run wall time / papermill's own overhead", run_s / pm_s))
+        print(C.ratio_line("run wall time / notebook cells", run_s / nb_s if nb_s else float("nan")))
+        print(C.ratio_line("run wall time / fetch (record) time", run_s / rec["record_s"]))
+        if args.json:
+            with open(args.json, "w") as fh:
+                json.dump(result, fh, indent=2, default=str)
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

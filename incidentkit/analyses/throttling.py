@@ -469,7 +469,7 @@ def throttle_errors(logs: pd.DataFrame | None) -> pd.DataFrame:
     ``ThrottlingException``, ``(Throttling) ... Rate exceeded``, ``TooManyRequestsException``,
     ``SlowDown``, ``RequestLimitExceeded``, DynamoDB on-demand's "Throughput exceeds the
     current capacity") in ``message``, ``error_type`` and ``error_message``, and access-log
-    rows with status 429.
+    rows with status 429. Lines without a timestamp are left out (they cannot be placed in time).
 
     Parameters
     ----------
@@ -504,6 +504,7 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
     if logs is None or logs.empty or "timestamp" not in logs.columns:
         return _empty(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
     logs = logs.reset_index(drop=True)
+    timed = as_utc(logs["timestamp"]).notna().to_numpy()  # a line without a time cannot be spaced: left out
     text = _text(logs, "message", "error_type", "error_message")
     status = pd.to_numeric(_col(logs, "status", "Int64"), errors="coerce")
     # a literal pre-scan (linear) keeps the regex off the lines that cannot match
@@ -511,7 +512,7 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
     found = pd.Series(pd.NA, index=text.index, dtype="string")
     if cand.any():
         found[cand] = text[cand].str.extract(f"({_THROTTLE.pattern})", expand=False)
-    hit = (found.notna() | (status == 429)).fillna(False).to_numpy(dtype=bool)
+    hit = (found.notna() | (status == 429)).fillna(False).to_numpy(dtype=bool) & timed
     if not hit.any():
         return _empty(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
     sub = logs.loc[hit]

@@ -474,3 +474,9 @@ def test_detectors_survive_odd_frames(case):
         result = detector(ODD_INPUTS[case])
         assert result is None or result.severity in ("low", "medium", "high", "critical", "info")
 DETECTORS_UNDER_TEST = (hc.detect_health_check_flapping, hc.detect_healthcheck_blocked_by_change)
+
+
+def test_public_names_are_pinned():
+    assert sorted(hc.__all__) == ['DROP_COLUMNS', 'EPISODE_COLUMNS', 'SERVICE_COLUMNS', 'SPIKE_COLUMNS', 'TIMING_COLUMNS', 'TRANSITION_COLUMNS', 'check_timing', 'checker_failures', 'detect_health_check_flapping', 'detect_healthcheck_blocked_by_change', 'route53_drops', 'service_signals', 'target_transitions', 'traffic_by_load_balancer', 'transient_spikes', 'unhealthy_episodes']
+    for name in hc.__all__:
+        assert hasattr(hc, name)

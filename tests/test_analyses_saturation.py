@@ -350,3 +350,9 @@ def test_detectors_survive_odd_frames(case):
         result = detector(ODD_INPUTS[case])
         assert result is None or result.severity in ("low", "medium", "high", "critical", "info")
 DETECTORS_UNDER_TEST = (sat.detect_connection_pool_leak,)
+
+
+def test_public_names_are_pinned():
+    assert sorted(sat.__all__) == ['DB_COLUMNS', 'LEAK_COLUMNS', 'POOL_ERROR_COLUMNS', 'POOL_USAGE_COLUMNS', 'db_headroom', 'detect_connection_pool_leak', 'leak_signature', 'pool_errors', 'pool_usage', 'pool_usage_metrics']
+    for name in sat.__all__:
+        assert hasattr(sat, name)

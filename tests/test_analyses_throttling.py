@@ -575,3 +575,9 @@ def test_detectors_survive_odd_frames(case):
         result = detector(ODD_INPUTS[case])
         assert result is None or result.severity in ("low", "medium", "high", "critical", "info")
 DETECTORS_UNDER_TEST = (th.detect_throttling_without_backoff, th.detect_scan_read_burst)
+
+
+def test_public_names_are_pinned():
+    assert sorted(th.__all__) == ['CAPACITY_COLUMNS', 'READ_BURST_COLUMNS', 'RETRY_COLUMNS', 'SCAN_COLUMNS', 'THROTTLE_ERROR_COLUMNS', 'TIGHT_GAP_S', 'capacity_timeline', 'detect_scan_read_burst', 'detect_throttling_without_backoff', 'read_bursts', 'retry_spacing', 'retry_summary', 'scan_operations', 'throttle_errors']
+    for name in th.__all__:
+        assert hasattr(th, name)

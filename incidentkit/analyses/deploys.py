@@ -209,6 +209,14 @@ def deployments(changes: pd.DataFrame | None, *, merge: str | pd.Timedelta = "15
     -------
     pandas.DataFrame
         :data:`DEPLOYMENT_COLUMNS`, in time order; ``end`` is the last call's time.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ch = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-05T10:00Z", "2026-03-05T10:03Z"]),
+    ...     "event_name": ["CreateDeployment", "DeregisterTargets"], "class": "DEPLOYMENT", "error_code": None})
+    >>> deployments(ch)[["events", "event_names"]].values.tolist()
+    [[2, 'CreateDeployment, DeregisterTargets']]
     """
     dt = {"start": UTC_NS, "end": UTC_NS, "events": "int64"}
     df = _changes(changes)
@@ -348,6 +356,16 @@ def deploy_impact(
     -------
     pandas.DataFrame
         :data:`DEPLOY_IMPACT_COLUMNS`, one row per deploy episode (:func:`deployments`).
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ch = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-05T10:00Z"]), "event_name": ["CreateDeployment"],
+    ...     "class": "DEPLOYMENT", "error_code": None})
+    >>> req = pd.DataFrame({"timestamp": pd.date_range("2026-03-05T09:40Z", periods=40, freq="1min"), "status": 200})
+    >>> req.loc[21:23, "status"] = 502
+    >>> float(deploy_impact(ch, requests=req).loc[0, "errors_after"])
+    3.0
     """
     dt = {"start": UTC_NS, "end": UTC_NS}
     deps = deployments(changes)
@@ -705,6 +723,15 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     lift ≥ 3 and p < 0.01 over the minutes with unusually many errors — it is the cause of those
     502s: severity from the error rate in those minutes (at least medium), confidence 0.55-0.95.
     Without that alignment it is a latent misconfiguration, reported low.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"resource_id": ["targetgroup/api/1"], "setting": ["deregistration_delay.timeout_seconds"], "value": ["30"]})
+    >>> req = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-05T10:00Z"] * 2), "latency_ms": [200.0, 64000.0]})
+    >>> f = detect_deregistration_delay_too_short(Inputs(settings=s, requests=req))
+    >>> f.severity, f.evidence["recommended_delay_s"]      # latent: no deploy in the window to confirm it
+    ('low', 100.0)
     """
     dd = durations_vs_deregistration(inputs.settings, requests=inputs.requests, metrics=inputs.metrics)
     if dd.empty:
@@ -809,6 +836,17 @@ def detect_partial_change_no_rollback(inputs: Inputs, *, gap: str | pd.Timedelta
     CodeDeploy acting on its own), that nothing later rolled back or completed. Security-group,
     NACL and IAM runs are high severity (access lost or opened); others medium. Confidence
     grows with the time watched after the run without a fix (30 min or more: +0.15).
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ch = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-06T09:00:00Z", "2026-03-06T09:00:04Z"]),
+    ...     "event_name": ["RevokeSecurityGroupIngress", "AuthorizeSecurityGroupIngress"], "class": "SECURITY_CHANGE",
+    ...     "actor": "arn:aws:iam::1:user/deploy", "resource": "sg-1", "error_code": [None, "InvalidParameterValue"],
+    ...     "detail": '{"changed_by":"cli"}'})
+    >>> f = detect_partial_change_no_rollback(Inputs(changes=ch))
+    >>> f.id, f.severity
+    ('partial-change-no-rollback', 'high')
     """
     until = inputs.window.end if inputs.window is not None else None
     runs = change_runs(inputs.changes, gap=gap, until=until)

@@ -905,6 +905,17 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
     that start with a CPU or latency spike (against the chance level), ELB 502s inside the
     episodes, ``Target.Timeout`` reason codes. Severity follows the share of requests that
     got an ELB 502 (at least medium when the settings are tight or spikes line up).
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ts = pd.date_range("2026-03-01T10:00Z", periods=30, freq="1min")
+    >>> m = pd.DataFrame({"timestamp": ts, "namespace": "AWS/ApplicationELB", "metric_name": "UnHealthyHostCount",
+    ...     "dimensions": '{"TargetGroup":"targetgroup/web/2"}', "stat": "Maximum", "period": 60,
+    ...     "value": [1.0 if i % 7 == 3 else 0.0 for i in range(30)]})
+    >>> f = detect_health_check_flapping(Inputs(metrics=m))
+    >>> f.evidence["unhealthy_episodes"], f.severity      # flapping, but no settings or spikes to blame: low
+    (4, 'low')
     """
     eps = _in_window(unhealthy_episodes(inputs.metrics), inputs)
     if len(eps) < 3:
@@ -1129,6 +1140,11 @@ def detect_healthcheck_blocked_by_change(inputs: Inputs, *, lookback: str | pd.T
     on the checked port, and checkers that time out (dropped packets) rather than get an
     HTTP error. Without any security change in the timeline the finding stays low (medium
     when the checkers' timeouts point at a firewall).
+
+    Example
+    -------
+    >>> detect_healthcheck_blocked_by_change(Inputs()) is None
+    True
     """
     drops = route53_drops(inputs.metrics)
     if drops.empty:

@@ -737,6 +737,15 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
     signature in the gauge (0.3 when most steps follow an exception and the connections lost
     match the exceptions, 0.1 otherwise); minus 0.2 when the database is saturated, minus
     0.1 when traffic grew a lot over the gauge's span (a busier pool, not a leak).
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> logs = pd.DataFrame({"timestamp": pd.date_range("2026-03-01T10:00Z", periods=12, freq="5s"),
+    ...     "message": "QueuePool limit of size 5 overflow 5 reached, connection timed out, timeout 30.00"})
+    >>> f = detect_connection_pool_leak(Inputs(logs=logs))
+    >>> f.evidence["pool_error_lines"], f.evidence["pool_capacity"], f.severity
+    (12, 10.0, 'medium')
     """
     logs = inputs.logs.reset_index(drop=True) if inputs.logs is not None else None
     errs = pool_errors(logs)

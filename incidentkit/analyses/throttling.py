@@ -1078,6 +1078,17 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
     refused ten times over keep hammering — backing-off clients fall back within seconds).
     Calls whose gaps grow (backoff) raise nothing here: throttling with backoff is a
     capacity question, not this finding.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> t0 = pd.Timestamp("2026-03-01T01:00:00Z")
+    >>> logs = pd.DataFrame([{"timestamp": t0 + pd.Timedelta(seconds=i, milliseconds=9 * a), "request_id": f"item-{i}",
+    ...                       "message": "ProvisionedThroughputExceededException: throughput exceeded"}
+    ...                      for i in range(6) for a in range(4)])
+    >>> f = detect_throttling_without_backoff(Inputs(logs=logs))
+    >>> f.id, f.evidence["share_gaps_within_50ms"]
+    ('throttling-without-backoff', 1.0)
     """
     logs = inputs.logs
     errs = throttle_errors(logs)
@@ -1237,6 +1248,11 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
     burst's share of time) and/or a schedule: bursts at the same time of day on other days, or
     a cron rule in the settings firing just before it. A concentrated burst with neither is
     reported at low severity.
+
+    Example
+    -------
+    >>> detect_scan_read_burst(Inputs()) is None      # no ReadThrottleEvents, no finding
+    True
     """
     bursts = read_bursts(inputs.metrics, inputs.logs, settings=inputs.settings)
     if bursts.empty:

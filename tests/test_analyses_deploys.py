@@ -347,3 +347,10 @@ def test_public_names_are_pinned():
     assert sorted(dp.__all__) == ['CHANGE_RUN_COLUMNS', 'DEPLOYMENT_COLUMNS', 'DEPLOY_IMPACT_COLUMNS', 'DEREG_COLUMNS', 'MAX_DEREGISTRATION_DELAY_S', 'change_runs', 'deploy_alignment', 'deploy_impact', 'deployments', 'detect_deregistration_delay_too_short', 'detect_partial_change_no_rollback', 'durations_vs_deregistration', 'error_series']
     for name in dp.__all__:
         assert hasattr(dp, name)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(dp, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

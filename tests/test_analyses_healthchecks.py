@@ -480,3 +480,10 @@ def test_public_names_are_pinned():
     assert sorted(hc.__all__) == ['DROP_COLUMNS', 'EPISODE_COLUMNS', 'SERVICE_COLUMNS', 'SPIKE_COLUMNS', 'TIMING_COLUMNS', 'TRANSITION_COLUMNS', 'check_timing', 'checker_failures', 'detect_health_check_flapping', 'detect_healthcheck_blocked_by_change', 'route53_drops', 'service_signals', 'target_transitions', 'traffic_by_load_balancer', 'transient_spikes', 'unhealthy_episodes']
     for name in hc.__all__:
         assert hasattr(hc, name)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(hc, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

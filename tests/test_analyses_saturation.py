@@ -356,3 +356,10 @@ def test_public_names_are_pinned():
     assert sorted(sat.__all__) == ['DB_COLUMNS', 'LEAK_COLUMNS', 'POOL_ERROR_COLUMNS', 'POOL_USAGE_COLUMNS', 'db_headroom', 'detect_connection_pool_leak', 'leak_signature', 'pool_errors', 'pool_usage', 'pool_usage_metrics']
     for name in sat.__all__:
         assert hasattr(sat, name)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(sat, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -581,3 +581,10 @@ def test_public_names_are_pinned():
     assert sorted(th.__all__) == ['CAPACITY_COLUMNS', 'READ_BURST_COLUMNS', 'RETRY_COLUMNS', 'SCAN_COLUMNS', 'THROTTLE_ERROR_COLUMNS', 'TIGHT_GAP_S', 'capacity_timeline', 'detect_scan_read_burst', 'detect_throttling_without_backoff', 'read_bursts', 'retry_spacing', 'retry_summary', 'scan_operations', 'throttle_errors']
     for name in th.__all__:
         assert hasattr(th, name)
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    result = doctest.testmod(th, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0

@@ -123,8 +123,20 @@ class Part:
         return Part(self.idx[mask], {k: v.take(sel) for k, v in self.cols.items()})
 
 
+_NULL_BUFFERS: dict[int, tuple[pa.Buffer, pa.Buffer]] = {}
+
+
 def nulls(n: int, typ: pa.DataType) -> pa.Array:
-    """``n`` nulls of ``typ``."""
+    """``n`` nulls of ``typ``. All-null large-string columns share one zeroed offsets
+    buffer and one validity bitmap (arrays are immutable), so a frame with many empty
+    text columns does not pay ``8 * n`` bytes for each."""
+    if typ == STR and n >= 4096:
+        bufs = _NULL_BUFFERS.get(n)
+        if bufs is None:
+            _NULL_BUFFERS.clear()  # keep only the latest size
+            bufs = (pa.py_buffer(bytes((n + 7) // 8)), pa.py_buffer(bytes(8 * (n + 1))))
+            _NULL_BUFFERS[n] = bufs
+        return pa.Array.from_buffers(STR, n, [bufs[0], bufs[1], pa.py_buffer(b"")], null_count=n)
     return pa.nulls(n, type=typ)
 
 
@@ -343,10 +355,12 @@ def trace_root(arr: pa.Array) -> pa.Array:
     return pc.if_else(has, root, arr)
 
 
-def assemble(parts: Iterable[Part], n: int, names: Iterable[str]) -> dict[str, Any]:
+def assemble(parts: Iterable[Part], n: int, names: Iterable[str], dest: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Put the parts' fields back in input order, one column of length ``n`` per name:
     strings as arrow arrays (one ``take``), floats as numpy arrays (NaN for null), ints and
-    bools as ``(values, valid)`` numpy pairs."""
+    bools as ``(values, valid)`` numpy pairs. ``dest`` may hold preallocated numpy views
+    (length ``n``) for the numeric fields, written in place."""
+    dest = dest or {}
     parts = [p for p in parts if len(p)]
     names = list(names)
     out: dict[str, Any] = {}
@@ -362,15 +376,17 @@ def assemble(parts: Iterable[Part], n: int, names: Iterable[str]) -> dict[str, A
             take = pa.array(inv)
     for name in names:
         typ = FIELD_TYPES[name]
-        present = [(p, p.cols[name]) for p in parts if name in p.cols]
+        present = [(p, p.cols.pop(name)) for p in parts if name in p.cols]  # freed as we go
         if typ == F64:
-            col = np.full(n, np.nan)
+            col = dest[name] if name in dest else np.empty(n)
+            col.fill(np.nan)
             for p, a in present:
                 col[p.idx] = a.to_numpy(zero_copy_only=False)
             out[name] = col
         elif typ in (I64, BOOL):
-            values = np.zeros(n, dtype=np.int64 if typ == I64 else bool)
-            valid = np.zeros(n, dtype=bool)
+            values, valid = dest[name] if name in dest else (np.empty(n, dtype=np.int64 if typ == I64 else bool), np.empty(n, dtype=bool))
+            values.fill(0)
+            valid.fill(False)
             for p, a in present:
                 valid[p.idx] = mask_np(a.is_valid())
                 values[p.idx] = a.fill_null(0 if typ == I64 else False).to_numpy(zero_copy_only=False)
@@ -378,9 +394,13 @@ def assemble(parts: Iterable[Part], n: int, names: Iterable[str]) -> dict[str, A
         elif not present:
             out[name] = nulls(n, typ)
         else:
-            arrays = [p.cols.get(name) if name in p.cols else nulls(len(p), typ) for p in parts]
+            got = {id(p): a for p, a in present}
+            arrays = [got.get(id(p)) if id(p) in got else nulls(len(p), typ) for p in parts]
+            del present, got
             col = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
+            del arrays
             out[name] = col if take is None else col.take(take)
+            del col
     return out
 
 

@@ -620,29 +620,54 @@ class _Chunk:
     n: int
 
 
-def _ndjson(arr: pa.Array) -> pa.Buffer:
-    """The rows of a string array as one newline-delimited buffer (one copy)."""
-    j = pc.binary_join_element_wise(arr, pa.scalar("", arr.type), pa.scalar("\n", arr.type))
-    bufs = j.buffers()
-    dt = np.int64 if pa.types.is_large_string(j.type) else np.int32
+def _concatenated(arr: pa.Array) -> pa.Buffer:
+    """The rows' bytes back to back (no copy): pyarrow's reader, given one block, reads a
+    stream of objects with or without newlines between them."""
+    bufs = arr.buffers()
+    dt = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     offs = np.frombuffer(bufs[1], dtype=dt)
-    start, end = int(offs[j.offset]), int(offs[j.offset + len(j)])
-    return bufs[2][start:end]
+    start, end = int(offs[arr.offset]), int(offs[arr.offset + len(arr)])
+    return bufs[2][start:end] if bufs[2] is not None else pa.py_buffer(b"")
+
+
+def _odd_rows(texts: pa.Array) -> np.ndarray:
+    """Rows that do not start with ``{`` and end with ``}`` (leading/trailing whitespace,
+    empty). Only rows that do can be concatenated safely: a row cut short cannot merge
+    with the next one, since after a ``}`` that does not close the record JSON allows only
+    ``,``, ``}`` or ``]``, never the ``{`` that opens the next row."""
+    n = len(texts)
+    bufs = texts.buffers()
+    dt = np.int64 if pa.types.is_large_string(texts.type) else np.int32
+    offs = np.frombuffer(bufs[1], dtype=dt)[texts.offset : texts.offset + n + 1].astype(np.int64)
+    if bufs[2] is None or bufs[2].size == 0:
+        return np.ones(n, dtype=bool)
+    data = np.frombuffer(bufs[2], dtype=np.uint8)
+    starts, ends = offs[:-1], offs[1:]
+    empty = ends <= starts
+    first = data[np.where(empty, 0, starts)]
+    last = data[np.where(empty, 0, ends - 1)]
+    odd = empty | (first != 0x7B) | (last != 0x7D)
+    if texts.null_count:
+        odd |= ~mask_np(texts.is_valid())
+    return odd
 
 
 def _read_arrow(arr: pa.Array, schema: pa.Schema | None) -> pa.Table | None:
-    maxlen = pc.max(pc.binary_length(arr)).as_py() or 0
-    block = max(1 << 22, 1 << math.ceil(math.log2(2 * maxlen + 2)))
+    """One pyarrow read of the whole chunk as a single block (the chunks themselves are
+    parsed in parallel by the caller), so every column comes back in one piece. ``None``
+    when pyarrow refuses it or the row count differs (two objects on one line)."""
+    buf = _concatenated(arr)
+    block = max(1 << 20, 1 << math.ceil(math.log2(buf.size + 2)))
     try:
         opts = (
             pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
             if schema is not None and len(schema)
             else pj.ParseOptions(unexpected_field_behavior="infer")
         )
-        table = pj.read_json(pa.BufferReader(_ndjson(arr)), read_options=pj.ReadOptions(block_size=block), parse_options=opts)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        table = pj.read_json(pa.BufferReader(buf), read_options=pj.ReadOptions(block_size=block, use_threads=False), parse_options=opts)
+    except pa.ArrowException:
         return None
-    if table.num_rows != len(arr):  # e.g. two objects on one line
+    if table.num_rows != len(arr):
         return None
     return table
 
@@ -651,14 +676,18 @@ def _read_chunks(arr: pa.Array, trie: _Trie, *, engine: str, depth: int = 0, sta
     """``(offset, chunk)`` pairs covering ``arr``: arrow when it can, orjson otherwise."""
     n = len(arr)
     if engine == "arrow" and n:
-        sample_idx = np.unique(np.concatenate([np.arange(min(n, 64)), np.linspace(0, n - 1, num=min(n, 192)).astype(np.int64)]))
+        sample_idx = np.unique(np.concatenate([np.arange(min(n, 32)), np.linspace(0, n - 1, num=min(n, 96)).astype(np.int64)]))
         sample = arr.take(pa.array(sample_idx)).to_pylist()
         schema = _sample_schema(sample, trie)
         if schema is not None:
             table = _read_arrow(arr, schema)
             if table is not None:
-                leaves, present = _arrow_leaves(table, trie)
-                return [(start, _Chunk(leaves, present, None, n))]
+                try:
+                    leaves, present = _arrow_leaves(table, trie)
+                except (pa.ArrowException, ValueError, TypeError):  # exotic nesting pyarrow cannot slice
+                    pass
+                else:
+                    return [(start, _Chunk(leaves, present, None, n))]
         if depth == 0 and n >= 64:
             out: list[tuple[int, _Chunk]] = []
             for sub in np.array_split(np.arange(n), 8):
@@ -682,8 +711,8 @@ def parse_json(
     if need_time is None:
         need_time = np.ones(n, dtype=bool)
     out: list[tuple[np.ndarray, dict[str, pa.Array]]] = []
-    # a line holding a raw newline cannot go through the NDJSON reader
-    multi = mask_np(pc.match_substring_regex(texts, r"[\r\n]"))
+    # rows that are not exactly "{...}" cannot be concatenated for the arrow reader
+    multi = _odd_rows(texts) if engine == "arrow" else np.zeros(n, dtype=bool)
     if multi.any():
         one = np.flatnonzero(~multi)
         many = np.flatnonzero(multi)

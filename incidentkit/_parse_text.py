@@ -87,6 +87,7 @@ def _f(struct: pa.StructArray, name: str) -> pa.Array:
 
 # --------------------------------------------------------------------------- error text
 
+_ERR_HINT = r"Error|Exception|Exceeded|Fault|Failure|Timeout|Throttled|Denied|error occurred|api error|error_class="
 _GENERIC_CLASSES = {"ClientError", "botocore.exceptions.ClientError", "Error", "Exception", "RuntimeError"}
 _EXC = r"(?:[A-Za-z_][\w$]*\.)*[A-Z][\w$]*(?:Error|Exception|Exceeded|Fault|Failure|Timeout|Throttled|Denied)[\w$]*"
 
@@ -103,6 +104,17 @@ def error_fields_from_text(texts: pa.Array) -> tuple[pa.Array, pa.Array, pa.Arra
     """
     n = len(texts)
     texts = as_str(texts, n)
+    cand = mask_np(pc.match_substring_regex(texts, _ERR_HINT))
+    if not cand.all():  # only texts that can hold an exception class or an AWS error code
+        out = [nulls(n, STR), nulls(n, STR), nulls(n, STR)]
+        if cand.any():
+            rows = np.flatnonzero(cand)
+            got = error_fields_from_text(texts.take(pa.array(rows)))
+            spread = np.full(n, -1, dtype=np.int64)
+            spread[rows] = np.arange(len(rows))
+            take = pa.array(spread, mask=spread < 0)
+            out = [g.take(take) for g in got]
+        return out[0], out[1], out[2]
     boto = _x(texts, r"An error occurred \((?P<code>[^)\s]+)\) when calling the (?P<op>\w+) operation(?: \(reached max retries: \d+\))?: (?P<msg>[^\n]*)")
     gov2 = _x(texts, r"operation error [^:,]+: (?P<op>\w+),.*?api error (?P<code>\w+): (?P<msg>[^\n]*)")
     ruby = _x(texts, r"error_class=(?P<cls>[\w:]+)(?: error=\"(?P<msg>[^\"]*)\")?")
@@ -150,7 +162,7 @@ def _report_python(texts: list[str]) -> dict[str, pa.Array]:
     return {k: pa.array(v, type=STR) for k, v in cols.items()}
 
 
-_TAIL = (
+_TAIL = (  # (value key, prefix, slice start, slice stop)
     ("init", "Init Duration: ", 15, -3),
     ("restore", "Restore Duration: ", 18, -3),
     ("status", "Status: ", 8, None),
@@ -158,29 +170,28 @@ _TAIL = (
     ("trace", "XRAY TraceId: ", 14, None),
     ("trace", "\nXRAY TraceId: ", 15, None),
 )
-_NTOK = 12
+_TAIL_IGNORED = ("SegmentId: ", "Sampled: ", "Billed Restore Duration: ")
 
 
 def _report_tabs(arr: pa.Array) -> tuple[np.ndarray, dict[str, pa.Array]]:
     """Fast path for REPORT lines as Lambda writes them to CloudWatch: TAB-separated
-    ``Label: value unit`` fields in the documented order, optional trailing fields
-    (Init/Restore Duration, Status, Error Type, the XRAY line). Returns the rows it read
-    (numpy mask) and their values as text; other rows go to :func:`_report_python`."""
+    ``Label: value unit`` fields in the documented order, then optional trailing fields
+    in any order (Init/Restore Duration, Status, Error Type, the XRAY line). Returns the
+    rows it read (numpy mask) and their values as text; other rows go to
+    :func:`_report_python`."""
     n = len(arr)
     toks = pc.split_pattern(arr, "\t")
     flat = toks.values
     offs = np.asarray(toks.offsets)
-    starts, lens = offs[:-1], np.diff(offs)
-    pos = np.arange(_NTOK)
-    valid = pos[:, None] < lens[None, :]
-    idx = np.where(valid, starts[None, :] + pos[:, None], 0).ravel()
-    got = flat.take(pa.array(idx, mask=~valid.ravel()))
-    t = [got.slice(i * n, n) for i in range(_NTOK)]
-
-    def sw(i: int, prefix: str) -> pa.Array:
-        return pc.starts_with(t[i], prefix).fill_null(False)
-
-    ok = pc.and_(pc.and_(sw(0, "REPORT RequestId: "), sw(1, "Duration: ")), pc.and_(sw(2, "Billed Duration: "), pc.and_(sw(3, "Memory Size: "), sw(4, "Max Memory Used: "))))
+    starts, lens = offs[:-1].astype(np.int64), np.diff(offs)
+    long_enough = lens >= 5
+    head = np.where(long_enough, starts, 0)
+    got = flat.take(pa.array((head[None, :] + np.arange(5)[:, None]).ravel(), mask=np.tile(~long_enough, 5)))
+    t = [got.slice(i * n, n) for i in range(5)]
+    ok = mask_np(pc.starts_with(t[0], "REPORT RequestId: "))
+    for i, prefix in ((1, "Duration: "), (2, "Billed Duration: "), (3, "Memory Size: "), (4, "Max Memory Used: ")):
+        ok &= mask_np(pc.starts_with(t[i], prefix))
+    ok &= lens >= 5
     vals = {
         "request_id": pc.utf8_slice_codeunits(t[0], 18),
         "duration": pc.utf8_slice_codeunits(t[1], 10, -3),
@@ -188,26 +199,31 @@ def _report_tabs(arr: pa.Array) -> tuple[np.ndarray, dict[str, pa.Array]]:
         "mem": pc.utf8_slice_codeunits(t[3], 13, -3),
         "maxmem": pc.utf8_slice_codeunits(t[4], 17, -3),
     }
-    # every trailing token must be a known field (or empty): else the Python path reads the line
-    known = pa.array(np.ones(n, dtype=bool))
-    for i in range(5, _NTOK):
-        tok = t[i]
-        recognised = pc.or_(pc.invert(tok.is_valid()), pc.equal(tok, "").fill_null(False))
-        recognised = pc.or_(recognised, pc.equal(tok, "\n").fill_null(False))
-        recognised = pc.or_(recognised, pc.starts_with(tok, "SegmentId: ").fill_null(False))
-        recognised = pc.or_(recognised, pc.starts_with(tok, "Sampled: ").fill_null(False))
+    # trailing tokens, all rows at once: every one must be known (or empty), else Python reads the line
+    extra = np.maximum(lens - 5, 0)
+    if extra.sum():
+        rows = np.repeat(np.arange(n), extra)
+        within = np.arange(int(extra.sum())) - np.repeat(np.cumsum(extra) - extra, extra)
+        tail = flat.take(pa.array(np.repeat(starts + 5, extra) + within))
+        stripped = pc.utf8_trim(tail, characters="\n")
+        known = mask_np(pc.equal(stripped, ""))
+        for prefix in _TAIL_IGNORED:
+            known |= mask_np(pc.starts_with(tail, prefix))
         for key, prefix, a, b in _TAIL:
-            hit = pc.starts_with(tok, prefix).fill_null(False)
-            if not pc.any(hit).as_py():
+            hit = mask_np(pc.starts_with(tail, prefix))
+            if not hit.any():
                 continue
-            recognised = pc.or_(recognised, hit)
-            value = pc.utf8_slice_codeunits(tok, a, b) if b is not None else pc.utf8_slice_codeunits(tok, a)
-            value = pc.if_else(hit, value, pa.scalar(None, value.type))
+            known |= hit
+            sel = np.flatnonzero(hit)
+            sub = tail.take(pa.array(sel))
+            value = pc.utf8_slice_codeunits(sub, a, b) if b is not None else pc.utf8_slice_codeunits(sub, a)
+            spread = np.full(n, -1, dtype=np.int64)
+            spread[rows[sel]] = np.arange(len(sel))
+            value = value.take(pa.array(spread, mask=spread < 0))
             vals[key] = pc.coalesce(vals[key], value) if key in vals else value
-        known = pc.and_(known, recognised)
-    more = pc.greater(pa.array(lens), _NTOK)
-    ok = pc.and_(pc.and_(ok, known), pc.invert(more))
-    return mask_np(ok), {k: v.cast(STR) for k, v in vals.items()}
+        unknown_rows = np.unique(rows[~known])
+        ok[unknown_rows] = False
+    return ok, {k: v.cast(STR) for k, v in vals.items()}
 
 
 def _report(arr: pa.Array, idx: np.ndarray) -> Part:

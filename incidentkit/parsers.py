@@ -73,7 +73,9 @@ app_json WARN 503
 from __future__ import annotations
 
 import logging
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -244,6 +246,17 @@ def _messages(frame: pd.DataFrame) -> pa.ChunkedArray:
 _BATCH = 131_072
 
 
+def _workers() -> int:
+    """Parser threads: ``INCIDENTKIT_PARSE_THREADS`` or the CPUs this process may use."""
+    env = os.environ.get("INCIDENTKIT_PARSE_THREADS", "").strip()
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _batches(msgs: pa.ChunkedArray) -> Any:
     """``(start, array)`` slices of at most :data:`_BATCH` rows (copies only to join small chunks)."""
     n = len(msgs)
@@ -358,48 +371,54 @@ def parse(
         return out
     msgs = _messages(frame)
     ts_missing = base["timestamp"].isna().to_numpy()
-    parts: list[Part] = []
-    for start, arr in _batches(msgs):
-        idx = np.arange(start, start + len(arr))
-        if format == "text":
-            parts += _text.plain_text(arr, idx)
-        else:
-            parts += _dispatch(arr, idx, fm, _engine, ts_missing[start : start + len(arr)])
-    cols = assemble(parts, n, _FIELDS + _INTERNAL)
-    del parts
-    err_np = cols["parse_error"][0] & cols["parse_error"][1]
-    cols["parse_error"] = (err_np, np.ones(n, dtype=bool))
 
+    groups = _group_names(base["log_group"])
+    numeric: dict[str, Any] = {}
+    for name in _FIELDS + _INTERNAL:
+        typ = FIELD_TYPES[name]
+        if typ == F64:
+            numeric[name] = np.empty(n)
+        elif typ in (I64, BOOL):
+            numeric[name] = (np.empty(n, dtype=np.int64 if typ == I64 else bool), np.empty(n, dtype=bool))
+
+    def run(start: int, arr: pa.Array) -> dict[str, Any]:
+        """One batch: dispatch, put rows back in order, derive function name and app version."""
+        m = len(arr)
+        idx = np.arange(m)
+        if format == "text":
+            parts = _text.plain_text(arr, idx)
+        else:
+            parts = _dispatch(arr, idx, fm, _engine, ts_missing[start : start + m])
+        views = {k: (v[start : start + m] if isinstance(v, np.ndarray) else (v[0][start : start + m], v[1][start : start + m])) for k, v in numeric.items()}
+        cols = assemble(parts, m, _FIELDS + _INTERNAL, views)  # numeric columns land in place
+        del parts
+        _derive(cols, None if groups is None else groups.slice(start, m))
+        return {k: v for k, v in cols.items() if k not in numeric}
+
+    batches = _batches(msgs)
+    workers = min(_workers(), -(-n // _BATCH))
+    results: list[dict[str, Any]] = []
+    if workers <= 1:
+        results = [run(start, arr) for start, arr in batches]
+    else:  # batches in parallel threads: pyarrow's kernels and reader release the GIL
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="incidentkit-parse") as pool:
+            pending: list[Any] = []
+            for start, arr in batches:
+                pending.append(pool.submit(run, start, arr))
+                if len(pending) > workers:  # bound the batches in flight (memory)
+                    results.append(pending.pop(0).result())
+            results += [fut.result() for fut in pending]
+    cols = {name: _concat(name, [r.pop(name) for r in results]) for name in _FIELDS + _INTERNAL if name not in numeric}
+    cols.update(numeric)
+    del results
     if format not in ("auto", "text"):
         cols = _force_format(cols, format, n)
-        err_np = cols["parse_error"][0]
-
-    # function name from a Lambda log group (computed on the distinct groups)
-    lg = base["log_group"]
-    if lg.notna().any():
-        codes, uniques = pd.factorize(lg, use_na_sentinel=True)
-        names = [u[len("/aws/lambda/") :] if isinstance(u, str) and u.startswith("/aws/lambda/") else None for u in uniques]
-        if any(names):
-            fn = pa.array(names + [None], type=STR).take(pa.array(np.where(codes < 0, len(names), codes)))
-            fn = pc.if_else(pa.array(err_np), pa.scalar(None, STR), fn)
-            cols["function_name"] = pc.coalesce(cols["function_name"], fn)
-    # app version from the User-Agent (a CloudTrail userAgent is the caller's SDK: skipped)
-    ua = cols["user_agent"]
-    if ua.null_count < n:
-        need = pc.and_(ua.is_valid(), pc.invert(cols["app_version"].is_valid()))
-        if pc.any(need).as_py():
-            from .useragent import parse_user_agent
-
-            skip = pc.equal(cols["format"], "cloudtrail").fill_null(False)
-            cand = pc.if_else(pc.and_(need, pc.invert(skip)), ua, pa.scalar(None, STR))
-            vers = map_distinct(cand, lambda u: parse_user_agent(u)[1] if u is not None else None)
-            cols["app_version"] = pc.coalesce(cols["app_version"], vers)
 
     data: dict[str, Any] = {}
     ts = base["timestamp"]
     if ts_missing.any() and (cols["_time_str"].null_count < n or (~np.isnan(cols["_time_num"])).any()):
         rows = np.flatnonzero(ts_missing)
-        rec = _record_times(cols["_time_str"].take(pa.array(rows)), pa.array(cols["_time_num"][rows]))
+        rec = _record_times(cols["_time_str"].take(pa.array(rows)).combine_chunks(), pa.array(cols["_time_num"][rows]))
         ts = ts.copy()
         ts.iloc[rows] = rec.to_numpy()
     data["timestamp"] = ts
@@ -416,6 +435,8 @@ def parse(
     del cols
     out = pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
     out.attrs.update(attrs)
+    del data
+    pa.default_memory_pool().release_unused()  # hand the batches' scratch memory back
 
     errors = out["parse_error"].to_numpy()
     n_err = int(errors.sum())
@@ -435,6 +456,53 @@ def parse(
         out.attrs["issues"] = list(out.attrs.get("issues", [])) + [text]
         warnings.warn(text, IncompleteDataWarning, stacklevel=2)
     return out
+
+
+def _group_names(log_group: pd.Series) -> pa.ChunkedArray | None:
+    """Function name of each row from a ``/aws/lambda/<name>`` log group (else null)."""
+    if not log_group.notna().any():
+        return None
+    codes, uniques = pd.factorize(log_group, use_na_sentinel=True)
+    names = [u[len("/aws/lambda/") :] if isinstance(u, str) and u.startswith("/aws/lambda/") else None for u in uniques]
+    if not any(names):
+        return None
+    return pa.chunked_array([pa.array(names + [None], type=STR).take(pa.array(np.where(codes < 0, len(names), codes)))])
+
+
+def _derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> None:
+    """Per batch: function name from the log group, app version from the User-Agent (not
+    for CloudTrail, whose userAgent is the caller's SDK), and a plain parse-error mask."""
+    values, valid = cols["parse_error"]
+    values &= valid  # in place: these may be views of the frame's preallocated columns
+    valid.fill(True)
+    err = values
+    if function_names is not None:
+        fn = function_names.combine_chunks()
+        if err.any():
+            fn = pc.if_else(pa.array(err), pa.scalar(None, STR), fn)
+        current = cols["function_name"]
+        cols["function_name"] = fn if current.null_count == len(current) else pc.coalesce(current, fn)
+    ua = cols["user_agent"]
+    if ua.null_count < len(ua):
+        need = pc.and_(ua.is_valid(), pc.invert(cols["app_version"].is_valid()))
+        need = pc.and_(need, pc.invert(pc.equal(cols["format"], "cloudtrail").fill_null(False)))
+        if pc.any(need).as_py():
+            from .useragent import parse_user_agent
+
+            cand = pc.if_else(need, ua, pa.scalar(None, STR))
+            vers = map_distinct(cand, lambda u: parse_user_agent(u)[1] if u is not None else None)
+            cur = cols["app_version"]
+            cols["app_version"] = vers if cur.null_count == len(cur) else pc.coalesce(cur, vers)
+
+
+def _concat(name: str, pieces: list[Any]) -> Any:
+    """Join the batches' columns: strings as one chunked arrow array (no copy)."""
+    typ = FIELD_TYPES[name]
+    if typ == STR:
+        return pa.chunked_array(pieces, type=STR)
+    if typ == F64:
+        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+    return (np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces]))
 
 
 def _event_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:

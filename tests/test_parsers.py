@@ -175,6 +175,46 @@ def test_report_variants():
     assert (df["request_id"] == RID).all()
 
 
+_report_fields = st.fixed_dictionaries(
+    {
+        "rid": st.uuids().map(str),
+        "dur": st.floats(0, 900_000).map(lambda x: round(x, 2)),
+        "billed": st.integers(0, 900_000),
+        "mem": st.sampled_from([128, 512, 10240]),
+        "used": st.integers(1, 10240),
+        "init": st.none() | st.floats(0, 10_000).map(lambda x: round(x, 2)),
+        "status": st.sampled_from([None, "timeout", "error"]),
+        "xray": st.booleans(),
+    }
+)
+
+
+def _report_line(f: dict, sep: str) -> str:
+    parts = [f"REPORT RequestId: {f['rid']}", f"Duration: {f['dur']:.2f} ms", f"Billed Duration: {f['billed']} ms", f"Memory Size: {f['mem']} MB", f"Max Memory Used: {f['used']} MB"]
+    if f["init"] is not None:
+        parts.append(f"Init Duration: {f['init']:.2f} ms")
+    if f["status"]:
+        parts.append(f"Status: {f['status']}")
+    line = sep.join(parts) + sep
+    if f["xray"]:
+        line += f"\nXRAY TraceId: 1-5e34a614-10bdxmplf1fb44f07bc535a1{sep}SegmentId: 07f5xmpl2d1f6f85{sep}Sampled: true{sep}\n"
+    return line
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_report_fields, min_size=1, max_size=12))
+def test_report_fast_path_and_line_by_line_reader_agree(fields):
+    tabs = parse([_report_line(f, "\t") for f in fields])  # vectorised TAB path
+    spaces = parse([_report_line(f, "  ") for f in fields])  # read line by line
+    cols = ["request_id", "duration_ms", "billed_duration_ms", "init_duration_ms", "memory_size_mb", "max_memory_used_mb", "latency_ms", "cold_start", "timed_out", "xray_trace_id"]
+    pd.testing.assert_frame_equal(tabs[cols], spaces[cols])
+    assert not tabs["parse_error"].any()
+    assert tabs["duration_ms"].tolist() == [f["dur"] for f in fields]
+    assert tabs["cold_start"].tolist() == [f["init"] is not None for f in fields]
+    assert tabs["timed_out"].tolist() == [f["status"] == "timeout" for f in fields]
+    assert tabs["init_duration_ms"].fillna(-1).tolist() == [-1 if f["init"] is None else f["init"] for f in fields]
+
+
 def test_platform_lines_and_runtime_exits():
     lines = [
         f"START RequestId: {RID} Version: $LATEST",

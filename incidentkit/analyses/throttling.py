@@ -519,11 +519,18 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
     txt = text[hit]
     codes = [_canonical_code(m, t) for m, t in zip(found[hit].tolist(), txt.tolist())]
     op = _col(sub, "operation").astype("string")
-    from_text = _first_group(txt.str.extract(_OPERATION_IN_TEXT.pattern, expand=True)).astype("string")
-    op = op.where(op.notna() & (op.str.len() > 0), from_text)
-    retries = txt.str.extract(_SDK_RETRIES.pattern, expand=True)
-    sdk_retries = pd.to_numeric(retries[0], errors="coerce")
-    sdk_retries = sdk_retries.fillna(pd.to_numeric(retries[1], errors="coerce") - 1)
+    missing = (op.isna() | (op.str.len() == 0)).fillna(True).to_numpy(dtype=bool)
+    if missing.any():  # only the lines the parser left without an operation are searched
+        from_text = _first_group(txt[missing].str.extract(_OPERATION_IN_TEXT.pattern, expand=True)).astype("string")
+        op = op.copy()
+        op[missing] = from_text.to_numpy()
+    lower = txt.str.lower()
+    sdk_retries = pd.Series(np.nan, index=txt.index)
+    said = lower.str.contains("max retries|maximum number of attempts", regex=True).fillna(False).to_numpy(dtype=bool)
+    if said.any():
+        retries = txt[said].str.extract(_SDK_RETRIES.pattern, expand=True)
+        found_retries = _to_float(retries[0]).fillna(_to_float(retries[1]) - 1)
+        sdk_retries[said] = found_retries.to_numpy()
     out = pd.DataFrame(
         {
             "timestamp": as_utc(sub["timestamp"]).to_numpy(),
@@ -533,7 +540,7 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
             "operation": op.to_numpy(),
             "error_code": codes,
             "sdk_retries": sdk_retries.astype("Int64").to_numpy(),
-            "attempt": _attempts(sub, txt).to_numpy(),
+            "attempt": _attempts(sub, txt, lower).to_numpy(),
             "level": _col(sub, "level").astype("string").str.upper().to_numpy(),
             "message": _col(sub, "message").astype("string").to_numpy(),
             "_row": np.flatnonzero(hit),
@@ -547,13 +554,20 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
     return out
 
 
-def _attempts(sub: pd.DataFrame, txt: pd.Series) -> pd.Series:
+def _to_float(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+def _attempts(sub: pd.DataFrame, txt: pd.Series, lower: pd.Series) -> pd.Series:
     col = next((c for c in _ATTEMPT_COLUMNS if c in sub.columns), None)
-    from_text = pd.to_numeric(txt.str.extract(_ATTEMPT_IN_TEXT.pattern, expand=False), errors="coerce")
+    from_text = pd.Series(np.nan, index=txt.index)
+    said = lower.str.contains("attempt|retry", regex=True).fillna(False).to_numpy(dtype=bool)
+    if said.any():
+        from_text[said] = _to_float(txt[said].str.extract(_ATTEMPT_IN_TEXT.pattern, expand=False)).to_numpy()
     if col is not None:
-        vals = pd.to_numeric(sub[col], errors="coerce")
+        vals = _to_float(sub[col])
         from_text = vals.where(vals.notna(), from_text)
-    return from_text.astype("Int64")
+    return from_text.round().astype("Int64")
 
 
 def _item_keys(logs: pd.DataFrame, rows: pd.Index) -> pd.Series:
@@ -666,8 +680,12 @@ def retry_spacing(
     >>> row["pattern"], round(float(row["growth"]), 1)
     ('exponential', 2.0)
     """
+    return _retry_spacing(logs, _throttle_frame(logs), key=key, max_gap=max_gap, interleaved_above=interleaved_above)
+
+
+def _retry_spacing(logs: pd.DataFrame | None, errs: pd.DataFrame, *, key: str | Sequence[str] | None = None,
+                   max_gap: str | pd.Timedelta = "2min", interleaved_above: int = 30) -> pd.DataFrame:
     empty = _empty(RETRY_COLUMNS, {"start": UTC_NS, "end": UTC_NS, "attempts": "int64", "gaps": "int64", "interleaved": "bool"})
-    errs = _throttle_frame(logs)
     if errs.empty:
         return empty
     assert logs is not None
@@ -1091,13 +1109,14 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
     ('throttling-without-backoff', 1.0)
     """
     logs = inputs.logs
-    errs = throttle_errors(logs)
+    frame = _throttle_frame(logs)
+    errs = frame.sort_values("timestamp", kind="stable", ignore_index=True)[list(THROTTLE_ERROR_COLUMNS)]
     cap = capacity_timeline(inputs.metrics, inputs.settings)
     events = cap["throttle_events"].fillna(0.0)
     metric_throttles = float(events.sum()) if len(cap) else 0.0
     if errs.empty and metric_throttles <= 0:
         return None
-    spacing = retry_spacing(logs) if not errs.empty else retry_spacing(None)
+    spacing = _retry_spacing(logs, frame)
     summ = retry_summary(spacing)
     throttled = cap[events > 0]
     peak = throttled.loc[throttled["throttle_events"].idxmax()] if len(throttled) else None

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import html as _html
 import math
+import re
 import shutil
 import textwrap
 from typing import Any, Iterable, Mapping
@@ -60,7 +61,13 @@ _MUTED = "var(--jp-ui-font-color2, #64748b)"
 _BORDER = "var(--jp-border-color2, #cbd5e1)"
 _FONT = "font-family:var(--jp-ui-font-family, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif)"
 _CELL = "padding:3px 10px 3px 0;text-align:left;vertical-align:top"
-_HEAD = f"padding:3px 10px 3px 0;text-align:left;color:{_MUTED};font-weight:600;border-bottom:1px solid {_BORDER}"
+_HEAD = (f"padding:3px 10px 3px 0;text-align:left;color:{_MUTED};font-weight:600;border-bottom:1px solid {_BORDER};"
+         "white-space:nowrap")
+# JupyterLab right-aligns every cell of rendered HTML tables; the report's cards (evidence names,
+# remediation) read left-aligned. Scoped to the kit's own views; harmless where <style> is stripped.
+_STYLE = ("<style>.ik-findings-view .ik-findings td,.ik-findings-view .ik-findings th,.ik-finding-view td,"
+          ".ik-finding-view th,.ik-investigation td,.ik-investigation th{text-align:left}</style>")
+_SSO_SUFFIX = re.compile(r"\b(AWSReservedSSO_[A-Za-z0-9+=,.@-]+?)_[0-9a-f]{16}\b")
 
 
 def _e(value: Any) -> str:
@@ -142,7 +149,7 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None) -> str:
     if title is None:
         title = (f"{_plural(len(items), 'finding')}, most likely cause first" if items
                  else "Findings")
-    parts = [f'<div class="ik-findings-view" style="{_FONT};max-width:1100px">',
+    parts = [_STYLE, f'<div class="ik-findings-view" style="{_FONT};max-width:1100px">',
              f'<div style="font-size:15px;font-weight:700;margin:4px 0 6px">{_e(title)}</div>',
              _findings_table(items)]
     # The cards (and the checks that could not run) are the report's own rendering.
@@ -153,29 +160,28 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None) -> str:
 
 def _findings_table(items: list[dict[str, Any]]) -> str:
     """The ranked summary table (``table.ik-findings-table``); empty string for no finding."""
+    if not items:
+        return ""
+    with_onset = any(f.get("onset") for f in items)
     rows = []
     for rank, f in enumerate(items, 1):
         conf = f.get("confidence")
         conf_txt = f"{float(conf):.0%}" if isinstance(conf, (int, float)) and not math.isnan(float(conf)) else "—"
+        onset = f'<td style="{_CELL};white-space:nowrap">{_e(f.get("onset") or "—")}</td>' if with_onset else ""
         rows.append(
             f'<tr class="ik-finding-row"><td style="{_CELL};color:{_MUTED}">{rank}</td>'
             f'<td style="{_CELL}">{_badge(str(f.get("severity", "info")))}</td>'
             f'<td style="{_CELL};font-weight:600">{_e(f.get("title", ""))}</td>'
             f'<td style="{_CELL}"><code>{_e(f.get("id", ""))}</code></td>'
-            f'<td style="{_CELL};text-align:right;font-variant-numeric:tabular-nums">{conf_txt}</td>'
-            f'<td style="{_CELL};white-space:nowrap">{_e(f.get("onset") or "—")}</td>'
-            f'<td style="{_CELL};text-align:right">{len(f.get("evidence") or {})}</td></tr>'
+            f'<td style="{_CELL};text-align:right;font-variant-numeric:tabular-nums">{conf_txt}</td>{onset}</tr>'
         )
-    if not rows:
-        return ""
+    onset_head = f'<th style="{_HEAD}">onset (UTC)</th>' if with_onset else ""
     return (
         f'<table class="ik-findings-table" style="border-collapse:collapse;font-size:13px;margin:0 0 6px">'
         f'<thead><tr><th style="{_HEAD}">#</th><th style="{_HEAD}">severity</th><th style="{_HEAD}">finding</th>'
-        f'<th style="{_HEAD}">id</th><th style="{_HEAD};text-align:right">confidence</th>'
-        f'<th style="{_HEAD}">onset (UTC)</th><th style="{_HEAD};text-align:right">evidence</th></tr></thead>'
+        f'<th style="{_HEAD}">id</th><th style="{_HEAD};text-align:right">confidence</th>{onset_head}</tr></thead>'
         f'<tbody>{"".join(rows)}</tbody></table>'
     )
-
 
 def findings_text(findings: Iterable[Any]) -> str:
     """A ranked list of findings as plain text for a terminal, wrapped to its width.
@@ -214,7 +220,7 @@ def finding_html(finding: Any) -> str:
     card = report.findings_html(_dicts([finding]))
     # A lone card is not ranked: drop the report's "#1" (finding 3 of a list shown alone is not #1).
     card = card.replace(">#1</span>", "></span>", 1)
-    return f'<div class="ik-finding-view" style="{_FONT}">{card}</div>'
+    return f'{_STYLE}<div class="ik-finding-view" style="{_FONT}">{card}</div>'
 
 
 def finding_text(finding: Any) -> str:
@@ -266,6 +272,8 @@ def _timeline_rows(changes: pd.DataFrame | None, window: Any, limit: int) -> tup
     from . import report
 
     table = report.changes_table(changes, limit=limit)
+    if len(table):  # an SSO role's 16-hex suffix is noise to a reader: "role AWSReservedSSO_FinOps"
+        table["by"] = table["by"].astype(str).str.replace(_SSO_SUFFIX, r"\1", regex=True)
     n = 0 if changes is None else len(changes)
     bounds = _window_of(window)
     if bounds is not None and n:
@@ -344,7 +352,9 @@ def timeline_html(changes: pd.DataFrame | None, *, window: Any = None, limit: in
             elif c == "error":
                 cells.append(f'<td style="{_CELL};color:#b91c1c;font-weight:600">{_e(v or "")}</td>')
             elif c == "change":
-                cells.append(f'<td style="{_CELL}"><code>{_e(v)}</code></td>')
+                cells.append(f'<td style="{_CELL};white-space:nowrap"><code>{_e(v)}</code></td>')
+            elif c == "resource":
+                cells.append(f'<td style="{_CELL};white-space:nowrap">{_e(v if v is not None else "")}</td>')
             elif c == "vs incident":
                 cells.append(f'<td style="{_CELL};white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums'
                              f'{";font-weight:700" if inside else ""}">{_e(v)}</td>')
@@ -510,6 +520,7 @@ def investigation_html(inv: Any) -> str:
     ok = dq["complete"] and not dq["detector_errors"]
     state = ("complete" if ok else "incomplete — read the data quality below before trusting a negative")
     parts = [
+        _STYLE,
         f'<div class="ik-investigation" style="{_FONT};max-width:1100px">',
         f'<div style="font-size:15px;font-weight:700;margin:4px 0 4px">Investigation · {_e(_source(inv))}</div>',
         f'<table style="border-collapse:collapse;font-size:13px;margin-bottom:6px">{rows}</table>',

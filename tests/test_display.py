@@ -260,3 +260,15 @@ def test_incomplete_evidence_and_issues_are_prominent_and_masked(tmp_path):
     assert "<details open>" in html and "stopped at limit=10,000 events" in html
     for out in (text, html):
         assert AKIA not in out and "[masked:aws-access-key-id]" in out
+
+
+def test_timeline_drops_the_sso_role_hash_but_keeps_the_role():
+    ch = _changes(1)
+    ch["actor"] = ["arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_FinOps_7d1e0c2b5a9f3e64/someone@example.com"]
+    for out in (display.timeline_html(ch), display.timeline_text(ch)):
+        assert "role AWSReservedSSO_FinOps" in out and "7d1e0c2b5a9f3e64" not in out and "someone" not in out
+
+
+def test_onset_column_only_when_a_finding_has_one():
+    assert "onset (UTC)" in _ranked()._repr_html_()
+    assert "onset (UTC)" not in FindingList([_finding(onset=None)])._repr_html_()

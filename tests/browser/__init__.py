@@ -1,0 +1,1 @@
+"""Helpers for the real-browser tests: a private JupyterLab server and its Playwright driving."""

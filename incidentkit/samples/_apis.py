@@ -237,7 +237,10 @@ def version_skew_errors(*, seed: int = 0, scale: float = 1.0) -> Any:
         cache_allow[k] = allow
         decided[i] = allow
         invoked[i] = True
-        auth_t.append(t[i]); auth_user.append(k); auth_allow.append(allow); auth_reason.append(reason)  # noqa: E702
+        auth_t.append(t[i])
+        auth_user.append(k)
+        auth_allow.append(allow)
+        auth_reason.append(reason)
     auth_t = np.asarray(auth_t)
     auth_inv = simulate(
         b, auth_fn, auth_t, lognormal(rng, 14.0, 0.45, len(auth_t)),

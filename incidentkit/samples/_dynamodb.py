@@ -363,7 +363,7 @@ def throttling_without_backoff(*, seed: int = 0, scale: float = 1.0) -> Any:
     # metrics
     calls = []
     for job in (base, inc):
-        consumed = (job.call_unprocessed * 0 + (np.asarray(job.call_items) - job.call_unprocessed)).astype(float)
+        consumed = (job.call_items - job.call_unprocessed).astype(float)
         calls.append((job.call_t, consumed, job.call_unprocessed.astype(float)))
     thr_t = np.concatenate([j.call_t[j.call_unprocessed > 0] for j in (base, inc)])
     reads_t = b.arrivals(lambda s: 1.2)
@@ -534,20 +534,27 @@ def scan_read_burst(*, seed: int = 0, scale: float = 1.0) -> Any:
         "response_time": np.round((inv.duration_ms + np.nan_to_num(inv.init_ms)) / 1000.0, 4),
         "client": ["backoffice-web"] * n,
     }, spaced=True))
+    # the handler logs the exception with logging.exception(): with LoggingConfig.LogFormat=JSON the
+    # Python runtime writes it as one JSON record with errorType, errorMessage and stackTrace
     bad = np.flatnonzero(gave_up)
-    tb = [
-        f"[ERROR]\t{ts_}\t{inv.request_id[i]}\tGET {paths[i]} failed\n"
-        "Traceback (most recent call last):\n"
-        '  File "/var/task/orders/handlers.py", line 44, in get_order\n'
-        f'    resp = table.{"get_item" if op[i] == "GetItem" else "query"}(**params)\n'
-        '  File "/var/lang/lib/python3.12/site-packages/boto3/resources/factory.py", line 581, in do_action\n'
-        "    response = action(self, *args, **kwargs)\n"
-        '  File "/var/lang/lib/python3.12/site-packages/botocore/client.py", line 1021, in _make_api_call\n'
-        "    raise error_class(parsed_response, operation_name)\n"
-        f"botocore.errorfactory.ProvisionedThroughputExceededException: An error occurred (ProvisionedThroughputExceededException) "
-        f"when calling the {op[i]} operation (reached max retries: 9): {_PTEE}"
-        for i, ts_ in zip(bad, F.iso_ms(te[bad] - 0.002))
-    ]
+    tb = F.json_lines({
+        "timestamp": F.iso_ms(te[bad] - 0.002),
+        "level": ["ERROR"] * len(bad),
+        "message": [f"{methods[i]} {paths[i]} failed" for i in bad],
+        "logger": ["orders.handlers"] * len(bad),
+        "requestId": [inv.request_id[i] for i in bad],
+        "errorType": ["ProvisionedThroughputExceededException"] * len(bad),
+        "errorMessage": [f"An error occurred (ProvisionedThroughputExceededException) when calling the {op[i]} operation "
+                         f"(reached max retries: 9): {_PTEE}" for i in bad],
+        "stackTrace": [[
+            '  File "/var/task/orders/handlers.py", line 44, in get_order\n    resp = table.'
+            + ("get_item" if op[i] == "GetItem" else "query") + "(**params)\n",
+            '  File "/var/lang/lib/python3.12/site-packages/boto3/resources/factory.py", line 581, in do_action\n'
+            "    response = action(self, *args, **kwargs)\n",
+            '  File "/var/lang/lib/python3.12/site-packages/botocore/client.py", line 1021, in _make_api_call\n'
+            "    raise error_class(parsed_response, operation_name)\n",
+        ] for i in bad],
+    })
     b.log(api.log_group, inv.stream[bad], te[bad] - 0.002, tb)
 
     # --- the report job's own log (Node.js 20, AWS SDK v3)

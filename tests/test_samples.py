@@ -214,7 +214,7 @@ def test_the_story_is_told(name):
     s = get(name)
     assert s.title and s.name in ALL
     sentences = [x for x in re.split(r"(?<=[.!?])\s+", s.description.strip()) if x]
-    assert 2 <= len(sentences) <= 5, sentences
+    assert 2 <= len(sentences) <= 4, sentences
     if s.finding_id:
         assert s.finding_id in FINDING_IDS
     assert s.name in repr(s) and "events" in repr(s)

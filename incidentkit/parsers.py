@@ -302,13 +302,20 @@ def _record_times(tstr: pa.Array, tnum: pa.Array) -> pd.Series:
     todo = s.notna().to_numpy(dtype=bool) & ~has_num
     if todo.any():
         txt = s[todo].str.replace(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d),(\d+)", r"\1.\2", regex=True)
-        got = pd.to_datetime(txt, utc=True, errors="coerce", format="ISO8601")
+        got = pd.Series(pd.NaT, index=txt.index, dtype=schema.UTC_NS)
+        zoned = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False).to_numpy(dtype=bool)
+        iso = txt.str.match(r"\d{4}-\d\d-\d\d").fillna(False).to_numpy(dtype=bool)
+        if (iso & zoned).any():  # zoned and naive parsed apart: a mixed call shifts naive times on pandas 2.2
+            got[iso & zoned] = pd.to_datetime(txt[iso & zoned], utc=True, errors="coerce", format="ISO8601").astype(schema.UTC_NS)
+        if (iso & ~zoned).any():  # naive ISO times are UTC
+            naive = pd.to_datetime(txt[iso & ~zoned], errors="coerce", format="ISO8601")
+            got[iso & ~zoned] = naive.dt.tz_localize("UTC").astype(schema.UTC_NS)
         for fmt in ("%d/%b/%Y:%H:%M:%S %z", "%a %b %d %H:%M:%S UTC %Y"):
-            miss = got.isna()
+            miss = got.isna().to_numpy()
             if not miss.any():
                 break
-            got[miss] = pd.to_datetime(txt[miss], utc=True, errors="coerce", format=fmt)
-        out[todo] = got.astype(schema.UTC_NS)
+            got[miss] = pd.to_datetime(txt[miss], utc=True, errors="coerce", format=fmt).astype(schema.UTC_NS)
+        out[todo] = got.to_numpy()
     return out
 
 
@@ -426,7 +433,8 @@ def parse(
     data["log_group"] = base["log_group"]
     stream = base["log_stream"]
     if stream.isna().any() and cols["_log_stream"].null_count < n:
-        stream = stream.fillna(pd.Series(pd.arrays.ArrowStringArray(cols["_log_stream"]), index=stream.index))
+        own = pa.chunked_array([pa.array(stream.array, type=STR, from_pandas=True)])
+        stream = pd.Series(pd.arrays.ArrowStringArray(pc.coalesce(own, cols["_log_stream"])), index=stream.index)
     data["log_stream"] = stream
     data["event_id"] = base["event_id"]
     data["message"] = base["message"]

@@ -274,7 +274,7 @@ _BY_SOURCE: dict[str, dict[str, str]] = {
         "PutBucketAcl": "SECURITY_CHANGE",
         "PutBucketPublicAccessBlock": "SECURITY_CHANGE",
     },
-    "cloudwatch.amazonaws.com": {"PutMetricAlarm": "CONFIG_CHANGE", "DeleteAlarms": "CONFIG_CHANGE", "DisableAlarmActions": "CONFIG_CHANGE"},
+    "monitoring.amazonaws.com": {"PutMetricAlarm": "CONFIG_CHANGE", "DeleteAlarms": "CONFIG_CHANGE", "DisableAlarmActions": "CONFIG_CHANGE"},
     "ssm.amazonaws.com": {"PutParameter": "CONFIG_CHANGE", "DeleteParameter": "CONFIG_CHANGE"},
     "appconfig.amazonaws.com": {"StartDeployment": "DEPLOYMENT"},
 }

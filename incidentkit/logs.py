@@ -80,6 +80,7 @@ from .insights import (
     start_query,
     wait_query,
 )
+from ._progress import progress_enabled
 from .window import Window
 
 __all__ = [
@@ -202,22 +203,7 @@ def _page_frame(events: list[dict[str, Any]], label: str) -> pd.DataFrame:
     return frame
 
 
-def _progress_enabled(progress: bool | None) -> bool:
-    if progress is not None:
-        return bool(progress)
-    if os.environ.get("INCIDENTKIT_PROGRESS", "").strip() == "0":
-        return False
-    try:
-        if sys.stderr is not None and sys.stderr.isatty():
-            return True
-    except (AttributeError, ValueError):
-        pass
-    ipython = sys.modules.get("IPython")
-    try:
-        shell = ipython.get_ipython() if ipython is not None else None  # type: ignore[attr-defined]
-    except Exception:  # noqa: BLE001 - any failure means "not a notebook"
-        shell = None
-    return shell is not None and hasattr(shell, "kernel")
+_progress_enabled = progress_enabled
 
 
 def _fetch_bounds(win: Window) -> tuple[int, int]:
@@ -572,7 +558,7 @@ class EventPages:
         except _botocore_errors() as exc:
             put(("error", task, exc))
             return
-        except Exception as exc:  # noqa: BLE001 - a bug must reach the reader, not die in a thread
+        except BaseException as exc:  # noqa: BLE001 - a bug or an interrupt must reach the reader, not die in a thread
             put(("error", task, exc))
             return
         put(("done", task, None))

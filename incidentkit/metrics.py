@@ -867,9 +867,9 @@ def _default_region(session: Any, region: str | None, endpoint_url: str | None) 
 
 
 def _progress_bar(total: int) -> Any:
-    if total < 20 or os.environ.get("INCIDENTKIT_PROGRESS", "1") in ("0", "false", "no", "off"):
-        return None
-    if not (hasattr(sys.stderr, "isatty") and sys.stderr.isatty()):
+    from ._progress import progress_enabled
+
+    if total < 20 or not progress_enabled():
         return None
     try:
         from tqdm.auto import tqdm

@@ -136,10 +136,6 @@ def test_an_interrupted_investigation_fetch_is_recorded_as_incomplete(tmp_path):
     assert len(again) == len(raw) and again.attrs["complete"] is False
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "logs.EventPages._worker catches Exception, not BaseException: a KeyboardInterrupt raised inside a "
-    "botocore hook (worker thread) kills the worker silently and the reader waits for it forever "
-    "(reported to the logs engineer; remove this mark when fixed)"))
 def test_keyboard_interrupt_raised_by_a_botocore_hook_on_the_nth_page_keeps_what_was_fetched():
     def on_page(n: int) -> None:
         if n == 3:
@@ -242,10 +238,6 @@ def test_metrics_progress_uses_tqdm_auto_in_a_terminal(monkeypatch, bars):
     assert isinstance(bar, _Bar) and bar.kwargs["total"] == 50
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "metrics._progress_bar shows a bar only when stderr is a TTY, which it never is in a Jupyter kernel: "
-    "GetMetricData fetches show no progress in JupyterLab (reported; logs._progress_enabled has the right "
-    "rule; remove this mark when metrics uses it)"))
 def test_metrics_progress_shows_in_a_notebook(monkeypatch, bars):
     from incidentkit import metrics
 

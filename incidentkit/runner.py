@@ -519,23 +519,20 @@ def _keep_kernel_log(log_file: Path, folder: Path) -> None:
 
 
 def _copy_bundle(src: Path, dst: Path) -> None:
-    """Copy a bundle (only its manifest and the files it lists), checking each sha256."""
-    import json
+    """Copy a bundle into a new folder: each frame checked against its sha256, masked again, re-recorded.
 
-    from .evidence import MANIFEST, sha256_file
+    Masking again matters: a bundle may have been recorded unmasked (``record(mask=False)``)
+    or by an older version with fewer patterns; nothing written into a run folder is unmasked.
+    """
+    from .evidence import EvidenceBundle
 
-    manifest = json.loads((src / MANIFEST).read_text(encoding="utf-8"))
-    dst.mkdir(mode=0o700)
-    for name, entry in manifest.get("frames", {}).items():
-        file = src / entry["file"]
-        if not file.exists():
-            raise EvidenceError(f"evidence file {entry['file']} listed in the manifest is missing", path=str(src))
-        if entry.get("sha256") and sha256_file(file) != entry["sha256"]:
-            raise EvidenceError(
-                f"evidence file {entry['file']} does not match its sha256 in the manifest: it was changed or is corrupt",
-                path=str(src),
-            )
-        shutil.copyfile(file, dst / entry["file"])
-        os.chmod(dst / entry["file"], 0o600)
-    shutil.copyfile(src / MANIFEST, dst / MANIFEST)
-    os.chmod(dst / MANIFEST, 0o600)
+    source = EvidenceBundle.open(src)
+    if dst.exists() and any(dst.iterdir()):
+        raise EvidenceError(f"{dst} exists and is not empty", path=str(dst))
+    target = EvidenceBundle(dst)
+    for name in source.names():
+        entry = source.entry(name)
+        target.record(name, source.load(name), kind=entry.get("kind"), mask=True)
+    ctx = source.context
+    if ctx:
+        target.set_context(**ctx)

@@ -284,3 +284,16 @@ def test_public_api() -> None:
     assert ik.Investigation is Investigation
     for name in ("Investigation", "EvidenceBundle", "Finding", "FindingList", "Window", "parse_time", "run"):
         assert name in ik.__all__
+
+
+def test_saving_masks_frames_that_were_recorded_unmasked(tmp_path: Path) -> None:
+    inv = Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", evidence=tmp_path / "ev")
+    secret = "postgres://app:Sup3rS3cretPw@db.internal:5432/orders"
+    raw = pd.DataFrame({"message": [f"connect {secret}"]})
+    inv.bundle.record("logs-raw", raw, kind="logs", mask=False)
+    assert "Sup3rS3cretPw" in inv.bundle.load("logs-raw")["message"][0]
+    saved = inv.save(tmp_path / "copy")
+    copy = EvidenceBundle.open(saved)
+    assert "Sup3rS3cretPw" not in copy.load("logs-raw")["message"][0]
+    assert b"Sup3rS3cretPw" not in (saved / "logs-raw.parquet").read_bytes()
+    assert copy.context["window"] == inv.window.to_dict()

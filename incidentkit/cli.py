@@ -283,7 +283,8 @@ def demo_cmd(out: Path, jobs: int | None, only: Sequence[str], hide_code: bool) 
 
     def progress(r: Any) -> None:
         done[0] += 1
-        click.echo(f"[{done[0]:>2}/{total}] " + demo.format_line(r, root=Path.cwd()))
+        first, second = demo.format_line(r, root=Path.cwd()).split("\n", 1)
+        click.echo(f"[{done[0]:>2}/{total}] {first}\n{' ' * 8}{second.lstrip()}")
 
     folder, results = demo.run_demo(out, jobs=n_jobs, names=list(only) or None, hide_code=hide_code, on_result=progress)
     ok = sum(r.ok for r in results)

@@ -184,18 +184,27 @@ def run_demo(
 
 
 def format_line(r: DemoResult, *, root: Path | None = None) -> str:
-    """One line for a terminal: verdict, sample, top finding, where the report is."""
+    """Two lines for a terminal: verdict, sample and top finding; then where the report is.
+
+    Example
+    -------
+    >>> r = DemoResult("cold-start-tail", "cold-start-tail", path="out/cold-start-tail", elapsed_s=9.5,
+    ...                top={"id": "cold-start-tail", "severity": "high", "title": "Cold starts make the P99"})
+    >>> print(format_line(r))
+    ok    cold-start-tail → cold-start-tail [HIGH] Cold starts make the P99
+          out/cold-start-tail/report.html  (9.5 s)
+    """
     mark = "ok  " if r.ok else "FAIL"
     if r.error:
         what = f"error: {r.error}"
     elif r.top:
-        what = f"{r.top['id']} [{r.top['severity']}] {r.top['title']}"
+        what = f"{r.top['id']} [{str(r.top['severity']).upper()}] {r.top['title']}"
+        if r.expected is None:
+            what = f"healthy, nothing serious: {what}" if r.ok else f"a serious finding on a healthy window: {what}"
+        elif not r.ok:
+            what += f"  (expected {r.expected})"
     else:
-        what = "no finding"
-    if r.expected is None:
-        exp = "expect: nothing serious (healthy)"
-    else:
-        exp = f"expect: {r.expected}"
+        what = "healthy: no finding" if r.expected is None else f"no finding (expected {r.expected})"
     where = ""
     if r.path:
         p = Path(r.path) / ("report.html" if not r.error else "report.ipynb")
@@ -203,7 +212,7 @@ def format_line(r: DemoResult, *, root: Path | None = None) -> str:
             where = str(p.relative_to(root)) if root else str(p)
         except ValueError:
             where = str(p)
-    return f"{mark} {r.sample:<32} {what}  ({exp})  {where}  {r.elapsed_s:.1f}s"
+    return f"{mark}  {r.sample} → {what}\n      {where}  ({r.elapsed_s:.1f} s)"
 
 
 def write_index(folder: Path, results: Sequence[DemoResult]) -> Path:

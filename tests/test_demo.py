@@ -106,8 +106,11 @@ def test_demo_command_prints_each_report_and_its_top_finding(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "2/2 investigations found what their sample is known for" in out
-    line = next(line for line in out.splitlines() if "scan-read-burst" in line and line.lstrip("[ 0123456789/]").startswith("ok"))
-    assert "report.html" in line and "expect: scan-read-burst" in line
+    lines = out.splitlines()
+    i = next(i for i, line in enumerate(lines) if "scan-read-burst →" in line)
+    assert lines[i].split("] ", 1)[1].startswith("ok") and "→ scan-read-burst [HIGH]" in lines[i]
+    assert lines[i + 1].strip().endswith("s)") and "scan-read-burst/report.html" in lines[i + 1]
+    assert any("healthy-dynamodb-batch → healthy" in line for line in lines)
     [folder] = [p for p in tmp_path.iterdir() if p.name.startswith("demo-")]
     assert (folder / "scan-read-burst" / "report.html").exists() and (folder / "healthy-dynamodb-batch" / "findings.json").exists()
     index = (folder / "index.html").read_text()
@@ -124,7 +127,8 @@ def test_demo_verdicts() -> None:
                                   severities=["medium"])
     failed = demo.DemoResult("s", "cold-start-tail", error="cell 3 raised KeyError")
     assert hit.ok and not miss.ok and healthy_ok.ok and not healthy_bad.ok and not failed.ok
-    assert demo.format_line(miss).startswith("FAIL") and "expect: cold-start-tail" in demo.format_line(miss)
+    assert demo.format_line(miss).startswith("FAIL") and "(expected cold-start-tail)" in demo.format_line(miss)
+    assert "a serious finding on a healthy window" in demo.format_line(healthy_bad)
     assert "error: cell 3 raised KeyError" in demo.format_line(failed)
     with pytest.raises(Exception, match="no bundled sample 'nope'"):
         demo.run_demo("unused", names=["nope"])

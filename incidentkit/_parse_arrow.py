@@ -10,34 +10,36 @@ in input order.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 __all__ = [
-    "STR",
-    "F64",
-    "I64",
     "BOOL",
+    "F64",
     "FIELD_TYPES",
+    "I64",
+    "STR",
     "Part",
-    "assemble",
-    "nulls",
-    "as_str",
+    "as_bool",
     "as_float",
     "as_status",
-    "as_bool",
+    "as_str",
+    "assemble",
     "coalesce",
-    "normalize_level",
-    "trace_root",
-    "scalar_str",
-    "num_or_bad",
-    "where",
-    "mask_np",
     "map_distinct",
+    "mask_np",
+    "normalize_level",
+    "nulls",
+    "num_or_bad",
+    "scalar_str",
+    "trace_root",
+    "where",
 ]
 
 STR = pa.large_string()
@@ -117,7 +119,7 @@ class Part:
             values = values.cast(typ)
         self.cols[name] = pc.coalesce(self.cols[name], values)
 
-    def subset(self, mask: np.ndarray) -> "Part":
+    def subset(self, mask: np.ndarray) -> Part:
         """The rows where ``mask`` is true (numpy bool)."""
         sel = pa.array(np.flatnonzero(mask))
         return Part(self.idx[mask], {k: v.take(sel) for k, v in self.cols.items()})
@@ -323,7 +325,7 @@ def _level_of(value: Any) -> str | None:
         return None
     if isinstance(value, (int, float)):  # pino / bunyan numeric levels
         v = float(value)
-        if v != v:
+        if math.isnan(v):
             return None
         return "DEBUG" if v <= 20 else "INFO" if v <= 30 else "WARN" if v <= 40 else "ERROR" if v <= 50 else "FATAL"
     text = str(value).strip().upper()

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import orjson
@@ -33,7 +34,6 @@ import pyarrow.json as pj
 
 from ._parse_arrow import (
     BOOL,
-    map_distinct,
     F64,
     STR,
     as_bool,
@@ -41,13 +41,14 @@ from ._parse_arrow import (
     as_status,
     as_str,
     coalesce,
+    map_distinct,
     mask_np,
     normalize_level,
     nulls,
     trace_root,
 )
 
-__all__ = ["ALIASES", "FieldMap", "normalize_field_map", "parse_json", "JSON_FORMATS", "unit_factor"]
+__all__ = ["ALIASES", "JSON_FORMATS", "FieldMap", "normalize_field_map", "parse_json", "unit_factor"]
 
 JSON_FORMATS = ("lambda_platform_json", "cloudtrail", "emf", "powertools", "apigw_access", "app_json")
 
@@ -397,7 +398,7 @@ class _Trie:
 
 def _known_paths(fm: FieldMap) -> list[str]:
     paths: list[str] = []
-    for target, specs in ALIASES.items():
+    for specs in ALIASES.values():
         for s in specs:
             paths.append(s[0] if isinstance(s, tuple) else s)
     paths += _MESSAGE_KEYS + _PLATFORM_PATHS + _CLOUDTRAIL_PATHS + _APIGW_MARKERS + _POWERTOOLS_MARKERS

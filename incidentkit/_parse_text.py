@@ -15,7 +15,8 @@ unusual field order are read in Python, one line at a time.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -38,19 +39,19 @@ from ._parse_arrow import (
 )
 
 __all__ = [
-    "error_fields_from_text",
-    "lambda_platform",
-    "timeout_lines",
-    "runtime_prefixed",
+    "CLASSIFIERS",
     "alb",
-    "vpc_flow",
-    "clf",
     "apigw_csv",
     "apigw_execution",
-    "traceback",
+    "clf",
+    "error_fields_from_text",
+    "lambda_platform",
     "plain_text",
+    "runtime_prefixed",
     "split_sam",
-    "CLASSIFIERS",
+    "timeout_lines",
+    "traceback",
+    "vpc_flow",
 ]
 
 UUID = r"[0-9A-Za-z]{8}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{4}-[0-9A-Za-z]{12}"
@@ -534,7 +535,7 @@ def _access_common(p: Part, ex: pa.StructArray, n: int) -> None:
     rk = _x(route, r"^(?P<m>[A-Z]+) (?P<r>/.*)$")  # HTTP API routeKey "GET /pets"
     route = pc.coalesce(_f(rk, "r"), route)
     route = pc.replace_substring_regex(route, r"[?#].*$", "")
-    status, bad = num_or_bad(_f(ex, "status"))
+    status, _ = num_or_bad(_f(ex, "status"))  # the templates only allow 3 digits or "-"
     p.set("record_type", scalar_str("access", n))
     p.set("status", as_status(status, n))
     p.set("method", method)
@@ -571,7 +572,6 @@ _CSV_HTTP = r"^(?P<ip>[^,]*),(?P<time>[^,]*),(?P<method>[A-Z]+),(?P<route>[^,]*)
 def apigw_csv(arr: pa.Array, idx: np.ndarray) -> list[Part]:
     """API Gateway access logs in the documented CSV templates (REST: 11 fields, HTTP API:
     8 fields). Other comma-separated lines are plain text."""
-    n = len(arr)
     rest, http = _x(arr, _CSV_REST), _x(arr, _CSV_HTTP)
     ok_r, ok_h = mask_np(rest.is_valid()), mask_np(http.is_valid())
     parts: list[Part] = []
@@ -672,7 +672,7 @@ def traceback(arr: pa.Array, idx: np.ndarray) -> list[Part]:
     etype = pa.array(types, type=STR)
     emsg = pa.array(msgs, type=STR)
     # botocore errors inside: the operation, and the AWS code for a generic ClientError
-    cls, op, _ = error_fields_from_text(pa.array([(m or "") if (m and "An error occurred (" in m) else "" for m in msgs], type=STR))
+    _, op, _ = error_fields_from_text(emsg)
     code = _f(_x(emsg, r"An error occurred \((?P<c>[^)\s]+)\)"), "c")
     generic = pc.is_in(etype, value_set=pa.array(sorted(_GENERIC_CLASSES), type=STR)).fill_null(False)
     p.set("error_type", pc.if_else(pc.and_(generic, code.is_valid()), code, etype))

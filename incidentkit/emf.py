@@ -34,9 +34,9 @@ from __future__ import annotations
 import json
 import math
 import re
-from typing import Any, Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-import numpy as np
 import orjson
 import pandas as pd
 

@@ -73,10 +73,12 @@ app_json WARN 503
 from __future__ import annotations
 
 import logging
+import math
 import os
 import warnings
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -85,11 +87,11 @@ import pyarrow.compute as pc
 
 from . import _parse_text as _text
 from . import schema
-from ._parse_arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np, nulls
+from ._parse_arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np
 from ._parse_json import ALIASES, JSON_FORMATS, normalize_field_map, parse_json
 from .errors import IncompleteDataWarning, ParameterError, ParseError
 
-__all__ = ["parse", "requests", "extract", "FORMATS", "ALIASES"]
+__all__ = ["ALIASES", "FORMATS", "extract", "parse", "requests"]
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +216,7 @@ def _as_events(events: Any) -> pd.DataFrame:
     msgs = msgs.reset_index(drop=True)
     if not isinstance(msgs.dtype, pd.StringDtype):
         bad = np.fromiter(
-            (not (v is None or isinstance(v, str) or (isinstance(v, float) and v != v) or v is pd.NA) for v in msgs.tolist()),
+            (not (v is None or isinstance(v, str) or (isinstance(v, float) and math.isnan(v)) or v is pd.NA) for v in msgs.tolist()),
             dtype=bool,
             count=len(msgs),
         )
@@ -243,7 +245,7 @@ def _messages(frame: pd.DataFrame) -> pa.ChunkedArray:
     return arr
 
 
-_BATCH = 131_072
+_BATCH = 131072
 
 
 def _workers() -> int:
@@ -719,5 +721,5 @@ def requests(parsed: pd.DataFrame) -> pd.DataFrame:
     out = schema.conform(out, "requests", extra=False)
     out = out.sort_values("timestamp", kind="stable", na_position="last").reset_index(drop=True)
     out.attrs.update({k: v for k, v in parsed.attrs.items() if k != "parse_stats"})
-    out.attrs["request_stats"] = {"joined": int(len(joined)), "standalone": int(alone_mask.sum())}
+    out.attrs["request_stats"] = {"joined": len(joined), "standalone": int(alone_mask.sum())}
     return out

@@ -27,13 +27,14 @@ Example
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["version_from_user_agent", "family", "parse_user_agent", "parse_user_agents", "LIBRARIES"]
+__all__ = ["LIBRARIES", "family", "parse_user_agent", "parse_user_agents", "version_from_user_agent"]
 
 #: Product tokens that are HTTP stacks, SDKs, tools or checkers, not the app itself (lower-case).
 LIBRARIES = frozenset(
@@ -123,7 +124,7 @@ _BOT = re.compile(r"\b([A-Za-z0-9\-]*(?:bot|crawler|spider))\b", re.IGNORECASE)
 
 
 def _clean(ua: Any) -> str | None:
-    if ua is None or (isinstance(ua, float) and ua != ua) or ua is pd.NA:
+    if ua is None or (isinstance(ua, float) and math.isnan(ua)) or ua is pd.NA:
         return None
     text = str(ua).strip().strip('"')
     return text if text and text != "-" else None

@@ -4,12 +4,9 @@ field maps, malformed lines, mixed groups, engines, and properties."""
 from __future__ import annotations
 
 import json
-import math
 import warnings
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -230,9 +227,9 @@ def test_platform_lines_and_runtime_exits():
     assert df["format"].eq("lambda_platform").all()
     assert df["record_type"].tolist() == ["start", "end", "init_start", "init_report", "extension", "oom", "timeout", "xray"]
     assert df["request_id"].fillna("").tolist() == [RID, RID, "", "", "", RID, RID2, ""]
-    assert df.at[3, "init_duration_ms"] == 10000.0 and df.at[3, "timed_out"] == True  # noqa: E712
+    assert df.at[3, "init_duration_ms"] == 10000.0 and df.at[3, "timed_out"] == True
     assert df.at[5, "error_type"] == "Runtime.ExitError" and df.at[5, "level"] == "ERROR"
-    assert df.at[6, "timed_out"] == True and df.at[6, "error_type"] == "Task timed out"  # noqa: E712
+    assert df.at[6, "timed_out"] == True and df.at[6, "error_type"] == "Task timed out"
     assert df.at[7, "xray_trace_id"] == "1-5e34a614-10bdxmplf1fb44f07bc535a1"
 
 
@@ -242,7 +239,7 @@ def test_runtime_prefixes_python_node_java_with_text_json_and_traceback():
         f"2024-05-01T10:00:00.456Z\t{RID}\tWARN\tslow call",
         f'2024-05-01T10:00:01.000Z\t{RID}\tINFO\t{{"level": "error", "status": 503, "route": "/pay", "version": "2.9.0"}}',
         f'[INFO]\t2024-05-01T10:00:01.500Z\t{RID2}\t{{"message": "done", "statusCode": "201"}}',
-        f"[ERROR] KeyError: 'order_id'\nTraceback (most recent call last):\n  File \"/var/task/app.py\", line 3, in handler\n    return event['order_id']",
+        "[ERROR] KeyError: 'order_id'\nTraceback (most recent call last):\n  File \"/var/task/app.py\", line 3, in handler\n    return event['order_id']",
         f"2024-05-01 10:00:02 {RID} INFO  OrderHandler - accepted",
         f"2024-05-01T10:00:03.000Z {RID} Task timed out after 3.00 seconds",
     ]
@@ -254,37 +251,45 @@ def test_runtime_prefixes_python_node_java_with_text_json_and_traceback():
     assert df.at[4, "error_type"] == "KeyError" and df.at[4, "error_message"] == "'order_id'"
     assert df.at[0, "timestamp"] == pd.Timestamp("2024-05-01T10:00:00.123Z")
     assert df.at[5, "timestamp"] == pd.Timestamp("2024-05-01T10:00:02Z")
-    assert df.at[6, "record_type"] == "timeout" and df.at[6, "timed_out"] == True  # noqa: E712
+    assert df.at[6, "record_type"] == "timeout" and df.at[6, "timed_out"] == True
     assert pd.isna(df.at[0, "error_type"]) and df.at[0, "error_message"] == "database unavailable"  # no exception class
     assert pd.isna(df.at[1, "error_message"])  # WARN: no error text
 
 
 TRACEBACKS = [
     (
-        "Traceback (most recent call last):\n  File \"app.py\", line 9, in put\n    table.put_item(Item=item)\n"
-        "botocore.errorfactory.ProvisionedThroughputExceededException: An error occurred (ProvisionedThroughputExceededException) "
-        "when calling the PutItem operation (reached max retries: 9): Rate of requests exceeds the allowed throughput.",
+        (
+            "Traceback (most recent call last):\n  File \"app.py\", line 9, in put\n    table.put_item(Item=item)\n"
+            "botocore.errorfactory.ProvisionedThroughputExceededException: An error occurred (ProvisionedThroughputExceededException) "
+            "when calling the PutItem operation (reached max retries: 9): Rate of requests exceeds the allowed throughput."
+        ),
         "botocore.errorfactory.ProvisionedThroughputExceededException",
         "PutItem",
         "python",
     ),
     (
-        "Traceback (most recent call last):\n  File \"db.py\", line 3, in get\n    conn = pool.connect()\n"
-        "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00",
+        (
+            "Traceback (most recent call last):\n  File \"db.py\", line 3, in get\n    conn = pool.connect()\n"
+            "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 30.00"
+        ),
         "sqlalchemy.exc.TimeoutError",
         None,
         "python",
     ),
     (
-        "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\nKeyError: 'a'\n\nDuring handling of the above exception, another exception occurred:\n\n"
-        "Traceback (most recent call last):\n  File \"x.py\", line 3, in g\nbotocore.exceptions.ClientError: An error occurred (ThrottlingException) when calling the Query operation: Rate exceeded",
+        (
+            "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\nKeyError: 'a'\n\nDuring handling of the above exception, another exception occurred:\n\n"
+            "Traceback (most recent call last):\n  File \"x.py\", line 3, in g\nbotocore.exceptions.ClientError: An error occurred (ThrottlingException) when calling the Query operation: Rate exceeded"
+        ),
         "ThrottlingException",
         "Query",
         "python",
     ),
     (
-        "org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC Connection\n\tat org.springframework.jdbc.datasource.DataSourceUtils.getConnection(DataSourceUtils.java:84)\n"
-        "Caused by: java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30000ms.\n\tat com.zaxxer.hikari.pool.HikariPool.createTimeoutException(HikariPool.java:696)",
+        (
+            "org.springframework.jdbc.CannotGetJdbcConnectionException: Failed to obtain JDBC Connection\n\tat org.springframework.jdbc.datasource.DataSourceUtils.getConnection(DataSourceUtils.java:84)\n"
+            "Caused by: java.sql.SQLTransientConnectionException: HikariPool-1 - Connection is not available, request timed out after 30000ms.\n\tat com.zaxxer.hikari.pool.HikariPool.createTimeoutException(HikariPool.java:696)"
+        ),
         "java.sql.SQLTransientConnectionException",
         None,
         "java",
@@ -335,10 +340,10 @@ def test_mixed_lambda_group_keeps_order_and_joins_requests():
     first, second = req.iloc[0], req.iloc[1]
     assert first["status"] == 502 and first["route"] == "/pay" and first["app_version"] == "4.1.0"
     assert first["latency_ms"] == 3700.0 and first["duration_ms"] == 2900.0 and first["init_duration_ms"] == 800.0
-    assert first["cold_start"] == True and first["timed_out"] == False  # noqa: E712
+    assert first["cold_start"] == True and first["timed_out"] == False
     assert first["function_name"] == "orders-api"  # the REPORT row's (from its log group)
     assert first["timestamp"] == df.at[0, "timestamp"] + pd.Timedelta(seconds=1)  # START row, the earliest of the request
-    assert second["timed_out"] == True and second["error_type"] == "Task timed out" and second["cold_start"] == False  # noqa: E712
+    assert second["timed_out"] == True and second["error_type"] == "Task timed out" and second["cold_start"] == False
     assert req.attrs["request_stats"] == {"joined": 2, "standalone": 0}
 
 
@@ -618,9 +623,9 @@ def test_requests_cold_start_from_report_over_powertools():
     pt = json.dumps({"level": "INFO", "service": "s", "cold_start": True, "function_request_id": RID, "status": 200})
     df = parse([pt, report(rid=RID, dur=5.0)])  # provisioned concurrency: no Init Duration
     req = parsers.requests(df)
-    assert req.at[0, "cold_start"] == False  # noqa: E712
+    assert req.at[0, "cold_start"] == False
     only_pt = parsers.requests(parse([pt]))
-    assert only_pt.at[0, "cold_start"] == True  # noqa: E712
+    assert only_pt.at[0, "cold_start"] == True
 
 
 def test_requests_of_nothing():

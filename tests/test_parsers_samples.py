@@ -77,7 +77,7 @@ def _check_lambda_line(row: pd.Series, exp: dict) -> None:
         init = exp.get("init_duration_ms") or 0.0
         assert row["latency_ms"] == pytest.approx(exp["duration_ms"] + init)
     if "timed_out" in exp or exp.get("status") == "timeout" or exp["kind"] == "TIMEOUT":
-        assert row["timed_out"] is True or row["timed_out"] == True  # noqa: E712
+        assert row["timed_out"] is True or row["timed_out"] == True
     if "trace_id" in exp:
         assert row["xray_trace_id"] == _root(exp["trace_id"])
     if "level" in exp:
@@ -327,7 +327,7 @@ def test_error_messages(aws_samples, expected_samples):
         row = df.iloc[int(i)]
         cat = e["category"]
         if cat == "lambda_timeout":
-            assert row["record_type"] == "timeout" and row["timed_out"] == True  # noqa: E712
+            assert row["record_type"] == "timeout" and row["timed_out"] == True
             assert row["error_type"] == "Task timed out"
             assert f"{e['timeout_seconds']:.2f} seconds" in row["error_message"]
             if "request_id" in e:

@@ -20,10 +20,14 @@ Windows
     The comparison window (optional): ``"previous"``, ``"day"``, ``"week"``, a
     :class:`~incidentkit.window.Window` or a ``(start, end)`` pair.
 ``context``
-    What metrics and the change timeline are read over: from the baseline's start to the
-    incident's end when the baseline lies just before the incident (the usual case), else
-    the incident window with a lead-in of one incident length — changes that *preceded*
-    the incident are the first suspects.
+    What metrics are read over: from the baseline's start to the incident's end when the
+    baseline lies just before the incident (the usual case), else the incident window with
+    a lead-in of one incident length (and the baseline window on its own).
+``change_window``
+    What the change timeline is read over: the context, reaching back at least
+    :data:`CHANGE_LOOKBACK` (12 h) before the incident — changes that *preceded* the
+    incident are the first suspects, and the one behind it can be hours older than the
+    first error.
 
 Example
 -------
@@ -61,7 +65,7 @@ from .errors import (
 from .evidence import EvidenceBundle, frame_key
 from .window import TimeLike, Window
 
-__all__ = ["Investigation", "RESOURCE_PARAMETERS", "check_access", "metric_queries"]
+__all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +87,10 @@ RESOURCE_PARAMETERS = (
     "ecs_service",
     "codedeploy_application",
 )
+
+
+#: How far before the incident the change timeline reaches, at least.
+CHANGE_LOOKBACK = pd.Timedelta(hours=12)
 
 
 def _iso(ts: pd.Timestamp) -> str:
@@ -471,13 +479,14 @@ class Investigation:
             part.attrs = prov("metrics.get", win, len(part), queries=qs_ids)
             self.bundle.record(self._metrics_key(qs_ids, win, None), part, kind="metrics")
         changes_df = smp.changes if getattr(smp, "changes", None) is not None else schema.empty_frame("changes")
-        win = self.context
-        part = changes_df[(changes_df["timestamp"] >= win.start) & (changes_df["timestamp"] < win.end)].reset_index(drop=True)
-        left = len(changes_df) - len(part)
-        if left:
-            self.issues.append(f"sample {smp.name}: {left} change(s) outside the context window {win} not included")
-        part.attrs = prov("changes.timeline", win, len(part))
-        self.bundle.record(self._changes_key(win), part, kind="changes")
+        kept = 0
+        for win in self._change_windows():
+            part = changes_df[(changes_df["timestamp"] >= win.start) & (changes_df["timestamp"] < win.end)].reset_index(drop=True)
+            kept += len(part)
+            part.attrs = prov("changes.timeline", win, len(part))
+            self.bundle.record(self._changes_key(win), part, kind="changes")
+        if len(changes_df) > kept:
+            self.issues.append(f"sample {smp.name}: {len(changes_df) - kept} change(s) outside the windows read not included")
         if self._wants_health():
             settings = smp.settings if getattr(smp, "settings", None) is not None else schema.empty_frame("settings")
             settings = settings.copy()
@@ -508,6 +517,13 @@ class Investigation:
         if b is not None and b.start < w.start and b.end <= w.end and w.start - b.end <= w.duration:
             return Window(b.start, w.end)
         return Window(w.start - w.duration, w.end)
+
+    @property
+    def change_window(self) -> Window:
+        """What the change timeline is read over: the context window, reaching back at least
+        :data:`CHANGE_LOOKBACK` before the incident starts."""
+        ctx = self.context
+        return Window(min(ctx.start, self.window.start - CHANGE_LOOKBACK), ctx.end)
 
     def _window(self, which: Any) -> Window:
         if isinstance(which, Window):
@@ -830,10 +846,22 @@ class Investigation:
     def changes(self, *, window: Any = "context") -> pd.DataFrame:
         """The change timeline (``schema.CHANGE_COLUMNS``): deploys, config and security changes.
 
-        Read over the context window by default, so changes that preceded the incident
-        are in it.
+        Read over :attr:`change_window` by default: the context window, reaching back at
+        least :data:`CHANGE_LOOKBACK` before the incident — the change behind an incident
+        can be hours older than its first error (a nightly job hitting new code) — and
+        over the baseline window too when it lies apart (e.g. the same hour a day before).
         """
-        win = self._window(window)
+        wins = self._change_windows() if window == "context" else [self._window(window)]
+        frames = [self._changes_in(win) for win in wins]
+        return frames[0] if len(frames) == 1 else _concat(frames, "changes")
+
+    def _change_windows(self) -> list[Window]:
+        cw, b = self.change_window, self.baseline
+        if b is not None and not (cw.start <= b.start and b.end <= cw.end):
+            return [cw, b]  # the same change on a baseline day that went well is worth seeing
+        return [cw]
+
+    def _changes_in(self, win: Window) -> pd.DataFrame:
         key = self._changes_key(win)
         if self.offline and key not in self.bundle and key not in self._raw:
             names = self._bundle_frames("changes", win) or self._bundle_frames("changes", None)

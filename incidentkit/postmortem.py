@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-__all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "PRIORITY"]
+__all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
 
 #: Action-item priority by the severity of the finding it comes from.
 PRIORITY = {"critical": "P1", "high": "P1", "medium": "P2", "low": "P3", "info": "P3"}
@@ -95,6 +95,25 @@ def blameless_actor(actor: Any) -> str:
     if "@" in text or re.fullmatch(r"[A-Za-z][\w.+-]*", text):
         return "a person (name withheld)"
     return text
+
+
+_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:(?:iam|sts)::\d{12}:(?:user|assumed-role|root|federated-user)[^\s,;)'\"]*")
+
+
+def blameless_text(text: Any) -> str:
+    """Free text with every IAM principal ARN replaced by :func:`blameless_actor`'s wording.
+
+    Example
+    -------
+    >>> blameless_text("change by arn:aws:iam::123456789012:user/alice (03:12 UTC)")
+    'change by an IAM user (03:12 UTC)'
+    """
+    def repl(m: "re.Match[str]") -> str:
+        arn = m.group(0)
+        core = arn.rstrip(".:")  # the end of a sentence is not part of the ARN
+        return blameless_actor(core) + arn[len(core):]
+
+    return _PRINCIPAL_ARN.sub(repl, str(text))
 
 
 # -- facts ------------------------------------------------------------------------------------
@@ -520,4 +539,4 @@ def markdown(result: Mapping[str, Any], *, links: bool = True) -> str:
         lines += ["", "**Data quality:** " + ("incomplete evidence — " if not dq.get("complete", True) else "")
                   + "; ".join(str(i) for i in (dq.get("issues") or [])[:10])]
     lines.append("")
-    return "\n".join(lines)
+    return blameless_text("\n".join(lines))

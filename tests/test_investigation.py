@@ -90,6 +90,10 @@ def test_context_window() -> None:
     week = Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", baseline="week")
     assert str(week.context) == "2026-03-01T02:00:00Z → 2026-03-01T04:00:00Z (2 h)"  # lead-in of one window
     assert week._metric_windows() == [week.context, week.baseline]
+    # the change timeline reaches back at least 12 h: the change behind an incident can be hours older
+    assert str(inv.change_window) == "2026-02-28T15:00:00Z → 2026-03-01T04:00:00Z (13 h)"
+    assert inv._change_windows() == [inv.change_window]
+    assert week._change_windows() == [week.change_window, week.baseline]
     none = Investigation("2026-03-01T03:00Z", "2026-03-01T03:30Z")
     assert none.baseline is None and str(none.context).startswith("2026-03-01T02:30:00Z")
     with pytest.raises(ParameterError, match="no baseline window"):

@@ -217,3 +217,21 @@ def test_postmortem_of_a_sample_investigation() -> None:
     assert {e["frame"] for e in pm["evidence"]} == set(inv.bundle.names())
     md = postmortem.markdown({"window": inv.window.to_dict(), "findings": found.to_dicts(), "postmortem": pm})
     assert "## Action items" in md and "| P1 |" in md
+
+
+def test_prose_about_tokens_stays_readable_in_findings() -> None:
+    from incidentkit.masking import mask_text
+
+    text = "Restore the previous token validation path alongside the new one"
+    assert mask_text(text) == text  # a remediation must stay readable
+    assert "0123456789" not in mask_text("Authorization: Token abcdef0123456789")
+    assert "[masked:token]" in mask_text("token Zm9vYmFyYmF6cXV4cXV1eA")
+
+
+def test_postmortem_text_never_names_a_person() -> None:
+    f = finding(summary="Errors start at the change by arn:aws:iam::123456789012:user/alice at 02:47 UTC.",
+                evidence={"change_actor": "arn:aws:iam::123456789012:user/alice"})
+    md = postmortem.markdown({"window": W.to_dict(), "findings": [f.to_dict()], "postmortem": {}})
+    assert "alice" not in md and "by an IAM user at 02:47" in md
+    role = postmortem.blameless_text("by arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions.")
+    assert role == "by role deploy."

@@ -75,6 +75,9 @@ SHAPES = {_shape_name(i, text): secret for i, (text, secret) in enumerate(SECRET
 
 # --- the secret corpus as log lines ---------------------------------------------------------------
 
+#: Markup in log lines, which the HTML report must show as text.
+XSS = ['<script>alert("xss-1")</script>', '<img src=x onerror=alert("xss-2")>', '"><svg onload=alert("xss-3")>']
+
 
 def _corpus_lines(base_ms: int) -> list[dict[str, Any]]:
     """Each secret three ways: a Lambda [ERROR] line, a Python traceback, a JSON record (JSON-escaped)."""
@@ -89,6 +92,9 @@ def _corpus_lines(base_ms: int) -> list[dict[str, Any]]:
             {"timestamp": t + 2, "message": json.dumps({"level": "ERROR", "message": "request failed", "error": f"AuthError: {text}",
                                                         "status": 500, "requestId": rid, "latency_ms": 120 + i})},
         ]  # fmt: skip
+    for j, payload in enumerate(XSS * 5):  # log text is untrusted: it must stay text in the HTML report
+        events.append({"timestamp": base_ms + 25_000 + j, "message": f"[ERROR]\t2026-03-01T03:00:00.000Z\t"
+                       f"9f507cfc-xmpl-4697-b07a-{j:012d}\tValueError: bad input {payload}"})  # (the most frequent errors)
     for i in range(60):  # ordinary traffic around them
         events.append({"timestamp": base_ms + 30_000 + i * 500, "message": (
             f"REPORT RequestId: 00000000-0000-4000-8000-{i:012d}\tDuration: {100 + i}.5 ms\tBilled Duration: {101 + i} ms\t"
@@ -307,6 +313,14 @@ def test_every_file_of_both_runs_was_scanned_and_the_report_shows_masks(live_run
         for f in live_run.files() if f.suffix == ".parquet" and "message" in pq.read_schema(f).names
     )
     assert msgs.count("login failed") == len(SECRETS) and msgs.count("[masked:") >= len(SECRETS)
+
+
+@pytest.mark.slow
+def test_markup_in_log_lines_stays_text_in_the_html_report(live_run: Run) -> None:
+    html = (live_run.folder / "report.html").read_text()
+    assert "xss-1" in html and "xss-2" in html, "the payloads must be shown (escaped), or this test proves nothing"
+    for payload in XSS:
+        assert payload not in html, f"{payload!r} reached report.html unescaped"
 
 
 @pytest.mark.slow

@@ -53,7 +53,11 @@ def generate(n: int, seed: int = 20260301) -> list[dict[str, Any]]:
     """``n`` FilterLogEvents event dicts from the shared deterministic generator
     (:class:`_common.Synthetic`: 4 of 5 events app JSON ~340 B, every fifth the Lambda
     ``REPORT`` line of the request before it, ~310 B a message on average)."""
-    return C.Synthetic(n, seed=seed).dicts(0, n)
+    syn = C.Synthetic(n, seed=seed)
+    out: list[dict[str, Any]] = []
+    for lo in range(0, n, 100_000):  # page-sized pieces, like FilterLogEvents delivers them
+        out += syn.dicts(lo, min(n, lo + 100_000))
+    return out
 
 
 def events_frame(events: list[dict[str, Any]], log_group: str = "/aws/lambda/orders-api"):

@@ -222,6 +222,8 @@ def _parse_s3_prefix(url: str) -> tuple[str, str]:
     bucket, _, prefix = rest.partition("/")
     if not bucket:
         raise ParameterError(f"allow_writes_to must name a bucket: {url!r}")
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"  # s3://b/reports allows reports/..., not reports-other/...
     return bucket, prefix
 
 

@@ -402,6 +402,8 @@ GUARD_CASES = {
     "presigned-delete-object": ("s3", lambda c: c.generate_presigned_url("delete_object", Params={"Bucket": "b", "Key": "k"})),
     "presigned-put-object": ("s3", lambda c: c.generate_presigned_url("put_object", Params={"Bucket": "b", "Key": "k"})),
     "put-outside-prefix-lookalike": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents-evil/x", Body=b"x")),
+    "put-lookalike-prefix-given-without-slash": ("s3-prefix-noslash",
+                                                 lambda c: c.put_object(Bucket="reports", Key="incidents-evil/x", Body=b"x")),
     "put-other-bucket-same-key": ("s3-prefix", lambda c: c.put_object(Bucket="reports-evil", Key="incidents/x", Body=b"x")),
     "put-dotdot-key": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/../secrets/x", Body=b"x")),
     "copy-object-into-prefix": ("s3-prefix", lambda c: c.copy_object(Bucket="reports", Key="incidents/x", CopySource="other/y")),
@@ -417,8 +419,9 @@ GUARD_CASES = {
 @pytest.mark.parametrize("case", list(GUARD_CASES))
 def test_guard_refuses_before_anything_is_sent(case: str) -> None:
     service, call = GUARD_CASES[case]
-    if service == "s3-prefix":
-        client = aws.client("s3", region=REGION, allow_writes_to="s3://reports/incidents/")
+    if service.startswith("s3-prefix"):
+        prefix = "s3://reports/incidents" + ("" if service.endswith("noslash") else "/")
+        client = aws.client("s3", region=REGION, allow_writes_to=prefix)
     else:
         client = aws.client(service, region=REGION)
     recorder = _Recorder()
@@ -429,8 +432,9 @@ def test_guard_refuses_before_anything_is_sent(case: str) -> None:
     assert recorder.sent == []
 
 
-def test_the_one_allowed_write_goes_out_and_only_under_the_prefix() -> None:
-    client = aws.client("s3", region=REGION, allow_writes_to="s3://reports/incidents/")
+@pytest.mark.parametrize("prefix", ["s3://reports/incidents/", "s3://reports/incidents"], ids=["slash", "no-slash"])
+def test_the_one_allowed_write_goes_out_and_only_under_the_prefix(prefix: str) -> None:
+    client = aws.client("s3", region=REGION, allow_writes_to=prefix)
     recorder = _Recorder()
     client.meta.events.register_first("before-send", recorder)
     client.put_object(Bucket="reports", Key="incidents/run-1/report.html", Body=b"<html>")

@@ -394,13 +394,17 @@ class Investigation:
             inv.resources.update(given)
             inv._save_context()
             return inv
-        if baseline is None and recorded.get("baseline") and recorded.get("window") == Window.parse(start, end).to_dict():
+        same_window = recorded.get("window") == Window.parse(start, end, allow_future=True).to_dict()
+        if baseline is None and recorded.get("baseline") and same_window:
             baseline = Window.from_dict(recorded["baseline"])
         merged = _clean_resources(recorded.get("resources"))
         merged.update(given)
         inv = cls(start, end, baseline=baseline, region=region, profile=profile, endpoint_url=endpoint_url,
                   evidence=evidence, offline=offline, resources=merged)
-        inv.sample_name = recorded.get("sample")
+        if same_window:  # the recorded investigation goes on: its source and its issues still hold
+            inv.sample_name = recorded.get("sample")
+            inv.issues = list(recorded.get("issues") or [])
+            inv._save_context()
         return inv
 
     @classmethod

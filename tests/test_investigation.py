@@ -301,3 +301,13 @@ def test_saving_masks_frames_that_were_recorded_unmasked(tmp_path: Path) -> None
     assert "Sup3rS3cretPw" not in copy.load("logs-raw")["message"][0]
     assert b"Sup3rS3cretPw" not in (saved / "logs-raw.parquet").read_bytes()
     assert copy.context["window"] == inv.window.to_dict()
+
+
+def test_a_replay_keeps_the_recorded_source_and_issues(tmp_path: Path) -> None:
+    inv = Investigation.sample("healthy-dynamodb-batch", evidence=tmp_path / "ev")
+    inv._note("metrics could not be read: throttled")
+    again = Investigation.from_parameters(start=inv.window.start, end=inv.window.end, evidence=tmp_path / "ev", offline=True)
+    assert again.sample_name == "healthy-dynamodb-batch" and again.baseline == inv.baseline
+    assert "metrics could not be read: throttled" in again.issues
+    assert EvidenceBundle.open(tmp_path / "ev").context["sample"] == "healthy-dynamodb-batch"
+    assert again.findings().to_dicts() == inv.findings().to_dicts()

@@ -1013,9 +1013,13 @@ def _scatter_into(base: pa.Array | None, values: pa.Array, rows: np.ndarray, n: 
 
 def _clean_route(route: pa.Array, method: pa.Array) -> tuple[pa.Array, pa.Array]:
     """``GET /pets`` route keys -> method + route; absolute URLs -> path; no query string."""
-    dirty = mask_np(pc.match_substring_regex(route, r"^[A-Z]+ /|://|[?#]"))
-    if not dirty.any():
+    if route.null_count == len(route):
         return route, method
+    enc = pc.dictionary_encode(route)  # routes repeat: look at each distinct one once
+    dirty_values = pc.match_substring_regex(enc.dictionary, r"^[A-Z]+ /|://|[?#]")
+    if not pc.any(dirty_values).as_py():
+        return route, method
+    dirty = mask_np(dirty_values.take(enc.indices))
     rows = np.flatnonzero(dirty)
     sel = pa.array(rows)
     r = route.take(sel)

@@ -596,6 +596,43 @@ def test_batches_and_chunked_messages_keep_order(monkeypatch):
     assert df["status"].dropna().tolist() == [200 + i % 100 for i in range(n) if i % 3]
 
 
+def test_threads_do_not_change_the_result(monkeypatch):
+    monkeypatch.setattr(parsers, "_BATCH", 500)
+    lines = [json.dumps(r) for r in CORPUS] * 150 + [report(rid=f"r{i}", dur=float(i)) for i in range(300)] + ["text", "{bad"] * 50
+    monkeypatch.setenv("INCIDENTKIT_PARSE_THREADS", "1")
+    one = parse(lines)
+    monkeypatch.setenv("INCIDENTKIT_PARSE_THREADS", "3")
+    three = parse(lines)
+    pd.testing.assert_frame_equal(one, three)
+    assert one.attrs["parse_stats"] == three.attrs["parse_stats"] and one.attrs["parse_stats"]["errors"] == 50
+
+
+def test_object_dtype_messages_and_missing_event_columns():
+    frame = pd.DataFrame({"message": pd.Series([report(), None, '{"status": 418}'], dtype="object")})
+    df = parse(frame)
+    assert list(df.columns) == list(schema.PARSED_COLUMNS)
+    assert df["format"].tolist() == ["lambda_platform", "text", "app_json"] and df.at[2, "status"] == 418
+    assert pd.isna(df.at[1, "message"]) and df["log_group"].isna().all()
+
+
+def test_ingest_benchmark_runs_at_a_tiny_size(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ingest.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--events", "3000", "--repeat", "1", "--json", str(tmp_path / "r.json")],
+        capture_output=True, text=True, timeout=600, env={**__import__("os").environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "ratio: A / kit = " in out.stdout and "ratio: kit / B = " in out.stdout
+    assert "ratio: peak RSS added / raw message bytes = " in out.stdout
+    res = json.loads((tmp_path / "r.json").read_text())
+    assert res["events"] == 3000 and res["memory"]["parsed_columns_mb"] > 0
+    assert "kit parsed: 3,000 rows, 0 errors" in out.stdout
+
+
 # --------------------------------------------------------------------------- requests
 
 

@@ -221,7 +221,7 @@ def parameters_for_metric(metric: AlarmMetric, *, region: str | None = None, acc
         if "ApiId" in d:
             out["api_id"] = d["ApiId"]
         elif "ApiName" in d:
-            out["api_id"] = d["ApiName"]  # REST APIs report by name; the templates accept either
+            out["api_name"] = d["ApiName"]  # REST APIs publish their metrics per API name
         if "Stage" in d:
             out["stage"] = d["Stage"]
     elif ns in ("AWS/ApplicationELB", "AWS/NetworkELB"):
@@ -249,18 +249,18 @@ def parameters_for_metric(metric: AlarmMetric, *, region: str | None = None, acc
             out["ecs_service"] = d["ServiceName"]
     elif ns == "AWS/EC2":
         if "InstanceId" in d:
-            out["instance_id"] = d["InstanceId"]
+            out["instance_ids"] = [d["InstanceId"]]
     return out
 
 
 def _merge(params: dict[str, Any], sources: dict[str, str], new: Mapping[str, Any], why: str, notes: list[str]) -> None:
     for key, value in new.items():
-        if key == "log_groups":
-            groups = params.setdefault("log_groups", [])
-            for g in value:
-                if g not in groups:
-                    groups.append(g)
-            sources["log_groups"] = "; ".join(filter(None, [sources.get("log_groups"), why]))
+        if isinstance(value, list):  # log_groups, instance_ids: every metric adds to the list
+            items = params.setdefault(key, [])
+            for v in value:
+                if v not in items:
+                    items.append(v)
+            sources[key] = "; ".join(filter(None, [sources.get(key), why]))
         elif key not in params:
             params[key] = value
             sources[key] = why

@@ -51,4 +51,4 @@ def test_dockerfile_copies_what_exists() -> None:
     text = (ROOT / "deploy" / "Dockerfile").read_text()
     for path in ("pyproject.toml", "README.md", "incidentkit", "notebooks"):
         assert f"COPY {path}" in text and (ROOT / path).exists()
-    assert 'CMD ["incidentkit.handler.handler"]' in text
+    assert 'CMD ["incidentkit.autorun.handler"]' in text

@@ -180,3 +180,47 @@ def test_end_to_end_run_over_http_against_moto(moto_server: str, tmp_path: Path)
     assert [f["id"] for f in again["findings"]] == [f["id"] for f in doc["findings"]]
     assert again["findings"] == doc["findings"]
     assert again["window"] == doc["window"] and again["baseline"] == doc["baseline"]
+
+
+def test_health_reads_aws_and_prints_a_table_or_json() -> None:
+    from moto import mock_aws
+
+    import boto3
+
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(TableName="orders", BillingMode="PAY_PER_REQUEST",
+                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        table = CliRunner().invoke(cli.cli, ["health", "-r", "table_name=orders", "--region", "us-east-1", "--no-alarms"])
+        as_json = CliRunner().invoke(cli.cli, ["health", "-r", "table_name=orders", "--region", "us-east-1", "--no-alarms", "--json"])
+    assert table.exit_code == 0, table.output
+    assert "orders" in table.output
+    doc = json.loads(as_json.output)
+    row = next(r for r in doc["summary"] if r["resource_id"] == "orders")
+    assert row["resource_type"] == "dynamodb_table" and row["state"] == "healthy"
+    assert doc["exit_code"] == 0
+
+
+def test_audit_reads_the_settings_an_evidence_bundle_recorded(tmp_path: Path) -> None:
+    from incidentkit.evidence import EvidenceBundle
+
+    bundle = EvidenceBundle(tmp_path / "ev")
+    settings = pd.DataFrame({"timestamp": pd.Timestamp("2026-03-01T03:00Z"), "resource_type": "target_group",
+                             "resource_id": "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/web/73e2d6bc24d8a067",
+                             "setting": ["HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds", "UnhealthyThresholdCount",
+                                         "HealthyThresholdCount"], "value": ["5", "2", "2", "2"]})
+    bundle.record("health-settings-x", settings, kind="settings")
+    result = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(tmp_path / "ev"), "--json", "--fail-on", "medium",
+                                          "--observed", "p99_ms=2400"])
+    checks = json.loads(result.output)
+    assert {c["check_id"] for c in checks} >= {"tg-health-check-too-tight", "tg-health-check-timeout-below-p99"}, checks
+    assert result.exit_code == 1  # a check at or above --fail-on
+    table = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(tmp_path / "ev"), "--fail-on", "critical"])
+    assert table.exit_code == 0 and "tg-health-check-too-tight" in table.output
+    bad = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(tmp_path / "ev"), "--observed", "p99_ms=fast"])
+    assert bad.exit_code == 2 and "--observed p99_ms='fast' is not a number" in bad.output
+    empty = tmp_path / "empty"
+    EvidenceBundle(empty)
+    missing = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(empty)])
+    assert missing.exit_code == 1 and "holds no settings frame" in missing.output

@@ -317,7 +317,7 @@ def _record_times(tstr: pa.Array, tnum: pa.Array) -> pd.Series:
             if not miss.any():
                 break
             got[miss] = pd.to_datetime(txt[miss], utc=True, errors="coerce", format=fmt).astype(schema.UTC_NS)
-        out[todo] = got.to_numpy()
+        out.loc[got.index] = got
     return out
 
 
@@ -349,6 +349,11 @@ def parse(
     strict:
         Raise :class:`~incidentkit.errors.ParseError` at the first line that fails
         instead of marking it.
+
+    Notes
+    -----
+    Lines are parsed in batches of 131,072, in as many threads as the process has CPUs
+    (``INCIDENTKIT_PARSE_THREADS=1`` for one). The result does not depend on the number.
 
     Returns
     -------
@@ -669,56 +674,90 @@ def requests(parsed: pd.DataFrame) -> pd.DataFrame:
         out = schema.empty_frame("requests")
         out.attrs["request_stats"] = {"joined": 0, "standalone": 0}
         return out
-    rid = df["request_id"]
-    fmt = df["format"].astype(str)
-    rtype = df["record_type"].astype("string").fillna("")
-    is_access = fmt.isin(_ACCESS).to_numpy()
-    is_report = (fmt.isin(_REPORTS) & (rtype == "report")).to_numpy()
-    is_platform = fmt.isin(_REPORTS).to_numpy()
-    has_id = rid.notna().to_numpy()
+    fmt = df["format"]
+    rtype = df["record_type"]
+    is_access = fmt.isin(_ACCESS).to_numpy(dtype=bool)
+    is_platform = fmt.isin(_REPORTS).to_numpy(dtype=bool)
+    is_report = is_platform & (rtype == "report").fillna(False).to_numpy(dtype=bool)
+    is_app = ~(is_access | is_platform)
+    codes, ids = pd.factorize(df["request_id"], use_na_sentinel=True)  # one hash pass; -1 = no id
+    has_id = codes >= 0
+    groups = len(ids)
 
-    keyed = df.loc[has_id]
-    kid = keyed["request_id"].astype(str)
-    k_access = is_access[has_id]
-    k_report = is_report[has_id]
-    k_platform = is_platform[has_id]
-    k_app = ~(k_access | k_platform)
+    def rows_of(mask: np.ndarray, col: str | None = None) -> np.ndarray:
+        m = mask & has_id
+        if col is not None:
+            m &= df[col].notna().to_numpy(dtype=bool)
+        return np.flatnonzero(m)
 
-    def first(frame: pd.DataFrame, mask: np.ndarray, col: str) -> pd.Series:
-        sub = frame.loc[mask, col]
-        return sub.groupby(kid[mask], sort=False).first()
+    def pick(mask: np.ndarray, col: str | None = None, *, last: bool = False) -> np.ndarray:
+        """Row index, per request, of the first (last) row in ``mask`` with ``col`` set; -1: none."""
+        rows = rows_of(mask, col)
+        out = np.full(groups, -1, dtype=np.int64)
+        if len(rows):
+            agg = pd.Series(rows).groupby(codes[rows], sort=False)
+            got = agg.max() if last else agg.min()
+            out[got.index.to_numpy()] = got.to_numpy()
+        return out
 
-    def last(frame: pd.DataFrame, mask: np.ndarray, col: str) -> pd.Series:
-        sub = frame.loc[mask, col]
-        return sub.groupby(kid[mask], sort=False).last()
+    def prefer(*choices: np.ndarray) -> np.ndarray:
+        out = choices[-1].copy()
+        for c in reversed(choices[:-1]):
+            out = np.where(c >= 0, c, out)
+        return out
 
-    ids = pd.Index(pd.unique(kid))
-    res = pd.DataFrame(index=ids)
-    res["timestamp"] = keyed.groupby(kid, sort=False)["timestamp"].min()
-    res["log_group"] = first(keyed, k_report, "log_group").reindex(ids).combine_first(keyed.groupby(kid, sort=False)["log_group"].first())
-    res["request_id"] = ids
+    def values(col: str, at: np.ndarray) -> Any:
+        arr = df[col].array
+        if isinstance(arr, np.ndarray) or not hasattr(arr, "take"):
+            arr = np.asarray(arr)
+        return arr.take(at, allow_fill=True) if not isinstance(arr, np.ndarray) else np.where(at >= 0, arr[np.maximum(at, 0)], np.nan)
+
+    res: dict[str, Any] = {}
+    ts = df["timestamp"]
+    ts_rows = np.flatnonzero(has_id & ts.notna().to_numpy(dtype=bool))
+    earliest = np.full(groups, -1, dtype=np.int64)
+    if len(ts_rows):  # the earliest row of each request
+        stamps = ts.dt.tz_convert(None).to_numpy().view("i8")  # UTC nanoseconds, no per-row objects
+        order = ts_rows[np.argsort(stamps[ts_rows], kind="stable")]
+        first_seen = pd.Series(order).groupby(codes[order], sort=False).first()
+        earliest[first_seen.index.to_numpy()] = first_seen.to_numpy()
+    res["timestamp"] = values("timestamp", earliest)
+    res["log_group"] = values("log_group", prefer(pick(is_report, "log_group"), pick(np.ones(len(df), dtype=bool), "log_group")))
+    res["request_id"] = pd.array(ids, dtype="string")
     for col in ("status", "app_version", "user_agent", "route", "method", "client_ip"):
-        res[col] = first(keyed, k_access, col).reindex(ids).combine_first(first(keyed, k_app, col).reindex(ids))
-    res["latency_ms"] = (
-        first(keyed, k_access, "latency_ms").reindex(ids).combine_first(first(keyed, k_report, "latency_ms").reindex(ids)).combine_first(first(keyed, k_app, "latency_ms").reindex(ids))
-    )
+        res[col] = values(col, prefer(pick(is_access, col), pick(is_app, col)))
+    res["latency_ms"] = values("latency_ms", prefer(pick(is_access, "latency_ms"), pick(is_report, "latency_ms"), pick(is_app, "latency_ms")))
     for col in ("duration_ms", "init_duration_ms"):
-        res[col] = first(keyed, k_report, col).reindex(ids)
-    rep_cold = first(keyed, k_report, "cold_start").reindex(ids)
-    app_cold = keyed.loc[k_app, "cold_start"].groupby(kid[k_app], sort=False).max().reindex(ids)
-    res["cold_start"] = rep_cold.astype("boolean").combine_first(app_cold.astype("boolean"))
-    res["timed_out"] = keyed["timed_out"].fillna(False).astype(bool).groupby(kid, sort=False).any().reindex(ids)
-    k_plat_only = k_platform & ~k_report
-    res["function_name"] = first(keyed, k_report, "function_name").reindex(ids).combine_first(keyed.groupby(kid, sort=False)["function_name"].first())
-    res["error_type"] = (
-        last(keyed, k_app, "error_type").reindex(ids).combine_first(last(keyed, k_plat_only | k_report, "error_type").reindex(ids)).combine_first(first(keyed, k_access, "error_type").reindex(ids))
+        res[col] = values(col, pick(is_report, col))
+    rep_cold = pick(is_report, "cold_start")
+    app_true = pick(is_app & df["cold_start"].fillna(False).to_numpy(dtype=bool))
+    app_any = pick(is_app, "cold_start")
+    app_cold = pd.array(app_true >= 0, dtype="boolean")
+    app_cold[app_any < 0] = pd.NA
+    cold = values("cold_start", rep_cold)  # the REPORT's word first (see the docstring)
+    use_app = rep_cold < 0
+    cold[use_app] = app_cold[use_app]
+    res["cold_start"] = cold
+    timed = np.zeros(groups, dtype=bool)
+    t_rows = rows_of(df["timed_out"].fillna(False).to_numpy(dtype=bool))
+    timed[codes[t_rows]] = True
+    res["timed_out"] = timed
+    res["function_name"] = values("function_name", prefer(pick(is_report, "function_name"), pick(np.ones(len(df), dtype=bool), "function_name")))
+    res["error_type"] = values(
+        "error_type",
+        prefer(pick(is_app, "error_type", last=True), pick(is_platform, "error_type", last=True), pick(is_access, "error_type")),
     )
-    joined = res.reset_index(drop=True)
+    res = pd.DataFrame(res)
+    joined = res
 
     alone_mask = ~has_id & (is_access | (~is_platform & (df["status"].notna().to_numpy() | df["latency_ms"].notna().to_numpy())))
     alone = df.loc[alone_mask, [c for c in schema.REQUEST_COLUMNS if c in df.columns]]
-    out = pd.concat([joined, alone], ignore_index=True) if len(alone) else joined
-    out = schema.conform(out, "requests", extra=False)
+    joined = schema.conform(joined, "requests", extra=False)
+    if len(alone):  # column by column, same dtypes on both sides: nothing for concat to guess
+        alone = schema.conform(alone, "requests", extra=False)
+        out = pd.DataFrame({c: pd.concat([joined[c], alone[c]], ignore_index=True) for c in schema.REQUEST_COLUMNS})
+    else:
+        out = joined
     out = out.sort_values("timestamp", kind="stable", na_position="last").reset_index(drop=True)
     out.attrs.update({k: v for k, v in parsed.attrs.items() if k != "parse_stats"})
     out.attrs["request_stats"] = {"joined": len(joined), "standalone": int(alone_mask.sum())}

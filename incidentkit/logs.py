@@ -45,9 +45,8 @@ from __future__ import annotations
 
 import difflib
 import logging
-import os
 import queue
-import sys
+import re
 import threading
 import time
 import warnings
@@ -197,10 +196,23 @@ def _page_frame(events: list[dict[str, Any]], label: str) -> pd.DataFrame:
             "log_group": pd.Series(pd.array([label] * n, dtype=_STRING)),
             "log_stream": pd.Series(pd.array([e.get("logStreamName") for e in events], dtype=_STRING)),
             "event_id": pd.Series(pd.array([e.get("eventId") for e in events], dtype=_STRING)),
-            "message": pd.Series(pd.array([e.get("message") for e in events], dtype=_STRING)),
+            "message": _text_column([e.get("message") for e in events]),
         }
     )
     return frame
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text_column(values: list[Any]) -> pd.Series:
+    """A string column; text Arrow cannot hold (lone UTF-16 surrogates from a ``\\udXXX``
+    escape) becomes U+FFFD instead of failing the whole page."""
+    try:
+        return pd.Series(pd.array(values, dtype=_STRING))
+    except UnicodeEncodeError:
+        clean = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values]
+        return pd.Series(pd.array(clean, dtype=_STRING))
 
 
 _progress_enabled = progress_enabled

@@ -163,12 +163,6 @@ def test_parsers_take_text_with_lone_surrogates(case: str) -> None:
     assert len(df) == len(lines) and df.attrs["parse_stats"]["parsed"] + df.attrs["parse_stats"]["errors"] == len(lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="logs.events raises a bare UnicodeEncodeError when FilterLogEvents returns a message holding a lone "
-    "surrogate (a \\udXXX escape in the JSON): _page_frame builds an Arrow-backed string array; the message should "
-    "be repaired (U+FFFD) as the fetcher does for invalid UTF-8 (logs engineer, in progress)",
-)
 def test_fetcher_repairs_a_message_with_a_lone_surrogate() -> None:
     from test_faults import FakeAws, _recent
 

@@ -75,6 +75,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -223,8 +224,22 @@ def _as_events(events: Any) -> pd.DataFrame:
         if bad.any():
             pos = int(np.flatnonzero(bad)[0])
             raise ParameterError("every message must be a string", got=type(msgs.iat[pos]).__name__, position=pos)
-    frame = pd.DataFrame({"message": msgs.astype("string")})
+    frame = pd.DataFrame({"message": _as_text(msgs)})
     return frame
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """``values`` as the ``string`` dtype. Python text may hold lone UTF-16 surrogates
+    (``json.loads('"\\ud83d"')``, bytes decoded with ``surrogateescape``) that no UTF-8
+    column can store: each becomes U+FFFD, as ``logs.events`` does at fetch time."""
+    try:
+        return values.astype("string")
+    except UnicodeEncodeError:
+        repaired = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values.tolist()]
+        return pd.Series(repaired, index=values.index, dtype="object").astype("string")
 
 
 def _messages(frame: pd.DataFrame) -> pa.ChunkedArray:
@@ -237,7 +252,7 @@ def _messages(frame: pd.DataFrame) -> pa.ChunkedArray:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             arr = None
     if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pa.array(col.astype("string").array)
+        arr = pa.array(_as_text(col).array)
     if isinstance(arr, pa.Array):
         arr = pa.chunked_array([arr])
     if arr.type != STR:
@@ -529,7 +544,7 @@ def _event_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
         if c in frame.columns:
             s = frame[c].reset_index(drop=True)
             if str(s.dtype) != dtype:
-                s = schema.utc(s) if dtype == schema.UTC_NS else s.astype(dtype)
+                s = schema.utc(s) if dtype == schema.UTC_NS else _as_text(s) if dtype == "string" else s.astype(dtype)
         else:
             s = pd.Series(pd.NaT, index=range(n), dtype=dtype) if dtype == schema.UTC_NS else pd.Series(pd.NA, index=range(n), dtype=dtype)
         out[c] = s

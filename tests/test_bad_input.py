@@ -149,11 +149,6 @@ LONE_SURROGATES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parsers.parse raises UnicodeEncodeError on text holding a lone UTF-16 surrogate: _messages() converts "
-    "the messages to an Arrow utf8 array, which refuses surrogates (parsers engineer, in progress)",
-)
 @pytest.mark.parametrize("case", list(LONE_SURROGATES))
 def test_parsers_take_text_with_lone_surrogates(case: str) -> None:
     lines = LONE_SURROGATES[case]

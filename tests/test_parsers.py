@@ -607,6 +607,14 @@ def test_threads_do_not_change_the_result(monkeypatch):
     assert one.attrs["parse_stats"] == three.attrs["parse_stats"] and one.attrs["parse_stats"]["errors"] == 50
 
 
+def test_lone_surrogates_are_replaced_not_fatal():
+    lines = ["broken emoji \ud83d here", json.loads('"\\udc00"'), b"\xff ok".decode("utf-8", "surrogateescape"), '{"status": 500, "m": "\udc9f"}']
+    for given in (lines, pd.DataFrame({"message": pd.Series(lines, dtype="object")})):
+        df = parse(given)
+        assert df["message"].tolist() == ["broken emoji \ufffd here", "\ufffd", "\ufffd ok", '{"status": 500, "m": "\ufffd"}']
+        assert df.at[3, "status"] == 500 and df.attrs["parse_stats"]["errors"] == 0
+
+
 def test_object_dtype_messages_and_missing_event_columns():
     frame = pd.DataFrame({"message": pd.Series([report(), None, '{"status": 418}'], dtype="object")})
     df = parse(frame)

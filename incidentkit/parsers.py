@@ -473,6 +473,7 @@ def parse(
     by_format = {str(k): int(v) for k, v in out["format"].value_counts(dropna=False).items()}
     reasons = {str(k): int(v) for k, v in out.loc[errors, "parse_error_reason"].value_counts().items()} if n_err else {}
     out.attrs["parse_stats"] = {"events": n, "parsed": n - n_err, "errors": n_err, "by_format": by_format, "error_reasons": reasons}
+    log.debug("parsed %d log lines (%d errors): %s", n, n_err, by_format)
     if n_err:
         first = int(np.flatnonzero(errors)[0])
         text = f"{n_err} of {n} log lines could not be parsed (" + "; ".join(f"{r}: {c}" for r, c in reasons.items()) + ")"

@@ -609,8 +609,8 @@ def test_threads_do_not_change_the_result(monkeypatch):
 
 def test_lone_surrogates_are_replaced_not_fatal():
     lines = ["broken emoji \ud83d here", json.loads('"\\udc00"'), b"\xff ok".decode("utf-8", "surrogateescape"), '{"status": 500, "m": "\udc9f"}']
-    for given in (lines, pd.DataFrame({"message": pd.Series(lines, dtype="object")})):
-        df = parse(given)
+    for source in (lines, pd.DataFrame({"message": pd.Series(lines, dtype="object")})):
+        df = parse(source)
         assert df["message"].tolist() == ["broken emoji \ufffd here", "\ufffd", "\ufffd ok", '{"status": 500, "m": "\ufffd"}']
         assert df.at[3, "status"] == 500 and df.attrs["parse_stats"]["errors"] == 0
 

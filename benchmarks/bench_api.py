@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         bound = serial["seconds"] / (io_s / ideal + cpu_s)
         print(f"  max_workers={c['workers']}: {c['seconds']:.2f}s, at most {c['max_in_flight']} calls in flight")
         print("  " + C.ratio_line(f"serial / concurrent, max_workers={c['workers']}", serial["seconds"] / c["seconds"],
-                                  target=f"~{ideal}x = concurrency", note=f"(bound with the CPU part serial: {bound:.2f}x)"))  # fmt: skip
+                                  target=f"~{ideal}x = concurrency", note=f"(if the {cpu_s:.2f}s of work stayed serial: {bound:.2f}x)"))  # fmt: skip
     results["concurrency"] = conc
 
     print(f"\nLogs Insights server-side analyses over {args.insights_days} days at {args.insights_bin} bins (fake server: calls and shapes only):")

@@ -134,7 +134,12 @@ class Parameter:
 
     def describe(self) -> str:
         """One line for ``incidentkit templates``."""
-        req = "required" if self.required else f"default {json.dumps(self.default)}"
+        if self.required:
+            req = "required"
+        elif self.default in (None, [], ""):
+            req = "optional"
+        else:
+            req = f"default {json.dumps(self.default)}"
         return f"{self.name} ({self.type}, {req}): {self.help}".rstrip(": ")
 
 

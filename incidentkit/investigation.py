@@ -290,6 +290,7 @@ class Investigation:
                 raise ParameterError("offline=True needs evidence=<bundle folder> (or use Investigation.open / .sample)")
             self._own_tmp = tempfile.mkdtemp(prefix="incidentkit-evidence-")
             self.bundle = EvidenceBundle(self._own_tmp)
+            _remove_when_gone(self, self._own_tmp)
         self.resources: dict[str, Any] = _clean_resources(resources)
         self.sample_name: str | None = None
         self.issues: list[str] = []
@@ -451,6 +452,8 @@ class Investigation:
         inv.offline = True
         inv._session = None
         inv._own_tmp = str(bundle_path) if evidence is None else None
+        if inv._own_tmp:
+            _remove_when_gone(inv, inv._own_tmp)
         inv.bundle = bundle
         inv.resources = resources
         inv.sample_name = smp.name
@@ -1062,7 +1065,8 @@ class Investigation:
         return dst
 
     def close(self) -> None:
-        """Remove the private temporary bundle, if this investigation made one."""
+        """Remove the private temporary bundle now, if this investigation made one (it also goes
+        when the investigation is garbage-collected or the interpreter exits)."""
         if self._own_tmp:
             shutil.rmtree(self._own_tmp, ignore_errors=True)
             self._own_tmp = None
@@ -1092,6 +1096,13 @@ class Investigation:
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
+
+
+def _remove_when_gone(inv: "Investigation", path: str) -> None:
+    """A private temporary bundle (production data) goes with its investigation (``save()`` keeps one)."""
+    import weakref
+
+    weakref.finalize(inv, shutil.rmtree, path, True)
 
 
 _FRAME_KIND = {"logs": "events", "metrics": "metrics", "changes": "changes", "settings": "settings"}

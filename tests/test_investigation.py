@@ -311,3 +311,14 @@ def test_a_replay_keeps_the_recorded_source_and_issues(tmp_path: Path) -> None:
     assert "metrics could not be read: throttled" in again.issues
     assert EvidenceBundle.open(tmp_path / "ev").context["sample"] == "healthy-dynamodb-batch"
     assert again.findings().to_dicts() == inv.findings().to_dicts()
+
+
+def test_a_private_temporary_bundle_goes_with_its_investigation() -> None:
+    import gc
+
+    inv = Investigation.sample("cold-start-tail")
+    path = inv.bundle.path
+    assert path.exists() and (path / "manifest.json").exists()
+    del inv
+    gc.collect()
+    assert not path.exists()

@@ -334,6 +334,7 @@ def run(
     start_timeout: float = 120,
     progress: bool | None = None,
     run_id: str | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> RunResult:
     """Execute ``template`` with ``parameters`` and write the run folder.
 
@@ -364,6 +365,10 @@ def run(
         ``INCIDENTKIT_PROGRESS`` is not ``0``).
     run_id:
         Name of the run folder (default ``<template>-<UTC time>-<short id>``).
+    context:
+        More facts about the run to record in the evidence manifest's context (e.g. the
+        alarm that triggered it); names the kit uses itself (``window``, ``parameters``...)
+        are refused.
 
     Returns
     -------
@@ -377,6 +382,10 @@ def run(
         A cell failed; the partial notebook is kept in ``OUT/<run-id>.failed/``.
     """
     started = time.monotonic()
+    extra = dict(context or {})
+    reserved = sorted(set(extra) & _RESERVED_CONTEXT)
+    if reserved:
+        raise ParameterError(f"context names {', '.join(reserved)} are the kit's own; use other names")
     plan = prepare(
         template, parameters, evidence=evidence, offline=offline, region=region, profile=profile, endpoint_url=endpoint_url
     )
@@ -391,7 +400,8 @@ def run(
     tmp.mkdir(mode=0o700)
     os.chmod(tmp, 0o700)
     try:
-        result = _execute(plan, tmp, hide_code=hide_code, timeout=timeout, start_timeout=start_timeout, progress=progress)
+        result = _execute(plan, tmp, hide_code=hide_code, timeout=timeout, start_timeout=start_timeout, progress=progress,
+                          context=extra)
     except NotebookError as exc:
         failed = out_dir / (rid + FAILED_SUFFIX)
         os.replace(tmp, failed)
@@ -418,7 +428,12 @@ def _progress_default() -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, start_timeout: float, progress: bool | None) -> dict[str, Any]:
+_RESERVED_CONTEXT = frozenset({"window", "baseline", "context", "region", "resources", "sample", "issues", "template",
+                               "parameters", "health_frames"})
+
+
+def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, start_timeout: float, progress: bool | None,
+             context: Mapping[str, Any] | None = None) -> dict[str, Any]:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -435,6 +450,7 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
     bundle.set_context(
         template=tpl.name,
         parameters={k: v for k, v in params.items() if k not in _templates.RUN_PARAMETERS and v is not None},
+        **dict(context or {}),
     )
     if "evidence" in declared:
         params["evidence"] = "evidence"  # relative to the run folder: the kernel runs there

@@ -249,3 +249,14 @@ def test_secrets_never_reach_any_written_file(tiny: Path, tmp_path: Path) -> Non
             assert core not in content, (f.name, core)
     # the masked value is still visible as masked, not dropped
     assert "[masked:" in result.html.read_text() and "[masked:" in result.findings_json.read_text()
+
+
+def test_extra_context_is_recorded_in_the_evidence_manifest(tiny: Path, tmp_path: Path) -> None:
+    alarm = {"name": "api-5xx", "state": "ALARM", "note": "password=hunter22"}
+    result = runner.run(tiny, dict(WINDOW), out=tmp_path, context={"alarm": alarm})
+    ctx = json.loads((result.evidence / "manifest.json").read_text())["context"]
+    assert ctx["alarm"]["name"] == "api-5xx" and ctx["template"] == "tiny"
+    assert "hunter22" not in json.dumps(ctx)  # masked like everything written
+    with pytest.raises(ParameterError, match="window"):
+        runner.run(tiny, dict(WINDOW), out=tmp_path / "x", context={"window": {}})
+    assert not (tmp_path / "x").exists()

@@ -161,7 +161,8 @@ def kernel_manager_class() -> type:
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             if self.stderr_path and "stderr" not in kw:
-                with open(self.stderr_path, "ab") as err:  # the child keeps its own copy of the descriptor
+                fd = os.open(self.stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # private from the start
+                with os.fdopen(fd, "ab") as err:  # the child keeps its own copy of the descriptor
                     kw["stderr"] = err
                     await super()._async_launch_kernel(kernel_cmd, **kw)
                 return
@@ -397,20 +398,36 @@ def run(
     if final.exists() or (out_dir / (rid + FAILED_SUFFIX)).exists():
         raise ParameterError(f"run folder {final} already exists; choose another run id")
     tmp = out_dir / f".{rid}.tmp"
-    tmp.mkdir(mode=0o700)
+    try:
+        tmp.mkdir(mode=0o700)
+    except FileExistsError:
+        raise ParameterError(f"a run with id {rid} is already running into {out_dir}; choose another run id") from None
+    except OSError as exc:
+        raise _write_error(exc, tmp) from None
     os.chmod(tmp, 0o700)
     try:
         result = _execute(plan, tmp, hide_code=hide_code, timeout=timeout, start_timeout=start_timeout, progress=progress,
                           context=extra)
     except NotebookError as exc:
         failed = out_dir / (rid + FAILED_SUFFIX)
-        os.replace(tmp, failed)
+        try:
+            _move_into_place(tmp, failed)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         exc.context["notebook"] = str(failed / "report.ipynb")
         raise
+    except OSError as exc:  # a full disk, a folder that went away: one line, nothing half-written left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise _write_error(exc, final) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    os.replace(tmp, final)
+    try:
+        _move_into_place(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     from .findings import Finding, FindingList
 
     findings = FindingList(
@@ -420,6 +437,27 @@ def run(
     elapsed = time.monotonic() - started
     log.info("run %s finished in %.1f s", rid, elapsed)
     return RunResult(path=final, template=tpl.name, run_id=rid, findings=findings, result=result, elapsed_s=elapsed)
+
+
+def _write_error(exc: OSError, path: Path) -> IncidentKitError:
+    reason = exc.strerror or str(exc)
+    return IncidentKitError(f"could not write the run folder {path}: {reason}; free space or choose another --out", errno=exc.errno)
+
+
+def _move_into_place(tmp: Path, dest: Path) -> None:
+    """Rename the finished folder to its name (atomic); a folder already there is never replaced."""
+    if dest.exists():
+        raise ParameterError(f"run folder {dest} already exists (another run used the same run id)")
+    try:
+        os.rename(tmp, dest)
+    except FileExistsError:
+        raise ParameterError(f"run folder {dest} already exists (another run used the same run id)") from None
+    except OSError as exc:
+        import errno as _errno
+
+        if exc.errno in (_errno.ENOTEMPTY, _errno.EEXIST):
+            raise ParameterError(f"run folder {dest} already exists (another run used the same run id)") from None
+        raise _write_error(exc, dest) from None
 
 
 def _progress_default() -> bool:
@@ -461,12 +499,15 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
         "kernel_manager_class": manager,
         "resources": {"metadata": {"path": str(tmp)}},
     }
+    # papermill saves the notebook as cells run (unmasked, inside the private folder): created 0600 first,
+    # its writes keep the mode; the masked copy replaces it at the end
+    os.close(os.open(notebook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     try:
         nb = papermill.execute_notebook(
             str(tpl.path),
             str(notebook),
             parameters=params,
-            request_save_on_cell_execute=False,
+            request_save_on_cell_execute=True,  # a dying kernel still leaves the cells that ran
             progress_bar=_progress_default() if progress is None else progress,
             log_output=False,
             start_timeout=int(start_timeout),
@@ -504,7 +545,10 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
                 nb = nbformat.read(str(notebook), as_version=4)
                 report.write_notebook(nb, notebook)
                 report.write_html(nb, tmp / "report.html", hide_code=hide_code, failed=True)
-            raise NotebookError(f"template {tpl.name} did not finish: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from exc
+            from .masking import mask_text
+
+            text = mask_text(" ".join(str(exc).split()))
+            raise NotebookError(mask_text(f"template {tpl.name} did not finish: {type(exc).__name__}: {text[:300]}")) from None
         raise
     kernel_log.unlink(missing_ok=True)
     published = report.extract(nb)

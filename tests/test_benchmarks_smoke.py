@@ -46,7 +46,7 @@ def test_bench_scale_smoke(tmp_path):
     out = _run("bench_scale.py", "--events", "2000", "20000", "--chunk-events", "5000", "--inmemory-max", "2000",
                "--boto3-max", "2000", "--json", str(tmp_path / "s.json"))  # fmt: skip
     assert len(RATIO.findall(out)) >= 8
-    assert "20,000 / 2,000 events, total time" in out and "peak RSS" in out
+    assert "20,000 / 2,000 events, total wall time" in out and "20,000 / 2,000 events, total CPU time" in out and "peak RSS" in out
     assert out.count("same counts both ways: True") == 1  # out-of-core and in-memory analyses agree
     assert "complete=True" in out and "status=403" in out  # the incident's version skew is found
 

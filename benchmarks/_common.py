@@ -527,7 +527,7 @@ class PeakRSS:
 def run_child(script: str, args: list[str], *, env: dict[str, str] | None = None, timeout: float | None = None) -> dict[str, Any]:
     """Run ``python script args`` in a fresh interpreter; return the JSON of its last stdout line."""
     cmd = [sys.executable, os.path.abspath(script), *args]
-    res = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
+    res = subprocess.run(cmd, check=False, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-4000:]}")
     lines = [ln for ln in res.stdout.strip().splitlines() if ln.startswith("{")]

@@ -110,12 +110,12 @@ def bench_concurrency(groups: int, pages: int, page_events: int, delay: float, w
             inflight = {"now": 0, "max": 0}
             lock = threading.Lock()
 
-            def enter(**_: Any) -> None:
+            def enter(inflight: dict[str, int] = inflight, lock: threading.Lock = lock, **_: Any) -> None:
                 with lock:
                     inflight["now"] += 1
                     inflight["max"] = max(inflight["max"], inflight["now"])
 
-            def leave(**_: Any) -> None:
+            def leave(inflight: dict[str, int] = inflight, lock: threading.Lock = lock, **_: Any) -> None:
                 with lock:
                     inflight["now"] -= 1
 

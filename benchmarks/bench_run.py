@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -169,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         if exe:
             cmd = [exe, *cmd[3:]]
         t = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "INCIDENTKIT_PROGRESS": "0"})
+        proc = subprocess.run(cmd, check=False, capture_output=True, text=True, env={**os.environ, "INCIDENTKIT_PROGRESS": "0"})
         run_s = time.perf_counter() - t
         if proc.returncode != 0:
             print(f"incidentkit run failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
@@ -183,9 +184,9 @@ def main(argv: list[str] | None = None) -> int:
         result["findings"] = [f["id"] for f in findings["findings"]]
 
         cells = cell_times(run_dir / "report.ipynb")
-        nb_s = sum(d for _, _, d in cells if d == d)
+        nb_s = sum(d for _, _, d in cells if not math.isnan(d))
         print(f"  notebook cells (papermill durations, {len(cells)} code cells): {nb_s:.1f}s; the slowest:")
-        for i, first, d in sorted(cells, key=lambda c: -c[2] if c[2] == c[2] else 0)[:6]:
+        for i, first, d in sorted(cells, key=lambda c: 0 if math.isnan(c[2]) else -c[2])[:6]:
             print(f"    cell {i:>2} {d:6.1f}s  {first}")
         result["cells"] = cells
 

@@ -157,7 +157,7 @@ def dataset(
         )
     try:
         return pads.dataset(source, format="parquet")
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for unreadable files
+    except Exception as exc:  # pyarrow raises several types for unreadable files
         raise EvidenceError(f"cannot read the Parquet evidence as one dataset: {exc}", path=str(source)[:300]) from exc
 
 
@@ -385,7 +385,7 @@ def percentiles(
     >>> lat = percentiles("evidence/parsed-api.parquet", window=inv.window,      # doctest: +SKIP
     ...                   filter=pc.field("format") == "lambda_platform")
     """
-    pa, pc, ac = _pa()
+    pa, pc, _ = _pa()
     groups = [groupby] if isinstance(groupby, str) else list(groupby or [])
     qs = [float(q) for q in quantiles]
     qnames = [_qname(q) for q in qs]
@@ -521,7 +521,7 @@ def error_rate(
     >>> er = error_rate("evidence/parsed-api.parquet", window=inv.window,        # doctest: +SKIP
     ...                 filter=pc.field("status").is_valid())
     """
-    pa, pc, ac = _pa()
+    pa, pc, _ = _pa()
     groups = [groupby] if isinstance(groupby, str) else list(groupby or [])
     columns = ["timestamp", *groups, "requests", *[f"n_{c}" for c in _CLASSES], "n_other",
                *[f"rate_{c}" for c in _CLASSES], "error_rate"]  # fmt: skip

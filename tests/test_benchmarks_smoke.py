@@ -21,7 +21,7 @@ RATIO = re.compile(r"^\s*ratio: .+ = (\d+(?:\.\d+)?|nan|inf)x", re.M)
 def _run(script: str, *args: str, timeout: float = 600) -> str:
     env = {**os.environ, "INCIDENTKIT_PROGRESS": "0", "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
     proc = subprocess.run(
-        [sys.executable, str(BENCH / script), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=BENCH.parent
+        [sys.executable, str(BENCH / script), *args], check=False, capture_output=True, text=True, timeout=timeout, env=env, cwd=BENCH.parent
     )
     assert proc.returncode == 0, f"{script} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc.stdout

@@ -148,9 +148,7 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-#: Behaviours the runner does not have yet (runner.py / cli.py are being finished by their owner). A test
-#: meets one only after asserting every invariant above, and then marks itself xfail with the reason;
-#: anything else that goes wrong fails. When a gap is closed its branch is simply not taken any more.
+#: What each runner failure found by these tests means (a test fails with these texts).
 RUNNER_GAPS = {
     "notebook-lost": "the runner does not keep the executed part of the notebook when the kernel dies or a cell "
                      "times out: papermill saves nothing when output_path is not passed to the engine "
@@ -168,8 +166,7 @@ RUNNER_GAPS = {
 
 
 def _gaps(found: list[str]) -> None:
-    if found:
-        pytest.xfail("; ".join(RUNNER_GAPS[g] for g in found))
+    assert not found, "; ".join(RUNNER_GAPS[g] for g in found)
 
 
 # --- a failing cell, a dying kernel, a cell past its time ---------------------------------------------

@@ -16,8 +16,7 @@ checked, not the umask's):
 
 Then every written file (ipynb, html, md, json, the Parquet evidence read column by column
 with pyarrow, and every file's raw bytes) is scanned for every secret and for the
-credentials of the environment. Known gaps are listed in :data:`KNOWN_GAPS`, each pinned by
-a strict xfail so the list cannot go stale.
+credentials of the environment.
 
 Also: the read-only guard's corner cases not covered by ``test_aws.py``, hostile parameter
 values (through ``incidentkit run``), and the private modes of run folders and bundles.
@@ -256,16 +255,6 @@ def _kind(run: Run, path: Path) -> str:
     return "evidence-parquet" if path.suffix == ".parquet" else str(rel)
 
 
-#: Leaks known today: (run, file kind) -> shapes, each pinned by test_known_gaps_are_still_open.
-#: masking's key=value pattern misses a quoted key inside JSON-escaped JSON, e.g. the JSON log record
-#: {"error": "AuthError: {\"user\": \"bob\", \"password\": \"correct-horse-battery\"}"}
-#: keeps its password in the evidence (the notebook, HTML and findings show the decoded text, which is masked).
-KNOWN_GAPS = {
-    ("live", "evidence-parquet"): {"11-secret"},
-    ("offline", "evidence-parquet"): {"11-secret"},  # the replay re-masks the copied bundle, with the same gap
-}
-
-
 @pytest.fixture(scope="module", params=["live", "offline"])
 def run(request: pytest.FixtureRequest) -> Run:
     return request.getfixturevalue(f"{request.param}_run")
@@ -279,23 +268,11 @@ FILE_KINDS = ["report.ipynb", "report.html", "postmortem.md", "findings.json", "
 def test_no_secret_shape_in_any_written_file(run: Run, kind: str) -> None:
     files = [f for f in run.files() if _kind(run, f) == kind]
     assert files, f"the {run.name} run wrote no {kind}"
-    allowed = KNOWN_GAPS.get((run.name, kind), set())
     for f in files:
-        leaked = set(_leaks(f, SHAPES)) - allowed
+        leaked = set(_leaks(f, SHAPES))
         assert not leaked, f"{run.name} run: {f.relative_to(run.out)} holds {sorted(leaked)}"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("gap", [f"{r}:{k}" for r, k in KNOWN_GAPS])
-@pytest.mark.xfail(strict=True, reason="known masking gaps (see KNOWN_GAPS); strict so a fix turns this red")
-def test_known_gaps_are_still_open(gap: str, request: pytest.FixtureRequest) -> None:
-    name, kind = gap.split(":", 1)
-    run = request.getfixturevalue(f"{name}_run")
-    leaked = set()
-    for f in run.files():
-        if _kind(run, f) == kind:
-            leaked |= set(_leaks(f, SHAPES))
-    assert not (leaked & KNOWN_GAPS[(name, kind)])
 
 
 @pytest.mark.slow

@@ -50,6 +50,7 @@ import boto3
 import pandas as pd
 
 from .errors import ParameterError
+from .schema import resource_type
 
 __all__ = [
     "AuditResult",
@@ -150,7 +151,7 @@ class _Settings:
         self.values: dict[tuple[str, str], dict[str, Any]] = {}
         for rtype, rid, name, value in df[["resource_type", "resource_id", "setting", "value"]].itertuples(index=False, name=None):
             v = None if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)) else str(value)
-            self.values.setdefault((str(rtype), str(rid)), {})[str(name)] = v
+            self.values.setdefault((resource_type(str(rtype)), str(rid)), {})[str(name)] = v
 
     def resources(self, rtype: str) -> list[str]:
         return sorted(rid for (t, rid) in self.values if t == rtype)

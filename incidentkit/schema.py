@@ -44,6 +44,8 @@ __all__ = [
     "DTYPES",
     "ATTR_KEYS",
     "CHANGE_CLASSES",
+    "RESOURCE_TYPE_ALIASES",
+    "resource_type",
     "empty_frame",
     "conform",
     "provenance",
@@ -169,6 +171,34 @@ DTYPES: dict[str, str] = {
     "resource_id": "string",
     "setting": "string",
 }
+
+#: CloudFormation type names of the resources whose settings the kit reads, and the short
+#: ``resource_type`` names the health snapshot writes; :func:`resource_type` maps either to the short one.
+RESOURCE_TYPE_ALIASES: dict[str, str] = {
+    "AWS::ElasticLoadBalancingV2::TargetGroup": "target_group",
+    "AWS::ElasticLoadBalancingV2::LoadBalancer": "load_balancer",
+    "AWS::Lambda::Function": "lambda_function",
+    "AWS::DynamoDB::Table": "dynamodb_table",
+    "AWS::RDS::DBInstance": "rds_instance",
+    "AWS::Route53::HealthCheck": "route53_health_check",
+    "AWS::EC2::SecurityGroup": "security_group",
+    "AWS::EC2::Instance": "ec2_instance",
+    "AWS::ECS::Service": "ecs_service",
+    "AWS::ApiGateway::Stage": "apigw_stage",
+    "AWS::ApiGatewayV2::Stage": "apigw_stage",
+}
+
+
+def resource_type(name: str) -> str:
+    """The short resource type for a short or CloudFormation name.
+
+    Example
+    -------
+    >>> resource_type("AWS::ElasticLoadBalancingV2::TargetGroup"), resource_type("target_group")
+    ('target_group', 'target_group')
+    """
+    return RESOURCE_TYPE_ALIASES.get(name, name)
+
 
 #: Per-kind dtype overrides where a column name means something else in that frame.
 KIND_DTYPES: dict[str, dict[str, str]] = {"settings": {"value": "string"}}

@@ -487,3 +487,15 @@ def test_run_reports_what_it_could_not_read(env):
     res = audit.run({"table_name": "orders"}, session=env)
     assert [(r.check_id, r.severity) for r in res] == [("not-checked", "info")]
     assert res[0].summary.startswith("dynamodb_table orders: AccessDenied")
+
+
+def test_sample_bundle_settings_with_cloudformation_type_names_are_audited() -> None:
+    """Settings written with CloudFormation type names (as the samples and some exports do) are read too."""
+    from incidentkit import samples
+
+    smp = samples.load("health-check-flapping")
+    assert smp.settings["resource_type"].str.startswith("AWS::").any()
+    results = audit.run(settings=smp.settings)
+    assert any(r.check_id == "tg-health-check-too-tight" and r.severity in ("high", "medium") for r in results), [
+        (r.check_id, r.severity) for r in results
+    ]

@@ -45,7 +45,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from .errors import NotFoundError, ParameterError, from_botocore
+from .errors import AwsError, NotFoundError, ParameterError, from_botocore
 from .window import Window, parse_time
 
 __all__ = [
@@ -588,10 +588,18 @@ def from_alarm(name_or_arn: str, *, session: Any = None, region: str | None = No
     """
     now = now if now is not None else pd.Timestamp.now(tz="UTC")
     alarm = describe(name_or_arn, session=session, region=region, endpoint_url=endpoint_url)
-    transitions = history(alarm, start=now - pd.Timedelta(days=14), end=now, session=session, region=region,
-                          endpoint_url=endpoint_url)
-    into_alarm = transitions[transitions["new_state"] == "ALARM"] if not transitions.empty else transitions
-    if into_alarm.empty:
+    notes: list[str] = []
+    try:
+        transitions = history(alarm, start=now - pd.Timedelta(days=14), end=now, session=session, region=region,
+                              endpoint_url=endpoint_url)
+    except AwsError as exc:  # e.g. DescribeAlarmHistory denied: the alarm's current state still dates the transition
+        if not (alarm.state == "ALARM" and alarm.state_timestamp is not None):
+            raise
+        transitions = None
+        text = " ".join(re.sub(r"<[^>]+>", " ", str(exc)).split())[:200]
+        notes.append(f"alarm history not read ({text}); the ALARM time is the alarm's current state time")
+    into_alarm = transitions[transitions["new_state"] == "ALARM"] if transitions is not None and not transitions.empty else None
+    if into_alarm is None or into_alarm.empty:
         if alarm.state == "ALARM" and alarm.state_timestamp is not None:
             t0 = alarm.state_timestamp
         else:
@@ -601,6 +609,9 @@ def from_alarm(name_or_arn: str, *, session: Any = None, region: str | None = No
             )
     else:
         t0 = into_alarm["timestamp"].iloc[-1]
+    if transitions is None:
+        transitions = pd.DataFrame({"timestamp": pd.Series(dtype="datetime64[ns, UTC]"), "old_state": [], "new_state": [],
+                                    "summary": []})
     prev = transitions[transitions["timestamp"] < t0] if not transitions.empty else transitions
     trigger = AlarmTrigger(
         alarm=alarm,
@@ -610,7 +621,9 @@ def from_alarm(name_or_arn: str, *, session: Any = None, region: str | None = No
         triggering_children=[c.arn or c.name for c in alarm.children if c.state == "ALARM"],
         source="history",
     )
-    return derive(trigger, transitions=transitions, now=now, margin=margin)
+    derivation = derive(trigger, transitions=None if notes else transitions, now=now, margin=margin)
+    derivation.notes[:0] = notes
+    return derivation
 
 
 def resolve_children(trigger: AlarmTrigger, *, session: Any = None, region: str | None = None,

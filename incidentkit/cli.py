@@ -185,15 +185,22 @@ def _wrap(text: str, width: int) -> list[str]:
 @click.option("--evidence", type=click.Path(file_okay=False, path_type=Path),
               help="An evidence bundle (or run folder) to start from; with --offline, the only source.")
 @click.option("--offline", is_flag=True, help="Make no AWS call: replay --evidence (or a -p sample=NAME).")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
-              help="Folder the run folder is created in.")
+@click.option("--from-alarm", metavar="NAME_OR_ARN",
+              help="Derive the window, baseline and resources from this alarm's last ALARM transition.")
+@click.option("--from-event", type=click.Path(dir_okay=False, exists=True, allow_dash=True), metavar="FILE",
+              help="Derive them from an EventBridge 'CloudWatch Alarm State Change' event (JSON file, - for stdin).")
+@click.option("--out", default="runs", metavar="DIR_OR_S3_URL",
+              help="Folder the run folder is created in, or s3://bucket/prefix to publish the run there (manifest last).")
+@click.option("--sse", type=click.Choice(["AES256", "aws:kms"]), help="Server-side encryption of an s3:// --out.")
+@click.option("--kms-key-id", metavar="KEY", help="KMS key (id, ARN or alias) for an s3:// --out; implies --sse aws:kms.")
 @click.option("--hide-code", is_flag=True, help="Leave code cells out of report.html.")
 @click.option("--timeout", type=click.IntRange(min=1), default=1800, help="Seconds a single cell may run.")
 @click.option("--json", "as_json", is_flag=True, help="Print findings.json on stdout instead of the summary.")
 @_handled
 def run_cmd(template: str, start: str | None, end: str | None, baseline_start: str | None, baseline_end: str | None,
             params: Sequence[str], region: str | None, profile: str | None, endpoint_url: str | None,
-            evidence: Path | None, offline: bool, out: Path, hide_code: bool, timeout: int, as_json: bool) -> None:
+            evidence: Path | None, offline: bool, from_alarm: str | None, from_event: str | None, out: str,
+            sse: str | None, kms_key_id: str | None, hide_code: bool, timeout: int, as_json: bool) -> None:
     """Execute a notebook template for an incident window.
 
     Writes OUT/<template>-<UTC time>-<id>/ with report.ipynb, report.html, postmortem.md,
@@ -211,9 +218,10 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
       incidentkit run triage --offline --evidence runs/triage-20260301T031500Z-3f2a1c
       # a bundled sample, offline
       incidentkit run latency -p sample=cold-start-tail --offline
+      # from the alarm that paged: window, baseline and resources derived; published to S3
+      incidentkit run triage --from-alarm api-handler-errors --out s3://reports/incidents --sse AES256
+      incidentkit run triage --from-event event.json -p log_groups=/aws/ecs/orders --out s3://reports/incidents
     """
-    from . import runner
-
     values: dict[str, Any] = _pairs(params, "-p")
     for name, value in (("start", start), ("end", end), ("baseline_start", baseline_start), ("baseline_end", baseline_end)):
         if value is not None:
@@ -222,17 +230,80 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
             values[name] = value
     warnings.showwarning = _show_warning
     started = time.monotonic()
+    run_kw: dict[str, Any] = {"hide_code": hide_code, "timeout": timeout, "progress": _progress_on()}
+    publish_kw: dict[str, Any] = {"sse": sse, "kms_key_id": kms_key_id}
+    if from_alarm is not None or from_event is not None:
+        _run_from_alarm(template, values, from_alarm=from_alarm, from_event=from_event, evidence=evidence,
+                        offline=offline, out=out, region=region, profile=profile, endpoint_url=endpoint_url,
+                        as_json=as_json, started=started, run_kw=run_kw, publish_kw=publish_kw)
+        return
+    from . import autorun
+
     _info(f"running template {template} …")
-    result = runner.run(
-        template, values, out=out, evidence=evidence, offline=offline, region=region, profile=profile,
-        endpoint_url=endpoint_url, hide_code=hide_code, timeout=timeout, progress=_progress_on(),
-    )
+    result, location = autorun.run_to(template, values, out=out, evidence=evidence, offline=offline, region=region,
+                                      profile=profile, endpoint_url=endpoint_url, **publish_kw, **run_kw)
+    _report_run(result, location, as_json=as_json, started=started)
+
+
+def _report_run(result: Any, location: str, *, as_json: bool, started: float) -> None:
     if as_json:
-        click.echo(result.findings_json.read_text(encoding="utf-8"))
+        if location.startswith("s3://"):  # the local folder is gone: the same document, masked as when written
+            from .masking import mask_obj
+
+            click.echo(json.dumps(mask_obj(json.loads(json.dumps(result.result, default=str))), indent=2))
+        else:
+            click.echo(result.findings_json.read_text(encoding="utf-8"))
     else:
-        click.echo(str(result.path))
+        click.echo(location)
         _print_findings(result.result)
-    _info(f"done in {time.monotonic() - started:.1f} s: {result.html}")
+    html = f"{location}report.html" if location.startswith("s3://") else str(Path(location) / "report.html")
+    _info(f"done in {time.monotonic() - started:.1f} s: {html}")
+
+
+def _run_from_alarm(template: str, values: dict[str, Any], *, from_alarm: str | None, from_event: str | None,
+                    evidence: Path | None, offline: bool, out: str, region: str | None, profile: str | None,
+                    endpoint_url: str | None, as_json: bool, started: float, run_kw: dict[str, Any],
+                    publish_kw: dict[str, Any]) -> None:
+    from . import autorun
+
+    if from_alarm is not None and from_event is not None:
+        raise ParameterError("give either --from-alarm or --from-event, not both")
+    if evidence is not None or offline:
+        raise ParameterError("--from-alarm/--from-event investigate AWS; they do not combine with --evidence or --offline")
+    if values.get("sample"):
+        raise ParameterError("give either -p sample=NAME or --from-alarm/--from-event, not both")
+
+    def announce(derivation: Any, notes: list[str]) -> None:
+        _info("derived from the alarm (anything given on the command line wins):")
+        for line in derivation.describe().splitlines():
+            _info(f"  {line}")
+        for note in notes[len(derivation.notes):]:
+            _info(f"  note: {note}")
+        _info(f"running template {template} …")
+
+    access: dict[str, Any] = {"out": out, "parameters": values, "region": region, "profile": profile,
+                              "endpoint_url": endpoint_url, "session": _session(profile), "on_derived": announce}
+    if from_event is not None:
+        done = autorun.run_from_event(_read_event(from_event), template=template, **access, **publish_kw, **run_kw)
+    else:
+        done = autorun.run_from_alarm(str(from_alarm), template=template, **access, **publish_kw, **run_kw)
+    if done.skipped:
+        _info(f"already investigated: {done.location}")
+        click.echo(done.location)
+        return
+    _report_run(done.result, done.location, as_json=as_json, started=started)
+
+
+def _read_event(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"--from-event {path}: cannot read it ({exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParameterError(f"--from-event {path} is not JSON ({exc.msg} at line {exc.lineno}); "
+                             "pass the EventBridge alarm state change event as delivered") from None
 
 
 def _print_findings(doc: dict[str, Any]) -> None:

@@ -110,7 +110,7 @@ def publish(
     if kms_key_id:
         extra["SSEKMSKeyId"] = kms_key_id
     s3 = _s3(url, session, region, endpoint_url)
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p.name != PUBLISHED_MANIFEST)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p != root / PUBLISHED_MANIFEST)  # evidence/manifest.json goes too
     index = []
     try:
         for path in files:

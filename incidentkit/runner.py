@@ -50,7 +50,7 @@ from typing import Any, Mapping
 from . import templates as _templates
 from .errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
 
-__all__ = ["run", "RunResult", "prepare", "kernel_manager_class", "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
+__all__ = ["run", "run_from_event", "RunResult", "prepare", "kernel_manager_class", "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
 
 log = logging.getLogger(__name__)
 
@@ -437,6 +437,27 @@ def run(
     elapsed = time.monotonic() - started
     log.info("run %s finished in %.1f s", rid, elapsed)
     return RunResult(path=final, template=tpl.name, run_id=rid, findings=findings, result=result, elapsed_s=elapsed)
+
+
+def run_from_event(event: Mapping[str, Any], **kwargs: Any) -> Any:
+    """Investigate the alarm transition of an EventBridge "CloudWatch Alarm State Change" event.
+
+    What a Lambda function or a container task calls; see
+    :func:`incidentkit.autorun.run_from_event` for the keywords (``template``, ``out`` —
+    a folder or ``s3://bucket/prefix`` —, ``parameters``, ``sse``, ``kms_key_id``...).
+    The same transition delivered twice yields one report.
+
+    Returns
+    -------
+    incidentkit.autorun.AutoRun
+
+    Example
+    -------
+    >>> done = runner.run_from_event(event, out="s3://reports/incidents")  # doctest: +SKIP
+    """
+    from . import autorun  # lazy: autorun imports this module
+
+    return autorun.run_from_event(event, **kwargs)
 
 
 def _write_error(exc: OSError, path: Path) -> IncidentKitError:

@@ -569,9 +569,11 @@ class EventPages:
                 token = nxt
         except _botocore_errors() as exc:
             put(("error", task, exc))
+            stop.set()  # then no other group starts on this worker: the error ends the fetch
             return
         except BaseException as exc:  # noqa: BLE001 - a bug or an interrupt must reach the reader, not die in a thread
             put(("error", task, exc))
+            stop.set()
             return
         put(("done", task, None))
 

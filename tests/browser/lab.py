@@ -157,7 +157,10 @@ class JupyterLab:
         return json.loads(body) if body else None
 
     def kernels_idle(self) -> bool:
-        kernels = self.api("GET", "/api/kernels")
+        try:
+            kernels = self.api("GET", "/api/kernels")
+        except (urllib.error.URLError, TimeoutError, ConnectionError):
+            return False  # the server can answer 500 while a kernel is still starting: ask again
         return bool(kernels) and all(k.get("execution_state") == "idle" for k in kernels)
 
     def log_text(self) -> str:

@@ -56,7 +56,8 @@ def test_a_finding_renders_severity_colour_evidence_and_remediation():
     assert ">#1<" not in html  # a finding shown alone is not ranked
 
 
-def test_a_finding_as_text_has_no_rank_but_its_confidence():
+def test_a_finding_as_text_has_no_rank_but_its_confidence(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "110")  # text wraps to the terminal; pin its width
     text = str(_finding())
     first = text.splitlines()[0]
     assert first.startswith("[CRITICAL] App 2.9 gets 403s") and "confidence 91%" in first

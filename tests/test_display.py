@@ -18,6 +18,12 @@ AKIA = "AKIAIOSFODNN7EXAMPLE"
 PASSWORD = "hunter2-Secret!"
 
 
+@pytest.fixture(autouse=True)
+def _wide_terminal(monkeypatch):
+    """Text wraps to the terminal's width: pin it so the tests read the same everywhere."""
+    monkeypatch.setenv("COLUMNS", "110")
+
+
 def _finding(**over) -> Finding:
     base = dict(
         id="version-skew-errors",
@@ -56,8 +62,7 @@ def test_a_finding_renders_severity_colour_evidence_and_remediation():
     assert ">#1<" not in html  # a finding shown alone is not ranked
 
 
-def test_a_finding_as_text_has_no_rank_but_its_confidence(monkeypatch):
-    monkeypatch.setenv("COLUMNS", "110")  # text wraps to the terminal; pin its width
+def test_a_finding_as_text_has_no_rank_but_its_confidence():
     text = str(_finding())
     first = text.splitlines()[0]
     assert first.startswith("[CRITICAL] App 2.9 gets 403s") and "confidence 91%" in first

@@ -53,7 +53,6 @@ import logging
 import math
 import os
 import re
-import sys
 import time
 import warnings
 from collections import OrderedDict

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import json
-import math
 
 import boto3
 import pandas as pd

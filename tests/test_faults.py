@@ -43,7 +43,6 @@ from botocore.exceptions import EndpointConnectionError
 from incidentkit import changes, insights, logs, metrics
 from incidentkit.errors import (
     EndpointError,
-    IncidentKitError,
     IncompleteDataWarning,
     NoCredentialsError,
     QueryFailedError,

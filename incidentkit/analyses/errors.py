@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,6 @@ from ._common import (
     auto_bin,
     benjamini_hochberg,
     bin_floor,
-    fmt_ms,
     fmt_p,
     pct,
     severity_for_share,

@@ -41,7 +41,6 @@ from ._common import (
     auto_bin,
     benjamini_hochberg,
     bin_floor,
-    downgrade,
     flag,
     fmt_ms,
     pct,

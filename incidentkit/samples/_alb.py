@@ -356,7 +356,6 @@ def aggressive_health_checks(*, seed: int = 0, scale: float = 1.0) -> Any:
     all_t = np.concatenate([t_end[ok], hc_t_a + hc_lat_a / 1000.0])
     all_task = np.concatenate([tgt[ok], hc_task_a])
     streams = np.array([f"{service}/app/{task_ids[k]}" for k in all_task], dtype=object)
-    m_ok = int(ok.sum())
     b.log(app_group, streams, all_t, F.json_lines({
         "ts": F.iso_ms(all_t),
         "level": ["warn" if (x > 2000) else "info" for x in np.concatenate([proc[ok], hc_lat_a])],

@@ -574,7 +574,6 @@ def cold_start_tail(*, seed: int = 0, scale: float = 1.0) -> Any:
     access_group = f"/aws/apigateway/{api_name}/{stage}/access"
     fn = LambdaFunction("catalog-search", memory_mb=1024, timeout_s=20, runtime="java:17.v33",
                         runtime_arn_hash=hexs(rng, 1, 64)[0], region=b.region, base_memory_mb=210, idle_ttl_s=(300, 780))
-    fn_arn = f"arn:aws:lambda:{b.region}:{ACCOUNT}:function:{fn.name}"
 
     # traffic in sessions (a user opens the app and makes a few calls); requests per minute by hour (UTC)
     hours = np.array([1.2, 0.7, 0.5, 0.45, 0.6, 1.1, 2.0, 4.5, 7, 8, 8.5, 9, 9.5, 9, 8.5, 8.5, 9, 10, 11.5, 12, 11, 8.5, 5, 2.2])

@@ -495,7 +495,6 @@ def scan_read_burst(*, seed: int = 0, scale: float = 1.0) -> Any:
         if outcome == "ok" or end_t >= b.t_window[1]:
             break
         t_next = end_t + float(rng.uniform(55, 70)) * attempt
-    secs = np.array(sorted(tokens), dtype=float)
     exhausted = {k for k, v in tokens.items() if v < 64.0}
 
     # --- user traffic on the API: reads (GetItem, Query) and writes (PutItem)

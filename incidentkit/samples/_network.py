@@ -276,7 +276,7 @@ def partial_change_no_rollback(*, seed: int = 0, scale: float = 1.0) -> Any:
     b.log(jenkins, job_stream, lines_t[keep], [lines[k] for k in keep])
     # other jobs on the same Jenkins: noise
     other_t = np.sort(np.concatenate([np.arange(s.start + 120, s.end, 900.0) for s in b.segments]))
-    other = [f"Finished: SUCCESS" if k % 3 == 2 else f"[nightly-smoke] $ /bin/sh -xe /tmp/jenkins{int(x)}.sh" if k % 3 == 0 else
+    other = ["Finished: SUCCESS" if k % 3 == 2 else f"[nightly-smoke] $ /bin/sh -xe /tmp/jenkins{int(x)}.sh" if k % 3 == 0 else
              "+ ./smoke.sh https://app.example.com/health -> 200 OK (142 ms)" for k, x in enumerate(rng.integers(10**17, 10**18, len(other_t)))]
     b.log(jenkins, [f"nightly-smoke/build-{3400 + k // 3}" for k in range(len(other_t))], other_t + (np.arange(len(other_t)) % 3) * 1.5, other)
 

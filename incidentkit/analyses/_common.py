@@ -11,6 +11,11 @@ Kept small and stable on purpose: every analysis module may import from here.
 * :func:`normalize_stat`, :func:`select_metric` — pick metric datapoints by
   namespace + metric name + statistic (``p99`` and ``p99.0`` are the same statistic).
 * :func:`severity_for_share` — the kit's severity scale for "share of requests failing".
+* :func:`empty_table`, :func:`column_or_na`, :func:`to_float`, :func:`first_group`,
+  :func:`parse_dims`, :func:`iso_z`, :func:`sentence_case`, :func:`binom_sf`,
+  :func:`change_records`, :func:`load_balancer_level`, :func:`tg_matches`,
+  :func:`request_share` — small frame, dimension and text helpers the deploy,
+  health-check, saturation and throttling analyses share.
 
 Example
 -------
@@ -23,6 +28,7 @@ Timedelta('0 days 00:00:30')
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any, Iterable, Sequence
 
@@ -49,6 +55,18 @@ __all__ = [
     "pct",
     "fmt_ms",
     "fmt_p",
+    "empty_table",
+    "column_or_na",
+    "to_float",
+    "first_group",
+    "parse_dims",
+    "iso_z",
+    "sentence_case",
+    "binom_sf",
+    "change_records",
+    "load_balancer_level",
+    "tg_matches",
+    "request_share",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -384,3 +402,135 @@ def fmt_p(p: float) -> str:
     if p < 1e-12:
         return "p < 1e-12"
     return f"p = {p:.3f}" if p >= 0.001 else f"p = {p:.1e}"
+
+
+def empty_table(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
+    """An empty frame with ``columns`` (``object`` unless ``dtypes`` names another dtype)."""
+    dtypes = dtypes or {}
+    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in columns})
+
+
+def column_or_na(df: pd.DataFrame | None, name: str, dtype: str = "string") -> pd.Series:
+    """``df[name]``, or an all-NA series of ``dtype`` when the column is absent (empty when ``df`` is None)."""
+    if df is None:
+        return pd.Series([], dtype=dtype)
+    if name in df.columns:
+        return df[name]
+    return pd.Series(pd.NA, index=df.index, dtype=dtype)
+
+
+def to_float(values: pd.Series) -> pd.Series:
+    """Numbers as ``float64``; what does not parse is NaN."""
+    return pd.to_numeric(values, errors="coerce").astype("float64")
+
+
+def first_group(found: pd.DataFrame) -> pd.Series:
+    """The first non-missing group of each row of a ``str.extract`` result."""
+    out = found.iloc[:, 0]
+    for c in found.columns[1:]:
+        out = out.fillna(found[c])
+    return out
+
+
+def parse_dims(text: Any) -> dict[str, str]:
+    """Metric dimensions (a JSON object text or a dict) as ``{name: value}``; ``{}`` when missing or unreadable.
+
+    Example
+    -------
+    >>> parse_dims('{"TableName": "orders"}'), parse_dims({"InstanceId": "i-1"}), parse_dims(None)
+    ({'TableName': 'orders'}, {'InstanceId': 'i-1'}, {})
+    """
+    if isinstance(text, dict):
+        return {str(k): str(v) for k, v in text.items()}
+    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
+        return {}
+    try:
+        data = json.loads(str(text))
+    except (ValueError, TypeError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def iso_z(ts: Any) -> str | None:
+    """A time as ISO 8601 with ``Z`` for UTC (None when missing)."""
+    if ts is None or pd.isna(ts):
+        return None
+    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
+
+
+def sentence_case(text: str) -> str:
+    """The first letter upper-cased, the rest untouched."""
+    return text[:1].upper() + text[1:]
+
+
+def binom_sf(k: int, n: int, p: float) -> float:
+    """``P(X >= k)`` for ``X ~ Binomial(n, p)`` (exact; normal approximation above 5,000 trials).
+
+    Example
+    -------
+    >>> round(binom_sf(3, 10, 0.1), 4)
+    0.0702
+    """
+    if k <= 0:
+        return 1.0
+    if n <= 0 or k > n or p <= 0:
+        return 0.0
+    if p >= 1:
+        return 1.0
+    if n > 5000:
+        mu, sd = n * p, math.sqrt(n * p * (1 - p))
+        return 0.5 * math.erfc((k - 0.5 - mu) / (sd * math.sqrt(2.0)))
+    lp, lq = math.log(p), math.log1p(-p)
+    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq for i in range(k, n + 1)]
+    top = max(terms)
+    return float(min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms)))
+
+
+def change_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a changes frame as evidence records (the usual change columns present; NA/NaN as None)."""
+    keep = [c for c in ("timestamp", "source", "event_name", "class", "actor", "resource", "error_code", "detail") if c in rows.columns]
+    return [{k: (None if (v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v) for k, v in r.items()}
+            for r in rows[keep].to_dict("records")]
+
+
+def load_balancer_level(df: pd.DataFrame) -> pd.DataFrame:
+    """Keep one level of a load-balancer metric so nothing is counted twice.
+
+    CloudWatch publishes the same requests per load balancer, per target group and per
+    Availability Zone; prefer the load-balancer totals, then per target group, then the AZs.
+    """
+    if df.empty:
+        return df
+    keys = df["dimensions"].map(lambda d: frozenset(parse_dims(d)))
+    for level in (lambda k: "TargetGroup" not in k and "AvailabilityZone" not in k,
+                  lambda k: "AvailabilityZone" not in k):
+        sel = keys.map(level).to_numpy(dtype=bool)
+        if sel.any():
+            return df.loc[sel]
+    return df
+
+
+def tg_matches(resource_id: str, tg_dim: str) -> bool:
+    """A target group ARN (``arn:...:targetgroup/web/abc``) against the CloudWatch dimension (``targetgroup/web/abc``).
+
+    An empty side, or ``(all)`` (the analyses' label for "no target group"), matches everything.
+    """
+    if not resource_id or not tg_dim or tg_dim == "(all)":
+        return True
+    r, d = resource_id.lower(), tg_dim.lower()
+    if r == d or r.endswith(d) or d.endswith(r):
+        return True
+    name_r = r.split("targetgroup/", 1)[-1].split("/")[0]
+    name_d = d.split("targetgroup/", 1)[-1].split("/")[0]
+    return bool(name_r) and name_r == name_d
+
+
+def request_share(requests: pd.DataFrame | None, request_ids: pd.Series) -> float:
+    """Share of the distinct request ids of ``requests`` that are among ``request_ids`` (NaN without requests)."""
+    if requests is None or requests.empty or "request_id" not in requests.columns:
+        return float("nan")
+    total = requests["request_id"].dropna().nunique()
+    if not total:
+        return float("nan")
+    hit = set(request_ids.dropna().astype(str)) & set(requests["request_id"].dropna().astype(str))
+    return len(hit) / total

@@ -43,7 +43,19 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding, Inputs
-from ._common import as_utc, pct, select_metric, severity_for_share
+from ._common import (
+    as_utc,
+    binom_sf,
+    change_records,
+    empty_table,
+    iso_z,
+    load_balancer_level,
+    parse_dims,
+    pct,
+    select_metric,
+    severity_for_share,
+    tg_matches,
+)
 
 __all__ = [
     "DEPLOYMENT_COLUMNS",
@@ -130,48 +142,10 @@ _VERB = re.compile(r"^([A-Z][a-z]+)(.*?)(?:\d{8}(?:v\d+)?)?$")
 # ---------------------------------------------------------------------------------------------
 
 
-def _empty(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
-    dtypes = dtypes or {}
-    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in columns})
-
-
-def _dims(text: Any) -> dict[str, str]:
-    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
-        return {}
-    try:
-        data = json.loads(str(text))
-    except (ValueError, TypeError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def _iso(ts: Any) -> str | None:
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
-
-
 def _text(v: Any) -> str:
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return ""
     return str(v)
-
-
-def _binom_sf(k: int, n: int, p: float) -> float:
-    """``P(X >= k)`` for ``X ~ Binomial(n, p)`` (exact; normal approximation above 5,000 trials)."""
-    if k <= 0:
-        return 1.0
-    if n <= 0 or k > n or p <= 0:
-        return 0.0
-    if p >= 1:
-        return 1.0
-    if n > 5000:
-        mu, sd = n * p, math.sqrt(n * p * (1 - p))
-        return 0.5 * math.erfc((k - 0.5 - mu) / (sd * math.sqrt(2.0)))
-    lp, lq = math.log(p), math.log1p(-p)
-    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq for i in range(k, n + 1)]
-    top = max(terms)
-    return float(min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms)))
 
 
 def _changes(changes: pd.DataFrame | None) -> pd.DataFrame:
@@ -185,12 +159,6 @@ def _changes(changes: pd.DataFrame | None) -> pd.DataFrame:
             df[c] = pd.NA
         df[c] = df[c].astype("string")
     return df.dropna(subset=["timestamp"]).sort_values("timestamp", kind="stable")
-
-
-def _change_records(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    keep = [c for c in ("timestamp", "source", "event_name", "class", "actor", "resource", "error_code", "detail") if c in rows.columns]
-    return [{k: (None if (v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v) for k, v in r.items()}
-            for r in rows[keep].to_dict("records")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,11 +189,11 @@ def deployments(changes: pd.DataFrame | None, *, merge: str | pd.Timedelta = "15
     dt = {"start": UTC_NS, "end": UTC_NS, "events": "int64"}
     df = _changes(changes)
     if df.empty:
-        return _empty(DEPLOYMENT_COLUMNS, dt)
+        return empty_table(DEPLOYMENT_COLUMNS, dt)
     ok = df["error_code"].fillna("").str.len() == 0
     dep = df[(df["class"] == "DEPLOYMENT").fillna(False) & ok]
     if dep.empty:
-        return _empty(DEPLOYMENT_COLUMNS, dt)
+        return empty_table(DEPLOYMENT_COLUMNS, dt)
     gap = pd.Timedelta(merge)
     group = (dep["timestamp"].diff() > gap).cumsum()
     rows = []
@@ -272,10 +240,10 @@ def error_series(
     [[1.0, 2.0]]
     """
     names = [metric] if isinstance(metric, str) else list(metric)
-    err = _load_balancer_level(select_metric(metrics, "AWS/ApplicationELB", names, "Sum"))
+    err = load_balancer_level(select_metric(metrics, "AWS/ApplicationELB", names, "Sum"))
     if not err.empty:
         e = err.groupby("timestamp", as_index=False).agg(errors=("value", "sum"), period=("period", "max"))
-        req = _load_balancer_level(select_metric(metrics, "AWS/ApplicationELB", "RequestCount", "Sum"))
+        req = load_balancer_level(select_metric(metrics, "AWS/ApplicationELB", "RequestCount", "Sum"))
         if not req.empty:
             r = req.groupby("timestamp", as_index=False).agg(requests=("value", "sum"))
             e = e.merge(r, on="timestamp", how="outer")
@@ -302,23 +270,6 @@ def error_series(
                         "requests": pd.Series([], dtype=float), "period": pd.Series([], dtype=float)})
     out.attrs["source"] = None
     return out
-
-
-def _load_balancer_level(df: pd.DataFrame) -> pd.DataFrame:
-    """Keep one level of a load-balancer metric so nothing is counted twice.
-
-    CloudWatch publishes the same requests per load balancer, per target group and per
-    Availability Zone; prefer the load-balancer totals, then per target group, then the AZs.
-    """
-    if df.empty:
-        return df
-    keys = df["dimensions"].map(lambda d: frozenset(_dims(d)))
-    for level in (lambda k: "TargetGroup" not in k and "AvailabilityZone" not in k,
-                  lambda k: "AvailabilityZone" not in k):
-        sel = keys.map(level).to_numpy(dtype=bool)
-        if sel.any():
-            return df.loc[sel]
-    return df
 
 
 def _errors_for(inputs_metrics: pd.DataFrame | None, requests: pd.DataFrame | None) -> pd.DataFrame:
@@ -371,7 +322,7 @@ def deploy_impact(
     deps = deployments(changes)
     series = _errors_for(metrics, requests)
     if deps.empty or series.empty:
-        return _empty(DEPLOY_IMPACT_COLUMNS, dt)
+        return empty_table(DEPLOY_IMPACT_COLUMNS, dt)
     span = pd.Timedelta(after)
     rows = []
     for _, d in deps.iterrows():
@@ -465,7 +416,7 @@ def deploy_alignment(
     if total > 0:
         out["share_near_deploys"] = near_err / total
         out["lift"] = (near_err / total) / time_share if time_share > 0 else float("nan")
-        out["p_value"] = _binom_sf(k, n, time_share) if 0 < time_share < 1 else float("nan")
+        out["p_value"] = binom_sf(k, n, time_share) if 0 < time_share < 1 else float("nan")
     req_near = float(series.loc[near, "requests"].sum(min_count=1))
     req_else = float(series.loc[~near, "requests"].sum(min_count=1))
     if req_near and not math.isnan(req_near):
@@ -478,17 +429,6 @@ def deploy_alignment(
 # ---------------------------------------------------------------------------------------------
 # deregistration delay
 # ---------------------------------------------------------------------------------------------
-
-
-def _tg_matches(resource_id: str, tg_dim: str) -> bool:
-    if not resource_id or not tg_dim:
-        return True
-    r, d = resource_id.lower(), tg_dim.lower()
-    if r == d or r.endswith(d) or d.endswith(r):
-        return True
-    name_r = r.split("targetgroup/", 1)[-1].split("/")[0]
-    name_d = d.split("targetgroup/", 1)[-1].split("/")[0]
-    return bool(name_r) and name_r == name_d
 
 
 def _delays(settings: pd.DataFrame | None) -> list[tuple[str, float]]:
@@ -543,14 +483,14 @@ def durations_vs_deregistration(
     """
     delays = _delays(settings)
     if not delays:
-        return _empty(DEREG_COLUMNS)
+        return empty_table(DEREG_COLUMNS)
     lat = pd.Series([], dtype=float)
     if requests is not None and not requests.empty and "latency_ms" in requests.columns:
         lat = pd.to_numeric(requests["latency_ms"], errors="coerce").dropna() / 1000.0
     rt = select_metric(metrics, "AWS/ApplicationELB", "TargetResponseTime", ("Maximum", "p99.9", "p99"))
     rows = []
     for rid, delay in delays:
-        mine = rt[rt["dimensions"].map(lambda d: _tg_matches(rid, _dims(d).get("TargetGroup", ""))).to_numpy(dtype=bool)] if not rt.empty else rt
+        mine = rt[rt["dimensions"].map(lambda d: tg_matches(rid, parse_dims(d).get("TargetGroup", ""))).to_numpy(dtype=bool)] if not rt.empty else rt
         metric_max = float(mine["value"].max()) if not mine.empty else float("nan")
         metric_longer = int((mine["value"] > delay).sum()) if not mine.empty else 0
         n = int(len(lat))
@@ -652,10 +592,10 @@ def change_runs(
           "rolled_back": "bool", "completed_later": "bool"}
     df = _changes(changes)
     if df.empty:
-        return _empty(CHANGE_RUN_COLUMNS, dt)
+        return empty_table(CHANGE_RUN_COLUMNS, dt)
     df = df[~df["error_code"].fillna("").isin(list(_DRY_RUN))]
     if df.empty:
-        return _empty(CHANGE_RUN_COLUMNS, dt)
+        return empty_table(CHANGE_RUN_COLUMNS, dt)
     horizon = pd.Timestamp(until) if until is not None else df["timestamp"].max()
     width = pd.Timedelta(gap)
     rows = []
@@ -813,7 +753,7 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     if not impact.empty and inputs.changes is not None:
         ch = _changes(inputs.changes)
         ch = ch[(ch["class"] == "DEPLOYMENT").fillna(False)]
-        related = _change_records(ch.head(20))
+        related = change_records(ch.head(20))
     return Finding(
         id="deregistration-delay-too-short",
         title="Deregistration delay shorter than the slowest requests: deploys cut them (502s)" if aligned
@@ -824,7 +764,7 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
         related_changes=related,
-        onset=_iso(impact["start"].min()) if not impact.empty else None,
+        onset=iso_z(impact["start"].min()) if not impact.empty else None,
     )
 
 
@@ -885,7 +825,7 @@ def detect_partial_change_no_rollback(inputs: Inputs, *, gap: str | pd.Timedelta
         "other_candidate_runs": int(len(cand) - 1),
     }
     summary = (f"{run['actor']} ({run['changed_by']}) made {int(run['events'])} changes to {run['resources'] or 'resources'} "
-               f"between {_iso(run['start'])} and {_iso(run['end'])}: {int(run['events'] - run['failed'])} applied, "
+               f"between {iso_z(run['start'])} and {iso_z(run['end'])}: {int(run['events'] - run['failed'])} applied, "
                f"{int(run['failed'])} failed ({run['failed_events']}). No later call undid the applied changes or completed the "
                f"failed ones in the {watched / 60:.0f} minutes that follow: the resources are left half-changed"
                + (" — for security groups that means access lost (or opened) that nobody intended." if security else "."))
@@ -894,7 +834,7 @@ def detect_partial_change_no_rollback(inputs: Inputs, *, gap: str | pd.Timedelta
         verb, noun = _split_verb(_text(a["event_name"]))
         inverse = _INVERSE_VERBS.get(verb)
         if inverse:
-            restore.append(f"{inverse}{noun} on {_text(a['resource'])} (undoes {a['event_name']} at {_iso(a['timestamp'])})")
+            restore.append(f"{inverse}{noun} on {_text(a['resource'])} (undoes {a['event_name']} at {iso_z(a['timestamp'])})")
         else:
             restore.append(f"restore the previous value of {a['event_name']} on {_text(a['resource'])}")
     remediation = [
@@ -915,6 +855,6 @@ def detect_partial_change_no_rollback(inputs: Inputs, *, gap: str | pd.Timedelta
         evidence=evidence,
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
-        related_changes=_change_records(rows),
-        onset=_iso(run["start"]),
+        related_changes=change_records(rows),
+        onset=iso_z(run["start"]),
     )

@@ -37,7 +37,6 @@ Example
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any, Sequence
@@ -46,7 +45,18 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding, Inputs
-from ._common import as_utc, pct, select_metric, severity_for_share
+from ._common import (
+    as_utc,
+    change_records,
+    empty_table,
+    iso_z,
+    load_balancer_level,
+    parse_dims,
+    pct,
+    select_metric,
+    severity_for_share,
+    tg_matches,
+)
 
 __all__ = [
     "EPISODE_COLUMNS",
@@ -125,29 +135,6 @@ _HTTP_FAIL_TEXT = re.compile(r"(?i)HTTP Status Code:?\s*[45]\d\d|status code [45
 # ---------------------------------------------------------------------------------------------
 
 
-def _dims(text: Any) -> dict[str, str]:
-    if isinstance(text, dict):
-        return {str(k): str(v) for k, v in text.items()}
-    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
-        return {}
-    try:
-        data = json.loads(str(text))
-    except (ValueError, TypeError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def _empty(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
-    dtypes = dtypes or {}
-    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in columns})
-
-
-def _iso(ts: Any) -> str | None:
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
-
-
 def _num(value: Any) -> float:
     try:
         out = float(value)
@@ -165,7 +152,7 @@ def _without_az(df: pd.DataFrame) -> pd.DataFrame:
     """Prefer datapoints without an AvailabilityZone dimension (group totals) when both exist."""
     if df.empty:
         return df
-    has_az = df["dimensions"].map(lambda d: "AvailabilityZone" in _dims(d))
+    has_az = df["dimensions"].map(lambda d: "AvailabilityZone" in parse_dims(d))
     if has_az.all() or not has_az.any():
         return df
     return df.loc[~has_az.to_numpy(dtype=bool)]
@@ -208,31 +195,11 @@ def _settings(settings: pd.DataFrame | None) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _tg_matches(resource_id: str, tg_dim: str) -> bool:
-    """A target group ARN (``arn:...:targetgroup/web/abc``) against the CloudWatch dimension (``targetgroup/web/abc``)."""
-    if not resource_id or not tg_dim or tg_dim == "(all)":
-        return True
-    r, d = resource_id.lower(), tg_dim.lower()
-    if r == d or r.endswith(d) or d.endswith(r):
-        return True
-    name_r = r.split("targetgroup/", 1)[-1].split("/")[0]
-    name_d = d.split("targetgroup/", 1)[-1].split("/")[0]
-    return bool(name_r) and name_r == name_d
-
-
 def _sum_in(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float:
     if df.empty:
         return 0.0
     sel = (df["timestamp"] >= start) & (df["timestamp"] < end)
     return float(df.loc[sel, "value"].sum())
-
-
-def _change_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
-    keep = [c for c in ("timestamp", "source", "event_name", "class", "actor", "resource", "error_code", "detail") if c in rows.columns]
-    out = []
-    for r in rows[keep].to_dict("records"):
-        out.append({k: (None if (v is pd.NA or (isinstance(v, float) and math.isnan(v))) else v) for k, v in r.items()})
-    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -272,21 +239,21 @@ def unhealthy_episodes(metrics: pd.DataFrame | None) -> pd.DataFrame:
     if unhealthy.empty and not healthy.empty:
         unhealthy, derived = healthy, True
     if unhealthy.empty:
-        return _empty(EPISODE_COLUMNS, dt)
+        return empty_table(EPISODE_COLUMNS, dt)
     unhealthy = _without_az(unhealthy)
     healthy = _without_az(healthy)
     e502 = pd.concat([select_metric(metrics, ns, "HTTPCode_ELB_502_Count", "Sum") for ns in namespaces])
     rows = []
-    unhealthy = unhealthy.assign(tg=unhealthy["dimensions"].map(lambda d: _dims(d).get("TargetGroup", "(all)")),
-                                 lb=unhealthy["dimensions"].map(lambda d: _dims(d).get("LoadBalancer", "")))
+    unhealthy = unhealthy.assign(tg=unhealthy["dimensions"].map(lambda d: parse_dims(d).get("TargetGroup", "(all)")),
+                                 lb=unhealthy["dimensions"].map(lambda d: parse_dims(d).get("LoadBalancer", "")))
     for (tg, lb), grp in unhealthy.groupby(["tg", "lb"], sort=False):
         series = grp.groupby("timestamp", as_index=False).agg(value=("value", "sum"), period=("period", "max")).sort_values("timestamp")
         period = _period(series)
         values = series["value"].to_numpy(dtype=float)
         if derived:
             values = np.nanmax(values) - values
-        hh = healthy[healthy["dimensions"].map(lambda d: _dims(d).get("TargetGroup", "(all)") == tg).to_numpy(dtype=bool)] if not healthy.empty else healthy
-        lb_502 = e502[e502["dimensions"].map(lambda d: not lb or _dims(d).get("LoadBalancer", lb) == lb).to_numpy(dtype=bool)] if not e502.empty else e502
+        hh = healthy[healthy["dimensions"].map(lambda d: parse_dims(d).get("TargetGroup", "(all)") == tg).to_numpy(dtype=bool)] if not healthy.empty else healthy
+        lb_502 = e502[e502["dimensions"].map(lambda d: not lb or parse_dims(d).get("LoadBalancer", lb) == lb).to_numpy(dtype=bool)] if not e502.empty else e502
         lb_502 = lb_502.groupby("timestamp", as_index=False)["value"].sum() if not lb_502.empty else lb_502
         times = series["timestamp"].reset_index(drop=True)
         for a, b in _runs(times, values > 0, period):
@@ -306,7 +273,7 @@ def unhealthy_episodes(metrics: pd.DataFrame | None) -> pd.DataFrame:
                 }
             )
     if not rows:
-        return _empty(EPISODE_COLUMNS, dt)
+        return empty_table(EPISODE_COLUMNS, dt)
     out = pd.DataFrame(rows, columns=list(EPISODE_COLUMNS))
     out["start"] = as_utc(out["start"])
     out["end"] = as_utc(out["end"])
@@ -359,7 +326,7 @@ def transient_spikes(metrics: pd.DataFrame | None, signal: str = "cpu", *, z: fl
         raise ValueError(f"signal {signal!r} must be 'cpu' or 'latency'")
     parts = [p for p in parts if not p.empty]
     if not parts:
-        return _empty(SPIKE_COLUMNS, dt)
+        return empty_table(SPIKE_COLUMNS, dt)
     df = pd.concat(parts, ignore_index=True)
     rows = []
     # each instance (or group) against its own baseline: with many instances the fleet's highest CPU
@@ -375,14 +342,14 @@ def transient_spikes(metrics: pd.DataFrame | None, signal: str = "cpu", *, z: fl
         flags = v > threshold
         period = _period(series)
         times = series["timestamp"].reset_index(drop=True)
-        d = _dims(dims)
+        d = parse_dims(dims)
         resource = next((d[k] for k in ("InstanceId", "TargetGroup", "AutoScalingGroupName", "ServiceName") if k in d), "(all)")
         for a, b in _runs(times, flags, period):
             rows.append({"signal": signal, "resource": resource, "start": times[a], "end": times[b] + period,
                          "duration_s": (times[b] + period - times[a]).total_seconds(), "peak": float(v[a: b + 1].max()),
                          "baseline": med})
     if not rows:
-        return _empty(SPIKE_COLUMNS, dt)
+        return empty_table(SPIKE_COLUMNS, dt)
     out = pd.DataFrame(rows, columns=list(SPIKE_COLUMNS))
     out["start"] = as_utc(out["start"])
     out["end"] = as_utc(out["end"])
@@ -413,7 +380,7 @@ def target_transitions(health: dict[str, pd.DataFrame] | None) -> pd.DataFrame:
     frames = [f for f in ((health or {}).get("target_health"), (health or {}).get("targets"))
               if f is not None and not f.empty and {"timestamp", "target_id", "state"} <= set(f.columns)]
     if not frames:
-        return _empty(TRANSITION_COLUMNS, dt)
+        return empty_table(TRANSITION_COLUMNS, dt)
     t = pd.concat(frames, ignore_index=True)
     t = t.assign(timestamp=as_utc(t["timestamp"])).dropna(subset=["timestamp"]).sort_values(["target_id", "timestamp"], kind="stable")
     bad = t["state"].astype("string").fillna("").str.lower().eq("unhealthy")
@@ -477,7 +444,7 @@ def check_timing(settings: pd.DataFrame | None, *, metrics: pd.DataFrame | None 
     dt = {"tight": "bool"}
     st = _settings(settings)
     if st.empty:
-        return _empty(TIMING_COLUMNS, dt)
+        return empty_table(TIMING_COLUMNS, dt)
     names = st["setting"].str.lower()
     rows = []
     tg_keys = {"healthcheckintervalseconds": "interval_s", "healthchecktimeoutseconds": "timeout_s",
@@ -501,7 +468,7 @@ def check_timing(settings: pd.DataFrame | None, *, metrics: pd.DataFrame | None 
             healthy = vals.get("healthy_threshold", float("nan"))
             typical = peak = float("nan")
             if kind == "target_group" and not rt.empty:
-                mine = rt[rt["dimensions"].map(lambda d: _tg_matches(str(rid), _dims(d).get("TargetGroup", "(all)"))).to_numpy(dtype=bool)]
+                mine = rt[rt["dimensions"].map(lambda d: tg_matches(str(rid), parse_dims(d).get("TargetGroup", "(all)"))).to_numpy(dtype=bool)]
                 if not mine.empty:
                     by_t = mine.groupby("timestamp")["value"].max()
                     typical, peak = float(by_t.median()), float(by_t.max())
@@ -547,7 +514,7 @@ def check_timing(settings: pd.DataFrame | None, *, metrics: pd.DataFrame | None 
                 }
             )
     if not rows:
-        return _empty(TIMING_COLUMNS, dt)
+        return empty_table(TIMING_COLUMNS, dt)
     out = pd.DataFrame(rows, columns=list(TIMING_COLUMNS))
     out["tight"] = out["tight"].astype(bool)
     return out
@@ -584,9 +551,9 @@ def route53_drops(metrics: pd.DataFrame | None) -> pd.DataFrame:
     share = select_metric(metrics, "AWS/Route53", "HealthCheckPercentageHealthy", ("Average", "Minimum", "Maximum"))
     base, by_status = (status, True) if not status.empty else (share, False)
     if base.empty:
-        return _empty(DROP_COLUMNS, dt)
-    base = base.assign(hc=base["dimensions"].map(lambda d: _dims(d).get("HealthCheckId", "(all)")))
-    sh = share.assign(hc=share["dimensions"].map(lambda d: _dims(d).get("HealthCheckId", "(all)"))) if not share.empty else share
+        return empty_table(DROP_COLUMNS, dt)
+    base = base.assign(hc=base["dimensions"].map(lambda d: parse_dims(d).get("HealthCheckId", "(all)")))
+    sh = share.assign(hc=share["dimensions"].map(lambda d: parse_dims(d).get("HealthCheckId", "(all)"))) if not share.empty else share
     rows = []
     for hc, grp in base.groupby("hc", sort=False):
         series = grp.groupby("timestamp", as_index=False).agg(value=("value", "min"), period=("period", "max")).sort_values("timestamp")
@@ -603,7 +570,7 @@ def route53_drops(metrics: pd.DataFrame | None) -> pd.DataFrame:
                          "min_percentage_healthy": float(pw.min()) if len(pw) else (float(v[a: b + 1].min()) if not by_status else float("nan")),
                          "ongoing": b == len(v) - 1})
     if not rows:
-        return _empty(DROP_COLUMNS, dt)
+        return empty_table(DROP_COLUMNS, dt)
     out = pd.DataFrame(rows, columns=list(DROP_COLUMNS))
     out["start"] = as_utc(out["start"])
     out["end"] = as_utc(out["end"])
@@ -611,20 +578,8 @@ def route53_drops(metrics: pd.DataFrame | None) -> pd.DataFrame:
     return out.sort_values("start", kind="stable", ignore_index=True)
 
 
-def _load_balancer_level(df: pd.DataFrame) -> pd.DataFrame:
-    """One level of a load-balancer metric (LB totals, else per target group, else per AZ): nothing counted twice."""
-    if df.empty:
-        return df
-    keys = df["dimensions"].map(lambda d: frozenset(_dims(d)))
-    for level in (lambda k: "TargetGroup" not in k and "AvailabilityZone" not in k, lambda k: "AvailabilityZone" not in k):
-        sel = keys.map(level).to_numpy(dtype=bool)
-        if sel.any():
-            return df.loc[sel]
-    return df
-
-
 def _total(metrics: pd.DataFrame | None, ns: str, names: Sequence[str], stat: str | Sequence[str]) -> pd.DataFrame:
-    parts = [_load_balancer_level(select_metric(metrics, ns, n, stat)) for n in names]
+    parts = [load_balancer_level(select_metric(metrics, ns, n, stat)) for n in names]
     parts = [p for p in parts if not p.empty]
     if not parts:
         return pd.DataFrame(columns=["timestamp", "value"])
@@ -636,7 +591,7 @@ def _only_load_balancer(metrics: pd.DataFrame | None, load_balancer: str | None)
     """The metrics with every load-balancer series of another load balancer removed."""
     if metrics is None or metrics.empty or not load_balancer or "dimensions" not in metrics.columns:
         return metrics
-    lbs = metrics["dimensions"].map(lambda d: _dims(d).get("LoadBalancer"))
+    lbs = metrics["dimensions"].map(lambda d: parse_dims(d).get("LoadBalancer"))
     keep = (lbs.isna() | (lbs == load_balancer)).to_numpy(dtype=bool)
     return metrics.loc[keep]
 
@@ -672,8 +627,8 @@ def traffic_by_load_balancer(
     req = select_metric(metrics, "AWS/ApplicationELB", "RequestCount", "Sum")
     if req.empty:
         return pd.DataFrame(columns=cols)
-    req = _load_balancer_level(req)
-    req = req.assign(lb=req["dimensions"].map(lambda d: _dims(d).get("LoadBalancer", "(all)")))
+    req = load_balancer_level(req)
+    req = req.assign(lb=req["dimensions"].map(lambda d: parse_dims(d).get("LoadBalancer", "(all)")))
     at = pd.Timestamp(at)
     b0, b1 = at - pd.Timedelta(lead) - pd.Timedelta(before), at - pd.Timedelta(lead)
     a0, a1 = at + pd.Timedelta(settle), at + pd.Timedelta(settle) + pd.Timedelta(after)
@@ -764,7 +719,7 @@ def service_signals(
     rate(_total(metrics, "AWS/Lambda", ("Errors",), "Sum"), _total(metrics, "AWS/Lambda", ("Invocations",), "Sum"), "lambda_error_rate")
     uh = select_metric(metrics, "AWS/ApplicationELB", "UnHealthyHostCount", ("Maximum", "Average"))
     if not uh.empty:
-        uh = _load_balancer_level(uh).groupby("timestamp", as_index=False)["value"].sum()
+        uh = load_balancer_level(uh).groupby("timestamp", as_index=False)["value"].sum()
         vb = uh[(uh["timestamp"] >= b0) & (uh["timestamp"] < b1)]["value"]
         vd = uh[(uh["timestamp"] >= d0) & (uh["timestamp"] < d1)]["value"]
         if len(vd):
@@ -929,7 +884,7 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
     spikes = pd.concat([s for s in (cpu, lat) if not s.empty], ignore_index=True) if not (cpu.empty and lat.empty) else cpu
     longest = float(spikes["duration_s"].max()) if not spikes.empty else None
     timing = check_timing(inputs.settings, metrics=inputs.metrics, longest_spike_s=longest)
-    tgt = timing[(timing["kind"] == "target_group") & timing["resource_id"].map(lambda r: _tg_matches(str(r), str(tg)))] if not timing.empty else timing
+    tgt = timing[(timing["kind"] == "target_group") & timing["resource_id"].map(lambda r: tg_matches(str(r), str(tg)))] if not timing.empty else timing
     row = tgt.iloc[0] if not tgt.empty else None
     t_cycle = 0.0
     if row is not None:
@@ -946,7 +901,7 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
         span = (all_eps["start"].min(), all_eps["end"].max())
     slack = pd.Timedelta(minutes=2)
     marks = target_transitions(inputs.health)
-    marks = marks[marks["target_group"].fillna("").map(lambda r: _tg_matches(str(r), str(tg)))] if not marks.empty else marks
+    marks = marks[marks["target_group"].fillna("").map(lambda r: tg_matches(str(r), str(tg)))] if not marks.empty else marks
     mark_slack = pd.Timedelta(seconds=max(60.0, float(row["time_to_unhealthy_s"]) if row is not None and not math.isnan(row["time_to_unhealthy_s"]) else 60.0))
     per_target = _aligned_per_target(marks, spikes, span, mark_slack) if not marks.empty else None
     if per_target is not None:
@@ -1027,7 +982,7 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
     related = _check_changes(inputs.changes, tg, eps["start"].min())
     if related:
         c = related[0]
-        parts.append(f"the health check was changed at {_iso(c['timestamp'])} ({c.get('event_name')} by {c.get('actor')})")
+        parts.append(f"the health check was changed at {iso_z(c['timestamp'])} ({c.get('event_name')} by {c.get('actor')})")
         confidence += 0.05
     summary = "; ".join(parts) + ". Healthy targets are being taken out of service by transient slowness, not by failure."
     arn = str(tgt.iloc[0]["resource_id"]) if row is not None else "<target-group-arn>"
@@ -1056,7 +1011,7 @@ def detect_health_check_flapping(inputs: Inputs) -> Finding | None:
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
         related_changes=related,
-        onset=_iso(eps["start"].min()),
+        onset=iso_z(eps["start"].min()),
     )
 
 
@@ -1069,9 +1024,9 @@ def _check_changes(changes: pd.DataFrame | None, tg: str, onset: pd.Timestamp, l
     res = changes["resource"].astype("string").fillna("") if "resource" in changes.columns else pd.Series("", index=changes.index)
     err = changes["error_code"].astype("string").fillna("") if "error_code" in changes.columns else pd.Series("", index=changes.index)
     sel = (names.str.startswith("ModifyTargetGroup") & (err == "") & (ts <= onset) & (ts >= onset - pd.Timedelta(lookback))
-           & res.map(lambda r: _tg_matches(str(r), str(tg))))
+           & res.map(lambda r: tg_matches(str(r), str(tg))))
     rows = changes.loc[sel.to_numpy(dtype=bool)].assign(timestamp=ts[sel.to_numpy(dtype=bool)])
-    return _change_rows(rows.sort_values("timestamp", ascending=False))
+    return change_records(rows.sort_values("timestamp", ascending=False))
 
 
 def _target_reasons(health: dict[str, pd.DataFrame] | None, tg: str) -> dict[str, int]:
@@ -1083,7 +1038,7 @@ def _target_reasons(health: dict[str, pd.DataFrame] | None, tg: str) -> dict[str
     if "state" in t.columns:
         t = t[t["state"].astype("string").fillna("").str.lower().ne("healthy").to_numpy(dtype=bool)]
     if "target_group_arn" in t.columns:
-        mine = t[t["target_group_arn"].astype("string").fillna("").map(lambda r: _tg_matches(str(r), tg))]
+        mine = t[t["target_group_arn"].astype("string").fillna("").map(lambda r: tg_matches(str(r), tg))]
         t = mine if not mine.empty else t
     return {str(k): int(v) for k, v in t["reason"].dropna().astype(str).value_counts().items()}
 
@@ -1234,7 +1189,7 @@ def detect_healthcheck_blocked_by_change(inputs: Inputs, *, lookback: str | pd.T
         for n in labels if n in signals and pd.notna(signals[n]["during"]) and pd.notna(signals[n]["before"])
     )
     summary = (
-        f"Route 53 health check {hc} went unhealthy at {_iso(start)} for {float(first['duration_s']) / 60:.0f} min"
+        f"Route 53 health check {hc} went unhealthy at {iso_z(start)} for {float(first['duration_s']) / 60:.0f} min"
         + (f" (lowest {first['min_percentage_healthy']:.0f}% of checkers healthy)" if pd.notna(first["min_percentage_healthy"]) else "")
         + (f", while the service's own metrics stayed healthy ({svc_text})" if svc_text else ", with no sign of trouble in the service's own metrics")
         + ". "
@@ -1256,7 +1211,7 @@ def detect_healthcheck_blocked_by_change(inputs: Inputs, *, lookback: str | pd.T
         f"Let the Route 53 health checkers back in: in {where}, allow TCP {port_text} from the AWS-managed prefix list "
         f"com.amazonaws.{region or '<region>'}.route53-healthchecks (or the ROUTE53_HEALTHCHECKS ranges of ip-ranges.json); "
         "`incidentkit audit` checks this.",
-        (f"Review and revert {change.get('event_name')} made by {change.get('actor')} at {_iso(change['timestamp'])}."
+        (f"Review and revert {change.get('event_name')} made by {change.get('actor')} at {iso_z(change['timestamp'])}."
          if change is not None else "Find the change that cut the checkers off: CloudTrail security-group, NACL and WAF calls before the drop."),
         "Fail back only once the checkers report healthy again, and make failover harder to trigger by a blocked path alone: "
         "a calculated health check, or one tied to a CloudWatch alarm on the service's own 5XX rate and latency.",
@@ -1272,6 +1227,6 @@ def detect_healthcheck_blocked_by_change(inputs: Inputs, *, lookback: str | pd.T
         evidence=evidence,
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
-        related_changes=_change_rows(cands) if not cands.empty else [],
-        onset=_iso(start),
+        related_changes=change_records(cands) if not cands.empty else [],
+        onset=iso_z(start),
     )

@@ -37,7 +37,6 @@ Example
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any, Sequence
@@ -46,7 +45,20 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding, Inputs
-from ._common import as_utc, pct, select_metric, severity_for_share
+from ._common import (
+    as_utc,
+    column_or_na,
+    empty_table,
+    first_group,
+    iso_z,
+    parse_dims,
+    pct,
+    request_share,
+    select_metric,
+    sentence_case,
+    severity_for_share,
+    to_float,
+)
 
 __all__ = [
     "POOL_ERROR_COLUMNS",
@@ -150,48 +162,9 @@ _ERROR_LEVELS = frozenset({"ERROR", "FATAL", "CRITICAL", "SEVERE"})
 # ---------------------------------------------------------------------------------------------
 
 
-def _col(df: pd.DataFrame, name: str, dtype: str = "string") -> pd.Series:
-    if name in df.columns:
-        return df[name]
-    return pd.Series(pd.NA, index=df.index, dtype=dtype)
-
-
-def _first_group(found: pd.DataFrame) -> pd.Series:
-    """The first non-missing group of each row of a ``str.extract`` result."""
-    out = found.iloc[:, 0]
-    for c in found.columns[1:]:
-        out = out.fillna(found[c])
-    return out
-
-
-def _empty(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
-    dtypes = dtypes or {}
-    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in columns})
-
-
-def _dims(text: Any) -> dict[str, str]:
-    if text is None or text is pd.NA or (isinstance(text, float) and math.isnan(text)):
-        return {}
-    try:
-        data = json.loads(str(text))
-    except (ValueError, TypeError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def _iso(ts: Any) -> str | None:
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
-
-
-def _to_float(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values, errors="coerce").astype("float64")
-
-
 def _pool_key(df: pd.DataFrame) -> pd.Series:
-    stream = _col(df, "log_stream").astype("string")
-    group = _col(df, "log_group").astype("string")
+    stream = column_or_na(df, "log_stream").astype("string")
+    group = column_or_na(df, "log_group").astype("string")
     key = stream.where(stream.notna() & (stream.str.len() > 0), group)
     return key.fillna("(all)").astype("object")
 
@@ -229,24 +202,24 @@ def pool_errors(logs: pd.DataFrame | None) -> pd.DataFrame:
     """
     dt = {"timestamp": UTC_NS, "pool_size": "float64", "overflow": "float64", "timeout_s": "float64"}
     if logs is None or logs.empty or "timestamp" not in logs.columns:
-        return _empty(POOL_ERROR_COLUMNS, dt)
+        return empty_table(POOL_ERROR_COLUMNS, dt)
     logs = logs.reset_index(drop=True)
     found_df = _pool_error_rows(logs)
     if found_df.empty:
-        return _empty(POOL_ERROR_COLUMNS, dt)
+        return empty_table(POOL_ERROR_COLUMNS, dt)
     sub = logs.loc[found_df["row"].to_numpy(dtype=int)]
     out = pd.DataFrame({
         "timestamp": as_utc(sub["timestamp"]).to_numpy(),
-        "log_group": _col(sub, "log_group").astype("string").to_numpy(),
-        "log_stream": _col(sub, "log_stream").astype("string").to_numpy(),
-        "request_id": _col(sub, "request_id").astype("string").to_numpy(),
+        "log_group": column_or_na(sub, "log_group").astype("string").to_numpy(),
+        "log_stream": column_or_na(sub, "log_stream").astype("string").to_numpy(),
+        "request_id": column_or_na(sub, "request_id").astype("string").to_numpy(),
         "library": found_df["library"].to_numpy(),
         "kind": found_df["kind"].to_numpy(),
         "pool_name": found_df["pool_name"].astype("string").to_numpy(),
         "pool_size": found_df["pool_size"].to_numpy(dtype=float),
         "overflow": found_df["overflow"].to_numpy(dtype=float),
         "timeout_s": found_df["timeout_s"].to_numpy(dtype=float),
-        "message": _col(sub, "message").astype("string").to_numpy(),
+        "message": column_or_na(sub, "message").astype("string").to_numpy(),
     })
     out["timestamp"] = as_utc(out["timestamp"])
     for c in ("log_group", "log_stream", "request_id", "library", "kind", "pool_name", "message"):
@@ -266,8 +239,8 @@ _ALL_POOL_NEEDLES = tuple(n for *_, needles in _POOL_PATTERNS for n in needles)
 
 
 def _error_text(logs: pd.DataFrame) -> pd.Series:
-    return (_col(logs, "message").astype("string").fillna("") + "\n" + _col(logs, "error_type").astype("string").fillna("")
-            + "\n" + _col(logs, "error_message").astype("string").fillna(""))
+    return (column_or_na(logs, "message").astype("string").fillna("") + "\n" + column_or_na(logs, "error_type").astype("string").fillna("")
+            + "\n" + column_or_na(logs, "error_message").astype("string").fillna(""))
 
 
 def _pool_error_rows(logs: pd.DataFrame) -> pd.DataFrame:
@@ -295,7 +268,7 @@ def _pool_error_rows(logs: pd.DataFrame) -> pd.DataFrame:
         f = found[ok]
 
         def num(name: str, scale: float = 1.0) -> np.ndarray:
-            return (_to_float(f[name]) / scale).to_numpy() if name in f.columns else np.full(len(f), np.nan)
+            return (to_float(f[name]) / scale).to_numpy() if name in f.columns else np.full(len(f), np.nan)
 
         timeout = num("timeout")
         timeout = np.where(np.isnan(timeout), num("timeout_ms", 1000.0), timeout)
@@ -315,8 +288,8 @@ def _pool_error_rows(logs: pd.DataFrame) -> pd.DataFrame:
 
 def _first_int(series: pd.Series, pattern: re.Pattern[str]) -> pd.Series:
     found = series.str.extract(pattern.pattern, expand=True)
-    vals = _first_group(found) if found.shape[1] else pd.Series(np.nan, index=series.index)
-    return _to_float(vals)
+    vals = first_group(found) if found.shape[1] else pd.Series(np.nan, index=series.index)
+    return to_float(vals)
 
 
 def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
@@ -346,16 +319,16 @@ def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
     """
     dt = {"timestamp": UTC_NS, "in_use": "float64", "size": "float64", "idle": "float64", "waiting": "float64"}
     if logs is None or logs.empty or "timestamp" not in logs.columns:
-        return _empty(POOL_USAGE_COLUMNS, dt)
+        return empty_table(POOL_USAGE_COLUMNS, dt)
     logs = logs.reset_index(drop=True)
-    msg_all = _col(logs, "message").astype("string").fillna("")
+    msg_all = column_or_na(logs, "message").astype("string").fillna("")
     has_column = np.zeros(len(logs), dtype=bool)
     for c in _USAGE_COLUMNS:
         if c in logs.columns:
             has_column |= pd.to_numeric(logs[c], errors="coerce").notna().to_numpy()
     cand = has_column | _contains_any(msg_all.str.lower(), _USAGE_NEEDLES)
     if not cand.any():
-        return _empty(POOL_USAGE_COLUMNS, dt)
+        return empty_table(POOL_USAGE_COLUMNS, dt)
     logs = logs.loc[cand].reset_index(drop=True)
     msg = msg_all[cand].reset_index(drop=True)
     in_use = pd.Series(np.nan, index=logs.index)
@@ -365,20 +338,20 @@ def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
     pool_name = pd.Series(pd.NA, index=logs.index, dtype="object")
     for c in _USAGE_COLUMNS:
         if c in logs.columns:
-            in_use = in_use.fillna(_to_float(logs[c]))
+            in_use = in_use.fillna(to_float(logs[c]))
     for c in _SIZE_COLUMNS:
         if c in logs.columns:
-            size = size.fillna(_to_float(logs[c]))
+            size = size.fillna(to_float(logs[c]))
     hk = msg.str.extract(_HIKARI_STATS.pattern, expand=True)
-    in_use = in_use.fillna(_to_float(hk["active"]))
-    size = size.fillna(_to_float(hk["total"]))
-    idle = idle.fillna(_to_float(hk["idle"]))
-    waiting = waiting.fillna(_to_float(hk["waiting"]))
+    in_use = in_use.fillna(to_float(hk["active"]))
+    size = size.fillna(to_float(hk["total"]))
+    idle = idle.fillna(to_float(hk["idle"]))
+    waiting = waiting.fillna(to_float(hk["waiting"]))
     pool_name = pool_name.where(hk["pool"].isna(), hk["pool"].str.strip())
     sq = msg.str.extract(_SQLA_STATUS.pattern, expand=True)
-    in_use = in_use.fillna(_to_float(sq["out"]))
-    size = size.fillna(_to_float(sq["size"]) + _to_float(sq["overflow"]).clip(lower=0))
-    idle = idle.fillna(_to_float(sq["idle"]))
+    in_use = in_use.fillna(to_float(sq["out"]))
+    size = size.fillna(to_float(sq["size"]) + to_float(sq["overflow"]).clip(lower=0))
+    idle = idle.fillna(to_float(sq["idle"]))
     pg_total = _first_int(msg, _PG_TOTAL)
     generic_idle = _first_int(msg, _IDLE)
     in_use = in_use.fillna(pg_total - generic_idle)
@@ -388,7 +361,7 @@ def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
     waiting = waiting.fillna(_first_int(msg, _WAITING))
     keep = in_use.notna().to_numpy()
     if not keep.any():
-        return _empty(POOL_USAGE_COLUMNS, dt)
+        return empty_table(POOL_USAGE_COLUMNS, dt)
     key = _pool_key(logs)
     named = pool_name.notna()
     key = key.where(~named, key + "/" + pool_name.astype("string").fillna("").astype("object"))
@@ -431,12 +404,12 @@ def pool_usage_metrics(metrics: pd.DataFrame | None) -> pd.DataFrame:
     """
     dt = {"timestamp": UTC_NS, "in_use": "float64", "size": "float64", "idle": "float64", "waiting": "float64"}
     if metrics is None or metrics.empty or not {"metric_name", "namespace"} <= set(metrics.columns):
-        return _empty(POOL_USAGE_COLUMNS, dt)
+        return empty_table(POOL_USAGE_COLUMNS, dt)
     names = metrics["metric_name"].astype("string").fillna("")
     ns = metrics["namespace"].astype("string").fillna("")
     sel = (names.str.contains(_GAUGE_METRIC.pattern, regex=True) & ~ns.str.startswith("AWS/")).fillna(False).to_numpy(dtype=bool)
     if not sel.any():
-        return _empty(POOL_USAGE_COLUMNS, dt)
+        return empty_table(POOL_USAGE_COLUMNS, dt)
     parts = []
     for (n, name), _ in metrics.loc[sel].groupby([ns[sel], names[sel]], sort=False):
         df = select_metric(metrics, str(n), str(name), ("Minimum", "Average", "Maximum"))
@@ -444,7 +417,7 @@ def pool_usage_metrics(metrics: pd.DataFrame | None) -> pd.DataFrame:
             parts.append(pd.DataFrame({"timestamp": g["timestamp"].to_numpy(), "pool": f"metric:{n}/{name} {dims}",
                                        "in_use": g["value"].to_numpy(dtype=float), "size": np.nan, "idle": np.nan, "waiting": np.nan}))
     if not parts:
-        return _empty(POOL_USAGE_COLUMNS, dt)
+        return empty_table(POOL_USAGE_COLUMNS, dt)
     out = pd.concat(parts, ignore_index=True)
     out["timestamp"] = as_utc(out["timestamp"])
     return out.sort_values(["pool", "timestamp"], kind="stable", ignore_index=True)
@@ -458,11 +431,11 @@ def _exceptions(logs: pd.DataFrame | None, pool_rows: pd.DataFrame | None = None
     if logs is None or logs.empty or "timestamp" not in logs.columns:
         return pd.DataFrame(columns=["timestamp", "pool", "error_type"])
     logs = logs.reset_index(drop=True)
-    level = _col(logs, "level").astype("string").str.upper()
-    etype = _col(logs, "error_type").astype("string")
-    fmt = _col(logs, "format").astype("string")
-    msg = _col(logs, "message").astype("string").fillna("")
-    status = pd.to_numeric(_col(logs, "status", "Int64"), errors="coerce")
+    level = column_or_na(logs, "level").astype("string").str.upper()
+    etype = column_or_na(logs, "error_type").astype("string")
+    fmt = column_or_na(logs, "format").astype("string")
+    msg = column_or_na(logs, "message").astype("string").fillna("")
+    status = pd.to_numeric(column_or_na(logs, "status", "Int64"), errors="coerce")
     traced = (fmt == "traceback").fillna(False) | msg.str.contains(
         r"Traceback \(most recent call last\)|^\s*at [\w.$]+\(|Exception in thread", regex=True).fillna(False)
     named = msg.str.contains(r"\b[A-Z]\w*(?:Error|Exception)\b", regex=True).fillna(False)
@@ -531,7 +504,7 @@ def leak_signature(
     (3, 3, True)
     """
     if usage is None or usage.empty:
-        return _empty(LEAK_COLUMNS, {"returned_to_baseline": "bool", "leak": "bool"})
+        return empty_table(LEAK_COLUMNS, {"returned_to_baseline": "bool", "leak": "bool"})
     return _leak_signature(usage, _exceptions(logs), exception_window=exception_window, horizon=horizon,
                            min_samples=min_samples)
 
@@ -540,7 +513,7 @@ def _leak_signature(usage: pd.DataFrame, exc: pd.DataFrame, *, exception_window:
                     horizon: str | pd.Timedelta = "10min", min_samples: int = 8) -> pd.DataFrame:
     dt = {"returned_to_baseline": "bool", "leak": "bool"}
     if usage is None or usage.empty:
-        return _empty(LEAK_COLUMNS, dt)
+        return empty_table(LEAK_COLUMNS, dt)
     window = pd.Timedelta(exception_window)
     horizon = pd.Timedelta(horizon)
     rows = []
@@ -602,7 +575,7 @@ def _leak_signature(usage: pd.DataFrame, exc: pd.DataFrame, *, exception_window:
             "leak": bool(leaked >= need and len(steps) >= 2 and final > baseline),
         })
     if not rows:
-        return _empty(LEAK_COLUMNS, dt)
+        return empty_table(LEAK_COLUMNS, dt)
     out = pd.DataFrame(rows, columns=list(LEAK_COLUMNS))
     return out.sort_values("leaked", ascending=False, kind="stable", ignore_index=True)
 
@@ -667,11 +640,11 @@ def db_headroom(metrics: pd.DataFrame | None, settings: pd.DataFrame | None = No
         metric = "CPUUtilization" if name.startswith("cpu") else "DatabaseConnections"
         df = select_metric(metrics, "AWS/RDS", metric, stats, start=start, end=end)
         if not df.empty:
-            df = df.assign(db=df["dimensions"].map(lambda d: _dims(d).get("DBInstanceIdentifier") or _dims(d).get("DBClusterIdentifier") or "(all)"))
+            df = df.assign(db=df["dimensions"].map(lambda d: parse_dims(d).get("DBInstanceIdentifier") or parse_dims(d).get("DBClusterIdentifier") or "(all)"))
         frames[name] = df
     dbs = sorted(set().union(*[set(f["db"]) for f in frames.values() if not f.empty]))
     if not dbs:
-        return _empty(DB_COLUMNS)
+        return empty_table(DB_COLUMNS)
     rows = []
     for db in dbs:
         ca = frames["cpu_avg"][frames["cpu_avg"]["db"] == db]["value"] if not frames["cpu_avg"].empty else pd.Series([], dtype=float)
@@ -701,15 +674,6 @@ def db_headroom(metrics: pd.DataFrame | None, settings: pd.DataFrame | None = No
 # ---------------------------------------------------------------------------------------------
 # detector
 # ---------------------------------------------------------------------------------------------
-
-
-def _request_share(requests: pd.DataFrame | None, ids: pd.Series) -> float:
-    if requests is None or requests.empty or "request_id" not in requests.columns:
-        return float("nan")
-    total = requests["request_id"].dropna().nunique()
-    if not total:
-        return float("nan")
-    return len(set(ids.dropna().astype(str)) & set(requests["request_id"].dropna().astype(str))) / total
 
 
 _FIX_BY_LIBRARY = {
@@ -786,7 +750,7 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
     if not math.isnan(growth) and growth >= 1.5:
         confidence -= 0.1
 
-    share = _request_share(inputs.requests, client["request_id"])
+    share = request_share(inputs.requests, client["request_id"])
     top_leak = (strong if not strong.empty else weak).iloc[0] if not weak.empty else None
     exhausted = top_leak is not None and not math.isnan(top_leak["size"]) and top_leak["final_in_use"] >= top_leak["size"]
     if not math.isnan(share):
@@ -856,7 +820,7 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
     else:
         tail = (". The pool ran dry while the database had room: the application is most likely holding connections it no "
                 "longer uses (a leak on the error path); log the pool's in-use count to confirm.")
-    summary = _sentence("; ".join(parts)) + tail
+    summary = sentence_case("; ".join(parts)) + tail
     remediation = [
         _FIX_BY_LIBRARY.get(library or "", "Return every connection on every path: a context manager or try/finally around each "
                                              "checkout, so an exception cannot keep it."),
@@ -877,7 +841,7 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
         remediation=remediation,
         confidence=round(min(0.95, max(0.05, confidence)), 3),
         related_changes=[],
-        onset=_iso(first_err if first_err is not None else (usage["timestamp"].min() if len(usage) else None)),
+        onset=iso_z(first_err if first_err is not None else (usage["timestamp"].min() if len(usage) else None)),
     )
 
 
@@ -894,6 +858,3 @@ def _traffic_growth(requests: pd.DataFrame | None, span_of: pd.DataFrame) -> flo
     last = int(((ts > t1 - fifth) & (ts <= t1)).sum())
     return last / first if first else float("nan")
 
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]

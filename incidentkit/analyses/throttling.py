@@ -35,7 +35,6 @@ Example
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import Any, Sequence
@@ -44,7 +43,22 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding, Inputs
-from ._common import as_utc, fmt_ms, pct, select_metric, severity_for_share
+from ._common import (
+    as_utc,
+    binom_sf,
+    column_or_na,
+    empty_table,
+    first_group,
+    fmt_ms,
+    iso_z,
+    parse_dims,
+    pct,
+    request_share,
+    select_metric,
+    sentence_case,
+    severity_for_share,
+    to_float,
+)
 
 __all__ = [
     "CAPACITY_COLUMNS",
@@ -186,20 +200,8 @@ _TABLE_IN_TEXT = re.compile(r"(?i)\"?table[_ ]?name\"?\s*[:=]\s*\"?([\w.\-]+)|\b
 # ---------------------------------------------------------------------------------------------
 
 
-def _dims(text: Any) -> dict[str, str]:
-    if isinstance(text, dict):
-        return {str(k): str(v) for k, v in text.items()}
-    if text is None or (isinstance(text, float) and math.isnan(text)) or text is pd.NA:
-        return {}
-    try:
-        data = json.loads(str(text))
-    except (ValueError, TypeError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
 def _table_of(dims: Any) -> str:
-    d = _dims(dims)
+    d = parse_dims(dims)
     table = d.get("TableName")
     if not table:
         return "(all)"
@@ -207,33 +209,12 @@ def _table_of(dims: Any) -> str:
     return f"{table}/index/{gsi}" if gsi else table
 
 
-def _col(df: pd.DataFrame | None, name: str, dtype: str = "string") -> pd.Series:
-    if df is None:
-        return pd.Series([], dtype=dtype)
-    if name in df.columns:
-        return df[name]
-    return pd.Series(pd.NA, index=df.index, dtype=dtype)
-
-
 def _text(df: pd.DataFrame, *cols: str) -> pd.Series:
-    parts = [_col(df, c).astype("string").fillna("") for c in cols]
+    parts = [column_or_na(df, c).astype("string").fillna("") for c in cols]
     out = parts[0]
     for p in parts[1:]:
         out = out + "\n" + p
     return out
-
-
-def _first_group(found: pd.DataFrame) -> pd.Series:
-    """The first non-missing group of each row of a ``str.extract`` result."""
-    out = found.iloc[:, 0]
-    for c in found.columns[1:]:
-        out = out.fillna(found[c])
-    return out
-
-
-def _empty(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
-    dtypes = dtypes or {}
-    return pd.DataFrame({c: pd.Series([], dtype=dtypes.get(c, "object")) for c in columns})
 
 
 def _setting_values(settings: pd.DataFrame | None, *names: str) -> pd.DataFrame:
@@ -257,38 +238,9 @@ def _matches_resource(resource_id: str, name: str) -> bool:
     return rid == nm or rid.endswith("/" + nm) or rid.endswith(":" + nm)
 
 
-def _binom_sf(k: int, n: int, p: float) -> float:
-    """``P(X >= k)`` for ``X ~ Binomial(n, p)`` (exact; normal approximation above 5,000 trials)."""
-    if k <= 0:
-        return 1.0
-    if n <= 0 or k > n:
-        return 0.0
-    if p <= 0:
-        return 0.0
-    if p >= 1:
-        return 1.0
-    if n > 5000:
-        mu, sd = n * p, math.sqrt(n * p * (1 - p))
-        return 0.5 * math.erfc((k - 0.5 - mu) / (sd * math.sqrt(2.0)))
-    lp, lq = math.log(p), math.log1p(-p)
-    terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) + i * lp + (n - i) * lq for i in range(k, n + 1)]
-    top = max(terms)
-    return float(min(1.0, math.exp(top) * sum(math.exp(t - top) for t in terms)))
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _ns(times: pd.Series) -> np.ndarray:
     """UTC times as int64 nanoseconds since the epoch."""
     return as_utc(times).dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype("int64")
-
-
-def _iso(ts: Any) -> str | None:
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
 
 
 def _change_rows(changes: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp, *, classes: Sequence[str] = ()) -> list[dict[str, Any]]:
@@ -364,7 +316,7 @@ def capacity_timeline(metrics: pd.DataFrame | None, settings: pd.DataFrame | Non
         prov = _per_resource(prov, "provisioned_per_s")
         req = select_metric(metrics, "AWS/DynamoDB", "ThrottledRequests", "Sum")
         if not req.empty:
-            ops = req["dimensions"].map(lambda d: _dims(d).get("Operation", ""))
+            ops = req["dimensions"].map(lambda d: parse_dims(d).get("Operation", ""))
             ops_of_kind = _READ_OPS if kind == "read" else _WRITE_OPS
             req = req.loc[ops.isin(ops_of_kind).to_numpy(dtype=bool)]
         req = _per_resource(req, "throttled_requests")
@@ -380,7 +332,7 @@ def capacity_timeline(metrics: pd.DataFrame | None, settings: pd.DataFrame | Non
         merged["kind"] = kind
         frames.append(merged)
     if not frames:
-        return _empty(CAPACITY_COLUMNS, {"timestamp": UTC_NS, "period": "float64"})
+        return empty_table(CAPACITY_COLUMNS, {"timestamp": UTC_NS, "period": "float64"})
     df = pd.concat(frames, ignore_index=True)
     for c in ("throttle_events", "throttled_requests", "consumed_units", "provisioned_per_s"):
         if c not in df.columns:
@@ -502,11 +454,11 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
     """Throttle lines in log order, with ``_row`` (the position in ``logs``)."""
     dtypes = {"timestamp": UTC_NS, "sdk_retries": "Int64", "attempt": "Int64", "_row": "int64"}
     if logs is None or logs.empty or "timestamp" not in logs.columns:
-        return _empty(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
+        return empty_table(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
     logs = logs.reset_index(drop=True)
     timed = as_utc(logs["timestamp"]).notna().to_numpy()  # a line without a time cannot be spaced: left out
     text = _text(logs, "message", "error_type", "error_message")
-    status = pd.to_numeric(_col(logs, "status", "Int64"), errors="coerce")
+    status = pd.to_numeric(column_or_na(logs, "status", "Int64"), errors="coerce")
     # a literal pre-scan (linear) keeps the regex off the lines that cannot match
     cand = text.str.lower().str.contains(_THROTTLE_NEEDLES, regex=True).fillna(False).to_numpy(dtype=bool)
     found = pd.Series(pd.NA, index=text.index, dtype="string")
@@ -514,14 +466,14 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
         found[cand] = text[cand].str.extract(f"({_THROTTLE.pattern})", expand=False)
     hit = (found.notna() | (status == 429)).fillna(False).to_numpy(dtype=bool) & timed
     if not hit.any():
-        return _empty(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
+        return empty_table(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
     sub = logs.loc[hit]
     txt = text[hit]
     codes = [_canonical_code(m, t) for m, t in zip(found[hit].tolist(), txt.tolist())]
-    op = _col(sub, "operation").astype("string")
+    op = column_or_na(sub, "operation").astype("string")
     missing = (op.isna() | (op.str.len() == 0)).fillna(True).to_numpy(dtype=bool)
     if missing.any():  # only the lines the parser left without an operation are searched
-        from_text = _first_group(txt[missing].str.extract(_OPERATION_IN_TEXT.pattern, expand=True)).astype("string")
+        from_text = first_group(txt[missing].str.extract(_OPERATION_IN_TEXT.pattern, expand=True)).astype("string")
         op = op.copy()
         op[missing] = from_text.to_numpy()
     lower = txt.str.lower()
@@ -529,20 +481,20 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
     said = lower.str.contains("max retries|maximum number of attempts", regex=True).fillna(False).to_numpy(dtype=bool)
     if said.any():
         retries = txt[said].str.extract(_SDK_RETRIES.pattern, expand=True)
-        found_retries = _to_float(retries[0]).fillna(_to_float(retries[1]) - 1)
+        found_retries = to_float(retries[0]).fillna(to_float(retries[1]) - 1)
         sdk_retries[said] = found_retries.to_numpy()
     out = pd.DataFrame(
         {
             "timestamp": as_utc(sub["timestamp"]).to_numpy(),
-            "log_group": _col(sub, "log_group").astype("string").to_numpy(),
-            "log_stream": _col(sub, "log_stream").astype("string").to_numpy(),
-            "request_id": _col(sub, "request_id").astype("string").to_numpy(),
+            "log_group": column_or_na(sub, "log_group").astype("string").to_numpy(),
+            "log_stream": column_or_na(sub, "log_stream").astype("string").to_numpy(),
+            "request_id": column_or_na(sub, "request_id").astype("string").to_numpy(),
             "operation": op.to_numpy(),
             "error_code": codes,
             "sdk_retries": sdk_retries.astype("Int64").to_numpy(),
             "attempt": _attempts(sub, txt, lower).to_numpy(),
-            "level": _col(sub, "level").astype("string").str.upper().to_numpy(),
-            "message": _col(sub, "message").astype("string").to_numpy(),
+            "level": column_or_na(sub, "level").astype("string").str.upper().to_numpy(),
+            "message": column_or_na(sub, "message").astype("string").to_numpy(),
             "_row": np.flatnonzero(hit),
         }
     )
@@ -554,25 +506,21 @@ def _throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
     return out
 
 
-def _to_float(values: pd.Series) -> pd.Series:
-    return pd.to_numeric(values, errors="coerce").astype("float64")
-
-
 def _attempts(sub: pd.DataFrame, txt: pd.Series, lower: pd.Series) -> pd.Series:
     col = next((c for c in _ATTEMPT_COLUMNS if c in sub.columns), None)
     from_text = pd.Series(np.nan, index=txt.index)
     said = lower.str.contains("attempt|retry", regex=True).fillna(False).to_numpy(dtype=bool)
     if said.any():
-        from_text[said] = _to_float(txt[said].str.extract(_ATTEMPT_IN_TEXT.pattern, expand=False)).to_numpy()
+        from_text[said] = to_float(txt[said].str.extract(_ATTEMPT_IN_TEXT.pattern, expand=False)).to_numpy()
     if col is not None:
-        vals = _to_float(sub[col])
+        vals = to_float(sub[col])
         from_text = vals.where(vals.notna(), from_text)
     return from_text.round().astype("Int64")
 
 
 def _item_keys(logs: pd.DataFrame, rows: pd.Index) -> pd.Series:
     col = next((c for c in _ITEM_KEY_COLUMNS if c in logs.columns), None)
-    txt = _col(logs.loc[rows], "message").astype("string").fillna("")
+    txt = column_or_na(logs.loc[rows], "message").astype("string").fillna("")
     from_text = txt.str.extract(_ITEM_KEY_IN_TEXT.pattern, expand=False).astype("string")
     if col is not None:
         vals = logs.loc[rows, col].astype("string")
@@ -685,7 +633,7 @@ def retry_spacing(
 
 def _retry_spacing(logs: pd.DataFrame | None, errs: pd.DataFrame, *, key: str | Sequence[str] | None = None,
                    max_gap: str | pd.Timedelta = "2min", interleaved_above: int = 30) -> pd.DataFrame:
-    empty = _empty(RETRY_COLUMNS, {"start": UTC_NS, "end": UTC_NS, "attempts": "int64", "gaps": "int64", "interleaved": "bool"})
+    empty = empty_table(RETRY_COLUMNS, {"start": UTC_NS, "end": UTC_NS, "attempts": "int64", "gaps": "int64", "interleaved": "bool"})
     if errs.empty:
         return empty
     assert logs is not None
@@ -844,23 +792,23 @@ def scan_operations(logs: pd.DataFrame | None) -> pd.DataFrame:
     """
     cols = {"timestamp": UTC_NS}
     if logs is None or logs.empty or "timestamp" not in logs.columns:
-        return _empty(SCAN_COLUMNS, cols)
-    op = _col(logs, "operation").astype("string").str.strip().str.lower()
-    msg = _col(logs, "message").astype("string").fillna("")
+        return empty_table(SCAN_COLUMNS, cols)
+    op = column_or_na(logs, "operation").astype("string").str.strip().str.lower()
+    msg = column_or_na(logs, "message").astype("string").fillna("")
     cand = msg.str.contains("scan", case=False, regex=False).fillna(False).to_numpy(dtype=bool)
     text_hit = np.zeros(len(msg), dtype=bool)
     if cand.any():
         text_hit[cand] = msg[cand].str.contains(_SCAN.pattern, regex=True, na=False).to_numpy(dtype=bool)
     hit = (op == "scan").fillna(False).to_numpy(dtype=bool) | text_hit
     if not hit.any():
-        return _empty(SCAN_COLUMNS, cols)
+        return empty_table(SCAN_COLUMNS, cols)
     sub = logs.loc[hit]
-    tables = _first_group(msg[hit].str.extract(_TABLE_IN_TEXT.pattern, expand=True))
+    tables = first_group(msg[hit].str.extract(_TABLE_IN_TEXT.pattern, expand=True))
     out = pd.DataFrame(
         {
             "timestamp": as_utc(sub["timestamp"]).to_numpy(),
-            "log_group": _col(sub, "log_group").astype("string").to_numpy(),
-            "request_id": _col(sub, "request_id").astype("string").to_numpy(),
+            "log_group": column_or_na(sub, "log_group").astype("string").to_numpy(),
+            "request_id": column_or_na(sub, "request_id").astype("string").to_numpy(),
             "table": tables.astype("string").to_numpy(),
             "message": msg[hit].to_numpy(),
         }
@@ -982,10 +930,10 @@ def read_bursts(
     dt = {"start": UTC_NS, "end": UTC_NS, "recurring": "bool"}
     cap = capacity_timeline(metrics, settings)
     if cap.empty:
-        return _empty(READ_BURST_COLUMNS, dt)
+        return empty_table(READ_BURST_COLUMNS, dt)
     reads = cap[(cap["kind"] == "read") & cap["throttle_events"].notna()]
     if reads.empty or not (reads["throttle_events"] > 0).any():
-        return _empty(READ_BURST_COLUMNS, dt)
+        return empty_table(READ_BURST_COLUMNS, dt)
     writes = cap[cap["kind"] == "write"]
     scans = scan_operations(logs)
     errs = throttle_errors(logs)
@@ -1043,7 +991,7 @@ def read_bursts(
                     "scan_lines": scan_in,
                     "scan_lines_total": n_scans,
                     "scan_lift": (scan_in / expected) if expected > 0 else float("nan"),
-                    "scan_p_value": _binom_sf(scan_in, n_scans, covered) if n_scans else float("nan"),
+                    "scan_p_value": binom_sf(scan_in, n_scans, covered) if n_scans else float("nan"),
                     "read_error_lines": int(((read_errs["timestamp"] >= start) & (read_errs["timestamp"] < end)).sum()),
                     "time_of_day": f"{start.hour:02d}:{start.minute:02d}",
                     "days_seen": 1,
@@ -1070,16 +1018,6 @@ def read_bursts(
 # ---------------------------------------------------------------------------------------------
 # detectors
 # ---------------------------------------------------------------------------------------------
-
-
-def _request_share(requests: pd.DataFrame | None, request_ids: pd.Series) -> float:
-    if requests is None or requests.empty or "request_id" not in requests.columns:
-        return float("nan")
-    total = requests["request_id"].dropna().nunique()
-    if not total:
-        return float("nan")
-    hit = set(request_ids.dropna().astype(str)) & set(requests["request_id"].dropna().astype(str))
-    return len(hit) / total
 
 
 def _at_least(severity: str, floor: str) -> str:
@@ -1148,7 +1086,7 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
             confidence -= 0.15  # the SDK itself retried (with its own backoff) before the app looped
         if sdk_off:
             confidence += 0.05
-        share = _request_share(inputs.requests, errs.loc[errs["level"].isin(list(_ERROR_LEVELS)).fillna(False), "request_id"])
+        share = request_share(inputs.requests, errs.loc[errs["level"].isin(list(_ERROR_LEVELS)).fillna(False), "request_id"])
         severity = "medium"
         if not math.isnan(share):
             severity = _at_least(severity_for_share(share), "medium")
@@ -1198,7 +1136,7 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
     lead = "Throttled calls were retried with no backoff" if verdict == "no-backoff" else "Throttled calls were likely retried with no backoff"
     summary = (
         f"{lead}: {basis}. "
-        + _sentence(", ".join(counts))
+        + sentence_case(", ".join(counts))
         + (f"; consumed {pct(peak_util)} of the provisioned {what} at peak" if not math.isnan(peak_util) else "")
         + ". "
         + ("The SDK's own retries were switched off (\"reached max retries: 0\"), so every retry is the application's. "
@@ -1210,7 +1148,7 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
     if related:
         last = related[0]
         summary += (f" Changed before it: {last.get('event_name')} on {last.get('resource')} by {last.get('actor')} "
-                    f"at {_iso(last.get('timestamp'))}.")
+                    f"at {iso_z(last.get('timestamp'))}.")
     remediation = [
         "Retry with exponential backoff and full jitter (sleep = random(0, min(cap, base × 2^attempt))); with boto3 "
         "drop the hand-written loop and use Config(retries={'mode': 'adaptive', 'max_attempts': 10}) "
@@ -1237,7 +1175,7 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         remediation=remediation,
         confidence=round(min(0.95, max(0.0, confidence)), 3),
         related_changes=related,
-        onset=_iso(onset),
+        onset=iso_z(onset),
     )
 
 
@@ -1342,7 +1280,7 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
         + (f", read capacity {pct(util)} used at peak" if not math.isnan(util) else "")
         + (f", writes {'unaffected' if writes_fine else 'throttled too'}")
         + ". "
-        + (_sentence("; ".join(causes)) + ": a full-table Scan burning the read capacity in one block."
+        + (sentence_case("; ".join(causes)) + ": a full-table Scan burning the read capacity in one block."
            if causes else "No Scan lines or schedule explain it; check what reads the table at that time.")
     )
     remediation = [
@@ -1363,5 +1301,5 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
         related_changes=_change_rows(inputs.changes, start - pd.Timedelta("30min"), end, classes=("CONFIG_CHANGE", "SCALING")),
-        onset=_iso(start),
+        onset=iso_z(start),
     )

@@ -13,6 +13,8 @@ from incidentkit.analyses import healthchecks as hc
 from incidentkit.findings import Inputs
 from incidentkit.window import Window
 
+from _analysis_helpers import ODD_INPUTS, assert_detectors_survive
+
 T0 = pd.Timestamp("2026-03-03T10:00:00Z")
 TG = "targetgroup/web/73e2d6bc24d8a067"
 TG_ARN = f"arn:aws:elasticloadbalancing:us-east-1:123456789012:{TG}"
@@ -447,33 +449,9 @@ def test_target_transitions_and_per_target_spike_alignment():
     assert g.evidence["episodes_with_spike"] < 0.2 and g.confidence < f.confidence
 
 
-ODD_T = pd.Timestamp("2026-03-01T00:00Z")
-ODD_INPUTS = {
-    "logs without a message column": Inputs(logs=pd.DataFrame({"timestamp": [ODD_T], "level": ["ERROR"]})),
-    "logs without timestamps": Inputs(logs=pd.DataFrame({"message": ["ThrottlingException: Rate exceeded"]})),
-    "logs with NaT": Inputs(logs=pd.DataFrame({"timestamp": [pd.NaT, ODD_T], "message": ["Rate exceeded"] * 2, "request_id": ["a", "a"]})),
-    "metrics without dimensions/period": Inputs(metrics=pd.DataFrame({
-        "timestamp": pd.date_range(ODD_T, periods=10, freq="1min"), "namespace": "AWS/DynamoDB",
-        "metric_name": "ReadThrottleEvents", "stat": "Sum", "value": 50.0})),
-    "metrics all NaN": Inputs(metrics=pd.DataFrame({
-        "timestamp": pd.date_range(ODD_T, periods=10, freq="1min"), "namespace": "AWS/Route53", "metric_name": "HealthCheckStatus",
-        "dimensions": None, "stat": "Minimum", "period": 60, "value": np.nan})),
-    "changes with few columns": Inputs(changes=pd.DataFrame({"timestamp": [ODD_T] * 2, "event_name": ["RevokeSecurityGroupIngress",
-                                                                                           "AuthorizeSecurityGroupIngress"],
-                                                            "error_code": [None, "X"]})),
-    "settings as key/value": Inputs(settings=pd.DataFrame({"key": ["deregistration_delay.timeout_seconds"], "value": ["30"]})),
-    "health frames of another shape": Inputs(health={"targets": pd.DataFrame({"x": [1]}), "route53_checkers": pd.DataFrame({"status": [None]})}),
-    "empty frames without columns": Inputs(logs=pd.DataFrame(), metrics=pd.DataFrame(), changes=pd.DataFrame(),
-                                           settings=pd.DataFrame(), requests=pd.DataFrame(), health={"targets": pd.DataFrame()}),
-}
-
-
 @pytest.mark.parametrize("case", sorted(ODD_INPUTS))
 def test_detectors_survive_odd_frames(case):
-    for detector in DETECTORS_UNDER_TEST:
-        result = detector(ODD_INPUTS[case])
-        assert result is None or result.severity in ("low", "medium", "high", "critical", "info")
-DETECTORS_UNDER_TEST = (hc.detect_health_check_flapping, hc.detect_healthcheck_blocked_by_change)
+    assert_detectors_survive((hc.detect_health_check_flapping, hc.detect_healthcheck_blocked_by_change), ODD_INPUTS[case])
 
 
 def test_public_names_are_pinned():

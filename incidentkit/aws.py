@@ -30,7 +30,7 @@ import json
 import os
 import threading
 from importlib import resources
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import boto3
 import botocore.config
@@ -39,6 +39,7 @@ from .errors import ParameterError, ReadOnlyViolation
 
 __all__ = [
     "client",
+    "retry_attempts",
     "READ_OPERATIONS",
     "S3_WRITE_OPERATIONS",
     "iam_action",
@@ -344,6 +345,24 @@ def client(
     made = session.client(service, region_name=resolved_region, endpoint_url=endpoint_url, config=config)
     made.meta.events.register("before-parameter-build", _Guard(service, allow_writes_to))
     return made
+
+
+def retry_attempts(response: Mapping[str, Any] | None) -> int:
+    """The retries botocore made for one call (``ResponseMetadata.RetryAttempts``; 0 when absent).
+
+    Works on a response and on ``ClientError.response`` alike: the kit sums it into the
+    ``retries`` provenance of every frame.
+
+    Example
+    -------
+    >>> retry_attempts({"ResponseMetadata": {"RetryAttempts": 2}}), retry_attempts(None)
+    (2, 0)
+    """
+    meta = (response or {}).get("ResponseMetadata") or {}
+    try:
+        return int(meta.get("RetryAttempts") or 0)
+    except (TypeError, ValueError):
+        return 0
 
 
 def services() -> Iterable[str]:

@@ -751,7 +751,7 @@ class _Stats:
 
     def record(self, source: str, response: Mapping[str, Any]) -> None:
         self.api_calls += 1
-        self.retries += int((response.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
+        self.retries += aws.retry_attempts(response)
         s = self.by_source.setdefault(source, {"api_calls": 0, "rows": 0})
         s["api_calls"] += 1
 

@@ -273,7 +273,7 @@ class _Collector:
             err.context.setdefault("operation", _op_name(op))
             raise err from exc
         st["api_calls"] += 1
-        st["retries"] += int((resp.get("ResponseMetadata") or {}).get("RetryAttempts") or 0)
+        st["retries"] += aws.retry_attempts(resp)
         return resp
 
     def pages(self, service: str, op: str, items: str, token_in: str, token_out: str, **params: Any) -> list[Any]:

@@ -171,14 +171,6 @@ def _group_name(ref: str) -> str:
     return ref
 
 
-def _retries(response: Mapping[str, Any] | None) -> int:
-    meta = (response or {}).get("ResponseMetadata") or {}
-    try:
-        return int(meta.get("RetryAttempts") or 0)
-    except (TypeError, ValueError):
-        return 0
-
-
 def _client(client: Any, session: Any, region: str | None, endpoint_url: str | None, max_attempts: int | None) -> Any:
     if client is not None:
         return client
@@ -446,11 +438,11 @@ class _Account:
 
     def add(self, response: Mapping[str, Any] | None) -> None:
         self.api_calls += 1
-        self.retries += _retries(response)
+        self.retries += aws.retry_attempts(response)
 
     def failed(self, exc: BaseException) -> None:
         self.api_calls += 1
-        self.retries += _retries(getattr(exc, "response", None))
+        self.retries += aws.retry_attempts(getattr(exc, "response", None))
 
 
 def _context(query_id: str | None, groups: Sequence[str] | None, window: Any) -> dict[str, Any]:

@@ -57,7 +57,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from . import schema
+from . import aws, schema
 from .errors import IncidentKitError, IncompleteDataWarning, NotFoundError, ParameterError, from_botocore
 from .insights import (
     DEFAULT_LIMIT,
@@ -70,7 +70,6 @@ from .insights import (
     _client,
     _group_list,
     _group_name,
-    _retries,
     collect,
     insights,
     insights_error_rates,
@@ -561,7 +560,7 @@ class EventPages:
                     note = f"{label}: FilterLogEvents repeated a nextToken; stopped this group to avoid an endless loop"
                 frame = _page_frame(resp.get("events") or [], label)
                 fetched += len(frame)
-                if not put(("page", task, (frame, 1, _retries(resp), bool(nxt) and note is None, note))):
+                if not put(("page", task, (frame, 1, aws.retry_attempts(resp), bool(nxt) and note is None, note))):
                     return
                 if not nxt or note:
                     break
@@ -584,7 +583,7 @@ class EventPages:
             s.issues.append(f"{task.target.label}: {type(exc).__name__}: {exc}")
             return exc
         s.api_calls += 1
-        s.retries += _retries(getattr(exc, "response", None))
+        s.retries += aws.retry_attempts(getattr(exc, "response", None))
         err = from_botocore(
             exc,
             service="logs",
@@ -612,7 +611,7 @@ class EventPages:
             self.stats.api_calls += 1
             return []
         self.stats.api_calls += 1
-        self.stats.retries += _retries(resp)
+        self.stats.retries += aws.retry_attempts(resp)
         names = [g.get("logGroupName", "") for g in resp.get("logGroups") or []]
         return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
 

@@ -913,7 +913,7 @@ def _run_call(client: Any, call: PlannedCall, window: Window) -> _CallOutcome:
                 query_ids=", ".join(ids[:5]) + (f" (+{len(ids) - 5} more)" if len(ids) > 5 else ""),
             ) from exc
         outcome.api_calls += 1
-        outcome.retries += int(response.get("ResponseMetadata", {}).get("RetryAttempts", 0) or 0)
+        outcome.retries += aws.retry_attempts(response)
         outcome.pages.append(response)
         token = response.get("NextToken") or None
         if not token:

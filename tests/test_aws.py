@@ -146,3 +146,12 @@ def test_library_makes_clients_only_through_aws_client() -> None:
         if re.search(r"boto3\.client\(|session\.client\(|Session\(\)\.client\(", text):
             offenders.append(str(path.relative_to(ROOT)))
     assert offenders == [], f"boto3 clients made outside incidentkit.aws: {offenders}"
+
+
+def test_retry_attempts_reads_response_metadata_of_responses_and_errors() -> None:
+    from botocore.exceptions import ClientError
+
+    assert aws.retry_attempts({"ResponseMetadata": {"RetryAttempts": 3}}) == 3
+    err = ClientError({"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"RetryAttempts": 7}}, "GetMetricData")
+    assert aws.retry_attempts(err.response) == 7
+    assert [aws.retry_attempts(r) for r in (None, {}, {"ResponseMetadata": None}, {"ResponseMetadata": {"RetryAttempts": "x"}})] == [0, 0, 0, 0]

@@ -22,6 +22,7 @@ import datetime as _dt
 import html as _html
 import json
 import math
+import numbers
 import os
 import re
 from pathlib import Path
@@ -80,25 +81,134 @@ def _e(value: Any) -> str:
     return _html.escape(mask_text(str(value)), quote=True)
 
 
-def _fmt(value: Any) -> str:
-    """A number or text for a reader: thousands separators, 3 significant decimals."""
+_FRACTION_WORDS = frozenset({"share", "fraction", "rate"})
+_PVALUE_NAMES = frozenset({"p", "pvalue", "p_value", "p_val"})
+
+
+def _words(name: str) -> list[str]:
+    return name.lower().split("_")
+
+
+def _is_fraction_name(name: str) -> bool:
+    """A part of a whole: a word ``share``, ``fraction`` or ``rate``, but no ``per`` (``rate_per_min``) or ``limit``."""
+    words = _words(name)
+    return bool(_FRACTION_WORDS.intersection(words)) and not {"per", "limit"}.intersection(words)
+
+
+def _is_pvalue_name(name: str) -> bool:
+    low = name.lower()
+    return low in _PVALUE_NAMES or low.endswith(("_p_value", "_pvalue"))
+
+
+def _unit(name: str) -> str | None:
+    """``ms`` / ``s`` when the name ends with that unit (and is no per-unit rate such as ``units_per_s``)."""
+    words = _words(name)
+    if "per" in words:
+        return None
+    if words[-1] == "ms":
+        return "ms"
+    if words[-1] in ("s", "seconds", "secs"):
+        return "s"
+    return None
+
+
+def _percent(x: float) -> str:
+    if x == 0:
+        return "0 %"
+    if x == 1:
+        return "100 %"
+    pct = 100 * x
+    if pct < 0.1:
+        return "< 0.1 %"
+    if pct > 99.9:
+        return "> 99.9 %"
+    return f"{pct:.1f}".removesuffix(".0") + " %"
+
+
+def _pvalue(x: float) -> str:
+    if x < 0.001:
+        return "< 0.001"
+    return f"{x:.3f}" if x < 0.01 else f"{x:.2f}"
+
+
+def _trim(text: str) -> str:
+    """``20.50`` -> ``20.5``, ``88.0`` -> ``88`` (trailing zeros say nothing to a reader)."""
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _duration(x: float) -> str:
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return _trim(f"{x:,.1f}")
+    if x == 0 or abs(x) >= 0.01:
+        return _trim(f"{x:.2f}")
+    return "< 0.01" if x > 0 else "> -0.01"
+
+
+def _number(x: float) -> str:
+    if x == int(x) and abs(x) < 1e15:
+        return f"{int(x):,}"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return _trim(f"{x:,.2f}")
+    return f"{x:.3g}"
+
+
+def _fmt(value: Any, name: str | None = None) -> str:
+    """A value for a reader, formatted by what its evidence ``name`` says it measures.
+
+    Pure: the value itself is not changed (``findings.json`` keeps the raw number).
+
+    - ``None`` / NaN: ``—``; booleans: ``yes`` / ``no``; text as it is.
+    - A part of a whole (a name word ``share``, ``fraction`` or ``rate``: ``error_share``,
+      ``cold_share_of_tail``, ``error_rate_near_deploys``; not a per-time ``rate_per_min`` nor
+      a ``rate_limit``) between 0 and 1: a percentage (``6.4 %``, ``100 %``, ``< 0.1 %``,
+      ``> 99.9 %``). Ratios and lifts are not parts of a whole and stay numbers; so does a
+      "share" outside 0..1 (it is not what its name says, and the raw number is more honest).
+    - A p-value (``p_value``, ``*_pvalue``, ...) between 0 and 1: ``< 0.001``, ``0.004``, ``0.03``.
+    - Durations (``*_ms``, ``*_s``; not ``*_per_s``): thousands separators and the unit
+      (``6,749 ms``, ``12.5 ms``, ``29 s``).
+    - Other numbers: thousands separators, integers as integers, at most 2 decimals from 1
+      to 100 (no trailing zeros), none from 100, 3 significant figures below 1.
+
+    Parameters
+    ----------
+    value:
+        The value to show.
+    name:
+        Its evidence name (optional: without it only the value's type decides).
+
+    Example
+    -------
+    >>> _fmt(0.064, "cold_share_overall"), _fmt(0.0, "p_value"), _fmt(6749.15, "tail_all_ms")
+    ('6.4 %', '< 0.001', '6,749 ms')
+    >>> _fmt(15.6364, "lift"), _fmt(1.5, "quiet_rate_per_min"), _fmt(12345)
+    ('15.64', '1.5', '12,345')
+    """
     if value is None:
         return "—"
-    if isinstance(value, bool):
+    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):
         return "yes" if value else "no"
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "—"
-        if value == int(value) and abs(value) < 1e15:
-            return f"{int(value):,}"
-        if abs(value) >= 100:
-            return f"{value:,.0f}"
-        if abs(value) >= 1:
-            return f"{value:,.2f}"
-        return f"{value:.3g}"
-    return str(value)
+    if not isinstance(value, numbers.Real):
+        return str(value)
+    x = float(value)
+    if math.isnan(x):
+        return "—"
+    if name:
+        if 0 <= x <= 1 and _is_fraction_name(name):
+            return _percent(x)
+        if 0 <= x <= 1 and _is_pvalue_name(name):
+            return _pvalue(x)
+        unit = _unit(name)
+        if unit and math.isfinite(x):
+            return _duration(x) + " " + unit
+    if isinstance(value, numbers.Integral):
+        return f"{int(value):,}"
+    if math.isinf(x):
+        return str(value)
+    return _number(x)
 
 
 def _now_iso() -> str:
@@ -160,19 +270,59 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None, errors: 
     return "".join(parts)
 
 
+#: Evidence rows a card shows open; the rest fold into a ``<details>`` block (findings.json keeps all).
+_EVIDENCE_SHOWN = 12
+#: Up to this many rows a card shows them all (folding away one or two rows helps nobody).
+_EVIDENCE_OPEN_MAX = 14
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def _inline_code(escaped: str) -> str:
+    """Markdown code spans (`` `name` ``) in already escaped HTML text as ``<code>``.
+
+    Call it only on the output of :func:`_e`: the text is masked and escaped first, so a
+    span's content can only be text, never markup.
+    """
+    return _CODE_SPAN.sub(r"<code>\1</code>", escaped)
+
+
+def _evidence_rows(items: Sequence[tuple[str, Any]], name_width: int) -> str:
+    return "".join(
+        f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap;min-width:{name_width}ch">{_e(k)}</td>'
+        f'<td style="padding:2px 0;font-variant-numeric:tabular-nums;font-weight:600;white-space:nowrap">{_e(_fmt(v, k))}</td></tr>'
+        for k, v in items
+    )
+
+
+def _evidence_html(ev: Mapping[str, Any]) -> str:
+    """The evidence table: the detector's first rows (its key numbers) open, the rest folded."""
+    items = [(str(k), v) for k, v in ev.items()]
+    if not items:
+        return ""
+    shown = items if len(items) <= _EVIDENCE_OPEN_MAX else items[:_EVIDENCE_SHOWN]
+    rest = items[len(shown):]
+    # both tables get the same name-column width so the folded rows line up with the open ones
+    width = round(0.85 * max(len(k) for k, _ in items)) if rest else 0
+    table = '<table style="border-collapse:collapse;margin-top:4px">{}</table>'
+    html = table.format(_evidence_rows(shown, width))
+    if rest:
+        html += (
+            '<details style="margin-top:2px"><summary style="cursor:pointer;color:#475569;font-size:13px">'
+            f"all {len(items)} evidence values ({len(rest)} more)</summary>"
+            + table.format(_evidence_rows(rest, width)) + "</details>"
+        )
+    return html
+
+
 def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
     severity = str(f.get("severity", "info"))
     bg, _fg = SEVERITY_COLORS.get(severity, SEVERITY_COLORS["info"])
     conf = f.get("confidence")
     conf_txt = f" · confidence {float(conf):.0%}" if isinstance(conf, (int, float)) else ""
     onset = f" · onset {_e(f['onset'])}" if f.get("onset") else ""
-    ev = f.get("evidence") or {}
-    ev_rows = "".join(
-        f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap">{_e(k)}</td>'
-        f'<td style="padding:2px 0;font-variant-numeric:tabular-nums;font-weight:600">{_e(_fmt(v))}</td></tr>'
-        for k, v in ev.items()
-    )
-    rem = "".join(f"<li>{_e(r)}</li>" for r in f.get("remediation") or [])
+    evidence = _evidence_html(f.get("evidence") or {})
+    rem = "".join(f"<li>{_inline_code(_e(r))}</li>" for r in f.get("remediation") or [])
     changes = f.get("related_changes") or []
     ch_rows = "".join(
         "<li><code>{}</code> {} {} {}</li>".format(
@@ -187,13 +337,13 @@ def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
         f'<div id="finding-{_e(f.get("id", ""))}" style="border:1px solid #cbd5e1;border-left:8px solid {bg};border-radius:6px;'
         'padding:10px 14px;margin:8px 0;background:rgba(148,163,184,.06)">',
         f'<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap"><span style="font-weight:700;color:#64748b">#{rank}</span>'
-        f'{_badge(severity)}<span style="font-size:16px;font-weight:700">{_e(f.get("title", ""))}</span></div>',
+        f'{_badge(severity)}<span style="font-size:16px;font-weight:700">{_inline_code(_e(f.get("title", "")))}</span></div>',
         f'<div style="color:#64748b;font-size:12px;margin:2px 0 6px"><code>{_e(f.get("id", ""))}</code>{conf_txt}{onset}</div>',
-        f'<div style="margin:4px 0 8px;line-height:1.45">{_e(f.get("summary", ""))}</div>',
+        f'<div style="margin:4px 0 8px;line-height:1.45">{_inline_code(_e(f.get("summary", "")))}</div>',
     ]
     cols = []
-    if ev_rows:
-        cols.append(f'<div style="flex:1 1 320px"><b>Evidence</b><table style="border-collapse:collapse;margin-top:4px">{ev_rows}</table></div>')
+    if evidence:
+        cols.append(f'<div style="flex:1 1 320px"><b>Evidence</b>{evidence}</div>')
     if rem:
         cols.append(f'<div style="flex:1 1 380px"><b>Remediation</b><ol style="margin:4px 0;padding-left:20px">{rem}</ol></div>')
     if cols:
@@ -215,7 +365,7 @@ def findings_text(findings: Iterable[Any]) -> str:
         if f.get("summary"):
             lines.append(f"   {f['summary']}")
         for k, v in (f.get("evidence") or {}).items():
-            lines.append(f"   - {k}: {_fmt(v)}")
+            lines.append(f"   - {k}: {_fmt(v, k)}")
         for i, r in enumerate(f.get("remediation") or [], 1):
             lines.append(f"   {i}. {r}")
     return mask_text("\n".join(lines))

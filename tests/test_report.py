@@ -235,3 +235,113 @@ def test_postmortem_text_never_names_a_person() -> None:
     assert "alice" not in md and "by an IAM user at 02:47" in md
     role = postmortem.blameless_text("by arn:aws:sts::123456789012:assumed-role/deploy/GitHubActions.")
     assert role == "by role deploy."
+
+
+# -- finding cards: values, folded evidence, code spans ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, value, expected",
+    [
+        # parts of a whole, between 0 and 1: percentages
+        ("cold_share_overall", 0.064, "6.4 %"),
+        ("cold_share_of_tail", 1.0, "100 %"),
+        ("share_of_read_throttles", 0.5, "50 %"),
+        ("failed_share_of_tail", 0.0, "0 %"),
+        ("error_rate", 0.7188, "71.9 %"),
+        ("apigw_5xx_rate", 0.0702, "7 %"),
+        ("error_rate_near_deploys", 0.0119, "1.2 %"),
+        ("Timeout_Fraction", 0.25, "25 %"),
+        ("share_requests_502", 0.0005, "< 0.1 %"),
+        ("top_status_share", 0.99996, "> 99.9 %"),
+        # not parts of a whole, or not in 0..1: numbers
+        ("lift", 0.75, "0.75"),
+        ("p99_ratio", 0.5, "0.5"),
+        ("peak_utilisation", 0.6462, "0.646"),
+        ("quiet_rate_per_min", 0.9556, "0.956"),
+        ("rate_limit", 1, "1"),
+        ("error_share", 1.3, "1.3"),
+        ("traffic_share", -0.2, "-0.2"),
+        # p-values
+        ("p_value", 0.0, "< 0.001"),
+        ("scan_p_value", 0.0003, "< 0.001"),
+        ("chi2_pvalue", 0.0042, "0.004"),
+        ("p_value", 0.03, "0.03"),
+        ("p_value", 0.5, "0.50"),
+        # durations
+        ("tail_all_ms", 6749.15, "6,749 ms"),
+        ("median_retry_gap_ms", 8.5, "8.5 ms"),
+        ("init_max_ms", 0.42, "0.42 ms"),
+        ("delta_ms", -12.0, "-12 ms"),
+        ("unhealthy_for_s", 1860.0, "1,860 s"),
+        ("slowest_request_s", 88.002, "88 s"),
+        ("provisioned_units_per_s", 1000.0, "1,000"),
+        # everything else as before
+        ("requests", 12345, "12,345"),
+        ("concurrency_p95", 2.0, "2"),
+        ("concurrency_baseline_median", 20.5, "20.5"),
+        ("quiet_hours_signature", False, "no"),
+        ("sdk_retries_off", True, "yes"),
+        ("cold_start_lift", None, "—"),
+        ("error_rate", float("nan"), "—"),
+        ("tail_quantile", "P95", "P95"),
+        ("error_share", "0.5", "0.5"),  # text stays text
+    ],
+)
+def test_evidence_values_read_as_what_their_name_measures(name, value, expected) -> None:
+    assert report._fmt(value, name) == expected
+
+
+def test_evidence_formatting_accepts_numpy_scalars_and_no_name() -> None:
+    import numpy as np
+
+    assert report._fmt(np.float64(0.25), "hit_rate") == "25 %"
+    assert report._fmt(np.int64(1234567), "requests") == "1,234,567"
+    assert report._fmt(np.bool_(True), "quieter") == "yes"
+    assert report._fmt(0.064) == "0.064" and report._fmt(6749.15) == "6,749"  # no name, no unit guessed
+    assert report._fmt(float("inf"), "p99_ms") == "inf"
+
+
+def _card(evidence, remediation=(), **kw) -> str:
+    return report.findings_html([finding(evidence=dict(evidence), remediation=list(remediation), **kw)])
+
+
+def test_a_long_evidence_list_shows_the_first_values_and_folds_the_rest() -> None:
+    evidence = {f"value_{i:02d}": i for i in range(1, 39)}
+    html = _card(evidence)
+    assert html.count("<details") == 1 and "all 38 evidence values (26 more)</summary>" in html
+    head, folded = html.split("<details", 1)
+    shown = [k for k in evidence if f">{k}<" in head]
+    hidden = [k for k in evidence if f">{k}<" in folded]
+    assert shown == list(evidence)[:12]  # the detector's order: its key numbers come first
+    assert hidden == list(evidence)[12:]
+    assert "<script" not in html  # folding needs no JavaScript
+    # a short list, or one only a row or two over, is shown whole
+    for n in (5, 12, 14):
+        short = _card({f"k_{i}": i for i in range(n)})
+        assert "<details" not in short and all(f">k_{i}<" in short for i in range(n))
+    assert "<details" in _card({f"k_{i}": i for i in range(15)})
+    # the card formats by name; the finding's data keeps the raw number
+    f = finding(evidence={"cold_share_of_tail": 0.82, "p_value": 0.0, "warm_p99_ms": 371.16})
+    card = report.findings_html([f])
+    assert "82 %" in card and "&lt; 0.001" in card and "371 ms" in card
+    assert f.to_dict()["evidence"] == {"cold_share_of_tail": 0.82, "p_value": 0.0, "warm_p99_ms": 371.16}
+    text = report.findings_text([f])
+    assert "- cold_share_of_tail: 82 %" in text and "- p_value: < 0.001" in text
+
+
+def test_code_spans_render_as_code_in_html_and_stay_backticks_in_text() -> None:
+    rem = [
+        "Enable provisioned concurrency on `catalog-search` (alias `live`).",
+        "Never run `<script>alert(1)</script>` or `a & b`; an odd ` backtick stays.",
+        f"Rotate `{AKID}` now.",
+    ]
+    html = _card({"errors": 1}, rem, summary="Cold starts on `catalog-search`.")
+    assert "<code>catalog-search</code>" in html and "<code>live</code>" in html
+    assert "Cold starts on <code>catalog-search</code>." in html  # the summary too
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in html and "<script>" not in html
+    assert "<code>a &amp; b</code>" in html and "an odd ` backtick stays" in html
+    assert AKID not in html and "<code>[masked" in html  # masked before it becomes code
+    assert "`catalog-search`" not in html
+    text = report.findings_text([finding(remediation=rem)])
+    assert "`catalog-search`" in text and "<code>" not in text and AKID not in text

@@ -58,7 +58,8 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .analyses._common import UTC_NS, auto_bin, benjamini_hochberg, to_timedelta, two_proportion_z
+from .analyses._common import UTC_NS, auto_bin, to_timedelta
+from .analyses.compare import EXCLUDED as _EXCLUDED
 from .errors import EvidenceError, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -607,15 +608,6 @@ def error_rate(
 # --------------------------------------------------------------------------- incident vs baseline
 
 
-_EXCLUDED = frozenset(
-    {
-        "request_id", "event_id", "xray_trace_id", "trace_id", "message", "raw", "error_message",
-        "parse_error_reason", "detail", "ingestion_time", "timestamp", "query_id", "span_id",
-        "function_request_id", "correlation_id", "ip", "client_ip", "requestparameters",
-    }
-)  # fmt: skip  (analyses.compare.EXCLUDED)
-
-
 def _selection(spec: Any, schema: Any, time: str, what: str) -> Any:
     """A window / ``(start, end)`` pair / expression → a boolean expression (null → false)."""
     pa, pc, _ = _pa()
@@ -755,13 +747,9 @@ def compare(
     >>> top = compare("evidence/parsed-api.parquet", inv.window, inv.baseline).head(5)  # doctest: +SKIP
     """
     pa, pc, _ = _pa()
-    from .analyses.compare import ua_family
+    from .analyses.compare import _empty_lift, _score_counts, ua_family
 
-    cols_out = ["column", "value", "incident_count", "incident_share", "baseline_count", "baseline_share",
-                "difference", "lift", "effect", "z", "p_value", "q_value", "significant"]  # fmt: skip
-    empty = pd.DataFrame({c: pd.Series([], dtype="object" if c in ("column", "value") else
-                                       ("bool" if c == "significant" else ("int64" if c.endswith("_count") else "float64")))
-                          for c in cols_out})  # fmt: skip
+    empty = _empty_lift()
     d = dataset(source, names=names, kind=kind)
     schema = d.schema
     inc_expr = _selection(incident, schema, time, "incident")
@@ -881,20 +869,7 @@ def compare(
     if not rows:
         empty.attrs.update({"columns": final, "excluded": excluded})
         return empty
-    out = pd.DataFrame(rows)
-    out["incident_share"] = out["incident_count"] / n1
-    out["baseline_share"] = out["baseline_count"] / n2
-    out["difference"] = out["incident_share"] - out["baseline_share"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["lift"] = np.where(out["baseline_share"] > 0, out["incident_share"] / out["baseline_share"], np.inf)
-    out["effect"] = 2 * np.arcsin(np.sqrt(out["incident_share"])) - 2 * np.arcsin(np.sqrt(out["baseline_share"]))
-    z, p = two_proportion_z(out["incident_count"], n1, out["baseline_count"], n2)
-    out["z"], out["p_value"] = z, p
-    out["q_value"] = benjamini_hochberg(out["p_value"])
-    out["significant"] = (out["q_value"] < alpha).astype(bool)
-    out["_abs"] = out["effect"].abs().round(9)
-    out = out.sort_values(["significant", "_abs", "effect", "incident_count"], ascending=[False, False, False, False], kind="stable")
-    out = out[cols_out].reset_index(drop=True)
+    out = _score_counts(rows, n1, n2, alpha=alpha)
     out.attrs.update({"n_incident": n1, "n_baseline": n2, "baseline": kind_text, "columns": final, "excluded": excluded})
     return out
 

@@ -185,6 +185,42 @@ def _labels(s: pd.Series) -> pd.Series:
     return s.astype("object").where(s.notna(), MISSING).map(lambda v: v if isinstance(v, (bool, np.bool_)) else str(v))
 
 
+_LIFT_COLUMNS = ("column", "value", "incident_count", "incident_share", "baseline_count", "baseline_share",
+                 "difference", "lift", "effect", "z", "p_value", "q_value", "significant")
+
+
+def _empty_lift() -> pd.DataFrame:
+    """The empty result of :func:`compare` (and of ``outofcore.compare``), columns typed."""
+    return pd.DataFrame({c: pd.Series([], dtype="object" if c in ("column", "value") else
+                                      ("bool" if c == "significant" else ("int64" if c.endswith("_count") else "float64")))
+                         for c in _LIFT_COLUMNS})
+
+
+def _score_counts(rows: list[dict[str, Any]], n1: int, n2: int, *, alpha: float) -> pd.DataFrame:
+    """Counts per (column, value) in ``n1`` incident and ``n2`` baseline rows → :func:`compare`'s ranked frame.
+
+    Shares, difference, lift, Cohen's h (``effect``), the two-proportion z-test and
+    Benjamini-Hochberg q-values; significant values first, then by ``|h|``. Shared with
+    ``outofcore.compare`` so both give the same statistics for the same counts.
+    """
+    out = pd.DataFrame(rows)
+    out["incident_share"] = out["incident_count"] / n1
+    out["baseline_share"] = out["baseline_count"] / n2
+    out["difference"] = out["incident_share"] - out["baseline_share"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["lift"] = np.where(out["baseline_share"] > 0, out["incident_share"] / out["baseline_share"], np.inf)
+    out["effect"] = 2 * np.arcsin(np.sqrt(out["incident_share"])) - 2 * np.arcsin(np.sqrt(out["baseline_share"]))
+    z, p = two_proportion_z(out["incident_count"], n1, out["baseline_count"], n2)
+    out["z"], out["p_value"] = z, p
+    out["q_value"] = benjamini_hochberg(out["p_value"])
+    out["significant"] = (out["q_value"] < alpha).astype(bool)
+    # |h| is symmetric for the two values of a binary column: over-represented values first on ties.
+    out["_abs"] = out["effect"].abs().round(9)
+    out = out.sort_values(["significant", "_abs", "effect", "incident_count"], ascending=[False, False, False, False],
+                          kind="stable")
+    return out[list(_LIFT_COLUMNS)].reset_index(drop=True)
+
+
 def compare(
     incident: pd.DataFrame | None,
     baseline: pd.DataFrame | pd.Series | np.ndarray | Sequence[bool] | None = None,
@@ -233,11 +269,7 @@ def compare(
     >>> r["value"], int(r["incident_count"]), int(r["baseline_count"])
     ('a', 30, 20)
     """
-    cols_out = ["column", "value", "incident_count", "incident_share", "baseline_count", "baseline_share",
-                "difference", "lift", "effect", "z", "p_value", "q_value", "significant"]
-    empty = pd.DataFrame({c: pd.Series([], dtype="object" if c in ("column", "value") else
-                                       ("bool" if c == "significant" else ("int64" if c.endswith("_count") else "float64")))
-                          for c in cols_out})
+    empty = _empty_lift()
     if incident is None:
         return empty
     inc, base, kind = _split(incident, baseline)
@@ -274,22 +306,7 @@ def compare(
     if not rows:
         empty.attrs.update({"columns": chosen, "excluded": excluded})
         return empty
-    out = pd.DataFrame(rows)
-    out["incident_share"] = out["incident_count"] / n1
-    out["baseline_share"] = out["baseline_count"] / n2
-    out["difference"] = out["incident_share"] - out["baseline_share"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["lift"] = np.where(out["baseline_share"] > 0, out["incident_share"] / out["baseline_share"], np.inf)
-    out["effect"] = 2 * np.arcsin(np.sqrt(out["incident_share"])) - 2 * np.arcsin(np.sqrt(out["baseline_share"]))
-    z, p = two_proportion_z(out["incident_count"], n1, out["baseline_count"], n2)
-    out["z"], out["p_value"] = z, p
-    out["q_value"] = benjamini_hochberg(out["p_value"])
-    out["significant"] = (out["q_value"] < alpha).astype(bool)
-    # |h| is symmetric for the two values of a binary column: over-represented values first on ties.
-    out["_abs"] = out["effect"].abs().round(9)
-    out = out.sort_values(["significant", "_abs", "effect", "incident_count"], ascending=[False, False, False, False],
-                          kind="stable")
-    out = out[cols_out].reset_index(drop=True)
+    out = _score_counts(rows, n1, n2, alpha=alpha)
     out.attrs.update({"n_incident": n1, "n_baseline": n2, "baseline": kind, "columns": chosen, "excluded": excluded})
     return out
 

@@ -492,7 +492,7 @@ def markdown(result: Mapping[str, Any], *, links: bool = True) -> str:
             from .report import _fmt
 
             for k, v in ev.items():
-                lines.append(f"| {_cell(k)} | {_cell(_fmt(v))} |")
+                lines.append(f"| {_cell(k)} | {_cell(_fmt(v, k))} |")
         if links and rc.get("id"):
             lines += ["", f"See [the finding in the report](report.html#finding-{rc['id']})."]
     else:

@@ -723,6 +723,8 @@ def moved_metrics(metrics: Any, *, window: Any, baseline: Any = None, limit: int
         moved = moved.assign(label=moved["series"].map(labels)).head(limit)
         cols = ["label", "onset", "direction", "baseline_level", "incident_level", "peak", "peak_time"]
         moved = moved[[c for c in cols if c in moved.columns]].reset_index(drop=True)
+        levels = [c for c in ("baseline_level", "incident_level", "peak") if c in moved.columns]
+        moved[levels] = moved[levels].astype("float64").round(2)  # a reading table, not six decimals
     subset = metrics[metrics["query_id"].isin(ids)]
     return subset, moved
 

@@ -31,7 +31,7 @@ from typing import Any, Callable, Mapping
 import pandas as pd
 
 from . import alarms
-from .errors import AwsError, IncidentKitError, ParameterError, from_botocore
+from .errors import AwsError, IncidentKitError, NotebookError, ParameterError, from_botocore
 
 __all__ = [
     "AutoRun",
@@ -155,8 +155,13 @@ def run_to(
         check_destination(out_text, session=session, region=region, endpoint_url=endpoint_url)
     work = Path(tempfile.mkdtemp(prefix="incidentkit-"))
     try:
-        result = runner.run(template, parameters, out=work, region=region, profile=profile, endpoint_url=endpoint_url,
-                            run_id=run_id, context=context, **run_kwargs)
+        try:
+            result = runner.run(template, parameters, out=work, region=region, profile=profile, endpoint_url=endpoint_url,
+                                run_id=run_id, context=context, **run_kwargs)
+        except NotebookError as exc:
+            _publish_failed(exc, out_text, sse=sse, kms_key_id=kms_key_id, session=session, region=region,
+                            endpoint_url=endpoint_url)
+            raise
         facts = _run_facts(result, result.run_id, context)
         (result.path / publish.PUBLISHED_MANIFEST).write_text(json.dumps(facts, indent=2), encoding="utf-8")
         url = publish.publish(result.path, out_text, run_id=result.run_id, sse=sse, kms_key_id=kms_key_id,
@@ -164,6 +169,26 @@ def run_to(
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result, url
+
+
+def _publish_failed(exc: NotebookError, url: str, **publish_kwargs: Any) -> None:
+    """Upload a failed run (the partially executed notebook) under ``<run-id>.failed/``.
+
+    The team finds what failed where the report would have been; the error then names the
+    uploaded notebook. A failure to upload is added to the error, never raised over it.
+    """
+    from . import publish
+
+    notebook = exc.context.get("notebook")
+    folder = Path(notebook).parent if notebook else None
+    if folder is None or not folder.is_dir():
+        return
+    try:
+        where = publish.publish(folder, url, run_id=folder.name, **publish_kwargs)
+    except IncidentKitError as pub_exc:
+        exc.context["upload_error"] = str(pub_exc)
+        return
+    exc.context["notebook"] = f"{where}report.ipynb"
 
 
 def run_derived(

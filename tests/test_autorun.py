@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pandas as pd
 import pytest
+from moto import mock_aws
 from click.testing import CliRunner
 
 from incidentkit import alarms, autorun, cli, runner
@@ -347,3 +348,21 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert not (tmp_path / "runs").exists()
+
+
+@mock_aws
+def test_a_failed_run_to_s3_uploads_its_partial_notebook(tmp_path) -> None:
+    """With an s3:// --out, a failing cell still leaves the partially executed notebook where the team looks."""
+    from test_runner import WINDOW, make_template
+
+    from incidentkit import autorun
+    from incidentkit.errors import NotebookError
+
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="reports")
+    tpl = make_template(tmp_path)
+    with pytest.raises(NotebookError) as info:
+        autorun.run_to(tpl, {**WINDOW, "fail": "true"}, out="s3://reports/incidents", run_id="tiny-run", region="us-east-1")
+    assert info.value.context["notebook"] == "s3://reports/incidents/tiny-run.failed/report.ipynb"
+    keys = {o["Key"] for o in boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket="reports")["Contents"]}
+    assert "incidents/tiny-run.failed/report.ipynb" in keys and "incidents/tiny-run.failed/manifest.json" in keys
+    assert not any(k.startswith("incidents/tiny-run/") for k in keys)  # never a complete-looking run

@@ -341,3 +341,13 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(sat, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_pool_errors_without_request_ids_are_not_a_zero_share_of_requests() -> None:
+    """Error lines that carry no request id cannot be linked to requests: the share is unknown, not 0 %."""
+    from incidentkit.analyses._common import request_share
+
+    requests = pd.DataFrame({"request_id": ["a", "b", "c", "d"]})
+    assert math.isnan(request_share(requests, pd.Series([None, None], dtype="string")))
+    assert request_share(requests, pd.Series(["a", None], dtype="string")) == 0.25
+    assert request_share(requests, pd.Series(["zz"], dtype="string")) == 0.0

@@ -526,8 +526,14 @@ def tg_matches(resource_id: str, tg_dim: str) -> bool:
 
 
 def request_share(requests: pd.DataFrame | None, request_ids: pd.Series) -> float:
-    """Share of the distinct request ids of ``requests`` that are among ``request_ids`` (NaN without requests)."""
+    """Share of the distinct request ids of ``requests`` that are among ``request_ids``.
+
+    NaN when it cannot be known: no requests, or none of ``request_ids`` is set (error lines
+    that carry no request id cannot be linked to requests; that is not a share of 0).
+    """
     if requests is None or requests.empty or "request_id" not in requests.columns:
+        return float("nan")
+    if not request_ids.notna().any():
         return float("nan")
     total = requests["request_id"].dropna().nunique()
     if not total:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import math
 import pandas as pd
 import pytest
 

@@ -296,9 +296,9 @@ def run_from_event(
     out = out or os.environ.get("INCIDENTKIT_OUT") or "runs"
     kms_key_id = kms_key_id or os.environ.get("INCIDENTKIT_KMS_KEY_ID") or None
     if session is None and profile:
-        import boto3
+        from . import aws
 
-        session = boto3.Session(profile_name=profile)
+        session = aws.profile_session(profile)
     trigger = alarms.trigger_from_event(event)
     region = region or trigger.alarm.region
     access = {"session": session, "region": region, "endpoint_url": endpoint_url}
@@ -341,9 +341,9 @@ def run_from_alarm(
 ) -> AutoRun:
     """Investigate the last ALARM transition of a named alarm (``--from-alarm``)."""
     if session is None and profile:
-        import boto3
+        from . import aws
 
-        session = boto3.Session(profile_name=profile)
+        session = aws.profile_session(profile)
     derivation = alarms.from_alarm(name_or_arn, session=session, region=region, endpoint_url=endpoint_url, now=now)
     return run_derived(derivation, template=template, out=out, parameters=parameters, region=region, profile=profile,
                        endpoint_url=endpoint_url, session=session, sse=sse, kms_key_id=kms_key_id, on_derived=on_derived,

@@ -39,6 +39,7 @@ from .errors import ParameterError, ReadOnlyViolation
 
 __all__ = [
     "client",
+    "profile_session",
     "retry_attempts",
     "READ_OPERATIONS",
     "S3_WRITE_OPERATIONS",
@@ -123,7 +124,7 @@ _MUTATING_PREFIXES = (
     "Untag", "Enable", "Disable", "Reboot", "Terminate", "Run", "Invoke", "Publish", "Send", "Restore",
     "Reset", "Replace", "Import", "Copy", "Upload", "Complete", "Abort", "Cancel", "Accept", "Reject",
     "Apply", "Execute", "Increase", "Decrease", "Purchase", "Release", "Allocate", "Rotate", "Promote",
-    "Failover", "Flush", "Test", "Batch", "Upgrade", "Change", "Allow", "Continue", "Create", "Subscribe",
+    "Failover", "Flush", "Test", "Batch", "Upgrade", "Change", "Allow", "Continue", "Subscribe",
     "Unsubscribe", "Retire", "Revert", "Rollback", "Undeploy", "Deploy", "Schedule",
 )
 # Read operations whose names look mutating.
@@ -270,6 +271,30 @@ class _Guard:
 # --- clients --------------------------------------------------------------------------------------
 
 
+def profile_session(profile: str | None = None) -> boto3.Session:
+    """A boto3 session from the standard chain, or from a named ``profile``.
+
+    Raises
+    ------
+    NoCredentialsError
+        When the profile is not configured (one line naming it and the fix).
+
+    Example
+    -------
+    >>> profile_session("no-such-profile-xyz")              # doctest: +SKIP
+    Traceback (most recent call last):
+    NoCredentialsError: AWS profile 'no-such-profile-xyz' is not configured: configure credentials ...
+    """
+    import botocore.exceptions as bx
+
+    from .errors import CREDENTIALS_HINT, NoCredentialsError
+
+    try:
+        return boto3.Session(profile_name=profile) if profile else boto3.Session()
+    except bx.ProfileNotFound:
+        raise NoCredentialsError(f"AWS profile {profile!r} is not configured: {CREDENTIALS_HINT}") from None
+
+
 def _max_attempts(value: int | None) -> int:
     if value is None:
         env = os.environ.get("INCIDENTKIT_MAX_ATTEMPTS")
@@ -331,7 +356,7 @@ def client(
     if service not in READ_OPERATIONS:
         raise ParameterError(f"incidentkit does not read from AWS service {service!r}")
     if session is None:
-        session = boto3.Session(profile_name=profile) if profile else boto3.Session()
+        session = profile_session(profile)
     resolved_region = region or session.region_name
     if not resolved_region and (endpoint_url or os.environ.get("AWS_ENDPOINT_URL")):
         resolved_region = DEFAULT_REGION

@@ -381,15 +381,9 @@ _RESOURCES_HELP = (
 def _session(profile: str | None) -> Any:
     if not profile:
         return None
-    import boto3
-    import botocore.exceptions as bx
+    from . import aws
 
-    from .errors import CREDENTIALS_HINT, NoCredentialsError
-
-    try:
-        return boto3.Session(profile_name=profile)
-    except bx.ProfileNotFound:
-        raise NoCredentialsError(f"AWS profile {profile!r} is not configured: {CREDENTIALS_HINT}") from None
+    return aws.profile_session(profile)
 
 
 @cli.command("audit", context_settings={"show_default": True})

@@ -179,16 +179,12 @@ def check_access(
     AwsError
         Any other AWS failure while checking (endpoint unreachable, access denied).
     """
-    import boto3
     import botocore.exceptions as bx
 
     from . import aws
     from .errors import CREDENTIALS_HINT, from_botocore
 
-    try:
-        sess = session or (boto3.Session(profile_name=profile) if profile else boto3.Session())
-    except bx.ProfileNotFound:
-        raise NoCredentialsError(f"AWS profile {profile!r} is not configured: {CREDENTIALS_HINT}") from None
+    sess = session or aws.profile_session(profile)
     try:
         creds = sess.get_credentials()
     except bx.BotoCoreError as exc:
@@ -592,15 +588,9 @@ class Investigation:
 
     def _session_obj(self) -> Any:
         if self._session is None and self.profile:
-            import boto3
-            import botocore.exceptions as bx
+            from . import aws
 
-            try:
-                self._session = boto3.Session(profile_name=self.profile)
-            except bx.ProfileNotFound:
-                from .errors import CREDENTIALS_HINT
-
-                raise NoCredentialsError(f"AWS profile {self.profile!r} is not configured: {CREDENTIALS_HINT}") from None
+            self._session = aws.profile_session(self.profile)
         return self._session
 
     def _aws(self) -> dict[str, Any]:

@@ -25,7 +25,6 @@ import math
 import numbers
 import os
 import re
-from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from .masking import mask_obj, mask_text

@@ -155,3 +155,14 @@ def test_retry_attempts_reads_response_metadata_of_responses_and_errors() -> Non
     err = ClientError({"Error": {"Code": "ThrottlingException"}, "ResponseMetadata": {"RetryAttempts": 7}}, "GetMetricData")
     assert aws.retry_attempts(err.response) == 7
     assert [aws.retry_attempts(r) for r in (None, {}, {"ResponseMetadata": None}, {"ResponseMetadata": {"RetryAttempts": "x"}})] == [0, 0, 0, 0]
+
+
+def test_an_unknown_profile_is_one_actionable_line(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    from incidentkit.errors import NoCredentialsError
+
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    for make in (lambda: aws.profile_session("no-such-profile"), lambda: aws.client("logs", profile="no-such-profile")):
+        with pytest.raises(NoCredentialsError) as info:
+            make()
+        assert "'no-such-profile' is not configured" in str(info.value) and "\n" not in str(info.value)

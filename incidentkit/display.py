@@ -107,7 +107,7 @@ def _badge(severity: str) -> str:
 
     bg, fg = SEVERITY_COLORS.get(severity, SEVERITY_COLORS["info"])
     return (
-        f'<span class="ik-severity ik-severity-{_e(severity)}" style="background:{bg};color:{fg};border-radius:4px;'
+        f'<span class="ik-severity ik-severity-{_e(severity)}" style="background-color:{bg};color:{fg};border-radius:4px;'
         f'padding:1px 7px;font-weight:700;font-size:11px;letter-spacing:.04em;white-space:nowrap">{_e(severity.upper())}</span>'
     )
 
@@ -342,13 +342,13 @@ def timeline_html(changes: pd.DataFrame | None, *, window: Any = None, limit: in
     for r in table.to_dict("records"):
         color = CHANGE_COLORS.get(str(r.get("class")), CHANGE_COLORS["OTHER"])
         inside = bool(r.get("in window"))
-        style = ' style="background:rgba(231,76,60,.08)"' if inside else ""
+        style = ' style="background-color:rgba(231,76,60,.08)"' if inside else ""
         cells = []
         for c in cols:
             v = r.get(c)
             if c == "class":
                 cells.append(f'<td style="{_CELL};white-space:nowrap"><span style="display:inline-block;width:9px;height:9px;'
-                             f'border-radius:50%;background:{color};margin-right:5px"></span>{_e(v)}</td>')
+                             f'border-radius:50%;background-color:{color};margin-right:5px"></span>{_e(v)}</td>')
             elif c == "error":
                 cells.append(f'<td style="{_CELL};color:#b91c1c;font-weight:600">{_e(v or "")}</td>')
             elif c == "change":

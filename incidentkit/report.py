@@ -27,6 +27,7 @@ import os
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
+from .markup import sanitize_notebook
 from .masking import mask_obj, mask_text
 
 __all__ = [
@@ -224,7 +225,7 @@ def _as_dicts(findings: Iterable[Any]) -> list[dict[str, Any]]:
 def _badge(severity: str) -> str:
     bg, fg = SEVERITY_COLORS.get(severity, SEVERITY_COLORS["info"])
     return (
-        f'<span style="background:{bg};color:{fg};border-radius:4px;padding:2px 8px;font-weight:700;'
+        f'<span style="background-color:{bg};color:{fg};border-radius:4px;padding:2px 8px;font-weight:700;'
         f'font-size:12px;letter-spacing:.04em;white-space:nowrap">{_e(severity.upper())}</span>'
     )
 
@@ -262,7 +263,7 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None, errors: 
     if errors:
         rows = "".join(f"<li><code>{_e(k)}</code>: {_e(v)}</li>" for k, v in errors.items())
         parts.append(
-            '<div style="border:1px solid #f59e0b;border-radius:6px;padding:8px 12px;margin:8px 0;background:#fffbeb;color:#78350f">'
+            '<div style="border:1px solid #f59e0b;border-radius:6px;padding:8px 12px;margin:8px 0;background-color:#fffbeb;color:#78350f">'
             f"<b>Checks that could not run</b> (their causes are not ruled out):<ul style='margin:4px 0'>{rows}</ul></div>"
         )
     parts.append("</div>")
@@ -334,7 +335,7 @@ def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
         ch_rows += f"<li>… and {len(changes) - 8} more</li>"
     body = [
         f'<div id="finding-{_e(f.get("id", ""))}" style="border:1px solid #cbd5e1;border-left:8px solid {bg};border-radius:6px;'
-        'padding:10px 14px;margin:8px 0;background:rgba(148,163,184,.06)">',
+        'padding:10px 14px;margin:8px 0;background-color:rgba(148,163,184,.06)">',
         f'<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap"><span style="font-weight:700;color:#64748b">#{rank}</span>'
         f'{_badge(severity)}<span style="font-size:16px;font-weight:700">{_inline_code(_e(f.get("title", "")))}</span></div>',
         f'<div style="color:#64748b;font-size:12px;margin:2px 0 6px"><code>{_e(f.get("id", ""))}</code>{conf_txt}{onset}</div>',
@@ -422,7 +423,7 @@ def data_quality_html(dq: Mapping[str, Any]) -> str:
     )
     rows = []
     for r in dq.get("by_frame", []):
-        flag = "" if r.get("complete", True) and not r.get("truncated") else ' style="background:#fef3c7;color:#78350f"'
+        flag = "" if r.get("complete", True) and not r.get("truncated") else ' style="background-color:#fef3c7;color:#78350f"'
         rows.append(
             f"<tr{flag}><td><code>{_e(r.get('frame'))}</code></td><td>{_e(r.get('source') or r.get('kind') or '')}</td>"
             f"<td style='text-align:right'>{_fmt(r.get('rows'))}</td><td style='text-align:right'>{_fmt(r.get('api_calls'))}</td>"
@@ -642,13 +643,52 @@ def _mask_html(text: str) -> str:
     return "".join(parts)
 
 
-def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
-    """Render a notebook to standalone HTML (masked), optionally without code cells."""
-    from nbconvert import HTMLExporter
+#: The report page's own CSS: the kit's views read left-aligned (JupyterLab right-aligns rendered
+#: tables), wide tables scroll inside their output instead of being clipped, and the postmortem's
+#: Markdown tables scroll too. Outputs cannot carry ``<style>`` into the export (the sanitiser drops
+#: it), so this is the only stylesheet besides nbconvert's.
+REPORT_CSS = """
+.ik-findings-view td,.ik-findings-view th,.ik-finding-view td,.ik-finding-view th,.ik-investigation td,
+.ik-investigation th,.ik-timeline td,.ik-timeline th,.ik-table td.ik-text,.ik-table th.ik-text{text-align:left}
+.jp-OutputArea-output{overflow-x:auto;max-width:100%}
+.ik-table-wrap{overflow-x:auto;max-width:100%}
+.ik-table td,.ik-table th{white-space:nowrap;font-variant-numeric:tabular-nums}
+.jp-RenderedMarkdown table{display:block;overflow-x:auto;max-width:100%}
+.jp-RenderedMarkdown td{vertical-align:top}
+.jp-RenderedMarkdown blockquote{border-left:4px solid #f59e0b;background:#fffbeb;color:#78350f;padding:4px 12px;margin:6px 0}
+"""
 
+#: The report loads and runs no script at all (no MathJax, require.js or mermaid from a CDN: the
+#: report needs none), and says so to the browser: a third wall after escaping and sanitising.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                           "base-uri 'none'; form-action 'none'")
+
+_REPORT_TEMPLATE = (
+    "{%- extends 'index.html.j2' -%}\n"
+    "{%- block html_head_js -%}\n"
+    f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
+    "{%- endblock html_head_js -%}\n"
+    "{% block jupyter_widgets %}{% endblock jupyter_widgets %}\n"
+    "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
+    "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
+    "{%- block html_head_css -%}<style type=\"text/css\">{{ resources.incidentkit_css }}</style>{%- endblock html_head_css -%}\n"
+)
+
+
+def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
+    """Render a notebook to standalone HTML (masked, sanitised, script-free), optionally without code cells.
+
+    The notebook is masked first, then every HTML/Markdown output is sanitised
+    (:func:`incidentkit.markup.sanitize_notebook`); the page is nbconvert's ``lab`` template
+    without its scripts, with :data:`REPORT_CSS` and a Content-Security-Policy that allows no
+    script.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"incidentkit-report.html.j2": _REPORT_TEMPLATE})],
+                            template_file="incidentkit-report.html.j2")
     # the reader sees the investigation's summary instead of the parameter cells, and the
     # outputs of setup cells without their code; report.ipynb keeps everything
     tags = TagRemovePreprocessor(
@@ -661,7 +701,8 @@ def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
         exporter.exclude_input = True
         exporter.exclude_input_prompt = True
         exporter.exclude_output_prompt = True
-    body, _resources = exporter.from_notebook_node(mask_notebook(nb))
+    clean = sanitize_notebook(mask_notebook(nb))
+    body, _resources = exporter.from_notebook_node(clean, resources={"incidentkit_css": REPORT_CSS})
     return _mask_html(body)
 
 

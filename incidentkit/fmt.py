@@ -17,10 +17,12 @@ import math
 import numbers
 from typing import Any
 
-__all__ = ["value"]
+import pandas as pd
+
+__all__ = ["value", "iso"]
 
 _FRACTION_WORDS = frozenset({"share", "fraction", "rate"})
-_PVALUE_NAMES = frozenset({"p", "pvalue", "p_value", "p_val"})
+_PVALUE_NAMES = frozenset({"p", "pvalue", "p_value", "p_val", "q", "qvalue", "q_value"})  # a q-value is an adjusted p
 
 
 def _words(name: str) -> list[str]:
@@ -28,14 +30,15 @@ def _words(name: str) -> list[str]:
 
 
 def _is_fraction_name(name: str) -> bool:
-    """A part of a whole: a word ``share``, ``fraction`` or ``rate``, but no ``per`` (``rate_per_min``) or ``limit``."""
+    """A part of a whole: a word ``share``, ``fraction`` or ``rate``, but no ``per`` (``rate_per_min``), ``limit``,
+    ``ratio`` or ``lift`` (``rate_ratio`` compares two rates: it is no share)."""
     words = _words(name)
-    return bool(_FRACTION_WORDS.intersection(words)) and not {"per", "limit"}.intersection(words)
+    return bool(_FRACTION_WORDS.intersection(words)) and not {"per", "limit", "ratio", "lift"}.intersection(words)
 
 
 def _is_pvalue_name(name: str) -> bool:
     low = name.lower()
-    return low in _PVALUE_NAMES or low.endswith(("_p_value", "_pvalue"))
+    return low in _PVALUE_NAMES or low.endswith(("_p_value", "_pvalue", "_q_value", "_qvalue"))
 
 
 def _unit(name: str) -> str | None:
@@ -147,3 +150,23 @@ def value(value: Any, name: str | None = None) -> str:
     if math.isinf(x):
         return str(value)
     return _number(x)
+
+
+def iso(ts: Any) -> str | None:
+    """A time as ISO-8601 UTC with ``Z`` (naive means UTC), or None when unknown.
+
+    Example
+    -------
+    >>> iso("2026-03-10 02:47:12+01:00"), iso(None), iso(float("nan"))
+    ('2026-03-10T01:47:12Z', None, None)
+    """
+    if ts is None or (isinstance(ts, float) and math.isnan(ts)):
+        return None
+    try:
+        t = pd.Timestamp(ts)
+    except (ValueError, TypeError):
+        return None
+    if pd.isna(t):
+        return None
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.isoformat().replace("+00:00", "Z")

@@ -27,6 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from .blameless import blameless_actor, blameless_text
+from .changes import normalize_event_name
 from .postmortem_doc import PRIORITY, actions, markdown
 
 __all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
@@ -186,6 +187,14 @@ def _recovery(requests: pd.DataFrame | None, baseline_rate: float | None, onset:
     return None
 
 
+def _known(value: Any) -> str | None:
+    """A change field as text, or None when missing (None, NA, NaN, empty)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value)
+    return None if text in ("", "<NA>", "nan", "None") else text
+
+
 def timeline(changes: pd.DataFrame | None, findings: Sequence[Mapping[str, Any]], *, window: Any = None,
              detection: Any = None, recovery: str | None = None, onset: Any = None, limit: int = 25) -> list[dict[str, Any]]:
     """Changes, onset, detection and mitigation on one UTC time line."""
@@ -200,11 +209,14 @@ def timeline(changes: pd.DataFrame | None, findings: Sequence[Mapping[str, Any]]
             significant = significant.tail(limit)
         for d in significant.to_dict("records"):
             cls = d.get("class")
-            what = " ".join(str(x) for x in (d.get("event_name"), d.get("resource")) if x is not None and x is not pd.NA and str(x) != "<NA>")
-            err = d.get("error_code")
-            failed = f" — FAILED ({err})" if err is not None and err is not pd.NA and str(err) not in ("", "<NA>", "nan") else ""
+            known = {k: _known(d.get(k)) for k in ("event_name", "resource", "actor", "error_code", "class")}
+            known["event_name"] = normalize_event_name(known["event_name"]) or None
+            known["actor"] = blameless_actor(d.get("actor")) if known["actor"] else None
+            what = " ".join(str(x) for x in (known["event_name"], known["resource"]) if x)
+            failed = f" — FAILED ({known['error_code']})" if known["error_code"] else ""
             items.append({"time": _iso(d.get("timestamp")), "kind": "change",
-                          "text": f"{cls or 'change'}: {what} by {blameless_actor(d.get('actor'))}{failed}"})
+                          "text": f"{cls or 'change'}: {what} by {blameless_actor(d.get('actor'))}{failed}",
+                          "change": {"timestamp": _iso(d.get("timestamp")), **{k: v for k, v in known.items() if v}}})
     if onset is not None:
         items.append({"time": _iso(onset), "kind": "onset", "text": "the signal departs from its baseline (onset)"})
     if detection is not None:

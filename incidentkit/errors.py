@@ -96,7 +96,13 @@ def _short(value: Any, limit: int = 120) -> str:
 
 #: Longest summary of an error text (an AWS error body, an exception message) the kit keeps.
 SUMMARY_LIMIT = 200
-_MARKUP = re.compile(r"<\s*[A-Za-z!/?]")
+#: Markup in an error text: a doctype, an XML declaration or an HTML element's tag (``<NA>`` is no markup).
+_MARKUP = re.compile(
+    r"<(?:!doctype|\?xml|/?(?:html|head|body|title|meta|link|script|style|noscript|div|span|p|pre|code|h[1-6]|a|img|"
+    r"iframe|frame|object|embed|svg|math|table|tr|td|th|ul|ol|li|br|hr|center|b|i|em|strong|form|input|button|"
+    r"textarea|select|details|summary|base|template)(?=[\s/>]))",
+    re.I,
+)
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
 _INVISIBLE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
 
@@ -142,6 +148,8 @@ def summarize(text: Any, limit: int = SUMMARY_LIMIT) -> str:
     '502 Bad Gateway'
     >>> summarize("Rate exceeded\\n  at line 2")
     'Rate exceeded'
+    >>> summarize("column status has <NA> values")
+    'column status has <NA> values'
     """
     raw = "" if text is None else str(text)
     if _MARKUP.search(raw):

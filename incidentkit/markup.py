@@ -250,7 +250,7 @@ def sanitize_notebook(nb: Mapping[str, Any]) -> Any:
     >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output(
     ...     "display_data", data={"text/markdown": "v <img src=x onerror=alert(1)>"})])])
     >>> sanitize_notebook(nb).cells[0].outputs[0].data["text/html"]
-    '<p>v <img src="x"></p>\\n'
+    '<div class="ik-markdown"><p>v <img src="x"></p>\\n</div>'
     """
     out = copy.deepcopy(nb)
     for cell in out.get("cells", []):
@@ -263,7 +263,8 @@ def sanitize_notebook(nb: Mapping[str, Any]) -> Any:
             if "text/html" in data:
                 data["text/html"] = sanitize_html(_joined(data["text/html"]))
             elif "text/markdown" in data:
-                data["text/html"] = sanitize_html(_markdown_to_html(_joined(data["text/markdown"])))
+                rendered = _markdown_to_html(_joined(data["text/markdown"]))
+                data["text/html"] = sanitize_html(f'<div class="ik-markdown">{rendered}</div>')
             for key in [k for k in data if k not in _SHOWN_MIME]:
                 del data[key]
     return out

@@ -21,11 +21,14 @@ from __future__ import annotations
 import datetime as _dt
 import html as _html
 import json
-import math
+import numbers
 import os
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
+from .blameless import blameless_actor
+from .changes import normalize_event_name
+from .errors import summarize
 from .fmt import value as _fmt
 from .markup import sanitize_notebook
 from .masking import mask_obj, mask_text
@@ -57,6 +60,8 @@ __all__ = [
     "data_quality_view",
     "metrics_named",
     "settings_table",
+    "table",
+    "Table",
 ]
 
 #: MIME type of the results a template publishes (read back by the runner).
@@ -159,7 +164,7 @@ def _inline_code(escaped: str) -> str:
 
 def _evidence_rows(items: Sequence[tuple[str, Any]], name_width: int) -> str:
     return "".join(
-        f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap;min-width:{name_width}ch">{_e(k)}</td>'
+        f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap;text-align:left;min-width:{name_width}ch">{_e(k)}</td>'
         f'<td style="padding:2px 0;font-variant-numeric:tabular-nums;font-weight:600;white-space:nowrap">{_e(_fmt(v, k))}</td></tr>'
         for k, v in items
     )
@@ -193,16 +198,7 @@ def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
     onset = f" · onset {_e(f['onset'])}" if f.get("onset") else ""
     evidence = _evidence_html(f.get("evidence") or {})
     rem = "".join(f"<li>{_inline_code(_e(r))}</li>" for r in f.get("remediation") or [])
-    changes = f.get("related_changes") or []
-    ch_rows = "".join(
-        "<li><code>{}</code> {} {} {}</li>".format(
-            _e(c.get("timestamp", "")), _e(c.get("event_name", "")), _e(c.get("resource", "") or ""),
-            f'<span style="color:#b91c1c">({_e(c["error_code"])})</span>' if c.get("error_code") else "",
-        )
-        for c in changes[:8]
-    )
-    if len(changes) > 8:
-        ch_rows += f"<li>… and {len(changes) - 8} more</li>"
+    ch_rows = _related_changes_html(f.get("related_changes") or [])
     body = [
         f'<div id="finding-{_e(f.get("id", ""))}" style="border:1px solid #cbd5e1;border-left:8px solid {bg};border-radius:6px;'
         'padding:10px 14px;margin:8px 0;background-color:rgba(148,163,184,.06)">',
@@ -219,9 +215,27 @@ def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
     if cols:
         body.append('<div style="display:flex;gap:18px;flex-wrap:wrap">' + "".join(cols) + "</div>")
     if ch_rows:
-        body.append(f'<div style="margin-top:6px"><b>Preceding changes</b><ul style="margin:4px 0">{ch_rows}</ul></div>')
+        body.append(f'<div style="margin-top:6px"><b>Related changes</b><ul style="margin:4px 0">{ch_rows}</ul></div>')
     body.append("</div>")
     return "".join(body)
+
+
+#: Related changes a card lists (the rest are counted; findings.json keeps all).
+_CHANGES_SHOWN = 8
+
+
+def _related_changes_html(changes: Sequence[Mapping[str, Any]]) -> str:
+    """``<li>`` per related change: time, API name without CloudTrail's version suffix, resource, who (blameless)."""
+    rows = []
+    for c in changes[:_CHANGES_SHOWN]:
+        name = normalize_event_name(c.get("event_name")) or "change"
+        actor = f' by {_e(blameless_actor(c["actor"]))}' if c.get("actor") else ""
+        failed = f' <span style="color:#b91c1c">(failed: {_e(c["error_code"])})</span>' if c.get("error_code") else ""
+        rows.append(f"<li><code>{_e(c.get('timestamp', ''))}</code> <b>{_e(name)}</b> {_e(c.get('resource') or '')}"
+                    f"{actor}{failed}</li>")
+    if len(changes) > _CHANGES_SHOWN:
+        rows.append(f"<li>… and {len(changes) - _CHANGES_SHOWN} more (findings.json lists them all)</li>")
+    return "".join(rows)
 
 
 def findings_text(findings: Iterable[Any]) -> str:
@@ -244,6 +258,10 @@ def findings_text(findings: Iterable[Any]) -> str:
 # -- data quality -----------------------------------------------------------------------------
 
 
+#: Longest data-quality issue line kept (errors.summarize).
+ISSUE_LIMIT = 300
+
+
 def data_quality(bundle: Any = None, *, detector_errors: Mapping[str, str] | None = None,
                  issues: Sequence[str] = ()) -> dict[str, Any]:
     """The data-quality block of ``findings.json`` from an evidence bundle's summary.
@@ -258,6 +276,8 @@ def data_quality(bundle: Any = None, *, detector_errors: Mapping[str, str] | Non
         frames = json.loads(summary.to_json(orient="records")) if len(summary) else []
     all_issues = [f"{r['frame']}: {r['issues']}" for r in frames if r.get("issues")]
     all_issues.extend(issues)
+    # one line each: an issue quoting an AWS error body (an HTML page) is summarised, never pasted
+    all_issues = [summarize(i, ISSUE_LIMIT) for i in all_issues]
     return mask_obj(
         {
             "complete": all(bool(r.get("complete", True)) and not r.get("truncated") for r in frames),
@@ -295,11 +315,12 @@ def data_quality_html(dq: Mapping[str, Any]) -> str:
     for r in dq.get("by_frame", []):
         flag = "" if r.get("complete", True) and not r.get("truncated") else ' style="background-color:#fef3c7;color:#78350f"'
         rows.append(
-            f"<tr{flag}><td><code>{_e(r.get('frame'))}</code></td><td>{_e(r.get('source') or r.get('kind') or '')}</td>"
+            f"<tr{flag}><td style='text-align:left'><code>{_e(r.get('frame'))}</code></td>"
+            f"<td style='text-align:left'>{_e(r.get('source') or r.get('kind') or '')}</td>"
             f"<td style='text-align:right'>{_fmt(r.get('rows'))}</td><td style='text-align:right'>{_fmt(r.get('api_calls'))}</td>"
             f"<td style='text-align:right'>{_fmt(r.get('retries'))}</td><td>{'yes' if r.get('complete', True) else 'NO'}</td>"
             f"<td>{'YES' if r.get('truncated') else 'no'}</td><td style='text-align:right'>{_fmt(r.get('parse_errors'))}</td>"
-            f"<td>{_e(r.get('issues') or '')}</td></tr>"
+            f"<td style='text-align:left'>{_e(summarize(r.get('issues') or '', ISSUE_LIMIT))}</td></tr>"
         )
     table = (
         '<table style="border-collapse:collapse;font-size:12px"><thead><tr><th>frame</th><th>source</th><th>rows</th>'
@@ -368,11 +389,13 @@ def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *,
     if postmortem is None and inv is not None:
         postmortem = postmortem_data(inv, findings or [])
     result["postmortem"] = dict(postmortem or {})
+    # The notebook stores outputs with sorted keys; the detector's order (key numbers first) is kept here.
+    result[_EVIDENCE_ORDER] = [list((f.get("evidence") or {}).keys()) for f in items]
     result = mask_obj(json.loads(json.dumps(result, default=str)))
     if show:
         from IPython.display import display
 
-        md = postmortem_markdown(result, level=level)
+        md = postmortem_markdown(result, level=level, in_report=True)
         display({"text/markdown": md, "text/plain": md, MIME: result}, raw=True)
     return result
 
@@ -388,7 +411,24 @@ def extract(nb: Mapping[str, Any]) -> dict[str, Any] | None:
             if MIME in data:
                 value = data[MIME]
                 found = json.loads(value) if isinstance(value, str) else dict(value)
-    return found
+    return _with_evidence_order(found) if found is not None else None
+
+
+#: Key of the published results holding each finding's evidence names in the detector's order.
+_EVIDENCE_ORDER = "evidence_order"
+
+
+def _with_evidence_order(result: dict[str, Any]) -> dict[str, Any]:
+    """Each finding's evidence back in the detector's order (the notebook file sorts JSON keys)."""
+    orders = result.pop(_EVIDENCE_ORDER, None)
+    if not isinstance(orders, list):
+        return result
+    for f, order in zip(result.get("findings") or [], orders):
+        ev = f.get("evidence") if isinstance(f, dict) else None
+        if isinstance(ev, dict) and isinstance(order, list):
+            ranked = [k for k in order if k in ev]
+            f["evidence"] = {**{k: ev[k] for k in ranked}, **{k: v for k, v in ev.items() if k not in ranked}}
+    return result
 
 
 def findings_document(*, template: str, published: Mapping[str, Any] | None, parameters: Mapping[str, Any],
@@ -436,14 +476,15 @@ def postmortem_data(investigation: Any, findings: Iterable[Any]) -> dict[str, An
     return _pm.build(investigation, findings)
 
 
-def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level: int = 1) -> str:
+def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level: int = 1, in_report: bool = False) -> str:
     """The postmortem as Markdown from published results (see :func:`publish`).
 
-    ``level`` is the level of its top heading (2 inside a notebook section).
+    ``level`` is the level of its top heading (2 inside a notebook section); ``in_report``:
+    shown in a report that has the findings' cards (see :func:`incidentkit.postmortem_doc.markdown`).
     """
     from . import postmortem as _pm
 
-    text = _pm.markdown(result, links=links)
+    text = _pm.markdown(result, links=links, in_report=in_report)
     if level > 1:
         text = re.sub(r"(?m)^(#+) ", lambda m: "#" * (len(m.group(1)) + level - 1) + " ", text)
     return mask_text(text)
@@ -523,9 +564,10 @@ REPORT_CSS = """
 .jp-OutputArea-output{overflow-x:auto;max-width:100%}
 .ik-table-wrap{overflow-x:auto;max-width:100%}
 .ik-table td,.ik-table th{white-space:nowrap;font-variant-numeric:tabular-nums}
-.jp-RenderedMarkdown table{display:block;overflow-x:auto;max-width:100%}
-.jp-RenderedMarkdown td{vertical-align:top}
-.jp-RenderedMarkdown blockquote{border-left:4px solid #f59e0b;background:#fffbeb;color:#78350f;padding:4px 12px;margin:6px 0}
+.ik-markdown table{display:block;overflow-x:auto;max-width:100%}
+.ik-markdown td{vertical-align:top}
+.ik-markdown td code{white-space:nowrap}
+.ik-markdown blockquote{border-left:4px solid #f59e0b;background:#fffbeb;color:#78350f;padding:4px 12px;margin:6px 0}
 """
 
 #: The report loads and runs no script at all (no MathJax, require.js or mermaid from a CDN: the
@@ -643,8 +685,6 @@ def changes_table(changes: Any, *, limit: int = 30) -> Any:
     """The change timeline for reading: time, class, what, resource, who (blameless), error."""
     import pandas as pd
 
-    from .postmortem import blameless_actor
-
     if changes is None or len(changes) == 0:
         return pd.DataFrame(columns=["time (UTC)", "class", "change", "resource", "by", "error"])
     df = changes.sort_values("timestamp").tail(limit)
@@ -652,7 +692,7 @@ def changes_table(changes: Any, *, limit: int = 30) -> Any:
         {
             "time (UTC)": df["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"),
             "class": df["class"],
-            "change": df["event_name"],
+            "change": df["event_name"].map(normalize_event_name),
             "resource": df["resource"],
             "by": df["actor"].map(blameless_actor),
             "error": df["error_code"].fillna(""),
@@ -761,3 +801,108 @@ def settings_table(settings: Any, *names: str) -> Any:
     if names:
         df = df[df["setting"].astype(str).isin(names)]
     return df[["resource_type", "resource_id", "setting", "value"]].drop_duplicates().reset_index(drop=True)
+
+
+# -- tables for reading -----------------------------------------------------------------------
+
+#: Rows a :class:`Table` shows (the caption says how many more there are).
+TABLE_ROWS = 50
+
+
+class Table:
+    """A DataFrame shown for reading: numbers formatted by column name, wide tables scroll.
+
+    ``_repr_html_`` formats each value with :func:`incidentkit.fmt.value` under its column's
+    name (``share``/``rate`` columns as %, ``p_value``/``q_value`` as ``< 0.001``, ``*_ms``
+    with the unit, thousands separators), escapes every cell, hides a plain 0..n-1 index and
+    wraps the table in a horizontally scrolling box. The frame itself is unchanged
+    (:attr:`frame`), and a terminal shows pandas' own text.
+
+    Parameters
+    ----------
+    frame:
+        The DataFrame (a Series is shown as one column; a dict of results as one row per key,
+        each value formatted by its key).
+    units:
+        Column -> unit (``"ms"``, ``"s"``) for columns whose name does not say it (``p99``).
+    limit:
+        Rows shown.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> html = Table(pd.DataFrame({"value": ["<b>"], "share": [0.25], "p_value": [1.4e-14], "p99": [7830.1]}),
+    ...              units={"p99": "ms"})._repr_html_()
+    >>> "25 %" in html and "&lt; 0.001" in html and "7,830 ms" in html and "&lt;b&gt;" in html
+    True
+    """
+
+    def __init__(self, frame: Any, *, units: Mapping[str, str] | None = None, limit: int = TABLE_ROWS) -> None:
+        import pandas as pd
+
+        self.by_key = isinstance(frame, Mapping)  # a dict of results: one row per key, valued by its name
+        if self.by_key:
+            df = pd.DataFrame({"measure": [str(k) for k in frame], "value": [_plain(v) for v in frame.values()]})
+        else:
+            df = frame.to_frame() if isinstance(frame, pd.Series) else frame
+        self.frame = df
+        self.units = dict(units or {})
+        self.limit = limit
+
+    def _shown(self) -> Any:
+        import pandas as pd
+
+        df = self.frame
+        if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+            df = df.reset_index()
+        return df
+
+    def _cell(self, value: Any, column: str) -> tuple[str, bool]:
+        """(formatted text, is_number) of one value."""
+        import pandas as pd
+
+        if isinstance(value, pd.Timestamp):
+            return (value.tz_convert("UTC") if value.tzinfo else value).strftime("%Y-%m-%d %H:%M:%S"), False
+        if value is None or (not isinstance(value, (str, bytes, list, dict, tuple)) and pd.isna(value)):
+            return "—", False
+        unit = self.units.get(column)
+        name = f"{column}_{unit}" if unit else column
+        is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return _fmt(value, name), is_number
+
+    def _repr_html_(self) -> str:
+        df = self._shown()
+        shown = df.head(self.limit)
+        columns = [str(c) for c in shown.columns]
+        head = "".join(f'<th class="ik-text" style="padding:3px 10px;border-bottom:1px solid #cbd5e1">{_e(c)}</th>'
+                       for c in columns)
+        rows = []
+        for record in shown.itertuples(index=False, name=None):
+            cells = []
+            for value, column in zip(record, columns):
+                name = str(record[0]) if self.by_key and column == "value" else column
+                text, is_number = self._cell(value, name)
+                align = "right" if is_number else "left"
+                cells.append(f'<td class="{"ik-num" if is_number else "ik-text"}" style="padding:2px 10px;text-align:{align}">'
+                             f"{_e(text)}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        more = (f'<div style="color:#64748b;font-size:12px">showing {len(shown):,} of {len(df):,} rows</div>'
+                if len(df) > len(shown) else "")
+        return (f'<div class="ik-table-wrap" style="overflow-x:auto;max-width:100%"><table class="ik-table" '
+                f'style="border-collapse:collapse;font-size:12.5px"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table>{more}</div>')
+
+    def __repr__(self) -> str:
+        return mask_text(self._shown().head(self.limit).to_string(index=False))
+
+
+def _plain(value: Any) -> Any:
+    """A dict value as one cell: lists and dicts as compact JSON text."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return value
+
+
+def table(frame: Any, *, units: Mapping[str, str] | None = None, limit: int = TABLE_ROWS) -> Table:
+    """``frame`` shown for reading in a report (see :class:`Table`)."""
+    return Table(frame, units=units, limit=limit)

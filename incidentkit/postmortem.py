@@ -13,10 +13,8 @@ the process.
 
 Example
 -------
->>> md = markdown({"window": {"start": "2026-03-01T03:00:00Z", "end": "2026-03-01T04:00:00Z"},
-...                "findings": [], "postmortem": {}})
->>> md.splitlines()[0]
-'# Postmortem: incident of 2026-03-01 03:00 UTC'
+>>> [a["priority"] for a in actions([{"id": "x", "severity": "high", "remediation": ["Roll back", "roll  back"]}])]
+['P1']
 """
 
 from __future__ import annotations
@@ -28,23 +26,11 @@ import pandas as pd
 
 from .blameless import blameless_actor, blameless_text
 from .changes import normalize_event_name
+from .fmt import iso as _iso
 from .postmortem_doc import PRIORITY, actions, markdown
 
 __all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
 
-
-
-def _iso(ts: Any) -> str | None:
-    if ts is None or (isinstance(ts, float) and math.isnan(ts)):
-        return None
-    try:
-        t = pd.Timestamp(ts)
-    except (ValueError, TypeError):
-        return None
-    if pd.isna(t):
-        return None
-    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-    return t.isoformat().replace("+00:00", "Z")
 
 
 def _num(value: Any) -> Any:

@@ -42,6 +42,7 @@ import pytest
 from incidentkit import markup
 from incidentkit.errors import from_botocore, summarize
 from incidentkit.evidence import EvidenceBundle
+from test_security import _env
 
 INCIDENTKIT = str(Path(sys.executable).with_name("incidentkit"))
 REGION = "us-east-1"
@@ -179,15 +180,6 @@ def test_an_aws_html_error_page_is_summarised_never_pasted() -> None:
 
 
 # --- end to end ------------------------------------------------------------------------------------
-
-
-def _env(tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID="AKIAI44QH8DHBEXAMPLE", AWS_SECRET_ACCESS_KEY="je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
-               AWS_DEFAULT_REGION=REGION, HOME=str(tmp / "home"), AWS_CONFIG_FILE=str(tmp / "none"),
-               AWS_SHARED_CREDENTIALS_FILE=str(tmp / "none"), AWS_EC2_METADATA_DISABLED="true", INCIDENTKIT_PROGRESS="0",
-               **extra)  # fmt: skip
-    return env
 
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> Path:

@@ -26,10 +26,12 @@ Example
 
 from __future__ import annotations
 
+import functools
 import io
 import re
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
@@ -65,6 +67,19 @@ MIN_REQUESTS = 10
 #: Coarser bins are never fewer than this over the plotted span (the shape of the incident must stay visible).
 _MIN_BINS = 12
 _MAX_LABELS = 12
+
+
+def _text_is_text(plot: Callable[..., IncidentFigure]) -> Callable[..., IncidentFigure]:
+    """Build the figure with matplotlib's mathtext off: labels come from the data (app versions,
+    resources, metric names), and ``$...$`` in them would be typeset, or fail to parse and break
+    the figure. The numbered change markers are marker paths, not text, and are unaffected."""
+
+    @functools.wraps(plot)
+    def build(*args: Any, **kwargs: Any) -> IncidentFigure:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+
+    return build
 
 
 class IncidentFigure(Figure):
@@ -406,6 +421,7 @@ def _unit(metric: str, stat: str, period: Any) -> str:
     return stat
 
 
+@_text_is_text
 def timeline(
     data: pd.DataFrame | pd.Series,
     *,
@@ -507,6 +523,7 @@ def timeline(
 # --------------------------------------------------------------------------- latency
 
 
+@_text_is_text
 def latency_bands(
     frame: pd.DataFrame,
     *,
@@ -649,6 +666,7 @@ def _bin_text(df: pd.DataFrame) -> str:
     return f"{secs} s"
 
 
+@_text_is_text
 def heatmap(
     frame: pd.DataFrame,
     *,
@@ -709,6 +727,7 @@ def heatmap(
 # --------------------------------------------------------------------------- errors and versions
 
 
+@_text_is_text
 def error_rate(
     data: pd.DataFrame,
     *,
@@ -837,6 +856,7 @@ def _coarsen_rates(frame: pd.DataFrame, min_requests: int) -> pd.DataFrame:
     return out
 
 
+@_text_is_text
 def version_share(
     requests: pd.DataFrame,
     *,

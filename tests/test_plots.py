@@ -367,3 +367,16 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_dollar_signs_in_the_data_stay_text_in_every_plot(tmp_path):
+    """Labels come from the data: '$...$' must not be typeset as math, nor break the figure."""
+    req = requests()
+    req["app_version"] = req["app_version"].replace({"2.9.0": r"2.9$\frac{$"})
+    ch = changes().assign(resource=r"api$\frac{$x")
+    figs = [plots.version_share(req, by="10min", window=W, changes=ch),
+            plots.timeline(metrics().assign(metric_name=r"Errors$\frac{$"), window=W, changes=ch),
+            plots.error_rate(req, by="5min", window=W, changes=ch)]
+    for i, fig in enumerate(figs):
+        _png(fig, tmp_path, f"dollar-{i}")  # renders (a mathtext parse error would raise here)
+    assert any(r"2.9$\frac{$" in t for t in _legend_labels(figs[0]) + [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()])

@@ -23,6 +23,8 @@ __all__ = ["blameless_actor", "blameless_text"]
 
 _ARN_ROLE = re.compile(r"assumed-role/([^/]+)/")
 _ARN_USER = re.compile(r":user/")
+#: IAM Identity Center roles end in a 16-hex suffix that is noise to a reader: ``AWSReservedSSO_FinOps``.
+_SSO_SUFFIX = re.compile(r"\b(AWSReservedSSO_[A-Za-z0-9+=,.@-]+?)_[0-9a-f]{16}\b")
 
 
 def blameless_actor(actor: Any) -> str:
@@ -36,13 +38,15 @@ def blameless_actor(actor: Any) -> str:
     'an IAM user'
     >>> blameless_actor("codedeploy.amazonaws.com")
     'codedeploy.amazonaws.com'
+    >>> blameless_actor("arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_FinOps_7d1e0c2b5a9f3e64/jane@example.com")
+    'role AWSReservedSSO_FinOps'
     """
     if actor is None or (isinstance(actor, float) and math.isnan(actor)) or actor is pd.NA:
         return "unknown principal"
     text = str(actor)
     m = _ARN_ROLE.search(text)
     if m:
-        return f"role {m.group(1)}"
+        return "role " + _SSO_SUFFIX.sub(r"\1", m.group(1))
     if _ARN_USER.search(text) or text.startswith("user/") or text.startswith("IAMUser"):
         return "an IAM user"
     if ":root" in text or text == "Root":

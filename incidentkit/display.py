@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import html as _html
 import math
-import re
 import shutil
 import textwrap
 from typing import Any, Iterable, Mapping
@@ -67,7 +66,6 @@ _HEAD = (f"padding:3px 10px 3px 0;text-align:left;color:{_MUTED};font-weight:600
 # remediation) read left-aligned. Scoped to the kit's own views; harmless where <style> is stripped.
 _STYLE = ("<style>.ik-findings-view .ik-findings td,.ik-findings-view .ik-findings th,.ik-finding-view td,"
           ".ik-finding-view th,.ik-investigation td,.ik-investigation th{text-align:left}</style>")
-_SSO_SUFFIX = re.compile(r"\b(AWSReservedSSO_[A-Za-z0-9+=,.@-]+?)_[0-9a-f]{16}\b")
 
 
 def _e(value: Any) -> str:
@@ -273,8 +271,6 @@ def _timeline_rows(changes: pd.DataFrame | None, window: Any, limit: int) -> tup
     from . import report
 
     table = report.changes_table(changes, limit=limit)
-    if len(table):  # an SSO role's 16-hex suffix is noise to a reader: "role AWSReservedSSO_FinOps"
-        table["by"] = table["by"].astype(str).str.replace(_SSO_SUFFIX, r"\1", regex=True)
     n = 0 if changes is None else len(changes)
     bounds = _window_of(window)
     if bounds is not None and n:

@@ -24,7 +24,7 @@ Example
 >>> from incidentkit.findings import Finding, FindingList
 >>> fl = FindingList([Finding(id="cold-start-tail", title="Cold starts make the P99", severity="high",
 ...                           summary="82% of the tail were cold starts.", evidence={"cold_share_of_tail": 0.82})])
->>> "ik-findings-table" in findings_html(fl)
+>>> "ik-findings-view" in findings_html(fl) and "ik-findings-table" not in findings_html(fl)  # one finding: its card
 True
 >>> print(findings_text(fl).splitlines()[0])
 1 finding, most likely cause first:
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import html as _html
 import math
-import re
 import shutil
 import textwrap
 from typing import Any, Iterable, Mapping
@@ -67,7 +66,6 @@ _HEAD = (f"padding:3px 10px 3px 0;text-align:left;color:{_MUTED};font-weight:600
 # remediation) read left-aligned. Scoped to the kit's own views; harmless where <style> is stripped.
 _STYLE = ("<style>.ik-findings-view .ik-findings td,.ik-findings-view .ik-findings th,.ik-finding-view td,"
           ".ik-finding-view th,.ik-investigation td,.ik-investigation th{text-align:left}</style>")
-_SSO_SUFFIX = re.compile(r"\b(AWSReservedSSO_[A-Za-z0-9+=,.@-]+?)_[0-9a-f]{16}\b")
 
 
 def _e(value: Any) -> str:
@@ -107,7 +105,7 @@ def _badge(severity: str) -> str:
 
     bg, fg = SEVERITY_COLORS.get(severity, SEVERITY_COLORS["info"])
     return (
-        f'<span class="ik-severity ik-severity-{_e(severity)}" style="background:{bg};color:{fg};border-radius:4px;'
+        f'<span class="ik-severity ik-severity-{_e(severity)}" style="background-color:{bg};color:{fg};border-radius:4px;'
         f'padding:1px 7px;font-weight:700;font-size:11px;letter-spacing:.04em;white-space:nowrap">{_e(severity.upper())}</span>'
     )
 
@@ -149,9 +147,10 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None) -> str:
     if title is None:
         title = (f"{_plural(len(items), 'finding')}, most likely cause first" if items
                  else "Findings")
+    # One full card per finding; with several, a ranked index above them links to each card.
     parts = [_STYLE, f'<div class="ik-findings-view" style="{_FONT};max-width:1100px">',
              f'<div style="font-size:15px;font-weight:700;margin:4px 0 6px">{_e(title)}</div>',
-             _findings_table(items)]
+             _findings_table(items) if len(items) > 1 else ""]
     # The cards (and the checks that could not run) are the report's own rendering.
     parts.append(report.findings_html(items, errors=dict(errors)))
     parts.append("</div>")
@@ -171,7 +170,7 @@ def _findings_table(items: list[dict[str, Any]]) -> str:
         rows.append(
             f'<tr class="ik-finding-row"><td style="{_CELL};color:{_MUTED}">{rank}</td>'
             f'<td style="{_CELL}">{_badge(str(f.get("severity", "info")))}</td>'
-            f'<td style="{_CELL};font-weight:600">{_e(f.get("title", ""))}</td>'
+            f'<td style="{_CELL};font-weight:600"><a href="#finding-{_e(f.get("id", ""))}">{_e(f.get("title", ""))}</a></td>'
             f'<td style="{_CELL}"><code>{_e(f.get("id", ""))}</code></td>'
             f'<td style="{_CELL};text-align:right;font-variant-numeric:tabular-nums">{conf_txt}</td>{onset}</tr>'
         )
@@ -272,8 +271,6 @@ def _timeline_rows(changes: pd.DataFrame | None, window: Any, limit: int) -> tup
     from . import report
 
     table = report.changes_table(changes, limit=limit)
-    if len(table):  # an SSO role's 16-hex suffix is noise to a reader: "role AWSReservedSSO_FinOps"
-        table["by"] = table["by"].astype(str).str.replace(_SSO_SUFFIX, r"\1", regex=True)
     n = 0 if changes is None else len(changes)
     bounds = _window_of(window)
     if bounds is not None and n:
@@ -342,13 +339,13 @@ def timeline_html(changes: pd.DataFrame | None, *, window: Any = None, limit: in
     for r in table.to_dict("records"):
         color = CHANGE_COLORS.get(str(r.get("class")), CHANGE_COLORS["OTHER"])
         inside = bool(r.get("in window"))
-        style = ' style="background:rgba(231,76,60,.08)"' if inside else ""
+        style = ' style="background-color:rgba(231,76,60,.08)"' if inside else ""
         cells = []
         for c in cols:
             v = r.get(c)
             if c == "class":
                 cells.append(f'<td style="{_CELL};white-space:nowrap"><span style="display:inline-block;width:9px;height:9px;'
-                             f'border-radius:50%;background:{color};margin-right:5px"></span>{_e(v)}</td>')
+                             f'border-radius:50%;background-color:{color};margin-right:5px"></span>{_e(v)}</td>')
             elif c == "error":
                 cells.append(f'<td style="{_CELL};color:#b91c1c;font-weight:600">{_e(v or "")}</td>')
             elif c == "change":
@@ -540,10 +537,13 @@ def investigation_html(inv: Any) -> str:
     elif not len(findings):
         parts.append('<div style="margin:6px 0"><b>No finding</b>: the evidence shows none of the known causes.</div>')
     else:
-        parts.append(f'<div style="font-weight:700;margin:8px 0 4px">{_e(_plural(len(findings), "finding"))}, '
-                     f'most likely cause first <span style="font-weight:400;color:{_MUTED}">(evidence and remediation: '
-                     f'display <code>.findings()</code>)</span></div>')
-        parts.append(_findings_table(_dicts(findings)))
+        # A mention, not a card: the findings' own display (cards with evidence and remediation) follows.
+        top = _dicts(findings)[0]
+        more = f" and {_plural(len(findings) - 1, 'more')}" if len(findings) > 1 else ""
+        parts.append(f'<div class="ik-findings-line" style="margin:8px 0 4px"><b>{_e(_plural(len(findings), "finding"))}</b>'
+                     f' — most likely: {_badge(str(top.get("severity", "info")))} <b>{_e(top.get("title", ""))}</b> '
+                     f'(<code>{_e(top.get("id", ""))}</code>){_e(more)} <span style="color:{_MUTED}">(evidence and '
+                     f'remediation: display <code>.findings()</code>)</span></div>')
     errors = getattr(findings, "errors", None) or {}
     if errors:
         parts.append('<div style="margin:4px 0;color:#b45309"><b>Checks that could not run</b> (their causes are not '

@@ -37,6 +37,8 @@ True
 
 from __future__ import annotations
 
+import re
+from html.parser import HTMLParser
 from typing import Any
 
 __all__ = [
@@ -58,6 +60,7 @@ __all__ = [
     "EvidenceError",
     "NotebookError",
     "from_botocore",
+    "summarize",
     "IncompleteDataWarning",
 ]
 
@@ -89,6 +92,82 @@ class IncidentKitError(Exception):
 def _short(value: Any, limit: int = 120) -> str:
     text = str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+#: Longest summary of an error text (an AWS error body, an exception message) the kit keeps.
+SUMMARY_LIMIT = 200
+#: Markup in an error text: a doctype, an XML declaration or an HTML element's tag (``<NA>`` is no markup).
+_MARKUP = re.compile(
+    r"<(?:!doctype|\?xml|/?(?:html|head|body|title|meta|link|script|style|noscript|div|span|p|pre|code|h[1-6]|a|img|"
+    r"iframe|frame|object|embed|svg|math|table|tr|td|th|ul|ol|li|br|hr|center|b|i|em|strong|form|input|button|"
+    r"textarea|select|details|summary|base|template)(?=[\s/>]))",
+    re.I,
+)
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+_INVISIBLE = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
+
+
+class _TextOnly(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.parts.append("\n")
+
+
+def summarize(text: Any, limit: int = SUMMARY_LIMIT) -> str:
+    """One line of an error text: never a pasted body.
+
+    An AWS endpoint (or a proxy, load balancer or emulator in front of it) can answer with
+    an HTML page or a long body, and botocore puts that body into the error message. The
+    kit keeps the first line of its text only: for markup, the page's ``<title>`` or else its
+    first line of visible text (scripts and styles dropped); whitespace collapsed; at most
+    ``limit`` characters. The result is still data: it is escaped wherever it is rendered.
+
+    Parameters
+    ----------
+    text:
+        The error text (``None`` gives ``""``).
+    limit:
+        The longest result, ``…`` included.
+
+    Returns
+    -------
+    str
+
+    Example
+    -------
+    >>> summarize("<html><head><title>502 Bad Gateway</title><script>alert(1)</script></head><body>...</body></html>")
+    '502 Bad Gateway'
+    >>> summarize("Rate exceeded\\n  at line 2")
+    'Rate exceeded'
+    >>> summarize("column status has <NA> values")
+    'column status has <NA> values'
+    """
+    raw = "" if text is None else str(text)
+    if _MARKUP.search(raw):
+        title = _TITLE.search(raw)
+        if title and title.group(1).strip():
+            raw = title.group(1)
+        else:
+            parser = _TextOnly()
+            try:
+                parser.feed(_INVISIBLE.sub(" ", raw))
+                parser.close()
+            except Exception:  # html.parser is lenient; a failure here must not hide the error itself
+                parser.parts = [re.sub(r"<[^>]*>", " ", raw)]
+            raw = "".join(parser.parts)
+        raw = raw.replace("<", "‹").replace(">", "›")  # what is left of a broken tag stays visibly text
+    lines = [" ".join(line.split()) for line in raw.splitlines()]
+    first = next((line for line in lines if line), "")
+    return _short(first, limit)
 
 
 class BadWindowError(IncidentKitError, ValueError):
@@ -231,14 +310,18 @@ def from_botocore(exc: BaseException, **context: Any) -> IncidentKitError:
     if isinstance(exc, bx.NoRegionError):
         return AwsError("no AWS region configured: pass --region or set AWS_REGION", **context)
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError, bx.ConnectionClosedError)):
-        return EndpointError(f"could not reach AWS: {exc}", **context)
+        return EndpointError(f"could not reach AWS: {summarize(exc)}", **context)
     if isinstance(exc, bx.ClientError):
-        err = exc.response.get("Error", {}) if hasattr(exc, "response") else {}
-        code = str(err.get("Code", "Unknown"))
-        msg = str(err.get("Message", "")).strip()
+        response = exc.response if hasattr(exc, "response") else {}
+        err = response.get("Error", {}) or {}
+        code = summarize(err.get("Code", "Unknown"), 80) or "Unknown"
+        msg = summarize(err.get("Message", ""))
+        status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
         op = getattr(exc, "operation_name", None)
         context.setdefault("operation", op)
-        text = f"{code}: {msg}" if msg else code
+        text = f"{code}: {msg}" if msg and msg != code else code
+        if status and str(status) != code:
+            text = f"HTTP {status} {text}"
         if code in _THROTTLE_CODES or "Throttl" in code:
             attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts")
             return ThrottledError(
@@ -257,8 +340,8 @@ def from_botocore(exc: BaseException, **context: Any) -> IncidentKitError:
             return NotFoundError(f"not found ({text})", **context)
         return AwsError(f"AWS error {text}", **context)
     if isinstance(exc, bx.BotoCoreError):
-        return AwsError(f"AWS client error: {exc}", **context)
-    return IncidentKitError(f"{type(exc).__name__}: {exc}", **context)
+        return AwsError(f"AWS client error: {summarize(exc)}", **context)
+    return IncidentKitError(f"{type(exc).__name__}: {summarize(exc)}", **context)
 
 
 class IncompleteDataWarning(UserWarning):

@@ -26,9 +26,12 @@ Example
 
 from __future__ import annotations
 
+import functools
 import io
-from typing import Any, Sequence
+import re
+from typing import Any, Callable, Mapping, Sequence
 
+import matplotlib
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
@@ -39,6 +42,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from .analyses._common import as_utc, normalize_stat
+from .changes import normalize_event_name
 
 __all__ = ["timeline", "latency_bands", "version_share", "heatmap", "error_rate", "IncidentFigure", "CHANGE_COLORS",
            "PALETTE"]
@@ -57,7 +61,25 @@ PALETTE: tuple[str, ...] = ("#1b9e77", "#7a4988", "#d4a017", "#e7298a", "#2f4f4f
 _INCIDENT = "#e74c3c"
 _BASELINE = "#95a5a6"
 _MAX_PANELS = 8
+#: A rate is drawn only for bins with at least this many requests: below 10, one request moves the
+#: rate by 10 points or more (1 error in 4 requests draws a 25 % spike), which is noise, not signal.
+MIN_REQUESTS = 10
+#: Coarser bins are never fewer than this over the plotted span (the shape of the incident must stay visible).
+_MIN_BINS = 12
 _MAX_LABELS = 12
+
+
+def _text_is_text(plot: Callable[..., IncidentFigure]) -> Callable[..., IncidentFigure]:
+    """Build the figure with matplotlib's mathtext off: labels come from the data (app versions,
+    resources, metric names), and ``$...$`` in them would be typeset, or fail to parse and break
+    the figure. The numbered change markers are marker paths, not text, and are unaffected."""
+
+    @functools.wraps(plot)
+    def build(*args: Any, **kwargs: Any) -> IncidentFigure:
+        with matplotlib.rc_context({"text.parse_math": False}):
+            return plot(*args, **kwargs)
+
+    return build
 
 
 class IncidentFigure(Figure):
@@ -146,8 +168,51 @@ def _short(text: Any, limit: int = 32) -> str:
     return t if len(t) <= limit else t[: limit - 1] + "…"
 
 
+#: Legend label of a change-key entry: the handles :func:`_mark_changes` returns for the key carry it.
+_KEY = "ik_change_key"
+
+
+def _change_label(r: Any, cluster: Sequence[Any], same_day: bool) -> str:
+    """``02:47:12  UpdateFunctionCode · shop-jwt-authorizer · deployment  (+2 more: PublishVersion, UpdateAlias)``.
+
+    Complete names (CloudTrail's API-version suffix dropped, an ARN shortened to its last
+    part), never cut in the middle.
+    """
+    when = pd.Timestamp(r["timestamp"])
+    when = when.tz_convert("UTC") if when.tzinfo else when
+    name = normalize_event_name(r.get("event_name")) or "change"
+    parts = [name]
+    res = _resource_name(r.get("resource"))
+    if res and res not in name:
+        parts.append(res)
+    parts.append(str(r["_cls"]).replace("_", " ").lower())
+    label = f"{when:%H:%M:%S}  " if same_day else f"{when:%m-%d %H:%M}  "
+    label += " · ".join(parts)
+    if "error_code" in r and pd.notna(r.get("error_code")) and str(r.get("error_code")):
+        label += f" (failed: {r['error_code']})"
+    if len(cluster) > 1:
+        others = list(dict.fromkeys(normalize_event_name(o.get("event_name")) or "change" for _, o in cluster[1:]))
+        label += f"  (+{len(cluster) - 1} more: {', '.join(others[:4])}{', …' if len(others) > 4 else ''})"
+    return label
+
+
+def _resource_name(value: Any) -> str:
+    """A resource for a label: an ARN or a path shortened to its last part, at most 60 characters."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    text = str(value)
+    if text.startswith("arn:"):
+        text = re.split(r"[:/]", text.rstrip("/"))[-1] or text
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def _mark_changes(axes: Sequence[Any], changes: pd.DataFrame | None, xlim: tuple[Any, Any] | None) -> list[Any]:
-    """Vertical lines per change (all axes), labels on the top axes; returns legend handles."""
+    """Dashed vertical lines per change (all axes) and a numbered marker on the top axes.
+
+    Changes closer than 2.5 % of the axis share one number. Returns the legend handles: one
+    key entry per number (time, API name, resource, class; complete, horizontal) and one per
+    class of change drawn.
+    """
     if changes is None or changes.empty or "timestamp" not in changes.columns:
         return []
     ch = changes.copy()
@@ -163,12 +228,8 @@ def _mark_changes(axes: Sequence[Any], changes: pd.DataFrame | None, xlim: tuple
         for _, r in ch.iterrows():
             ax.axvline(r["_t"], color=CHANGE_COLORS[r["_cls"]], lw=1.5, ls=(0, (5, 2.5)), alpha=0.9, zorder=3)
     top = axes[0]
-    for _, r in ch.iterrows():
-        top.plot([r["_t"]], [1.0], marker="v", ms=8, color=CHANGE_COLORS[r["_cls"]], transform=top.get_xaxis_transform(),
-                 clip_on=False, zorder=5)
     x0, x1 = top.get_xlim()
     span = max(x1 - x0, 1e-9)
-    # Changes closer than 2.5 % of the axis share one label ("... +2 more").
     clusters: list[list[Any]] = []
     for _, r in ch.iterrows():
         x = mdates.date2num(r["_t"])
@@ -176,24 +237,26 @@ def _mark_changes(axes: Sequence[Any], changes: pd.DataFrame | None, xlim: tuple
             clusters[-1].append((x, r))
         else:
             clusters.append([(x, r)])
-    for cluster in clusters[:_MAX_LABELS]:
+    days = {pd.Timestamp(t).date() for t in ch["_t"]}
+    keys = []
+    for n, cluster in enumerate(clusters[:_MAX_LABELS], 1):
         x, r = cluster[0]
-        name = _short(r.get("event_name"), 26)
-        res = _short(r.get("resource"), max(8, 34 - len(name)))
-        label = f"{name} {res}".strip() if res and res not in name else name
-        if "error_code" in ch.columns and pd.notna(r.get("error_code")) and str(r.get("error_code")):
-            label += " (failed)"
-        if len(cluster) > 1:
-            label += f"  +{len(cluster) - 1} more"
-        top.text(x, 0.97, label + " ", transform=top.get_xaxis_transform(), rotation=90, va="top", ha="right",
-                 fontsize=7.5, color=CHANGE_COLORS[r["_cls"]], clip_on=True, zorder=4,
-                 bbox={"facecolor": "white", "alpha": 0.75, "edgecolor": "none", "pad": 0.5})
+        color = CHANGE_COLORS[r["_cls"]]
+        top.annotate(str(n), xy=(x, 1.0), xycoords=("data", "axes fraction"), xytext=(0, -3), textcoords="offset points",
+                     ha="center", va="top", fontsize=7.5, fontweight="bold", color="white", zorder=6, annotation_clip=True,
+                     bbox={"boxstyle": "circle,pad=0.25", "facecolor": color, "edgecolor": "white", "linewidth": 0.8})
+        key = Line2D([], [], ls="none", marker=f"$\\mathbf{{{n}}}$", ms=7 + 2 * len(str(n)), color=color,
+                     label=_change_label(r, cluster, len(days) == 1))
+        key.set_gid(_KEY)
+        keys.append(key)
     if len(clusters) > _MAX_LABELS:
-        top.text(1.0, 1.02, f"{len(clusters) - _MAX_LABELS} more change groups not labelled", transform=top.transAxes,
-                 ha="right", fontsize=7.5, color="#7f8c8d")
-    return [Line2D([], [], color=CHANGE_COLORS[c], lw=1.5, ls=(0, (5, 2.5)), marker="v", ms=6,
-                   label=c.replace("_", " ").lower())
-            for c in CHANGE_COLORS if c in set(ch["_cls"])]
+        rest = sum(len(c) for c in clusters[_MAX_LABELS:])
+        more = Line2D([], [], ls="none", label=f"{rest} more changes (not numbered): see the change timeline")
+        more.set_gid(_KEY)
+        keys.append(more)
+    classes = [Line2D([], [], color=CHANGE_COLORS[c], lw=1.5, ls=(0, (5, 2.5)), label=c.replace("_", " ").lower())
+               for c in CHANGE_COLORS if c in set(ch["_cls"])]
+    return classes + keys
 
 
 def _finish(fig: IncidentFigure, axes: Sequence[Any], title: str, extra_handles: Sequence[Any] = ()) -> None:
@@ -203,9 +266,14 @@ def _finish(fig: IncidentFigure, axes: Sequence[Any], title: str, extra_handles:
     for ax in axes[:-1]:
         _time_axis(ax, label=False)
     fig.suptitle(title, fontsize=12, fontweight="bold")
-    if extra_handles:
-        fig.legend(handles=list(extra_handles), loc="outside lower center", ncol=min(6, len(extra_handles)),
-                   fontsize=8, frameon=False)
+    handles = list(extra_handles)
+    keys = [h for h in handles if h.get_gid() == _KEY]
+    if keys:
+        # One entry per line: the window and class entries, then the numbered changes, complete and horizontal.
+        fig.set_figheight(fig.get_figheight() + 0.19 * (len(handles) + 1))
+        fig.legend(handles=handles, loc="outside lower left", ncol=1, fontsize=8, frameon=False, handlelength=2.2)
+    elif handles:
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(6, len(handles)), fontsize=8, frameon=False)
 
 
 def _xlim_of(times: np.ndarray, window: Any, baseline: Any) -> tuple[Any, Any] | None:
@@ -246,10 +314,14 @@ def _panels(data: Any) -> list[tuple[str, str, list[tuple[str, pd.Series]]]]:
         panels = []
         for (nsv, metric, stat), grp in df.groupby(["_ns", "metric_name", "_stat"], sort=False):
             lines = []
+            period = grp["period"].dropna().iloc[0] if "period" in grp.columns and grp["period"].notna().any() else None
             for dims, g in grp.groupby("_dims", sort=True):
                 s = pd.Series(pd.to_numeric(g["value"], errors="coerce").to_numpy(), index=pd.DatetimeIndex(g["timestamp"])).sort_index()
+                if str(stat) in COUNT_STATS and period is not None:
+                    s = _counts_on_grid(s, float(period), data.attrs.get("window"))
+                if period is not None:
+                    s.attrs["period_s"] = float(period)
                 lines.append((_dims_label(dims), s))
-            period = grp["period"].dropna().iloc[0] if "period" in grp.columns and grp["period"].notna().any() else None
             unit = _unit(str(metric), str(stat), period)
             title = f"{metric} · {stat}" + (f"  ({nsv})" if nsv else "")
             panels.append((title, unit, lines))
@@ -266,14 +338,51 @@ def _panels(data: Any) -> list[tuple[str, str, list[tuple[str, pd.Series]]]]:
     return [("", "value", [(str(c), num[c]) for c in num.columns])]
 
 
-def _gapped(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+#: Statistics whose value counts something (normalised names): a period without a datapoint counted
+#: nothing, so it is drawn as 0. CloudWatch publishes no datapoint for a period without samples; a
+#: line joining the sparse non-zero points of a count (1, 1, 1 ...) would read as a constant rate.
+COUNT_STATS = frozenset({"sum", "samplecount"})
+
+
+def _counts_on_grid(s: pd.Series, period_s: float, window: Any) -> pd.Series:
+    """A count series on every period of the span it was read for, 0 where CloudWatch sent nothing.
+
+    The span is the query window recorded in the frame's ``attrs`` (``window``), else the
+    series' own first to last datapoint (nothing is invented outside what was read).
+    """
+    if period_s <= 0 or s.empty:
+        return s
+    step = pd.Timedelta(seconds=period_s)
+    idx = pd.DatetimeIndex(as_utc(pd.Series(s.index)))
+    first, last = idx.min(), idx.max()
+    bounds = _bounds(window) if not isinstance(window, Mapping) else (window.get("start"), window.get("end"))
+    if bounds is not None and bounds[0] is not None and bounds[1] is not None:
+        lo, hi = pd.Timestamp(bounds[0]), pd.Timestamp(bounds[1])
+        lo = lo.tz_localize("UTC") if lo.tzinfo is None else lo.tz_convert("UTC")
+        hi = hi.tz_localize("UTC") if hi.tzinfo is None else hi.tz_convert("UTC")
+        # the grid keeps the datapoints' phase (a period starts where CloudWatch's do)
+        first = first - ((first - lo) // step) * step
+        last = last + ((hi - step - last) // step) * step if hi - step > last else last
+    grid = pd.date_range(first, last, freq=step)
+    values = pd.Series(s.to_numpy(dtype="float64"), index=idx)
+    values = values.groupby(level=0).sum()
+    return values.reindex(grid.union(values.index), fill_value=0.0)
+
+
+def _gapped(x: np.ndarray, y: np.ndarray, step: np.timedelta64 | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Break a line where datapoints are missing (CloudWatch omits periods without data):
-    a NaN is inserted wherever the spacing exceeds twice the usual (median) spacing."""
+    a NaN is inserted wherever the spacing exceeds 1.5 periods (``step``) or, without a
+    known period, twice the usual (median) spacing."""
     if len(x) < 3:
         return x, y
     order = np.argsort(x)
     x, y = x[order], y[order]
     dx = np.diff(x)
+    if step is not None:
+        gaps = np.flatnonzero(dx > step + step // 2)
+        if not len(gaps):
+            return x, y
+        return np.insert(x, gaps + 1, x[gaps] + step), np.insert(y.astype("float64"), gaps + 1, np.nan)
     typical = np.median(dx)
     if typical <= np.timedelta64(0, "ns"):
         return x, y
@@ -312,6 +421,7 @@ def _unit(metric: str, stat: str, period: Any) -> str:
     return stat
 
 
+@_text_is_text
 def timeline(
     data: pd.DataFrame | pd.Series,
     *,
@@ -366,7 +476,9 @@ def timeline(
         if not lines:
             _empty_note(ax)
         for i, (label, s) in enumerate(lines[:10]):
-            x, y = _gapped(_naive(pd.Series(s.index)), s.to_numpy(dtype="float64"))
+            period = s.attrs.get("period_s")
+            step = np.timedelta64(int(period * 1e9), "ns") if period else None
+            x, y = _gapped(_naive(pd.Series(s.index)), s.to_numpy(dtype="float64"), step)
             # Dots where points are few or isolated by gaps (a lone point draws no line).
             sparse = len(s) < 40 or len(x) > len(s)
             (ln,) = ax.plot(x, y, lw=1.6, marker="." if sparse else None, ms=4 if sparse else None,
@@ -411,6 +523,7 @@ def timeline(
 # --------------------------------------------------------------------------- latency
 
 
+@_text_is_text
 def latency_bands(
     frame: pd.DataFrame,
     *,
@@ -553,6 +666,7 @@ def _bin_text(df: pd.DataFrame) -> str:
     return f"{secs} s"
 
 
+@_text_is_text
 def heatmap(
     frame: pd.DataFrame,
     *,
@@ -613,10 +727,12 @@ def heatmap(
 # --------------------------------------------------------------------------- errors and versions
 
 
+@_text_is_text
 def error_rate(
     data: pd.DataFrame,
     *,
     by: Any = None,
+    min_requests: int = MIN_REQUESTS,
     window: Any = None,
     changes: pd.DataFrame | None = None,
     title: str | None = None,
@@ -628,6 +744,10 @@ def error_rate(
     data:
         :func:`incidentkit.analyses.errors.error_rate` output, or requests (computed
         here with ``by``).
+    min_requests:
+        Bins are merged until the median bin with traffic holds this many requests (never
+        below 12 bins), and a bin that still holds fewer draws no rate: its request bar
+        is hatched instead (:data:`MIN_REQUESTS`).
 
     Returns
     -------
@@ -651,27 +771,92 @@ def error_rate(
         _empty_note(ax)
         _finish(fig, axes, title or "Error rate")
         return fig
+    frame = _coarsen_rates(frame, min_requests)
     x = _naive(frame["timestamp"])
     width = _bin_days(frame)
     step = np.timedelta64(int(round(width * 86400e9)), "ns")
+    requests = frame["requests"].to_numpy(dtype="float64")
+    few = requests < min_requests
     for col, color, label in (("rate_5xx", "#8b1a4a", "5xx"), ("rate_4xx", "#d4a017", "4xx")):
-        xe, y = _stepped(x, frame[col], step)
+        rate = frame[col].to_numpy(dtype="float64").copy()
+        rate[few] = np.nan  # a rate from a handful of requests is noise: not drawn
+        xe, y = _stepped(x, rate, step)
         ax.step(xe, y, where="post", lw=1.8, color=color, label=f"{label} rate")
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     ax.set_ylim(bottom=0)
     ax.set_ylabel("share of requests")
-    axc.bar(x, frame["requests"].to_numpy(dtype="float64"), width=width, align="edge", color="#8a9597", alpha=0.9)
+    axc.bar(x[~few], requests[~few], width=width, align="edge", color="#8a9597", alpha=0.9)
+    extra = []
+    if few.any() and (requests[few] > 0).any():
+        axc.bar(x[few], requests[few], width=width, align="edge", color="#cbd5e1", hatch="////", edgecolor="#94a3b8", lw=0)
+        extra.append(Patch(facecolor="#cbd5e1", hatch="////", edgecolor="#94a3b8",
+                           label=f"bins under {min_requests} requests: rate not drawn"))
     axc.set_ylabel(f"requests\nper {_bin_text(frame)}")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), framealpha=0.85)
     xlim = _xlim_of(x, window, None)
     if xlim is not None:
         ax.set_xlim(xlim[0], xlim[1] + np.timedelta64(int(width * 86400e9), "ns"))
-    handles = _shade(axes, window, None)
+    handles = _shade(axes, window, None) + extra
     handles += _mark_changes(axes, changes, xlim)
     _finish(fig, axes, title or "Error rate by status class", handles)
     return fig
 
 
+def _width_for_groups(t: pd.Series, groups: pd.Series, base: pd.Timedelta) -> pd.Timedelta:
+    """The bin width (``base`` x 1, 2, 3, 5, 10 ...) at which a group's bin with traffic typically
+    holds :data:`MIN_REQUESTS` requests (median over groups and bins), never below 12 bins."""
+    span = t.max() - t.min() + base
+    chosen = base
+    for factor in (1, 2, 3, 5, 10, 15, 20, 30, 60, 120, 240, 360, 720, 1440):
+        width = base * factor
+        if factor > 1 and span / width < _MIN_BINS:
+            break
+        chosen = width
+        sizes = pd.DataFrame({"b": t.dt.floor(width).to_numpy(), "g": groups.to_numpy()}).groupby(["b", "g"]).size()
+        if sizes.median() >= MIN_REQUESTS:
+            break
+    return chosen
+
+
+def _coarsen_rates(frame: pd.DataFrame, min_requests: int) -> pd.DataFrame:
+    """Error-rate bins merged (2x, 3x, 5x, 10x ...) until the median bin with traffic has ``min_requests``.
+
+    Needs the counts (``requests`` and ``n_*``) of :func:`incidentkit.analyses.errors.error_rate`;
+    rates are recomputed from the summed counts. Stops before the span would hold fewer than
+    12 bins. A frame without counts, or already dense enough, is returned as it is.
+    """
+    counts = [c for c in frame.columns if c.startswith("n_")]
+    busy = frame.loc[frame["requests"] > 0, "requests"]
+    if not counts or busy.empty or busy.median() >= min_requests:
+        return frame
+    base = pd.Timedelta(days=_bin_days(frame))
+    t = as_utc(frame["timestamp"])
+    span = (t.max() - t.min()) + base
+    chosen = None
+    for factor in (2, 3, 5, 10, 15, 20, 30, 60, 120, 240, 360, 720, 1440):
+        width = base * factor
+        if span / width < _MIN_BINS:
+            break
+        slot = ((t - t.min()) // width).to_numpy()
+        merged = frame.groupby(slot)["requests"].sum()
+        chosen = (width, slot)
+        if merged[merged > 0].median() >= min_requests:
+            break
+    if chosen is None:
+        return frame
+    width, slot = chosen
+    out = frame.groupby(slot)[["requests", *counts]].sum()
+    out.insert(0, "timestamp", t.min() + out.index.to_numpy() * width)
+    for c in counts:
+        out["rate_" + c[2:]] = out[c] / out["requests"].where(out["requests"] > 0)
+    if "n_4xx" in out and "n_5xx" in out:
+        out["error_rate"] = (out["n_4xx"] + out["n_5xx"]) / out["requests"].where(out["requests"] > 0)
+    out = out.reset_index(drop=True)
+    out.attrs = {**frame.attrs, "bin": str(width)}
+    return out
+
+
+@_text_is_text
 def version_share(
     requests: pd.DataFrame,
     *,
@@ -717,10 +902,10 @@ def version_share(
         _finish(fig, axes, title or f"Share of requests by {version}")
         return fig
     t = as_utc(requests["timestamp"])
-    width = to_timedelta(by) if by is not None else auto_bin(t.min(), t.max())
     ver = requests[version].astype("object").where(requests[version].notna(), "(unknown)").astype(str)
     keep = ver.value_counts().index[:top]
     ver = ver.where(ver.isin(keep), "(other)")
+    width = to_timedelta(by) if by is not None else _width_for_groups(t, ver, auto_bin(t.min(), t.max()))
     err = _errors.error_mask(requests, error)
     work = pd.DataFrame({"b": t.dt.floor(width), "v": ver.to_numpy(), "e": err.to_numpy()})
     counts = work.pivot_table(index="b", columns="v", values="e", aggfunc="size", fill_value=0)
@@ -740,7 +925,8 @@ def version_share(
     ax.set_ylabel("share of requests")
     ax.set_title(f"share of requests by {version}", fontsize=10, loc="left")
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = errs[order] / counts[order].replace(0, np.nan)
+        # a version's rate in a bin where it sent fewer than MIN_REQUESTS requests is noise: not drawn
+        rate = errs[order] / counts[order].where(counts[order] >= MIN_REQUESTS)
     step = np.timedelta64(int(width / pd.Timedelta(1, "ns")), "ns")
     for v, c in zip(order, colors):
         xe, y = _stepped(x, rate[v], step)
@@ -749,7 +935,8 @@ def version_share(
     axe.set_ylim(bottom=0)
     axe.set_ylabel("error rate")
     label = _errors._error_label(error)
-    axe.set_title(f"error rate ({label}) per {version}", fontsize=10, loc="left")
+    axe.set_title(f"error rate ({label}) per {version}, in bins where it sent {MIN_REQUESTS} requests or more",
+                  fontsize=10, loc="left")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), title=version, title_fontsize=8)
     xlim = (x[0], x[-1] + np.timedelta64(int(width / pd.Timedelta(1, "ns")), "ns"))
     ax.set_xlim(*xlim)

@@ -13,37 +13,24 @@ the process.
 
 Example
 -------
->>> md = markdown({"window": {"start": "2026-03-01T03:00:00Z", "end": "2026-03-01T04:00:00Z"},
-...                "findings": [], "postmortem": {}})
->>> md.splitlines()[0]
-'# Postmortem: incident of 2026-03-01 03:00 UTC'
+>>> [a["priority"] for a in actions([{"id": "x", "severity": "high", "remediation": ["Roll back", "roll  back"]}])]
+['P1']
 """
 
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from .blameless import blameless_actor, blameless_text
+from .changes import normalize_event_name
+from .fmt import iso as _iso
+from .postmortem_doc import PRIORITY, actions, markdown
+
 __all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
 
-#: Action-item priority by the severity of the finding it comes from.
-PRIORITY = {"critical": "P1", "high": "P1", "medium": "P2", "low": "P3", "info": "P3"}
-
-
-def _iso(ts: Any) -> str | None:
-    if ts is None or (isinstance(ts, float) and math.isnan(ts)):
-        return None
-    try:
-        t = pd.Timestamp(ts)
-    except (ValueError, TypeError):
-        return None
-    if pd.isna(t):
-        return None
-    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-    return t.isoformat().replace("+00:00", "Z")
 
 
 def _num(value: Any) -> Any:
@@ -59,61 +46,6 @@ def _num(value: Any) -> Any:
             return None
         return round(value, 4)
     return value
-
-
-_ARN_ROLE = re.compile(r"assumed-role/([^/]+)/")
-_ARN_USER = re.compile(r":user/")
-
-
-def blameless_actor(actor: Any) -> str:
-    """Who made a change, without naming a person.
-
-    Example
-    -------
-    >>> blameless_actor("arn:aws:sts::123456789012:assumed-role/deploy-pipeline/build-4711")
-    'role deploy-pipeline'
-    >>> blameless_actor("arn:aws:iam::123456789012:user/alice")
-    'an IAM user'
-    >>> blameless_actor("codedeploy.amazonaws.com")
-    'codedeploy.amazonaws.com'
-    """
-    if actor is None or (isinstance(actor, float) and math.isnan(actor)) or actor is pd.NA:
-        return "unknown principal"
-    text = str(actor)
-    m = _ARN_ROLE.search(text)
-    if m:
-        return f"role {m.group(1)}"
-    if _ARN_USER.search(text) or text.startswith("user/") or text.startswith("IAMUser"):
-        return "an IAM user"
-    if ":root" in text or text == "Root":
-        return "the account root user"
-    if "amazonaws.com" in text or text.startswith("role ") or text in ("", "unknown"):
-        return text or "unknown principal"
-    if text.startswith("role/"):
-        return "role " + text.split("/", 1)[1]
-    # a bare name (a user name, an SSO e-mail): do not repeat it
-    if "@" in text or re.fullmatch(r"[A-Za-z][\w.+-]*", text):
-        return "a person (name withheld)"
-    return text
-
-
-_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:(?:iam|sts)::\d{12}:(?:user|assumed-role|root|federated-user)[^\s,;)'\"]*")
-
-
-def blameless_text(text: Any) -> str:
-    """Free text with every IAM principal ARN replaced by :func:`blameless_actor`'s wording.
-
-    Example
-    -------
-    >>> blameless_text("change by arn:aws:iam::123456789012:user/alice (03:12 UTC)")
-    'change by an IAM user (03:12 UTC)'
-    """
-    def repl(m: "re.Match[str]") -> str:
-        arn = m.group(0)
-        core = arn.rstrip(".:")  # the end of a sentence is not part of the ARN
-        return blameless_actor(core) + arn[len(core):]
-
-    return _PRINCIPAL_ARN.sub(repl, str(text))
 
 
 # -- facts ------------------------------------------------------------------------------------
@@ -241,6 +173,14 @@ def _recovery(requests: pd.DataFrame | None, baseline_rate: float | None, onset:
     return None
 
 
+def _known(value: Any) -> str | None:
+    """A change field as text, or None when missing (None, NA, NaN, empty)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    text = str(value)
+    return None if text in ("", "<NA>", "nan", "None") else text
+
+
 def timeline(changes: pd.DataFrame | None, findings: Sequence[Mapping[str, Any]], *, window: Any = None,
              detection: Any = None, recovery: str | None = None, onset: Any = None, limit: int = 25) -> list[dict[str, Any]]:
     """Changes, onset, detection and mitigation on one UTC time line."""
@@ -255,11 +195,14 @@ def timeline(changes: pd.DataFrame | None, findings: Sequence[Mapping[str, Any]]
             significant = significant.tail(limit)
         for d in significant.to_dict("records"):
             cls = d.get("class")
-            what = " ".join(str(x) for x in (d.get("event_name"), d.get("resource")) if x is not None and x is not pd.NA and str(x) != "<NA>")
-            err = d.get("error_code")
-            failed = f" — FAILED ({err})" if err is not None and err is not pd.NA and str(err) not in ("", "<NA>", "nan") else ""
+            known = {k: _known(d.get(k)) for k in ("event_name", "resource", "actor", "error_code", "class")}
+            known["event_name"] = normalize_event_name(known["event_name"]) or None
+            known["actor"] = blameless_actor(d.get("actor")) if known["actor"] else None
+            what = " ".join(str(x) for x in (known["event_name"], known["resource"]) if x)
+            failed = f" — FAILED ({known['error_code']})" if known["error_code"] else ""
             items.append({"time": _iso(d.get("timestamp")), "kind": "change",
-                          "text": f"{cls or 'change'}: {what} by {blameless_actor(d.get('actor'))}{failed}"})
+                          "text": f"{cls or 'change'}: {what} by {blameless_actor(d.get('actor'))}{failed}",
+                          "change": {"timestamp": _iso(d.get("timestamp")), **{k: v for k, v in known.items() if v}}})
     if onset is not None:
         items.append({"time": _iso(onset), "kind": "onset", "text": "the signal departs from its baseline (onset)"})
     if detection is not None:
@@ -270,23 +213,6 @@ def timeline(changes: pd.DataFrame | None, findings: Sequence[Mapping[str, Any]]
     order = {"change": 0, "onset": 1, "detection": 2, "mitigation": 3, "window": 4}
     items.sort(key=lambda i: (i["time"], order.get(i["kind"], 9)))
     return items
-
-
-def actions(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Action items from the findings' remediations, most severe first, without repeats."""
-    seen: set[str] = set()
-    out = []
-    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
-    # most severe first, so a step two findings share keeps the higher priority
-    for f in sorted(findings, key=lambda f: order.get(str(f.get("severity")), 5)):
-        for step in f.get("remediation") or []:
-            key = " ".join(str(step).lower().split())
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append({"priority": PRIORITY.get(str(f.get("severity")), "P3"), "action": str(step), "finding": f.get("id")})
-    out.sort(key=lambda a: a["priority"])
-    return out
 
 
 def _detection(health: Mapping[str, pd.DataFrame], window: Any) -> tuple[Any, str] | None:
@@ -359,184 +285,3 @@ def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
             "issues": list(inv.issues),
         },
     }
-
-
-# -- Markdown ---------------------------------------------------------------------------------
-
-
-def _pct(x: Any) -> str:
-    return "—" if x is None else f"{100 * float(x):.1f} %"
-
-
-def _n(x: Any) -> str:
-    if x is None:
-        return "—"
-    if isinstance(x, float) and not x.is_integer():
-        return f"{x:,.1f}"
-    return f"{int(x):,}"
-
-
-def _ms(x: Any) -> str:
-    if x is None:
-        return "—"
-    x = float(x)
-    return f"{x / 1000:.2f} s" if x >= 1000 else f"{x:.0f} ms"
-
-
-def _cell(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _when(window: Mapping[str, Any] | None) -> str:
-    if not window or not window.get("start"):
-        return "an unknown window"
-    t = pd.Timestamp(window["start"])
-    return f"{t:%Y-%m-%d %H:%M} UTC"
-
-
-def markdown(result: Mapping[str, Any], *, links: bool = True) -> str:
-    """A postmortem draft in Markdown from published results (see :func:`incidentkit.report.publish`).
-
-    ``result`` holds ``window``, ``baseline``, ``findings`` and ``postmortem`` (the dict
-    from :func:`build`); with ``links`` the evidence is linked relative to the run folder.
-    """
-    pm = dict(result.get("postmortem") or {})
-    findings = list(result.get("findings") or [])
-    window = result.get("window") or {}
-    top = findings[0] if findings else None
-    title = pm.get("title") or (top["title"] if top else f"incident of {_when(window)}")
-    lines = [f"# Postmortem: {title}" if (pm.get("title") or top) else f"# Postmortem: incident of {_when(window)}", ""]
-    lines += [
-        "*Blameless draft generated by incidentkit from the evidence of this run: it names systems and "
-        "processes, never people. Review it, complete what the evidence cannot know, and edit before sharing.*",
-        "",
-        "| | |",
-        "|---|---|",
-        f"| Window (UTC) | {window.get('start', '—')} → {window.get('end', '—')} |",
-    ]
-    base = result.get("baseline") or {}
-    if base:
-        lines.append(f"| Baseline (UTC) | {base.get('start')} → {base.get('end')} |")
-    if top:
-        lines.append(f"| Severity | {str(top['severity']).upper()} |")
-        lines.append(f"| Most likely cause | `{top['id']}` — {_cell(top['title'])} |")
-    else:
-        lines.append("| Most likely cause | none of the known causes shows in the evidence |")
-    if result.get("sample"):
-        lines.append(f"| Source | bundled sample `{result['sample']}` (offline) |")
-    lines.append("| Status | draft |")
-    lines.append("")
-
-    lines += ["## Summary", "", pm.get("summary") or (top["summary"] if top else "No finding."), ""]
-
-    imp = pm.get("impact") or {}
-    lines += ["## Impact", ""]
-    if imp.get("requests"):
-        lines.append(
-            f"- Requests in the window: **{_n(imp['requests'])}**; failed: **{_n(imp.get('failed'))}** "
-            f"({_pct(imp.get('error_rate'))}: {_n(imp.get('failed_5xx'))} 5xx/timeouts, {_n(imp.get('failed_4xx'))} 4xx)"
-            + (f"; baseline failure rate {_pct(imp.get('baseline_error_rate'))}" if imp.get("baseline_error_rate") is not None else "")
-        )
-        if imp.get("excess_failed") is not None:
-            lines.append(f"- Failures above the baseline rate: **{_n(imp['excess_failed'])}**")
-        if imp.get("clients") is not None:
-            lines.append(
-                f"- Clients affected (distinct client IPs with a failed request): **{_n(imp.get('clients_affected'))}** "
-                f"of {_n(imp['clients'])}"
-            )
-        if imp.get("p99_ms") is not None:
-            lines.append(
-                f"- Latency: P50 {_ms(imp.get('p50_ms'))}, P99 **{_ms(imp['p99_ms'])}**"
-                + (f" (baseline P99 {_ms(imp['baseline_p99_ms'])})" if imp.get("baseline_p99_ms") is not None else "")
-            )
-    elif imp.get("note"):
-        lines.append(f"- {imp['note']}")
-    if imp.get("duration_min") is not None:
-        lines.append(f"- Duration: **{_n(imp['duration_min'])} min** ({imp.get('duration_basis', '')})")
-    if pm.get("recovered"):
-        lines.append(f"- Recovered: failure rate back at the baseline level at {pm['recovered']}")
-    elif imp.get("requests"):
-        lines.append("- Recovered: not within the investigated window (or the evidence does not show it)")
-    if imp.get("by_version"):
-        lines += ["", "By app version:", "", "| version | requests | failed | failure rate | clients affected |", "|---|---:|---:|---:|---:|"]
-        for v in imp["by_version"]:
-            lines.append(
-                f"| {_cell(v['version'])} | {_n(v['requests'])} | {_n(v['failed'])} | {_pct(v.get('error_rate'))} | "
-                f"{_n(v.get('clients_affected'))} |"
-            )
-    lines.append("")
-
-    lines += ["## Timeline (UTC)", ""]
-    tl = pm.get("timeline") or []
-    if tl:
-        lines += ["| time | what |", "|---|---|"]
-        for item in tl:
-            text = _cell(item["text"])
-            if item["kind"] in ("onset", "detection", "mitigation"):
-                text = f"**{text}**"
-            lines.append(f"| {item['time']} | {text} |")
-    else:
-        lines.append("No change, onset or alarm in the evidence.")
-    if not pm.get("detected"):
-        lines += ["", "*Detection: no alarm transition in the evidence; add when and how the incident was detected.*"]
-    lines.append("")
-
-    lines += ["## Root cause", ""]
-    rc = pm.get("root_cause") or top
-    if rc:
-        lines.append(f"**{rc['title']}** (`{rc['id']}`, {str(rc.get('severity', '')).upper()})")
-        lines += ["", rc.get("summary") or "", ""]
-        ev = rc.get("evidence") or {}
-        if ev:
-            lines += ["| evidence | value |", "|---|---:|"]
-            from .report import _fmt
-
-            for k, v in ev.items():
-                lines.append(f"| {_cell(k)} | {_cell(_fmt(v, k))} |")
-        if links and rc.get("id"):
-            lines += ["", f"See [the finding in the report](report.html#finding-{rc['id']})."]
-    else:
-        lines.append("The evidence shows none of the known causes. Check the data-quality section before ruling them out.")
-    lines.append("")
-
-    contributing = pm.get("contributing")
-    if contributing is None:
-        contributing = findings[1:]
-    lines += ["## Contributing factors", ""]
-    if contributing:
-        for f in contributing:
-            lines.append(f"- **{f['title']}** (`{f['id']}`, {str(f.get('severity', '')).upper()}): {f.get('summary', '')}")
-    else:
-        lines.append("None found in the evidence.")
-    lines.append("")
-
-    acts = pm.get("actions")
-    if acts is None:
-        acts = actions(findings)
-    lines += ["## Action items", ""]
-    if acts:
-        lines += ["| priority | action | from finding | owner |", "|---|---|---|---|"]
-        for a in acts:
-            lines.append(f"| {a['priority']} | {_cell(a['action'])} | `{a['finding']}` | _to assign_ |")
-    else:
-        lines.append("No remediation follows from the evidence; add the team's own actions.")
-    lines.append("")
-
-    lines += ["## Evidence", ""]
-    ev_items = pm.get("evidence") or []
-    if links:
-        lines.append("- The investigation: [report.html](report.html) (executed notebook: [report.ipynb](report.ipynb)); "
-                     "machine-readable findings: [findings.json](findings.json)")
-    if ev_items:
-        lines += ["", "| frame | source | rows | complete | sha256 |", "|---|---|---:|---|---|"]
-        for e in ev_items:
-            name = f"[{e['frame']}]({e['file']})" if links else e["frame"]
-            lines.append(f"| {name} | {_cell(e.get('source') or e.get('kind') or '')} | {_n(e.get('rows'))} | "
-                         f"{'yes' if e.get('complete') else '**no**'} | `{e.get('sha256', '')}` |")
-        lines += ["", "Replay offline, with no AWS access: `incidentkit run <template> --offline --evidence <this run folder>`."]
-    dq = pm.get("data_quality") or (result.get("data_quality") or {})
-    if dq and (not dq.get("complete", True) or dq.get("issues")):
-        lines += ["", "**Data quality:** " + ("incomplete evidence — " if not dq.get("complete", True) else "")
-                  + "; ".join(str(i) for i in (dq.get("issues") or [])[:10])]
-    lines.append("")
-    return blameless_text("\n".join(lines))

@@ -21,12 +21,16 @@ from __future__ import annotations
 import datetime as _dt
 import html as _html
 import json
-import math
 import numbers
 import os
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
+from .blameless import blameless_actor
+from .changes import normalize_event_name
+from .errors import summarize
+from .fmt import value as _fmt
+from .markup import sanitize_notebook
 from .masking import mask_obj, mask_text
 
 __all__ = [
@@ -56,6 +60,8 @@ __all__ = [
     "data_quality_view",
     "metrics_named",
     "settings_table",
+    "table",
+    "Table",
 ]
 
 #: MIME type of the results a template publishes (read back by the runner).
@@ -80,136 +86,6 @@ def _e(value: Any) -> str:
     return _html.escape(mask_text(str(value)), quote=True)
 
 
-_FRACTION_WORDS = frozenset({"share", "fraction", "rate"})
-_PVALUE_NAMES = frozenset({"p", "pvalue", "p_value", "p_val"})
-
-
-def _words(name: str) -> list[str]:
-    return name.lower().split("_")
-
-
-def _is_fraction_name(name: str) -> bool:
-    """A part of a whole: a word ``share``, ``fraction`` or ``rate``, but no ``per`` (``rate_per_min``) or ``limit``."""
-    words = _words(name)
-    return bool(_FRACTION_WORDS.intersection(words)) and not {"per", "limit"}.intersection(words)
-
-
-def _is_pvalue_name(name: str) -> bool:
-    low = name.lower()
-    return low in _PVALUE_NAMES or low.endswith(("_p_value", "_pvalue"))
-
-
-def _unit(name: str) -> str | None:
-    """``ms`` / ``s`` when the name ends with that unit (and is no per-unit rate such as ``units_per_s``)."""
-    words = _words(name)
-    if "per" in words:
-        return None
-    if words[-1] == "ms":
-        return "ms"
-    if words[-1] in ("s", "seconds", "secs"):
-        return "s"
-    return None
-
-
-def _percent(x: float) -> str:
-    if x == 0:
-        return "0 %"
-    if x == 1:
-        return "100 %"
-    pct = 100 * x
-    if pct < 0.1:
-        return "< 0.1 %"
-    if pct > 99.9:
-        return "> 99.9 %"
-    return f"{pct:.1f}".removesuffix(".0") + " %"
-
-
-def _pvalue(x: float) -> str:
-    if x < 0.001:
-        return "< 0.001"
-    return f"{x:.3f}" if x < 0.01 else f"{x:.2f}"
-
-
-def _trim(text: str) -> str:
-    """``20.50`` -> ``20.5``, ``88.0`` -> ``88`` (trailing zeros say nothing to a reader)."""
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _duration(x: float) -> str:
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    if abs(x) >= 1:
-        return _trim(f"{x:,.1f}")
-    if x == 0 or abs(x) >= 0.01:
-        return _trim(f"{x:.2f}")
-    return "< 0.01" if x > 0 else "> -0.01"
-
-
-def _number(x: float) -> str:
-    if x == int(x) and abs(x) < 1e15:
-        return f"{int(x):,}"
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    if abs(x) >= 1:
-        return _trim(f"{x:,.2f}")
-    return f"{x:.3g}"
-
-
-def _fmt(value: Any, name: str | None = None) -> str:
-    """A value for a reader, formatted by what its evidence ``name`` says it measures.
-
-    Pure: the value itself is not changed (``findings.json`` keeps the raw number).
-
-    - ``None`` / NaN: ``—``; booleans: ``yes`` / ``no``; text as it is.
-    - A part of a whole (a name word ``share``, ``fraction`` or ``rate``: ``error_share``,
-      ``cold_share_of_tail``, ``error_rate_near_deploys``; not a per-time ``rate_per_min`` nor
-      a ``rate_limit``) between 0 and 1: a percentage (``6.4 %``, ``100 %``, ``< 0.1 %``,
-      ``> 99.9 %``). Ratios and lifts are not parts of a whole and stay numbers; so does a
-      "share" outside 0..1 (it is not what its name says, and the raw number is more honest).
-    - A p-value (``p_value``, ``*_pvalue``, ...) between 0 and 1: ``< 0.001``, ``0.004``, ``0.03``.
-    - Durations (``*_ms``, ``*_s``; not ``*_per_s``): thousands separators and the unit
-      (``6,749 ms``, ``12.5 ms``, ``29 s``).
-    - Other numbers: thousands separators, integers as integers, at most 2 decimals from 1
-      to 100 (no trailing zeros), none from 100, 3 significant figures below 1.
-
-    Parameters
-    ----------
-    value:
-        The value to show.
-    name:
-        Its evidence name (optional: without it only the value's type decides).
-
-    Example
-    -------
-    >>> _fmt(0.064, "cold_share_overall"), _fmt(0.0, "p_value"), _fmt(6749.15, "tail_all_ms")
-    ('6.4 %', '< 0.001', '6,749 ms')
-    >>> _fmt(15.6364, "lift"), _fmt(1.5, "quiet_rate_per_min"), _fmt(12345)
-    ('15.64', '1.5', '12,345')
-    """
-    if value is None:
-        return "—"
-    if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):
-        return "yes" if value else "no"
-    if not isinstance(value, numbers.Real):
-        return str(value)
-    x = float(value)
-    if math.isnan(x):
-        return "—"
-    if name:
-        if 0 <= x <= 1 and _is_fraction_name(name):
-            return _percent(x)
-        if 0 <= x <= 1 and _is_pvalue_name(name):
-            return _pvalue(x)
-        unit = _unit(name)
-        if unit and math.isfinite(x):
-            return _duration(x) + " " + unit
-    if isinstance(value, numbers.Integral):
-        return f"{int(value):,}"
-    if math.isinf(x):
-        return str(value)
-    return _number(x)
-
-
 def _now_iso() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -224,7 +100,7 @@ def _as_dicts(findings: Iterable[Any]) -> list[dict[str, Any]]:
 def _badge(severity: str) -> str:
     bg, fg = SEVERITY_COLORS.get(severity, SEVERITY_COLORS["info"])
     return (
-        f'<span style="background:{bg};color:{fg};border-radius:4px;padding:2px 8px;font-weight:700;'
+        f'<span style="background-color:{bg};color:{fg};border-radius:4px;padding:2px 8px;font-weight:700;'
         f'font-size:12px;letter-spacing:.04em;white-space:nowrap">{_e(severity.upper())}</span>'
     )
 
@@ -262,7 +138,7 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None, errors: 
     if errors:
         rows = "".join(f"<li><code>{_e(k)}</code>: {_e(v)}</li>" for k, v in errors.items())
         parts.append(
-            '<div style="border:1px solid #f59e0b;border-radius:6px;padding:8px 12px;margin:8px 0;background:#fffbeb;color:#78350f">'
+            '<div style="border:1px solid #f59e0b;border-radius:6px;padding:8px 12px;margin:8px 0;background-color:#fffbeb;color:#78350f">'
             f"<b>Checks that could not run</b> (their causes are not ruled out):<ul style='margin:4px 0'>{rows}</ul></div>"
         )
     parts.append("</div>")
@@ -288,7 +164,7 @@ def _inline_code(escaped: str) -> str:
 
 def _evidence_rows(items: Sequence[tuple[str, Any]], name_width: int) -> str:
     return "".join(
-        f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap;min-width:{name_width}ch">{_e(k)}</td>'
+        f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap;text-align:left;min-width:{name_width}ch">{_e(k)}</td>'
         f'<td style="padding:2px 0;font-variant-numeric:tabular-nums;font-weight:600;white-space:nowrap">{_e(_fmt(v, k))}</td></tr>'
         for k, v in items
     )
@@ -322,19 +198,10 @@ def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
     onset = f" · onset {_e(f['onset'])}" if f.get("onset") else ""
     evidence = _evidence_html(f.get("evidence") or {})
     rem = "".join(f"<li>{_inline_code(_e(r))}</li>" for r in f.get("remediation") or [])
-    changes = f.get("related_changes") or []
-    ch_rows = "".join(
-        "<li><code>{}</code> {} {} {}</li>".format(
-            _e(c.get("timestamp", "")), _e(c.get("event_name", "")), _e(c.get("resource", "") or ""),
-            f'<span style="color:#b91c1c">({_e(c["error_code"])})</span>' if c.get("error_code") else "",
-        )
-        for c in changes[:8]
-    )
-    if len(changes) > 8:
-        ch_rows += f"<li>… and {len(changes) - 8} more</li>"
+    ch_rows = _related_changes_html(f.get("related_changes") or [])
     body = [
         f'<div id="finding-{_e(f.get("id", ""))}" style="border:1px solid #cbd5e1;border-left:8px solid {bg};border-radius:6px;'
-        'padding:10px 14px;margin:8px 0;background:rgba(148,163,184,.06)">',
+        'padding:10px 14px;margin:8px 0;background-color:rgba(148,163,184,.06)">',
         f'<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap"><span style="font-weight:700;color:#64748b">#{rank}</span>'
         f'{_badge(severity)}<span style="font-size:16px;font-weight:700">{_inline_code(_e(f.get("title", "")))}</span></div>',
         f'<div style="color:#64748b;font-size:12px;margin:2px 0 6px"><code>{_e(f.get("id", ""))}</code>{conf_txt}{onset}</div>',
@@ -348,9 +215,27 @@ def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
     if cols:
         body.append('<div style="display:flex;gap:18px;flex-wrap:wrap">' + "".join(cols) + "</div>")
     if ch_rows:
-        body.append(f'<div style="margin-top:6px"><b>Preceding changes</b><ul style="margin:4px 0">{ch_rows}</ul></div>')
+        body.append(f'<div style="margin-top:6px"><b>Related changes</b><ul style="margin:4px 0">{ch_rows}</ul></div>')
     body.append("</div>")
     return "".join(body)
+
+
+#: Related changes a card lists (the rest are counted; findings.json keeps all).
+_CHANGES_SHOWN = 8
+
+
+def _related_changes_html(changes: Sequence[Mapping[str, Any]]) -> str:
+    """``<li>`` per related change: time, API name without CloudTrail's version suffix, resource, who (blameless)."""
+    rows = []
+    for c in changes[:_CHANGES_SHOWN]:
+        name = normalize_event_name(c.get("event_name")) or "change"
+        actor = f' by {_e(blameless_actor(c["actor"]))}' if c.get("actor") else ""
+        failed = f' <span style="color:#b91c1c">(failed: {_e(c["error_code"])})</span>' if c.get("error_code") else ""
+        rows.append(f"<li><code>{_e(c.get('timestamp', ''))}</code> <b>{_e(name)}</b> {_e(c.get('resource') or '')}"
+                    f"{actor}{failed}</li>")
+    if len(changes) > _CHANGES_SHOWN:
+        rows.append(f"<li>… and {len(changes) - _CHANGES_SHOWN} more (findings.json lists them all)</li>")
+    return "".join(rows)
 
 
 def findings_text(findings: Iterable[Any]) -> str:
@@ -373,6 +258,10 @@ def findings_text(findings: Iterable[Any]) -> str:
 # -- data quality -----------------------------------------------------------------------------
 
 
+#: Longest data-quality issue line kept (errors.summarize).
+ISSUE_LIMIT = 300
+
+
 def data_quality(bundle: Any = None, *, detector_errors: Mapping[str, str] | None = None,
                  issues: Sequence[str] = ()) -> dict[str, Any]:
     """The data-quality block of ``findings.json`` from an evidence bundle's summary.
@@ -387,6 +276,8 @@ def data_quality(bundle: Any = None, *, detector_errors: Mapping[str, str] | Non
         frames = json.loads(summary.to_json(orient="records")) if len(summary) else []
     all_issues = [f"{r['frame']}: {r['issues']}" for r in frames if r.get("issues")]
     all_issues.extend(issues)
+    # one line each: an issue quoting an AWS error body (an HTML page) is summarised, never pasted
+    all_issues = [summarize(i, ISSUE_LIMIT) for i in all_issues]
     return mask_obj(
         {
             "complete": all(bool(r.get("complete", True)) and not r.get("truncated") for r in frames),
@@ -422,13 +313,14 @@ def data_quality_html(dq: Mapping[str, Any]) -> str:
     )
     rows = []
     for r in dq.get("by_frame", []):
-        flag = "" if r.get("complete", True) and not r.get("truncated") else ' style="background:#fef3c7;color:#78350f"'
+        flag = "" if r.get("complete", True) and not r.get("truncated") else ' style="background-color:#fef3c7;color:#78350f"'
         rows.append(
-            f"<tr{flag}><td><code>{_e(r.get('frame'))}</code></td><td>{_e(r.get('source') or r.get('kind') or '')}</td>"
+            f"<tr{flag}><td style='text-align:left'><code>{_e(r.get('frame'))}</code></td>"
+            f"<td style='text-align:left'>{_e(r.get('source') or r.get('kind') or '')}</td>"
             f"<td style='text-align:right'>{_fmt(r.get('rows'))}</td><td style='text-align:right'>{_fmt(r.get('api_calls'))}</td>"
             f"<td style='text-align:right'>{_fmt(r.get('retries'))}</td><td>{'yes' if r.get('complete', True) else 'NO'}</td>"
             f"<td>{'YES' if r.get('truncated') else 'no'}</td><td style='text-align:right'>{_fmt(r.get('parse_errors'))}</td>"
-            f"<td>{_e(r.get('issues') or '')}</td></tr>"
+            f"<td style='text-align:left'>{_e(summarize(r.get('issues') or '', ISSUE_LIMIT))}</td></tr>"
         )
     table = (
         '<table style="border-collapse:collapse;font-size:12px"><thead><tr><th>frame</th><th>source</th><th>rows</th>'
@@ -497,11 +389,13 @@ def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *,
     if postmortem is None and inv is not None:
         postmortem = postmortem_data(inv, findings or [])
     result["postmortem"] = dict(postmortem or {})
+    # The notebook stores outputs with sorted keys; the detector's order (key numbers first) is kept here.
+    result[_EVIDENCE_ORDER] = [list((f.get("evidence") or {}).keys()) for f in items]
     result = mask_obj(json.loads(json.dumps(result, default=str)))
     if show:
         from IPython.display import display
 
-        md = postmortem_markdown(result, level=level)
+        md = postmortem_markdown(result, level=level, in_report=True)
         display({"text/markdown": md, "text/plain": md, MIME: result}, raw=True)
     return result
 
@@ -517,7 +411,24 @@ def extract(nb: Mapping[str, Any]) -> dict[str, Any] | None:
             if MIME in data:
                 value = data[MIME]
                 found = json.loads(value) if isinstance(value, str) else dict(value)
-    return found
+    return _with_evidence_order(found) if found is not None else None
+
+
+#: Key of the published results holding each finding's evidence names in the detector's order.
+_EVIDENCE_ORDER = "evidence_order"
+
+
+def _with_evidence_order(result: dict[str, Any]) -> dict[str, Any]:
+    """Each finding's evidence back in the detector's order (the notebook file sorts JSON keys)."""
+    orders = result.pop(_EVIDENCE_ORDER, None)
+    if not isinstance(orders, list):
+        return result
+    for f, order in zip(result.get("findings") or [], orders):
+        ev = f.get("evidence") if isinstance(f, dict) else None
+        if isinstance(ev, dict) and isinstance(order, list):
+            ranked = [k for k in order if k in ev]
+            f["evidence"] = {**{k: ev[k] for k in ranked}, **{k: v for k, v in ev.items() if k not in ranked}}
+    return result
 
 
 def findings_document(*, template: str, published: Mapping[str, Any] | None, parameters: Mapping[str, Any],
@@ -565,14 +476,15 @@ def postmortem_data(investigation: Any, findings: Iterable[Any]) -> dict[str, An
     return _pm.build(investigation, findings)
 
 
-def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level: int = 1) -> str:
+def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level: int = 1, in_report: bool = False) -> str:
     """The postmortem as Markdown from published results (see :func:`publish`).
 
-    ``level`` is the level of its top heading (2 inside a notebook section).
+    ``level`` is the level of its top heading (2 inside a notebook section); ``in_report``:
+    shown in a report that has the findings' cards (see :func:`incidentkit.postmortem_doc.markdown`).
     """
     from . import postmortem as _pm
 
-    text = _pm.markdown(result, links=links)
+    text = _pm.markdown(result, links=links, in_report=in_report)
     if level > 1:
         text = re.sub(r"(?m)^(#+) ", lambda m: "#" * (len(m.group(1)) + level - 1) + " ", text)
     return mask_text(text)
@@ -642,13 +554,53 @@ def _mask_html(text: str) -> str:
     return "".join(parts)
 
 
-def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
-    """Render a notebook to standalone HTML (masked), optionally without code cells."""
-    from nbconvert import HTMLExporter
+#: The report page's own CSS: the kit's views read left-aligned (JupyterLab right-aligns rendered
+#: tables), wide tables scroll inside their output instead of being clipped, and the postmortem's
+#: Markdown tables scroll too. Outputs cannot carry ``<style>`` into the export (the sanitiser drops
+#: it), so this is the only stylesheet besides nbconvert's.
+REPORT_CSS = """
+.ik-findings-view td,.ik-findings-view th,.ik-finding-view td,.ik-finding-view th,.ik-investigation td,
+.ik-investigation th,.ik-timeline td,.ik-timeline th,.ik-table td.ik-text,.ik-table th.ik-text{text-align:left}
+.jp-OutputArea-output{overflow-x:auto;max-width:100%}
+.ik-table-wrap{overflow-x:auto;max-width:100%}
+.ik-table td,.ik-table th{white-space:nowrap;font-variant-numeric:tabular-nums}
+.ik-markdown table{display:block;overflow-x:auto;max-width:100%}
+.ik-markdown td{vertical-align:top}
+.ik-markdown td code{white-space:nowrap}
+.ik-markdown blockquote{border-left:4px solid #f59e0b;background:#fffbeb;color:#78350f;padding:4px 12px;margin:6px 0}
+"""
 
+#: The report loads and runs no script at all (no MathJax, require.js or mermaid from a CDN: the
+#: report needs none), and says so to the browser: a third wall after escaping and sanitising.
+CONTENT_SECURITY_POLICY = ("default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
+                           "base-uri 'none'; form-action 'none'")
+
+_REPORT_TEMPLATE = (
+    "{%- extends 'index.html.j2' -%}\n"
+    "{%- block html_head_js -%}\n"
+    f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
+    "{%- endblock html_head_js -%}\n"
+    "{% block jupyter_widgets %}{% endblock jupyter_widgets %}\n"
+    "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
+    "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
+    "{%- block html_head_css -%}<style type=\"text/css\">{{ resources.incidentkit_css }}</style>{%- endblock html_head_css -%}\n"
+)
+
+
+def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
+    """Render a notebook to standalone HTML (masked, sanitised, script-free), optionally without code cells.
+
+    The notebook is masked first, then every HTML/Markdown output is sanitised
+    (:func:`incidentkit.markup.sanitize_notebook`); the page is nbconvert's ``lab`` template
+    without its scripts, with :data:`REPORT_CSS` and a Content-Security-Policy that allows no
+    script.
+    """
+    from jinja2 import DictLoader
+    from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
-    exporter = HTMLExporter(template_name="lab")
+    exporter = HTMLExporter(template_name="lab", extra_loaders=[DictLoader({"incidentkit-report.html.j2": _REPORT_TEMPLATE})],
+                            template_file="incidentkit-report.html.j2")
     # the reader sees the investigation's summary instead of the parameter cells, and the
     # outputs of setup cells without their code; report.ipynb keeps everything
     tags = TagRemovePreprocessor(
@@ -661,7 +613,8 @@ def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
         exporter.exclude_input = True
         exporter.exclude_input_prompt = True
         exporter.exclude_output_prompt = True
-    body, _resources = exporter.from_notebook_node(mask_notebook(nb))
+    clean = sanitize_notebook(mask_notebook(nb))
+    body, _resources = exporter.from_notebook_node(clean, resources={"incidentkit_css": REPORT_CSS})
     return _mask_html(body)
 
 
@@ -732,8 +685,6 @@ def changes_table(changes: Any, *, limit: int = 30) -> Any:
     """The change timeline for reading: time, class, what, resource, who (blameless), error."""
     import pandas as pd
 
-    from .postmortem import blameless_actor
-
     if changes is None or len(changes) == 0:
         return pd.DataFrame(columns=["time (UTC)", "class", "change", "resource", "by", "error"])
     df = changes.sort_values("timestamp").tail(limit)
@@ -741,7 +692,7 @@ def changes_table(changes: Any, *, limit: int = 30) -> Any:
         {
             "time (UTC)": df["timestamp"].dt.strftime("%Y-%m-%d %H:%M:%S"),
             "class": df["class"],
-            "change": df["event_name"],
+            "change": df["event_name"].map(normalize_event_name),
             "resource": df["resource"],
             "by": df["actor"].map(blameless_actor),
             "error": df["error_code"].fillna(""),
@@ -850,3 +801,108 @@ def settings_table(settings: Any, *names: str) -> Any:
     if names:
         df = df[df["setting"].astype(str).isin(names)]
     return df[["resource_type", "resource_id", "setting", "value"]].drop_duplicates().reset_index(drop=True)
+
+
+# -- tables for reading -----------------------------------------------------------------------
+
+#: Rows a :class:`Table` shows (the caption says how many more there are).
+TABLE_ROWS = 50
+
+
+class Table:
+    """A DataFrame shown for reading: numbers formatted by column name, wide tables scroll.
+
+    ``_repr_html_`` formats each value with :func:`incidentkit.fmt.value` under its column's
+    name (``share``/``rate`` columns as %, ``p_value``/``q_value`` as ``< 0.001``, ``*_ms``
+    with the unit, thousands separators), escapes every cell, hides a plain 0..n-1 index and
+    wraps the table in a horizontally scrolling box. The frame itself is unchanged
+    (:attr:`frame`), and a terminal shows pandas' own text.
+
+    Parameters
+    ----------
+    frame:
+        The DataFrame (a Series is shown as one column; a dict of results as one row per key,
+        each value formatted by its key).
+    units:
+        Column -> unit (``"ms"``, ``"s"``) for columns whose name does not say it (``p99``).
+    limit:
+        Rows shown.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> html = Table(pd.DataFrame({"value": ["<b>"], "share": [0.25], "p_value": [1.4e-14], "p99": [7830.1]}),
+    ...              units={"p99": "ms"})._repr_html_()
+    >>> "25 %" in html and "&lt; 0.001" in html and "7,830 ms" in html and "&lt;b&gt;" in html
+    True
+    """
+
+    def __init__(self, frame: Any, *, units: Mapping[str, str] | None = None, limit: int = TABLE_ROWS) -> None:
+        import pandas as pd
+
+        self.by_key = isinstance(frame, Mapping)  # a dict of results: one row per key, valued by its name
+        if self.by_key:
+            df = pd.DataFrame({"measure": [str(k) for k in frame], "value": [_plain(v) for v in frame.values()]})
+        else:
+            df = frame.to_frame() if isinstance(frame, pd.Series) else frame
+        self.frame = df
+        self.units = dict(units or {})
+        self.limit = limit
+
+    def _shown(self) -> Any:
+        import pandas as pd
+
+        df = self.frame
+        if not isinstance(df.index, pd.RangeIndex) or df.index.name is not None:
+            df = df.reset_index()
+        return df
+
+    def _cell(self, value: Any, column: str) -> tuple[str, bool]:
+        """(formatted text, is_number) of one value."""
+        import pandas as pd
+
+        if isinstance(value, pd.Timestamp):
+            return (value.tz_convert("UTC") if value.tzinfo else value).strftime("%Y-%m-%d %H:%M:%S"), False
+        if value is None or (not isinstance(value, (str, bytes, list, dict, tuple)) and pd.isna(value)):
+            return "—", False
+        unit = self.units.get(column)
+        name = f"{column}_{unit}" if unit else column
+        is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+        return _fmt(value, name), is_number
+
+    def _repr_html_(self) -> str:
+        df = self._shown()
+        shown = df.head(self.limit)
+        columns = [str(c) for c in shown.columns]
+        head = "".join(f'<th class="ik-text" style="padding:3px 10px;border-bottom:1px solid #cbd5e1">{_e(c)}</th>'
+                       for c in columns)
+        rows = []
+        for record in shown.itertuples(index=False, name=None):
+            cells = []
+            for value, column in zip(record, columns):
+                name = str(record[0]) if self.by_key and column == "value" else column
+                text, is_number = self._cell(value, name)
+                align = "right" if is_number else "left"
+                cells.append(f'<td class="{"ik-num" if is_number else "ik-text"}" style="padding:2px 10px;text-align:{align}">'
+                             f"{_e(text)}</td>")
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        more = (f'<div style="color:#64748b;font-size:12px">showing {len(shown):,} of {len(df):,} rows</div>'
+                if len(df) > len(shown) else "")
+        return (f'<div class="ik-table-wrap" style="overflow-x:auto;max-width:100%"><table class="ik-table" '
+                f'style="border-collapse:collapse;font-size:12.5px"><thead><tr>{head}</tr></thead>'
+                f'<tbody>{"".join(rows)}</tbody></table>{more}</div>')
+
+    def __repr__(self) -> str:
+        return mask_text(self._shown().head(self.limit).to_string(index=False))
+
+
+def _plain(value: Any) -> Any:
+    """A dict value as one cell: lists and dicts as compact JSON text."""
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value, default=str, ensure_ascii=False)
+    return value
+
+
+def table(frame: Any, *, units: Mapping[str, str] | None = None, limit: int = TABLE_ROWS) -> Table:
+    """``frame`` shown for reading in a report (see :class:`Table`)."""
+    return Table(frame, units=units, limit=limit)

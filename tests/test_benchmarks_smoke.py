@@ -77,3 +77,8 @@ def test_bench_ingest_smoke():
     """The parsers engineer's ingestion benchmark (items 1-2), at a tiny size."""
     out = _run("bench_ingest.py", "--events", "2000", "--repeat", "1", "--no-memory")
     assert re.search(r"= \d+(?:\.\d+)?x", out)
+
+
+def test_bench_report_smoke():
+    out = _run("bench_report.py", "--copies", "1", "--repeat", "1")
+    assert RATIO.search(out) and "to_html with sanitising / without" in out and "sanitize_notebook alone" in out

@@ -245,7 +245,8 @@ def test_investigation_shows_window_evidence_and_findings(sample_inv):
     assert f"{n_frames} frames" in text and "complete" in text
     assert f"most likely: [{findings.top.severity.upper()}] {findings.top.title}" in text
     html = sample_inv._repr_html_()
-    assert 'class="ik-investigation"' in html and "ik-findings-table" in html
+    assert 'class="ik-investigation"' in html and "ik-findings-line" in html
+    assert 'class="ik-findings-table"' not in html and 'id="finding-' not in html  # a mention: the cards come with .findings()
     assert findings.top.id in html and "catalog-search" in html  # resources listed
     assert html.count("<tr") >= n_frames  # one data-quality row per frame
     full = display.investigation_text(sample_inv)
@@ -277,4 +278,11 @@ def test_timeline_drops_the_sso_role_hash_but_keeps_the_role():
 
 def test_onset_column_only_when_a_finding_has_one():
     assert "onset (UTC)" in _ranked()._repr_html_()
-    assert "onset (UTC)" not in FindingList([_finding(onset=None)])._repr_html_()
+    assert "onset (UTC)" not in FindingList([_finding(onset=None), _finding(id="cold-start-tail", onset=None)])._repr_html_()
+
+
+def test_one_full_card_per_finding_and_an_index_only_for_several():
+    one = FindingList([_finding()])._repr_html_()
+    assert one.count('id="finding-') == 1 and 'class="ik-findings-table"' not in one  # the card alone, no table repeating it
+    several = _ranked()._repr_html_()
+    assert several.count('id="finding-') == 2 and several.count('href="#finding-') == 2  # the index links to the cards

@@ -44,6 +44,6 @@ def test_explore_runs_offline_with_papermill(tmp_path, sample):
     assert not errors and not stderr, (errors, stderr)
     html = "\n".join(o["data"].get("text/html", "") for o in outputs if "data" in o)
     assert 'class="ik-investigation"' in html and 'class="ik-timeline' in html
-    assert 'class="ik-findings-table"' in html and f"<code>{sample}</code>" in html  # the sample's own finding
+    assert f'id="finding-{sample}"' in html and f"<code>{sample}</code>" in html  # the sample's own finding, as its card
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2
     assert not (tmp_path / "evidence").exists()  # the LIVE section did not run

@@ -117,10 +117,11 @@ def test_timeline_metrics_panels_window_baseline_and_changes(tmp_path):
         assert len(_vlines(ax, plots.CHANGE_COLORS["DEPLOYMENT"])) == 1
         assert len(_vlines(ax, plots.CHANGE_COLORS["CONFIG_CHANGE"])) == 2
         assert not _vlines(ax, plots.CHANGE_COLORS["OTHER"]), "changes outside the plotted range are left out"
-    labels = " ".join(_texts(fig))
-    assert "UpdateFunctionCode api" in labels, "the ARN is shortened to the function name"
-    assert "(failed)" in labels and "+1 more" in labels
     legend = _legend_labels(fig)
+    keys = [t for t in legend if "·" in t]  # the numbered change key, one entry per marker on the plot
+    assert sorted(_texts(fig)) == [str(n) for n in range(1, len(keys) + 1)]
+    assert any("UpdateFunctionCode · api · deployment" in k for k in keys), "the ARN is shortened to the function name"
+    assert any("(failed: " in k for k in keys) and any("+1 more: " in k for k in keys)
     assert {"incident window", "baseline window", "baseline median", "deployment", "security change"} <= set(legend)
     conc = next(ax for ax in fig.axes if "ConcurrentExecutions" in ax.get_title(loc="left"))
     assert {t.get_text() for t in conc.get_legend().get_texts()} == {"FunctionName=api", "FunctionName=worker"}
@@ -162,6 +163,65 @@ def test_timeline_breaks_lines_where_datapoints_are_missing():
     assert line.get_marker() == "."
     dense = pd.Series(np.ones(60), index=pd.date_range(W.start, periods=60, freq="1min"), name="Count")
     assert not np.isnan(np.asarray(plots.timeline(dense).axes[0].get_lines()[0].get_ydata(), dtype=float)).any()
+
+
+def _sparse_metric(stat: str) -> pd.DataFrame:
+    """A count CloudWatch only reports where it is non-zero: 1 at three minutes of an hour."""
+    t = W.start + pd.to_timedelta([5, 31, 47], unit="min")
+    df = pd.DataFrame({"timestamp": t, "query_id": "q0", "label": "5XXError", "namespace": "AWS/ApiGateway",
+                       "metric_name": "5XXError", "dimensions": "{}", "stat": stat, "period": 60, "value": [1.0, 1.0, 2.0]})
+    df.attrs["window"] = {"start": W.start.isoformat(), "end": W.end.isoformat()}
+    return df
+
+
+@pytest.mark.parametrize("stat", ["Sum", "SampleCount"])
+def test_sparse_counts_are_drawn_as_counts_with_zeros_between(stat):
+    """A missing period of a count is 0, not a line joining 1, 1, 2 (which reads as a constant 5xx)."""
+    line = plots.timeline(_sparse_metric(stat), window=W).axes[0].get_lines()[0]
+    y = np.asarray(line.get_ydata(), dtype=float)
+    assert len(y) == 60 and not np.isnan(y).any(), "every minute of the window read, one point each"
+    assert sorted(y[y > 0]) == [1.0, 1.0, 2.0] and (y == 0).sum() == 57
+
+
+def test_sparse_non_counts_keep_their_gaps():
+    """An average (a rate) over a period without requests is unknown, not 0: the line breaks instead."""
+    y = np.asarray(plots.timeline(_sparse_metric("Average"), window=W).axes[0].get_lines()[0].get_ydata(), dtype=float)
+    assert np.isnan(y).sum() == 2 and (y[~np.isnan(y)] > 0).all()
+
+
+def _few_requests_per_bin() -> pd.DataFrame:
+    """4 requests every 2 minutes for two hours; one 403 in each of three bins: 25 % in those bins."""
+    t = T0 + pd.to_timedelta(np.repeat(np.arange(0, 7200, 120), 4) + np.tile([0, 20, 40, 60], 60), unit="s")
+    status = np.full(len(t), 200)
+    status[[8, 40, 80]] = 403
+    return pd.DataFrame({"timestamp": t, "status": status})
+
+
+def test_rates_from_a_handful_of_requests_are_not_drawn_as_spikes():
+    req = _few_requests_per_bin()
+    frame = errors.error_rate(req, by="2min")
+    fig = plots.error_rate(frame, window=(T0, W.end))
+    rate_lines = [ln for ln in fig.axes[0].get_lines() if ln.get_label() in ("5xx rate", "4xx rate")]
+    peak = max(np.nanmax(np.asarray(ln.get_ydata(), dtype=float)) for ln in rate_lines)
+    assert peak < 0.25, "bins are merged until a typical bin has 10 requests: no 25 % spike from 1 error in 4"
+    assert peak == pytest.approx(1 / 12) and "requests\nper 6 min" == fig.axes[1].get_ylabel()
+    # without counts to merge, a bin under 10 requests draws no rate and its bar is hatched
+    bare = frame.drop(columns=[c for c in frame.columns if c.startswith("n_")])
+    fig = plots.error_rate(bare, window=(T0, W.end))
+    ys = [np.asarray(ln.get_ydata(), dtype=float) for ln in fig.axes[0].get_lines() if ln.get_label().endswith("rate")]
+    assert all(np.isnan(y).all() for y in ys)
+    assert any("rate not drawn" in t for t in _legend_labels(fig))
+
+
+def test_change_labels_are_complete_horizontal_and_without_the_api_version():
+    ch = pd.DataFrame({"timestamp": [W.start + pd.Timedelta("10min")], "source": ["cloudtrail"],
+                       "event_name": ["DeleteProvisionedConcurrencyConfig20170331"], "class": ["SCALING"], "actor": ["x"],
+                       "resource": ["arn:aws:lambda:eu-west-1:123456789012:function:catalog-search-production"],
+                       "error_code": [None], "detail": [None]})
+    fig = plots.timeline(_sparse_metric("Sum"), window=W, changes=ch)
+    keys = [t for t in _legend_labels(fig) if "·" in t]
+    assert keys == ["03:10:00  DeleteProvisionedConcurrencyConfig · catalog-search-production · scaling"]
+    assert all(t.get_rotation() == 0 for ax in fig.axes for t in ax.texts)
 
 
 def test_timeline_caps_panels():
@@ -307,3 +367,16 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_dollar_signs_in_the_data_stay_text_in_every_plot(tmp_path):
+    """Labels come from the data: '$...$' must not be typeset as math, nor break the figure."""
+    req = requests()
+    req["app_version"] = req["app_version"].replace({"2.9.0": r"2.9$\frac{$"})
+    ch = changes().assign(resource=r"api$\frac{$x")
+    figs = [plots.version_share(req, by="10min", window=W, changes=ch),
+            plots.timeline(metrics().assign(metric_name=r"Errors$\frac{$"), window=W, changes=ch),
+            plots.error_rate(req, by="5min", window=W, changes=ch)]
+    for i, fig in enumerate(figs):
+        _png(fig, tmp_path, f"dollar-{i}")  # renders (a mathtext parse error would raise here)
+    assert any(r"2.9$\frac{$" in t for t in _legend_labels(figs[0]) + [t.get_text() for t in figs[0].axes[0].get_legend().get_texts()])

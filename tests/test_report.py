@@ -194,13 +194,14 @@ def test_postmortem_markdown_has_every_section() -> None:
         "evidence": [{"frame": "logs-a", "file": "evidence/logs-a.parquet", "rows": 10, "sha256": "abc", "complete": True}],
     }
     md = postmortem.markdown({"window": W.to_dict(), "findings": [f1.to_dict(), f2.to_dict()], "postmortem": pm})
-    for heading in ("# Postmortem: version-skew-errors title", "## Summary", "## Impact", "## Timeline (UTC)", "## Root cause",
-                    "## Contributing factors", "## Action items", "## Evidence"):
+    for heading in ("# Postmortem: version-skew-errors title", "## Summary", "## Impact", "## Timeline (UTC)",
+                    "## Trigger and root cause", "## Contributing factors", "## Five whys", "## Resolution",
+                    "## Action items", "## Lessons learned ✍", "### What went well ✍", "### What went badly ✍", "## Evidence"):
         assert heading in md
-    assert "Blameless" in md and "| P1 | fix version-skew-errors |" in md
+    assert "Blameless" in md and "| P1 | fix version-skew-errors | `version-skew-errors` | | |" in md
     assert "[logs-a](evidence/logs-a.parquet)" in md and "report.html#finding-version-skew-errors" in md
-    assert "Requests in the window: **10**" in md and "| 1.9 | 3 | 3 | 100.0 % | 2 |" in md
-    assert "no alarm transition" in md  # detection the evidence cannot show is asked for, not invented
+    assert "| Requests | **10** |" in md and "| `1.9` | 3 | 3 | 100 % | 2 |" in md
+    assert "no alarm went to ALARM" in md  # detection the evidence cannot show is asked for, not invented
     shifted = report.postmortem_markdown({"window": W.to_dict(), "findings": [], "postmortem": pm}, level=2)
     assert shifted.startswith("## Postmortem") and "\n### Summary" in shifted
 

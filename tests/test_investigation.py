@@ -41,7 +41,7 @@ def test_sample_opens_offline_with_its_window_and_resources(cold: Investigation)
 
 
 def test_sample_frames_are_exactly_what_the_calls_ask_for(cold: Investigation) -> None:
-    used = {k for keys in cold._roles.values() for k in keys}
+    used = set(cold.frames_read)
     assert used == set(cold.bundle.names())  # every recorded frame is read by collect(), none is missing
     logs = cold.logs()
     assert list(logs.columns[: len(schema.PARSED_COLUMNS)]) == list(schema.PARSED_COLUMNS)

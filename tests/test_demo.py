@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _findings_helpers import reference_findings
 
 from incidentkit import demo, runner, samples, templates
 
@@ -55,6 +56,7 @@ def test_triage_notebook_explains_the_sample(name: str, tmp_path: Path) -> None:
     else:
         assert doc["findings"] and doc["findings"][0]["id"] == expected, [f["id"] for f in doc["findings"]]
     assert doc["sample"] == name and doc["data_quality"]["frames"] > 0
+    assert doc["findings"] == reference_findings(name)  # the notebook concludes what Investigation.findings() does
     html = result.html.read_text()
     assert "Findings — the most likely cause first" in html and "Traceback" not in html
     assert '"output_type": "error"' not in result.notebook.read_text()
@@ -72,6 +74,7 @@ def test_each_template_runs_with_its_defaults(name: str, tmp_path: Path) -> None
     doc = json.loads(result.findings_json.read_text())
     assert doc["template"] == name and doc["findings"], doc
     assert doc["findings"][0]["id"] == _expected(sample)
+    assert doc["findings"] == reference_findings(sample)  # what Investigation.findings() concludes
     nb = result.notebook.read_text()
     assert '"output_type": "error"' not in nb
 

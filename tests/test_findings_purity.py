@@ -21,6 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _findings_helpers import reference_findings
+
 from incidentkit import Investigation
 from incidentkit.errors import IncidentKitError
 
@@ -217,3 +219,41 @@ def test_findings_json_and_the_investigation_agree(tmp_path: Path) -> None:
     doc = findings_document(template="triage", published=published, parameters={"sample": "cold-start-tail"})
     fresh = Investigation.sample("cold-start-tail").findings().to_dicts()
     assert doc["findings"] == mask_obj(json.loads(json.dumps(fresh, default=str)))
+
+
+def _cell_output(notebook: Path, source_has: str, mime: str) -> str:
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        src = "".join(cell.get("source", ""))
+        if cell["cell_type"] == "code" and source_has in src and "LIVE" not in src:
+            for out in cell.get("outputs", []):
+                value = (out.get("data") or {}).get(mime)
+                if value is not None:
+                    return "".join(value) if isinstance(value, list) else value
+    raise AssertionError(f"no {mime} output of a cell with {source_has!r} in {notebook}")
+
+
+@pytest.mark.slow
+def test_the_cli_the_templates_and_the_investigation_agree_on_a_sample(tmp_path: Path) -> None:
+    """``incidentkit run triage``, the latency template, explore.ipynb (the tour people follow in
+    JupyterLab) and ``Investigation.findings()`` give the same findings on one sample."""
+    from click.testing import CliRunner
+
+    from incidentkit import cli, runner
+    from incidentkit.masking import mask_text
+
+    sample = "cold-start-tail"
+    expected = reference_findings(sample)
+    assert expected and expected[0]["id"] == sample
+    res = CliRunner().invoke(cli.cli, ["run", "triage", "-p", f"sample={sample}", "--out", str(tmp_path / "cli")],
+                             catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    folder = Path(res.stdout.splitlines()[0])
+    assert json.loads((folder / "findings.json").read_text())["findings"] == expected
+    latency = runner.run("latency", {"sample": sample}, out=tmp_path / "latency")
+    assert latency.result["findings"] == expected
+    # explore publishes nothing: its findings cell shows them; the same display of the same findings
+    explore = runner.run("explore", {"sample": sample}, out=tmp_path / "explore")
+    inv = Investigation.sample(sample)
+    shown = _cell_output(explore.notebook, "inv.findings()", "text/html")
+    assert shown == mask_text(inv.findings()._repr_html_())

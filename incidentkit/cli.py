@@ -237,9 +237,12 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
                         offline=offline, out=out, region=region, profile=profile, endpoint_url=endpoint_url,
                         as_json=as_json, started=started, run_kw=run_kw, publish_kw=publish_kw)
         return
-    from . import autorun
+    from . import autorun, runner
 
-    _info(f"running template {template} …")
+    # everything checked before a word is printed (a typo in the template is one error line, nothing else)
+    plan = runner.prepare(template, values, evidence=evidence, offline=offline, region=region, profile=profile,
+                          endpoint_url=endpoint_url, check_access=False)
+    _info(f"running template {plan.template.name} {_source_words(plan.source)} …")
     result, location = autorun.run_to(template, values, out=out, evidence=evidence, offline=offline, region=region,
                                       profile=profile, endpoint_url=endpoint_url, **publish_kw, **run_kw)
     _report_run(result, location, as_json=as_json, started=started)
@@ -306,8 +309,21 @@ def _read_event(path: str) -> Any:
                              "pass the EventBridge alarm state change event as delivered") from None
 
 
+def _source_words(source: str) -> str:
+    """``on the bundled sample cold-start-tail (offline, not your AWS account)`` / ``on the evidence in DIR`` / ``against AWS``."""
+    kind, _, what = str(source).partition(":")
+    if kind == "sample":
+        return f"on the bundled sample {what} (offline, not your AWS account)"
+    if kind == "evidence":
+        return f"on the evidence in {what}"
+    return "against AWS"
+
+
 def _print_findings(doc: dict[str, Any]) -> None:
     items = doc.get("findings") or []
+    source = str(doc.get("source") or "")
+    if source.startswith("sample:"):
+        click.echo(f"  source: {source} — a bundled sample incident, not your AWS account")
     if not items:
         click.echo("  no finding: the evidence shows none of the known causes")
     for i, f in enumerate(items, 1):

@@ -66,7 +66,7 @@ from .errors import (
 from .evidence import EvidenceBundle, frame_key
 from .window import TimeLike, Window
 
-__all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries"]
+__all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries", "source_text"]
 
 log = logging.getLogger(__name__)
 
@@ -219,6 +219,24 @@ def check_access(
             f"log group {group} does not exist in {client.meta.region_name}{hint}; check the name and --region",
             log_group=group,
         )
+
+
+def source_text(source: str) -> str:
+    """How a run's ``source`` reads in a title: ``bundled sample `cold-start-tail` (offline)`` ...
+
+    Example
+    -------
+    >>> source_text("sample:cold-start-tail")
+    'bundled sample `cold-start-tail` (offline)'
+    >>> source_text("aws")
+    ''
+    """
+    kind, _, what = source.partition(":")
+    if kind == "sample":
+        return f"bundled sample `{what}` (offline)"
+    if kind == "evidence":
+        return f"replayed from the evidence in `{what}`"
+    return ""
 
 
 class Investigation:
@@ -400,6 +418,7 @@ class Investigation:
                   evidence=evidence, offline=offline, resources=merged)
         if same_window:  # the recorded investigation goes on: its source and its issues still hold
             inv.sample_name = recorded.get("sample")
+            inv._replayed_from = str(inv.bundle.path)
             inv.issues = list(recorded.get("issues") or [])
             inv._save_context()
         return inv
@@ -1078,6 +1097,23 @@ class Investigation:
     def frames_read(self) -> list[str]:
         """The evidence frames read so far (by any call), in the order first read."""
         return list(self._read)
+
+    @property
+    def source(self) -> str:
+        """Where the evidence comes from (``findings.json``'s ``source``): ``sample:<name>`` for a
+        bundled sample (also when replayed), ``evidence:<folder>`` for a recorded bundle replayed,
+        ``aws`` for a live investigation.
+
+        Example
+        -------
+        >>> Investigation.sample("cold-start-tail").source          # doctest: +SKIP
+        'sample:cold-start-tail'
+        """
+        if self.sample_name:
+            return f"sample:{self.sample_name}"
+        if self._replayed_from:
+            return f"evidence:{self._replayed_from}"
+        return "aws"
 
     @property
     def parameters(self) -> dict[str, Any]:

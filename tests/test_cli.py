@@ -60,6 +60,14 @@ def test_templates_lists_each_template_and_its_parameters() -> None:
         (["run", "triage", "--start", "-1h", "--end", "now", "-p", "start=-2h"], 2, ["give start once"]),
         (["run", "triage", "--evidence", "/nonexistent/ev", "--offline"], 1, ["no evidence bundle"]),
         (["run", "dynamodb", "--start", "-1h", "--end", "now"], 2, ["-p table_name=..."]),
+        # never a bundled sample unless named: AWS parameters without a window are bad usage, and say what to add
+        (["run", "triage", "-p", "log_groups=/aws/lambda/api", "-p", "function_name=api", "--region", "eu-west-1"], 2,
+         ["--start and --end are required to investigate AWS", "-p log_groups, -p function_name, --region given",
+          "--start -2h --end now"]),
+        (["run", "triage"], 2, ["--start and --end are required", "-p sample=NAME", "--evidence DIR"]),
+        (["run", "latency", "-p", "sample=cold-start-tail", "-p", "function_name=api"], 2,
+         ["bundled sample offline", "drop -p function_name"]),
+        (["run", "latency", "-p", "sample=cold-start-tail", "--region", "eu-west-1"], 2, ["drop --region"]),
         (["audit"], 2, ["name at least one resource"]),
         (["health", "-r", "bogus=1"], 2, ["unknown resource parameter 'bogus'"]),
     ],
@@ -71,7 +79,7 @@ def test_errors_are_one_line_with_the_documented_exit_code(tmp_path: Path, args,
     assert len(lines) == 1, result.output
     for w in words:
         assert w in lines[0]
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "running template" not in result.output  # checked before it starts
     assert not (tmp_path / "out").exists()
 
 
@@ -160,7 +168,8 @@ def test_end_to_end_run_over_http_against_moto(moto_server: str, tmp_path: Path)
     run_dir = Path(proc.stdout.splitlines()[0])
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("triage-")
     doc = json.loads((run_dir / "findings.json").read_text())
-    assert doc["template"] == "triage"
+    assert doc["template"] == "triage" and doc["source"] == "aws"
+    assert "against AWS" in proc.stderr and "sample" not in proc.stdout
     assert doc["window"]["start"] == start.isoformat().replace("+00:00", "Z")
     assert doc["parameters"]["log_groups"] == ["/aws/lambda/search-api"]
     assert doc["findings"] and doc["findings"][0]["id"] == "cold-start-tail", doc["findings"]
@@ -180,6 +189,7 @@ def test_end_to_end_run_over_http_against_moto(moto_server: str, tmp_path: Path)
     assert [f["id"] for f in again["findings"]] == [f["id"] for f in doc["findings"]]
     assert again["findings"] == doc["findings"]
     assert again["window"] == doc["window"] and again["baseline"] == doc["baseline"]
+    assert again["source"] == f"evidence:{run_dir / 'evidence'}"  # what the findings were read from
 
 
 def test_health_reads_aws_and_prints_a_table_or_json() -> None:

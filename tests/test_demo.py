@@ -83,6 +83,7 @@ def test_replay_of_a_sample_run_gives_the_same_findings(tmp_path: Path) -> None:
     first = runner.run("errors", {"sample": "version-skew-errors"}, out=tmp_path / "a")
     again = runner.run("errors", {}, out=tmp_path / "b", evidence=first.path, offline=True)
     assert again.result["findings"] == first.result["findings"]
+    assert first.result["source"] == again.result["source"] == "sample:version-skew-errors"  # a replayed sample is still one
     assert again.result["window"] == first.result["window"] and again.result["baseline"] == first.result["baseline"]
     # a different template replays the same evidence too
     pm = runner.run("postmortem", {}, out=tmp_path / "c", evidence=first.path / "evidence", offline=True)

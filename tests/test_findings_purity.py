@@ -249,7 +249,15 @@ def test_the_cli_the_templates_and_the_investigation_agree_on_a_sample(tmp_path:
                              catch_exceptions=False)
     assert res.exit_code == 0, res.output
     folder = Path(res.stdout.splitlines()[0])
-    assert json.loads((folder / "findings.json").read_text())["findings"] == expected
+    doc = json.loads((folder / "findings.json").read_text())
+    assert doc["findings"] == expected
+    # a sample run says so everywhere a reader looks: findings.json, the CLI, the postmortem, the report title
+    assert doc["source"] == f"sample:{sample}" and doc["parameters"]["offline"] is True
+    assert f"source: sample:{sample}" in res.stdout and f"on the bundled sample {sample}" in res.stderr
+    assert (folder / "postmortem.md").read_text().splitlines()[0].endswith(f"bundled sample `{sample}` (offline)")
+    html = (folder / "report.html").read_text()
+    assert f"<title>incidentkit triage — bundled sample {sample} (offline)</title>" in html
+    assert f">Incident triage — bundled sample <code>{sample}</code> (offline)<" in html
     latency = runner.run("latency", {"sample": sample}, out=tmp_path / "latency")
     assert latency.result["findings"] == expected
     # explore publishes nothing: its findings cell shows them; the same display of the same findings

@@ -322,3 +322,12 @@ def test_a_private_temporary_bundle_goes_with_its_investigation() -> None:
     del inv
     gc.collect()
     assert not path.exists()
+
+
+def test_source_says_where_the_evidence_comes_from(cold: Investigation, tmp_path: Path) -> None:
+    assert cold.source == "sample:cold-start-tail"
+    assert Investigation.open(cold.save(tmp_path / "pinned")).source == "sample:cold-start-tail"  # still the sample
+    live = Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", evidence=tmp_path / "live")
+    assert live.source == "aws"
+    live.save(tmp_path / "rec")
+    assert Investigation.open(tmp_path / "rec").source == f"evidence:{(tmp_path / 'rec').resolve()}"

@@ -28,7 +28,7 @@ from incidentkit.errors import IncidentKitError
 
 #: Samples of different families: a Lambda tail with a baseline, version skew behind API
 #: Gateway, ALB health checks with settings and health frames, DynamoDB throttling.
-SAMPLES = ("cold-start-tail", "version-skew-errors", "health-check-flapping", "throttling-without-backoff")
+SAMPLE_NAMES = ("cold-start-tail", "version-skew-errors", "health-check-flapping", "throttling-without-backoff")
 
 
 def _explore_views(inv: Investigation) -> None:
@@ -122,7 +122,7 @@ def _open(sample: str, how: str, tmp: Path) -> Investigation:
 
 @pytest.mark.slow
 @settings(max_examples=16, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(sample=st.sampled_from(SAMPLES), how=st.sampled_from(["sample", "open"]),
+@given(sample=st.sampled_from(SAMPLE_NAMES), how=st.sampled_from(["sample", "open"]),
        calls=st.lists(st.sampled_from(sorted(CALLS)), min_size=1, max_size=6))
 def test_findings_do_not_depend_on_what_was_called_before(sample: str, how: str, calls: list[str]) -> None:
     expected = _reference(sample)

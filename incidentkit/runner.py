@@ -389,7 +389,9 @@ def run(
         Template parameters by name; strings are converted to each parameter's type
         (times in any accepted form, lists comma-separated or JSON). ``start``/``end``/
         ``baseline_start``/``baseline_end`` give the window; ``sample`` opens a bundled
-        sample incident instead.
+        sample incident instead — only when given: a template's default sample is what
+        JupyterLab shows, never what a run falls back to (no window, sample or evidence is
+        a :class:`~incidentkit.errors.ParameterError`).
     out:
         The folder the run folder is created in.
     evidence:

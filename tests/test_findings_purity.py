@@ -90,46 +90,47 @@ def _fingerprint(findings: Any) -> dict[str, Any]:
     return {"findings": findings.to_dicts(), "errors": dict(findings.errors)}
 
 
-_BUNDLES: dict[str, Path] = {}
-_REFERENCE: dict[str, dict[str, Any]] = {}
-_ROOT = Path(tempfile.mkdtemp(prefix="incidentkit-purity-"))
+class _References:
+    """Per sample, once: the findings of a fresh investigation asked nothing but its findings, and its saved bundle."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.findings: dict[str, dict[str, Any]] = {}
+        self.bundles: dict[str, Path] = {}
+
+    def of(self, sample: str) -> dict[str, Any]:
+        if sample not in self.findings:
+            inv = Investigation.sample(sample)
+            self.findings[sample] = _fingerprint(inv.findings())
+            self.bundles[sample] = inv.save(self.root / sample)
+            inv.close()
+        return self.findings[sample]
+
+    def open(self, sample: str, how: str, tmp: Path) -> Investigation:
+        """A fresh investigation of ``sample``: the sample itself, or a copy of its saved bundle reopened offline."""
+        if how == "sample":
+            return Investigation.sample(sample)
+        copy = tmp / "bundle"
+        shutil.copytree(self.bundles[sample], copy)
+        return Investigation.open(copy)
 
 
-def _reference(sample: str) -> dict[str, Any]:
-    """The findings of a fresh sample investigation that is asked nothing but its findings."""
-    if sample not in _REFERENCE:
-        inv = Investigation.sample(sample)
-        _REFERENCE[sample] = _fingerprint(inv.findings())
-        _BUNDLES[sample] = inv.save(_ROOT / sample)
-        inv.close()
-    return _REFERENCE[sample]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _cleanup():
-    yield
-    shutil.rmtree(_ROOT, ignore_errors=True)
-
-
-def _open(sample: str, how: str, tmp: Path) -> Investigation:
-    """A fresh investigation of ``sample``: the sample itself, or its saved bundle reopened offline."""
-    if how == "sample":
-        return Investigation.sample(sample)
-    copy = tmp / "bundle"
-    shutil.copytree(_BUNDLES[sample], copy)
-    return Investigation.open(copy)
+@pytest.fixture(scope="module")
+def references(tmp_path_factory: pytest.TempPathFactory) -> _References:
+    return _References(tmp_path_factory.mktemp("purity-references"))
 
 
 @pytest.mark.slow
 @settings(max_examples=16, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(sample=st.sampled_from(SAMPLE_NAMES), how=st.sampled_from(["sample", "open"]),
        calls=st.lists(st.sampled_from(sorted(CALLS)), min_size=1, max_size=6))
-def test_findings_do_not_depend_on_what_was_called_before(sample: str, how: str, calls: list[str]) -> None:
-    expected = _reference(sample)
+def test_findings_do_not_depend_on_what_was_called_before(references: _References, sample: str, how: str,
+                                                           calls: list[str]) -> None:
+    expected = references.of(sample)
     with tempfile.TemporaryDirectory(prefix="incidentkit-purity-") as tmp_dir, warnings.catch_warnings():
         warnings.simplefilter("ignore")
         tmp = Path(tmp_dir)
-        inv = _open(sample, how, tmp)
+        inv = references.open(sample, how, tmp)
         try:
             for name in calls:
                 _call(name, inv, tmp)

@@ -49,13 +49,17 @@ from typing import Any, Iterable, Mapping, Sequence
 import boto3
 import pandas as pd
 
-from .errors import ParameterError
+from .errors import EvidenceError, ParameterError
+from .evidence import EvidenceBundle
+from .investigation import Investigation
 from .schema import resource_type
 
 __all__ = [
     "AuditResult",
     "IpRanges",
+    "Recorded",
     "run",
+    "recorded",
     "audit_settings",
     "check_target_group_health_checks",
     "check_deregistration_delay",
@@ -877,6 +881,63 @@ def run(
                 extra.append(_not_checked(f"{row.resource_type} {row.resource_id}", str(row.reason)))
     results = audit_settings(settings, observed=observed, ip_ranges=ranges, latency_sensitive=latency_sensitive) + extra
     return sorted(results, key=lambda r: (_SEV_RANK[r.severity], r.check_id, r.resource))
+
+
+@dataclasses.dataclass
+class Recorded:
+    """What an evidence bundle holds for an audit: the settings and the request durations observed.
+
+    Attributes
+    ----------
+    settings:
+        The settings frames of the bundle, concatenated.
+    observed:
+        ``p99_ms``, ``p999_ms``, ``max_ms`` (and ``init_p99_ms``, ``cold_start_share`` when
+        there were cold starts) of the requests in the bundle's incident and baseline windows;
+        empty when the bundle holds none.
+    note:
+        One line saying what was observed, or why nothing was.
+    """
+
+    settings: pd.DataFrame
+    observed: dict[str, float]
+    note: str
+
+
+def recorded(path: str | os.PathLike[str]) -> Recorded:
+    """Read the settings and the observed request durations of an evidence bundle (or run folder).
+
+    The same evidence that shows the settings shows how long requests took: the checks that
+    compare a setting with durations (deregistration delay, health-check timeout, cold starts)
+    are judged on them instead of being left unanswered.
+
+    Raises
+    ------
+    EvidenceError
+        The bundle holds no settings frame.
+
+    Example
+    -------
+    >>> rec = recorded("runs/deploy-20260301T031500Z-3f2a1c")            # doctest: +SKIP
+    >>> audit_settings(rec.settings, observed=rec.observed)               # doctest: +SKIP
+    """
+    bundle = EvidenceBundle.open(path)
+    names = bundle.find("settings")
+    if not names:
+        raise EvidenceError(f"the evidence bundle at {bundle.path} holds no settings frame (it was recorded without resources)")
+    settings = pd.concat([bundle.load(n) for n in names], ignore_index=True)
+    if not bundle.context.get("window"):
+        return Recorded(settings, {}, "no request durations: the bundle was not recorded by an investigation")
+    try:
+        inv = Investigation.open(bundle.path)
+        frames = [inv.requests(window="incident")] + ([inv.requests(window="baseline")] if inv.baseline else [])
+        requests = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+        observed = _observed_from_frame(requests)
+    except (EvidenceError, ParameterError) as exc:  # no log frame, or none with durations
+        return Recorded(settings, {}, f"no request durations in the evidence ({' '.join(str(exc).split())})")
+    note = (f"observed in the evidence: {int(observed.pop('requests')):,} request durations, p99 {observed['p99_ms'] / 1000:.1f} s, "
+            f"p99.9 {observed['p999_ms'] / 1000:.1f} s, max {observed['max_ms'] / 1000:.1f} s (--observed overrides)")
+    return Recorded(settings, observed, note)
 
 
 def exit_code(results: Sequence[AuditResult], *, fail_on: str = "high") -> int:

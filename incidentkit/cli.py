@@ -7,11 +7,15 @@ Exit codes (every command):
 1   the work failed: a notebook cell raised, AWS refused or was unreachable, an
     evidence bundle is corrupt; ``demo``: a sample did not give its expected
     finding; ``audit``/``health``: a problem was found
-2   bad usage: unknown option, template or parameter, a time that cannot be read
+2   bad usage: unknown option, command, template or parameter, a missing option,
+    a time that cannot be read, no AWS region given or configured
+3   inconclusive: ``health`` could not read a resource (``not_collected``: access
+    denied, an API that failed) and found none unhealthy — not a healthy result
 130 interrupted (Ctrl-C)
 ==  ==========================================================================
 
-Errors are one line on stderr: ``incidentkit: error: <what and what to do>``.
+Errors are one line on stderr: ``incidentkit: error: <what and what to do>`` — click's own
+usage errors too (:class:`OneLineErrors`).
 """
 
 from __future__ import annotations
@@ -27,13 +31,15 @@ from typing import Any, Callable, Sequence
 
 import click
 
+from . import templates
 from .errors import IncidentKitError, ParameterError
 
-__all__ = ["main", "cli", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+__all__ = ["main", "cli", "OneLineErrors", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INCONCLUSIVE = 3
 EXIT_INTERRUPTED = 130
 
 TIME_HELP = "ISO-8601 (2026-03-01T03:00:00Z or with an offset; naive = UTC), epoch seconds, 'now', or relative (-2h, -30m, -7d)"
@@ -70,6 +76,40 @@ def _handled(func: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+#: click ≥ 8.2 raises this usage error for a group called without a command (its message is the help).
+_NO_ARGS_IS_HELP: Any = getattr(click.exceptions, "NoArgsIsHelpError", ())
+
+
+class OneLineErrors(click.Group):
+    """A command group whose usage errors are the kit's one line, for every command.
+
+    click prints a usage error as three lines (``Usage: …``, ``Try …``, ``Error: …``);
+    the kit's contract is one line on stderr, ``incidentkit: error: <what> (see <command>
+    --help)``, exit 2. Ctrl-C is ``interrupted``, exit 130.
+    """
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:  # type: ignore[override]
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)  # --help/--version: their exit code
+        except _NO_ARGS_IS_HELP as exc:  # the bare command: its help, as click shows it
+            exc.show()
+            sys.exit(EXIT_USAGE)
+        except click.UsageError as exc:
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            where = exc.ctx.command_path if exc.ctx is not None else "incidentkit"
+            _err(f"{message[:1].lower()}{message[1:]} (see {where} --help)")
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as exc:
+            _err(" ".join(exc.format_message().split()))
+            sys.exit(exc.exit_code)
+        except click.exceptions.Abort:
+            _err("interrupted")
+            sys.exit(EXIT_INTERRUPTED)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
     click.echo(f"incidentkit: warning: {' '.join(str(message).split())}", err=True)
 
@@ -93,7 +133,7 @@ def _progress_on() -> bool:
     return os.environ.get("INCIDENTKIT_PROGRESS", "1") != "0" and sys.stderr.isatty()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="incidentkit", message="incidentkit %(version)s")
 def cli() -> None:
     """Investigate AWS production incidents: CloudWatch metrics, logs and the change
@@ -108,7 +148,8 @@ def cli() -> None:
       incidentkit run triage --start 2026-03-01T03:00Z --end 2026-03-01T04:00Z \\
           -p log_groups=/aws/lambda/api -p function_name=api --region eu-west-1
 
-    Exit codes: 0 ok, 1 the work failed (or found a problem), 2 bad usage, 130 interrupted.
+    Exit codes: 0 ok, 1 the work failed (or found a problem), 2 bad usage, 3 inconclusive
+    (health: a resource could not be read), 130 interrupted.
     """
 
 
@@ -126,8 +167,6 @@ def templates_cmd(as_json: bool) -> None:
       incidentkit templates
       incidentkit templates --json | jq '.[].name'
     """
-    from . import templates
-
     items = templates.all_templates()
     if as_json:
         doc = [
@@ -228,6 +267,7 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
             if name in values:
                 raise ParameterError(f"give {name} once: as --{name.replace('_', '-')} or as -p {name}=..., not both")
             values[name] = value
+    templates.get(template)  # a typo is one error line before anything else, on every path
     warnings.showwarning = _show_warning
     started = time.monotonic()
     run_kw: dict[str, Any] = {"hide_code": hide_code, "timeout": timeout, "progress": _progress_on()}
@@ -237,9 +277,12 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
                         offline=offline, out=out, region=region, profile=profile, endpoint_url=endpoint_url,
                         as_json=as_json, started=started, run_kw=run_kw, publish_kw=publish_kw)
         return
-    from . import autorun
+    from . import autorun, runner
 
-    _info(f"running template {template} …")
+    # everything checked before a word is printed (a typo in the template is one error line, nothing else)
+    plan = runner.prepare(template, values, evidence=evidence, offline=offline, region=region, profile=profile,
+                          endpoint_url=endpoint_url, check_access=False)
+    _info(f"running template {plan.template.name} {_source_words(plan.source)} …")
     result, location = autorun.run_to(template, values, out=out, evidence=evidence, offline=offline, region=region,
                                       profile=profile, endpoint_url=endpoint_url, **publish_kw, **run_kw)
     _report_run(result, location, as_json=as_json, started=started)
@@ -306,8 +349,21 @@ def _read_event(path: str) -> Any:
                              "pass the EventBridge alarm state change event as delivered") from None
 
 
+def _source_words(source: str) -> str:
+    """``on the bundled sample cold-start-tail (offline, not your AWS account)`` / ``on the evidence in DIR`` / ``against AWS``."""
+    kind, _, what = str(source).partition(":")
+    if kind == "sample":
+        return f"on the bundled sample {what} (offline, not your AWS account)"
+    if kind == "evidence":
+        return f"on the evidence in {what}"
+    return "against AWS"
+
+
 def _print_findings(doc: dict[str, Any]) -> None:
     items = doc.get("findings") or []
+    source = str(doc.get("source") or "")
+    if source.startswith("sample:"):
+        click.echo(f"  source: {source} — a bundled sample incident, not your AWS account")
     if not items:
         click.echo("  no finding: the evidence shows none of the known causes")
     for i, f in enumerate(items, 1):
@@ -429,7 +485,9 @@ def audit_cmd(resources: Sequence[str], observed: Sequence[str], latency_sensiti
             raise ParameterError(f"--observed {name}={value!r} is not a number") from None
     settings = None
     if evidence is not None:
-        settings = _recorded_settings(evidence)
+        rec = audit.recorded(evidence)
+        settings, obs = rec.settings, {**rec.observed, **obs}  # what the user gives wins
+        _info(rec.note)
     elif not res:
         raise ParameterError("name at least one resource (-r name=value) or give --evidence DIR")
     warnings.showwarning = _show_warning
@@ -443,22 +501,8 @@ def audit_cmd(resources: Sequence[str], observed: Sequence[str], latency_sensiti
     sys.exit(audit.exit_code(results, fail_on=fail_on))
 
 
-def _recorded_settings(path: Path) -> Any:
-    import pandas as pd
-
-    from .errors import EvidenceError
-    from .evidence import EvidenceBundle
-
-    bundle = EvidenceBundle.open(path)
-    names = bundle.find("settings")
-    if not names:
-        raise EvidenceError(f"the evidence bundle at {bundle.path} holds no settings frame (it was recorded without resources)")
-    return pd.concat([bundle.load(n) for n in names], ignore_index=True)
-
-
 @cli.command("health", context_settings={"show_default": True})
-@click.option("--resources", "--resource", "-r", "resources", multiple=True, metavar="NAME=VALUE", required=True,
-              help=_RESOURCES_HELP)
+@click.option("--resources", "--resource", "-r", "resources", multiple=True, metavar="NAME=VALUE", help=_RESOURCES_HELP)
 @click.option("--no-alarms", is_flag=True, help="Do not read the CloudWatch alarms of the resources.")
 @click.option("--region", help="AWS region.")
 @click.option("--profile", help="AWS named profile.")
@@ -471,7 +515,8 @@ def health_cmd(resources: Sequence[str], no_alarms: bool, region: str | None, pr
 
     Target health with AWS's reason codes, Route 53 checker observations, Lambda
     concurrency, DynamoDB capacity, RDS status, ECS deployments, alarms in ALARM.
-    Exit 1 when a resource is unhealthy.
+    Exit 1 when a resource is unhealthy; 3 when one could not be read (not_collected:
+    access denied, a failed API) and none is unhealthy — that is not a healthy result.
 
     \b
     Examples:
@@ -481,6 +526,8 @@ def health_cmd(resources: Sequence[str], no_alarms: bool, region: str | None, pr
     from . import health
 
     res = _pairs(resources, "--resources")
+    if not res:
+        raise ParameterError("name at least one resource: -r name=value (e.g. -r function_name=api -r table_name=orders)")
     warnings.showwarning = _show_warning
     snap = health.snapshot(res, alarms=not no_alarms, session=_session(profile), region=region, endpoint_url=endpoint_url)
     if as_json:
@@ -489,7 +536,12 @@ def health_cmd(resources: Sequence[str], no_alarms: bool, region: str | None, pr
         click.echo(health.format_table(snap.summary))
         for issue in snap.issues:
             _info(f"note: {issue}")
-    sys.exit(health.exit_code(snap.summary))
+    code = health.exit_code(snap.summary)
+    if code == EXIT_INCONCLUSIVE:
+        unread = snap.summary[snap.summary["state"] == "not_collected"]
+        _info(f"inconclusive: {len(unread)} of {len(snap.summary)} resource(s) could not be read (not_collected, see the "
+              "reason): not a healthy result; grant the access or fix the call and run again")
+    sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

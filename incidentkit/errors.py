@@ -18,7 +18,8 @@ Tree::
     │   ├── AccessDeniedError   the principal lacks a permission
     │   ├── NotFoundError       a log group, table, alarm ... does not exist
     │   ├── ThrottledError      still throttled after the retry budget
-    │   └── EndpointError       the endpoint could not be reached
+    │   ├── EndpointError       the endpoint could not be reached
+    │   └── NoRegionError       no region given or configured (also a ParameterError: bad usage)
     ├── QueryError              a Logs Insights query did not complete
     │   ├── QueryFailedError    status Failed, Cancelled or Unknown
     │   └── QueryTimeoutError   status Timeout, or our own time limit
@@ -53,6 +54,7 @@ __all__ = [
     "NotFoundError",
     "ThrottledError",
     "EndpointError",
+    "NoRegionError",
     "QueryError",
     "QueryFailedError",
     "QueryTimeoutError",
@@ -210,6 +212,14 @@ class EndpointError(AwsError):
     """The AWS endpoint could not be reached (network, DNS, wrong --endpoint-url)."""
 
 
+class NoRegionError(AwsError, ParameterError):
+    """No AWS region was given (``--region``) or configured (``AWS_REGION``, the profile).
+
+    Nothing can be read without one, so it stops a command like missing credentials do;
+    and it is fixed on the command line, so the CLI treats it as bad usage (exit 2).
+    """
+
+
 class QueryError(IncidentKitError):
     """A CloudWatch Logs Insights query did not complete."""
 
@@ -308,7 +318,7 @@ def from_botocore(exc: BaseException, **context: Any) -> IncidentKitError:
     ):
         return NoCredentialsError(f"no usable AWS credentials: {CREDENTIALS_HINT}", **context)
     if isinstance(exc, bx.NoRegionError):
-        return AwsError("no AWS region configured: pass --region or set AWS_REGION", **context)
+        return NoRegionError("no AWS region configured: pass --region or set AWS_REGION", **context)
     if isinstance(exc, (bx.EndpointConnectionError, bx.ConnectTimeoutError, bx.ReadTimeoutError, bx.ConnectionClosedError)):
         return EndpointError(f"could not reach AWS: {summarize(exc)}", **context)
     if isinstance(exc, bx.ClientError):

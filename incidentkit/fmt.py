@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["value", "iso"]
+__all__ = ["value", "iso", "source_text"]
 
 _FRACTION_WORDS = frozenset({"share", "fraction", "rate"})
 _PVALUE_NAMES = frozenset({"p", "pvalue", "p_value", "p_val", "q", "qvalue", "q_value"})  # a q-value is an adjusted p
@@ -170,3 +170,27 @@ def iso(ts: Any) -> str | None:
         return None
     t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
     return t.isoformat().replace("+00:00", "Z")
+
+
+def _backticks(text: str) -> str:
+    return f"`{text}`"
+
+
+def source_text(source: str, *, code: Any = _backticks) -> str:
+    """How a run's ``source`` reads in a title: ``bundled sample `cold-start-tail` (offline)`` ...
+
+    ``code`` formats the name or folder as code (the postmortem passes its Markdown escaper).
+
+    Example
+    -------
+    >>> source_text("sample:cold-start-tail")
+    'bundled sample `cold-start-tail` (offline)'
+    >>> source_text("aws")
+    ''
+    """
+    kind, _, what = source.partition(":")
+    if kind == "sample":
+        return f"bundled sample {code(what)} (offline)"
+    if kind == "evidence":
+        return f"replayed from the evidence in {code(what)}"
+    return ""

@@ -52,6 +52,7 @@ from .errors import (
     EndpointError,
     IncidentKitError,
     NoCredentialsError,
+    NoRegionError,
     NotFoundError,
     ParameterError,
     from_botocore,
@@ -61,6 +62,7 @@ __all__ = [
     "snapshot",
     "format_table",
     "exit_code",
+    "EXIT_NOT_COLLECTED",
     "HealthSnapshot",
     "RESOURCE_KEYS",
     "STATES",
@@ -310,7 +312,7 @@ class _Collector:
         """Run one resource's collection; a denied or failed call becomes a row, not a failure."""
         try:
             fn()
-        except (NoCredentialsError, EndpointError):
+        except (NoCredentialsError, NoRegionError, EndpointError):
             raise
         except AccessDeniedError as exc:
             reason = f"AccessDenied: {_denied_text(exc)}"
@@ -328,7 +330,7 @@ class _Collector:
         """Run an optional sub-collection; a failure is noted on the resource, not raised."""
         try:
             return fn()
-        except (NoCredentialsError, EndpointError):
+        except (NoCredentialsError, NoRegionError, EndpointError):
             raise
         except AwsError as exc:
             code = "AccessDenied" if isinstance(exc, AccessDeniedError) else _error_code(exc)
@@ -1315,19 +1317,31 @@ def _summary_of(obj: HealthSnapshot | pd.DataFrame) -> pd.DataFrame:
     return obj.summary if isinstance(obj, HealthSnapshot) else obj
 
 
+#: The exit code of a snapshot that could not look at every resource (and found none unhealthy).
+EXIT_NOT_COLLECTED = 3
+
+
 def exit_code(summary: HealthSnapshot | pd.DataFrame) -> int:
-    """``1`` when any resource is unhealthy, else ``0`` (degraded, unknown and not collected do not fail).
+    """``1`` when any resource is unhealthy; else ``3`` (:data:`EXIT_NOT_COLLECTED`) when one could
+    not be read — a snapshot that did not look cannot say it is healthy; else ``0`` (degraded
+    and unknown do not fail).
 
     Example
     -------
     >>> import pandas as pd
     >>> exit_code(pd.DataFrame({"state": ["healthy", "degraded"]}))
     0
-    >>> exit_code(pd.DataFrame({"state": ["healthy", "unhealthy"]}))
+    >>> exit_code(pd.DataFrame({"state": ["healthy", "unhealthy", "not_collected"]}))
     1
+    >>> exit_code(pd.DataFrame({"state": ["healthy", "not_collected"]}))
+    3
     """
     df = _summary_of(summary)
-    return int(bool((df["state"] == "unhealthy").any())) if len(df) else 0
+    if not len(df):
+        return 0
+    if (df["state"] == "unhealthy").any():
+        return 1
+    return EXIT_NOT_COLLECTED if (df["state"] == "not_collected").any() else 0
 
 
 def format_table(summary: HealthSnapshot | pd.DataFrame, *, width: int = 160) -> str:

@@ -43,6 +43,7 @@ Example
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -63,9 +64,10 @@ from .errors import (
     ParameterError,
 )
 from .evidence import EvidenceBundle, frame_key
+from .fmt import source_text
 from .window import TimeLike, Window
 
-__all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries"]
+__all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries", "source_text"]
 
 log = logging.getLogger(__name__)
 
@@ -290,10 +292,9 @@ class Investigation:
         self.resources: dict[str, Any] = _clean_resources(resources)
         self.sample_name: str | None = None
         self.issues: list[str] = []
-        self._raw: dict[str, pd.DataFrame] = {}
-        self._parsed: dict[str, pd.DataFrame] = {}
-        self._roles: dict[str, list[str]] = {}
-        self._findings: Any = None
+        # offline from a folder the caller named: what the findings come from
+        self._replayed_from = str(self.bundle.path) if self.offline else None
+        self._reset_state()
         self._save_context()
 
     # -- construction -----------------------------------------------------------------------
@@ -342,8 +343,8 @@ class Investigation:
         inv.resources = _clean_resources(ctx.get("resources"))
         inv.sample_name = ctx.get("sample")
         inv.issues = list(ctx.get("issues") or [])
-        inv._raw, inv._parsed, inv._roles = {}, {}, {}
-        inv._findings = None
+        inv._replayed_from = str(bundle.path)
+        inv._reset_state()
         return inv
 
     @classmethod
@@ -400,6 +401,7 @@ class Investigation:
                   evidence=evidence, offline=offline, resources=merged)
         if same_window:  # the recorded investigation goes on: its source and its issues still hold
             inv.sample_name = recorded.get("sample")
+            inv._replayed_from = str(inv.bundle.path)
             inv.issues = list(recorded.get("issues") or [])
             inv._save_context()
         return inv
@@ -454,8 +456,8 @@ class Investigation:
         inv.resources = resources
         inv.sample_name = smp.name
         inv.issues = []
-        inv._raw, inv._parsed, inv._roles = {}, {}, {}
-        inv._findings = None
+        inv._replayed_from = None
+        inv._reset_state()
         inv._write_sample(smp)
         inv._save_context()
         return inv
@@ -559,8 +561,10 @@ class Investigation:
     # -- keys (a replay asks for the same names) -------------------------------------------
 
     @staticmethod
-    def _logs_key(groups: Sequence[str], pattern: str | None, win: Window) -> str:
-        return frame_key("logs", log_groups=list(groups), pattern=pattern, start=_iso(win.start), end=_iso(win.end))
+    def _logs_key(groups: Sequence[str], pattern: str | None, win: Window, limit: int | None = None) -> str:
+        # a limited read is another frame: it must never stand in for the whole window's logs
+        extra = {} if limit is None else {"limit": int(limit)}
+        return frame_key("logs", log_groups=list(groups), pattern=pattern, start=_iso(win.start), end=_iso(win.end), **extra)
 
     @staticmethod
     def _metrics_key(ids: Sequence[str], win: Window, period: int | None) -> str:
@@ -596,17 +600,17 @@ class Investigation:
     def _aws(self) -> dict[str, Any]:
         return {"session": self._session_obj(), "region": self.region, "endpoint_url": self.endpoint_url}
 
-    def _get(self, key: str, kind: str, fetch: Any, *, role: str, window: Window | None = None) -> pd.DataFrame:
+    def _get(self, key: str, kind: str, fetch: Any, *, window: Window | None = None) -> pd.DataFrame:
         """Read ``key`` from memory or the bundle, or fetch it live and record it."""
         if key in self._raw:
-            self._use(role, key)
+            self._use(key)
             return self._raw[key]
         if key in self.bundle:
             entry = self.bundle.entry(key)
             if self.offline or (entry.get("attrs") or {}).get("complete", True):
                 df = self.bundle.load(key)
                 self._raw[key] = df
-                self._use(role, key)
+                self._use(key)
                 return df
         if self.offline:
             raise EvidenceError(
@@ -636,20 +640,17 @@ class Investigation:
             kept.attrs["issues"] = list(kept.attrs.get("issues") or []) + [what]
             self.bundle.record(key, kept, kind=kind)
             self._raw[key] = kept
-            self._use(role, key)
+            self._use(key)
             self._note(f"{kind}: {what}")
             raise
         self.bundle.record(key, df, kind=kind)
         self._raw[key] = df
-        self._use(role, key)
-        self._findings = None
+        self._use(key)
         return df
 
-    def _use(self, role: str, key: str) -> None:
-        keys = self._roles.setdefault(role, [])
-        if key not in keys:
-            keys.append(key)
-            self._findings = None
+    def _use(self, key: str) -> None:
+        """Note that frame ``key`` was read (what :meth:`frames_read` lists; never what the findings read)."""
+        self._read.setdefault(key, None)
 
     def _note(self, issue: str) -> None:
         if issue not in self.issues:
@@ -683,26 +684,25 @@ class Investigation:
 
     def _logs_frame(self, log_groups: Any, *, pattern: str | None, window: Any, limit: int | None) -> tuple[str, pd.DataFrame]:
         win = self._window(window)
-        role = f"logs:{window}" if isinstance(window, str) else f"logs:{_iso(win.start)}"
         groups = _listify(log_groups) if log_groups is not None else list(self.resources.get("log_groups") or [])
 
         def held() -> tuple[str, pd.DataFrame] | None:
             names = self._bundle_frames("logs", win)
             if not names:
                 return None
-            return "+".join(names), _concat([self._get(n, "logs", None, role=role) for n in names], "events")
+            return "+".join(names), _concat([self._get(n, "logs", None) for n in names], "events")
 
         if not groups:
-            if log_groups is None:
+            if log_groups is None and self.offline:  # a replayed bundle: its frames of the window are the logs
                 found = held()
                 if found is not None:
                     return found
-                if not self.offline:
-                    self._note("no log groups given: log analyses are skipped")
+            elif log_groups is None:  # live: a frame fetched earlier for another purpose never stands in
+                self._note("no log groups given: log analyses are skipped")
             from . import schema
 
             return "empty", schema.empty_frame("events")
-        key = self._logs_key(groups, pattern, win)
+        key = self._logs_key(groups, pattern, win, limit)
         if self.offline and log_groups is None and key not in self.bundle and key not in self._raw:
             found = held()
             if found is not None:
@@ -713,7 +713,7 @@ class Investigation:
 
             return _logs.events(groups, win, pattern=pattern, limit=limit, **self._aws())
 
-        return key, self._get(key, "logs", fetch, role=role, window=win)
+        return key, self._get(key, "logs", fetch, window=win)
 
     def logs(
         self,
@@ -749,6 +749,9 @@ class Investigation:
         >>> inv.logs("/aws/lambda/api", pattern="REPORT")       # doctest: +SKIP
         """
         key, raw = self._logs_frame(log_groups, pattern=pattern, window=window, limit=limit)
+        return self._parsed_logs(key, raw)
+
+    def _parsed_logs(self, key: str, raw: pd.DataFrame) -> pd.DataFrame:
         if key in self._parsed:
             return self._parsed[key]
         from . import parsers
@@ -761,10 +764,12 @@ class Investigation:
 
     def requests(self, *, window: Any = "incident") -> pd.DataFrame:
         """One row per request (``schema.REQUEST_COLUMNS``) from the parsed logs of ``window``."""
+        key, raw = self._logs_frame(None, pattern=None, window=window, limit=None)
+        return self._requests_of(key, self._parsed_logs(key, raw))
+
+    def _requests_of(self, key: str, parsed: pd.DataFrame) -> pd.DataFrame:
         from . import parsers
 
-        key, _raw = self._logs_frame(None, pattern=None, window=window, limit=None)
-        parsed = self.logs(window=window)
         ck = f"requests:{key}"
         if ck not in self._parsed:
             self._parsed[ck] = parsers.requests(parsed)
@@ -822,7 +827,7 @@ class Investigation:
             if self.offline and queries is None:
                 names = self._bundle_frames("metrics", None)
                 if names:
-                    return _concat([self._get(n, "metrics", None, role="metrics") for n in names], "metrics")
+                    return _concat([self._get(n, "metrics", None) for n in names], "metrics")
             return schema.empty_frame("metrics")
         ids = [q.id for q in qs]
         wins = self._metric_windows() if window == "context" else [self._window(window)]
@@ -835,7 +840,7 @@ class Investigation:
 
                 return m.get(qs, win, period=period, **self._aws())
 
-            frames.append(self._get(key, "metrics", fetch, role="metrics", window=win))
+            frames.append(self._get(key, "metrics", fetch, window=win))
         return frames[0] if len(frames) == 1 else _concat(frames, "metrics")
 
     # -- changes --------------------------------------------------------------------------
@@ -863,7 +868,7 @@ class Investigation:
         if self.offline and key not in self.bundle and key not in self._raw:
             names = self._bundle_frames("changes", win) or self._bundle_frames("changes", None)
             if names:
-                return _concat([self._get(n, "changes", None, role="changes") for n in names], "changes")
+                return _concat([self._get(n, "changes", None) for n in names], "changes")
 
         def fetch() -> pd.DataFrame:
             from . import changes as _changes
@@ -871,7 +876,7 @@ class Investigation:
             res = {k: v for k, v in self.resources.items() if k != "log_groups"}
             return _changes.timeline(win, resources=res, **self._aws())
 
-        return self._get(key, "changes", fetch, role="changes", window=win)
+        return self._get(key, "changes", fetch, window=win)
 
     # -- health -----------------------------------------------------------------------------
 
@@ -884,10 +889,10 @@ class Investigation:
         res = {k: v for k, v in self.resources.items() if k != "log_groups"}
         names_key = self._health_key("settings")
         if names_key in self._raw or names_key in self.bundle:
-            out = {"settings": self._get(names_key, "settings", None, role="health")}
+            out = {"settings": self._get(names_key, "settings", None)}
             wanted = {self._health_key(n): n for n in self._recorded_health_names()}
             for key, hname in wanted.items():
-                out[hname] = self._get(key, "health", None, role="health")
+                out[hname] = self._get(key, "health", None)
             return out
         if self.offline:
             if not self._wants_health():
@@ -904,7 +909,7 @@ class Investigation:
         if settings is not None:
             self.bundle.record(names_key, settings, kind="settings")
             self._raw[names_key] = settings
-            self._use("health", names_key)
+            self._use(names_key)
             out["settings"] = settings
         frames = dict(getattr(snap, "frames", {}) or {})
         summary = getattr(snap, "summary", None)
@@ -916,10 +921,9 @@ class Investigation:
             key = self._health_key(hname)
             self.bundle.record(key, frame, kind="health")
             self._raw[key] = frame
-            self._use("health", key)
+            self._use(key)
             out[hname] = frame
         self.bundle.set_context(health_frames=sorted(out))
-        self._findings = None
         return out
 
     def _recorded_health_names(self) -> list[str]:
@@ -935,87 +939,164 @@ class Investigation:
         return out
 
     # -- everything at once, and the findings -----------------------------------------------
+    #
+    # The findings are a function of the investigation's own evidence alone: the logs of its
+    # log groups in the incident and the baseline windows, the metrics of its resources over
+    # the context, the change timeline and the health snapshot. Each is read once (the first
+    # call that needs it: collect, inputs or findings) and kept in ``_evidence``; a frame fetched
+    # for another purpose (``logs("/other")``, ``metrics("dynamodb_table", "t")``, a pattern, a
+    # window of one's own) is recorded in the bundle but never becomes an input, so what a
+    # person looks at first can never change what the investigation concludes.
+
+    def _reset_state(self) -> None:
+        """Start with nothing read and nothing concluded (frames already in the bundle stay there)."""
+        self._raw: dict[str, pd.DataFrame] = {}
+        self._parsed: dict[str, pd.DataFrame] = {}
+        self._read: dict[str, None] = {}
+        self._evidence: dict[str, Any] = {}
+        self._evidence_of: str | None = None
+        self._findings: Any = None
+
+    def _definition(self) -> str:
+        """What the evidence is read for: the windows and the resources (as one comparable text)."""
+        return json.dumps({"window": self.window.to_dict(), "baseline": self.baseline.to_dict() if self.baseline else None,
+                           "resources": self.resources}, sort_keys=True, default=str)
+
+    def _own_evidence(self) -> dict[str, Any]:
+        """The evidence read so far for the current definition; forgotten when the definition changed."""
+        definition = self._definition()
+        if definition != self._evidence_of:
+            self._evidence, self._findings, self._evidence_of = {}, None, definition
+        return self._evidence
+
+    def _own_logs(self, which: str) -> tuple[str, pd.DataFrame] | None:
+        """``(key, parsed)`` of the investigation's logs in ``which`` window; None when there are none to read."""
+        key, raw = self._logs_frame(None, pattern=None, window=which, limit=None)
+        return None if key == "empty" else (key, self._parsed_logs(key, raw))
+
+    def _own_metrics(self) -> pd.DataFrame | None:
+        """The metrics of the investigation's resources; None when it names none (and the bundle holds none)."""
+        if not self._metric_ids() and not (self.offline and self._bundle_frames("metrics", None)):
+            return None
+        return self.metrics()
+
+    def _evidence_steps(self, *, logs: bool, metrics: bool, changes: bool, health: bool) -> list[tuple[str, Any, bool]]:
+        """``(name, read, replayable)``: a replayable read keeps what a failed fetch returned."""
+        steps: list[tuple[str, Any, bool]] = []
+        if logs:
+            steps.append(("logs", lambda: self._own_logs("incident"), True))
+            if self.baseline is not None:
+                steps.append(("baseline logs", lambda: self._own_logs("baseline"), True))
+        if metrics:
+            steps.append(("metrics", self._own_metrics, True))
+        if changes:
+            steps.append(("changes", self.changes, True))
+        if health and self._wants_health():
+            steps.append(("health", self.health, False))
+        return steps
+
+    def _read_step(self, what: str, read: Any, replayable: bool) -> Any:
+        try:
+            return read()
+        except (NoCredentialsError, NotFoundError, EvidenceError, ParameterError):
+            raise
+        except AwsError as exc:
+            self._note(f"{what} could not be read: {exc}")
+            warnings.warn(f"{what} could not be read: {exc}", IncompleteDataWarning, stacklevel=4)
+        except ImportError as exc:  # a data-layer module missing from this install
+            self._note(f"{what}: not available ({exc})")
+            return None
+        if not replayable:
+            return None
+        try:  # the failed fetch kept its frame (the rows read, or empty and marked incomplete): read that
+            return read()
+        except AwsError:
+            return None
 
     def collect(self, *, logs: bool = True, metrics: bool = True, changes: bool = True, health: bool = True) -> "Investigation":
         """Fetch (or replay) everything the resources allow: logs of the incident and the
         baseline, metrics, the change timeline and the health snapshot.
 
-        A source that cannot be read (access denied, a throttled API) is reported in
-        :attr:`issues` and the data-quality appendix, and the others still come; missing
-        credentials or a missing log group stop the investigation.
+        Each is read once: calling it again (or :meth:`findings`, which collects what is
+        missing) reads nothing new. A source that cannot be read (access denied, a throttled
+        API) is reported in :attr:`issues` and the data-quality appendix, and the others
+        still come; missing credentials or a missing log group stop the investigation.
         """
-        steps: list[tuple[str, Any]] = []
-        if logs:
-            steps.append(("logs", lambda: self.logs(window="incident")))
-            if self.baseline is not None:
-                steps.append(("baseline logs", lambda: self.logs(window="baseline")))
-        if metrics:
-            steps.append(("metrics", lambda: self.metrics()))
-        if changes:
-            steps.append(("changes", lambda: self.changes()))
-        if health and self._wants_health():
-            steps.append(("health", lambda: self.health()))
-        for what, step in steps:
-            try:
-                step()
-            except (NoCredentialsError, NotFoundError, EvidenceError, ParameterError):
-                raise
-            except AwsError as exc:
-                self._note(f"{what} could not be read: {exc}")
-                warnings.warn(f"{what} could not be read: {exc}", IncompleteDataWarning, stacklevel=2)
-            except ImportError as exc:  # a data-layer module missing from this install
-                self._note(f"{what}: not available ({exc})")
+        evidence = self._own_evidence()
+        for what, read, replayable in self._evidence_steps(logs=logs, metrics=metrics, changes=changes, health=health):
+            if what not in evidence:
+                evidence[what] = self._read_step(what, read, replayable)
         return self
 
     def inputs(self) -> Any:
-        """What the detectors read (:class:`incidentkit.findings.Inputs`), from what was fetched."""
+        """What the detectors read (:class:`incidentkit.findings.Inputs`): the investigation's own
+        evidence (see :meth:`collect`), whatever else was fetched or looked at before."""
         from .findings import Inputs
 
-        def frames(role: str) -> list[pd.DataFrame]:
-            return [self._raw[k] for k in self._roles.get(role, []) if k in self._raw]
-
-        logs = self.logs(window="incident") if self._roles.get("logs:incident") else None
-        baseline_logs = self.logs(window="baseline") if self._roles.get("logs:baseline") else None
-        metric_frames = frames("metrics")
-        change_frames = frames("changes")
-        health: dict[str, pd.DataFrame] = {}
-        settings = None
-        for key in self._roles.get("health", []):
-            df = self._raw[key]
-            name = ((df.attrs.get("query") or {}).get("frame")) or key
-            if self.bundle.entry(key).get("kind") == "settings" or name == "settings":
-                settings = df
-            else:
-                health[name] = df
+        self.collect()
+        ev = self._evidence
+        logs, baseline_logs = ev.get("logs"), ev.get("baseline logs")
+        health = dict(ev.get("health") or {})
+        settings = health.pop("settings", None)
         return Inputs(
             window=self.window,
             baseline=self.baseline,
-            logs=logs,
-            baseline_logs=baseline_logs,
-            requests=self.requests(window="incident") if logs is not None and len(logs) else None,
-            baseline_requests=self.requests(window="baseline") if baseline_logs is not None and len(baseline_logs) else None,
-            metrics=_concat(metric_frames, "metrics") if metric_frames else None,
-            changes=_concat(change_frames, "changes") if change_frames else None,
+            logs=logs[1] if logs else None,
+            baseline_logs=baseline_logs[1] if baseline_logs else None,
+            requests=self._requests_of(*logs) if logs and len(logs[1]) else None,
+            baseline_requests=self._requests_of(*baseline_logs) if baseline_logs and len(baseline_logs[1]) else None,
+            metrics=ev.get("metrics"),
+            changes=ev.get("changes"),
             settings=settings,
             health=health,
         )
 
     def findings(self, **kwargs: Any) -> Any:
-        """Run every applicable detector on what was fetched; most likely cause first.
+        """Run every applicable detector on the investigation's evidence; most likely cause first.
 
-        When nothing was fetched yet, :meth:`collect` runs first. Keyword arguments go to
-        :func:`incidentkit.findings.detect` (``only=``, ``extra=``).
+        A pure function of the evidence: the same result whatever was called before
+        (:meth:`logs`, :meth:`requests`, an ad-hoc :meth:`metrics` ...). What is not read yet
+        is collected first (:meth:`collect`); the result is kept until the window or the
+        resources change. Keyword arguments go to :func:`incidentkit.findings.detect`
+        (``only=``, ``extra=``).
+
+        Example
+        -------
+        >>> inv = Investigation.sample("cold-start-tail")                  # doctest: +SKIP
+        >>> _ = inv.requests(); inv.findings() == Investigation.sample("cold-start-tail").findings()  # doctest: +SKIP
+        True
         """
+        self._own_evidence()
         if self._findings is not None and not kwargs:
             return self._findings
-        if not self._roles:
-            self.collect()
         from .findings import detect
 
         result = detect(self.inputs(), **kwargs)
         if not kwargs:
             self._findings = result
         return result
+
+    @property
+    def frames_read(self) -> list[str]:
+        """The evidence frames read so far (by any call), in the order first read."""
+        return list(self._read)
+
+    @property
+    def source(self) -> str:
+        """Where the evidence comes from (``findings.json``'s ``source``): ``sample:<name>`` for a
+        bundled sample (also when replayed), ``evidence:<folder>`` for a recorded bundle replayed,
+        ``aws`` for a live investigation.
+
+        Example
+        -------
+        >>> Investigation.sample("cold-start-tail").source          # doctest: +SKIP
+        'sample:cold-start-tail'
+        """
+        if self.sample_name:
+            return f"sample:{self.sample_name}"
+        if self._replayed_from:
+            return f"evidence:{self._replayed_from}"
+        return "aws"
 
     @property
     def parameters(self) -> dict[str, Any]:

@@ -238,24 +238,17 @@ def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
     inv = investigation
     items = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]
     top = items[0] if items else None
-    requests = baseline_requests = None
-    try:
-        if inv._roles.get("logs:incident"):
-            requests = inv.requests(window="incident")
-        if inv.baseline is not None and inv._roles.get("logs:baseline"):
-            baseline_requests = inv.requests(window="baseline")
-    except Exception as exc:  # impact is best effort; the postmortem still lists the findings
-        inv.issues.append(f"postmortem: requests could not be read ({type(exc).__name__}: {exc})")
-    onset = (top or {}).get("onset")
-    imp = impact(requests, baseline_requests, window=inv.window, onset=onset)
+    requests = baseline_requests = changes = None
     inputs_health: dict[str, pd.DataFrame] = {}
-    changes = None
-    try:
+    try:  # the evidence the findings read, whatever else was looked at before
         ins = inv.inputs()
+        requests, baseline_requests = ins.requests, ins.baseline_requests
         inputs_health = ins.health or {}
         changes = ins.changes
-    except Exception as exc:
+    except Exception as exc:  # impact is best effort; the postmortem still lists the findings
         inv.issues.append(f"postmortem: evidence could not be gathered ({type(exc).__name__}: {exc})")
+    onset = (top or {}).get("onset")
+    imp = impact(requests, baseline_requests, window=inv.window, onset=onset)
     detection = _detection(inputs_health, inv.window)
     recovery = _recovery(requests, imp.get("baseline_error_rate"), onset, inv.window)
     tl = timeline(changes, items, window=inv.window, detection=detection, recovery=recovery, onset=onset)

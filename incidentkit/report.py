@@ -385,6 +385,7 @@ def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *,
         "detector_errors": errors,
         "issues": list(getattr(inv, "issues", []) or []),
         "sample": getattr(inv, "sample_name", None),
+        "source": getattr(inv, "source", None),
     }
     if postmortem is None and inv is not None:
         postmortem = postmortem_data(inv, findings or [])
@@ -432,8 +433,12 @@ def _with_evidence_order(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def findings_document(*, template: str, published: Mapping[str, Any] | None, parameters: Mapping[str, Any],
-                      bundle: Any = None) -> dict[str, Any]:
-    """The ``findings.json`` content (design.md's shape, plus ``data_quality``)."""
+                      bundle: Any = None, source: str | None = None) -> dict[str, Any]:
+    """The ``findings.json`` content (design.md's shape, plus ``data_quality``).
+
+    ``source`` (``aws``, ``evidence:<dir>`` or ``sample:<name>``) is what the runner knows of
+    the run; default: what the notebook published, else ``sample:<name>`` or ``aws``.
+    """
     pub = dict(published or {})
     params = {k: v for k, v in dict(parameters).items() if v is not None}
     window = pub.get("window")
@@ -445,8 +450,10 @@ def findings_document(*, template: str, published: Mapping[str, Any] | None, par
     issues = list(pub.get("issues") or [])
     if published is None:
         issues.append("the template published no results (no report.publish call ran): findings are empty")
+    sample = pub.get("sample")
     doc = {
         "template": template,
+        "source": source or pub.get("source") or (f"sample:{sample}" if sample else "aws"),
         "window": window,
         "baseline": baseline,
         "parameters": params,

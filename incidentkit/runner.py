@@ -36,6 +36,7 @@ Example
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import functools
 import logging
 import os
@@ -47,8 +48,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
+from . import samples as _samples
 from . import templates as _templates
 from .errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
+from .investigation import RESOURCE_PARAMETERS, source_text
 
 __all__ = ["run", "run_from_event", "RunResult", "prepare", "kernel_manager_class", "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
 
@@ -190,6 +193,7 @@ class _Plan:
     explicit: dict[str, Any]
     source_bundle: Path | None
     context: dict[str, Any]
+    source: str = "aws"
 
 
 def prepare(
@@ -230,30 +234,11 @@ def prepare(
         bundle_ctx = bundle.context
 
     values = dict(explicit)
-    sample = explicit.get("sample") if "sample" in explicit else None
     has_window = explicit.get("start") is not None or explicit.get("end") is not None
-    if "sample" in declared and "sample" not in explicit and (has_window or source_bundle is not None):
-        values["sample"] = None  # a window or a bundle replaces the default sample
-    elif "sample" in declared and "sample" not in explicit:
-        sample = tpl.parameter("sample").default
-    if sample and has_window:
-        raise ParameterError("give either -p sample=NAME or --start/--end, not both")
-    if sample and source_bundle is not None:
-        raise ParameterError("give either -p sample=NAME or --evidence DIR, not both")
-    if sample:
-        from . import samples as _samples
-
-        known = _samples.names()
-        if sample not in known:
-            try:
-                sample = _samples.find(sample).name
-                values["sample"] = sample
-            except Exception:
-                import difflib
-
-                close = difflib.get_close_matches(str(sample), known, n=1)
-                hint = f"did you mean {close[0]!r}? " if close else ""
-                raise ParameterError(f"no bundled sample {sample!r}; {hint}samples: {', '.join(known)}") from None
+    access = {"region": region, "profile": profile, "endpoint_url": endpoint_url}
+    sample = _sample_of(explicit, has_window=has_window, from_bundle=source_bundle is not None, access=access)
+    if "sample" in declared:
+        values["sample"] = sample  # never the template's default: a sample is opened only when named
 
     if source_bundle is not None:
         # replay: the bundle's window and parameters, unless given again
@@ -286,9 +271,7 @@ def prepare(
     investigating_aws = not sample and source_bundle is None
     if investigating_aws:
         if "start" in declared and (values.get("start") is None or values.get("end") is None):
-            raise ParameterError(
-                "--start and --end are required (or -p sample=NAME to open a bundled sample, or --evidence DIR to replay)"
-            )
+            raise ParameterError(_missing_window(explicit, access))
         missing = [p.name for p in tpl.parameters if p.required and values.get(p.name) in (None, "", [])]
         if missing:
             raise ParameterError(
@@ -305,7 +288,7 @@ def prepare(
 
         Window.parse(values["baseline_start"], values["baseline_end"], allow_future=not investigating_aws)
 
-    run_values = {"region": region, "profile": profile, "endpoint_url": endpoint_url, "offline": bool(offline)}
+    run_values = {**access, "offline": bool(offline) or bool(sample)}  # a sample is always read offline
     for k, v in run_values.items():
         if k in declared:
             values[k] = v
@@ -314,7 +297,66 @@ def prepare(
 
         log_groups = values.get("log_groups") if "log_groups" in declared else None
         _check(log_groups=log_groups or None, region=region, profile=profile, endpoint_url=endpoint_url)
-    return _Plan(tpl, values, explicit, source_bundle, bundle_ctx)
+    return _Plan(tpl, values, explicit, source_bundle, bundle_ctx, _source(sample, source_bundle, bundle_ctx))
+
+
+def _sample_of(explicit: Mapping[str, Any], *, has_window: bool, from_bundle: bool, access: Mapping[str, Any]) -> str | None:
+    """The bundled sample a run opens: only one named with ``-p sample=NAME``, never a template's default.
+
+    A sample is read offline and reads nothing of AWS, so a window, an evidence bundle, a
+    resource or AWS access given beside it is bad usage, not silently ignored.
+    """
+    sample = explicit.get("sample")
+    if not sample:
+        return None
+    if has_window:
+        raise ParameterError("give either -p sample=NAME or --start/--end, not both")
+    if from_bundle:
+        raise ParameterError("give either -p sample=NAME or --evidence DIR, not both")
+    aws = _aws_parameters(explicit, access)
+    if aws:
+        raise ParameterError(f"-p sample={sample} opens a bundled sample offline and reads nothing of AWS: drop "
+                             f"{', '.join(aws)} (or drop the sample and give --start/--end to investigate AWS)")
+    known = _samples.names()
+    if sample in known:
+        return str(sample)
+    try:
+        return str(_samples.find(sample).name)
+    except Exception:
+        close = difflib.get_close_matches(str(sample), known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ParameterError(f"no bundled sample {sample!r}; {hint}samples: {', '.join(known)}") from None
+
+
+def _aws_parameters(explicit: Mapping[str, Any], access: Mapping[str, Any]) -> list[str]:
+    """The AWS resources and access options given, as the user typed them (``-p log_groups``, ``--region``)."""
+    given = [f"-p {k}" for k in RESOURCE_PARAMETERS if explicit.get(k) not in (None, "", [])]
+    return given + [f"--{k.replace('_', '-')}" for k, v in access.items() if v]
+
+
+def _missing_window(explicit: Mapping[str, Any], access: Mapping[str, Any]) -> str:
+    """The one-line error of a run with no window (and no sample or evidence): what to add."""
+    aws = _aws_parameters(explicit, access)
+    alternatives = "-p sample=NAME to open a bundled sample offline, or --evidence DIR to replay a recorded run"
+    if aws:
+        return (f"--start and --end are required to investigate AWS ({', '.join(aws)} given): add the incident window, "
+                f"e.g. --start -2h --end now (or {alternatives})")
+    if explicit.get("start") is not None or explicit.get("end") is not None:
+        return f"--start and --end are required: give both (or {alternatives})"
+    return (f"--start and --end are required: nothing to investigate; give the incident window and the resources to read "
+            f"(e.g. --start -2h --end now -p log_groups=/aws/lambda/api), or {alternatives}")
+
+
+def _source(sample: str | None, bundle: Path | None, bundle_ctx: Mapping[str, Any]) -> str:
+    """``findings.json``'s ``source``: ``sample:<name>``, ``evidence:<dir>`` or ``aws`` (design.md).
+
+    A replayed bundle recorded from a sample is still that sample.
+    """
+    if sample:
+        return f"sample:{sample}"
+    if bundle is not None:
+        return f"sample:{bundle_ctx['sample']}" if bundle_ctx.get("sample") else f"evidence:{bundle}"
+    return "aws"
 
 
 # -- running ----------------------------------------------------------------------------------
@@ -347,7 +389,9 @@ def run(
         Template parameters by name; strings are converted to each parameter's type
         (times in any accepted form, lists comma-separated or JSON). ``start``/``end``/
         ``baseline_start``/``baseline_end`` give the window; ``sample`` opens a bundled
-        sample incident instead.
+        sample incident instead — only when given: a template's default sample is what
+        JupyterLab shows, never what a run falls back to (no window, sample or evidence is
+        a :class:`~incidentkit.errors.ParameterError`).
     out:
         The folder the run folder is created in.
     evidence:
@@ -578,12 +622,31 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
         published=published,
         parameters={k: v for k, v in plan.parameters.items() if k not in ("evidence",)},
         bundle=EvidenceBundle.open(evidence_dir),
+        source=plan.source,
     )
+    _title(nb, tpl, result["source"])
     report.write_notebook(nb, notebook)
     report.write_html(nb, tmp / "report.html", hide_code=hide_code)
     report.write_postmortem(result, published, tmp / "postmortem.md")
     report.write_json(result, tmp / "findings.json")  # last: its presence means the run is complete
     return result
+
+
+def _title(nb: Any, tpl: Any, source: str) -> None:
+    """The report's title says when it is not about the user's AWS account: a sample, or a replay.
+
+    The first Markdown heading of the executed notebook gets the source after it, and the
+    HTML page title (``nb.metadata.title``) the template and the source.
+    """
+    said = source_text(source)
+    nb.metadata["title"] = f"incidentkit {tpl.name}" + (f" — {said.replace('`', '')}" if said else "")
+    if not said:
+        return
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and str(cell.source).lstrip().startswith("# "):
+            head, sep, rest = str(cell.source).lstrip().partition("\n")
+            cell.source = f"{head} — {said}{sep}{rest}"
+            return
 
 
 def _keep_kernel_log(log_file: Path, folder: Path) -> None:

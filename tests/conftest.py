@@ -24,7 +24,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from incidentkit import aws  # noqa: E402
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "aws-samples"
+#: Real published AWS records (log lines, API responses) and the fields each must parse to. They are
+#: reference material, not part of the repository: they live in ``shared/reference/aws-samples``
+#: beside the clone (``../shared/reference/aws-samples`` from its root), or where
+#: ``INCIDENTKIT_AWS_SAMPLES`` points. Without them the tests that read them are skipped, saying so.
+SAMPLES = Path(os.environ.get("INCIDENTKIT_AWS_SAMPLES")
+               or Path(__file__).resolve().parents[1].parent / "shared" / "reference" / "aws-samples")
+SAMPLES_MISSING = (f"the published AWS records are not in the repository and were not found at {SAMPLES} "
+                   "(../shared/reference/aws-samples beside the clone); set INCIDENTKIT_AWS_SAMPLES=DIR to run these tests")
 
 _calls: set[tuple[str, str]] = set()
 _calls_lock = threading.Lock()
@@ -68,7 +75,7 @@ def pytest_sessionfinish(session, exitstatus):
 def aws_samples() -> Path:
     """The folder of published AWS records; the test is skipped when it is absent."""
     if not SAMPLES.is_dir():
-        pytest.skip(f"aws-samples not found at {SAMPLES}")
+        pytest.skip(SAMPLES_MISSING)
     return SAMPLES
 
 

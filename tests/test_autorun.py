@@ -337,7 +337,7 @@ def test_from_alarm_degrades_without_history(server, monkeypatch) -> None:
         (["--from-event", "EVENT", "--offline"], "do not combine with --evidence or --offline"),
         (["--from-event", "EVENT", "-p", "sample=cold-start-tail"], "-p sample=NAME or --from-alarm"),
         (["--from-event", "BAD"], "is not JSON"),
-        (["--from-event", "EVENT", "--sse", "rot13"], "Invalid value for '--sse'"),
+        (["--from-event", "EVENT", "--sse", "rot13"], "incidentkit: error: invalid value for '--sse'"),
     ],
 )
 def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> None:

@@ -60,8 +60,22 @@ def test_templates_lists_each_template_and_its_parameters() -> None:
         (["run", "triage", "--start", "-1h", "--end", "now", "-p", "start=-2h"], 2, ["give start once"]),
         (["run", "triage", "--evidence", "/nonexistent/ev", "--offline"], 1, ["no evidence bundle"]),
         (["run", "dynamodb", "--start", "-1h", "--end", "now"], 2, ["-p table_name=..."]),
+        # never a bundled sample unless named: AWS parameters without a window are bad usage, and say what to add
+        (["run", "triage", "-p", "log_groups=/aws/lambda/api", "-p", "function_name=api", "--region", "eu-west-1"], 2,
+         ["--start and --end are required to investigate AWS", "-p log_groups, -p function_name, --region given",
+          "--start -2h --end now"]),
+        (["run", "triage"], 2, ["--start and --end are required", "-p sample=NAME", "--evidence DIR"]),
+        (["run", "latency", "-p", "sample=cold-start-tail", "-p", "function_name=api"], 2,
+         ["bundled sample offline", "drop -p function_name"]),
+        (["run", "latency", "-p", "sample=cold-start-tail", "--region", "eu-west-1"], 2, ["drop --region"]),
         (["audit"], 2, ["name at least one resource"]),
         (["health", "-r", "bogus=1"], 2, ["unknown resource parameter 'bogus'"]),
+        (["health"], 2, ["name at least one resource", "-r function_name=api"]),
+        (["run", "latncy", "--from-alarm", "api-errors"], 2, ["did you mean 'latency'"]),
+        # click's own usage errors are the same one line, naming where to look
+        (["health", "-r"], 2, ["option '-r' requires an argument", "--help)"]),
+        (["run"], 2, ["missing argument 'TEMPLATE'", "run --help)"]),
+        (["templates", "--bogus"], 2, ["no such option '--bogus'"]),
     ],
 )
 def test_errors_are_one_line_with_the_documented_exit_code(tmp_path: Path, args, code, words) -> None:
@@ -71,8 +85,44 @@ def test_errors_are_one_line_with_the_documented_exit_code(tmp_path: Path, args,
     assert len(lines) == 1, result.output
     for w in words:
         assert w in lines[0]
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.output and "running template" not in result.output  # checked before it starts
     assert not (tmp_path / "out").exists()
+
+
+def test_health_without_a_region_is_bad_usage_and_not_collected_is_inconclusive(tmp_path: Path, monkeypatch) -> None:
+    """A snapshot that could not look is never printed as healthy with exit 0."""
+    from moto import mock_aws
+
+    import boto3
+
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_CONFIG_FILE": str(tmp_path / "none"),
+           "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none")}
+    for k in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    no_region = CliRunner().invoke(cli.cli, ["health", "-r", "function_name=api"])
+    assert no_region.exit_code == 2, no_region.output
+    assert no_region.stderr.strip().splitlines() == [no_region.stderr.strip()]
+    assert no_region.stderr.startswith("incidentkit: error: no AWS region configured: pass --region")
+    assert "not_collected" not in no_region.output
+    with mock_aws():
+        boto3.client("dynamodb", region_name="us-east-1").create_table(
+            TableName="orders", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        from incidentkit.errors import AccessDeniedError
+        from incidentkit import health
+
+        real = health._collect_dynamodb
+
+        def denied(c, table):
+            raise AccessDeniedError("access denied (AccessDeniedException: no dynamodb:DescribeTable)")
+
+        monkeypatch.setattr(health, "_collect_dynamodb", denied)
+        unread = CliRunner().invoke(cli.cli, ["health", "-r", "table_name=orders", "--region", "us-east-1", "--no-alarms"])
+        monkeypatch.setattr(health, "_collect_dynamodb", real)
+    assert unread.exit_code == cli.EXIT_INCONCLUSIVE == 3, unread.output
+    assert "not_collected" in unread.stdout and "inconclusive: 1 of 1 resource(s) could not be read" in unread.stderr
 
 
 def test_no_credentials_is_exit_1_and_one_line(tmp_path: Path) -> None:
@@ -160,7 +210,8 @@ def test_end_to_end_run_over_http_against_moto(moto_server: str, tmp_path: Path)
     run_dir = Path(proc.stdout.splitlines()[0])
     assert run_dir.parent == tmp_path / "runs" and run_dir.name.startswith("triage-")
     doc = json.loads((run_dir / "findings.json").read_text())
-    assert doc["template"] == "triage"
+    assert doc["template"] == "triage" and doc["source"] == "aws"
+    assert "against AWS" in proc.stderr and "sample" not in proc.stdout
     assert doc["window"]["start"] == start.isoformat().replace("+00:00", "Z")
     assert doc["parameters"]["log_groups"] == ["/aws/lambda/search-api"]
     assert doc["findings"] and doc["findings"][0]["id"] == "cold-start-tail", doc["findings"]
@@ -180,6 +231,7 @@ def test_end_to_end_run_over_http_against_moto(moto_server: str, tmp_path: Path)
     assert [f["id"] for f in again["findings"]] == [f["id"] for f in doc["findings"]]
     assert again["findings"] == doc["findings"]
     assert again["window"] == doc["window"] and again["baseline"] == doc["baseline"]
+    assert again["source"] == f"evidence:{run_dir / 'evidence'}"  # what the findings were read from
 
 
 def test_health_reads_aws_and_prints_a_table_or_json() -> None:
@@ -213,8 +265,9 @@ def test_audit_reads_the_settings_an_evidence_bundle_recorded(tmp_path: Path) ->
     bundle.record("health-settings-x", settings, kind="settings")
     result = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(tmp_path / "ev"), "--json", "--fail-on", "medium",
                                           "--observed", "p99_ms=2400"])
-    checks = json.loads(result.output)
+    checks = json.loads(result.stdout)
     assert {c["check_id"] for c in checks} >= {"tg-health-check-too-tight", "tg-health-check-timeout-below-p99"}, checks
+    assert "no request durations: the bundle was not recorded by an investigation" in result.stderr
     assert result.exit_code == 1  # a check at or above --fail-on
     table = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(tmp_path / "ev"), "--fail-on", "critical"])
     assert table.exit_code == 0 and "tg-health-check-too-tight" in table.output
@@ -224,3 +277,24 @@ def test_audit_reads_the_settings_an_evidence_bundle_recorded(tmp_path: Path) ->
     EvidenceBundle(empty)
     missing = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(empty)])
     assert missing.exit_code == 1 and "holds no settings frame" in missing.output
+
+
+def test_audit_of_evidence_compares_the_settings_with_the_request_durations_it_holds(tmp_path: Path) -> None:
+    """The deregistration-delay sample's evidence holds the 30 s delay and the 88 s requests: proven, exit 1."""
+    from incidentkit import Investigation
+
+    inv = Investigation.sample("deregistration-delay-too-short")
+    inv.collect()
+    path = inv.save(tmp_path / "ev")
+    slowest = pd.concat([inv.requests(), inv.requests(window="baseline")])["latency_ms"].max()
+    result = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(path), "--json"])
+    assert result.exit_code == 1, result.output
+    found = {c["check_id"]: c for c in json.loads(result.stdout)}
+    dereg = found["deregistration-delay-too-short"]
+    assert dereg["severity"] == "high" and dereg["evidence"]["deregistration_delay_s"] == 30
+    assert dereg["evidence"]["observed_max_s"] == round(slowest / 1000, 3)
+    assert "observed in the evidence:" in result.stderr and "request durations" in result.stderr
+    # what the user observes wins over the evidence
+    told = CliRunner().invoke(cli.cli, ["audit", "--evidence", str(path), "--json", "--observed", "p999_ms=900",
+                                        "--observed", "max_ms=1000"])
+    assert "deregistration-delay-too-short" not in {c["check_id"] for c in json.loads(told.stdout)}

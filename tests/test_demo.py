@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _findings_helpers import reference_findings
 
 from incidentkit import demo, runner, samples, templates
 
@@ -39,7 +40,7 @@ def test_the_investigation_of_every_sample_names_its_cause(name: str) -> None:
         assert found.top is not None and found.top.id == expected, [f.id for f in found]
         assert found.top.evidence and found.top.remediation
     assert not found.errors, found.errors
-    used = {k for keys in inv._roles.values() for k in keys}
+    used = set(inv.frames_read)
     assert used == set(inv.bundle.names())
 
 
@@ -55,6 +56,7 @@ def test_triage_notebook_explains_the_sample(name: str, tmp_path: Path) -> None:
     else:
         assert doc["findings"] and doc["findings"][0]["id"] == expected, [f["id"] for f in doc["findings"]]
     assert doc["sample"] == name and doc["data_quality"]["frames"] > 0
+    assert doc["findings"] == reference_findings(name)  # the notebook concludes what Investigation.findings() does
     html = result.html.read_text()
     assert "Findings — the most likely cause first" in html and "Traceback" not in html
     assert '"output_type": "error"' not in result.notebook.read_text()
@@ -72,6 +74,7 @@ def test_each_template_runs_with_its_defaults(name: str, tmp_path: Path) -> None
     doc = json.loads(result.findings_json.read_text())
     assert doc["template"] == name and doc["findings"], doc
     assert doc["findings"][0]["id"] == _expected(sample)
+    assert doc["findings"] == reference_findings(sample)  # what Investigation.findings() concludes
     nb = result.notebook.read_text()
     assert '"output_type": "error"' not in nb
 
@@ -80,6 +83,7 @@ def test_replay_of_a_sample_run_gives_the_same_findings(tmp_path: Path) -> None:
     first = runner.run("errors", {"sample": "version-skew-errors"}, out=tmp_path / "a")
     again = runner.run("errors", {}, out=tmp_path / "b", evidence=first.path, offline=True)
     assert again.result["findings"] == first.result["findings"]
+    assert first.result["source"] == again.result["source"] == "sample:version-skew-errors"  # a replayed sample is still one
     assert again.result["window"] == first.result["window"] and again.result["baseline"] == first.result["baseline"]
     # a different template replays the same evidence too
     pm = runner.run("postmortem", {}, out=tmp_path / "c", evidence=first.path / "evidence", offline=True)

@@ -230,7 +230,7 @@ def test_investigation_repr_never_fetches_nor_detects(sample_inv):
     try:
         text = repr(inv)
         html = inv._repr_html_()
-        assert inv._findings is None and not inv._roles  # nothing was read or run by displaying it
+        assert inv._findings is None and not inv.frames_read  # nothing was read or run by displaying it
         assert text.startswith("<Investigation 20") and "sample version-skew-errors" in text
         assert "not run yet" in text and "Findings not run yet" in html
     finally:

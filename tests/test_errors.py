@@ -38,7 +38,7 @@ def _client_error(code: str, message: str = "boom", op: str = "FilterLogEvents")
         (_client_error("ValidationException"), errors.AwsError),
         (bx.NoCredentialsError(), errors.NoCredentialsError),
         (bx.EndpointConnectionError(endpoint_url="http://127.0.0.1:1"), errors.EndpointError),
-        (bx.NoRegionError(), errors.AwsError),
+        (bx.NoRegionError(), errors.NoRegionError),  # an AwsError, and bad usage (exit 2)
         (ValueError("x"), IncidentKitError),
     ],
 )
@@ -47,6 +47,11 @@ def test_from_botocore_maps_to_the_tree(exc: Exception, cls: type) -> None:
     assert type(err) is cls
     text = str(err)
     assert "\n" not in text and "log_group=/aws/lambda/api" in text
+
+
+def test_no_region_is_an_aws_error_and_bad_usage() -> None:
+    err = from_botocore(bx.NoRegionError())
+    assert isinstance(err, errors.AwsError) and isinstance(err, errors.ParameterError) and "--region" in str(err)
 
 
 def test_credentials_error_names_the_fix() -> None:

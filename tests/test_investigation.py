@@ -41,7 +41,7 @@ def test_sample_opens_offline_with_its_window_and_resources(cold: Investigation)
 
 
 def test_sample_frames_are_exactly_what_the_calls_ask_for(cold: Investigation) -> None:
-    used = {k for keys in cold._roles.values() for k in keys}
+    used = set(cold.frames_read)
     assert used == set(cold.bundle.names())  # every recorded frame is read by collect(), none is missing
     logs = cold.logs()
     assert list(logs.columns[: len(schema.PARSED_COLUMNS)]) == list(schema.PARSED_COLUMNS)
@@ -322,3 +322,12 @@ def test_a_private_temporary_bundle_goes_with_its_investigation() -> None:
     del inv
     gc.collect()
     assert not path.exists()
+
+
+def test_source_says_where_the_evidence_comes_from(cold: Investigation, tmp_path: Path) -> None:
+    assert cold.source == "sample:cold-start-tail"
+    assert Investigation.open(cold.save(tmp_path / "pinned")).source == "sample:cold-start-tail"  # still the sample
+    live = Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", evidence=tmp_path / "live")
+    assert live.source == "aws"
+    live.save(tmp_path / "rec")
+    assert Investigation.open(tmp_path / "rec").source == f"evidence:{(tmp_path / 'rec').resolve()}"

@@ -17,7 +17,7 @@ from incidentkit import parsers, schema
 def _lines(aws_samples, name: str) -> list[str]:
     path = aws_samples / name
     if not path.exists():
-        pytest.skip(f"{name} not in aws-samples")
+        pytest.skip(f"{name} is not among the published AWS records in {aws_samples}")
     return path.read_text().splitlines()
 
 

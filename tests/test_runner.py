@@ -194,6 +194,23 @@ def test_window_checks(tiny: Path, tmp_path: Path) -> None:
     assert not any(tmp_path.iterdir())
 
 
+def test_a_sample_is_opened_only_when_named_and_the_source_says_which() -> None:
+    """A template's default sample is what JupyterLab shows; a run never falls back to it."""
+    window = {"start": "2026-03-01T03:00:00Z", "end": "2026-03-01T04:00:00Z"}
+    live = runner.prepare("triage", {**window, "log_groups": "/aws/lambda/api"}, check_access=False)
+    assert live.parameters["sample"] is None and live.source == "aws" and live.parameters["offline"] is False
+    smp = runner.prepare("triage", {"sample": "cold-start-tail"}, check_access=False)
+    assert smp.parameters["sample"] == "cold-start-tail" and smp.source == "sample:cold-start-tail"
+    assert smp.parameters["offline"] is True  # a sample reads nothing of AWS, and findings.json says so
+    assert runner.prepare("latency", {"sample": "version-skew-errors"}).source == "sample:version-skew-errors"
+    with pytest.raises(ParameterError, match="--start and --end are required: nothing to investigate"):
+        runner.prepare("triage", {})
+    with pytest.raises(ParameterError, match=r"--start and --end are required to investigate AWS \(-p function_name given\)"):
+        runner.prepare("latency", {"function_name": "api"})
+    with pytest.raises(ParameterError, match="drop -p log_groups, --profile"):
+        runner.prepare("triage", {"sample": "cold-start-tail", "log_groups": "/x"}, profile="prod")
+
+
 def test_no_credentials_is_one_clear_error_and_no_folder(tiny: Path, tmp_path: Path, monkeypatch) -> None:
     for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(k, raising=False)

@@ -27,6 +27,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from .change_detail import blameless_actor
+
 __all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
 
 #: Action-item priority by the severity of the finding it comes from.
@@ -59,42 +61,6 @@ def _num(value: Any) -> Any:
             return None
         return round(value, 4)
     return value
-
-
-_ARN_ROLE = re.compile(r"assumed-role/([^/]+)/")
-_ARN_USER = re.compile(r":user/")
-
-
-def blameless_actor(actor: Any) -> str:
-    """Who made a change, without naming a person.
-
-    Example
-    -------
-    >>> blameless_actor("arn:aws:sts::123456789012:assumed-role/deploy-pipeline/build-4711")
-    'role deploy-pipeline'
-    >>> blameless_actor("arn:aws:iam::123456789012:user/alice")
-    'an IAM user'
-    >>> blameless_actor("codedeploy.amazonaws.com")
-    'codedeploy.amazonaws.com'
-    """
-    if actor is None or (isinstance(actor, float) and math.isnan(actor)) or actor is pd.NA:
-        return "unknown principal"
-    text = str(actor)
-    m = _ARN_ROLE.search(text)
-    if m:
-        return f"role {m.group(1)}"
-    if _ARN_USER.search(text) or text.startswith("user/") or text.startswith("IAMUser"):
-        return "an IAM user"
-    if ":root" in text or text == "Root":
-        return "the account root user"
-    if "amazonaws.com" in text or text.startswith("role ") or text in ("", "unknown"):
-        return text or "unknown principal"
-    if text.startswith("role/"):
-        return "role " + text.split("/", 1)[1]
-    # a bare name (a user name, an SSO e-mail): do not repeat it
-    if "@" in text or re.fullmatch(r"[A-Za-z][\w.+-]*", text):
-        return "a person (name withheld)"
-    return text
 
 
 _PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:(?:iam|sts)::\d{12}:(?:user|assumed-role|root|federated-user)[^\s,;)'\"]*")

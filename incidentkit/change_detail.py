@@ -587,8 +587,21 @@ def _ports_text(ports: list[tuple[str, int, int]] | None) -> str:
     return ", ".join(parts) + (f" (+{len(ports) - 4} more)" if len(ports) > 4 else "")
 
 
+_SETTING_WORDS = {
+    "healthCheckIntervalSeconds": ("interval", " s"), "healthCheckTimeoutSeconds": ("timeout", " s"),
+    "healthyThresholdCount": ("healthy threshold", ""), "unhealthyThresholdCount": ("unhealthy threshold", ""),
+    "healthCheckPath": ("path", ""), "healthCheckPort": ("port", ""), "billingMode": ("billing mode", ""),
+    "readCapacityUnits": ("read capacity", " units/s"), "writeCapacityUnits": ("write capacity", " units/s"),
+}
+
+
 def _settings_text(params: Mapping[str, Any], keys: Iterable[str]) -> str:
-    shown = [f"{k} {params[k]}" for k in keys if k in params and not isinstance(params[k], (dict, list))]
+    """``interval 5 s, timeout 2 s`` for the keys present (scalar values only)."""
+    shown = []
+    for k in keys:
+        if k in params and not isinstance(params[k], (dict, list)):
+            word, unit = _SETTING_WORDS.get(k, (k, ""))
+            shown.append(f"{word} {params[k]}{unit}")
     return ", ".join(shown)
 
 
@@ -626,7 +639,7 @@ def _what(row: Mapping[str, Any], kind: str, api: str, target: str) -> str:
     if kind == "health-check":
         shown = _settings_text(params, ("healthCheckIntervalSeconds", "healthCheckTimeoutSeconds", "healthyThresholdCount",
                                         "unhealthyThresholdCount", "healthCheckPath", "healthCheckPort"))
-        return f"the health check of {on} was changed" + (f" ({shown})" if shown else "")
+        return f"the health check of {on} was set to {shown}" if shown else f"the health check of {on} was changed"
     if kind == "target-group-attributes":
         attrs = params.get("attributes")
         items = attrs if isinstance(attrs, list) else (attrs or {}).get("items") if isinstance(attrs, Mapping) else []
@@ -637,15 +650,42 @@ def _what(row: Mapping[str, Any], kind: str, api: str, target: str) -> str:
     if kind == "table-capacity":
         pt = params.get("provisionedThroughput") if isinstance(params.get("provisionedThroughput"), Mapping) else {}
         shown = _settings_text({**params, **pt}, ("billingMode", "readCapacityUnits", "writeCapacityUnits"))
-        return f"the capacity of table {on} was changed" + (f" ({shown})" if shown else "")
+        return f"the capacity of table {on} was set to {shown}" if shown else f"the capacity of table {on} was changed"
     if kind == "function-config":
         keys = [k for k in params if k not in ("functionName", "FunctionName")]
         return f"the configuration of {on} was changed" + (f" ({', '.join(keys[:4])})" if keys else "")
     if kind == "event-source":
-        return f"the event source mapping of {on} was changed"
-    if kind in ("deployment", "stack-deployment", "config-deployment"):
-        return f"{on} was deployed" if kind == "deployment" else f"{on} was updated"
+        scaling = params.get("scalingConfig") if isinstance(params.get("scalingConfig"), Mapping) else {}
+        shown = ", ".join(f"{word} {value}" for word, value in (("batch size", params.get("batchSize")),
+                                                               ("maximum concurrency", scaling.get("maximumConcurrency")),
+                                                               ("enabled", params.get("enabled"))) if value is not None)
+        return f"the event source mapping of {on} was changed" + (f" ({shown})" if shown else "")
+    if kind == "deployment":
+        return _deployment_what(row, api, on, params)
+    if kind in ("stack-deployment", "config-deployment"):
+        return f"{on} was updated"
     return f"{KIND_LABELS.get(kind, 'change')} on {on}"
+
+
+_DEPLOY_ENDS = {"DeploymentSucceeded": "succeeded", "DeploymentFailed": "failed", "DeploymentStopped": "was stopped",
+                "ServiceDeploymentCompleted": "completed", "ServiceDeploymentFailed": "failed"}
+
+
+def _deployment_what(row: Mapping[str, Any], api: str, on: str, params: Mapping[str, Any]) -> str:
+    source = _source(row)
+    if source == "codedeploy":
+        return f"a CodeDeploy deployment of {on} " + _DEPLOY_ENDS.get(api, "started")
+    if source == "ecs":
+        td = params.get("taskDefinition") or detail_of(row).get("task_definition")
+        if api.startswith("ServiceDeployment"):
+            return f"a deployment of ECS service {on} " + _DEPLOY_ENDS.get(api, "started")
+        if api == "RegisterTaskDefinition":
+            return f"a new revision of task definition {on} was registered"
+        return f"ECS service {on} was updated" + (f" to task definition {str(td).rsplit('/', 1)[-1]}" if td else "")
+    if source == "apigateway":
+        stage = params.get("stageName")
+        return f"API {on} was deployed" + (f" to stage {stage}" if stage else "")
+    return f"{on} was deployed"
 
 
 def describe(row: Mapping[str, Any], *, reference: Any = None, target: ResourceRef | str | None = None) -> str:
@@ -667,7 +707,7 @@ def describe(row: Mapping[str, Any], *, reference: Any = None, target: ResourceR
     ...           "detail": '{"event_source":"ec2.amazonaws.com","params":{"groupId":"sg-0a1b2c3d4e5f60718",'
     ...                     '"ipPermissions":{"items":[{"ipProtocol":"tcp","fromPort":443,"toPort":443}]}}}'},
     ...          reference="2026-05-21T13:30:00Z")
-    'rules were revoked from security group `sg-0a1b2c3d4e5f60718` (TCP 443) (RevokeSecurityGroupIngress) at 13:58 UTC by an IAM user'
+    'rules were revoked from security group `sg-0a1b2c3d4e5f60718` (TCP 443; RevokeSecurityGroupIngress) at 13:58 UTC by an IAM user'
     """
     api = api_of(row)
     kind = change_kind(row)
@@ -683,4 +723,5 @@ def describe(row: Mapping[str, Any], *, reference: Any = None, target: ResourceR
     what = what[0].lower() + what[1:] if what else what
     err = _text(row.get("error_code"))
     failed = f" — it failed ({err}) and did not apply" if err else ""
-    return f"{what} ({api}) {when_text(row.get('timestamp'), reference)} by {blameless_actor(row.get('actor'))}{failed}"
+    named = f"{what[:-1]}; {api})" if what.endswith(")") else f"{what} ({api})"
+    return f"{named} {when_text(row.get('timestamp'), reference)} by {blameless_actor(row.get('actor'))}{failed}"

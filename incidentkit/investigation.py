@@ -998,6 +998,7 @@ class Investigation:
             changes=_concat(change_frames, "changes") if change_frames else None,
             settings=settings,
             health=health,
+            resources={k: v for k, v in self.resources.items() if k != "log_groups"},
         )
 
     def findings(self, **kwargs: Any) -> Any:

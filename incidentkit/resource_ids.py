@@ -106,6 +106,8 @@ class ResourceRef:
             return f"{self.name}/index/{self.qualifier}"
         if self.kind == "api" and self.qualifier:
             return f"{self.name}/{self.qualifier}"
+        if self.kind == "deployment_group" and self.scope:
+            return f"{self.scope}/{self.name}"
         if self.qualifier and self.kind == "function":
             return f"{self.name}:{self.qualifier}"
         return self.name

@@ -322,7 +322,7 @@ def test_detectors_survive_odd_frames(case):
 
 
 def test_public_names_are_pinned():
-    assert sorted(dp.__all__) == ['CHANGE_RUN_COLUMNS', 'DEPLOYMENT_COLUMNS', 'DEPLOY_IMPACT_COLUMNS', 'DEREG_COLUMNS', 'MAX_DEREGISTRATION_DELAY_S', 'change_runs', 'deploy_alignment', 'deploy_impact', 'deployments', 'detect_deregistration_delay_too_short', 'detect_partial_change_no_rollback', 'durations_vs_deregistration', 'error_series']
+    assert sorted(dp.__all__) == ['CHANGE_RUN_COLUMNS', 'DEPLOYMENT_COLUMNS', 'DEPLOY_IMPACT_COLUMNS', 'DEREGISTRATION_CHANGES', 'DEREG_COLUMNS', 'MAX_DEREGISTRATION_DELAY_S', 'change_runs', 'deploy_alignment', 'deploy_impact', 'deployments', 'detect_deregistration_delay_too_short', 'detect_partial_change_no_rollback', 'durations_vs_deregistration', 'error_series']
     for name in dp.__all__:
         assert hasattr(dp, name)
 

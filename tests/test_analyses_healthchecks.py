@@ -326,7 +326,7 @@ def test_detect_blocked_by_change_incident3():
     assert f.severity == "high" and f.confidence >= 0.9
     e = f.evidence
     assert e["change"] == "RevokeSecurityGroupIngress" and e["minutes_before_drop"] == 7
-    assert e["change_port_matches_check"] is True and e["checked_port"] == "443"
+    assert e["change_port_matches_check"] is True and e["checked_port"] == 443 and e["checked_port_from"] == "settings"
     assert e["service_signals_healthy"] == e["service_signals_judged"] == 3
     assert e["share_failures_timed_out"] == 1.0
     assert [c["event_name"] for c in f.related_changes] == ["RevokeSecurityGroupIngress"]
@@ -442,7 +442,7 @@ def test_target_transitions_and_per_target_spike_alignment():
     assert f.evidence["spike_alignment"] == "per target"
     assert f.evidence["episodes_with_spike"] == 1.0 and f.evidence["chance_of_spike"] < 0.4
     assert [c["event_name"] for c in f.related_changes] == ["ModifyTargetGroup"]
-    assert "the health check was changed at" in f.summary
+    assert "The health check of `web` was changed (ModifyTargetGroup) at 09:57 UTC by an IAM user" in f.summary
     # control: the same marks pinned on instances that were not spiking at the time
     m2, health2, _ = per_instance_fleet(marks_on_spiking_instance=False)
     g = hc.detect_health_check_flapping(Inputs(metrics=m2, settings=tg_settings(), health=health2))
@@ -455,7 +455,11 @@ def test_detectors_survive_odd_frames(case):
 
 
 def test_public_names_are_pinned():
-    assert sorted(hc.__all__) == ['DROP_COLUMNS', 'EPISODE_COLUMNS', 'SERVICE_COLUMNS', 'SPIKE_COLUMNS', 'TIMING_COLUMNS', 'TRANSITION_COLUMNS', 'check_timing', 'checker_failures', 'detect_health_check_flapping', 'detect_healthcheck_blocked_by_change', 'route53_drops', 'service_signals', 'target_transitions', 'traffic_by_load_balancer', 'transient_spikes', 'unhealthy_episodes']
+    assert sorted(hc.__all__) == ['CHECK_TOLERANCE_FLOOR_S', 'DROP_COLUMNS', 'EPISODE_COLUMNS', 'HEALTHCHECK_BLOCKED_CHANGES',
+                                  'HEALTH_CHECK_FLAPPING_CHANGES', 'SERVICE_COLUMNS', 'SPIKE_COLUMNS', 'TIMING_COLUMNS',
+                                  'TRANSITION_COLUMNS', 'check_timing', 'checker_failures', 'detect_health_check_flapping',
+                                  'detect_healthcheck_blocked_by_change', 'route53_drops', 'service_signals', 'target_transitions',
+                                  'traffic_by_load_balancer', 'transient_spikes', 'unhealthy_episodes', 'unhealthy_spells']
     for name in hc.__all__:
         assert hasattr(hc, name)
 

@@ -167,7 +167,7 @@ def test_related_records_and_wording():
     rec = related.records(timeline(record("2026-03-06T09:00:00Z", "ec2.amazonaws.com", "RevokeSecurityGroupIngress",
                                           {"groupId": "sg-1", "ipPermissions": {"items": [{"ipProtocol": "tcp", "fromPort": 22,
                                                                                           "toPort": 22}]}})))
-    assert rec[0]["kind"] == "security-group" and "(TCP 22)" in rec[0]["description"]
+    assert rec[0]["kind"] == "security-group" and "(TCP 22; RevokeSecurityGroupIngress)" in rec[0]["description"]
     assert related.lead_text(None) == "" and related.evidence(None) == {}
 
 

@@ -88,12 +88,17 @@ class ChangeSpec:
         change touched (the security group of an endpoint is rarely among what a finding names).
     include_failed:
         Keep failed calls (a half-applied change is the finding itself).
+    within:
+        How long before the onset a change can still explain it, when the finding's own
+        mechanics bound it (a security group that blocks health checkers fails them within a
+        few check intervals); None: the whole change timeline.
     """
 
     finding: str
     kinds: Mapping[str, str]
     unscoped: Mapping[str, str] = field(default_factory=dict)
     include_failed: bool = False
+    within: str | None = None
 
 
 def _na(value: Any) -> Any:
@@ -213,18 +218,21 @@ def related_changes(
     tgt = [t for t in targets if t is not None]
     kinds_known = {t.kind for t in tgt}
     cand: list[dict[str, Any]] = []
+    oldest = anchor - pd.Timedelta(spec.within) if spec.within is not None and anchor is not None else None
     for row in rows:
         kind = change_kind(row)
         if kind not in spec.kinds or (row["error_code"] and not spec.include_failed):
+            continue
+        if oldest is not None and row["_t"] < oldest:
             continue
         refs = touched(row)
         ref = _match(refs, tgt)
         how = "resource"
         if ref is None:
             lead = spec.unscoped.get(kind)
-            if lead is None or any(r.kind in kinds_known for r in refs) or anchor is None:
+            if lead is None or any(r.kind in kinds_known for r in refs):
                 continue
-            if row["_t"] < anchor - pd.Timedelta(lead):
+            if anchor is not None and row["_t"] < anchor - pd.Timedelta(lead):
                 continue
             ref, how = (refs[0] if refs else None), "kind"
         cand.append({**row, "kind": kind, "_ref": ref, "_match": how})

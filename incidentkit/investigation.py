@@ -63,6 +63,7 @@ from .errors import (
     ParameterError,
 )
 from .evidence import EvidenceBundle, frame_key
+from .metric_presets import history_queries
 from .window import TimeLike, Window
 
 __all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries"]
@@ -838,6 +839,26 @@ class Investigation:
             frames.append(self._get(key, "metrics", fetch, role="metrics", window=win))
         return frames[0] if len(frames) == 1 else _concat(frames, "metrics")
 
+    def metric_history(self) -> pd.DataFrame | None:
+        """A week of coarse metrics before the incident, for schedule questions (a daily job behind a burst).
+
+        The queries are :func:`incidentkit.metric_presets.history_queries` of the resources; the
+        window and period come from :func:`incidentkit.metrics.history_window` (a period CloudWatch
+        still keeps for that age). Recorded in the evidence bundle like any frame; None when no
+        resource has a schedule question, or when an offline bundle was recorded without it.
+        """
+        qs = history_queries(self.resources)
+        if not qs:
+            return None
+        from . import metrics as m
+
+        win, period = m.history_window(self.window)
+        key = frame_key("metrics", queries=[q.id for q in qs], start=_iso(win.start), end=_iso(win.end), period=period,
+                        purpose="history")
+        if self.offline and key not in self.bundle:
+            return None
+        return self._get(key, "metrics", lambda: m.get(qs, win, period=period, **self._aws()), role="metrics:history", window=win)
+
     # -- changes --------------------------------------------------------------------------
 
     def changes(self, *, window: Any = "context") -> pd.DataFrame:
@@ -951,6 +972,7 @@ class Investigation:
                 steps.append(("baseline logs", lambda: self.logs(window="baseline")))
         if metrics:
             steps.append(("metrics", lambda: self.metrics()))
+            steps.append(("metric history", lambda: self.metric_history()))
         if changes:
             steps.append(("changes", lambda: self.changes()))
         if health and self._wants_health():
@@ -977,6 +999,7 @@ class Investigation:
         logs = self.logs(window="incident") if self._roles.get("logs:incident") else None
         baseline_logs = self.logs(window="baseline") if self._roles.get("logs:baseline") else None
         metric_frames = frames("metrics")
+        history_frames = frames("metrics:history")
         change_frames = frames("changes")
         health: dict[str, pd.DataFrame] = {}
         settings = None
@@ -995,6 +1018,7 @@ class Investigation:
             requests=self.requests(window="incident") if logs is not None and len(logs) else None,
             baseline_requests=self.requests(window="baseline") if baseline_logs is not None and len(baseline_logs) else None,
             metrics=_concat(metric_frames, "metrics") if metric_frames else None,
+            metric_history=_concat(history_frames, "metrics") if history_frames else None,
             changes=_concat(change_frames, "changes") if change_frames else None,
             settings=settings,
             health=health,

@@ -44,6 +44,7 @@ __all__ = [
     "ec2_instance",
     "load_balancer_dimension",
     "target_group_dimension",
+    "history_queries",
     "DYNAMODB_OPERATIONS",
 ]
 
@@ -665,3 +666,28 @@ def ec2_instance(instance_id: str, *, region: str | None = None, period: int | N
         ("CPUCreditBalance", "Minimum"),
     ]
     return _build("ec2", iid, iid, "AWS/EC2", {"InstanceId": iid}, metrics, region=region, period=period)
+
+
+# --- schedule history -------------------------------------------------------------------------------
+
+#: Per table, the metrics a schedule question reads over days (``metrics.history_window``).
+_TABLE_HISTORY = {"ConsumedReadCapacityUnits", "ReadThrottleEvents"}
+
+
+def history_queries(resources: Mapping[str, object], *, period: int | None = None) -> list["MetricQuery"]:
+    """The queries of a schedule history for ``resources``: each table's reads and read throttles (Sum).
+
+    ``resources`` are the template parameters (``table_name`` as a name, a list, a comma-separated
+    string or ARNs). Other resources have no schedule question yet: an empty list.
+
+    Example
+    -------
+    >>> [q.metric_name for q in history_queries({"table_name": "orders"})]
+    ['ConsumedReadCapacityUnits', 'ReadThrottleEvents']
+    """
+    tables = resources.get("table_name")
+    names = [t.strip() for t in tables.split(",")] if isinstance(tables, str) else list(tables or [])  # type: ignore[arg-type]
+    out: list["MetricQuery"] = []
+    for table in names:
+        out += [q for q in dynamodb_table(str(table), operations=(), period=period) if q.metric_name in _TABLE_HISTORY]
+    return out

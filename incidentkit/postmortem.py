@@ -27,9 +27,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from .change_detail import blameless_actor
+from .change_words import blameless_actor
 
-__all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
+__all__ = ["build", "markdown", "impact", "timeline", "actions", "trigger", "contributing", "blameless_actor", "blameless_text",
+           "PRIORITY"]
 
 #: Action-item priority by the severity of the finding it comes from.
 PRIORITY = {"critical": "P1", "high": "P1", "medium": "P2", "low": "P3", "info": "P3"}
@@ -255,6 +256,41 @@ def actions(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _change_item(change: Mapping[str, Any], finding: Mapping[str, Any]) -> dict[str, Any]:
+    text = str(change.get("description") or change.get("event_name") or "a change")
+    return {"kind": "change", "id": finding.get("id"), "severity": finding.get("severity"),
+            "title": text[:1].upper() + text[1:], "summary": str(change.get("explains") or ""),
+            "time": _iso(change.get("timestamp")), "api": change.get("api"), "target": change.get("target")}
+
+
+def trigger(findings: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The change that set the most likely cause off: the first related change of the top finding.
+
+    Example
+    -------
+    >>> trigger([{"id": "cold-start-tail", "severity": "high", "related_changes": [
+    ...     {"timestamp": "2026-09-01T18:26:41Z", "description": "provisioned concurrency on `api:live` was deleted",
+    ...      "explains": "fewer initialised environments"}]}])["title"]
+    'Provisioned concurrency on `api:live` was deleted'
+    """
+    top = findings[0] if findings else None
+    changes = (top or {}).get("related_changes") or []
+    return _change_item(changes[0], top) if changes else None
+
+
+def contributing(findings: Sequence[Mapping[str, Any]], *, limit: int = 8) -> list[dict[str, Any]]:
+    """Contributing factors: the top finding's other related changes, then the other findings (each with its own
+    first related change). Items carry ``kind`` (``change`` or ``finding``), ``id``, ``title``, ``severity``, ``summary``."""
+    out: list[dict[str, Any]] = []
+    if findings:
+        out += [_change_item(c, findings[0]) for c in (findings[0].get("related_changes") or [])[1:4]]
+    for f in findings[1:]:
+        out.append({"kind": "finding", **{k: f.get(k) for k in ("id", "title", "severity", "summary")}})
+        if f.get("related_changes"):
+            out.append(_change_item(f["related_changes"][0], f))
+    return out[:limit]
+
+
 def _detection(health: Mapping[str, pd.DataFrame], window: Any) -> tuple[Any, str] | None:
     hist = health.get("alarm_history") if health else None
     if hist is None or len(hist) == 0 or "new_state" not in hist:
@@ -272,8 +308,8 @@ def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
     """The facts of a postmortem from an investigation and its ranked findings.
 
     Returns a JSON-able dict: ``title``, ``summary``, ``severity``, ``impact``,
-    ``timeline``, ``root_cause``, ``contributing``, ``actions``, ``evidence``,
-    ``data_quality``.
+    ``timeline``, ``root_cause``, ``trigger`` (:func:`trigger`), ``contributing``
+    (:func:`contributing`), ``actions``, ``evidence``, ``data_quality``.
     """
     inv = investigation
     items = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]
@@ -316,7 +352,8 @@ def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
         "detected": _iso(detection[0]) if detection else None,
         "recovered": recovery,
         "root_cause": {k: top.get(k) for k in ("id", "title", "summary", "evidence", "severity")} if top else None,
-        "contributing": [{k: f.get(k) for k in ("id", "title", "severity", "summary")} for f in items[1:]],
+        "trigger": trigger(items),
+        "contributing": contributing(items),
         "actions": actions(items),
         "evidence": evidence,
         "data_quality": {
@@ -452,6 +489,8 @@ def markdown(result: Mapping[str, Any], *, links: bool = True) -> str:
     if rc:
         lines.append(f"**{rc['title']}** (`{rc['id']}`, {str(rc.get('severity', '')).upper()})")
         lines += ["", rc.get("summary") or "", ""]
+        if pm.get("trigger"):
+            lines += [f"**Trigger:** {pm['trigger']['title']} — {pm['trigger']['summary']}.", ""]
         ev = rc.get("evidence") or {}
         if ev:
             lines += ["| evidence | value |", "|---|---:|"]

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from incidentkit import change_detail as cd
+from incidentkit import change_words
 from incidentkit import changes, resource_ids
 from incidentkit.analyses import related
 from incidentkit.analyses.related import ChangeSpec, related_changes, targets_from
@@ -103,7 +104,7 @@ def test_describe_is_blameless_and_drops_the_api_version():
                           {"functionName": "shop-jwt-authorizer"},
                           actor="arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Dev_0123456789abcdef/dana@x.example")
                    ).iloc[0].to_dict()
-    text = cd.describe(row, reference="2026-03-10T02:30:00Z")
+    text = change_words.describe(row, reference="2026-03-10T02:30:00Z")
     assert text == ("new code was deployed to `shop-jwt-authorizer` (UpdateFunctionCode) at 02:47 UTC by role "
                     "AWSReservedSSO_Dev")
     assert "dana" not in text and "20150331" not in text
@@ -171,7 +172,7 @@ def test_related_records_and_wording():
     assert related.lead_text(None) == "" and related.evidence(None) == {}
 
 
-@pytest.mark.parametrize("module", [cd, related])
+@pytest.mark.parametrize("module", [cd, change_words, related])
 def test_doctests(module):
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0 and result.attempted > 0

@@ -56,7 +56,8 @@ from ._common import (
     severity_for_share,
     tg_matches,
 )
-from ..change_detail import api_of, blameless_actor
+from ..change_detail import api_of
+from ..change_words import blameless_actor
 from . import related as rel
 from .related import ChangeSpec, related_changes, targets_from
 

@@ -43,7 +43,8 @@ from ._common import (
     two_proportion_z,
     wilson_interval,
 )
-from ..change_detail import blameless_actor, when_text
+from ..change_words import blameless_actor, when_text
+from ..findings import Finding
 from .onset import preceding_changes
 from .related import ChangeSpec, related_changes, sentence, targets_from
 from .related import evidence as related_evidence
@@ -569,8 +570,6 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     -------
     Finding or None
     """
-    from ..findings import Finding
-
     req = _with_versions(getattr(inputs, "requests", None))
     if req is None or "status" not in req.columns:
         return None

@@ -58,7 +58,8 @@ from ._common import (
     severity_for_share,
     tg_matches,
 )
-from ..change_detail import blameless_actor, ports_of, when_text
+from ..change_detail import ports_of
+from ..change_words import blameless_actor, when_text
 from .related import ChangeSpec, related_changes, sentence, targets_from
 from .related import evidence as related_evidence
 

@@ -35,7 +35,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..change_detail import blameless_actor, when_text
+from ..change_words import blameless_actor, when_text
+from ..findings import Finding
 from ._common import (
     UTC_NS,
     as_utc,
@@ -1035,8 +1036,6 @@ def detect_cold_start_tail(inputs: Any) -> Any:
     -------
     Finding or None
     """
-    from ..findings import Finding
-
     window = getattr(inputs, "window", None)
     req = _in_window(getattr(inputs, "requests", None), window)
     if req is None:
@@ -1211,8 +1210,6 @@ def detect_cold_start_timeouts(inputs: Any) -> Any:
 
 
 def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) -> Any:
-    from ..findings import Finding
-
     timeout_s, _ = _setting(getattr(inputs, "settings", None), "timeout")
     fail, timeout_like, lat = _failing(req, timeout_s)
     n, n_fail = len(req), int(fail.sum())
@@ -1428,8 +1425,6 @@ def _timeout_remediation(inputs: Any, req: pd.DataFrame | None, conc: dict[str, 
 
 
 def _timeouts_from_metrics(inputs: Any, req: pd.DataFrame | None, gw: dict[str, Any]) -> Any:
-    from ..findings import Finding
-
     if not gw:
         return None
     rate = gw.get("apigw_5xx_rate")

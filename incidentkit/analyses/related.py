@@ -49,7 +49,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import pandas as pd
 
 from .. import resource_ids
-from ..change_detail import api_of, blameless_actor, change_kind, describe, touched
+from ..change_detail import api_of, change_kind, touched
+from ..change_words import blameless_actor, describe
 from ..resource_ids import ResourceRef
 
 __all__ = [

@@ -303,6 +303,11 @@ def load_balancer_dimension(value: str) -> tuple[str, str | None]:
     suffix, kind, region = (m.group(2), m.group(3), m.group(1)) if m else (None, None, None)
     if not m:
         m2 = _LB_SUFFIX.match(text)
+        if not m2 and re.fullmatch(r"[A-Za-z0-9-]{1,32}", text):
+            raise ParameterError(
+                f"{text!r} is a load balancer's name, and CloudWatch names it with its id too: give the ARN or "
+                f"app/{text}/<id> (aws elbv2 describe-load-balancers --names {text} shows both)"
+            )
         if not m2:
             raise ParameterError(
                 f"{text!r} is not an Application Load Balancer: give its ARN or the app/<name>/<id> suffix "
@@ -330,6 +335,11 @@ def target_group_dimension(value: str) -> tuple[str, str | None]:
     if m:
         return m.group(2), m.group(1)
     m = _TG_SUFFIX.match(text)
+    if not m and re.fullmatch(r"[A-Za-z0-9-]{1,32}", text):
+        raise ParameterError(
+            f"{text!r} is a target group's name, and CloudWatch names it with its id too: give the ARN or "
+            f"targetgroup/{text}/<id> (aws elbv2 describe-target-groups --names {text} shows both)"
+        )
     if not m:
         raise ParameterError(
             f"{text!r} is not a target group: give its ARN or the targetgroup/<name>/<id> suffix "

@@ -292,6 +292,14 @@ _RESOURCE_KIND_BY_SOURCE = {
 }
 
 
+#: What a change of each kind changed, when the row does not say which service made it.
+_RESOURCE_KIND_BY_CHANGE = {
+    "code": "function", "alias": "function", "function-config": "function", "provisioned-concurrency": "function",
+    "reserved-concurrency": "function", "table-capacity": "table", "table-config": "table", "health-check": "target_group",
+    "target-group-attributes": "target_group", "target-group-config": "target_group", "targets": "target_group",
+}
+
+
 def _refs_from_params(params: Mapping[str, Any], api: str) -> list[ResourceRef]:
     out: list[ResourceRef] = []
     for key, kind in _PARAM_KINDS:
@@ -361,7 +369,7 @@ def touched(row: Mapping[str, Any]) -> list[ResourceRef]:
     resource = _text(row.get("resource"))
     known = {r.name for r in refs} | {r.label for r in refs}
     if resource and resource not in known:
-        kind = _RESOURCE_KIND_BY_SOURCE.get(source_of(row))
+        kind = _RESOURCE_KIND_BY_SOURCE.get(source_of(row)) or _RESOURCE_KIND_BY_CHANGE.get(change_kind(row))
         if source_of(row) == "ecs" and api in ("RegisterTaskDefinition", "DeregisterTaskDefinition"):
             kind = "task_definition"
         for part in resource.split(","):

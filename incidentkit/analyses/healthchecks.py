@@ -988,8 +988,8 @@ def _flap_durations(eps: pd.DataFrame, spells: pd.DataFrame, spikes: pd.DataFram
         text = (f"target health observations put each unhealthy spell at a median of {ev['median_unhealthy_spell_s']:.0f} s "
                 f"(longest {ev['longest_unhealthy_spell_s']:.0f} s, {len(spells)} spells)")
     else:
-        text = (f"each lasted at most {ev['median_episode_s'] / 60:.0f} min at the median "
-                f"({_resolution_text(res)} datapoints: shorter blips fill a whole datapoint)")
+        text = (f"the median episode lasted at most {ev['median_episode_s'] / 60:.0f} min "
+                f"({_resolution_text(res)} datapoints: a shorter blip fills a whole datapoint)")
     if not spikes.empty:
         ev["spike_resolution_s"] = float(spikes["resolution_s"].max())
         ev["longest_spike_at_least_s"] = max(0.0, float(spikes["duration_s"].max()) - 2 * ev["spike_resolution_s"])

@@ -43,6 +43,7 @@ from ._common import (
     auto_bin,
     benjamini_hochberg,
     bin_floor,
+    downgrade,
     flag,
     fmt_ms,
     pct,
@@ -67,8 +68,12 @@ __all__ = [
     "APIGW_INTEGRATION_TIMEOUT_MS",
     "COLD_START_TAIL_CHANGES",
     "COLD_START_TIMEOUTS_CHANGES",
+    "SUSTAINED_BIN_SHARE",
 ]
 
+#: The share of time bins a per-bin tail must hold to be more than a blip: with fewer, the P95 of the
+#: per-bin P99 (what the dashboard shows 19 bins out of 20) does not move.
+SUSTAINED_BIN_SHARE = 0.05
 #: API Gateway's default (and, for REST APIs, usual maximum) integration timeout.
 APIGW_INTEGRATION_TIMEOUT_MS = 29_000.0
 #: A latency within this fraction of the gateway timeout counts as "at the cap".
@@ -851,6 +856,7 @@ def _tail_evidence(v: dict[str, Any], sub: pd.DataFrame) -> dict[str, Any]:
     }
     if v["has_time"]:
         evidence.update({"bin": _td_text(v["width"]), "bins_with_traffic": v["n_bins"], "bins_with_slow_p99": v["slow_bins"],
+                         "share_of_bins_slow": v["slow_bins"] / v["n_bins"] if v["n_bins"] else math.nan,
                          "slow_bins_explained_by_cold_starts": v["explained"], "median_requests_per_bin": v["bin_requests"]})
         if v["explained"]:
             evidence["slow_bin_p99_median_ms"] = v["bin_tail"]
@@ -998,7 +1004,11 @@ def _tail_severity(v: dict[str, Any]) -> tuple[str, float]:
 
     levels = ([v["thr"]] if v["global_view"] else []) + ([v["bin_tail"]] if v["bin_view"] else [])
     order = ("critical", "high", "medium", "low", "info")
-    return min((sev(x) for x in levels), key=order.index), max(levels)
+    severity = min((sev(x) for x in levels), key=order.index)
+    # A per-bin tail seen in fewer than 1 bin in 20 leaves the dashboard's P99 unchanged 95 % of the time: a blip.
+    if not v["global_view"] and v["n_bins"] and v["slow_bins"] / v["n_bins"] < SUSTAINED_BIN_SHARE:
+        severity = downgrade(severity)
+    return severity, max(levels)
 
 
 def detect_cold_start_tail(inputs: Any) -> Any:
@@ -1021,7 +1031,8 @@ def detect_cold_start_tail(inputs: Any) -> Any:
 
     Severity follows the tail users see (the whole-window tail, or the median P99 of the
     slow bins that cold starts explain): ``high`` at >= 2 s and >= 3x the warm P99,
-    ``medium`` at >= 1 s and >= 2x, else ``low``. The quiet-hours signature raises
+    ``medium`` at >= 1 s and >= 2x, else ``low``; one step lower when only the per-bin view
+    holds and fewer than :data:`SUSTAINED_BIN_SHARE` of the bins are slow. The quiet-hours signature raises
     confidence: within the window, the quietest traffic bins have the highest P99 and
     cold-start rate; or, against ``baseline_requests``, traffic is at most half the
     baseline's while cold starts (z-test p < 0.01) and the P99 at least double; a tail made

@@ -816,6 +816,7 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
                          "leaked_connections": top_leak["leaked"], "step_ups": int(top_leak["step_ups"]),
                          "step_ups_after_exception": int(top_leak["step_ups_after_exception"]),
                          "leaked_per_exception": top_leak["leaked_per_exception"],
+                         "exceptions_while_rising": int(top_leak["exceptions_while_rising"]),
                          "chance_of_exception_before_step": top_leak["chance_share"]})
 
     parts = []

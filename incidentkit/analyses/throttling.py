@@ -1175,7 +1175,7 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         basis = (
             f"{summ['calls']} retried calls: {pct(summ['share_within_50ms'])} of {summ['gaps']} gaps between attempts "
             f"within 50 ms (median gap {fmt_ms(summ['median_gap_s'] * 1000)}), gaps do not grow "
-            f"(median ratio of successive gaps {summ['median_growth']:.2f}; exponential backoff gives about 2)"
+            f"(median ratio of successive gaps {summ['median_growth']:.2f}; exponential backoff doubles them)"
             if not math.isnan(summ["median_growth"])
             else f"{summ['calls']} retried calls: {pct(summ['share_within_50ms'])} of {summ['gaps']} gaps between "
             f"attempts within 50 ms (median gap {fmt_ms(summ['median_gap_s'] * 1000)})"
@@ -1194,6 +1194,7 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         "retry_gaps": summ["gaps"],
         "median_retry_gap_ms": summ["median_gap_s"] * 1000 if not math.isnan(summ["median_gap_s"]) else float("nan"),
         "share_gaps_within_50ms": summ["share_within_50ms"],
+        "tight_gap_ms": TIGHT_GAP_S * 1000,
         "median_gap_growth": summ["median_growth"],
         "share_calls_no_backoff": summ["share_no_backoff"],
         "calls_left_out_interleaved": summ["interleaved"],

@@ -63,7 +63,7 @@ from .errors import (
     ParameterError,
 )
 from .evidence import EvidenceBundle, frame_key
-from .metric_presets import history_queries
+from .metric_presets import HISTORY_SPAN_DAYS, history_queries
 from .window import TimeLike, Window
 
 __all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries"]
@@ -482,6 +482,13 @@ class Investigation:
             part = metrics_df[(metrics_df["timestamp"] >= win.start) & (metrics_df["timestamp"] < win.end)].reset_index(drop=True)
             part.attrs = prov("metrics.get", win, len(part), queries=qs_ids)
             self.bundle.record(self._metrics_key(qs_ids, win, None), part, kind="metrics")
+        history = getattr(smp, "history", None)
+        if history is not None and history_queries(self.resources):
+            ids = [q.id for q in history_queries(self.resources)]
+            win = Window(self.window.start - pd.Timedelta(days=HISTORY_SPAN_DAYS), self.window.start)
+            part = history[(history["timestamp"] >= win.start) & (history["timestamp"] < win.end)].reset_index(drop=True)
+            part.attrs = prov("metrics.get", win, len(part), queries=ids, purpose="history")
+            self.bundle.record(self._history_key(ids, win), part, kind="metrics")
         changes_df = smp.changes if getattr(smp, "changes", None) is not None else schema.empty_frame("changes")
         kept = 0
         for win in self._change_windows():
@@ -853,11 +860,15 @@ class Investigation:
         from . import metrics as m
 
         win, period = m.history_window(self.window)
-        key = frame_key("metrics", queries=[q.id for q in qs], start=_iso(win.start), end=_iso(win.end), period=period,
-                        purpose="history")
+        key = self._history_key([q.id for q in qs], win)
         if self.offline and key not in self.bundle:
             return None
         return self._get(key, "metrics", lambda: m.get(qs, win, period=period, **self._aws()), role="metrics:history", window=win)
+
+    @staticmethod
+    def _history_key(ids: Sequence[str], win: Window) -> str:
+        # no period in the name: the period follows the data's age, and a recording replays whenever it is opened
+        return frame_key("metrics", queries=list(ids), start=_iso(win.start), end=_iso(win.end), purpose="history")
 
     # -- changes --------------------------------------------------------------------------
 

@@ -45,6 +45,7 @@ __all__ = [
     "load_balancer_dimension",
     "target_group_dimension",
     "history_queries",
+    "HISTORY_SPAN_DAYS",
     "DYNAMODB_OPERATIONS",
 ]
 
@@ -680,6 +681,8 @@ def ec2_instance(instance_id: str, *, region: str | None = None, period: int | N
 
 # --- schedule history -------------------------------------------------------------------------------
 
+#: How far back a schedule history reaches (``metrics.history_window``): a week shows daily and weekday jobs.
+HISTORY_SPAN_DAYS = 7
 #: Per table, the metrics a schedule question reads over days (``metrics.history_window``).
 _TABLE_HISTORY = {"ConsumedReadCapacityUnits", "ReadThrottleEvents"}
 

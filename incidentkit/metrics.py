@@ -65,6 +65,7 @@ import pandas as pd
 
 from . import aws, schema
 from .errors import BadWindowError, IncidentKitError, IncompleteDataWarning, ParameterError, from_botocore
+from .metric_presets import HISTORY_SPAN_DAYS
 from .window import TimeLike, Window, now_utc
 
 __all__ = [
@@ -585,7 +586,7 @@ def choose_period(
 
 
 #: How far back a schedule history reaches: a week shows daily and weekday jobs.
-HISTORY_SPAN = pd.Timedelta(days=7)
+HISTORY_SPAN = pd.Timedelta(days=HISTORY_SPAN_DAYS)
 #: Points a history series holds at most: a week at 5 minutes.
 HISTORY_MAX_POINTS = 2016
 

@@ -582,7 +582,7 @@ def test_detectors_survive_odd_frames(case):
 
 
 def test_public_names_are_pinned():
-    assert sorted(th.__all__) == ['CAPACITY_COLUMNS', 'READ_BURST_COLUMNS', 'RETRY_COLUMNS', 'SCAN_BURST_CHANGES', 'SCAN_COLUMNS', 'THROTTLE_ERROR_COLUMNS', 'THROTTLING_CHANGES', 'TIGHT_GAP_S', 'capacity_timeline', 'detect_scan_read_burst', 'detect_throttling_without_backoff', 'read_bursts', 'retry_spacing', 'retry_summary', 'scan_operations', 'schedule_recurrence', 'throttle_errors']
+    assert sorted(th.__all__) == ['CAPACITY_COLUMNS', 'READ_BURST_COLUMNS', 'RETRY_COLUMNS', 'SAME_TIME_OF_DAY', 'SCAN_BURST_CHANGES', 'SCAN_COLUMNS', 'THROTTLE_ERROR_COLUMNS', 'THROTTLING_CHANGES', 'TIGHT_GAP_S', 'capacity_timeline', 'detect_scan_read_burst', 'detect_throttling_without_backoff', 'read_bursts', 'retry_spacing', 'retry_summary', 'scan_operations', 'schedule_recurrence', 'throttle_errors']
     for name in th.__all__:
         assert hasattr(th, name)
 

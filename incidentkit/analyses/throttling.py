@@ -70,6 +70,7 @@ __all__ = [
     "SCAN_COLUMNS",
     "READ_BURST_COLUMNS",
     "TIGHT_GAP_S",
+    "SAME_TIME_OF_DAY",
     "capacity_timeline",
     "throttle_errors",
     "retry_spacing",
@@ -88,6 +89,9 @@ UTC_NS = "datetime64[ns, UTC]"
 #: A retry this soon after the previous attempt had no backoff to speak of: a DynamoDB
 #: round trip is 5-20 ms, so two attempts 50 ms apart were sent back to back.
 TIGHT_GAP_S = 0.05
+#: How close to the same time of day a burst on another day must come to count as the same schedule: a job's
+#: start drifts by minutes, its run lasts minutes more.
+SAME_TIME_OF_DAY = pd.Timedelta("20min")
 #: Median ratio of successive gaps at or above which the gaps grow (exponential backoff
 #: doubles the ceiling each attempt; with full jitter the median ratio is still 2).
 _GROWING = 1.5
@@ -161,6 +165,7 @@ READ_BURST_COLUMNS = (
     "time_of_day",  # HH:MM UTC of the burst's start
     "days_seen",  # distinct days with a burst at this time of day (±20 min), the burst's own day included
     "history_days",  # days of the longer history the time of day was checked on
+    "history_days_at_this_time",  # of those, the days whose reads peaked or were throttled at this time of day
     "schedule_p_value",  # chance of that many days' read peaks at this time of day if peaks fell anywhere
     "recurring",
     "schedule",  # a scheduled rule (EventBridge ScheduleExpression cron) firing just before the burst
@@ -904,7 +909,7 @@ def _tod_distance(a: int, b: int) -> int:
 
 
 def schedule_recurrence(history: pd.DataFrame | None, resource: str, at: pd.Timestamp, *,
-                        same_time: str | pd.Timedelta = "20min") -> dict[str, Any]:
+                        same_time: str | pd.Timedelta = "20min") -> dict[str, Any]:  # SAME_TIME_OF_DAY
     """Do the table's reads peak at this time of day on the days before ``at``? A daily job shows so.
 
     Reads a longer, coarser history (``ConsumedReadCapacityUnits`` and ``ReadThrottleEvents``,
@@ -1067,6 +1072,7 @@ def read_bursts(
                     "time_of_day": f"{start.hour:02d}:{start.minute:02d}",
                     "days_seen": 1,
                     "history_days": 0,
+                    "history_days_at_this_time": 0,
                     "schedule_p_value": float("nan"),
                     "recurring": False,
                     "schedule": _schedule_before(schedules, start),
@@ -1082,6 +1088,7 @@ def read_bursts(
         sched = hist["days_at_this_time"] >= 2 and hist["p_value"] < 0.01
         out.at[i, "days_seen"] = max(len(days), 1 + hist["days_at_this_time"]) if sched else len(days)
         out.at[i, "history_days"] = hist["history_days"]
+        out.at[i, "history_days_at_this_time"] = hist["days_at_this_time"]
         out.at[i, "schedule_p_value"] = hist["p_value"]
         out.at[i, "recurring"] = len(days) >= 2 or sched
     out["start"] = as_utc(out["start"])
@@ -1089,6 +1096,7 @@ def read_bursts(
     out["recurring"] = out["recurring"].astype(bool)
     out["days_seen"] = out["days_seen"].astype("int64")
     out["history_days"] = out["history_days"].astype("int64")
+    out["history_days_at_this_time"] = out["history_days_at_this_time"].astype("int64")
     out["schedule_p_value"] = out["schedule_p_value"].astype("float64")
     out["schedule"] = out["schedule"].astype("object")
     return out.sort_values("read_throttle_events", ascending=False, kind="stable", ignore_index=True)
@@ -1315,7 +1323,7 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
     top = bursts.iloc[0]
     resource = top["resource"]
     same = bursts[(bursts["resource"] == resource) & bursts["recurring"] & (bursts["time_of_day"].map(
-        lambda s: _tod_distance(int(s[:2]) * 60 + int(s[3:]), _minute_of_day(top["start"])) <= 20))]
+        lambda s: _tod_distance(int(s[:2]) * 60 + int(s[3:]), _minute_of_day(top["start"])) <= SAME_TIME_OF_DAY.total_seconds() / 60))]
     recurring = bool(top["recurring"])
     share = float(same["share_of_read_throttles"].sum()) if recurring else float(top["share_of_read_throttles"])
     time_share = float(same["time_share"].sum()) if recurring else float(top["time_share"])
@@ -1368,6 +1376,8 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
         "time_of_day_utc": top["time_of_day"],
         "days_with_burst_at_this_time": int(top["days_seen"]),
         "history_days": int(top["history_days"]),
+        "history_days_at_this_time": int(top["history_days_at_this_time"]),
+        "same_time_of_day_within_s": SAME_TIME_OF_DAY.total_seconds(),
         "schedule_p_value": float(top["schedule_p_value"]),
         "schedule": schedule,
     }
@@ -1376,8 +1386,8 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
         causes.append(f"{scans_in} of {scans_total} Scan lines in the logs fall in or just before it"
                       + (f" ({lift:.1f}× what its length would hold by chance, {fmt_p(p)})" if not math.isnan(lift) else ""))
     if recurring and int(top["history_days"]) and pd.notna(top["schedule_p_value"]) and top["schedule_p_value"] < 0.01:
-        causes.append(f"it recurs: on {int(top['days_seen']) - 1} of the {int(top['history_days'])} days before, the table's "
-                      f"reads peaked or were throttled within 20 min of {top['time_of_day']} UTC "
+        causes.append(f"it recurs: on {int(top['history_days_at_this_time'])} of the {int(top['history_days'])} days before, "
+                      f"the table's reads peaked or were throttled within {SAME_TIME_OF_DAY.total_seconds() / 60:.0f} min of {top['time_of_day']} UTC "
                       f"({fmt_p(float(top['schedule_p_value']))} against peaks at random times)")
     elif recurring:
         causes.append(f"it recurs at {top['time_of_day']} UTC on {int(top['days_seen'])} days")

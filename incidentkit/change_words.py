@@ -26,7 +26,7 @@ import pandas as pd
 from .change_detail import KIND_LABELS, api_of, change_kind, detail_of, params_of, ports_of, source_of, touched
 from .resource_ids import ResourceRef
 
-__all__ = ["blameless_actor", "when_text", "describe"]
+__all__ = ["blameless_actor", "when_text", "describe", "utc_time"]
 
 
 def _text(value: Any) -> str:
@@ -86,7 +86,16 @@ def blameless_actor(actor: Any) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-def _ts(value: Any) -> pd.Timestamp | None:
+def utc_time(value: Any) -> pd.Timestamp | None:
+    """A time as a UTC ``Timestamp`` (naive means UTC); None when missing or unreadable.
+
+    Example
+    -------
+    >>> utc_time("2026-09-01T18:26:41"), utc_time(None)
+    (Timestamp('2026-09-01 18:26:41+0000', tz='UTC'), None)
+    """
+    if value is None or value is pd.NA:
+        return None
     try:
         t = pd.Timestamp(value)
     except (TypeError, ValueError):
@@ -104,10 +113,10 @@ def when_text(value: Any, reference: Any = None) -> str:
     >>> when_text("2026-09-01T18:26:41Z", "2026-09-01T20:00:00Z"), when_text("2026-09-01T18:26:41Z", "2026-09-02T00:00:00Z")
     ('at 18:26 UTC', 'at 18:26 UTC on 2026-09-01')
     """
-    t = _ts(value)
+    t = utc_time(value)
     if t is None:
         return "at an unknown time"
-    ref = _ts(reference)
+    ref = utc_time(reference)
     day = "" if ref is not None and ref.date() == t.date() else f" on {t:%Y-%m-%d}"
     return f"at {t:%H:%M} UTC{day}"
 

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from .change_words import blameless_actor
+from .change_words import blameless_actor, utc_time
 
 __all__ = ["build", "markdown", "impact", "timeline", "actions", "trigger", "contributing", "blameless_actor", "blameless_text",
            "PRIORITY"]
@@ -37,16 +37,8 @@ PRIORITY = {"critical": "P1", "high": "P1", "medium": "P2", "low": "P3", "info":
 
 
 def _iso(ts: Any) -> str | None:
-    if ts is None or (isinstance(ts, float) and math.isnan(ts)):
-        return None
-    try:
-        t = pd.Timestamp(ts)
-    except (ValueError, TypeError):
-        return None
-    if pd.isna(t):
-        return None
-    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-    return t.isoformat().replace("+00:00", "Z")
+    t = utc_time(ts)
+    return None if t is None else t.isoformat().replace("+00:00", "Z")
 
 
 def _num(value: Any) -> Any:

@@ -48,7 +48,6 @@ import pandas as pd
 from ..findings import Finding, Inputs
 from ._common import (
     as_utc,
-    change_records,
     empty_table,
     iso_z,
     load_balancer_level,

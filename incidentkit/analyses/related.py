@@ -50,7 +50,7 @@ import pandas as pd
 
 from .. import resource_ids
 from ..change_detail import api_of, change_kind, touched
-from ..change_words import blameless_actor, describe
+from ..change_words import blameless_actor, describe, utc_time
 from ..resource_ids import ResourceRef
 
 __all__ = [
@@ -108,18 +108,6 @@ def _na(value: Any) -> Any:
     return value
 
 
-def _ts(value: Any) -> pd.Timestamp | None:
-    if value is None or value is pd.NA:
-        return None
-    try:
-        t = pd.Timestamp(value)
-    except (TypeError, ValueError):
-        return None
-    if pd.isna(t):
-        return None
-    return t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
-
-
 def targets_from(*groups: Any, kind: str | None = None) -> list[ResourceRef]:
     """The resources a finding concerns, from names in any form (None and duplicates dropped).
 
@@ -168,7 +156,7 @@ def _rows(changes: pd.DataFrame | None) -> list[dict[str, Any]]:
         return []
     out = []
     for r in changes.to_dict("records"):
-        t = _ts(r.get("timestamp"))
+        t = utc_time(r.get("timestamp"))
         if t is None:
             continue
         row = {c: _na(r.get(c)) for c in _BASE}
@@ -213,9 +201,9 @@ def related_changes(
     rows = _rows(changes)
     if not rows:
         return []
-    t_onset = _ts(onset)
-    anchor = t_onset or (_ts(getattr(window, "start", None)))
-    until = (t_onset + pd.Timedelta(slack)) if t_onset is not None else _ts(getattr(window, "end", None))
+    t_onset = utc_time(onset)
+    anchor = t_onset or (utc_time(getattr(window, "start", None)))
+    until = (t_onset + pd.Timedelta(slack)) if t_onset is not None else utc_time(getattr(window, "end", None))
     tgt = [t for t in targets if t is not None]
     kinds_known = {t.kind for t in tgt}
     cand: list[dict[str, Any]] = []
@@ -332,7 +320,7 @@ def evidence(rec: Mapping[str, Any] | None, prefix: str = "change") -> dict[str,
     out = {
         prefix: rec.get("api"),
         f"{prefix}_kind": rec.get("kind"),
-        f"{prefix}_at": _ts(rec.get("timestamp")),
+        f"{prefix}_at": utc_time(rec.get("timestamp")),
         f"{prefix}_resource": rec.get("target") or rec.get("resource"),
         f"{prefix}_by": blameless_actor(rec.get("actor")),
     }

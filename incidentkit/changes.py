@@ -56,7 +56,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import boto3
 import pandas as pd
 
-from . import aws, schema
+from . import aws, resource_ids, schema
 from .change_detail import rule_ports
 from .errors import (
     AccessDeniedError,
@@ -1147,7 +1147,8 @@ def _fetch_lambda(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mappin
         return []
     client = aws.client("lambda", **kw)
     rows: list[dict[str, Any]] = []
-    for fn in functions:
+    for named in functions:
+        fn = _unqualified_function(named)  # versions and aliases are listed per function, not per alias
         versions: list[Mapping[str, Any]] = []
         params: dict[str, Any] = {"FunctionName": fn}
         seen: set[str] = set()
@@ -1172,6 +1173,19 @@ def _fetch_lambda(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mappin
             params["Marker"] = marker
         rows.extend(_lambda_rows(fn, versions, aliases, win))
     return rows
+
+
+def _unqualified_function(value: str) -> str:
+    """The function's name, from any documented form (``api:live``, an ARN, a partial ARN): versions and aliases
+    are listed per function, and the name is what the timeline's rows and the findings name it by.
+
+    Example
+    -------
+    >>> _unqualified_function("api:live"), _unqualified_function("arn:aws:lambda:eu-west-1:123456789012:function:api:7")
+    ('api', 'api')
+    """
+    ref = resource_ids.parse(value, "function")
+    return ref.name if ref is not None and ref.kind == "function" else value
 
 
 def _lambda_rows(fn: str, versions: Sequence[Mapping[str, Any]], aliases: Sequence[Mapping[str, Any]], win: Window) -> list[dict[str, Any]]:

@@ -109,7 +109,7 @@ def _text(value: object, what: str) -> str:
 # --- Lambda ---------------------------------------------------------------------------------------
 
 _LAMBDA_ARN = re.compile(rf"^{_ARN_PARTITION}:lambda:([a-z0-9-]+):\d{{12}}:function:([A-Za-z0-9_-]{{1,64}})(?::([A-Za-z0-9_$-]+))?$")
-_LAMBDA_NAME = re.compile(r"^([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9_$-]+))?$")
+_LAMBDA_NAME = re.compile(r"^(?:\d{12}:function:)?([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9_$-]+))?$")  # name[:qualifier], partial ARN
 
 
 def lambda_function(
@@ -159,7 +159,8 @@ def lambda_function(
         m = _LAMBDA_NAME.match(text)
         if not m:
             raise ParameterError(
-                f"{text!r} is not a Lambda function name (letters, digits, - and _, up to 64), name:alias, or function ARN"
+                f"{text!r} is not a Lambda function name (letters, digits, - and _, up to 64), name:alias, function ARN "
+                "or partial ARN (123456789012:function:name)"
             )
         fn, arn_qualifier = m.groups()
     if qualifier and arn_qualifier and qualifier != arn_qualifier:

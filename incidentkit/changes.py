@@ -56,7 +56,8 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import boto3
 import pandas as pd
 
-from . import aws, schema
+from . import aws, resource_ids, schema
+from .change_detail import rule_ports
 from .errors import (
     AccessDeniedError,
     AwsError,
@@ -484,7 +485,8 @@ def _resource_of(record: Mapping[str, Any], resources: Sequence[Mapping[str, Any
                 if key == "restApiId" and isinstance(req.get("stageName"), str):
                     return f"{value}/{req['stageName']}"
                 if key == "service" and isinstance(req.get("cluster"), str):
-                    return f"{req['cluster']}/{value}"
+                    cluster = req["cluster"].rsplit(":cluster/", 1)[-1]  # a cluster ARN or its name
+                    return value if value.startswith("arn:") else f"{cluster}/{value}"
                 if key == "deploymentGroupName" and isinstance(req.get("applicationName"), str):
                     return f"{req['applicationName']}/{value}"
                 return value
@@ -571,6 +573,9 @@ def _row_from_record(record: Mapping[str, Any], *, event_time: Any = None, looku
         "read_only": _is_read_only(record, lookup.get("ReadOnly")),
         "error_message": (str(error_message)[:_ERROR_MESSAGE_LIMIT] if error_message else None),
         "params": _compact(req, _PARAMS_LIMIT) if req else None,
+        # kept whole even when params are cut short: what matching a change to a finding reads
+        "targets": _response_targets(record.get("responseElements")),
+        "rules": [list(r) for r in rule_ports(req) or []] if req and ("SecurityGroup" in api or "NetworkAcl" in api) else None,
     }
     when = record.get("eventTime") or event_time or lookup.get("EventTime")
     # data events (S3 objects, DynamoDB items, Lambda invokes) are traffic, not changes
@@ -585,6 +590,26 @@ def _row_from_record(record: Mapping[str, Any], *, event_time: Any = None, looku
         "error_code": record.get("errorCode") or None,
         "detail": _dumps(detail),
     }
+
+
+# ARNs a response names that the request may not (an event-source mapping's function, a table's ARN)
+_RESPONSE_ARN_KEYS = frozenset({"functionArn", "FunctionArn", "targetGroupArn", "TargetGroupArn", "loadBalancerArn",
+                                "LoadBalancerArn", "tableArn", "TableArn", "serviceArn", "stackId", "StackId"})
+
+
+def _response_targets(response: Any, depth: int = 0) -> list[str] | None:
+    """Resource ARNs named in ``responseElements`` (at most 5, three levels deep)."""
+    found: list[str] = []
+    if isinstance(response, Mapping) and depth <= 3:
+        for key, value in response.items():
+            if key in _RESPONSE_ARN_KEYS and isinstance(value, str) and value.startswith("arn:"):
+                found.append(value)
+            elif isinstance(value, (Mapping, list)):
+                found.extend(_response_targets(value, depth + 1) or [])
+    elif isinstance(response, list) and depth <= 3:
+        for item in response[:10]:
+            found.extend(_response_targets(item, depth + 1) or [])
+    return list(dict.fromkeys(found))[:5] or None
 
 
 def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
@@ -1122,7 +1147,8 @@ def _fetch_lambda(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mappin
         return []
     client = aws.client("lambda", **kw)
     rows: list[dict[str, Any]] = []
-    for fn in functions:
+    for named in functions:
+        fn = _unqualified_function(named)  # versions and aliases are listed per function, not per alias
         versions: list[Mapping[str, Any]] = []
         params: dict[str, Any] = {"FunctionName": fn}
         seen: set[str] = set()
@@ -1147,6 +1173,19 @@ def _fetch_lambda(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mappin
             params["Marker"] = marker
         rows.extend(_lambda_rows(fn, versions, aliases, win))
     return rows
+
+
+def _unqualified_function(value: str) -> str:
+    """The function's name, from any documented form (``api:live``, an ARN, a partial ARN): versions and aliases
+    are listed per function, and the name is what the timeline's rows and the findings name it by.
+
+    Example
+    -------
+    >>> _unqualified_function("api:live"), _unqualified_function("arn:aws:lambda:eu-west-1:123456789012:function:api:7")
+    ('api', 'api')
+    """
+    ref = resource_ids.parse(value, "function")
+    return ref.name if ref is not None and ref.kind == "function" else value
 
 
 def _lambda_rows(fn: str, versions: Sequence[Mapping[str, Any]], aliases: Sequence[Mapping[str, Any]], win: Window) -> list[dict[str, Any]]:

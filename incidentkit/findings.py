@@ -113,7 +113,9 @@ class Finding:
     confidence:
         0..1, how strongly the evidence supports this cause; ranks findings.
     related_changes:
-        Change-timeline rows (timestamp, event_name, actor, resource, ...) that preceded it.
+        The changes that can explain it (:func:`incidentkit.analyses.related.related_changes`):
+        change-timeline rows (timestamp, event_name, actor, resource, ...) with ``api``,
+        ``kind``, ``target``, ``lead_s`` and a blameless ``description``, most direct first.
     onset:
         When the signal started (UTC ISO), when known.
     """
@@ -228,12 +230,19 @@ class Inputs:
         The same for the baseline window.
     metrics:
         Long metrics frame (``metrics.get``), may cover baseline and incident.
+    metric_history:
+        A longer, coarser history before the incident (``metrics.history_window``: a week at
+        5 minutes), for questions only days of data answer (a daily job behind a burst).
     changes:
         The change timeline (``changes.timeline``).
     settings:
         Configuration settings (``schema.SETTING_COLUMNS``), e.g. from ``health.snapshot``.
     health:
         Health snapshot frames by name (``summary``, ``targets``, ...).
+    resources:
+        The resources the investigation names (``function_name``, ``table_name``,
+        ``load_balancer``, ``security_group_ids`` ... in any form AWS documents): with what the
+        evidence itself names, what a finding's related changes are matched against.
     """
 
     window: Window | None = None
@@ -243,9 +252,11 @@ class Inputs:
     requests: pd.DataFrame | None = None
     baseline_requests: pd.DataFrame | None = None
     metrics: pd.DataFrame | None = None
+    metric_history: pd.DataFrame | None = None
     changes: pd.DataFrame | None = None
     settings: pd.DataFrame | None = None
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
+    resources: dict[str, Any] = field(default_factory=dict)
 
     def has(self, *names: str) -> bool:
         """Whether each named input is present and non-empty."""

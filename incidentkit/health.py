@@ -45,7 +45,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import boto3
 import pandas as pd
 
-from . import aws, schema
+from . import aws, resource_ids, schema
 from .errors import (
     AccessDeniedError,
     AwsError,
@@ -609,12 +609,27 @@ _TG_SETTINGS = (
 )
 
 
+def _describe_by_id(c: _Collector, value: str, kind: str, op: str, items: str, arn_key: str, names_key: str) -> dict[str, Any]:
+    """Describe an ELB resource named in any documented form: ARN, ``app/<name>/<id>``/``targetgroup/<name>/<id>``, or name.
+
+    A short form with an id is looked up by name and must carry that id: a load balancer of the
+    same name recreated since (another id) is not the one the investigation named.
+    """
+    ref = resource_ids.parse(value, kind)
+    if ref is None or ref.kind != kind:
+        raise ParameterError(f"{value!r} is not a {kind.replace('_', ' ')}: give its name, ARN or the CloudWatch form "
+                             + ("app/<name>/<id>" if kind == "load_balancer" else "targetgroup/<name>/<id>"))
+    params = {arn_key: [value]} if value.startswith("arn:") else {names_key: [ref.name]}
+    found = c.call("elbv2", op, **params).get(items) or []
+    mine = [d for d in found if ref.matches(resource_ids.parse(d.get(arn_key[:-1]) or ""))]
+    if not mine:
+        other = f" ({found[0].get(arn_key[:-1])} has that name, another id)" if found else ""
+        raise NotFoundError(f"{kind.replace('_', ' ')} {value} not found{other}", service="elbv2", operation=op.title().replace("_", ""))
+    return mine[0]
+
+
 def _collect_load_balancer(c: _Collector, lb: str, explicit_tgs: list[str]) -> None:
-    params = {"LoadBalancerArns": [lb]} if lb.startswith("arn:") else {"Names": [lb]}
-    found = c.call("elbv2", "describe_load_balancers", **params).get("LoadBalancers") or []
-    if not found:
-        raise NotFoundError(f"load balancer {lb} not found", service="elbv2", operation="DescribeLoadBalancers")
-    d = found[0]
+    d = _describe_by_id(c, lb, "load_balancer", "describe_load_balancers", "LoadBalancers", "LoadBalancerArns", "Names")
     arn = d["LoadBalancerArn"]
     state = (d.get("State") or {}).get("Code", "unknown")
     reason = (d.get("State") or {}).get("Reason")
@@ -635,17 +650,14 @@ def _collect_load_balancer(c: _Collector, lb: str, explicit_tgs: list[str]) -> N
     c.alarm_targets.append(("load_balancer", arn, {"LoadBalancer": suffix}))
     tg_arns = [t["TargetGroupArn"] for t in c.pages("elbv2", "describe_target_groups", "TargetGroups", "Marker", "NextMarker",
                                                      LoadBalancerArn=arn)]
+    named = [resource_ids.parse(t, "target_group") for t in explicit_tgs]
     for tg in tg_arns:
-        if tg not in explicit_tgs:
+        if not any(n is not None and n.matches(resource_ids.parse(tg)) for n in named):
             c.guarded("target_group", tg, "elbv2", lambda tg=tg: _collect_target_group(c, tg))
 
 
 def _collect_target_group(c: _Collector, arn: str) -> None:
-    params = {"TargetGroupArns": [arn]} if arn.startswith("arn:") else {"Names": [arn]}
-    found = c.call("elbv2", "describe_target_groups", **params).get("TargetGroups") or []
-    if not found:
-        raise NotFoundError(f"target group {arn} not found", service="elbv2", operation="DescribeTargetGroups")
-    tg = found[0]
+    tg = _describe_by_id(c, arn, "target_group", "describe_target_groups", "TargetGroups", "TargetGroupArns", "Names")
     arn = tg["TargetGroupArn"]
     name = tg.get("TargetGroupName")
     for key in _TG_SETTINGS:
@@ -853,7 +865,8 @@ def _collect_lambda(c: _Collector, fn: str) -> None:
 
 
 def _collect_dynamodb(c: _Collector, table: str) -> None:
-    t = c.call("dynamodb", "describe_table", TableName=table).get("Table") or {}
+    ref = resource_ids.parse(table, "table")  # a name or a table ARN (its index part names no other table)
+    t = c.call("dynamodb", "describe_table", TableName=ref.name if ref is not None else table).get("Table") or {}
     name = t.get("TableName") or table
     billing = (t.get("BillingModeSummary") or {}).get("BillingMode") or "PROVISIONED"
     pt = t.get("ProvisionedThroughput") or {}

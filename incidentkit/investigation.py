@@ -65,6 +65,7 @@ from .errors import (
 )
 from .evidence import EvidenceBundle, frame_key
 from .fmt import source_text
+from .metric_presets import HISTORY_SPAN_DAYS, history_queries
 from .window import TimeLike, Window
 
 __all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries", "source_text"]
@@ -483,6 +484,13 @@ class Investigation:
             part = metrics_df[(metrics_df["timestamp"] >= win.start) & (metrics_df["timestamp"] < win.end)].reset_index(drop=True)
             part.attrs = prov("metrics.get", win, len(part), queries=qs_ids)
             self.bundle.record(self._metrics_key(qs_ids, win, None), part, kind="metrics")
+        history = getattr(smp, "history", None)
+        if history is not None and history_queries(self.resources):
+            ids = [q.id for q in history_queries(self.resources)]
+            win = Window(self.window.start - pd.Timedelta(days=HISTORY_SPAN_DAYS), self.window.start)
+            part = history[(history["timestamp"] >= win.start) & (history["timestamp"] < win.end)].reset_index(drop=True)
+            part.attrs = prov("metrics.get", win, len(part), queries=ids, purpose="history")
+            self.bundle.record(self._history_key(ids, win), part, kind="metrics")
         changes_df = smp.changes if getattr(smp, "changes", None) is not None else schema.empty_frame("changes")
         kept = 0
         for win in self._change_windows():
@@ -843,6 +851,30 @@ class Investigation:
             frames.append(self._get(key, "metrics", fetch, window=win))
         return frames[0] if len(frames) == 1 else _concat(frames, "metrics")
 
+    def metric_history(self) -> pd.DataFrame | None:
+        """A week of coarse metrics before the incident, for schedule questions (a daily job behind a burst).
+
+        The queries are :func:`incidentkit.metric_presets.history_queries` of the resources; the
+        window and period come from :func:`incidentkit.metrics.history_window` (a period CloudWatch
+        still keeps for that age). Recorded in the evidence bundle like any frame; None when no
+        resource has a schedule question, or when an offline bundle was recorded without it.
+        """
+        qs = history_queries(self.resources)
+        if not qs:
+            return None
+        from . import metrics as m
+
+        win, period = m.history_window(self.window)
+        key = self._history_key([q.id for q in qs], win)
+        if self.offline and key not in self.bundle:
+            return None
+        return self._get(key, "metrics", lambda: m.get(qs, win, period=period, **self._aws()), window=win)
+
+    @staticmethod
+    def _history_key(ids: Sequence[str], win: Window) -> str:
+        # no period in the name: the period follows the data's age, and a recording replays whenever it is opened
+        return frame_key("metrics", queries=list(ids), start=_iso(win.start), end=_iso(win.end), purpose="history")
+
     # -- changes --------------------------------------------------------------------------
 
     def changes(self, *, window: Any = "context") -> pd.DataFrame:
@@ -989,6 +1021,7 @@ class Investigation:
                 steps.append(("baseline logs", lambda: self._own_logs("baseline"), True))
         if metrics:
             steps.append(("metrics", self._own_metrics, True))
+            steps.append(("metric history", self.metric_history, True))
         if changes:
             steps.append(("changes", self.changes, True))
         if health and self._wants_health():
@@ -1046,9 +1079,11 @@ class Investigation:
             requests=self._requests_of(*logs) if logs and len(logs[1]) else None,
             baseline_requests=self._requests_of(*baseline_logs) if baseline_logs and len(baseline_logs[1]) else None,
             metrics=ev.get("metrics"),
+            metric_history=ev.get("metric history"),
             changes=ev.get("changes"),
             settings=settings,
             health=health,
+            resources={k: v for k, v in self.resources.items() if k != "log_groups"},
         )
 
     def findings(self, **kwargs: Any) -> Any:

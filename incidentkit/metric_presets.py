@@ -44,6 +44,8 @@ __all__ = [
     "ec2_instance",
     "load_balancer_dimension",
     "target_group_dimension",
+    "history_queries",
+    "HISTORY_SPAN_DAYS",
     "DYNAMODB_OPERATIONS",
 ]
 
@@ -107,7 +109,7 @@ def _text(value: object, what: str) -> str:
 # --- Lambda ---------------------------------------------------------------------------------------
 
 _LAMBDA_ARN = re.compile(rf"^{_ARN_PARTITION}:lambda:([a-z0-9-]+):\d{{12}}:function:([A-Za-z0-9_-]{{1,64}})(?::([A-Za-z0-9_$-]+))?$")
-_LAMBDA_NAME = re.compile(r"^([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9_$-]+))?$")
+_LAMBDA_NAME = re.compile(r"^(?:\d{12}:function:)?([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9_$-]+))?$")  # name[:qualifier], partial ARN
 
 
 def lambda_function(
@@ -157,7 +159,8 @@ def lambda_function(
         m = _LAMBDA_NAME.match(text)
         if not m:
             raise ParameterError(
-                f"{text!r} is not a Lambda function name (letters, digits, - and _, up to 64), name:alias, or function ARN"
+                f"{text!r} is not a Lambda function name (letters, digits, - and _, up to 64), name:alias, function ARN "
+                "or partial ARN (123456789012:function:name)"
             )
         fn, arn_qualifier = m.groups()
     if qualifier and arn_qualifier and qualifier != arn_qualifier:
@@ -302,6 +305,11 @@ def load_balancer_dimension(value: str) -> tuple[str, str | None]:
     suffix, kind, region = (m.group(2), m.group(3), m.group(1)) if m else (None, None, None)
     if not m:
         m2 = _LB_SUFFIX.match(text)
+        if not m2 and re.fullmatch(r"[A-Za-z0-9-]{1,32}", text):
+            raise ParameterError(
+                f"{text!r} is a load balancer's name, and CloudWatch names it with its id too: give the ARN or "
+                f"app/{text}/<id> (aws elbv2 describe-load-balancers --names {text} shows both)"
+            )
         if not m2:
             raise ParameterError(
                 f"{text!r} is not an Application Load Balancer: give its ARN or the app/<name>/<id> suffix "
@@ -329,6 +337,11 @@ def target_group_dimension(value: str) -> tuple[str, str | None]:
     if m:
         return m.group(2), m.group(1)
     m = _TG_SUFFIX.match(text)
+    if not m and re.fullmatch(r"[A-Za-z0-9-]{1,32}", text):
+        raise ParameterError(
+            f"{text!r} is a target group's name, and CloudWatch names it with its id too: give the ARN or "
+            f"targetgroup/{text}/<id> (aws elbv2 describe-target-groups --names {text} shows both)"
+        )
     if not m:
         raise ParameterError(
             f"{text!r} is not a target group: give its ARN or the targetgroup/<name>/<id> suffix "
@@ -665,3 +678,30 @@ def ec2_instance(instance_id: str, *, region: str | None = None, period: int | N
         ("CPUCreditBalance", "Minimum"),
     ]
     return _build("ec2", iid, iid, "AWS/EC2", {"InstanceId": iid}, metrics, region=region, period=period)
+
+
+# --- schedule history -------------------------------------------------------------------------------
+
+#: How far back a schedule history reaches (``metrics.history_window``): a week shows daily and weekday jobs.
+HISTORY_SPAN_DAYS = 7
+#: Per table, the metrics a schedule question reads over days (``metrics.history_window``).
+_TABLE_HISTORY = {"ConsumedReadCapacityUnits", "ReadThrottleEvents"}
+
+
+def history_queries(resources: Mapping[str, object], *, period: int | None = None) -> list["MetricQuery"]:
+    """The queries of a schedule history for ``resources``: each table's reads and read throttles (Sum).
+
+    ``resources`` are the template parameters (``table_name`` as a name, a list, a comma-separated
+    string or ARNs). Other resources have no schedule question yet: an empty list.
+
+    Example
+    -------
+    >>> [q.metric_name for q in history_queries({"table_name": "orders"})]
+    ['ConsumedReadCapacityUnits', 'ReadThrottleEvents']
+    """
+    tables = resources.get("table_name")
+    names = [t.strip() for t in tables.split(",")] if isinstance(tables, str) else list(tables or [])  # type: ignore[arg-type]
+    out: list["MetricQuery"] = []
+    for table in names:
+        out += [q for q in dynamodb_table(str(table), operations=(), period=period) if q.metric_name in _TABLE_HISTORY]
+    return out

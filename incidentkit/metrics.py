@@ -65,6 +65,7 @@ import pandas as pd
 
 from . import aws, schema
 from .errors import BadWindowError, IncidentKitError, IncompleteDataWarning, ParameterError, from_botocore
+from .metric_presets import HISTORY_SPAN_DAYS
 from .window import TimeLike, Window, now_utc
 
 __all__ = [
@@ -78,6 +79,8 @@ __all__ = [
     "RETENTION",
     "choose_period",
     "validate_period",
+    "HISTORY_SPAN",
+    "history_window",
     "PlannedCall",
     "CallPlan",
     "plan_calls",
@@ -580,6 +583,41 @@ def choose_period(
         if math.ceil((end - start).total_seconds() / period) <= max_points:
             return period
     return candidates[-1]  # pragma: no cover - the loop above always finds one
+
+
+#: How far back a schedule history reaches: a week shows daily and weekday jobs.
+HISTORY_SPAN = pd.Timedelta(days=HISTORY_SPAN_DAYS)
+#: Points a history series holds at most: a week at 5 minutes.
+HISTORY_MAX_POINTS = 2016
+
+
+def history_window(
+    window: Window | tuple[TimeLike, TimeLike],
+    *,
+    span: pd.Timedelta = HISTORY_SPAN,
+    now: pd.Timestamp | None = None,
+) -> tuple[Window, int]:
+    """The window and period of a coarse history before ``window``, for questions only days of data answer.
+
+    A burst at 06:00 is a daily job only if 06:00 stands out on the days before; the incident's
+    own metrics (a few hours, at 1 minute) cannot show that. The history covers ``span`` before
+    the window's start at the finest period CloudWatch still keeps for that age (multiples of
+    60 s up to 15 days old, 300 s up to 63 days, 3600 s up to 455 days) with at most
+    :data:`HISTORY_MAX_POINTS` points a series (a week at 5 minutes: short enough to see a
+    four-minute burst).
+
+    Example
+    -------
+    >>> w = Window.parse("2026-03-08T06:00Z", "2026-03-08T07:00Z")
+    >>> hist, period = history_window(w, now=pd.Timestamp("2026-03-08T08:00Z"))
+    >>> str(hist), period
+    ('2026-03-01T06:00:00Z → 2026-03-08T06:00:00Z (168 h)', 300)
+    >>> history_window(w, now=pd.Timestamp("2026-05-01T00:00Z"))[1]      # older than 15 days: 5-minute data at best
+    300
+    """
+    win = _as_window(window)
+    hist = Window(win.start - span, win.start)
+    return hist, choose_period(hist, now=now, max_points=HISTORY_MAX_POINTS)
 
 
 def validate_period(

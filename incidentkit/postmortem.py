@@ -232,8 +232,8 @@ def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
     """The facts of a postmortem from an investigation and its ranked findings.
 
     Returns a JSON-able dict: ``title``, ``summary``, ``severity``, ``impact``,
-    ``timeline``, ``root_cause``, ``contributing``, ``actions``, ``evidence``,
-    ``data_quality``.
+    ``timeline``, ``root_cause``, ``actions``, ``evidence``, ``data_quality`` (the trigger and
+    contributing factors are read from the findings' ``related_changes`` by :mod:`incidentkit.postmortem_doc`).
     """
     inv = investigation
     items = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]
@@ -269,7 +269,6 @@ def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
         "detected": _iso(detection[0]) if detection else None,
         "recovered": recovery,
         "root_cause": {k: top.get(k) for k in ("id", "title", "summary", "evidence", "severity")} if top else None,
-        "contributing": [{k: f.get(k) for k in ("id", "title", "severity", "summary")} for f in items[1:]],
         "actions": actions(items),
         "evidence": evidence,
         "data_quality": {

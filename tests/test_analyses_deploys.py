@@ -130,6 +130,24 @@ def test_deploy_alignment_and_impact():
     assert one["p_value"] < 0.001
 
 
+def test_deploys_of_other_resources_are_not_this_target_groups():
+    """Another function's code updates and another application's deployment neither count nor show as related."""
+    other = [{"timestamp": DAY + pd.Timedelta(hours=h, minutes=5), "source": "cloudtrail", "event_name": "UpdateFunctionCode20150331v2",
+              "class": "DEPLOYMENT", "actor": "arn:aws:sts::123456789012:assumed-role/ci/run", "resource": "image-resizer",
+              "detail": json.dumps({"event_source": "lambda.amazonaws.com", "params": {"functionName": "image-resizer"}})}
+             for h in (3, 5, 9, 20)]
+    other.append({"timestamp": DAY + pd.Timedelta(hours=7), "source": "codedeploy", "event_name": "CreateDeployment",
+                  "class": "DEPLOYMENT", "actor": "arn:aws:iam::123456789012:role/pipeline", "resource": "batch/prod",
+                  "detail": json.dumps({"event_source": "codedeploy.amazonaws.com",
+                                        "params": {"applicationName": "batch", "deploymentGroupName": "prod"}})})
+    mixed = changes_frame(pd.concat([deploy_changes(), changes_frame(other)], ignore_index=True).to_dict("records"))
+    f = dp.detect_deregistration_delay_too_short(Inputs(metrics=alb_day(), changes=mixed, settings=delay_settings(),
+                                                        requests=request_rows()))
+    assert f.evidence["deployments"] == 3
+    assert {c["resource"] for c in f.related_changes} == {"api/prod", TG_ARN}
+    assert not any("image-resizer" in c["description"] or "batch" in c["description"] for c in f.related_changes)
+
+
 def test_durations_vs_deregistration_from_requests_and_metrics():
     dd = dp.durations_vs_deregistration(delay_settings(), requests=request_rows(), metrics=alb_day())
     assert list(dd.columns) == list(dp.DEREG_COLUMNS)
@@ -322,7 +340,7 @@ def test_detectors_survive_odd_frames(case):
 
 
 def test_public_names_are_pinned():
-    assert sorted(dp.__all__) == ['CHANGE_RUN_COLUMNS', 'DEPLOYMENT_COLUMNS', 'DEPLOY_IMPACT_COLUMNS', 'DEREG_COLUMNS', 'MAX_DEREGISTRATION_DELAY_S', 'change_runs', 'deploy_alignment', 'deploy_impact', 'deployments', 'detect_deregistration_delay_too_short', 'detect_partial_change_no_rollback', 'durations_vs_deregistration', 'error_series']
+    assert sorted(dp.__all__) == ['CHANGE_RUN_COLUMNS', 'DEPLOYMENT_COLUMNS', 'DEPLOY_IMPACT_COLUMNS', 'DEREGISTRATION_CHANGES', 'DEREG_COLUMNS', 'MAX_DEREGISTRATION_DELAY_S', 'change_runs', 'deploy_alignment', 'deploy_impact', 'deployments', 'detect_deregistration_delay_too_short', 'detect_partial_change_no_rollback', 'durations_vs_deregistration', 'error_series']
     for name in dp.__all__:
         assert hasattr(dp, name)
 

@@ -279,6 +279,22 @@ def test_detect_version_skew_errors_without_changes_is_less_confident():
     assert without.confidence < with_change.confidence
 
 
+def test_a_change_to_another_service_at_the_onset_is_not_claimed():
+    """The authorizer the requests ran on is named; a deploy of another function at the same minute is a coincidence."""
+    req = access_log_requests(broken=["2.9.0", "2.9.1"])
+    req["function_name"] = "auth-api"
+    inc, base = split(req)
+    other = changes_frame((DEPLOY, "cloudtrail", "UpdateFunctionCode20150331v2", "DEPLOYMENT", "ci", "image-resizer", None, None))
+    f = errors.detect_version_skew_errors(Inputs(requests=inc, baseline_requests=base, changes=other))
+    assert f.related_changes == [] and "starts_at_change" not in f.evidence and "change" not in f.evidence
+    own = changes_frame((DEPLOY, "cloudtrail", "UpdateFunctionCode20150331v2", "DEPLOYMENT",
+                         "arn:aws:sts::123456789012:assumed-role/ci-deploy/run-7", "auth-api", None, None))
+    g = errors.detect_version_skew_errors(Inputs(requests=inc, baseline_requests=base, changes=own))
+    assert g.evidence["starts_at_change"] is True and g.evidence["change"] == "UpdateFunctionCode"
+    assert "The errors start at a change: new code was deployed to `auth-api` (UpdateFunctionCode)" in g.summary
+    assert "by role ci-deploy" in g.summary and "arn:aws" not in g.summary and g.confidence > f.confidence
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_detect_version_skew_errors_healthy_is_none(seed):
     req = access_log_requests(seed=seed)

@@ -326,12 +326,87 @@ def test_detect_blocked_by_change_incident3():
     assert f.severity == "high" and f.confidence >= 0.9
     e = f.evidence
     assert e["change"] == "RevokeSecurityGroupIngress" and e["minutes_before_drop"] == 7
-    assert e["change_port_matches_check"] is True and e["checked_port"] == "443"
+    assert e["change_port_matches_check"] is True and e["checked_port"] == 443 and e["checked_port_from"] == "settings"
     assert e["service_signals_healthy"] == e["service_signals_judged"] == 3
     assert e["share_failures_timed_out"] == 1.0
     assert [c["event_name"] for c in f.related_changes] == ["RevokeSecurityGroupIngress"]
     assert "com.amazonaws.us-east-1.route53-healthchecks" in f.remediation[0] and "sg-0abc1234" in f.remediation[0]
     assert f.onset == "2026-03-03T14:00:00Z"
+
+
+@pytest.mark.parametrize("permissions, settings_port, expected", [
+    # the checked port is the second rule of the revoke
+    ([{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22}, {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443}], "443", True),
+    # all traffic
+    ([{"ipProtocol": "-1"}], "443", True),
+    # a range that holds the port, with the SDK's spelling
+    ([{"IpProtocol": "tcp", "FromPort": 400, "ToPort": 500}], "443", True),
+    # no Port in the settings: an HTTPS check uses 443
+    ([{"ipProtocol": "tcp", "fromPort": 443, "toPort": 443}], None, True),
+    ([{"ipProtocol": "tcp", "fromPort": 22, "toPort": 22}], "443", False),
+])
+def test_the_port_comparison_reads_every_rule(permissions, settings_port, expected):
+    detail = json.loads(REVOKE["detail"])
+    detail["params"]["ipPermissions"] = {"items": permissions}
+    revoke = {**REVOKE, "detail": json.dumps(detail)}
+    settings = R53_SETTINGS if settings_port else R53_SETTINGS[R53_SETTINGS["setting"] != "Port"]
+    f = hc.detect_healthcheck_blocked_by_change(Inputs(metrics=route53_window(), changes=change_rows([revoke]), settings=settings))
+    assert f.evidence["change_port_matches_check"] is expected and f.evidence["checked_port"] == 443
+    assert f.evidence["checked_port_from"] == ("settings" if settings_port else "the HTTPS default")
+    assert ("Its rules cover TCP 443" in f.summary) is expected
+
+
+def test_a_revoke_by_rule_id_leaves_the_port_unknown_not_false():
+    detail = json.loads(REVOKE["detail"])
+    detail["params"] = {"groupId": "sg-0abc1234", "securityGroupRuleIds": {"items": ["sgr-0123456789abcdef0"]}}
+    f = hc.detect_healthcheck_blocked_by_change(Inputs(metrics=route53_window(), settings=R53_SETTINGS,
+                                                       changes=change_rows([{**REVOKE, "detail": json.dumps(detail)}])))
+    assert f.evidence["change_port_matches_check"] is None and "Which ports it touched is not in the record" in f.summary
+
+
+def test_checkers_that_recovered_before_the_snapshot_still_count():
+    """A GetHealthCheckStatus snapshot taken after the checks recovered: every checker is healthy now, and
+    16 of them kept their last failure, inside the drop."""
+    snap = pd.DataFrame({"health_check_id": HC_ID, "region": ["us-east-1", "eu-west-1"] * 8,
+                         "checker_ip": [f"15.177.{i}.10" for i in range(16)], "checked_at": DROP + pd.Timedelta(minutes=70),
+                         "status": "Success: HTTP Status Code 200, OK", "healthy": [True] * 16,
+                         "last_failure": TIMEOUT, "last_failure_at": DROP + pd.Timedelta(minutes=20)})
+    c = hc.checker_failures({"route53_checkers": snap}, HC_ID)
+    assert (c["checkers"], c["checkers_failed"], c["failed_observations"], c["failing"]) == (16, 16, 16, 0)
+    during = hc.checker_failures({"route53_checkers": snap}, HC_ID, start=DROP, end=DROP + pd.Timedelta(hours=1))
+    assert (during["checkers_failed"], during["failing"]) == (16, 16), "inside the drop their latest word was a failure"
+    f = hc.detect_healthcheck_blocked_by_change(Inputs(metrics=route53_window(), changes=change_rows([REVOKE]),
+                                                       settings=R53_SETTINGS, health={"route53_checkers": snap}))
+    assert f.evidence["checkers_reporting_failure"] == 16 and f.evidence["failed_checker_observations"] == 16
+    assert "16 of 16 checkers reported a failure (16 failed observations), 100% of them timeouts" in f.summary
+    text = snap.assign(healthy=["false"] * 16)  # another tool's text booleans
+    assert hc.checker_failures({"route53_checkers": text}, HC_ID)["checkers_failed"] == 16
+
+
+def test_no_failover_is_claimed_without_traffic_that_moved():
+    f = hc.detect_healthcheck_blocked_by_change(Inputs(metrics=route53_window(), changes=change_rows([REVOKE]), settings=R53_SETTINGS))
+    assert "failover" not in f.summary.lower() and "where it went is not in the metrics read" in f.summary
+    no_traffic = route53_window()
+    no_traffic = no_traffic[no_traffic["metric_name"] != "RequestCount"]
+    g = hc.detect_healthcheck_blocked_by_change(Inputs(metrics=no_traffic, changes=change_rows([REVOKE]), settings=R53_SETTINGS))
+    assert "failover" not in g.summary.lower()
+    records = pd.DataFrame({"resource_type": "AWS::Route53::RecordSet", "resource_id": "Z1/api./A/primary",
+                            "setting": ["Failover", "HealthCheckId"], "value": ["PRIMARY", HC_ID]})
+    h = hc.detect_healthcheck_blocked_by_change(Inputs(metrics=no_traffic, changes=change_rows([REVOKE]),
+                                                       settings=pd.concat([R53_SETTINGS, records], ignore_index=True)))
+    assert "A primary failover record uses this check" in h.summary and "do not show where traffic went" in h.summary
+
+
+def test_flapping_durations_carry_their_resolution():
+    m, health, change = per_instance_fleet()
+    f = hc.detect_health_check_flapping(Inputs(metrics=m, settings=tg_settings(), health=health))
+    assert f.evidence["episode_resolution_s"] == 60 and f.evidence["median_unhealthy_spell_s"] == 50
+    assert "1-minute UnHealthyHostCount datapoints" in f.summary and "median of 50 s" in f.summary
+    without = hc.detect_health_check_flapping(Inputs(metrics=m, settings=tg_settings()))
+    assert f"the median episode lasted at most {without.evidence['median_episode_s'] / 60:.0f} min (1-minute datapoints" in without.summary
+    assert "median_unhealthy_spell_s" not in without.evidence
+    # a spike over one 1-minute datapoint proves nothing about its length: the 30 s floor judges the check
+    assert "is shorter than 30 s" in without.summary and without.evidence["check_tolerance_floor_s"] == 30
 
 
 def test_blocked_by_change_ranks_first_with_detect():
@@ -442,7 +517,7 @@ def test_target_transitions_and_per_target_spike_alignment():
     assert f.evidence["spike_alignment"] == "per target"
     assert f.evidence["episodes_with_spike"] == 1.0 and f.evidence["chance_of_spike"] < 0.4
     assert [c["event_name"] for c in f.related_changes] == ["ModifyTargetGroup"]
-    assert "the health check was changed at" in f.summary
+    assert "The health check of `web` was changed (ModifyTargetGroup) at 09:57 UTC by an IAM user" in f.summary
     # control: the same marks pinned on instances that were not spiking at the time
     m2, health2, _ = per_instance_fleet(marks_on_spiking_instance=False)
     g = hc.detect_health_check_flapping(Inputs(metrics=m2, settings=tg_settings(), health=health2))
@@ -455,7 +530,11 @@ def test_detectors_survive_odd_frames(case):
 
 
 def test_public_names_are_pinned():
-    assert sorted(hc.__all__) == ['DROP_COLUMNS', 'EPISODE_COLUMNS', 'SERVICE_COLUMNS', 'SPIKE_COLUMNS', 'TIMING_COLUMNS', 'TRANSITION_COLUMNS', 'check_timing', 'checker_failures', 'detect_health_check_flapping', 'detect_healthcheck_blocked_by_change', 'route53_drops', 'service_signals', 'target_transitions', 'traffic_by_load_balancer', 'transient_spikes', 'unhealthy_episodes']
+    assert sorted(hc.__all__) == ['CHECK_TOLERANCE_FLOOR_S', 'DROP_COLUMNS', 'EPISODE_COLUMNS', 'HEALTHCHECK_BLOCKED_CHANGES',
+                                  'HEALTH_CHECK_FLAPPING_CHANGES', 'SERVICE_COLUMNS', 'SPIKE_COLUMNS', 'TIMING_COLUMNS',
+                                  'TRANSITION_COLUMNS', 'check_timing', 'checker_failures', 'detect_health_check_flapping',
+                                  'detect_healthcheck_blocked_by_change', 'route53_drops', 'service_signals', 'target_transitions',
+                                  'traffic_by_load_balancer', 'transient_spikes', 'unhealthy_episodes', 'unhealthy_spells']
     for name in hc.__all__:
         assert hasattr(hc, name)
 

@@ -453,6 +453,74 @@ def test_detect_cold_start_tail_edge_cases():
     assert latency.detect_cold_start_tail(Inputs(requests=no_cold)) is None
 
 
+def _title_numbers(title):
+    """(P99 the title says is the window's, or None) from either title form."""
+    import re
+
+    m = re.search(r"the P99 latency \(([\d.]+) (ms|s) vs", title) or re.search(r"window P99 ([\d.]+) (ms|s)", title)
+    return None if m is None else float(m.group(1)) * (1000.0 if m.group(2) == "s" else 1.0)
+
+
+@pytest.mark.parametrize("hours", [24, 6])
+def test_a_title_that_says_p99_shows_the_windows_p99(hours):
+    req = quiet_hours_incident(night_rate=0.6)
+    w = Window(T0, T0 + pd.Timedelta(hours=hours))
+    inc = req[req.timestamp < w.end]
+    f = latency.detect_cold_start_tail(Inputs(window=w, requests=inc))
+    window_p99 = float(np.quantile(inc["latency_ms"], 0.99))
+    shown = _title_numbers(f.title)
+    assert shown is not None and abs(shown - window_p99) <= 0.05 * window_p99, (f.title, window_p99)
+    assert f.evidence["p99_ms"] == pytest.approx(window_p99, rel=1e-3)
+    if hours == 24:  # day traffic holds the window's P99 down: the night's slow P99 is a per-bin view
+        assert f.title.startswith("Cold starts raise the P99 of")
+    else:  # the window is the quiet night: its own P99 is the cold starts'
+        assert f.title.startswith("Cold starts make the P99 latency")
+
+
+def test_a_few_slow_bins_are_worded_as_a_per_bin_view():
+    """Busy traffic with a few bursts of cold starts: some 30-s bins have a slow P99, the window's P99 does not move."""
+    rng = np.random.default_rng(21)
+    req = lambda_requests(rng, minutes=60, rate=lambda m: 30.0, busy_cold_rate=0.0, init_ms=(700.0, 900.0))
+    for minute in (11, 27, 44):  # a scale-out: four cold starts in one second, three times
+        hit = req.index[(req["timestamp"] >= T0 + pd.Timedelta(minutes=minute))][:4]
+        req.loc[hit, "cold_start"] = True
+        req.loc[hit, "init_duration_ms"] = 800.0
+        req.loc[hit, "latency_ms"] = req.loc[hit, "duration_ms"] + 800.0
+    f = latency.detect_cold_start_tail(Inputs(window=Window(T0, T0 + pd.Timedelta("1h")), requests=req))
+    assert f is not None and f.severity == "low"
+    assert f.title.startswith("Cold starts raise the P99 of 3 of 120 30-s bins") and "window P99" in f.title
+    assert _title_numbers(f.title) == pytest.approx(f.evidence["p99_ms"], abs=1.0)
+    assert f.evidence["share_of_bins_slow"] == pytest.approx(3 / 120), "one bin in 40: a blip, one step lower"
+    assert f.evidence["p99_ms"] < f.evidence["slow_bin_p99_median_ms"]
+    assert "so its P99 is set by its slowest one or two" in f.summary
+
+
+@pytest.mark.parametrize("spelling", ["orders-api", "orders-api:live", "arn:aws:lambda:eu-west-1:123456789012:function:orders-api",
+                                      "123456789012:function:orders-api:live"])
+def test_cold_start_tail_names_the_provisioned_concurrency_that_was_removed(spelling):
+    req = quiet_hours_incident()
+    w = Window(T0, T0 + pd.Timedelta("24h"))
+    detail = json.dumps({"api": "DeleteProvisionedConcurrencyConfig", "event_source": "lambda.amazonaws.com",
+                         "params": {"functionName": spelling, "qualifier": "live"} if ":live" not in spelling else {"functionName": spelling}})
+    changes = pd.DataFrame({
+        "timestamp": pd.to_datetime(["2026-02-28T18:26:41Z", "2026-02-28T18:30:00Z", "2026-02-28T19:00:00Z"]),
+        "source": "cloudtrail",
+        "event_name": ["DeleteProvisionedConcurrencyConfig", "UpdateFunctionCode20150331v2", "PutMetricAlarm"],
+        "class": ["SCALING", "DEPLOYMENT", "CONFIG_CHANGE"],
+        "actor": "arn:aws:sts::123456789012:assumed-role/finops-cleanup/session-7",
+        "resource": [spelling, "another-function", "orders-api-errors"],
+        "error_code": None,
+        "detail": [detail, json.dumps({"params": {"functionName": "another-function"}}), "{}"]})
+    f = latency.detect_cold_start_tail(Inputs(window=w, requests=req, changes=changes))
+    assert [c["api"] for c in f.related_changes] == ["DeleteProvisionedConcurrencyConfig"], "another function's deploy is not related"
+    assert f.related_changes[0]["target"] == "orders-api:live"
+    assert ("Provisioned concurrency on `orders-api:live` was deleted (DeleteProvisionedConcurrencyConfig) at 18:26 UTC "
+            "on 2026-02-28 by role finops-cleanup, 5.6 h before the window.") in f.summary
+    assert f.remediation[0].startswith("Restore the provisioned concurrency on `orders-api:live` that was deleted")
+    assert "20150331" not in f.summary + " ".join(f.remediation)
+    assert f.evidence["change"] == "DeleteProvisionedConcurrencyConfig" and f.evidence["change_by"] == "role finops-cleanup"
+
+
 # --------------------------------------------------------------------------- cold-start-timeouts
 
 

@@ -332,7 +332,7 @@ def test_detectors_survive_odd_frames(case):
 
 
 def test_public_names_are_pinned():
-    assert sorted(sat.__all__) == ['DB_COLUMNS', 'LEAK_COLUMNS', 'POOL_ERROR_COLUMNS', 'POOL_USAGE_COLUMNS', 'db_headroom', 'detect_connection_pool_leak', 'leak_signature', 'pool_errors', 'pool_usage', 'pool_usage_metrics']
+    assert sorted(sat.__all__) == ['DB_COLUMNS', 'LEAK_COLUMNS', 'POOL_ERROR_COLUMNS', 'POOL_LEAK_CHANGES', 'POOL_USAGE_COLUMNS', 'db_headroom', 'detect_connection_pool_leak', 'leak_signature', 'pool_errors', 'pool_usage', 'pool_usage_metrics']
     for name in sat.__all__:
         assert hasattr(sat, name)
 

@@ -467,6 +467,32 @@ def test_single_day_scan_burst_explained_by_scan_lines():
     assert f.evidence["scan_lines_in_burst"] == 26
 
 
+PROGRESS_FORMATS = {
+    "python logging": "2026-03-01 02:00:{s:02d},123 INFO report: scanning orders, page {k} (1000 items)",
+    "node console JSON": '{{"level":30,"msg":"scanned {k}000 records from orders","segment":0,"totalSegments":1}}',
+    "java slf4j": "02:00:{s:02d}.123 [main] INFO  c.a.r.ReportJob - Scan segment 2/4 of table orders: batch {k} done",
+    "pagination keys only": '{{"event":"page","n":{k},"LastEvaluatedKey":{{"pk":"o#{k}"}}}}',
+}
+
+
+@pytest.mark.parametrize("fmt", sorted(PROGRESS_FORMATS))
+def test_a_scanning_job_that_logs_its_own_progress_is_recognised(fmt):
+    """The job logs its own progress, never a DynamoDB client line (no 'operation', no SDK text)."""
+    m, _ = report_days(days=1, scans=False, failing_reads=False)
+    t0 = pd.Timestamp("2026-03-01T02:00:00Z")
+    rows = [{"timestamp": t0 + pd.Timedelta(seconds=10 * k), "request_id": "rep-1", "log_group": "/aws/lambda/nightly-report",
+             "message": PROGRESS_FORMATS[fmt].format(k=k, s=min(59, 10 * k))} for k in range(1, 25)]
+    rng = np.random.default_rng(2)
+    rows += [{"timestamp": pd.Timestamp("2026-03-01T00:00:00Z") + pd.Timedelta(seconds=float(rng.uniform(0, 86400))),
+              "request_id": f"q{k}", "log_group": "/aws/lambda/orders-api",
+              "message": "Query orders by customer returned 12 items, ScannedCount=12, LastEvaluatedKey none"} for k in range(300)]
+    logs = logs_frame(rows)
+    scans = th.scan_operations(logs)
+    assert len(scans) == 24 and set(scans["log_group"]) == {"/aws/lambda/nightly-report"}, "a Query's pages are not a Scan"
+    f = th.detect_scan_read_burst(Inputs(metrics=m, logs=logs))
+    assert f is not None and f.title.startswith("Scan-shaped read burst") and f.severity == "medium"
+
+
 def test_unexplained_burst_is_low_and_scattered_throttles_raise_nothing():
     m, _ = report_days(days=1)
     f = th.detect_scan_read_burst(Inputs(metrics=m))
@@ -556,7 +582,7 @@ def test_detectors_survive_odd_frames(case):
 
 
 def test_public_names_are_pinned():
-    assert sorted(th.__all__) == ['CAPACITY_COLUMNS', 'READ_BURST_COLUMNS', 'RETRY_COLUMNS', 'SCAN_COLUMNS', 'THROTTLE_ERROR_COLUMNS', 'TIGHT_GAP_S', 'capacity_timeline', 'detect_scan_read_burst', 'detect_throttling_without_backoff', 'read_bursts', 'retry_spacing', 'retry_summary', 'scan_operations', 'throttle_errors']
+    assert sorted(th.__all__) == ['CAPACITY_COLUMNS', 'READ_BURST_COLUMNS', 'RETRY_COLUMNS', 'SAME_TIME_OF_DAY', 'SCAN_BURST_CHANGES', 'SCAN_COLUMNS', 'THROTTLE_ERROR_COLUMNS', 'THROTTLING_CHANGES', 'TIGHT_GAP_S', 'capacity_timeline', 'detect_scan_read_burst', 'detect_throttling_without_backoff', 'read_bursts', 'retry_spacing', 'retry_summary', 'scan_operations', 'schedule_recurrence', 'throttle_errors']
     for name in th.__all__:
         assert hasattr(th, name)
 

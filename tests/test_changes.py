@@ -541,6 +541,10 @@ def test_timeline_lambda_versions_and_aliases_with_moto(moto_env):
     assert det["version"] == v1 and det["aliases"] == ["live"]
     assert set(df["class"]) <= {"DEPLOYMENT", "CONFIG_CHANGE"}
     assert (df["source"] == "lambda").all() and (df["resource"] == "api").all()
+    # the function named with its alias or as an ARN lists the same versions
+    for spelling in ("api:live", f"arn:aws:lambda:us-east-1:123456789012:function:api:{v1}"):
+        again = changes.timeline(_recent_window(), resources={"function_name": spelling}, sources=("lambda",), session=moto_env)
+        assert again["event_name"].tolist() == df["event_name"].tolist(), spelling
 
 
 def test_lambda_rows_config_only_change_of_latest_is_config_change():

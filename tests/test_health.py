@@ -165,6 +165,33 @@ def test_load_balancer_brings_its_target_groups_and_attributes(env):
     assert snap.frames["load_balancers"]["name"].tolist() == ["web"]
 
 
+@pytest.mark.parametrize("form", ["arn", "dimension", "loadbalancer/dimension", "name"])
+def test_every_documented_load_balancer_form_brings_its_settings_and_targets(env, form):
+    lb, tg, ids = _web_stack(env)
+    suffix = lb.split(":loadbalancer/", 1)[1]
+    value = {"arn": lb, "dimension": suffix, "loadbalancer/dimension": f"loadbalancer/{suffix}", "name": "web"}[form]
+    snap = health.snapshot({"load_balancer": value}, session=env, alarms=False)
+    assert _row(snap, "load_balancer", lb)["state"] == "healthy"
+    assert _setting(snap, "load_balancer", lb, "deletion_protection.enabled") == "false"
+    assert len(snap.frames["targets"]) == 3 and not snap.issues
+
+
+@pytest.mark.parametrize("form", ["arn", "dimension", "name"])
+def test_every_documented_target_group_form(env, form):
+    lb, tg, ids = _web_stack(env)
+    value = {"arn": tg, "dimension": tg.split(":", 5)[-1], "name": "web"}[form]
+    snap = health.snapshot({"target_group_arn": value, "load_balancer": lb}, session=env, alarms=False)
+    assert _row(snap, "target_group", tg)["state"] == "healthy", "named once, collected once"
+    assert _setting(snap, "target_group", tg, "deregistration_delay.timeout_seconds") == "300"
+
+
+def test_a_load_balancer_form_with_another_id_is_not_found(env):
+    lb, _, _ = _web_stack(env)
+    snap = health.snapshot({"load_balancer": "app/web/0000000000000000"}, session=env, alarms=False)
+    row = _row(snap, "load_balancer", "app/web/0000000000000000")
+    assert row["state"] == "unhealthy" and "another id" in row["reason"]
+
+
 @pytest.mark.parametrize(
     "states, attached, expected",
     [
@@ -557,6 +584,12 @@ def test_access_denied_for_one_service_is_a_not_collected_row(env):
     assert snap.frames["dynamodb"].attrs["complete"] is False
     assert snap.frames["targets"].attrs["complete"] is True
     assert health.exit_code(snap) == health.EXIT_NOT_COLLECTED == 3  # not looked at: not reported healthy
+
+
+def test_a_table_named_by_its_arn(env):
+    _table(env, "orders")
+    snap = health.snapshot({"table_name": "arn:aws:dynamodb:us-east-1:123456789012:table/orders"}, session=env, alarms=False)
+    assert _setting(snap, "dynamodb_table", "orders", "BillingMode") == "PROVISIONED"
 
 
 def test_missing_resource_is_unhealthy_not_a_crash(env):

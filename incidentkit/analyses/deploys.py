@@ -46,16 +46,20 @@ from ..findings import Finding, Inputs
 from ._common import (
     as_utc,
     binom_sf,
-    change_records,
     empty_table,
     iso_z,
     load_balancer_level,
     parse_dims,
     pct,
     select_metric,
+    sentence_case,
     severity_for_share,
     tg_matches,
 )
+from ..change_detail import api_of
+from ..change_words import blameless_actor
+from . import related as rel
+from .related import ChangeSpec, related_changes, targets_from
 
 __all__ = [
     "DEPLOYMENT_COLUMNS",
@@ -71,6 +75,7 @@ __all__ = [
     "change_runs",
     "detect_deregistration_delay_too_short",
     "detect_partial_change_no_rollback",
+    "DEREGISTRATION_CHANGES",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -653,6 +658,38 @@ def change_runs(
 # ---------------------------------------------------------------------------------------------
 
 
+#: The changes that can explain ``deregistration-delay-too-short`` (see :mod:`.related`). A CodeDeploy or ECS
+#: deployment rarely names the target group; it counts when it deregistered this group's targets (a
+#: ``DeregisterTargets`` on the group within its episode), or when the timeline holds no target changes at all.
+DEREGISTRATION_CHANGES = ChangeSpec("deregistration-delay-too-short", {
+    "targets": "a deploy deregistered targets: requests still running when the delay ran out were cut",
+    "target-group-attributes": "the deregistration delay was set",
+    "deployment": "a deploy replaced the targets",
+}, unscoped={"deployment": "24h"})
+_EPISODE = pd.Timedelta("15min")
+
+
+def _target_group_deploys(inputs: Inputs, tg: str) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
+    """The changes of the target group's deploys (a frame for the alignment) and the related-change records.
+
+    Another function's code update or another application's deployment is not a deploy of this group.
+    """
+    related = related_changes(inputs.changes, DEREGISTRATION_CHANGES, targets_from(tg, kind="target_group"), limit=500,
+                              window=inputs.window)
+    target_times = [pd.Timestamp(r["timestamp"]) for r in related if r["kind"] == "targets"]
+    if target_times:  # a deployment that names no group counts when it moved this group's targets
+        related = [r for r in related if r["match"] == "resource" or any(
+            pd.Timedelta(0) <= t - pd.Timestamp(r["timestamp"]) <= _EPISODE for t in target_times)]
+    if inputs.changes is None or inputs.changes.empty or not related:
+        return (inputs.changes.iloc[0:0] if inputs.changes is not None else None), related
+    keys = {(pd.Timestamp(r["timestamp"]), r["event_name"]) for r in related}
+    ch = inputs.changes
+    ts = as_utc(ch["timestamp"])
+    sel = [(t, e) in keys for t, e in zip(ts, ch["event_name"] if "event_name" in ch.columns else [None] * len(ch))]
+    related.sort(key=lambda r: pd.Timestamp(r["timestamp"]))
+    return ch.loc[np.asarray(sel, dtype=bool)], related
+
+
 def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     """``deregistration-delay-too-short``: requests outlive the deregistration delay and deploys cut them.
 
@@ -682,9 +719,10 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
         return None
     row = over.sort_values("slowest_s", ascending=False).iloc[0]
     delay = float(row["deregistration_delay_s"])
+    deploy_changes, related = _target_group_deploys(inputs, str(row["target_group"]))
     # requests are cut when the delay runs out after a deregistration: look from then to 2 min past it
     after = pd.Timedelta(seconds=max(180.0, delay + 120.0))
-    align = deploy_alignment(inputs.changes, metrics=inputs.metrics, requests=inputs.requests, after=after, anchor="deregistration")
+    align = deploy_alignment(deploy_changes, metrics=inputs.metrics, requests=inputs.requests, after=after, anchor="deregistration")
     aligned = (align["deployments"] > 0 and align["errors_near_deploys"] >= 5 and not math.isnan(align["p_value"])
                and align["p_value"] < 0.01 and align["lift"] >= 3)
     slowest = float(row["slowest_s"])
@@ -699,7 +737,7 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     else:
         confidence = 0.3 if align["deployments"] == 0 else 0.2
         severity = "low"
-    impact = deploy_impact(inputs.changes, metrics=inputs.metrics, requests=inputs.requests)
+    impact = deploy_impact(deploy_changes, metrics=inputs.metrics, requests=inputs.requests)
     evidence: dict[str, Any] = {
         "target_group": row["target_group"],
         "deregistration_delay_s": delay,
@@ -749,11 +787,6 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
         "at least the delay, SIGTERM handled by finishing in-flight requests; CodeDeploy blue/green termination wait ≥ the delay).",
         "Alarm on HTTPCode_ELB_502_Count during deploys and pause the rollout when it rises.",
     ]
-    related = []
-    if not impact.empty and inputs.changes is not None:
-        ch = _changes(inputs.changes)
-        ch = ch[(ch["class"] == "DEPLOYMENT").fillna(False)]
-        related = change_records(ch.head(20))
     return Finding(
         id="deregistration-delay-too-short",
         title="Deregistration delay shorter than the slowest requests: deploys cut them (502s)" if aligned
@@ -763,7 +796,7 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
         evidence=evidence,
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
-        related_changes=related,
+        related_changes=related[:20],
         onset=iso_z(impact["start"].min()) if not impact.empty else None,
     )
 
@@ -824,9 +857,12 @@ def detect_partial_change_no_rollback(inputs: Inputs, *, gap: str | pd.Timedelta
         "minutes_watched_after": watched / 60.0,
         "other_candidate_runs": int(len(cand) - 1),
     }
-    summary = (f"{run['actor']} ({run['changed_by']}) made {int(run['events'])} changes to {run['resources'] or 'resources'} "
-               f"between {iso_z(run['start'])} and {iso_z(run['end'])}: {int(run['events'] - run['failed'])} applied, "
-               f"{int(run['failed'])} failed ({run['failed_events']}). No later call undid the applied changes or completed the "
+    failed_rows = rows[rows["error_code"].fillna("").str.len() > 0]
+    failed_text = ", ".join(f"{api_of(r)} ({r['error_code']})" for r in failed_rows.to_dict("records"))
+    summary = (f"{sentence_case(blameless_actor(run['actor']))} ({run['changed_by']}) made {int(run['events'])} changes to "
+               f"{run['resources'] or 'resources'} between {iso_z(run['start'])} and {iso_z(run['end'])}: "
+               f"{int(run['events'] - run['failed'])} applied, "
+               f"{int(run['failed'])} failed ({failed_text}). No later call undid the applied changes or completed the "
                f"failed ones in the {watched / 60:.0f} minutes that follow: the resources are left half-changed"
                + (" — for security groups that means access lost (or opened) that nobody intended." if security else "."))
     restore = []
@@ -834,9 +870,9 @@ def detect_partial_change_no_rollback(inputs: Inputs, *, gap: str | pd.Timedelta
         verb, noun = _split_verb(_text(a["event_name"]))
         inverse = _INVERSE_VERBS.get(verb)
         if inverse:
-            restore.append(f"{inverse}{noun} on {_text(a['resource'])} (undoes {a['event_name']} at {iso_z(a['timestamp'])})")
+            restore.append(f"{inverse}{noun} on {_text(a['resource'])} (undoes {api_of(a)} at {iso_z(a['timestamp'])})")
         else:
-            restore.append(f"restore the previous value of {a['event_name']} on {_text(a['resource'])}")
+            restore.append(f"restore the previous value of {api_of(a)} on {_text(a['resource'])}")
     remediation = [
         "Restore a known state now: " + "; ".join(restore[:5])
         + (" — e.g. aws ec2 authorize-security-group-ingress --group-id <sg> --ip-permissions <the rules revoked>, taken "
@@ -855,6 +891,6 @@ def detect_partial_change_no_rollback(inputs: Inputs, *, gap: str | pd.Timedelta
         evidence=evidence,
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
-        related_changes=change_records(rows),
+        related_changes=rel.records(rows, reference=inputs.window.start if inputs.window is not None else None),
         onset=iso_z(run["start"]),
     )

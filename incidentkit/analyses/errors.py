@@ -43,9 +43,14 @@ from ._common import (
     two_proportion_z,
     wilson_interval,
 )
+from ..change_words import blameless_actor, when_text
+from ..findings import Finding
 from .onset import preceding_changes
+from .related import ChangeSpec, related_changes, sentence, targets_from
+from .related import evidence as related_evidence
 
-__all__ = ["error_rate", "by_version", "skew_onset", "error_mask", "version_family", "detect_version_skew_errors"]
+__all__ = ["error_rate", "by_version", "skew_onset", "error_mask", "version_family", "detect_version_skew_errors",
+           "VERSION_SKEW_CHANGES"]
 
 UNKNOWN = "(unknown)"
 ErrorSpec = "None | str | int | Iterable[int] | Callable[[pd.DataFrame], pd.Series]"
@@ -461,6 +466,83 @@ def _combined_requests(inputs: Any) -> pd.DataFrame | None:
     return both
 
 
+#: The changes that can explain ``version-skew-errors``, most direct first (see :mod:`.related`). Deploys and
+#: configuration pushed from elsewhere (AppConfig, SSM parameters, stacks) rarely name the service, so they count
+#: unscoped in the two hours before the onset.
+VERSION_SKEW_CHANGES = ChangeSpec("version-skew-errors", {
+    "code": "new code changed what older clients may send or receive",
+    "alias": "an alias moved traffic to a new version",
+    "deployment": "a deployment changed what older clients may send or receive",
+    "api-auth": "an authorizer change rejects tokens older clients still send",
+    "api-config": "an API change altered the contract older clients rely on",
+    "function-config": "a configuration change altered validation",
+    "config-deployment": "a configuration deployment changed behaviour for some clients",
+    "parameter": "a parameter change altered behaviour for some clients",
+    "stack-deployment": "a stack update changed the service",
+}, unscoped={k: "2h" for k in ("deployment", "config-deployment", "parameter", "stack-deployment", "code", "alias",
+                                "api-auth", "api-config", "function-config")})
+
+
+def _start_of(inputs: Any) -> Any:
+    w = getattr(inputs, "window", None)
+    return w.start if w is not None else None
+
+
+def _skew_targets(inputs: Any) -> list[Any]:
+    """The service's resources: the functions the requests ran on and the ones named, the API, ECS services."""
+    resources = getattr(inputs, "resources", None) or {}
+    names: list[Any] = []
+    for frame in (getattr(inputs, "requests", None), getattr(inputs, "baseline_requests", None)):
+        if frame is not None and "function_name" in frame.columns:
+            names += [str(x) for x in frame["function_name"].dropna().unique()[:20]]
+    targets = targets_from(names, resources.get("function_name"), kind="function")
+    targets += targets_from(resources.get("api_id"), resources.get("api_name"), kind="api")
+    services = resources.get("ecs_service")
+    cluster = resources.get("ecs_cluster")
+    for svc in ([services] if isinstance(services, str) else list(services or [])):
+        targets += targets_from(f"{cluster}/{svc}" if cluster and "/" not in str(svc) else svc, kind="ecs_service")
+    return targets
+
+
+def _skew_changes(inputs: Any, v: str, level: int | None, cls: str, t_err: pd.Series | None,
+                  evidence: dict[str, Any]) -> tuple[Any, bool, list[dict[str, Any]]]:
+    """The onset of the version's errors, whether they start at a change, and the changes that can explain them.
+
+    The change at the onset counts only when it is one of :data:`VERSION_SKEW_CHANGES` on the service's
+    resources (or unscoped): an alarm edited at that minute is a coincidence, not a cause.
+    """
+    onset_time = t_err.min() if t_err is not None and len(t_err) else None
+    changes = getattr(inputs, "changes", None)
+    both = _combined_requests(inputs)
+    if both is not None:
+        both = _with_versions(both)
+    if both is not None:
+        both = both.assign(_v=both["app_version"].map(lambda x: version_family(x, level)))
+    so = (skew_onset(both, changes, version=v, version_col="_v", error=cls)
+          if both is not None and "timestamp" in both.columns else None)
+    slack = so.attrs.get("bin", "0s") if so is not None else "0s"
+    if so is not None and not so.empty and pd.notna(so.iloc[0]["onset"]):
+        onset_time = so.iloc[0]["onset"].floor("s")
+    related = related_changes(changes, VERSION_SKEW_CHANGES, _skew_targets(inputs), onset=onset_time,
+                              window=getattr(inputs, "window", None), slack=slack)
+    starts = False
+    if so is not None and not so.empty and pd.notna(so.iloc[0]["change_time"]):
+        s = so.iloc[0]
+        at = [r for r in related if pd.Timestamp(r["timestamp"]) == pd.Timestamp(s["change_time"])
+              and r["event_name"] == s["change_event"]]
+        if at:  # the change at the onset is one that can explain it: it leads the list
+            related = at[:1] + [r for r in related if r is not at[0]]
+            starts = bool(s["starts_at_change"])
+            evidence.update({"change_to_onset_s": s["lead_s"], "starts_at_change": starts})
+            if pd.notna(s["before_rate"]):
+                evidence["version_error_rate_before_change"] = s["before_rate"]
+            if pd.notna(s["after_rate"]):
+                evidence["version_error_rate_after_change"] = s["after_rate"]
+    if related:
+        evidence.update(related_evidence(related[0]))
+    return onset_time, starts, related
+
+
 def detect_version_skew_errors(inputs: Any) -> Any:
     """``version-skew-errors``: errors concentrated in one app version, starting at a change (incidents.md #1).
 
@@ -488,8 +570,6 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     -------
     Finding or None
     """
-    from ..findings import Finding
-
     req = _with_versions(getattr(inputs, "requests", None))
     if req is None or "status" not in req.columns:
         return None
@@ -568,34 +648,7 @@ def detect_version_skew_errors(inputs: Any) -> Any:
         unknown_like_version = unk_rate > max(2.0 * rest, rest + 0.02)
 
     t_err = as_utc(req.loc[err_v.to_numpy(), "timestamp"]) if "timestamp" in req.columns else None
-    related: list[dict[str, Any]] = []
-    onset_time = t_err.min() if t_err is not None and len(t_err) else None
-    starts = False
-    changes = getattr(inputs, "changes", None)
-    both = _combined_requests(inputs)
-    if both is not None:
-        both = _with_versions(both)
-    if both is not None:
-        both = both.assign(_v=both["app_version"].map(lambda x: version_family(x, level)))
-    so = (skew_onset(both, changes, version=v, version_col="_v", error=cls)
-          if both is not None and "timestamp" in both.columns else None)
-    if so is not None and not so.empty:
-        s = so.iloc[0]
-        if pd.notna(s["onset"]):
-            onset_time = s["onset"].floor("s")
-        if pd.notna(s["change_time"]):
-            starts = bool(s["starts_at_change"])
-            evidence.update({"change": s["change_event"], "change_time": s["change_time"],
-                             "change_resource": s["change_resource"], "change_actor": s["change_actor"],
-                             "change_to_onset_s": s["lead_s"], "starts_at_change": starts})
-            if pd.notna(s["before_rate"]):
-                evidence["version_error_rate_before_change"] = s["before_rate"]
-            if pd.notna(s["after_rate"]):
-                evidence["version_error_rate_after_change"] = s["after_rate"]
-            pc = preceding_changes(onset_time, changes, within="2h", slack=so.attrs.get("bin", "0s"),
-                                   classes=("DEPLOYMENT", "CONFIG_CHANGE", "SECURITY_CHANGE", "IAM"))
-            related = [{k: r[k] for k in ("timestamp", "source", "event_name", "class", "actor", "resource", "lead_s")
-                        if k in pc.columns} for _, r in pc.head(3).iterrows()]
+    onset_time, starts, related = _skew_changes(inputs, v, level, cls, t_err, evidence)
     duration = None
     if onset_time is not None and pd.notna(onset_time):
         last = t_err.max()
@@ -618,25 +671,20 @@ def detect_version_skew_errors(inputs: Any) -> Any:
         f"{pct(row['rest_error_rate'])} for the other versions (lift {row['lift']:.1f}, {fmt_p(row['p_value'])}). "
         f"That is {pct(impact)} of all requests failing for one group of clients."
     )
-    if "change" in evidence:
-        when = pd.Timestamp(evidence["change_time"]).strftime("%Y-%m-%d %H:%M:%S UTC")
-        lead = float(evidence["change_to_onset_s"])
-        gap = f"{abs(lead):.0f} s" if abs(lead) < 90 else f"{abs(lead) / 60:.0f} min"
-        what = f"'{evidence['change']}'"
-        if isinstance(evidence.get("change_resource"), str) and evidence["change_resource"]:
-            what += f" on {evidence['change_resource']}"
-        if isinstance(evidence.get("change_actor"), str) and evidence["change_actor"]:
-            what += f" by {evidence['change_actor']}"
-        if starts:
+    if related:
+        cause = related[0]
+        lead = evidence.get("change_to_onset_s")
+        if starts and lead is not None:
+            gap = f"{abs(lead):.0f} s" if abs(lead) < 90 else f"{abs(lead) / 60:.0f} min"
             summary += (
-                f" The errors start at the change {what} ({when}, {gap} "
-                f"{'before' if lead >= 0 else 'after'} the first error): this version's error rate went from "
+                f" The errors start at a change: {cause['description']}"
+                f" ({gap} {'before' if lead >= 0 else 'after'} the first error); this version's error rate went from "
                 f"{pct(evidence.get('version_error_rate_before_change', float('nan')))} before it to "
                 f"{pct(evidence.get('version_error_rate_after_change', float('nan')))} after."
             )
         else:
-            summary += f" The nearest preceding change is {what} ({when})."
-    remediation = _skew_remediation(v, top_code, cls, row, evidence)
+            summary += f" A change that can explain it: {sentence(cause, reference=_start_of(inputs))}"
+    remediation = _skew_remediation(v, top_code, cls, row, evidence, related[0] if related else None)
     return Finding(
         id="version-skew-errors",
         title=f"{code_txt} errors concentrated in app version {v} ({pct(row['traffic_share'], 0)} of traffic, {pct(row['error_share'], 0)} of errors)",
@@ -650,9 +698,11 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     )
 
 
-def _skew_remediation(v: str, top_code: int | None, cls: str, row: pd.Series, evidence: dict[str, Any]) -> list[str]:
+def _skew_remediation(v: str, top_code: int | None, cls: str, row: pd.Series, evidence: dict[str, Any],
+                      cause: dict[str, Any] | None = None) -> list[str]:
     share = pct(row["traffic_share"])
-    change = f" ('{evidence['change']}')" if "change" in evidence else ""
+    change = (f" ({cause['api']} on `{cause['target']}` {when_text(cause['timestamp'])} by {blameless_actor(cause['actor'])})"
+              if cause is not None else "")
     steps = []
     if top_code in (401, 403):
         steps.append(

@@ -35,12 +35,15 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ..change_words import blameless_actor, when_text
+from ..findings import Finding
 from ._common import (
     UTC_NS,
     as_utc,
     auto_bin,
     benjamini_hochberg,
     bin_floor,
+    downgrade,
     flag,
     fmt_ms,
     pct,
@@ -49,6 +52,8 @@ from ._common import (
     to_timedelta,
     two_proportion_z,
 )
+from .related import ChangeSpec, related_changes, sentence, targets_from
+from .related import evidence as related_evidence
 
 __all__ = [
     "percentiles",
@@ -61,8 +66,14 @@ __all__ = [
     "detect_cold_start_tail",
     "detect_cold_start_timeouts",
     "APIGW_INTEGRATION_TIMEOUT_MS",
+    "COLD_START_TAIL_CHANGES",
+    "COLD_START_TIMEOUTS_CHANGES",
+    "SUSTAINED_BIN_SHARE",
 ]
 
+#: The share of time bins a per-bin tail must hold to be more than a blip: with fewer, the P95 of the
+#: per-bin P99 (what the dashboard shows 19 bins out of 20) does not move.
+SUSTAINED_BIN_SHARE = 0.05
 #: API Gateway's default (and, for REST APIs, usual maximum) integration timeout.
 APIGW_INTEGRATION_TIMEOUT_MS = 29_000.0
 #: A latency within this fraction of the gateway timeout counts as "at the cap".
@@ -786,6 +797,220 @@ def _cap_confidence(confidence: float, severity: str) -> float:
 # --------------------------------------------------------------------------- detectors
 
 
+#: The changes that can explain ``cold-start-tail``, most direct first (see :mod:`.related`).
+COLD_START_TAIL_CHANGES = ChangeSpec("cold-start-tail", {
+    "provisioned-concurrency": "provisioned concurrency removed or lowered: fewer environments stay initialised, so "
+                               "requests after idle periods start cold",
+    "code": "a code deploy replaces every environment: the requests after it start cold",
+    "alias": "an alias moved to another version, whose environments start cold",
+    "function-config": "a configuration update replaces every environment",
+})
+
+
+def _tail_views(sub: pd.DataFrame, lat: pd.Series, cold: pd.Series, window: Any) -> dict[str, Any]:
+    """The two views of the tail (whole window, per time bin) and the numbers behind them."""
+    n, n_cold = len(lat), int(cold.sum())
+    warm = lat[~cold].to_numpy()
+    warm_p99 = float(np.quantile(warm, 0.99))
+    v: dict[str, Any] = {"n": n, "n_cold": n_cold, "warm_p99": warm_p99, "share_all": n_cold / n,
+                         "slow": max(2.0 * warm_p99, warm_p99 + 500.0),
+                         "p50": float(np.quantile(lat.to_numpy(), 0.5)), "p99": float(np.quantile(lat.to_numpy(), 0.99))}
+    # Whole-window view: the P99 needs >= 500 requests to hold 5 of them; below that, the P95.
+    q = 0.99 if n >= 500 else 0.95
+    thr = float(np.quantile(lat.to_numpy(), q))
+    tail = lat >= thr
+    n_tail, cold_tail = int(tail.sum()), int((cold & tail).sum())
+    _, p = two_proportion_z(cold_tail, n_tail, n_cold - cold_tail, n - n_tail, alternative="greater")
+    tail_warm = float(np.quantile(warm, q))
+    ratio = thr / tail_warm if tail_warm > 0 else math.inf
+    share_tail = cold_tail / n_tail
+    v.update({"qn": _qname(q).upper(), "thr": thr, "tail": tail, "n_tail": n_tail, "cold_tail": cold_tail,
+              "share_tail": share_tail, "lift": share_tail / v["share_all"], "p": p, "tail_warm": tail_warm})
+    v["global_view"] = cold_tail >= 3 and p < 0.01 and v["lift"] >= 2 and ratio >= 1.5 and thr - tail_warm >= 250
+    # Per-bin view: the P99 a dashboard shows, ~60-200 bins over the window.
+    v.update({"has_time": "timestamp" in sub.columns and sub["timestamp"].notna().any(), "slow_bins": 0, "explained": 0,
+              "bin_tail": math.nan, "width": None, "n_bins": 0, "bin_requests": math.nan})
+    if v["has_time"]:
+        per_all = percentiles(sub, quantiles=(0.99,), window=window)
+        with_traffic = per_all["count"] > 0
+        v["n_bins"] = int(with_traffic.sum())
+        v["bin_requests"] = float(per_all.loc[with_traffic, "count"].median()) if v["n_bins"] else math.nan
+        v["width"] = per_all.attrs.get("bin")
+        per_warm = percentiles(sub[~cold.to_numpy()], quantiles=(0.99,), by=v["width"], window=window)
+        merged = per_all.merge(per_warm[["timestamp", "p99"]], on="timestamp", how="left", suffixes=("", "_warm"))
+        is_slow = merged["p99"] >= v["slow"]
+        expl = is_slow & ~(merged["p99_warm"] >= v["slow"])
+        v["slow_bins"], v["explained"] = int(is_slow.sum()), int(expl.sum())
+        if v["explained"]:
+            v["bin_tail"] = float(merged.loc[expl, "p99"].median())
+    v["bin_view"] = v["slow_bins"] >= 3 and v["explained"] >= 0.5 * v["slow_bins"]
+    return v
+
+
+def _tail_evidence(v: dict[str, Any], sub: pd.DataFrame) -> dict[str, Any]:
+    evidence: dict[str, Any] = {
+        "requests": v["n"], "cold_starts": v["n_cold"], "cold_share_overall": v["share_all"], "p50_ms": v["p50"],
+        "p99_ms": v["p99"], "warm_p99_ms": v["warm_p99"], "slow_tail_threshold_ms": v["slow"], "tail_quantile": v["qn"],
+        "tail_all_ms": v["thr"], "tail_without_cold_ms": v["tail_warm"], "tail_requests": v["n_tail"],
+        "cold_starts_in_tail": v["cold_tail"], "cold_share_of_tail": v["share_tail"], "lift": v["lift"], "p_value": v["p"],
+    }
+    if v["has_time"]:
+        evidence.update({"bin": _td_text(v["width"]), "bins_with_traffic": v["n_bins"], "bins_with_slow_p99": v["slow_bins"],
+                         "share_of_bins_slow": v["slow_bins"] / v["n_bins"] if v["n_bins"] else math.nan,
+                         "slow_bins_explained_by_cold_starts": v["explained"], "median_requests_per_bin": v["bin_requests"]})
+        if v["explained"]:
+            evidence["slow_bin_p99_median_ms"] = v["bin_tail"]
+    init = pd.to_numeric(sub["init_duration_ms"], errors="coerce").dropna() if "init_duration_ms" in sub.columns else pd.Series(dtype="float64")
+    if len(init):
+        evidence["init_p50_ms"] = float(init.median())
+        evidence["init_max_ms"] = float(init.max())
+    return evidence
+
+
+def _tail_quiet(sub: pd.DataFrame, v: dict[str, Any], window: Any, evidence: dict[str, Any]) -> bool:
+    """Within the window: the quietest traffic bins have the highest P99 and cold-start rate."""
+    tv = tail_vs_traffic(sub, buckets=4, q=0.99, window=window) if v["has_time"] else tail_vs_traffic(None)
+    if len(tv) < 2:
+        return False
+    lo, hi = tv.iloc[0], tv.iloc[-1]
+    _, pq = two_proportion_z(lo["cold_starts"], lo["requests"], hi["cold_starts"], hi["requests"], alternative="greater")
+    quiet = bool(lo["p99"] >= 2 * hi["p99"] and lo["cold_start_rate"] >= 2 * max(hi["cold_start_rate"], 1e-9) and pq < 0.01)
+    evidence.update({"quiet_rate_per_min": lo["rate_max"], "busy_rate_per_min": hi["rate_min"], "quiet_p99_ms": lo["p99"],
+                     "busy_p99_ms": hi["p99"], "quiet_cold_start_rate": lo["cold_start_rate"],
+                     "busy_cold_start_rate": hi["cold_start_rate"], "quiet_hours_signature": quiet})
+    return quiet
+
+
+def _tail_baseline(inputs: Any, sub: pd.DataFrame, v: dict[str, Any], window: Any, evidence: dict[str, Any]) -> bool:
+    """Against the baseline window: quieter traffic, more cold starts (z-test), a P99 at least double."""
+    base = _in_window(getattr(inputs, "baseline_requests", None), getattr(inputs, "baseline", None))
+    if base is None or not v["has_time"] or "timestamp" not in base.columns:
+        return False
+    blat = request_latency(base)
+    bcold, bknown = cold_starts(base)
+    bok = (blat.notna() & bknown).to_numpy()
+    nb = int(bok.sum())
+    inc_span = _span_minutes(sub["timestamp"], window)
+    base_span = _span_minutes(base["timestamp"], getattr(inputs, "baseline", None))
+    if nb < 50 or not inc_span or not base_span:
+        return False
+    n, n_cold = v["n"], v["n_cold"]
+    rate_inc, rate_base = n / inc_span, nb / base_span
+    b_p99 = float(np.quantile(blat[bok].to_numpy(), 0.99))
+    b_cold = int(bcold[bok].sum())
+    _, pb = two_proportion_z(n_cold, n, b_cold, nb, alternative="greater")
+    quiet = bool(rate_inc <= 0.5 * rate_base and n_cold / n >= 2 * (b_cold / nb) and pb < 0.01 and v["p99"] >= 2 * b_p99)
+    evidence.update({"traffic_per_min": rate_inc, "baseline_traffic_per_min": rate_base, "baseline_p99_ms": b_p99,
+                     "baseline_cold_start_rate": b_cold / nb, "quieter_than_baseline": quiet})
+    return quiet
+
+
+def _tail_title(v: dict[str, Any]) -> str:
+    """A title that says P99 shows the window's P99; the per-bin view says it is per bin."""
+    if v["global_view"] or v["p99"] >= v["slow"]:
+        return f"Cold starts make the P99 latency ({fmt_ms(v['p99'])} vs {fmt_ms(v['warm_p99'])} without them)"
+    return (f"Cold starts raise the P99 of {v['explained']} of {v['n_bins']} {_td_text(v['width'])} bins "
+            f"(median {fmt_ms(v['bin_tail'])}; window P99 {fmt_ms(v['p99'])}, {fmt_ms(v['warm_p99'])} without them)")
+
+
+def _tail_summary(v: dict[str, Any], evidence: dict[str, Any], quiet: bool, base_quiet: bool) -> list[str]:
+    parts = []
+    if v["bin_view"]:
+        few = (f"; a bin holds a median of {evidence['median_requests_per_bin']:.0f} requests, so its P99 is set by its "
+               "slowest one or two" if evidence.get("median_requests_per_bin", 100) < 100 else "")
+        parts.append(
+            f"In {v['slow_bins']} of the {v['n_bins']} {_td_text(v['width'])} bins with traffic the P99 reached "
+            f"{fmt_ms(v['slow'])} or more (median {fmt_ms(v['bin_tail'])}{few}), against a warm P99 of {fmt_ms(v['warm_p99'])}; "
+            f"in {v['explained']} of them the P99 without cold starts stays below {fmt_ms(v['slow'])}."
+        )
+    if v["global_view"]:
+        parts.append(
+            f"{pct(v['share_tail'], 0)} of the requests at or above the window's {v['qn']} ({fmt_ms(v['thr'])}) were cold "
+            f"starts, against {pct(v['share_all'])} of all {v['n']} requests (lift {v['lift']:.1f}); without them the "
+            f"{v['qn']} is {fmt_ms(v['tail_warm'])}."
+        )
+    else:
+        parts.append(f"Over the whole window the P99 is {fmt_ms(v['p99'])} ({fmt_ms(v['warm_p99'])} without cold starts); "
+                     f"cold starts are {pct(v['share_all'])} of the {v['n']} requests and the P50 is {fmt_ms(v['p50'])}.")
+    if quiet:
+        parts.append(
+            f"It is a quiet-hours effect: in the quietest quarter of the bins ({evidence['quiet_rate_per_min']:.1f} req/min or less) "
+            f"the P99 is {fmt_ms(evidence['quiet_p99_ms'])} with {pct(evidence['quiet_cold_start_rate'])} cold starts, "
+            f"against {fmt_ms(evidence['busy_p99_ms'])} and {pct(evidence['busy_cold_start_rate'])} at the busiest."
+        )
+    if base_quiet:
+        parts.append(
+            f"Against the baseline, traffic fell to {evidence['traffic_per_min']:.1f} req/min from "
+            f"{evidence['baseline_traffic_per_min']:.1f}, cold starts rose to {pct(v['share_all'])} of requests from "
+            f"{pct(evidence['baseline_cold_start_rate'])} and the P99 to {fmt_ms(v['p99'])} from "
+            f"{fmt_ms(evidence['baseline_p99_ms'])}: idle environments are reclaimed and the next requests start cold."
+        )
+    return parts
+
+
+def _tail_remediation(target: str, conc: dict[str, Any], evidence: dict[str, Any], cause: dict[str, Any] | None,
+                      reference: Any = None) -> list[str]:
+    steps = []
+    size = ""
+    if "concurrency_p95" in conc:
+        n_pc = max(1, int(math.ceil(conc["concurrency_p95"])))
+        size = (f"about {n_pc} environment{'s' if n_pc != 1 else ''}, the P95 of observed concurrency "
+                f"({conc['concurrency_source']})")
+    else:
+        size = "sized to its concurrency in the quiet hours (the ConcurrentExecutions Maximum metric)"
+    if cause is not None and cause["kind"] == "provisioned-concurrency":
+        what = "deleted" if cause["api"].startswith(("Delete", "Deregister")) else "lowered"
+        steps.append(
+            f"Restore the provisioned concurrency on `{cause['target']}` that was {what} "
+            f"{when_text(cause['timestamp'], reference)} ({cause['api']} by "
+            f"{blameless_actor(cause['actor'])}): {size}. If it was cut to save cost, schedule it for the hours that need "
+            "it (Application Auto Scaling scheduled actions) instead of removing it."
+        )
+    else:
+        if cause is not None:
+            steps.append(
+                f"{sentence(cause, reference=reference, onset_known=False)[:-1]}: every deploy or configuration update replaces the function's environments, so the "
+                "requests after it start cold; shift traffic gradually (CodeDeploy canary or linear on the alias) and keep "
+                "provisioned concurrency on the alias so a new version is initialised before it takes traffic."
+            )
+        steps.append(
+            f"Enable provisioned concurrency on {target} (on an alias or version): {size}, so requests after idle periods "
+            "land on an initialised environment; if traffic is seasonal, schedule it or use Application Auto Scaling target "
+            "tracking on ProvisionedConcurrencyUtilization (target ~0.7)."
+        )
+    init_txt = (
+        f" (init P50 {fmt_ms(evidence['init_p50_ms'])}, max {fmt_ms(evidence['init_max_ms'])})" if "init_p50_ms" in evidence else ""
+    )
+    steps.append(
+        f"Shorten initialisation{init_txt}: Lambda SnapStart (Java 11+, Python 3.12+, .NET 8), lazy-load heavy SDK "
+        "clients and modules outside the hot path, trim the package and layers, give the function more memory "
+        "(more CPU during init)."
+    )
+    steps.append(
+        "Track the P99 with and without cold starts separately (Init Duration in REPORT lines) and alarm on the warm "
+        "tail, so a code regression is not hidden behind cold starts and vice versa."
+    )
+    return steps
+
+
+def _tail_severity(v: dict[str, Any]) -> tuple[str, float]:
+    """Severity from the tail users see (the window's tail, or the per-bin P99 cold starts explain); its level."""
+    def sev(level: float) -> str:
+        if level >= 2000 and level >= 3 * v["warm_p99"]:
+            return "high"
+        if level >= 1000 and level >= 2 * v["warm_p99"]:
+            return "medium"
+        return "low"
+
+    levels = ([v["thr"]] if v["global_view"] else []) + ([v["bin_tail"]] if v["bin_view"] else [])
+    order = ("critical", "high", "medium", "low", "info")
+    severity = min((sev(x) for x in levels), key=order.index)
+    # A per-bin tail seen in fewer than 1 bin in 20 leaves the dashboard's P99 unchanged 95 % of the time: a blip.
+    if not v["global_view"] and v["n_bins"] and v["slow_bins"] / v["n_bins"] < SUSTAINED_BIN_SHARE:
+        severity = downgrade(severity)
+    return severity, max(levels)
+
+
 def detect_cold_start_tail(inputs: Any) -> Any:
     """``cold-start-tail``: the slowest requests are cold starts (incidents.md #7).
 
@@ -801,22 +1026,27 @@ def detect_cold_start_tail(inputs: Any) -> Any:
       have a slow P99 and in at least half of them the P99 without cold starts is not slow.
       This catches the quiet-hours case, where few requests make each bin's P99.
 
+    The title quotes the window's P99 when it is slow (or the whole-window view holds);
+    otherwise it says that the per-bin P99 is what cold starts raise.
+
     Severity follows the tail users see (the whole-window tail, or the median P99 of the
     slow bins that cold starts explain): ``high`` at >= 2 s and >= 3x the warm P99,
-    ``medium`` at >= 1 s and >= 2x, else ``low``. The quiet-hours signature raises
+    ``medium`` at >= 1 s and >= 2x, else ``low``; one step lower when only the per-bin view
+    holds and fewer than :data:`SUSTAINED_BIN_SHARE` of the bins are slow. The quiet-hours signature raises
     confidence: within the window, the quietest traffic bins have the highest P99 and
     cold-start rate; or, against ``baseline_requests``, traffic is at most half the
     baseline's while cold starts (z-test p < 0.01) and the P99 at least double; a tail made
-    mostly of failed requests lowers it (that is ``cold-start-timeouts``). Remediation
-    sizes provisioned concurrency from the observed concurrency (ConcurrentExecutions
-    Maximum, else Little's law on request durations).
+    mostly of failed requests lowers it (that is ``cold-start-timeouts``). The changes that
+    can explain it (:data:`COLD_START_TAIL_CHANGES`: provisioned concurrency removed or
+    lowered, deploys, alias and configuration updates of the function, across the whole change
+    timeline) are named in the summary and the remediation. Remediation sizes provisioned
+    concurrency from the observed concurrency (ConcurrentExecutions Maximum, else Little's law
+    on request durations).
 
     Returns
     -------
     Finding or None
     """
-    from ..findings import Finding
-
     window = getattr(inputs, "window", None)
     req = _in_window(getattr(inputs, "requests", None), window)
     if req is None:
@@ -824,129 +1054,18 @@ def detect_cold_start_tail(inputs: Any) -> Any:
     lat = request_latency(req)
     cold, known = cold_starts(req)
     ok = (lat.notna() & known).to_numpy()
-    n = int(ok.sum())
-    if n < 100:
+    if int(ok.sum()) < 100:
         return None
-    sub = req[ok]
-    lat, cold = lat[ok], cold[ok]
-    n_cold = int(cold.sum())
-    warm = lat[~cold].to_numpy()
-    if n_cold < 3 or len(warm) < 50:
+    sub, lat, cold = req[ok], lat[ok], cold[ok]
+    if int(cold.sum()) < 3 or int((~cold).sum()) < 50:
         return None
-    warm_p99 = float(np.quantile(warm, 0.99))
-    slow = max(2.0 * warm_p99, warm_p99 + 500.0)
-
-    # Whole-window view.
-    q = 0.99 if n >= 500 else 0.95
-    qn = _qname(q).upper()
-    thr = float(np.quantile(lat.to_numpy(), q))
-    tail = lat >= thr
-    n_tail = int(tail.sum())
-    cold_tail = int((cold & tail).sum())
-    share_tail, share_all = cold_tail / n_tail, n_cold / n
-    lift = share_tail / share_all
-    _, p = two_proportion_z(cold_tail, n_tail, n_cold - cold_tail, n - n_tail, alternative="greater")
-    tail_warm = float(np.quantile(warm, q))
-    ratio = thr / tail_warm if tail_warm > 0 else math.inf
-    global_view = cold_tail >= 3 and p < 0.01 and lift >= 2 and ratio >= 1.5 and thr - tail_warm >= 250
-
-    # Per-bin view.
-    has_time = "timestamp" in sub.columns and sub["timestamp"].notna().any()
-    slow_bins = explained = 0
-    bin_tail = math.nan
-    width = None
-    n_bins = 0
-    if has_time:
-        per_all = percentiles(sub, quantiles=(0.99,), window=window)
-        n_bins = int((per_all["count"] > 0).sum())
-        width = per_all.attrs.get("bin")
-        per_warm = percentiles(sub[~cold.to_numpy()], quantiles=(0.99,), by=width, window=window)
-        merged = per_all.merge(per_warm[["timestamp", "p99"]], on="timestamp", how="left", suffixes=("", "_warm"))
-        is_slow = merged["p99"] >= slow
-        slow_bins = int(is_slow.sum())
-        expl = is_slow & ~(merged["p99_warm"] >= slow)
-        explained = int(expl.sum())
-        if explained:
-            bin_tail = float(merged.loc[expl, "p99"].median())
-    bin_view = slow_bins >= 3 and explained >= 0.5 * slow_bins
-    if not (global_view or bin_view):
+    v = _tail_views(sub, lat, cold, window)
+    if not (v["global_view"] or v["bin_view"]):
         return None
-
-    def _sev(level: float) -> str:
-        if level >= 2000 and level >= 3 * warm_p99:
-            return "high"
-        if level >= 1000 and level >= 2 * warm_p99:
-            return "medium"
-        return "low"
-
-    levels = ([thr] if global_view else []) + ([bin_tail] if bin_view else [])
-    severity = min((_sev(x) for x in levels), key=lambda sv: ("critical", "high", "medium", "low", "info").index(sv))
-    level = max(levels)
-    p50 = float(np.quantile(lat.to_numpy(), 0.5))
-    evidence: dict[str, Any] = {
-        "requests": n,
-        "cold_starts": n_cold,
-        "cold_share_overall": share_all,
-        "p50_ms": p50,
-        "warm_p99_ms": warm_p99,
-        "slow_tail_threshold_ms": slow,
-        "tail_quantile": qn,
-        "tail_all_ms": thr,
-        "tail_without_cold_ms": tail_warm,
-        "tail_requests": n_tail,
-        "cold_starts_in_tail": cold_tail,
-        "cold_share_of_tail": share_tail,
-        "lift": lift,
-        "p_value": p,
-    }
-    if has_time:
-        evidence.update({"bin": _td_text(width), "bins_with_traffic": n_bins, "bins_with_slow_p99": slow_bins,
-                         "slow_bins_explained_by_cold_starts": explained})
-        if explained:
-            evidence["slow_bin_p99_median_ms"] = bin_tail
-    init = pd.to_numeric(sub["init_duration_ms"], errors="coerce").dropna() if "init_duration_ms" in sub.columns else pd.Series(dtype="float64")
-    if len(init):
-        evidence["init_p50_ms"] = float(init.median())
-        evidence["init_max_ms"] = float(init.max())
-
-    quiet = False
-    tv = tail_vs_traffic(sub, buckets=4, q=0.99, window=window) if has_time else tail_vs_traffic(None)
-    if len(tv) >= 2:
-        lo, hi = tv.iloc[0], tv.iloc[-1]
-        _, pq = two_proportion_z(lo["cold_starts"], lo["requests"], hi["cold_starts"], hi["requests"], alternative="greater")
-        quiet = bool(lo["p99"] >= 2 * hi["p99"] and lo["cold_start_rate"] >= 2 * max(hi["cold_start_rate"], 1e-9) and pq < 0.01)
-        evidence.update(
-            {
-                "quiet_rate_per_min": lo["rate_max"],
-                "busy_rate_per_min": hi["rate_min"],
-                "quiet_p99_ms": lo["p99"],
-                "busy_p99_ms": hi["p99"],
-                "quiet_cold_start_rate": lo["cold_start_rate"],
-                "busy_cold_start_rate": hi["cold_start_rate"],
-                "quiet_hours_signature": quiet,
-            }
-        )
-    # The same signature against the baseline window: quieter traffic, more cold starts, higher P99.
-    base_quiet = False
-    base = _in_window(getattr(inputs, "baseline_requests", None), getattr(inputs, "baseline", None))
-    if base is not None and has_time and "timestamp" in base.columns:
-        blat = request_latency(base)
-        bcold, bknown = cold_starts(base)
-        bok = (blat.notna() & bknown).to_numpy()
-        nb = int(bok.sum())
-        inc_span = _span_minutes(sub["timestamp"], window)
-        base_span = _span_minutes(base["timestamp"], getattr(inputs, "baseline", None))
-        if nb >= 50 and inc_span and base_span:
-            rate_inc, rate_base = n / inc_span, nb / base_span
-            b_p99 = float(np.quantile(blat[bok].to_numpy(), 0.99))
-            b_cold = int(bcold[bok].sum())
-            p99_all = float(np.quantile(lat.to_numpy(), 0.99))
-            _, pb = two_proportion_z(n_cold, n, b_cold, nb, alternative="greater")
-            base_quiet = bool(rate_inc <= 0.5 * rate_base and n_cold / n >= 2 * (b_cold / nb) and pb < 0.01
-                              and p99_all >= 2 * b_p99)
-            evidence.update({"traffic_per_min": rate_inc, "baseline_traffic_per_min": rate_base,
-                             "p99_ms": p99_all, "baseline_p99_ms": b_p99,
-                             "baseline_cold_start_rate": b_cold / nb, "quieter_than_baseline": base_quiet})
+    severity, level = _tail_severity(v)
+    evidence = _tail_evidence(v, sub)
+    quiet = _tail_quiet(sub, v, window, evidence)
+    base_quiet = _tail_baseline(inputs, sub, v, window, evidence)
     conc = _concurrency(inputs, sub)
     for k in ("concurrency_p95", "concurrency_peak", "provisioned_concurrency"):
         if k in conc:
@@ -956,85 +1075,41 @@ def detect_cold_start_tail(inputs: Any) -> Any:
         evidence["function"] = function
     # A tail made of failed requests (timeouts, 5XX) is the cold-start-timeouts story, not a latency one.
     fail, _, _ = _failing(sub)
-    failed_tail = float(fail[tail.to_numpy()].mean()) if n_tail else 0.0
+    failed_tail = float(fail[v["tail"].to_numpy()].mean()) if v["n_tail"] else 0.0
     evidence["failed_share_of_tail"] = failed_tail
+    resources = getattr(inputs, "resources", None) or {}
+    related = related_changes(getattr(inputs, "changes", None), COLD_START_TAIL_CHANGES,
+                              targets_from(function, resources.get("function_name"), kind="function"), window=window)
+    cause = related[0] if related else None
+    evidence.update(related_evidence(cause))
 
-    strength = max(share_tail if global_view else 0.0, explained / slow_bins if bin_view else 0.0)
-    confidence = 0.3 + 0.3 * strength + 0.2 * min(1.0, math.log2(max(level / max(warm_p99, 1e-9), 1.0)) / 3.0)
+    strength = max(v["share_tail"] if v["global_view"] else 0.0, v["explained"] / v["slow_bins"] if v["bin_view"] else 0.0)
+    confidence = 0.3 + 0.3 * strength + 0.2 * min(1.0, math.log2(max(level / max(v["warm_p99"], 1e-9), 1.0)) / 3.0)
     confidence += 0.1 if quiet or base_quiet else 0.0
-    confidence += 0.05 if global_view and bin_view else 0.0
-    if n_cold < 10:
+    confidence += 0.05 if v["global_view"] and v["bin_view"] else 0.0
+    confidence += 0.05 if cause is not None and cause["kind"] == "provisioned-concurrency" else 0.0
+    if v["n_cold"] < 10:
         confidence -= 0.1
     if failed_tail >= 0.5:
         confidence -= 0.25
     confidence = _cap_confidence(confidence, severity)
 
-    parts = []
-    if bin_view:
-        parts.append(
-            f"In {slow_bins} of the {n_bins} {_td_text(width)} bins with traffic the P99 reached {fmt_ms(slow)} or more "
-            f"(median {fmt_ms(bin_tail)}), "
-            f"against a warm P99 of {fmt_ms(warm_p99)}; in {explained} of them the P99 without cold starts stays below "
-            f"{fmt_ms(slow)}."
-        )
-    if global_view:
-        parts.append(
-            f"{pct(share_tail, 0)} of the requests at or above the window's {qn} ({fmt_ms(thr)}) were cold starts, "
-            f"against {pct(share_all)} of all {n} requests (lift {lift:.1f}); without them the {qn} is {fmt_ms(tail_warm)}."
-        )
-    else:
-        parts.append(f"Cold starts are {pct(share_all)} of the {n} requests; the P50 is {fmt_ms(p50)}.")
-    if quiet:
-        parts.append(
-            f"It is a quiet-hours effect: in the quietest quarter of the bins ({evidence['quiet_rate_per_min']:.1f} req/min or less) "
-            f"the P99 is {fmt_ms(evidence['quiet_p99_ms'])} with {pct(evidence['quiet_cold_start_rate'])} cold starts, "
-            f"against {fmt_ms(evidence['busy_p99_ms'])} and {pct(evidence['busy_cold_start_rate'])} at the busiest."
-        )
-    if base_quiet:
-        parts.append(
-            f"Against the baseline, traffic fell to {evidence['traffic_per_min']:.1f} req/min from "
-            f"{evidence['baseline_traffic_per_min']:.1f}, cold starts rose to {pct(share_all)} of requests from "
-            f"{pct(evidence['baseline_cold_start_rate'])} and the P99 to {fmt_ms(evidence['p99_ms'])} from "
-            f"{fmt_ms(evidence['baseline_p99_ms'])}: idle environments are reclaimed and the next requests start cold."
-        )
+    parts = _tail_summary(v, evidence, quiet, base_quiet)
     if failed_tail >= 0.5:
         parts.append(f"{pct(failed_tail, 0)} of the slowest requests failed (timeouts/5XX): see cold-start-timeouts.")
-    target = f"`{function}`" if function else "the function"
-    remediation = []
-    if "concurrency_p95" in conc:
-        n_pc = max(1, int(math.ceil(conc["concurrency_p95"])))
-        remediation.append(
-            f"Enable provisioned concurrency on {target} (on an alias or version): about {n_pc} "
-            f"environment{'s' if n_pc != 1 else ''}, the P95 of "
-            f"observed concurrency ({conc['concurrency_source']}), so requests after idle periods land on an initialised "
-            "environment; if traffic is seasonal, schedule it or use Application Auto Scaling target tracking on "
-            "ProvisionedConcurrencyUtilization (target ~0.7)."
-        )
-    else:
-        remediation.append(
-            f"Enable provisioned concurrency on {target} sized to its concurrency in the quiet hours (the "
-            "ConcurrentExecutions Maximum metric), so requests after idle periods land on an initialised environment."
-        )
-    init_txt = (
-        f" (init P50 {fmt_ms(evidence['init_p50_ms'])}, max {fmt_ms(evidence['init_max_ms'])})" if "init_p50_ms" in evidence else ""
-    )
-    remediation.append(
-        f"Shorten initialisation{init_txt}: Lambda SnapStart (Java 11+, Python 3.12+, .NET 8), lazy-load heavy SDK "
-        "clients and modules outside the hot path, trim the package and layers, give the function more memory "
-        "(more CPU during init)."
-    )
-    remediation.append(
-        "Track the P99 with and without cold starts separately (Init Duration in REPORT lines) and alarm on the warm "
-        "tail, so a code regression is not hidden behind cold starts and vice versa."
-    )
+    if cause is not None:
+        parts.append(sentence(cause, reference=window.start if window is not None else None, onset_known=False))
+    remediation = _tail_remediation(f"`{function}`" if function else "the function", conc, evidence, cause,
+                                    window.start if window is not None else None)
     return Finding(
         id="cold-start-tail",
-        title=f"Cold starts make the P99 latency ({fmt_ms(level)} vs {fmt_ms(warm_p99)} warm)",
+        title=_tail_title(v),
         severity=severity,
         summary=" ".join(parts),
         evidence=evidence,
         remediation=remediation,
         confidence=confidence,
+        related_changes=related,
     )
 
 
@@ -1089,6 +1164,27 @@ def _gateway_metrics(inputs: Any) -> dict[str, Any]:
     return out
 
 
+#: The changes that can explain ``cold-start-timeouts``, most direct first (see :mod:`.related`).
+COLD_START_TIMEOUTS_CHANGES = ChangeSpec("cold-start-timeouts", {
+    "provisioned-concurrency": "provisioned concurrency removed or lowered: the burst lands on new environments",
+    "reserved-concurrency": "reserved concurrency lowered: the burst reaches the limit sooner",
+    "function-config": "a timeout or memory change alters how long a cold start may take",
+    "code": "a deploy replaces every environment, and new code may initialise slower",
+    "alias": "an alias moved to another version, whose environments start cold",
+    "api-config": "an API Gateway stage or integration change alters its timeout",
+})
+
+
+def _timeout_changes(inputs: Any, req: pd.DataFrame | None, onset: Any) -> list[dict[str, Any]]:
+    """The changes that can explain the timeouts: on the function the requests ran on, or the API."""
+    resources = getattr(inputs, "resources", None) or {}
+    function = _function_name(req) if req is not None else None
+    targets = targets_from(function, resources.get("function_name"), kind="function")
+    targets += targets_from(resources.get("api_id"), resources.get("api_name"), kind="api")
+    return related_changes(getattr(inputs, "changes", None), COLD_START_TIMEOUTS_CHANGES, targets,
+                           onset=onset, window=getattr(inputs, "window", None), slack="1min")
+
+
 def detect_cold_start_timeouts(inputs: Any) -> Any:
     """``cold-start-timeouts``: cold starts under a burst time out, the gateway returns 5XX (incidents.md #2).
 
@@ -1125,8 +1221,6 @@ def detect_cold_start_timeouts(inputs: Any) -> Any:
 
 
 def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) -> Any:
-    from ..findings import Finding
-
     timeout_s, _ = _setting(getattr(inputs, "settings", None), "timeout")
     fail, timeout_like, lat = _failing(req, timeout_s)
     n, n_fail = len(req), int(fail.sum())
@@ -1263,23 +1357,45 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
     if "concurrency_utilisation" in conc:
         summary += f" Lambda concurrency peaked at {conc['concurrency_peak']:.0f} of a limit of {conc['concurrency_limit']:.0f} ({pct(conc['concurrency_utilisation'], 0)})."
     if at_cap and "integration_latency_max_ms" in gw:
+        evidence["integration_timeout_ms"] = APIGW_INTEGRATION_TIMEOUT_MS
         summary += f" API Gateway IntegrationLatency reached {fmt_ms(gw['integration_latency_max_ms'])}, its 29 s cap."
+    related = _timeout_changes(inputs, req, onset_time)
+    cause = related[0] if related else None
+    evidence.update(related_evidence(cause))
+    if cause is not None:
+        summary += " " + sentence(cause, reference=_window_start(inputs))
     return Finding(
         id="cold-start-timeouts",
         title=f"Cold starts under a traffic burst time out: {pct(burst_rate)} of requests failing",
         severity=severity,
         summary=summary,
         evidence=evidence,
-        remediation=_timeout_remediation(inputs, req, conc, evidence),
+        remediation=_timeout_remediation(inputs, req, conc, evidence, cause),
         confidence=confidence,
+        related_changes=related,
         onset=None if onset_time is None or pd.isna(onset_time) else onset_time.isoformat().replace("+00:00", "Z"),
     )
 
 
-def _timeout_remediation(inputs: Any, req: pd.DataFrame | None, conc: dict[str, Any], evidence: dict[str, Any]) -> list[str]:
+def _window_start(inputs: Any) -> Any:
+    w = getattr(inputs, "window", None)
+    return w.start if w is not None else None
+
+
+def _timeout_remediation(inputs: Any, req: pd.DataFrame | None, conc: dict[str, Any], evidence: dict[str, Any],
+                         cause: dict[str, Any] | None = None) -> list[str]:
     function = _function_name(req) if req is not None else None
     target = f"`{function}`" if function else "the function"
     steps = []
+    if cause is not None and cause["kind"] in ("provisioned-concurrency", "reserved-concurrency"):
+        setting = "provisioned" if cause["kind"] == "provisioned-concurrency" else "reserved"
+        steps.append(
+            f"Undo the {setting}-concurrency change on `{cause['target']}` "
+            f"{when_text(cause['timestamp'], _window_start(inputs))} ({cause['api']} by {blameless_actor(cause['actor'])}), "
+            "then size it for the burst as below."
+        )
+    elif cause is not None:
+        steps.append(f"Review {sentence(cause, reference=_window_start(inputs))[:-1]}: roll it back if the timeouts began with it.")
     peak = conc.get("concurrency_peak")
     if peak is not None:
         steps.append(
@@ -1320,8 +1436,6 @@ def _timeout_remediation(inputs: Any, req: pd.DataFrame | None, conc: dict[str, 
 
 
 def _timeouts_from_metrics(inputs: Any, req: pd.DataFrame | None, gw: dict[str, Any]) -> Any:
-    from ..findings import Finding
-
     if not gw:
         return None
     rate = gw.get("apigw_5xx_rate")
@@ -1353,6 +1467,7 @@ def _timeouts_from_metrics(inputs: Any, req: pd.DataFrame | None, gw: dict[str, 
                 **{k: v for k, v in conc.items() if not k.endswith("_source")}}
     summary = f"{pct(rate)} of requests failed ({source})"
     if at_cap:
+        evidence["integration_timeout_ms"] = APIGW_INTEGRATION_TIMEOUT_MS
         summary += f" while IntegrationLatency reached {fmt_ms(gw['integration_latency_max_ms'])}, API Gateway's 29 s cap"
     elif near_fn_timeout:
         summary += f" while Lambda Duration reached {fmt_ms(gw['lambda_duration_max_ms'])} of a {timeout_s:.0f} s timeout"
@@ -1364,12 +1479,18 @@ def _timeouts_from_metrics(inputs: Any, req: pd.DataFrame | None, gw: dict[str, 
     if throttled:
         summary += f" Lambda throttled {conc['lambda_throttles']:.0f} invocations."
     summary += " Request-level logs (REPORT lines with Init Duration) would confirm the cold starts."
+    related = _timeout_changes(inputs, req, None)
+    cause = related[0] if related else None
+    evidence.update(related_evidence(cause))
+    if cause is not None:
+        summary += " " + sentence(cause, reference=_window_start(inputs), onset_known=False)
     return Finding(
         id="cold-start-timeouts",
         title=f"Burst of new Lambda environments with gateway timeouts: {pct(rate)} of requests failing",
         severity=severity,
         summary=summary,
         evidence=evidence,
-        remediation=_timeout_remediation(inputs, req, conc, {}),
+        remediation=_timeout_remediation(inputs, req, conc, {}, cause),
         confidence=confidence,
+        related_changes=related,
     )

@@ -59,6 +59,8 @@ from ._common import (
     severity_for_share,
     to_float,
 )
+from .related import ChangeSpec, related_changes, sentence, targets_from
+from .related import evidence as related_evidence
 
 __all__ = [
     "POOL_ERROR_COLUMNS",
@@ -71,6 +73,7 @@ __all__ = [
     "leak_signature",
     "db_headroom",
     "detect_connection_pool_leak",
+    "POOL_LEAK_CHANGES",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -690,6 +693,26 @@ _FIX_BY_LIBRARY = {
 }
 
 
+#: The changes that can explain ``connection-pool-leak`` (see :mod:`.related`): a leak arrives with code.
+POOL_LEAK_CHANGES = ChangeSpec("connection-pool-leak", {
+    "deployment": "a deploy shipped the code path that keeps connections after an exception",
+    "code": "new code shipped the path that keeps connections after an exception",
+    "database-config": "the database's connection settings changed",
+})
+
+
+def _pool_targets(inputs: Inputs, db: Any) -> list[Any]:
+    """The service that logs the pool errors (the ECS service or functions named, or behind the log groups) and its database."""
+    res = inputs.resources
+    cluster, services = res.get("ecs_cluster"), res.get("ecs_service")
+    names = [services] if isinstance(services, str) else list(services or [])
+    out = targets_from([f"{cluster}/{n}" if cluster and "/" not in str(n) else n for n in names], kind="ecs_service")
+    groups = inputs.logs["log_group"].dropna().unique()[:20] if inputs.logs is not None and "log_group" in inputs.logs.columns else []
+    functions = [g.split("/aws/lambda/", 1)[1] for g in groups if isinstance(g, str) and g.startswith("/aws/lambda/")]
+    out += targets_from(functions, res.get("function_name"), kind="function")
+    return out + targets_from(db, res.get("db_instance"), kind="db_instance")
+
+
 def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Finding | None:
     """``connection-pool-leak``: pool exhausted while the database idles, in-use steps after exceptions.
 
@@ -793,6 +816,7 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
                          "leaked_connections": top_leak["leaked"], "step_ups": int(top_leak["step_ups"]),
                          "step_ups_after_exception": int(top_leak["step_ups_after_exception"]),
                          "leaked_per_exception": top_leak["leaked_per_exception"],
+                         "exceptions_while_rising": int(top_leak["exceptions_while_rising"]),
                          "chance_of_exception_before_step": top_leak["chance_share"]})
 
     parts = []
@@ -821,6 +845,12 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
         tail = (". The pool ran dry while the database had room: the application is most likely holding connections it no "
                 "longer uses (a leak on the error path); log the pool's in-use count to confirm.")
     summary = sentence_case("; ".join(parts)) + tail
+    onset = first_err if first_err is not None else (usage["timestamp"].min() if len(usage) else None)
+    related = related_changes(inputs.changes, POOL_LEAK_CHANGES, _pool_targets(inputs, dbrow["db"] if dbrow is not None else None),
+                              onset=onset, window=inputs.window)
+    if related:
+        evidence.update(related_evidence(related[0]))
+        summary += " " + sentence(related[0], reference=inputs.window.start if inputs.window is not None else None)
     remediation = [
         _FIX_BY_LIBRARY.get(library or "", "Return every connection on every path: a context manager or try/finally around each "
                                              "checkout, so an exception cannot keep it."),
@@ -840,8 +870,8 @@ def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Findi
         evidence=evidence,
         remediation=remediation,
         confidence=round(min(0.95, max(0.05, confidence)), 3),
-        related_changes=[],
-        onset=iso_z(first_err if first_err is not None else (usage["timestamp"].min() if len(usage) else None)),
+        related_changes=related,
+        onset=iso_z(onset),
     )
 
 

@@ -50,6 +50,7 @@ from ._common import (
     empty_table,
     first_group,
     fmt_ms,
+    fmt_p,
     iso_z,
     parse_dims,
     pct,
@@ -59,6 +60,8 @@ from ._common import (
     severity_for_share,
     to_float,
 )
+from .related import ChangeSpec, related_changes, sentence, targets_from
+from .related import evidence as related_evidence
 
 __all__ = [
     "CAPACITY_COLUMNS",
@@ -67,14 +70,18 @@ __all__ = [
     "SCAN_COLUMNS",
     "READ_BURST_COLUMNS",
     "TIGHT_GAP_S",
+    "SAME_TIME_OF_DAY",
     "capacity_timeline",
     "throttle_errors",
     "retry_spacing",
     "retry_summary",
     "scan_operations",
     "read_bursts",
+    "schedule_recurrence",
     "detect_throttling_without_backoff",
     "detect_scan_read_burst",
+    "THROTTLING_CHANGES",
+    "SCAN_BURST_CHANGES",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -82,6 +89,9 @@ UTC_NS = "datetime64[ns, UTC]"
 #: A retry this soon after the previous attempt had no backoff to speak of: a DynamoDB
 #: round trip is 5-20 ms, so two attempts 50 ms apart were sent back to back.
 TIGHT_GAP_S = 0.05
+#: How close to the same time of day a burst on another day must come to count as the same schedule: a job's
+#: start drifts by minutes, its run lasts minutes more.
+SAME_TIME_OF_DAY = pd.Timedelta("20min")
 #: Median ratio of successive gaps at or above which the gaps grow (exponential backoff
 #: doubles the ceiling each attempt; with full jitter the median ratio is still 2).
 _GROWING = 1.5
@@ -153,7 +163,10 @@ READ_BURST_COLUMNS = (
     "scan_p_value",
     "read_error_lines",  # throttled reads in the logs during the burst
     "time_of_day",  # HH:MM UTC of the burst's start
-    "days_seen",  # distinct days with a burst at this time of day (±20 min)
+    "days_seen",  # distinct days with a burst at this time of day (±20 min), the burst's own day included
+    "history_days",  # days of the longer history the time of day was checked on
+    "history_days_at_this_time",  # of those, the days whose reads peaked or were throttled at this time of day
+    "schedule_p_value",  # chance of that many days' read peaks at this time of day if peaks fell anywhere
     "recurring",
     "schedule",  # a scheduled rule (EventBridge ScheduleExpression cron) firing just before the burst
 )
@@ -192,6 +205,15 @@ _SCAN = re.compile(
     r"\"operation\"\s*:\s*\"Scan\"|\boperation[=:]\s*\"?Scan\b|calling the Scan operation"
     r"|\bScanCommand\b|\.scan\(|\bdynamodb[.:]scan\b|\bScan\b"
 )
+# A scanning job's own progress lines: "scanning orders, page 12 (1000 items)", "scanned 250000 rows", "segment 3/8 scan".
+_SCAN_PROGRESS = re.compile(
+    r"(?i)\bscan(?:s|ning|ned)?\b.{0,80}?\b(?:pages?|segments?|items?|rows?|records?|table|batch(?:es)?|"
+    r"lastevaluatedkey|exclusivestartkey|totalsegments)\b"
+    r"|\b(?:page|segment|batch)\b.{0,40}?\bscan(?:ned|ning)?\b"
+)
+# Pagination markers of a full-table read with no key condition (a Query names one).
+_PAGINATED_READ = re.compile(r"(?i)last_?evaluated_?key|exclusive_?start_?key|total_?segments")
+_KEYED_READ = re.compile(r"(?i)\bquery\b|key_?condition")
 _TABLE_IN_TEXT = re.compile(r"(?i)\"?table[_ ]?name\"?\s*[:=]\s*\"?([\w.\-]+)|\btable[=/]([\w.\-]+)")
 
 
@@ -241,17 +263,6 @@ def _matches_resource(resource_id: str, name: str) -> bool:
 def _ns(times: pd.Series) -> np.ndarray:
     """UTC times as int64 nanoseconds since the epoch."""
     return as_utc(times).dt.tz_localize(None).astype("datetime64[ns]").to_numpy().astype("int64")
-
-
-def _change_rows(changes: pd.DataFrame | None, start: pd.Timestamp, end: pd.Timestamp, *, classes: Sequence[str] = ()) -> list[dict[str, Any]]:
-    if changes is None or changes.empty or "timestamp" not in changes.columns:
-        return []
-    ts = as_utc(changes["timestamp"])
-    sel = (ts >= start) & (ts <= end)
-    if classes and "class" in changes.columns:
-        sel = sel & changes["class"].astype("string").isin(list(classes)).fillna(False)
-    rows = changes.loc[sel.to_numpy(dtype=bool)]
-    return [{k: (v if not (isinstance(v, float) and math.isnan(v)) else None) for k, v in r.items()} for r in rows.to_dict("records")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -770,12 +781,15 @@ def retry_summary(spacing: pd.DataFrame, *, min_calls: int = 5, min_gaps: int = 
 
 
 def scan_operations(logs: pd.DataFrame | None) -> pd.DataFrame:
-    """Log lines of DynamoDB Scan calls.
+    """Log lines of DynamoDB Scan calls, from the client or from the scanning job itself.
 
     A line counts when its ``operation`` is ``Scan`` or its text names the call: a JSON
     ``"operation": "Scan"``, boto's "calling the Scan operation", ``ScanCommand`` (JS v3),
-    ``table.scan(``, or the word ``Scan`` (case-sensitive, so "scanned" or "ScannedCount" do
-    not count).
+    ``table.scan(``, or the word ``Scan`` (case-sensitive, so "ScannedCount" alone does not
+    count). A job that logs its own progress counts too: "scan", "scanning" or "scanned"
+    (any case) with a page, segment, batch, item, row or record count on the same line, or
+    the pagination keys of a full-table read (``LastEvaluatedKey``, ``ExclusiveStartKey``,
+    ``TotalSegments``) on a line that names no Query or key condition.
 
     Returns
     -------
@@ -798,8 +812,12 @@ def scan_operations(logs: pd.DataFrame | None) -> pd.DataFrame:
     cand = msg.str.contains("scan", case=False, regex=False).fillna(False).to_numpy(dtype=bool)
     text_hit = np.zeros(len(msg), dtype=bool)
     if cand.any():
-        text_hit[cand] = msg[cand].str.contains(_SCAN.pattern, regex=True, na=False).to_numpy(dtype=bool)
-    hit = (op == "scan").fillna(False).to_numpy(dtype=bool) | text_hit
+        text_hit[cand] = (msg[cand].str.contains(_SCAN.pattern, regex=True, na=False)
+                          | msg[cand].str.contains(_SCAN_PROGRESS.pattern, regex=True, na=False)).to_numpy(dtype=bool)
+    paged = msg.str.contains(_PAGINATED_READ.pattern, regex=True, na=False).to_numpy(dtype=bool)
+    if paged.any():
+        text_hit[paged] |= ~msg[paged].str.contains(_KEYED_READ.pattern, regex=True, na=False).to_numpy(dtype=bool)
+    hit = (op.isin(["scan", "scancommand", "parallel_scan"])).fillna(False).to_numpy(dtype=bool) | text_hit
     if not hit.any():
         return empty_table(SCAN_COLUMNS, cols)
     sub = logs.loc[hit]
@@ -890,11 +908,67 @@ def _tod_distance(a: int, b: int) -> int:
     return min(d, 1440 - d)
 
 
+def schedule_recurrence(history: pd.DataFrame | None, resource: str, at: pd.Timestamp, *,
+                        same_time: str | pd.Timedelta = "20min") -> dict[str, Any]:  # SAME_TIME_OF_DAY
+    """Do the table's reads peak at this time of day on the days before ``at``? A daily job shows so.
+
+    Reads a longer, coarser history (``ConsumedReadCapacityUnits`` and ``ReadThrottleEvents``,
+    Sum, e.g. a week at 5 minutes) of ``resource``. A day before ``at``'s day *shows it* when it
+    had read throttles within ``same_time`` of ``at``'s time of day, or its read peak fell there
+    and stood out (at least twice the day's median bin). Days covered by less than half their
+    bins are not judged. The p-value is the binomial chance of at least that many such days if
+    each day's peak fell anywhere: ``P = (2 × same_time + period) / 24 h`` a day.
+
+    Returns
+    -------
+    dict
+        ``history_days`` (days judged), ``days_at_this_time``, ``p_value``, ``resolution_s``.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> ts = pd.date_range("2026-03-01T00:00Z", "2026-03-07T23:55Z", freq="5min")
+    >>> reads = [900.0 if (t.hour, t.minute) == (6, 0) else 50.0 for t in ts]
+    >>> h = pd.DataFrame({"timestamp": ts, "namespace": "AWS/DynamoDB", "metric_name": "ConsumedReadCapacityUnits",
+    ...                   "dimensions": '{"TableName":"orders"}', "stat": "Sum", "period": 300, "value": reads})
+    >>> r = schedule_recurrence(h, "orders", pd.Timestamp("2026-03-08T06:01Z"))
+    >>> r["days_at_this_time"], r["history_days"], r["p_value"] < 1e-6
+    (7, 7, True)
+    """
+    out: dict[str, Any] = {"history_days": 0, "days_at_this_time": 0, "p_value": float("nan"), "resolution_s": float("nan")}
+    cap = capacity_timeline(history)
+    if cap.empty:
+        return out
+    cap = cap[(cap["kind"] == "read") & cap["resource"].map(lambda r: _matches_resource(str(r), str(resource)) or r == resource)]
+    cap = cap[cap["timestamp"] < at.floor("D")]
+    if cap.empty:
+        return out
+    period = float(cap["period"].dropna().median()) if cap["period"].notna().any() else 300.0
+    tol = pd.Timedelta(same_time)
+    mod = _minute_of_day(at)
+    day_bins = 86400.0 / period
+    days = judged = 0
+    for _, day in cap.groupby(cap["timestamp"].dt.floor("D")):
+        if len(day) < 0.5 * day_bins:
+            continue
+        judged += 1
+        near = day["timestamp"].map(lambda t: _tod_distance(_minute_of_day(t), mod) <= tol.total_seconds() / 60)
+        throttled = bool((day.loc[near.to_numpy(dtype=bool), "throttle_events"].fillna(0) > 0).any())
+        reads = day["consumed_units"].fillna(0.0)
+        peak_near = bool(near.loc[reads.idxmax()]) and float(reads.max()) >= 2 * max(float(reads.median()), 1e-9)
+        days += int(throttled or peak_near)
+    chance = min(1.0, (2 * tol.total_seconds() + period) / 86400.0)
+    out.update({"history_days": judged, "days_at_this_time": days, "resolution_s": period,
+                "p_value": binom_sf(days, judged, chance) if judged else float("nan")})
+    return out
+
+
 def read_bursts(
     metrics: pd.DataFrame | None,
     logs: pd.DataFrame | None = None,
     *,
     settings: pd.DataFrame | None = None,
+    history: pd.DataFrame | None = None,
     merge_gap: str | pd.Timedelta = "15min",
     scan_lead: str | pd.Timedelta = "5min",
     same_time: str | pd.Timedelta = "20min",
@@ -907,7 +981,9 @@ def read_bursts(
     read utilisation, the write throttles in the same span (a Scan hurts reads, not writes),
     the Scan lines from ``scan_lead`` before it to its end with their lift over what the
     burst's length would hold by chance and a binomial p-value, throttled reads logged in it,
-    whether bursts recur at the same time of day (± ``same_time``) on other days, and which
+    whether bursts recur at the same time of day (± ``same_time``) on other days — in the
+    metrics themselves, and in a longer, coarser ``history`` of the table's reads
+    (:func:`schedule_recurrence`: a daily job needs days of history to show) — and which
     scheduled rule (a ``ScheduleExpression`` cron in the settings, UTC) fired up to 15 minutes
     before it.
 
@@ -995,6 +1071,9 @@ def read_bursts(
                     "read_error_lines": int(((read_errs["timestamp"] >= start) & (read_errs["timestamp"] < end)).sum()),
                     "time_of_day": f"{start.hour:02d}:{start.minute:02d}",
                     "days_seen": 1,
+                    "history_days": 0,
+                    "history_days_at_this_time": 0,
+                    "schedule_p_value": float("nan"),
                     "recurring": False,
                     "schedule": _schedule_before(schedules, start),
                 }
@@ -1005,12 +1084,20 @@ def read_bursts(
         same = out[(out["resource"] == r["resource"])]
         mod = _minute_of_day(r["start"])
         days = {s.date() for s in same["start"] if _tod_distance(_minute_of_day(s), mod) <= tol}
-        out.at[i, "days_seen"] = len(days)
-        out.at[i, "recurring"] = len(days) >= 2
+        hist = schedule_recurrence(history, str(r["resource"]), r["start"], same_time=same_time)
+        sched = hist["days_at_this_time"] >= 2 and hist["p_value"] < 0.01
+        out.at[i, "days_seen"] = max(len(days), 1 + hist["days_at_this_time"]) if sched else len(days)
+        out.at[i, "history_days"] = hist["history_days"]
+        out.at[i, "history_days_at_this_time"] = hist["days_at_this_time"]
+        out.at[i, "schedule_p_value"] = hist["p_value"]
+        out.at[i, "recurring"] = len(days) >= 2 or sched
     out["start"] = as_utc(out["start"])
     out["end"] = as_utc(out["end"])
     out["recurring"] = out["recurring"].astype(bool)
     out["days_seen"] = out["days_seen"].astype("int64")
+    out["history_days"] = out["history_days"].astype("int64")
+    out["history_days_at_this_time"] = out["history_days_at_this_time"].astype("int64")
+    out["schedule_p_value"] = out["schedule_p_value"].astype("float64")
     out["schedule"] = out["schedule"].astype("object")
     return out.sort_values("read_throttle_events", ascending=False, kind="stable", ignore_index=True)
 
@@ -1096,7 +1183,7 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         basis = (
             f"{summ['calls']} retried calls: {pct(summ['share_within_50ms'])} of {summ['gaps']} gaps between attempts "
             f"within 50 ms (median gap {fmt_ms(summ['median_gap_s'] * 1000)}), gaps do not grow "
-            f"(median ratio of successive gaps {summ['median_growth']:.2f}; exponential backoff gives about 2)"
+            f"(median ratio of successive gaps {summ['median_growth']:.2f}; exponential backoff doubles them)"
             if not math.isnan(summ["median_growth"])
             else f"{summ['calls']} retried calls: {pct(summ['share_within_50ms'])} of {summ['gaps']} gaps between "
             f"attempts within 50 ms (median gap {fmt_ms(summ['median_gap_s'] * 1000)})"
@@ -1115,6 +1202,7 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         "retry_gaps": summ["gaps"],
         "median_retry_gap_ms": summ["median_gap_s"] * 1000 if not math.isnan(summ["median_gap_s"]) else float("nan"),
         "share_gaps_within_50ms": summ["share_within_50ms"],
+        "tight_gap_ms": TIGHT_GAP_S * 1000,
         "median_gap_growth": summ["median_growth"],
         "share_calls_no_backoff": summ["share_no_backoff"],
         "calls_left_out_interleaved": summ["interleaved"],
@@ -1144,11 +1232,11 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
         + "Retrying at once multiplies the load on a table that is already refusing it, so the job drains "
         "its retry budget in seconds and fails."
     )
-    related = _capacity_changes(inputs.changes, onset)
+    related = related_changes(inputs.changes, THROTTLING_CHANGES, _writer_targets(inputs, table), onset=onset,
+                              window=inputs.window, slack="1min")
     if related:
-        last = related[0]
-        summary += (f" Changed before it: {last.get('event_name')} on {last.get('resource')} by {last.get('actor')} "
-                    f"at {iso_z(last.get('timestamp'))}.")
+        evidence.update(related_evidence(related[0]))
+        summary += " " + sentence(related[0], reference=inputs.window.start if inputs.window is not None else None)
     remediation = [
         "Retry with exponential backoff and full jitter (sleep = random(0, min(cap, base × 2^attempt))); with boto3 "
         "drop the hand-written loop and use Config(retries={'mode': 'adaptive', 'max_attempts': 10}) "
@@ -1179,20 +1267,38 @@ def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:
     )
 
 
-_CAPACITY_CHANGE = re.compile(
-    r"Concurrency|EventSourceMapping|UpdateTable|ScalingPolicy|ScalableTarget|ScheduledAction|BatchSize|"
-    r"ProvisionedThroughput|maximumConcurrency|ReadCapacityUnits|WriteCapacityUnits|BillingMode", re.IGNORECASE)
+#: The changes that can explain ``throttling-without-backoff``, most direct first (see :mod:`.related`).
+THROTTLING_CHANGES = ChangeSpec("throttling-without-backoff", {
+    "table-capacity": "the table's capacity or capacity mode changed",
+    "event-source": "the event source mapping changed how many writers run at once (batch size, maximum concurrency)",
+    "reserved-concurrency": "the writers' concurrency limit changed",
+    "code": "new code changed how the writers call and retry",
+    "function-config": "the writers' configuration changed (SDK retry settings, timeouts, memory)",
+}, unscoped={"event-source": "24h"})  # a mapping change's request names only the mapping's UUID
+#: The changes that can explain ``scan-read-burst`` (see :mod:`.related`).
+SCAN_BURST_CHANGES = ChangeSpec("scan-read-burst", {
+    "table-capacity": "the table's read capacity or capacity mode changed",
+    "code": "new code of a function that scans the table",
+})
 
 
-def _capacity_changes(changes: pd.DataFrame | None, onset: Any, lookback: str = "24h") -> list[dict[str, Any]]:
-    """Changes in the day before ``onset`` that touch concurrency or capacity (newest first)."""
-    if onset is None or pd.isna(onset):
-        return []
-    rows = _change_rows(changes, pd.Timestamp(onset) - pd.Timedelta(lookback), pd.Timestamp(onset),
-                        classes=("CONFIG_CHANGE", "SCALING", "DEPLOYMENT"))
-    hits = [r for r in rows if _CAPACITY_CHANGE.search(f"{r.get('event_name', '')} {r.get('detail', '')}")
-            and not r.get("error_code")]
-    return sorted(hits, key=lambda r: pd.Timestamp(r["timestamp"]), reverse=True)[:5]
+def _function_of_log_group(group: Any) -> str | None:
+    """``/aws/lambda/<name>`` → ``<name>`` (the log group Lambda writes to by default)."""
+    text = group if isinstance(group, str) else ""
+    return text.split("/aws/lambda/", 1)[1] if text.startswith("/aws/lambda/") and len(text) > 12 else None
+
+
+def _writer_targets(inputs: Inputs, table: str | None) -> list[Any]:
+    """The table and the functions whose logs hold the throttled calls (and those the investigation names)."""
+    names = []
+    logs = inputs.logs
+    if logs is not None and not logs.empty:
+        if "function_name" in logs.columns:
+            names += [str(x) for x in logs["function_name"].dropna().unique()[:20]]
+        if "log_group" in logs.columns:
+            names += [n for n in map(_function_of_log_group, logs["log_group"].dropna().unique()[:20]) if n]
+    return (targets_from(table if table != "(all)" else None, inputs.resources.get("table_name"), kind="table")
+            + targets_from(names, inputs.resources.get("function_name"), kind="function"))
 
 
 def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding | None:
@@ -1211,13 +1317,13 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
     >>> detect_scan_read_burst(Inputs()) is None      # no ReadThrottleEvents, no finding
     True
     """
-    bursts = read_bursts(inputs.metrics, inputs.logs, settings=inputs.settings)
+    bursts = read_bursts(inputs.metrics, inputs.logs, settings=inputs.settings, history=inputs.metric_history)
     if bursts.empty:
         return None
     top = bursts.iloc[0]
     resource = top["resource"]
     same = bursts[(bursts["resource"] == resource) & bursts["recurring"] & (bursts["time_of_day"].map(
-        lambda s: _tod_distance(int(s[:2]) * 60 + int(s[3:]), _minute_of_day(top["start"])) <= 20))]
+        lambda s: _tod_distance(int(s[:2]) * 60 + int(s[3:]), _minute_of_day(top["start"])) <= SAME_TIME_OF_DAY.total_seconds() / 60))]
     recurring = bool(top["recurring"])
     share = float(same["share_of_read_throttles"].sum()) if recurring else float(top["share_of_read_throttles"])
     time_share = float(same["time_share"].sum()) if recurring else float(top["time_share"])
@@ -1247,6 +1353,11 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
     else:
         severity = "medium"
     start, end = top["start"], top["end"]
+    scans = scan_operations(inputs.logs)
+    scanners = scans.loc[(scans["timestamp"] >= start - pd.Timedelta("5min")) & (scans["timestamp"] < end), "log_group"] if not scans.empty else []
+    targets = (targets_from(resource, inputs.resources.get("table_name"), kind="table")
+               + targets_from([_function_of_log_group(g) for g in pd.unique(pd.Series(scanners, dtype="object"))], kind="function"))
+    related = related_changes(inputs.changes, SCAN_BURST_CHANGES, targets, onset=start, window=inputs.window, slack="1min")
     evidence = {
         "table": resource,
         "burst_start": start,
@@ -1264,13 +1375,21 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
         "throttled_read_lines_in_burst": int(top["read_error_lines"]),
         "time_of_day_utc": top["time_of_day"],
         "days_with_burst_at_this_time": int(top["days_seen"]),
+        "history_days": int(top["history_days"]),
+        "history_days_at_this_time": int(top["history_days_at_this_time"]),
+        "same_time_of_day_within_s": SAME_TIME_OF_DAY.total_seconds(),
+        "schedule_p_value": float(top["schedule_p_value"]),
         "schedule": schedule,
     }
     causes = []
     if strong_scan or weak_scan:
         causes.append(f"{scans_in} of {scans_total} Scan lines in the logs fall in or just before it"
-                      + (f" ({lift:.1f}× what its length would hold by chance, p={p:.2g})" if not math.isnan(lift) else ""))
-    if recurring:
+                      + (f" ({lift:.1f}× what its length would hold by chance, {fmt_p(p)})" if not math.isnan(lift) else ""))
+    if recurring and int(top["history_days"]) and pd.notna(top["schedule_p_value"]) and top["schedule_p_value"] < 0.01:
+        causes.append(f"it recurs: on {int(top['history_days_at_this_time'])} of the {int(top['history_days'])} days before, "
+                      f"the table's reads peaked or were throttled within {SAME_TIME_OF_DAY.total_seconds() / 60:.0f} min of {top['time_of_day']} UTC "
+                      f"({fmt_p(float(top['schedule_p_value']))} against peaks at random times)")
+    elif recurring:
         causes.append(f"it recurs at {top['time_of_day']} UTC on {int(top['days_seen'])} days")
     if schedule:
         causes.append(f"the scheduled rule {schedule} fires just before it")
@@ -1283,6 +1402,9 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
         + (sentence_case("; ".join(causes)) + ": a full-table Scan burning the read capacity in one block."
            if causes else "No Scan lines or schedule explain it; check what reads the table at that time.")
     )
+    if related:
+        evidence.update(related_evidence(related[0]))
+        summary += " " + sentence(related[0], reference=inputs.window.start if inputs.window is not None else None)
     remediation = [
         "Replace the Scan with a Query on a key (add a GSI keyed for the report if needed); a Scan reads and bills every item.",
         "If a Scan is unavoidable: paginate with Limit (e.g. 100-500 items a page) and ExclusiveStartKey, rate-limit "
@@ -1300,6 +1422,6 @@ def detect_scan_read_burst(inputs: Inputs, *, min_events: int = 20) -> Finding |
         evidence=evidence,
         remediation=remediation,
         confidence=round(min(0.95, confidence), 3),
-        related_changes=_change_rows(inputs.changes, start - pd.Timedelta("30min"), end, classes=("CONFIG_CHANGE", "SCALING")),
+        related_changes=related,
         onset=iso_z(start),
     )

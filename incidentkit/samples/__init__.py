@@ -88,6 +88,10 @@ class Sample:
         Configuration as describe calls return it (:data:`~incidentkit.schema.SETTING_COLUMNS`).
     health:
         Health-snapshot frames by name (see :data:`HEALTH_FRAMES`); may be empty.
+    history:
+        A longer, coarser metric history before the baseline (the week of 5-minute datapoints
+        :meth:`incidentkit.Investigation.metric_history` reads), when the story needs days to show
+        (a daily job); None otherwise.
     """
 
     name: str
@@ -103,6 +107,7 @@ class Sample:
     changes: pd.DataFrame
     settings: pd.DataFrame
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
+    history: pd.DataFrame | None = None
 
     @property
     def healthy(self) -> bool:

@@ -647,6 +647,7 @@ def finish(
     title: str,
     description: str,
     parameters: dict[str, Any],
+    history: pd.DataFrame | None = None,
 ) -> Any:
     """Turn a builder into a :class:`~incidentkit.samples.Sample`."""
     from . import Sample
@@ -665,6 +666,7 @@ def finish(
         changes=b.changes_frame(),
         settings=b.settings_frame(),
         health=dict(b.health),
+        history=history,
     )
 
 

@@ -21,8 +21,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 
 from .. import metrics as M
+from ..metric_presets import HISTORY_SPAN_DAYS, history_queries
 from . import _formats as F
 from ._core import (
     ACCOUNT,
@@ -430,6 +432,30 @@ def throttling_without_backoff(*, seed: int = 0, scale: float = 1.0) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+def _report_history(b: Builder, table: str, rcu: float, *, hour: int = 6) -> pd.DataFrame:
+    """The week of 5-minute reads before the baseline: the users' trickle, and the report's Scan every morning at
+    ``hour``:00 draining the read capacity for ten to fifteen minutes, throttled on most days (GetMetricData, Sum)."""
+    rng = np.random.default_rng(b.rng.integers(2**32))
+    end = b.baseline.start
+    t = pd.date_range(end - pd.Timedelta(days=HISTORY_SPAN_DAYS), end, freq="5min", inclusive="left")
+    reads = rng.normal(0.8 * 300, 25, len(t)).clip(0.0)
+    throttles = np.zeros(len(t))
+    for day in pd.unique(t.floor("D")):
+        start = day + pd.Timedelta(hours=hour)
+        bins = np.flatnonzero((t >= start) & (t < start + pd.Timedelta(minutes=5 * int(rng.integers(2, 4)))))
+        reads[bins] = rcu * 300 * rng.uniform(1.2, 1.6, len(bins))  # burst capacity on top of the provisioned units
+        if rng.random() < 0.8:
+            throttles[bins[:2]] = rng.integers(300, 2500, min(2, len(bins)))
+    frames = []
+    for q in history_queries({"table_name": table}):
+        values = reads if q.metric_name == "ConsumedReadCapacityUnits" else throttles
+        keep = values > 0 if q.metric_name == "ReadThrottleEvents" else np.ones(len(t), dtype=bool)
+        frames.append(pd.DataFrame({"timestamp": t[keep], "query_id": q.id, "label": q.label, "namespace": q.namespace,
+                                    "metric_name": q.metric_name, "dimensions": q.dimensions_json, "stat": q.stat,
+                                    "period": 300, "value": values[keep]}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def scan_read_burst(*, seed: int = 0, scale: float = 1.0) -> Any:
     """Incident 8: the 06:00 report Scans the whole table back to back; user reads are throttled, writes are fine."""
     w = window("2026-10-06T05:30:00Z", "2026-10-06T06:30:00Z")
@@ -658,6 +684,7 @@ def scan_read_burst(*, seed: int = 0, scale: float = 1.0) -> Any:
         so the users' GetItem and Query calls are throttled until the report finishes — or, as this time, fails and is
         retried from the start by the asynchronous invocation.""",
         parameters={"log_groups": [api.log_group, rep.log_group], "function_name": api.name, "table_name": table, "region": b.region},
+        history=_report_history(b, table, provisioned_rcu),
     )
 
 

@@ -329,7 +329,6 @@ def _aggregate(df: pd.DataFrame, gcode: np.ndarray, row_tier: np.ndarray, *, is_
         earliest[first_seen.index.to_numpy()] = first_seen.to_numpy()
     res["timestamp"] = values("timestamp", prefer(earliest, pick(every)))
     res["log_group"] = values("log_group", prefer(pick(is_report, "log_group"), pick(every, "log_group")))
-    res["request_id"] = values("request_id", pick(every, "request_id"))
     for col in ("status", "app_version", "user_agent", "route", "method", "client_ip"):
         res[col] = values(col, prefer(pick(is_access, col), pick(is_app, col)))
     res["latency_ms"] = values("latency_ms", prefer(pick(is_access, "latency_ms"), pick(is_report, "latency_ms"), pick(is_app, "latency_ms")))
@@ -349,6 +348,7 @@ def _aggregate(df: pd.DataFrame, gcode: np.ndarray, row_tier: np.ndarray, *, is_
     np.minimum.at(tier, gcode[in_group], row_tier[in_group])
     res["tier"] = pd.array(np.asarray(TIERS, dtype=object)[tier], dtype="string")
     at_tier = in_group & (row_tier == tier[np.maximum(gcode, 0)])
+    res["request_id"] = values("request_id", prefer(pick(at_tier, "request_id"), pick(every, "request_id")))  # the entry's id
     res["tier_format"] = values("format", prefer(pick(at_tier & (is_access | is_report)), pick(at_tier)))
     logged = df["level"].isin(_ERROR_LEVELS).fillna(False).to_numpy(dtype=bool) | (df["format"] == "traceback").to_numpy(dtype=bool)
     logged |= is_platform & df["error_type"].notna().to_numpy(dtype=bool)

@@ -62,6 +62,7 @@ from .errors import (
     NotFoundError,
     ParameterError,
 )
+from .analyses import impact as _impact
 from .evidence import EvidenceBundle, frame_key
 from .window import TimeLike, Window
 
@@ -769,6 +770,23 @@ class Investigation:
         if ck not in self._parsed:
             self._parsed[ck] = parsers.requests(parsed)
         return self._parsed[ck]
+
+    def impact(self, *, latency_slo_ms: float | None = None) -> dict[str, Any]:
+        """What users saw, each request counted once: failed and slow requests and clients,
+        onset, peak, recovery and duration (:func:`incidentkit.analyses.impact.impact`).
+
+        Counted at the entry point (API Gateway / ALB access log) when its log is in the
+        evidence, else at the outermost tier present; ``counted`` says which. Slow means
+        above ``latency_slo_ms`` when given, else above the baseline window's P99.
+
+        Example
+        -------
+        >>> Investigation.sample("version-skew-errors").impact()["counted"]      # doctest: +SKIP
+        '1,511 requests at the API Gateway entry point'
+        """
+        requests = self.requests(window="incident")
+        baseline = self.requests(window="baseline") if self.baseline is not None else None
+        return _impact.impact(requests, baseline, window=self.window, baseline_window=self.baseline, latency_slo_ms=latency_slo_ms)
 
     # -- metrics ------------------------------------------------------------------------------
 

@@ -27,7 +27,9 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-__all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
+from .analyses import impact as _impact
+
+__all__ = ["build", "markdown", "impact", "with_layout_names", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
 
 #: Action-item priority by the severity of the finding it comes from.
 PRIORITY = {"critical": "P1", "high": "P1", "medium": "P2", "low": "P3", "info": "P3"}
@@ -119,126 +121,46 @@ def blameless_text(text: Any) -> str:
 # -- facts ------------------------------------------------------------------------------------
 
 
-def _status(df: pd.DataFrame) -> pd.Series:
-    """HTTP status as float64 (NaN where unknown)."""
-    if "status" not in df:
-        return pd.Series(float("nan"), index=df.index)
-    return pd.to_numeric(df["status"], errors="coerce").astype("float64")
-
-
-def _flag(df: pd.DataFrame, col: str) -> pd.Series:
-    """A nullable boolean column as plain bool (missing = False)."""
-    if col not in df:
-        return pd.Series(False, index=df.index)
-    return df[col].astype("boolean").fillna(False).astype(bool)
-
-
 def impact(requests: pd.DataFrame | None, baseline_requests: pd.DataFrame | None = None, *,
-           window: Any = None, onset: Any = None) -> dict[str, Any]:
-    """Who and how much: requests, failures, clients affected, by version, and duration.
+           window: Any = None, baseline_window: Any = None, latency_slo_ms: float | None = None) -> dict[str, Any]:
+    """Who and how much, each request counted once (:func:`incidentkit.analyses.impact.impact`),
+    with the names this module's Markdown reads.
 
-    A request failed when its status is 5xx or 4xx, or it timed out; 4xx are counted
-    separately because some are normal (a 404 is not an outage). ``clients`` are distinct
-    client IPs (a proxy for users when the logs carry no user id).
+    The keys of :mod:`incidentkit.analyses.impact` (``counted``, ``failed_requests``,
+    ``slow_requests``, ``failed_clients``, ``onset``, ``recovered``, ``duration_s`` ...) plus
+    their older names, same values: ``failed``, ``error_rate``, ``error_rate_5xx``,
+    ``clients_affected``, ``baseline_requests``, ``baseline_error_rate``, ``baseline_p99_ms``,
+    ``duration_min`` and ``duration_basis``; ``by_version`` rows carry ``error_rate`` and
+    ``clients_affected`` too.
+
+    Example
+    -------
+    >>> impact(None)["note"]
+    'no request-level logs in the evidence: impact in requests is unknown'
     """
-    out: dict[str, Any] = {"requests": 0}
-    if requests is None or len(requests) == 0:
-        out["note"] = "no request-level logs in the evidence: impact in requests is unknown"
+    return with_layout_names(_impact.impact(requests, baseline_requests, window=window, baseline_window=baseline_window,
+                                            latency_slo_ms=latency_slo_ms))
+
+
+def with_layout_names(imp: Mapping[str, Any]) -> dict[str, Any]:
+    """An impact (:func:`incidentkit.analyses.impact.impact`) with the older key names the
+    Markdown layout reads added, same values."""
+    out = dict(imp)
+    if not out.get("requests"):
         return out
-    r = requests
-    status = _status(r)
-    timed_out = _flag(r, "timed_out")
-    five = ((status >= 500) | (status.isna() & timed_out)).to_numpy(dtype=bool)
-    four = ((status >= 400) & (status < 500)).to_numpy(dtype=bool)
-    five, four = pd.Series(five, index=r.index), pd.Series(four, index=r.index)
-    failed = five | four
-    out.update(
-        requests=int(len(r)),
-        failed=int(failed.sum()),
-        failed_5xx=int(five.sum()),
-        failed_4xx=int(four.sum()),
-        timed_out=int(timed_out.sum()),
-        error_rate=_num(failed.mean()),
-        error_rate_5xx=_num(five.mean()),
-    )
-    if baseline_requests is not None and len(baseline_requests):
-        b = baseline_requests
-        bs = _status(b)
-        bt = _flag(b, "timed_out")
-        bfail = pd.Series(((bs >= 400) | (bs.isna() & bt)).to_numpy(dtype=bool), index=b.index)
-        out["baseline_requests"] = int(len(b))
-        out["baseline_error_rate"] = _num(bfail.mean())
-        excess = out["failed"] - (out["baseline_error_rate"] or 0) * out["requests"]
-        out["excess_failed"] = int(max(0, round(excess)))
-    if "client_ip" in r and r["client_ip"].notna().any():
-        ips = r["client_ip"].astype("string")
-        out["clients"] = int(ips.nunique(dropna=True))
-        out["clients_affected"] = int(ips[failed].nunique(dropna=True))
-    if "latency_ms" in r and pd.to_numeric(r["latency_ms"], errors="coerce").notna().any():
-        lat = pd.to_numeric(r["latency_ms"], errors="coerce").dropna()
-        out["p50_ms"] = _num(lat.quantile(0.5))
-        out["p99_ms"] = _num(lat.quantile(0.99))
-        if baseline_requests is not None and "latency_ms" in baseline_requests:
-            bl = pd.to_numeric(baseline_requests["latency_ms"], errors="coerce").dropna()
-            if len(bl):
-                out["baseline_p99_ms"] = _num(bl.quantile(0.99))
-    if "app_version" in r and r["app_version"].notna().any():
-        v = r["app_version"].astype("string").fillna("(unknown)")
-        g = pd.DataFrame({"version": v, "failed": failed.astype(int)})
-        if "client_ip" in r:
-            g["client"] = r["client_ip"].astype("string")
-        rows = []
-        for ver, part in g.groupby("version", sort=False):
-            row = {"version": str(ver), "requests": int(len(part)), "failed": int(part["failed"].sum()),
-                   "error_rate": _num(part["failed"].mean())}
-            if "client" in part:
-                row["clients_affected"] = int(part.loc[part["failed"] == 1, "client"].nunique(dropna=True))
-            rows.append(row)
-        rows.sort(key=lambda x: (-x["failed"], -x["requests"]))
-        out["by_version"] = rows[:8]
-        if len(rows) > 8:
-            out["by_version_other"] = {"versions": len(rows) - 8, "requests": sum(x["requests"] for x in rows[8:]),
-                                       "failed": sum(x["failed"] for x in rows[8:])}
-    win_start = getattr(window, "start", None)
-    win_end = getattr(window, "end", None)
-    start = pd.Timestamp(onset) if onset is not None else None
-    if start is not None and start.tzinfo is None:
-        start = start.tz_localize("UTC")
-    if start is None and failed.any() and "timestamp" in r:
-        start = None  # without an onset, the duration is the window's: said so below
-    if start is not None and win_end is not None:
-        out["onset"] = _iso(start)
-        out["duration_min"] = _num((win_end - start).total_seconds() / 60)
-        out["duration_basis"] = "from the onset to the end of the investigated window"
-    elif win_start is not None and win_end is not None:
-        out["duration_min"] = _num((win_end - win_start).total_seconds() / 60)
-        out["duration_basis"] = "the whole investigated window: no onset was found"
+    base = out.get("baseline") or {}
+    n = out["requests"]
+    out.update(failed=out.get("failed_requests"), error_rate=out.get("failed_share"),
+               error_rate_5xx=_num(out["failed_5xx"] / n) if n else None, clients_affected=out.get("failed_clients"),
+               baseline_requests=base.get("requests"), baseline_error_rate=base.get("failed_share"),
+               baseline_p99_ms=base.get("p99_ms"))
+    out["by_version"] = [dict(v, error_rate=v.get("failed_share"), clients_affected=v.get("failed_clients"))
+                         for v in out.get("by_version") or []]
+    if out.get("duration_s") is not None:
+        out["duration_min"] = _num(out["duration_s"] / 60)
+        out["duration_basis"] = ("from the onset to the recovery" if out.get("recovered")
+                                 else "from the onset to the end of the investigated window, not recovered in it")
     return out
-
-
-def _recovery(requests: pd.DataFrame | None, baseline_rate: float | None, onset: Any, window: Any) -> str | None:
-    """When the failure rate fell back to the baseline level after the onset, if it did."""
-    if requests is None or len(requests) == 0 or onset is None or "timestamp" not in requests or "status" not in requests:
-        return None
-    status = _status(requests)
-    failed = (status >= 400).astype(float)
-    s = pd.Series(failed.to_numpy(), index=pd.DatetimeIndex(requests["timestamp"])).sort_index()
-    span = (window.end - window.start) if window is not None else (s.index.max() - s.index.min())
-    width = max(pd.Timedelta(minutes=1), pd.Timedelta(seconds=round(span.total_seconds() / 60 / 60) * 60))
-    rate = s.resample(width).mean().dropna()
-    t0 = pd.Timestamp(onset)
-    after = rate[rate.index >= t0.floor(width)]
-    if len(after) < 4:
-        return None
-    level = (baseline_rate or 0.0) * 2 + 0.005
-    peak_idx = after.idxmax()
-    tail = after[after.index > peak_idx]
-    calm = tail <= level
-    # recovered: the rest of the window stays calm from some bin on
-    for i in range(len(tail)):
-        if bool(calm.iloc[i:].all()) and len(tail) - i >= 3:
-            return _iso(tail.index[i])
-    return None
 
 
 def timeline(changes: pd.DataFrame | None, findings: Sequence[Mapping[str, Any]], *, window: Any = None,
@@ -302,26 +224,30 @@ def _detection(health: Mapping[str, pd.DataFrame], window: Any) -> tuple[Any, st
     return first["timestamp"], f"alarm {first.get('alarm_name')} goes to ALARM (detection)"
 
 
-def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
+def build(investigation: Any, findings: Iterable[Any], *, impact: Mapping[str, Any] | None = None,
+          latency_slo_ms: float | None = None) -> dict[str, Any]:
     """The facts of a postmortem from an investigation and its ranked findings.
 
-    Returns a JSON-able dict: ``title``, ``summary``, ``severity``, ``impact``,
-    ``timeline``, ``root_cause``, ``contributing``, ``actions``, ``evidence``,
-    ``data_quality``.
+    ``impact`` is the investigation's impact when the caller computed it already (the
+    same numbers as ``findings.json``); otherwise :meth:`Investigation.impact
+    <incidentkit.investigation.Investigation.impact>` with ``latency_slo_ms``.
+
+    Returns a JSON-able dict: ``title``, ``summary``, ``severity``, ``impact`` (see
+    :func:`impact`), ``timeline``, ``root_cause``, ``contributing``, ``actions``,
+    ``evidence``, ``data_quality``.
     """
     inv = investigation
     items = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]
     top = items[0] if items else None
-    requests = baseline_requests = None
-    try:
-        if inv._roles.get("logs:incident"):
-            requests = inv.requests(window="incident")
-        if inv.baseline is not None and inv._roles.get("logs:baseline"):
-            baseline_requests = inv.requests(window="baseline")
-    except Exception as exc:  # impact is best effort; the postmortem still lists the findings
-        inv.issues.append(f"postmortem: requests could not be read ({type(exc).__name__}: {exc})")
     onset = (top or {}).get("onset")
-    imp = impact(requests, baseline_requests, window=inv.window, onset=onset)
+    if impact is None:
+        impact = _impact.impact(None)
+        try:
+            if inv._roles.get("logs:incident"):
+                impact = inv.impact(latency_slo_ms=latency_slo_ms)
+        except Exception as exc:  # impact is best effort; the postmortem still lists the findings
+            inv.issues.append(f"postmortem: requests could not be read ({type(exc).__name__}: {exc})")
+    imp = with_layout_names(impact)
     inputs_health: dict[str, pd.DataFrame] = {}
     changes = None
     try:
@@ -331,7 +257,7 @@ def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
     except Exception as exc:
         inv.issues.append(f"postmortem: evidence could not be gathered ({type(exc).__name__}: {exc})")
     detection = _detection(inputs_health, inv.window)
-    recovery = _recovery(requests, imp.get("baseline_error_rate"), onset, inv.window)
+    recovery = imp.get("recovered")
     tl = timeline(changes, items, window=inv.window, detection=detection, recovery=recovery, onset=onset)
     evidence = []
     for name in inv.bundle.names():
@@ -387,6 +313,13 @@ def _cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _counted_where(imp: Mapping[str, Any]) -> str:
+    """Where the requests were counted, for the impact line."""
+    if imp.get("tier") == "entry":
+        return f" (counted once, at the {str(imp.get('entry_point') or 'access log').replace(' access log', '')} entry point)"
+    return " (no entry-point access log in the evidence)" if imp.get("tier") else ""
+
+
 def _when(window: Mapping[str, Any] | None) -> str:
     if not window or not window.get("start"):
         return "an unknown window"
@@ -432,17 +365,22 @@ def markdown(result: Mapping[str, Any], *, links: bool = True) -> str:
     imp = pm.get("impact") or {}
     lines += ["## Impact", ""]
     if imp.get("requests"):
+        invocations = imp.get("unit") == "invocations"
+        why = "timed out or logged an error" if invocations else f"{_n(imp.get('failed_5xx'))} 5xx/timeouts, {_n(imp.get('failed_4xx'))} 4xx"
         lines.append(
-            f"- Requests in the window: **{_n(imp['requests'])}**; failed: **{_n(imp.get('failed'))}** "
-            f"({_pct(imp.get('error_rate'))}: {_n(imp.get('failed_5xx'))} 5xx/timeouts, {_n(imp.get('failed_4xx'))} 4xx)"
+            f"- {'Lambda invocations' if invocations else 'Requests'} in the window: **{_n(imp['requests'])}**{_counted_where(imp)}; "
+            f"failed: **{_n(imp.get('failed'))}** ({_pct(imp.get('error_rate'))}: {why})"
             + (f"; baseline failure rate {_pct(imp.get('baseline_error_rate'))}" if imp.get("baseline_error_rate") is not None else "")
         )
         if imp.get("excess_failed") is not None:
             lines.append(f"- Failures above the baseline rate: **{_n(imp['excess_failed'])}**")
+        if imp.get("slow_requests") is not None:
+            lines.append(f"- Slow ({imp.get('slow_rule_text')}): **{_n(imp['slow_requests'])}** ({_pct(imp.get('slow_share'))})")
         if imp.get("clients") is not None:
             lines.append(
-                f"- Clients affected (distinct client IPs with a failed request): **{_n(imp.get('clients_affected'))}** "
-                f"of {_n(imp['clients'])}"
+                f"- Clients affected (distinct client IPs): **{_n(imp.get('clients_affected'))}** with a failed request"
+                + (f", **{_n(imp.get('slow_clients'))}** with a slow one" if imp.get("slow_clients") is not None else "")
+                + f", of {_n(imp['clients'])}"
             )
         if imp.get("p99_ms") is not None:
             lines.append(
@@ -453,10 +391,12 @@ def markdown(result: Mapping[str, Any], *, links: bool = True) -> str:
         lines.append(f"- {imp['note']}")
     if imp.get("duration_min") is not None:
         lines.append(f"- Duration: **{_n(imp['duration_min'])} min** ({imp.get('duration_basis', '')})")
-    if pm.get("recovered"):
-        lines.append(f"- Recovered: failure rate back at the baseline level at {pm['recovered']}")
     elif imp.get("requests"):
-        lines.append("- Recovered: not within the investigated window (or the evidence does not show it)")
+        lines.append("- Duration: not measured — no time bin's failed-or-slow share stood out from the reference")
+    if pm.get("recovered"):
+        lines.append(f"- Recovered: failed and slow requests back at the reference level at {pm['recovered']}")
+    elif imp.get("onset"):
+        lines.append("- Recovered: not within the investigated window")
     if imp.get("by_version"):
         lines += ["", "By app version:", "", "| version | requests | failed | failure rate | clients affected |", "|---|---:|---:|---:|---:|"]
         for v in imp["by_version"]:

@@ -43,6 +43,7 @@ from ._common import (
     two_proportion_z,
     wilson_interval,
 )
+from .impact import counted
 from .onset import preceding_changes
 
 __all__ = ["error_rate", "by_version", "skew_onset", "error_mask", "version_family", "detect_version_skew_errors"]
@@ -447,9 +448,22 @@ def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
     return out if out["app_version"].notna().any() else None
 
 
-def _combined_requests(inputs: Any) -> pd.DataFrame | None:
-    frames = [f for f in (getattr(inputs, "baseline_requests", None), getattr(inputs, "requests", None))
+def _versioned_once(req: pd.DataFrame | None) -> tuple[pd.DataFrame | None, str | None]:
+    """Requests with versions, each counted once: those of the outermost tier (entry,
+    invocation, app) whose rows carry an app version, and that tier."""
+    if req is None or req.empty or "tier" not in req.columns:
+        return _with_versions(req), None
+    for t in ("entry", "invocation", "app"):
+        got = _with_versions(counted(req, tier=t))
+        if got is not None:
+            return got, t
+    return None, None
+
+
+def _combined_requests(inputs: Any, tier: str | None = None) -> pd.DataFrame | None:
+    frames = [counted(f, tier=tier) if tier else f for f in (getattr(inputs, "baseline_requests", None), getattr(inputs, "requests", None))
               if f is not None and not f.empty]
+    frames = [f for f in frames if f is not None and not f.empty]
     if not frames:
         return None
     if len(frames) == 1:
@@ -490,7 +504,7 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     """
     from ..findings import Finding
 
-    req = _with_versions(getattr(inputs, "requests", None))
+    req, tier = _versioned_once(getattr(inputs, "requests", None))
     if req is None or "status" not in req.columns:
         return None
     window = getattr(inputs, "window", None)
@@ -572,7 +586,7 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     onset_time = t_err.min() if t_err is not None and len(t_err) else None
     starts = False
     changes = getattr(inputs, "changes", None)
-    both = _combined_requests(inputs)
+    both = _combined_requests(inputs, tier)
     if both is not None:
         both = _with_versions(both)
     if both is not None:

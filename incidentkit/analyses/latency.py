@@ -49,6 +49,7 @@ from ._common import (
     to_timedelta,
     two_proportion_z,
 )
+from .impact import counted, counting_tier
 
 __all__ = [
     "percentiles",
@@ -1128,6 +1129,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
     from ..findings import Finding
 
     timeout_s, _ = _setting(getattr(inputs, "settings", None), "timeout")
+    rows, req = req, counted(req)  # every tier (cold starts are known on invocations); requests counted once
     fail, timeout_like, lat = _failing(req, timeout_s)
     n, n_fail = len(req), int(fail.sum())
     fail_rate = n_fail / n
@@ -1137,6 +1139,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
     if timeout_share < 0.5:
         return None
     base = _in_window(getattr(inputs, "baseline_requests", None), getattr(inputs, "baseline", None))
+    base = counted(base, tier=counting_tier(req))
     base_rate = None
     if base is not None and len(base) >= 50:
         bfail, _, _ = _failing(base)
@@ -1155,11 +1158,10 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
         level = "request"
         a, m = int((cold & fail & known).sum()), int((fail & known).sum())
         b, k = int((cold & ~fail & known).sum()), int((~fail & known).sum())
-    elif known.sum() >= 20 and t is not None:
-        level = "minute"
-        minute = t.dt.floor("1min")
-        bad_minutes = set(minute[fail])
-        in_bad = minute.isin(bad_minutes)
+    elif t is not None and "timestamp" in rows.columns and int(cold_starts(rows)[1].sum()) >= 20:
+        level = "minute"  # cold starts of every tier, in the minutes where the counted requests failed
+        cold, known = cold_starts(rows)
+        in_bad = as_utc(rows["timestamp"]).dt.floor("1min").isin(set(t.dt.floor("1min")[fail]))
         a, m = int((cold & known & in_bad).sum()), int((known & in_bad).sum())
         b, k = int((cold & known & ~in_bad).sum()), int((known & ~in_bad).sum())
     if level is not None:
@@ -1172,7 +1174,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
         if p >= 0.01 or lift < 2:
             return None
 
-    conc = _concurrency(inputs, req)
+    conc = _concurrency(inputs, rows)
     near_limit = conc.get("concurrency_utilisation", 0.0) >= 0.8
     surge = (
         "concurrency_baseline_median" in conc
@@ -1226,7 +1228,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
                 "cold_start_p_value": p,
             }
         )
-    init = pd.to_numeric(req["init_duration_ms"], errors="coerce").dropna() if "init_duration_ms" in req.columns else pd.Series(dtype="float64")
+    init = pd.to_numeric(rows["init_duration_ms"], errors="coerce").dropna() if "init_duration_ms" in rows.columns else pd.Series(dtype="float64")
     if len(init):
         evidence["init_p50_ms"], evidence["init_max_ms"] = float(init.median()), float(init.max())
     fail_lat = lat[fail].dropna()
@@ -1270,7 +1272,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
         severity=severity,
         summary=summary,
         evidence=evidence,
-        remediation=_timeout_remediation(inputs, req, conc, evidence),
+        remediation=_timeout_remediation(inputs, rows, conc, evidence),
         confidence=confidence,
         onset=None if onset_time is None or pd.isna(onset_time) else onset_time.isoformat().replace("+00:00", "Z"),
     )

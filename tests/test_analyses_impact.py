@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from incidentkit import runner
 from incidentkit.analyses import impact as im
 from incidentkit.errors import ParameterError
 from incidentkit.window import Window
@@ -120,3 +121,10 @@ def test_nothing_to_count() -> None:
     imp = im.impact(None, window=W)
     assert imp["requests"] == 0 and imp["note"].startswith("no request-level logs")
     assert set(im.IMPACT_KEYS) <= set(imp)
+
+
+@pytest.mark.parametrize("value", ["-5", "0", "inf"])
+def test_a_bad_latency_slo_fails_before_the_run_starts(tmp_path: Any, value: str) -> None:
+    with pytest.raises(ParameterError, match="latency_slo_ms"):
+        runner.run("triage", {"sample": "cold-start-tail", "latency_slo_ms": value}, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -102,6 +102,11 @@ def _times_ns(df: pd.DataFrame) -> np.ndarray:
     return ts.dt.tz_convert(None).to_numpy().view("i8") if len(ts) else np.zeros(0, dtype=np.int64)
 
 
+def _codes(values: pd.Series) -> np.ndarray:
+    """Integer codes of a column (-1 where missing), from one hash pass."""
+    return pd.factorize(values, use_na_sentinel=True)[0].astype(np.int64)
+
+
 def _ambiguous(df: pd.DataFrame, codes: np.ndarray, completion: np.ndarray, t_ns: np.ndarray) -> np.ndarray:
     """Per distinct id: True when it completes more than once in one source (log group and
     format) — in several log streams, or more than :data:`SAME_REQUEST_GAP` apart."""
@@ -110,18 +115,18 @@ def _ambiguous(df: pd.DataFrame, codes: np.ndarray, completion: np.ndarray, t_ns
     rows = np.flatnonzero(completion & (codes >= 0))
     if not len(rows):
         return out
-    src = pd.DataFrame({"lg": df["log_group"].to_numpy(dtype=object)[rows], "fmt": df["format"].to_numpy(dtype=object)[rows]})
-    src = src.fillna("").groupby(["lg", "fmt"], sort=False).ngroup().to_numpy()
-    sub = pd.DataFrame({"code": codes[rows], "src": src, "stream": df["log_stream"].to_numpy(dtype=object)[rows], "t": t_ns[rows]})
-    dup = sub.duplicated(["code", "src"], keep=False).to_numpy()
-    if not dup.any():
+    fmt = _codes(df["format"])
+    src = (_codes(df["log_group"])[rows] + 1) * (int(fmt.max()) + 2) + fmt[rows] + 1
+    key = codes[rows] * (int(src.max()) + 1) + src  # (id, source) as one integer
+    dup = pd.Series(key).duplicated(keep=False).to_numpy()
+    if not dup.any():  # the common case: every id completes once per source
         return out
-    sub = sub[dup].fillna({"stream": ""}).sort_values(["code", "src", "t"], kind="stable")
-    grouped = sub.groupby(["code", "src"], sort=False)
-    streams = grouped["stream"].nunique()
-    apart = (grouped["t"].diff() > SAME_REQUEST_GAP.value).groupby([sub["code"], sub["src"]], sort=False).any()
-    bad = (streams > 1) | apart.reindex(streams.index, fill_value=False)
-    out[np.unique(bad[bad].index.get_level_values("code").to_numpy())] = True
+    rows, key = rows[dup], key[dup]
+    sub = pd.DataFrame({"code": codes[rows], "key": key, "stream": _codes(df["log_stream"])[rows], "t": t_ns[rows]})
+    sub = sub.sort_values(["key", "t"], kind="stable")
+    grouped = sub.groupby("key", sort=False)
+    apart = (grouped["t"].diff() > SAME_REQUEST_GAP.value) | (grouped["stream"].transform("nunique") > 1)
+    out[np.unique(sub.loc[apart, "code"].to_numpy())] = True
     return out
 
 
@@ -184,25 +189,29 @@ def _link_integration_ids(df: pd.DataFrame, gcode: np.ndarray, ids: pd.Index, tr
 
 def _link_traces(df: pd.DataFrame, gcode: np.ndarray, row_tier: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
     """Join a request to the single entry request holding the same X-Ray trace."""
-    rows = np.flatnonzero(df["xray_trace_id"].notna().to_numpy(dtype=bool) & (gcode >= 0))
+    trace = _codes(df["xray_trace_id"])
+    rows = np.flatnonzero((trace >= 0) & (gcode >= 0))
     if not len(rows):
         return gcode, 0
     group_tier = np.full(n_groups, 2, dtype=np.int8)
     valid = gcode >= 0
     np.minimum.at(group_tier, gcode[valid], row_tier[valid])
-    sub = pd.DataFrame({"trace": df["xray_trace_id"].to_numpy(dtype=object)[rows], "g": gcode[rows]}).drop_duplicates()
-    sub["entry"] = group_tier[sub["g"].to_numpy()] == 0
-    per = sub.groupby("trace")["entry"].agg(["sum", "size"])
-    one_each = per[(per["sum"] == 1) & (per["size"] == 2)].index
-    if not len(one_each):
+    pairs = np.unique(trace[rows] * n_groups + gcode[rows])  # each (trace, request) once
+    t, g = pairs // n_groups, pairs % n_groups
+    entry = group_tier[g] == 0
+    n_entry = np.bincount(t, weights=entry, minlength=int(t.max()) + 1)
+    size = np.bincount(t, minlength=int(t.max()) + 1)
+    one_each = (n_entry == 1) & (size == 2)  # one entry request and one other request hold the trace
+    pick = one_each[t]
+    if not pick.any():
         return gcode, 0
-    pick = sub[sub["trace"].isin(one_each)]
-    pairs = pick[~pick["entry"]].merge(pick[pick["entry"]], on="trace", suffixes=("", "_entry"))[["g", "g_entry"]]
-    pairs = pairs.drop_duplicates("g")
+    entry_of = np.full(int(t.max()) + 1, -1, dtype=np.int64)
+    entry_of[t[pick & entry]] = g[pick & entry]
+    joins = pick & ~entry
     remap = np.arange(n_groups)
-    remap[pairs["g"].to_numpy()] = pairs["g_entry"].to_numpy()
+    remap[g[joins]] = entry_of[t[joins]]
     remap = _follow(remap)
-    return np.where(gcode >= 0, remap[np.maximum(gcode, 0)], -1), len(pairs)
+    return np.where(gcode >= 0, remap[np.maximum(gcode, 0)], -1), int(joins.sum())
 
 
 def _issues(df: pd.DataFrame, codes: np.ndarray, untrusted: np.ndarray, ids: pd.Index) -> list[str]:
@@ -249,10 +258,18 @@ def _group_rows(df: pd.DataFrame, completion: np.ndarray, standalone: np.ndarray
     return compact, stats, _issues(df, codes, untrusted, ids)
 
 
+#: The parsed columns a request is built from (the message text is not: copying it is most of the cost).
+_USED = ("timestamp", "log_group", "log_stream", "format", "record_type", "request_id", "integration_request_id", "level",
+         "status", "latency_ms", "duration_ms", "init_duration_ms", "cold_start", "timed_out", "app_version", "user_agent",
+         "route", "method", "client_ip", "function_name", "xray_trace_id", "error_type")
+
+
 def request_rows(parsed: pd.DataFrame) -> pd.DataFrame:
-    """The rows that can describe a request: parsed, not CloudTrail / VPC flow / EMF."""
+    """The rows that can describe a request (parsed; not CloudTrail, VPC flow or EMF), with
+    the columns a request is built from."""
     keep = ~parsed["parse_error"].astype(bool) & ~parsed["format"].isin(_NOT_REQUESTS)
-    return parsed.loc[keep.to_numpy(dtype=bool)].reset_index(drop=True)
+    cols = [c for c in _USED if c in parsed.columns]
+    return parsed.loc[keep.to_numpy(dtype=bool), cols].reset_index(drop=True)
 
 
 def assemble_requests(parsed: pd.DataFrame) -> pd.DataFrame:
@@ -299,11 +316,13 @@ def _aggregate(df: pd.DataFrame, gcode: np.ndarray, row_tier: np.ndarray, *, is_
         if col is not None:
             m &= df[col].notna().to_numpy(dtype=bool)
         rows = np.flatnonzero(m)
-        out = np.full(groups, -1, dtype=np.int64)
-        if len(rows):
-            agg = pd.Series(rows).groupby(gcode[rows], sort=False)
-            got = agg.max() if last else agg.min()
-            out[got.index.to_numpy()] = got.to_numpy()
+        if last:
+            out = np.full(groups, -1, dtype=np.int64)
+            np.maximum.at(out, gcode[rows], rows)
+            return out
+        out = np.full(groups, len(df), dtype=np.int64)
+        np.minimum.at(out, gcode[rows], rows)
+        out[out == len(df)] = -1
         return out
 
     def prefer(*choices: np.ndarray) -> np.ndarray:

@@ -267,18 +267,28 @@ _USED = ("timestamp", "log_group", "log_stream", "format", "record_type", "reque
 def request_rows(parsed: pd.DataFrame) -> pd.DataFrame:
     """The rows that can describe a request (parsed; not CloudTrail, VPC flow or EMF), with
     the columns a request is built from."""
-    keep = ~parsed["parse_error"].astype(bool) & ~parsed["format"].isin(_NOT_REQUESTS)
-    cols = [c for c in _USED if c in parsed.columns]
-    return parsed.loc[keep.to_numpy(dtype=bool), cols].reset_index(drop=True)
+    keep = ~parsed["parse_error"].astype(bool) if "parse_error" in parsed.columns else pd.Series(True, index=parsed.index)
+    keep &= ~parsed["format"].isin(_NOT_REQUESTS)
+    out = parsed.loc[keep.to_numpy(dtype=bool), [c for c in _USED if c in parsed.columns]].reset_index(drop=True)
+    for c in _USED:  # a frame assembled by hand may lack some: they are unknown, not an error
+        if c not in out.columns:
+            dtype = schema.DTYPES[c]
+            out[c] = pd.Series(pd.NaT if dtype == schema.UTC_NS else np.nan if dtype == "float64" else pd.NA, index=out.index, dtype=dtype)
+    return out
+
+
+def _no_requests() -> pd.DataFrame:
+    out = schema.empty_frame("requests")
+    out.attrs["request_stats"] = {"joined": 0, "standalone": 0, "linked_by_integration_id": 0, "linked_by_trace": 0,
+                                  "ids_unique_per_process": 0, "by_tier": {}}
+    return out
 
 
 def assemble_requests(parsed: pd.DataFrame) -> pd.DataFrame:
     """One row per request from parsed rows (see :func:`incidentkit.parsers.requests`)."""
     df = request_rows(parsed)
     if df.empty:
-        out = schema.empty_frame("requests")
-        out.attrs["request_stats"] = {"joined": 0, "standalone": 0}
-        return out
+        return _no_requests()
     fmt = df["format"]
     is_access = fmt.isin(_ACCESS).to_numpy(dtype=bool)
     is_platform = fmt.isin(_PLATFORM).to_numpy(dtype=bool)
@@ -289,9 +299,7 @@ def assemble_requests(parsed: pd.DataFrame) -> pd.DataFrame:
     row_tier = _row_tiers(df)
     gcode, stats, issues = _group_rows(df, completion, standalone, row_tier)
     if not (gcode >= 0).any():
-        out = schema.empty_frame("requests")
-        out.attrs["request_stats"] = {"joined": 0, "standalone": 0}
-        return out
+        return _no_requests()
     out = _aggregate(df, gcode, row_tier, is_access=is_access, is_platform=is_platform, is_report=is_report)
     out = out.sort_values("timestamp", kind="stable", na_position="last").reset_index(drop=True)
     out.attrs.update({k: v for k, v in parsed.attrs.items() if k != "parse_stats"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 from typing import Any
 
 import numpy as np
@@ -128,3 +129,8 @@ def test_a_bad_latency_slo_fails_before_the_run_starts(tmp_path: Any, value: str
     with pytest.raises(ParameterError, match="latency_slo_ms"):
         runner.run("triage", {"sample": "cold-start-tail", "latency_slo_ms": value}, out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_the_examples_in_the_docstrings_run() -> None:
+    result = doctest.testmod(im, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 5 and result.failed == 0

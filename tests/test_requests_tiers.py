@@ -3,12 +3,13 @@ that are unique only within one process (runtimes, log libraries and field names
 
 from __future__ import annotations
 
+import doctest
 import json
 import uuid
 
 import pandas as pd
 
-from incidentkit import parsers
+from incidentkit import _requests, parsers
 
 T0 = pd.Timestamp("2026-03-10T02:30:00Z")
 
@@ -154,3 +155,9 @@ def test_a_trace_held_by_one_entry_request_joins_the_app_request() -> None:
     req = requests_of(rows)
     assert len(req) == 20 and set(req["tier"]) == {"entry"} and set(req["app_version"]) == {"7.1.0"}
     assert req.attrs["request_stats"]["linked_by_trace"] == 20
+
+
+def test_the_examples_in_the_docstrings_run() -> None:
+    for module in (_requests, parsers):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.attempted and result.failed == 0, module.__name__

@@ -152,16 +152,6 @@ def _scoped_groups(df: pd.DataFrame, rows: np.ndarray, completion: np.ndarray, t
     return out
 
 
-def _follow(remap: np.ndarray) -> np.ndarray:
-    """Resolve chains of group re-assignments (a -> b -> c becomes a -> c)."""
-    for _ in range(8):
-        nxt = remap[remap]
-        if np.array_equal(nxt, remap):
-            break
-        remap = nxt
-    return remap
-
-
 def _link_integration_ids(df: pd.DataFrame, gcode: np.ndarray, ids: pd.Index, trusted: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
     """Join the invocation a request names by its ``integration_request_id`` into that request."""
     if "integration_request_id" not in df.columns:
@@ -180,10 +170,9 @@ def _link_integration_ids(df: pd.DataFrame, gcode: np.ndarray, ids: pd.Index, tr
         return gcode, 0
     pairs = pd.DataFrame({"own": own, "target": target}).drop_duplicates()
     single = pairs.groupby("target")["own"].transform("nunique").to_numpy() == 1  # one request names it
-    pairs = pairs[single]
+    pairs = pairs[single & ~pairs["target"].isin(pairs["own"]).to_numpy()]  # and it names none: no chains
     remap = np.arange(n_groups)
     remap[pairs["target"].to_numpy()] = pairs["own"].to_numpy()
-    remap = _follow(remap)
     return np.where(gcode >= 0, remap[np.maximum(gcode, 0)], -1), len(pairs)
 
 
@@ -209,8 +198,7 @@ def _link_traces(df: pd.DataFrame, gcode: np.ndarray, row_tier: np.ndarray, n_gr
     entry_of[t[pick & entry]] = g[pick & entry]
     joins = pick & ~entry
     remap = np.arange(n_groups)
-    remap[g[joins]] = entry_of[t[joins]]
-    remap = _follow(remap)
+    remap[g[joins]] = entry_of[t[joins]]  # an entry request is never re-assigned: no chains
     return np.where(gcode >= 0, remap[np.maximum(gcode, 0)], -1), int(joins.sum())
 
 

@@ -229,8 +229,9 @@ def _reference(bins: pd.DataFrame, baseline_bad: tuple[int, int] | None) -> tupl
     return max(share, 0.5 / (float(busy["n"].median()) + 1)), "median bin of the window"
 
 
-def _episode(bins: pd.DataFrame, ref: float, ref_rate: float | None, end: pd.Timestamp, width: pd.Timedelta) -> dict[str, Any]:
-    """Onset, peak and recovery from per-bin counts (see the module docstring)."""
+def _episode(bins: pd.DataFrame, ref: float, ref_rate: float, end: pd.Timestamp, width: pd.Timedelta) -> dict[str, Any]:
+    """Onset, peak and recovery from per-bin counts against the reference share ``ref`` and
+    the reference traffic ``ref_rate`` (requests a bin), see the module docstring."""
     busy = int((bins["n"] > 0).sum())
     alpha = ALPHA / max(busy, 1)
     p = [binom_sf(int(k), int(n), ref) if n > 0 and k > ref * n else 1.0 for k, n in zip(bins["k"], bins["n"])]
@@ -245,8 +246,8 @@ def _episode(bins: pd.DataFrame, ref: float, ref_rate: float | None, end: pd.Tim
                peak_share=_num(bins["k"].iat[peak] / bins["n"].iat[peak]))
     after = bins.iloc[last + 1:]
     after = after[after["n"] > 0]
-    back = ref_rate is None or (len(after) and after["n"].mean() >= TRAFFIC_BACK * ref_rate)
-    recovered = bins["start"].iat[last] + width if len(after) >= CALM_BINS and back else None
+    back = len(after) >= CALM_BINS and after["n"].mean() >= TRAFFIC_BACK * ref_rate  # a calm that carries traffic
+    recovered = bins["start"].iat[last] + width if back else None
     out["recovered"] = iso_z(recovered) if recovered is not None else None
     out["duration_s"] = _num(((recovered if recovered is not None else end) - onset).total_seconds(), 1)
     out["ongoing"] = recovered is None

@@ -761,7 +761,13 @@ class Investigation:
         return parsed
 
     def requests(self, *, window: Any = "incident") -> pd.DataFrame:
-        """One row per request (``schema.REQUEST_COLUMNS``) from the parsed logs of ``window``."""
+        """One row per request (``schema.REQUEST_COLUMNS``) from the parsed logs of ``window``.
+
+        Each row carries its ``tier`` (``entry``: an access-log request; ``invocation``: a
+        Lambda invocation; ``app``: application lines): one client request behind API
+        Gateway and a Lambda authorizer is one entry row and two invocation rows. Count one
+        tier — :meth:`impact` does (``incidentkit.analyses.impact.counted`` gives its rows).
+        """
         from . import parsers
 
         key, _raw = self._logs_frame(None, pattern=None, window=window, limit=None)

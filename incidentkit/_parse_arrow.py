@@ -56,6 +56,7 @@ FIELD_TYPES: dict[str, pa.DataType] = {
     "parse_error": BOOL,
     "parse_error_reason": STR,
     "request_id": STR,
+    "integration_request_id": STR,
     "level": STR,
     "status": I64,
     "latency_ms": F64,

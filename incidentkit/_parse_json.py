@@ -118,6 +118,20 @@ ALIASES: dict[str, list[Any]] = {
         "correlation_id",
         "correlationId",
     ],
+    # the id an entry point gave its integration: API Gateway's $context.integration.requestId /
+    # $context.awsEndpointRequestId (a Lambda proxy integration's invocation id), under the names
+    # access-log formats give them
+    "integration_request_id": [
+        "integrationRequestId",
+        "integration.requestId",
+        "integration_request_id",
+        "awsEndpointRequestId",
+        "aws_endpoint_request_id",
+        "lambdaRequestId",
+        "lambda_request_id",
+        "awsRequestId",
+        "aws_request_id",
+    ],
     "level": ["level", "severity", "levelname", "log.level", "loglevel", "log_level", "logLevel", "lvl", "levelName", "@l", "@level", "Level"],
     "status": [
         "status",
@@ -287,6 +301,7 @@ _PRESENCE = ("_aws",)
 
 _GENERIC_FIELDS = (
     "request_id",
+    "integration_request_id",
     "level",
     "status",
     "latency_ms",

@@ -593,10 +593,13 @@ def apigw_csv(arr: pa.Array, idx: np.ndarray) -> list[Part]:
 def apigw_execution(arr: pa.Array, idx: np.ndarray) -> list[Part]:
     """API Gateway REST execution log lines: ``(<request id>) <message>`` in CloudWatch, or
     ``<date> : <message>`` as the console's Test shows. ``Method completed with status:
-    N`` gives the status; ``Execution failed due to a timeout error`` marks a timeout."""
+    N`` gives the status; ``Execution failed due to a timeout error`` marks a timeout. The
+    invocation's own request id (``Lambda request id: <id>``, or ``x-amzn-RequestId=<id>``
+    in the endpoint's response headers) is the ``integration_request_id``."""
     n = len(arr)
     ex = _x(arr, r"(?s)^(?:\((?P<rid>" + UUID + r")\) |(?P<date>[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d UTC \d{4}) : )(?P<msg>.*)$")
     msg = _f(ex, "msg")
+    integration = _f(_x(msg, r"(?:Lambda request id: |[Xx]-[Aa]mzn-[Rr]equest[Ii]d=)(?P<i>" + UUID + ")"), "i")
     status = _f(_x(msg, r"^Method completed with status: (?P<s>\d{3})"), "s")
     timeout = pc.match_substring(msg, "Execution failed due to a timeout error").fill_null(False)
     failed = pc.starts_with(msg, "Execution failed").fill_null(False)
@@ -604,6 +607,7 @@ def apigw_execution(arr: pa.Array, idx: np.ndarray) -> list[Part]:
     p.set("format", scalar_str("apigw_execution", n))
     p.set("record_type", pc.if_else(status.is_valid(), pa.scalar("method_completed", STR), pc.if_else(failed, pa.scalar("execution_failed", STR), pa.scalar("execution", STR))))
     p.set("request_id", _f(ex, "rid"))
+    p.set("integration_request_id", integration)
     p.set("status", as_status(status, n))
     p.set("timed_out", pc.if_else(timeout, True, pa.scalar(None, BOOL)))
     p.set("error_message", pc.if_else(failed, msg, pa.scalar(None, STR)))

@@ -63,6 +63,7 @@ from .errors import (
     NotFoundError,
     ParameterError,
 )
+from .analyses import impact as _impact
 from .evidence import EvidenceBundle, frame_key
 from .fmt import source_text
 from .metric_presets import HISTORY_SPAN_DAYS, history_queries
@@ -771,7 +772,13 @@ class Investigation:
         return parsed
 
     def requests(self, *, window: Any = "incident") -> pd.DataFrame:
-        """One row per request (``schema.REQUEST_COLUMNS``) from the parsed logs of ``window``."""
+        """One row per request (``schema.REQUEST_COLUMNS``) from the parsed logs of ``window``.
+
+        Each row carries its ``tier`` (``entry``: an access-log request; ``invocation``: a
+        Lambda invocation; ``app``: application lines): one client request behind API
+        Gateway and a Lambda authorizer is one entry row and two invocation rows. Count one
+        tier — :meth:`impact` does (``incidentkit.analyses.impact.counted`` gives its rows).
+        """
         key, raw = self._logs_frame(None, pattern=None, window=window, limit=None)
         return self._requests_of(key, self._parsed_logs(key, raw))
 
@@ -782,6 +789,23 @@ class Investigation:
         if ck not in self._parsed:
             self._parsed[ck] = parsers.requests(parsed)
         return self._parsed[ck]
+
+    def impact(self, *, latency_slo_ms: float | None = None) -> dict[str, Any]:
+        """What users saw, each request counted once: failed and slow requests and clients,
+        onset, peak, recovery and duration (:func:`incidentkit.analyses.impact.impact`).
+
+        Counted at the entry point (API Gateway / ALB access log) when its log is in the
+        evidence, else at the outermost tier present; ``counted`` says which. Slow means
+        above ``latency_slo_ms`` when given, else above the baseline window's P99.
+
+        Example
+        -------
+        >>> Investigation.sample("version-skew-errors").impact()["counted"]      # doctest: +SKIP
+        '1,511 requests at the API Gateway entry point'
+        """
+        ins = self.inputs()  # the investigation's own evidence, whatever was looked at before
+        return _impact.impact(ins.requests, ins.baseline_requests, window=self.window, baseline_window=self.baseline,
+                              latency_slo_ms=latency_slo_ms)
 
     # -- metrics ------------------------------------------------------------------------------
 

@@ -90,6 +90,7 @@ from . import _parse_text as _text
 from . import schema
 from ._parse_arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np
 from ._parse_json import ALIASES, JSON_FORMATS, normalize_field_map, parse_json
+from ._requests import assemble_requests
 from .errors import IncompleteDataWarning, ParameterError, ParseError
 
 __all__ = ["ALIASES", "FORMATS", "extract", "parse", "requests"]
@@ -646,16 +647,22 @@ _MISSING = object()
 
 # --------------------------------------------------------------------------- requests
 
-_ACCESS = ("apigw_access", "alb_access", "clf_access")
-_REPORTS = ("lambda_platform", "lambda_platform_json")
-_NOT_REQUESTS = ("cloudtrail", "vpc_flow", "emf")
-
 
 def requests(parsed: pd.DataFrame) -> pd.DataFrame:
-    """One row per request (:data:`~incidentkit.schema.REQUEST_COLUMNS`).
+    """One row per request (:data:`~incidentkit.schema.REQUEST_COLUMNS`), each at its tier.
+
+    ``tier`` says where the request was seen: ``entry`` (API Gateway / ALB / other access
+    logs), ``invocation`` (a Lambda invocation) or ``app`` (application lines elsewhere);
+    ``tier_format`` the format that puts it there. Count requests at one tier — the entry
+    tier when present (:mod:`incidentkit.analyses.impact` does): an API behind API Gateway
+    with a Lambda authorizer leaves an access-log row *and* two invocations per request.
 
     Rows sharing a ``request_id`` are one request (across log groups: an access log and
-    the function's lines join when they log the same id). Precedence, per field:
+    the function's lines join when they log the same id), unless that id completes more
+    than once in one source (a per-process counter such as pino-http's ``req.id``): then
+    it is scoped to its log stream. An entry request also joins the invocation its
+    ``integration_request_id`` names, and the one other request sharing its X-Ray trace
+    (see :mod:`incidentkit._requests`). Precedence, per field:
 
     * ``status``, ``app_version``, ``user_agent``, ``route``, ``method``, ``client_ip``:
       the access-log row (what the client saw), else the first app row that has it;
@@ -667,114 +674,24 @@ def requests(parsed: pd.DataFrame) -> pd.DataFrame:
     * ``timed_out``: true if any row says so (REPORT ``Status: timeout``, ``Task timed out``);
     * ``error_type``: the last app/traceback error of the request, else the platform's
       (``Task timed out``, ``Runtime.OutOfMemory``), else the access log's;
+    * ``logged_error``: any row at ERROR/FATAL, a traceback, or a platform error;
     * ``timestamp``: the earliest row; ``log_group``/``function_name``: the REPORT row's,
       else the first row's.
 
     Rows without a request id stand alone when they describe a request: access-log
     entries, and app rows with a status or a latency. CloudTrail, VPC flow, EMF rows and
     parse errors are not requests. ``df.attrs["request_stats"]`` counts joined and
-    stand-alone requests.
+    stand-alone requests, links, ids found unique per process only, and requests by tier;
+    ``df.attrs["issues"]`` says which log groups' ids were scoped by stream.
 
     Example
     -------
     >>> p = parse(["REPORT RequestId: r1\\tDuration: 10.0 ms\\tBilled Duration: 10 ms\\tMemory Size: 128 MB"
     ...            "\\tMax Memory Used: 60 MB\\tInit Duration: 90.0 ms",
     ...            '{"requestId": "r1", "level": "info", "status": 502, "route": "/pay"}'])
-    >>> requests(p)[["request_id", "status", "latency_ms", "cold_start", "route"]].to_dict("records")
-    [{'request_id': 'r1', 'status': 502, 'latency_ms': 100.0, 'cold_start': True, 'route': '/pay'}]
+    >>> requests(p)[["request_id", "tier", "status", "latency_ms", "cold_start", "route"]].to_dict("records")
+    [{'request_id': 'r1', 'tier': 'invocation', 'status': 502, 'latency_ms': 100.0, 'cold_start': True, 'route': '/pay'}]
     """
     if not isinstance(parsed, pd.DataFrame) or "format" not in parsed.columns:
         raise ParameterError("requests() takes the frame parsers.parse returned")
-    df = parsed.loc[~parsed["parse_error"].astype(bool) & ~parsed["format"].isin(_NOT_REQUESTS)].reset_index(drop=True)
-    if df.empty:
-        out = schema.empty_frame("requests")
-        out.attrs["request_stats"] = {"joined": 0, "standalone": 0}
-        return out
-    fmt = df["format"]
-    rtype = df["record_type"]
-    is_access = fmt.isin(_ACCESS).to_numpy(dtype=bool)
-    is_platform = fmt.isin(_REPORTS).to_numpy(dtype=bool)
-    is_report = is_platform & (rtype == "report").fillna(False).to_numpy(dtype=bool)
-    is_app = ~(is_access | is_platform)
-    codes, ids = pd.factorize(df["request_id"], use_na_sentinel=True)  # one hash pass; -1 = no id
-    has_id = codes >= 0
-    groups = len(ids)
-
-    def rows_of(mask: np.ndarray, col: str | None = None) -> np.ndarray:
-        m = mask & has_id
-        if col is not None:
-            m &= df[col].notna().to_numpy(dtype=bool)
-        return np.flatnonzero(m)
-
-    def pick(mask: np.ndarray, col: str | None = None, *, last: bool = False) -> np.ndarray:
-        """Row index, per request, of the first (last) row in ``mask`` with ``col`` set; -1: none."""
-        rows = rows_of(mask, col)
-        out = np.full(groups, -1, dtype=np.int64)
-        if len(rows):
-            agg = pd.Series(rows).groupby(codes[rows], sort=False)
-            got = agg.max() if last else agg.min()
-            out[got.index.to_numpy()] = got.to_numpy()
-        return out
-
-    def prefer(*choices: np.ndarray) -> np.ndarray:
-        out = choices[-1].copy()
-        for c in reversed(choices[:-1]):
-            out = np.where(c >= 0, c, out)
-        return out
-
-    def values(col: str, at: np.ndarray) -> Any:
-        arr = df[col].array
-        if isinstance(arr, np.ndarray) or not hasattr(arr, "take"):
-            arr = np.asarray(arr)
-        return arr.take(at, allow_fill=True) if not isinstance(arr, np.ndarray) else np.where(at >= 0, arr[np.maximum(at, 0)], np.nan)
-
-    res: dict[str, Any] = {}
-    ts = df["timestamp"]
-    ts_rows = np.flatnonzero(has_id & ts.notna().to_numpy(dtype=bool))
-    earliest = np.full(groups, -1, dtype=np.int64)
-    if len(ts_rows):  # the earliest row of each request
-        stamps = ts.dt.tz_convert(None).to_numpy().view("i8")  # UTC nanoseconds, no per-row objects
-        order = ts_rows[np.argsort(stamps[ts_rows], kind="stable")]
-        first_seen = pd.Series(order).groupby(codes[order], sort=False).first()
-        earliest[first_seen.index.to_numpy()] = first_seen.to_numpy()
-    res["timestamp"] = values("timestamp", earliest)
-    res["log_group"] = values("log_group", prefer(pick(is_report, "log_group"), pick(np.ones(len(df), dtype=bool), "log_group")))
-    res["request_id"] = pd.array(ids, dtype="string")
-    for col in ("status", "app_version", "user_agent", "route", "method", "client_ip"):
-        res[col] = values(col, prefer(pick(is_access, col), pick(is_app, col)))
-    res["latency_ms"] = values("latency_ms", prefer(pick(is_access, "latency_ms"), pick(is_report, "latency_ms"), pick(is_app, "latency_ms")))
-    for col in ("duration_ms", "init_duration_ms"):
-        res[col] = values(col, pick(is_report, col))
-    rep_cold = pick(is_report, "cold_start")
-    app_true = pick(is_app & df["cold_start"].fillna(False).to_numpy(dtype=bool))
-    app_any = pick(is_app, "cold_start")
-    app_cold = pd.array(app_true >= 0, dtype="boolean")
-    app_cold[app_any < 0] = pd.NA
-    cold = values("cold_start", rep_cold)  # the REPORT's word first (see the docstring)
-    use_app = rep_cold < 0
-    cold[use_app] = app_cold[use_app]
-    res["cold_start"] = cold
-    timed = np.zeros(groups, dtype=bool)
-    t_rows = rows_of(df["timed_out"].fillna(False).to_numpy(dtype=bool))
-    timed[codes[t_rows]] = True
-    res["timed_out"] = timed
-    res["function_name"] = values("function_name", prefer(pick(is_report, "function_name"), pick(np.ones(len(df), dtype=bool), "function_name")))
-    res["error_type"] = values(
-        "error_type",
-        prefer(pick(is_app, "error_type", last=True), pick(is_platform, "error_type", last=True), pick(is_access, "error_type")),
-    )
-    res = pd.DataFrame(res)
-    joined = res
-
-    alone_mask = ~has_id & (is_access | (~is_platform & (df["status"].notna().to_numpy() | df["latency_ms"].notna().to_numpy())))
-    alone = df.loc[alone_mask, [c for c in schema.REQUEST_COLUMNS if c in df.columns]]
-    joined = schema.conform(joined, "requests", extra=False)
-    if len(alone):  # column by column, same dtypes on both sides: nothing for concat to guess
-        alone = schema.conform(alone, "requests", extra=False)
-        out = pd.DataFrame({c: pd.concat([joined[c], alone[c]], ignore_index=True) for c in schema.REQUEST_COLUMNS})
-    else:
-        out = joined
-    out = out.sort_values("timestamp", kind="stable", na_position="last").reset_index(drop=True)
-    out.attrs.update({k: v for k, v in parsed.attrs.items() if k != "parse_stats"})
-    out.attrs["request_stats"] = {"joined": len(joined), "standalone": int(alone_mask.sum())}
-    return out
+    return assemble_requests(parsed)

@@ -24,12 +24,14 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from .analyses import impact as _impact
 from .blameless import blameless_actor, blameless_text
 from .changes import normalize_event_name
 from .fmt import iso as _iso
 from .postmortem_doc import PRIORITY, actions, markdown
 
-__all__ = ["build", "markdown", "impact", "timeline", "actions", "blameless_actor", "blameless_text", "PRIORITY"]
+__all__ = ["build", "markdown", "impact", "with_layout_names", "timeline", "actions", "blameless_actor", "blameless_text",
+           "PRIORITY"]
 
 
 
@@ -51,126 +53,46 @@ def _num(value: Any) -> Any:
 # -- facts ------------------------------------------------------------------------------------
 
 
-def _status(df: pd.DataFrame) -> pd.Series:
-    """HTTP status as float64 (NaN where unknown)."""
-    if "status" not in df:
-        return pd.Series(float("nan"), index=df.index)
-    return pd.to_numeric(df["status"], errors="coerce").astype("float64")
-
-
-def _flag(df: pd.DataFrame, col: str) -> pd.Series:
-    """A nullable boolean column as plain bool (missing = False)."""
-    if col not in df:
-        return pd.Series(False, index=df.index)
-    return df[col].astype("boolean").fillna(False).astype(bool)
-
-
 def impact(requests: pd.DataFrame | None, baseline_requests: pd.DataFrame | None = None, *,
-           window: Any = None, onset: Any = None) -> dict[str, Any]:
-    """Who and how much: requests, failures, clients affected, by version, and duration.
+           window: Any = None, baseline_window: Any = None, latency_slo_ms: float | None = None) -> dict[str, Any]:
+    """Who and how much, each request counted once (:func:`incidentkit.analyses.impact.impact`),
+    with the names this module's Markdown reads.
 
-    A request failed when its status is 5xx or 4xx, or it timed out; 4xx are counted
-    separately because some are normal (a 404 is not an outage). ``clients`` are distinct
-    client IPs (a proxy for users when the logs carry no user id).
+    The keys of :mod:`incidentkit.analyses.impact` (``counted``, ``failed_requests``,
+    ``slow_requests``, ``failed_clients``, ``onset``, ``recovered``, ``duration_s`` ...) plus
+    their older names, same values: ``failed``, ``error_rate``, ``error_rate_5xx``,
+    ``clients_affected``, ``baseline_requests``, ``baseline_error_rate``, ``baseline_p99_ms``,
+    ``duration_min`` and ``duration_basis``; ``by_version`` rows carry ``error_rate`` and
+    ``clients_affected`` too.
+
+    Example
+    -------
+    >>> impact(None)["note"]
+    'no request-level logs in the evidence: impact in requests is unknown'
     """
-    out: dict[str, Any] = {"requests": 0}
-    if requests is None or len(requests) == 0:
-        out["note"] = "no request-level logs in the evidence: impact in requests is unknown"
+    return with_layout_names(_impact.impact(requests, baseline_requests, window=window, baseline_window=baseline_window,
+                                            latency_slo_ms=latency_slo_ms))
+
+
+def with_layout_names(imp: Mapping[str, Any]) -> dict[str, Any]:
+    """An impact (:func:`incidentkit.analyses.impact.impact`) with the older key names the
+    Markdown layout reads added, same values."""
+    out = dict(imp)
+    if not out.get("requests"):
         return out
-    r = requests
-    status = _status(r)
-    timed_out = _flag(r, "timed_out")
-    five = ((status >= 500) | (status.isna() & timed_out)).to_numpy(dtype=bool)
-    four = ((status >= 400) & (status < 500)).to_numpy(dtype=bool)
-    five, four = pd.Series(five, index=r.index), pd.Series(four, index=r.index)
-    failed = five | four
-    out.update(
-        requests=int(len(r)),
-        failed=int(failed.sum()),
-        failed_5xx=int(five.sum()),
-        failed_4xx=int(four.sum()),
-        timed_out=int(timed_out.sum()),
-        error_rate=_num(failed.mean()),
-        error_rate_5xx=_num(five.mean()),
-    )
-    if baseline_requests is not None and len(baseline_requests):
-        b = baseline_requests
-        bs = _status(b)
-        bt = _flag(b, "timed_out")
-        bfail = pd.Series(((bs >= 400) | (bs.isna() & bt)).to_numpy(dtype=bool), index=b.index)
-        out["baseline_requests"] = int(len(b))
-        out["baseline_error_rate"] = _num(bfail.mean())
-        excess = out["failed"] - (out["baseline_error_rate"] or 0) * out["requests"]
-        out["excess_failed"] = int(max(0, round(excess)))
-    if "client_ip" in r and r["client_ip"].notna().any():
-        ips = r["client_ip"].astype("string")
-        out["clients"] = int(ips.nunique(dropna=True))
-        out["clients_affected"] = int(ips[failed].nunique(dropna=True))
-    if "latency_ms" in r and pd.to_numeric(r["latency_ms"], errors="coerce").notna().any():
-        lat = pd.to_numeric(r["latency_ms"], errors="coerce").dropna()
-        out["p50_ms"] = _num(lat.quantile(0.5))
-        out["p99_ms"] = _num(lat.quantile(0.99))
-        if baseline_requests is not None and "latency_ms" in baseline_requests:
-            bl = pd.to_numeric(baseline_requests["latency_ms"], errors="coerce").dropna()
-            if len(bl):
-                out["baseline_p99_ms"] = _num(bl.quantile(0.99))
-    if "app_version" in r and r["app_version"].notna().any():
-        v = r["app_version"].astype("string").fillna("(unknown)")
-        g = pd.DataFrame({"version": v, "failed": failed.astype(int)})
-        if "client_ip" in r:
-            g["client"] = r["client_ip"].astype("string")
-        rows = []
-        for ver, part in g.groupby("version", sort=False):
-            row = {"version": str(ver), "requests": int(len(part)), "failed": int(part["failed"].sum()),
-                   "error_rate": _num(part["failed"].mean())}
-            if "client" in part:
-                row["clients_affected"] = int(part.loc[part["failed"] == 1, "client"].nunique(dropna=True))
-            rows.append(row)
-        rows.sort(key=lambda x: (-x["failed"], -x["requests"]))
-        out["by_version"] = rows[:8]
-        if len(rows) > 8:
-            out["by_version_other"] = {"versions": len(rows) - 8, "requests": sum(x["requests"] for x in rows[8:]),
-                                       "failed": sum(x["failed"] for x in rows[8:])}
-    win_start = getattr(window, "start", None)
-    win_end = getattr(window, "end", None)
-    start = pd.Timestamp(onset) if onset is not None else None
-    if start is not None and start.tzinfo is None:
-        start = start.tz_localize("UTC")
-    if start is None and failed.any() and "timestamp" in r:
-        start = None  # without an onset, the duration is the window's: said so below
-    if start is not None and win_end is not None:
-        out["onset"] = _iso(start)
-        out["duration_min"] = _num((win_end - start).total_seconds() / 60)
-        out["duration_basis"] = "from the onset to the end of the investigated window"
-    elif win_start is not None and win_end is not None:
-        out["duration_min"] = _num((win_end - win_start).total_seconds() / 60)
-        out["duration_basis"] = "the whole investigated window: no onset was found"
+    base = out.get("baseline") or {}
+    n = out["requests"]
+    out.update(failed=out.get("failed_requests"), error_rate=out.get("failed_share"),
+               error_rate_5xx=_num(out["failed_5xx"] / n) if n else None, clients_affected=out.get("failed_clients"),
+               baseline_requests=base.get("requests"), baseline_error_rate=base.get("failed_share"),
+               baseline_p99_ms=base.get("p99_ms"))
+    out["by_version"] = [dict(v, error_rate=v.get("failed_share"), clients_affected=v.get("failed_clients"))
+                         for v in out.get("by_version") or []]
+    if out.get("duration_s") is not None:
+        out["duration_min"] = _num(out["duration_s"] / 60)
+        out["duration_basis"] = ("from the onset to the recovery" if out.get("recovered")
+                                 else "from the onset to the end of the investigated window, not recovered in it")
     return out
-
-
-def _recovery(requests: pd.DataFrame | None, baseline_rate: float | None, onset: Any, window: Any) -> str | None:
-    """When the failure rate fell back to the baseline level after the onset, if it did."""
-    if requests is None or len(requests) == 0 or onset is None or "timestamp" not in requests or "status" not in requests:
-        return None
-    status = _status(requests)
-    failed = (status >= 400).astype(float)
-    s = pd.Series(failed.to_numpy(), index=pd.DatetimeIndex(requests["timestamp"])).sort_index()
-    span = (window.end - window.start) if window is not None else (s.index.max() - s.index.min())
-    width = max(pd.Timedelta(minutes=1), pd.Timedelta(seconds=round(span.total_seconds() / 60 / 60) * 60))
-    rate = s.resample(width).mean().dropna()
-    t0 = pd.Timestamp(onset)
-    after = rate[rate.index >= t0.floor(width)]
-    if len(after) < 4:
-        return None
-    level = (baseline_rate or 0.0) * 2 + 0.005
-    peak_idx = after.idxmax()
-    tail = after[after.index > peak_idx]
-    calm = tail <= level
-    # recovered: the rest of the window stays calm from some bin on
-    for i in range(len(tail)):
-        if bool(calm.iloc[i:].all()) and len(tail) - i >= 3:
-            return _iso(tail.index[i])
-    return None
 
 
 def _known(value: Any) -> str | None:
@@ -228,12 +150,18 @@ def _detection(health: Mapping[str, pd.DataFrame], window: Any) -> tuple[Any, st
     return first["timestamp"], f"alarm {first.get('alarm_name')} goes to ALARM (detection)"
 
 
-def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
+def build(investigation: Any, findings: Iterable[Any], *, impact: Mapping[str, Any] | None = None,
+          latency_slo_ms: float | None = None) -> dict[str, Any]:
     """The facts of a postmortem from an investigation and its ranked findings.
 
-    Returns a JSON-able dict: ``title``, ``summary``, ``severity``, ``impact``,
-    ``timeline``, ``root_cause``, ``actions``, ``evidence``, ``data_quality`` (the trigger and
-    contributing factors are read from the findings' ``related_changes`` by :mod:`incidentkit.postmortem_doc`).
+    ``impact`` is the investigation's impact when the caller computed it already (the
+    same numbers as ``findings.json``); otherwise :meth:`Investigation.impact
+    <incidentkit.investigation.Investigation.impact>` with ``latency_slo_ms``.
+
+    Returns a JSON-able dict: ``title``, ``summary``, ``severity``, ``impact`` (see
+    :func:`impact`), ``timeline``, ``root_cause``, ``actions``, ``evidence``,
+    ``data_quality`` (the trigger and contributing factors are read from the findings'
+    ``related_changes`` by :mod:`incidentkit.postmortem_doc`).
     """
     inv = investigation
     items = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]
@@ -248,9 +176,12 @@ def build(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
     except Exception as exc:  # impact is best effort; the postmortem still lists the findings
         inv.issues.append(f"postmortem: evidence could not be gathered ({type(exc).__name__}: {exc})")
     onset = (top or {}).get("onset")
-    imp = impact(requests, baseline_requests, window=inv.window, onset=onset)
+    if impact is None:
+        impact = _impact.impact(requests, baseline_requests, window=inv.window, baseline_window=inv.baseline,
+                                latency_slo_ms=latency_slo_ms)
+    imp = with_layout_names(impact)
     detection = _detection(inputs_health, inv.window)
-    recovery = _recovery(requests, imp.get("baseline_error_rate"), onset, inv.window)
+    recovery = imp.get("recovered")
     tl = timeline(changes, items, window=inv.window, detection=detection, recovery=recovery, onset=onset)
     evidence = []
     for name in inv.bundle.names():

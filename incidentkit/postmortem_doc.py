@@ -167,8 +167,23 @@ def _slow_rule(rule: Any) -> str:
 
 
 def _entry(imp: Mapping[str, Any]) -> str:
-    ep = imp.get("entry_point")
-    return f" at the {md_text(ep)} entry point" if ep else ""
+    """Where the requests were counted: `` at the API Gateway entry point``, or what stood in for one."""
+    ep = str(imp.get("entry_point") or "")
+    if not ep:
+        return ""
+    if imp.get("tier", "entry") == "entry":
+        return f" at the {md_text(ep.removesuffix(' access log'))} entry point"
+    return f" (counted as {md_text(ep)}: no entry-point access log in the evidence)"
+
+
+def _noun(imp: Mapping[str, Any]) -> str:
+    return "invocations" if imp.get("unit") == "invocations" else "requests"
+
+
+def _failed_of(imp: Mapping[str, Any]) -> str:
+    """``436 of 1,511 requests at the API Gateway entry point failed (28.9 %)``."""
+    return (f"{_n(imp.get('failed_requests'))} of {_n(imp['requests'])} {_noun(imp)}{_entry(imp)} failed "
+            f"({_pct(imp.get('failed_share'))})")
 
 
 def _trigger(top: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -239,7 +254,7 @@ def _summary(result: Mapping[str, Any], top: Mapping[str, Any] | None, imp: Mapp
     """One paragraph: what users saw, for how long, the cause and the change that started it."""
     parts = []
     if imp.get("requests"):
-        text = f"{_n(imp.get('failed_requests'))} of {_n(imp['requests'])} requests{_entry(imp)} failed ({_pct(imp.get('failed_share'))})"
+        text = _failed_of(imp)
         if imp.get("slow_requests") is not None:
             text += f" and {_n(imp['slow_requests'])} were slow"
         if imp.get("onset"):
@@ -263,7 +278,7 @@ def _impact_section(imp: Mapping[str, Any]) -> list[str]:
     if not imp.get("requests"):
         lines.append(f"- {md_text(imp.get('note') or 'No request-level logs in the evidence: impact in requests is unknown.')}")
     else:
-        lines += ["| | |", "|:---|:---|", f"| Requests | **{_n(imp['requests'])}**{_entry(imp)} |"]
+        lines += ["| | |", "|:---|:---|", f"| {_noun(imp).capitalize()} | **{_n(imp['requests'])}**{_entry(imp)} |"]
         split = ""
         if imp.get("failed_5xx") is not None and imp.get("failed_4xx") is not None:
             split = f": {_n(imp['failed_5xx'])} 5xx or timeouts, {_n(imp['failed_4xx'])} 4xx"
@@ -400,8 +415,7 @@ def _contributing_section(result: Mapping[str, Any], findings: Sequence[Mapping[
 
 def _what_users_saw(imp: Mapping[str, Any]) -> str:
     """``451 of 3,759 requests at the … entry point failed (12 %); 40 were slower than …`` (and the P99)."""
-    text = (f"{_n(imp.get('failed_requests'))} of {_n(imp['requests'])} requests{_entry(imp)} failed "
-            f"({_pct(imp.get('failed_share'))})")
+    text = _failed_of(imp)
     if imp.get("slow_requests") is not None:
         text += f"; {_n(imp['slow_requests'])} were slower than {_slow_rule(imp.get('slow_rule'))}"
     return text + _p99_rise(imp) + "."

@@ -31,6 +31,7 @@ from .changes import normalize_event_name
 from .errors import summarize
 from .fmt import value as _fmt
 from .markup import sanitize_notebook
+from .analyses import impact as _impact
 from .masking import mask_obj, mask_text
 
 __all__ = [
@@ -340,7 +341,7 @@ def data_quality_html(dq: Mapping[str, Any]) -> str:
 
 def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *, postmortem: Mapping[str, Any] | None = None,
             window: Any = None, baseline: Any = None, parameters: Mapping[str, Any] | None = None,
-            show: bool = True, level: int = 2) -> dict[str, Any]:
+            show: bool = True, level: int = 2, impact: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Attach the run's results to the notebook output (and show the postmortem draft).
 
     Call it in a template's last cell. The runner reads the attached copy
@@ -362,6 +363,11 @@ def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *,
     level:
         Heading level of the postmortem's title when shown (2: a section of a report;
         1: the postmortem template, where it is the document).
+    impact:
+        What users saw (:meth:`Investigation.impact <incidentkit.investigation.Investigation.impact>`,
+        e.g. with the template's ``latency_slo_ms``); default: the investigation's impact.
+        Written as ``impact`` in ``findings.json`` and used by the postmortem, so both show
+        the same numbers.
 
     Returns
     -------
@@ -387,11 +393,15 @@ def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *,
         "sample": getattr(inv, "sample_name", None),
         "source": getattr(inv, "source", None),
     }
+    if impact is None and inv is not None:
+        impact = _investigation_impact(inv)
+    result["impact"] = _impact_keys(impact)
     if postmortem is None and inv is not None:
-        postmortem = postmortem_data(inv, findings or [])
+        postmortem = postmortem_data(inv, findings or [], impact=result["impact"])
     result["postmortem"] = dict(postmortem or {})
     # The notebook stores outputs with sorted keys; the detector's order (key numbers first) is kept here.
     result[_EVIDENCE_ORDER] = [list((f.get("evidence") or {}).keys()) for f in items]
+    result["issues"] = list(getattr(inv, "issues", []) or [])  # with what computing the impact had to say
     result = mask_obj(json.loads(json.dumps(result, default=str)))
     if show:
         from IPython.display import display
@@ -399,6 +409,27 @@ def publish(investigation: Any = None, findings: Iterable[Any] | None = None, *,
         md = postmortem_markdown(result, level=level, in_report=True)
         display({"text/markdown": md, "text/plain": md, MIME: result}, raw=True)
     return result
+
+
+def _investigation_impact(inv: Any) -> dict[str, Any] | None:
+    """The investigation's impact, from its own evidence (the same the findings read)."""
+    try:
+        return inv.impact()
+    except Exception as exc:  # best effort, and said: the findings are still published
+        inv.issues.append(f"impact could not be computed ({type(exc).__name__}: {exc})")
+        return None
+
+
+def _impact_keys(impact: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """The impact as written to ``findings.json``: the analysis' keys only (not the layout's older names)."""
+    if impact is None:
+        return None
+    return {k: v for k, v in dict(impact).items() if k not in _LAYOUT_NAMES}
+
+
+#: Names the postmortem layout adds to an impact (:func:`incidentkit.postmortem.with_layout_names`).
+_LAYOUT_NAMES = ("failed", "error_rate", "error_rate_5xx", "clients_affected", "baseline_requests", "baseline_error_rate",
+                 "baseline_p99_ms", "duration_min", "duration_basis")
 
 
 def extract(nb: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -463,6 +494,7 @@ def findings_document(*, template: str, published: Mapping[str, Any] | None, par
     }
     if pub.get("sample"):
         doc["sample"] = pub["sample"]
+    doc["impact"] = pub.get("impact")
     from . import __version__
 
     doc["incidentkit_version"] = __version__
@@ -472,15 +504,16 @@ def findings_document(*, template: str, published: Mapping[str, Any] | None, par
 # -- postmortem -------------------------------------------------------------------------------
 
 
-def postmortem_data(investigation: Any, findings: Iterable[Any]) -> dict[str, Any]:
+def postmortem_data(investigation: Any, findings: Iterable[Any], *, impact: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Facts for a blameless postmortem: impact, timeline, causes, actions, evidence.
 
     Computed from what the investigation fetched; each part says when the evidence for it
-    is missing instead of guessing.
+    is missing instead of guessing. ``impact``: the numbers already computed for
+    ``findings.json`` (default: the investigation's).
     """
     from . import postmortem as _pm  # noqa: F401  (kept separate: pure functions on frames)
 
-    return _pm.build(investigation, findings)
+    return _pm.build(investigation, findings, impact=impact)
 
 
 def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level: int = 1, in_report: bool = False) -> str:
@@ -718,53 +751,78 @@ def _ms(x: float | None) -> str:
     return f"{x / 1000:.2f} s" if x >= 1000 else f"{x:.0f} ms"
 
 
-def traffic_note(requests: Any, baseline_requests: Any = None) -> Any:
-    """One paragraph: requests, failure rates by class, against the baseline."""
-    from .postmortem import impact
+def traffic_note(impact: Any, baseline_requests: Any = None, *, window: Any = None) -> Any:
+    """One paragraph: what was counted, failed and slow requests and clients, against the baseline.
 
-    imp = impact(requests, baseline_requests)
+    ``impact`` is the investigation's impact (``inv.impact()``: the numbers ``findings.json``
+    and the postmortem show), or a requests frame, then counted the same way
+    (:func:`incidentkit.analyses.impact.impact` with ``baseline_requests`` and ``window``).
+    """
+    imp = dict(impact) if isinstance(impact, Mapping) else _impact.impact(impact, baseline_requests, window=window)
     if not imp.get("requests"):
         return note("No request-level logs in the evidence: traffic and error rates come from metrics only.")
-    text = (
-        f"**{imp['requests']:,} requests** in the incident window; **{imp['failed']:,} failed** "
-        f"({_rate(imp['error_rate'])}: {imp['failed_5xx']:,} 5xx or timeouts, {imp['failed_4xx']:,} 4xx)"
-    )
-    if imp.get("baseline_error_rate") is not None:
-        text += f", against {_rate(imp['baseline_error_rate'])} in the baseline ({imp['baseline_requests']:,} requests)"
+    invocations = imp.get("unit") == "invocations"
+    why = "timed out or logged an error" if invocations else f"{imp['failed_5xx']:,} 5xx or timeouts, {imp['failed_4xx']:,} 4xx"
+    text = f"**{imp['counted']}** in the incident window; **{imp['failed_requests']:,} failed** ({_rate(imp['failed_share'])}: {why})"
+    base = imp.get("baseline") or {}
+    if base.get("failed_share") is not None:
+        text += f", against {_rate(base['failed_share'])} in the baseline ({base['requests']:,} {imp.get('unit', 'requests')})"
+    if imp.get("slow_requests") is not None:
+        text += f". **{imp['slow_requests']:,} slow** ({_rate(imp.get('slow_share'))}; {imp['slow_rule_text']})"
     if imp.get("clients") is not None:
-        text += f". {imp['clients_affected']:,} of {imp['clients']:,} clients (distinct IPs) saw a failure"
+        text += f". {imp['failed_clients']:,} of {imp['clients']:,} clients (distinct IPs) saw a failure"
+        if imp.get("slow_clients") is not None:
+            text += f", {imp['slow_clients']:,} a slow response"
+    other = {k: v for k, v in (imp.get("other_tiers") or {}).items() if v}
+    if other:
+        text += ". Rows of other tiers, not counted: " + ", ".join(f"{v:,} {_TIER_ROWS.get(k, k)}" for k, v in other.items())
     return note(text + ".")
 
 
-def latency_note(requests: Any, baseline_requests: Any = None) -> Any:
-    """One paragraph: P50/P90/P99, against the baseline, and with cold starts left out."""
-    import pandas as pd
+#: How the rows of a tier are called when a note says they were not counted.
+_TIER_ROWS = {"invocation": "Lambda invocations", "app": "application request lines", "entry": "access-log requests"}
 
+
+def latency_note(requests: Any, baseline_requests: Any = None) -> Any:
+    """One paragraph: P50/P90/P99 of the requests counted once (the impact's tier), against
+    the baseline at the same tier, and the cold starts left out — of the Lambda invocations
+    behind the requests when the entry point's rows do not say which were cold."""
     from .analyses import latency as _latency
 
     if requests is None or len(requests) == 0:
         return note("No request-level logs in the evidence: latency comes from metrics only.")
-    split = _latency.percentiles_excluding(requests)
-    if split is None or split.empty:
-        return note("The requests carry no latency.")
-    rows = {str(r["subset"]): r for _, r in split.iterrows()} if "subset" in split else {}
+    tier = _impact.counting_tier(requests)
+    unit = "Lambda invocations" if tier == "invocation" else "requests"
+    at_tier = _impact.counted(requests, tier=tier)
+    rows = _split_rows(_latency.percentiles_excluding(at_tier))
     allr = rows.get("all")
     if allr is None:
         return note("The requests carry no latency.")
-    text = f"P50 **{_ms(allr.get('p50'))}**, P90 **{_ms(allr.get('p90'))}**, P99 **{_ms(allr.get('p99'))}** over {int(allr.get('count', 0)):,} requests"
-    if baseline_requests is not None and len(baseline_requests):
-        b = _latency.percentiles_excluding(baseline_requests)
-        ball = b[b["subset"].astype(str) == "all"] if "subset" in b else pd.DataFrame()
-        if len(ball):
-            text += f" (baseline P99 {_ms(ball.iloc[0].get('p99'))})"
-    warm = rows.get("excluding cold_start")
-    cold = rows.get("only cold_start")
+    n = int(allr.get("count", 0))
+    text = (f"P50 **{_ms(allr.get('p50'))}**, P90 **{_ms(allr.get('p90'))}**, P99 **{_ms(allr.get('p99'))}** over {n:,} {unit}"
+            + (f" (of {len(at_tier):,}) with a latency" if n < len(at_tier) else ""))
+    base = _impact.counted(baseline_requests, tier=tier) if baseline_requests is not None else None
+    if base is not None and len(base):
+        ball = _split_rows(_latency.percentiles_excluding(base)).get("all")
+        if ball is not None:
+            text += f" (baseline P99 {_ms(ball.get('p99'))})"
+    of = ""
+    if not int((rows.get("only cold_start") or {}).get("count", 0) or 0) and tier == "entry":
+        rows, of = _split_rows(_latency.percentiles_excluding(_impact.counted(requests, tier="invocation"))), " of the Lambda invocations behind them"
+    warm, cold = rows.get("excluding cold_start"), rows.get("only cold_start")
     if warm is not None and cold is not None and int(cold.get("count", 0) or 0) > 0:
         text += (
-            f". Without cold starts the P99 is **{_ms(warm.get('p99'))}**; the {int(cold.get('count', 0)):,} cold starts "
+            f". Without cold starts the P99{of} is **{_ms(warm.get('p99'))}**; the {int(cold.get('count', 0)):,} cold starts "
             f"have a P50 of {_ms(cold.get('p50'))}"
         )
     return note(text + ".")
+
+
+def _split_rows(split: Any) -> dict[str, Any]:
+    """``percentiles_excluding``'s rows by subset (``all``, ``excluding cold_start``, ``only cold_start``)."""
+    if split is None or split.empty or "subset" not in split:
+        return {}
+    return {str(r["subset"]): r.to_dict() for _, r in split.iterrows()}
 
 
 def data_quality_view(investigation: Any) -> Any:

@@ -39,6 +39,7 @@ import datetime as _dt
 import difflib
 import functools
 import logging
+import math
 import os
 import secrets
 import shutil
@@ -223,6 +224,10 @@ def prepare(
             raise ParameterError(f"give {name} as the --{name.replace('_', '-')} option, not as -p {name}=...")
     explicit = tpl.coerce(given)
     declared = set(tpl.parameter_names)
+    slo = explicit.get("latency_slo_ms")
+    if slo is not None and not (math.isfinite(slo) and slo > 0):  # checked here, before anything runs
+        raise ParameterError(f"parameter latency_slo_ms: {slo!r} is not a latency objective; give a positive number of "
+                             "milliseconds, e.g. -p latency_slo_ms=800")
 
     bundle_ctx: dict[str, Any] = {}
     source_bundle: Path | None = None

@@ -66,6 +66,7 @@ PARSED_FIELDS = (
     "parse_error",  # bool: the record claimed a format (e.g. started like JSON) but could not be read
     "parse_error_reason",
     "request_id",
+    "integration_request_id",  # the request id an entry point gave its integration (API Gateway -> Lambda)
     "level",  # upper-case: DEBUG INFO WARN ERROR FATAL
     "status",  # HTTP status code (Int64)
     "latency_ms",  # what the caller waited: access-log latency, app latency, or Lambda duration + init
@@ -90,7 +91,8 @@ PARSED_FIELDS = (
 )
 PARSED_COLUMNS = EVENT_COLUMNS + PARSED_FIELDS
 
-#: One row per request (joins Lambda REPORT lines with the app lines of the same request id).
+#: One row per request (joins Lambda REPORT lines with the app lines of the same request id);
+#: ``tier`` is ``entry``, ``invocation`` or ``app`` (see :func:`incidentkit.parsers.requests`).
 REQUEST_COLUMNS = (
     "timestamp",
     "log_group",
@@ -108,6 +110,9 @@ REQUEST_COLUMNS = (
     "client_ip",
     "function_name",
     "error_type",
+    "tier",  # entry (access logs), invocation (Lambda), app (application lines elsewhere)
+    "tier_format",  # the format of the row that puts the request at its tier
+    "logged_error",  # bool: a row at ERROR/FATAL, a traceback or a platform error
 )
 
 METRIC_COLUMNS = ("timestamp", "query_id", "label", "namespace", "metric_name", "dimensions", "stat", "period", "value")
@@ -131,6 +136,7 @@ DTYPES: dict[str, str] = {
     "parse_error": "bool",
     "parse_error_reason": "string",
     "request_id": "string",
+    "integration_request_id": "string",
     "level": "string",
     "status": "Int64",
     "latency_ms": "float64",
@@ -152,6 +158,9 @@ DTYPES: dict[str, str] = {
     "operation": "string",
     "error_type": "string",
     "error_message": "string",
+    "tier": "string",
+    "tier_format": "string",
+    "logged_error": "bool",
     "query_id": "string",
     "label": "string",
     "namespace": "string",

@@ -344,7 +344,8 @@ def test_mixed_lambda_group_keeps_order_and_joins_requests():
     assert first["function_name"] == "orders-api"  # the REPORT row's (from its log group)
     assert first["timestamp"] == df.at[0, "timestamp"] + pd.Timedelta(seconds=1)  # START row, the earliest of the request
     assert second["timed_out"] == True and second["error_type"] == "Task timed out" and second["cold_start"] == False
-    assert req.attrs["request_stats"] == {"joined": 2, "standalone": 0}
+    stats = req.attrs["request_stats"]
+    assert (stats["joined"], stats["standalone"], stats["by_tier"]) == (2, 0, {"invocation": 2})
 
 
 # --------------------------------------------------------------------------- application JSON
@@ -653,7 +654,8 @@ def test_requests_standalone_access_rows_and_precedence():
     ct = json.dumps({"eventTime": "2024-01-01T00:00:00Z", "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances", "requestID": "ct-1"})
     df = parse([apigw, app_same, alb, no_id_app, chatter, ct, "{broken"])
     req = parsers.requests(df)
-    assert len(req) == 3 and req.attrs["request_stats"] == {"joined": 1, "standalone": 2}
+    stats = req.attrs["request_stats"]
+    assert len(req) == 3 and (stats["joined"], stats["standalone"], stats["by_tier"]) == (1, 2, {"entry": 2, "app": 1})
     by_id = req.set_index(req["request_id"].fillna("?"))
     r = by_id.loc["api-1"]
     assert r["status"] == 504 and r["latency_ms"] == 29001.0 and r["route"] == "/x"  # the access log wins

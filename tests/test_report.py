@@ -131,15 +131,19 @@ def requests_frame() -> pd.DataFrame:
 
 def test_impact_counts_requests_failures_clients_and_versions() -> None:
     base = requests_frame().assign(status=pd.array([200] * 10, dtype="Int64"), timed_out=False)
-    imp = postmortem.impact(requests_frame(), base, window=W, onset="2026-03-01T03:10:00Z")
-    assert imp["requests"] == 10 and imp["failed"] == 5
+    imp = postmortem.impact(requests_frame(), base, window=W, latency_slo_ms=1000)
+    assert imp["requests"] == 10 and imp["failed"] == imp["failed_requests"] == 5
     assert imp["failed_4xx"] == 3 and imp["failed_5xx"] == 2 and imp["timed_out"] == 1
     assert imp["error_rate"] == 0.5 and imp["baseline_error_rate"] == 0.0 and imp["excess_failed"] == 5
-    assert imp["clients"] == 7 and imp["clients_affected"] == 4
+    assert imp["clients"] == 7 and imp["clients_affected"] == imp["failed_clients"] == 4
+    assert imp["slow_requests"] == 1 and imp["slow_clients"] == 1 and imp["slow_rule"] == "slo"
     by = {v["version"]: v for v in imp["by_version"]}
     assert by["1.9"]["failed"] == 3 and by["1.9"]["error_rate"] == 1.0 and by["1.9"]["clients_affected"] == 2
     assert by["(unknown)"]["failed"] == 1
-    assert imp["onset"] == "2026-03-01T03:10:00Z" and imp["duration_min"] == 50
+    assert imp["counted"] == "10 requests at the access log entry point"
+    # 10 requests in an hour make one bin (about 20 requests a bin): 5 of 10 bad against 1 of 10 in the baseline
+    assert imp["onset"] == imp["peak"] == "2026-03-01T03:00:00Z" and imp["recovered"] is None
+    assert imp["duration_s"] == 3600 and imp["duration_min"] == 60 and imp["ongoing"] is True
     assert postmortem.impact(None)["note"].startswith("no request-level logs")
 
 
@@ -188,7 +192,7 @@ def test_postmortem_markdown_has_every_section() -> None:
     f1, f2 = finding("version-skew-errors", "critical"), finding("cold-start-tail", "low")
     pm = {
         "title": f1.title, "summary": f1.summary,
-        "impact": postmortem.impact(requests_frame(), window=W, onset="2026-03-01T03:10:00Z"),
+        "impact": postmortem.impact(requests_frame(), window=W),
         "timeline": [{"time": "2026-03-01T03:10:00Z", "kind": "onset", "text": "the signal departs"}],
         "root_cause": f1.to_dict(), "contributing": [f2.to_dict()], "actions": postmortem.actions([f1.to_dict(), f2.to_dict()]),
         "evidence": [{"frame": "logs-a", "file": "evidence/logs-a.parquet", "rows": 10, "sha256": "abc", "complete": True}],

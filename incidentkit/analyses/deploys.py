@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from ..findings import Finding, Inputs
+from .impact import counted
 from ._common import (
     as_utc,
     binom_sf,
@@ -710,7 +711,8 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     >>> f.severity, f.evidence["recommended_delay_s"]      # latent: no deploy in the window to confirm it
     ('low', 100.0)
     """
-    dd = durations_vs_deregistration(inputs.settings, requests=inputs.requests, metrics=inputs.metrics)
+    requests = counted(inputs.requests)  # each request once, at the entry point when its log is there
+    dd = durations_vs_deregistration(inputs.settings, requests=requests, metrics=inputs.metrics)
     if dd.empty:
         return None
     over = dd[(dd["slowest_s"] > dd["deregistration_delay_s"])
@@ -722,7 +724,7 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     deploy_changes, related = _target_group_deploys(inputs, str(row["target_group"]))
     # requests are cut when the delay runs out after a deregistration: look from then to 2 min past it
     after = pd.Timedelta(seconds=max(180.0, delay + 120.0))
-    align = deploy_alignment(deploy_changes, metrics=inputs.metrics, requests=inputs.requests, after=after, anchor="deregistration")
+    align = deploy_alignment(deploy_changes, metrics=inputs.metrics, requests=requests, after=after, anchor="deregistration")
     aligned = (align["deployments"] > 0 and align["errors_near_deploys"] >= 5 and not math.isnan(align["p_value"])
                and align["p_value"] < 0.01 and align["lift"] >= 3)
     slowest = float(row["slowest_s"])
@@ -737,7 +739,7 @@ def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
     else:
         confidence = 0.3 if align["deployments"] == 0 else 0.2
         severity = "low"
-    impact = deploy_impact(deploy_changes, metrics=inputs.metrics, requests=inputs.requests)
+    impact = deploy_impact(deploy_changes, metrics=inputs.metrics, requests=requests)
     evidence: dict[str, Any] = {
         "target_group": row["target_group"],
         "deregistration_delay_s": delay,

@@ -45,6 +45,7 @@ from ._common import (
 )
 from ..change_words import blameless_actor, when_text
 from ..findings import Finding
+from .impact import counted
 from .onset import preceding_changes
 from .related import ChangeSpec, related_changes, sentence, targets_from
 from .related import evidence as related_evidence
@@ -452,9 +453,22 @@ def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
     return out if out["app_version"].notna().any() else None
 
 
-def _combined_requests(inputs: Any) -> pd.DataFrame | None:
-    frames = [f for f in (getattr(inputs, "baseline_requests", None), getattr(inputs, "requests", None))
+def _versioned_once(req: pd.DataFrame | None) -> tuple[pd.DataFrame | None, str | None]:
+    """Requests with versions, each counted once: those of the outermost tier (entry,
+    invocation, app) whose rows carry an app version, and that tier."""
+    if req is None or req.empty or "tier" not in req.columns:
+        return _with_versions(req), None
+    for t in ("entry", "invocation", "app"):
+        got = _with_versions(counted(req, tier=t))
+        if got is not None:
+            return got, t
+    return None, None
+
+
+def _combined_requests(inputs: Any, tier: str | None = None) -> pd.DataFrame | None:
+    frames = [counted(f, tier=tier) if tier else f for f in (getattr(inputs, "baseline_requests", None), getattr(inputs, "requests", None))
               if f is not None and not f.empty]
+    frames = [f for f in frames if f is not None and not f.empty]
     if not frames:
         return None
     if len(frames) == 1:
@@ -505,7 +519,7 @@ def _skew_targets(inputs: Any) -> list[Any]:
 
 
 def _skew_changes(inputs: Any, v: str, level: int | None, cls: str, t_err: pd.Series | None,
-                  evidence: dict[str, Any]) -> tuple[Any, bool, list[dict[str, Any]]]:
+                  evidence: dict[str, Any], tier: str | None = None) -> tuple[Any, bool, list[dict[str, Any]]]:
     """The onset of the version's errors, whether they start at a change, and the changes that can explain them.
 
     The change at the onset counts only when it is one of :data:`VERSION_SKEW_CHANGES` on the service's
@@ -513,7 +527,7 @@ def _skew_changes(inputs: Any, v: str, level: int | None, cls: str, t_err: pd.Se
     """
     onset_time = t_err.min() if t_err is not None and len(t_err) else None
     changes = getattr(inputs, "changes", None)
-    both = _combined_requests(inputs)
+    both = _combined_requests(inputs, tier)
     if both is not None:
         both = _with_versions(both)
     if both is not None:
@@ -570,7 +584,7 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     -------
     Finding or None
     """
-    req = _with_versions(getattr(inputs, "requests", None))
+    req, tier = _versioned_once(getattr(inputs, "requests", None))
     if req is None or "status" not in req.columns:
         return None
     window = getattr(inputs, "window", None)
@@ -648,7 +662,7 @@ def detect_version_skew_errors(inputs: Any) -> Any:
         unknown_like_version = unk_rate > max(2.0 * rest, rest + 0.02)
 
     t_err = as_utc(req.loc[err_v.to_numpy(), "timestamp"]) if "timestamp" in req.columns else None
-    onset_time, starts, related = _skew_changes(inputs, v, level, cls, t_err, evidence)
+    onset_time, starts, related = _skew_changes(inputs, v, level, cls, t_err, evidence, tier)
     duration = None
     if onset_time is not None and pd.notna(onset_time):
         last = t_err.max()

@@ -52,6 +52,7 @@ from ._common import (
     to_timedelta,
     two_proportion_z,
 )
+from .impact import counted, counting_tier
 from .related import ChangeSpec, related_changes, sentence, targets_from
 from .related import evidence as related_evidence
 
@@ -1222,6 +1223,7 @@ def detect_cold_start_timeouts(inputs: Any) -> Any:
 
 def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) -> Any:
     timeout_s, _ = _setting(getattr(inputs, "settings", None), "timeout")
+    rows, req = req, counted(req)  # every tier (cold starts are known on invocations); requests counted once
     fail, timeout_like, lat = _failing(req, timeout_s)
     n, n_fail = len(req), int(fail.sum())
     fail_rate = n_fail / n
@@ -1231,6 +1233,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
     if timeout_share < 0.5:
         return None
     base = _in_window(getattr(inputs, "baseline_requests", None), getattr(inputs, "baseline", None))
+    base = counted(base, tier=counting_tier(req))
     base_rate = None
     if base is not None and len(base) >= 50:
         bfail, _, _ = _failing(base)
@@ -1249,11 +1252,10 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
         level = "request"
         a, m = int((cold & fail & known).sum()), int((fail & known).sum())
         b, k = int((cold & ~fail & known).sum()), int((~fail & known).sum())
-    elif known.sum() >= 20 and t is not None:
-        level = "minute"
-        minute = t.dt.floor("1min")
-        bad_minutes = set(minute[fail])
-        in_bad = minute.isin(bad_minutes)
+    elif t is not None and "timestamp" in rows.columns and int(cold_starts(rows)[1].sum()) >= 20:
+        level = "minute"  # cold starts of every tier, in the minutes where the counted requests failed
+        cold, known = cold_starts(rows)
+        in_bad = as_utc(rows["timestamp"]).dt.floor("1min").isin(set(t.dt.floor("1min")[fail]))
         a, m = int((cold & known & in_bad).sum()), int((known & in_bad).sum())
         b, k = int((cold & known & ~in_bad).sum()), int((known & ~in_bad).sum())
     if level is not None:
@@ -1266,7 +1268,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
         if p >= 0.01 or lift < 2:
             return None
 
-    conc = _concurrency(inputs, req)
+    conc = _concurrency(inputs, rows)
     near_limit = conc.get("concurrency_utilisation", 0.0) >= 0.8
     surge = (
         "concurrency_baseline_median" in conc
@@ -1320,7 +1322,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
                 "cold_start_p_value": p,
             }
         )
-    init = pd.to_numeric(req["init_duration_ms"], errors="coerce").dropna() if "init_duration_ms" in req.columns else pd.Series(dtype="float64")
+    init = pd.to_numeric(rows["init_duration_ms"], errors="coerce").dropna() if "init_duration_ms" in rows.columns else pd.Series(dtype="float64")
     if len(init):
         evidence["init_p50_ms"], evidence["init_max_ms"] = float(init.median()), float(init.max())
     fail_lat = lat[fail].dropna()
@@ -1359,7 +1361,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
     if at_cap and "integration_latency_max_ms" in gw:
         evidence["integration_timeout_ms"] = APIGW_INTEGRATION_TIMEOUT_MS
         summary += f" API Gateway IntegrationLatency reached {fmt_ms(gw['integration_latency_max_ms'])}, its 29 s cap."
-    related = _timeout_changes(inputs, req, onset_time)
+    related = _timeout_changes(inputs, rows, onset_time)  # every tier: the function name is on the invocations
     cause = related[0] if related else None
     evidence.update(related_evidence(cause))
     if cause is not None:
@@ -1370,7 +1372,7 @@ def _timeouts_from_requests(inputs: Any, req: pd.DataFrame, gw: dict[str, Any]) 
         severity=severity,
         summary=summary,
         evidence=evidence,
-        remediation=_timeout_remediation(inputs, req, conc, evidence, cause),
+        remediation=_timeout_remediation(inputs, rows, conc, evidence, cause),
         confidence=confidence,
         related_changes=related,
         onset=None if onset_time is None or pd.isna(onset_time) else onset_time.isoformat().replace("+00:00", "Z"),

@@ -511,7 +511,7 @@ def _lessons_section() -> list[str]:
     prompts = (("What went well", "what limited the impact or sped up the response"),
                ("What went badly", "what slowed detection, diagnosis or recovery"),
                ("Where we got lucky", "what could have made it worse but did not"))
-    lines = [f"## Lessons learned {FILL}", "", f"*For the people who handled the incident: the evidence cannot know "
+    lines = [f"## Lessons learned {FILL}", "", "*For the people who handled the incident: the evidence cannot know "
              "these.*", ""]
     for heading, prompt in prompts:
         lines += [f"### {heading} {FILL}", "", f"- _{prompt}_", ""]

@@ -24,7 +24,6 @@ AWS error body, which is summarised to its title and must not show at all.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys

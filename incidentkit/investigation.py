@@ -982,6 +982,15 @@ class Investigation:
         self.bundle.set_context(health_frames=sorted(out))
         return out
 
+    def _recorded_or_live_health(self) -> dict[str, pd.DataFrame] | None:
+        """The health step of :meth:`collect`: a bundle recorded without a health snapshot replays
+        without one (said in :attr:`issues`), where :meth:`health` asked directly refuses."""
+        if self.offline and self._health_key("settings") not in self.bundle:
+            self._note("health: the evidence bundle holds no health snapshot (recorded without one); "
+                       "the checks that need it are not run")
+            return None
+        return self.health()
+
     def _recorded_health_names(self) -> list[str]:
         names = [n for n in (self.bundle.context.get("health_frames") or []) if n != "settings"]
         if names:
@@ -1049,7 +1058,7 @@ class Investigation:
         if changes:
             steps.append(("changes", self.changes, True))
         if health and self._wants_health():
-            steps.append(("health", self.health, False))
+            steps.append(("health", self._recorded_or_live_health, False))
         return steps
 
     def _read_step(self, what: str, read: Any, replayable: bool) -> Any:

@@ -28,6 +28,7 @@ import re
 import subprocess
 import sys
 import threading
+import urllib.request
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -286,6 +287,8 @@ def live_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     moto.start()
     host, port = moto.get_host_and_port()
     url = f"http://{host}:{port}"
+    # moto's backends live in this process: another module of this worker may have left the log group behind
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=10).close()
     trail = ThreadingHTTPServer(("127.0.0.1", 0), _CloudTrailErrorPage)
     threading.Thread(target=trail.serve_forever, daemon=True).start()
     end = pd.Timestamp.now(tz="UTC").floor("min") - pd.Timedelta(minutes=30)

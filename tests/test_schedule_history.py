@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from incidentkit import Investigation, changes, metrics, schema
+from incidentkit import Investigation, changes, health, metrics, schema
 from incidentkit.analyses import throttling as th
 from incidentkit.findings import Inputs
 from incidentkit.metric_presets import history_queries
@@ -65,8 +66,12 @@ def fake_get(monkeypatch):
         df.attrs = schema.provenance("changes.timeline", window=window, api_calls=1)
         return df
 
+    def no_health(resources, **kwargs):  # findings() reads the whole evidence: never a live describe call here
+        return SimpleNamespace(settings=None, frames={}, summary=None)
+
     monkeypatch.setattr(metrics, "get", get)
     monkeypatch.setattr(changes, "timeline", no_changes)
+    monkeypatch.setattr(health, "snapshot", no_health)
     return calls
 
 

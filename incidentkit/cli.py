@@ -8,6 +8,9 @@ Exit codes (every command):
     evidence bundle is corrupt; ``demo``: a sample did not give its expected
     finding; ``audit``/``health``: a problem was found
 2   bad usage: unknown option, template or parameter, a time that cannot be read
+3   ``run``: inconclusive — the run folder is written, but the primary evidence could not
+    be read (every log source failed or came back empty through an error), so "no
+    finding" would be a lie
 130 interrupted (Ctrl-C)
 ==  ==========================================================================
 
@@ -29,11 +32,12 @@ import click
 
 from .errors import IncidentKitError, ParameterError
 
-__all__ = ["main", "cli", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
+__all__ = ["main", "cli", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INCONCLUSIVE = 3
 EXIT_INTERRUPTED = 130
 
 TIME_HELP = "ISO-8601 (2026-03-01T03:00:00Z or with an offset; naive = UTC), epoch seconds, 'now', or relative (-2h, -30m, -7d)"
@@ -108,7 +112,8 @@ def cli() -> None:
       incidentkit run triage --start 2026-03-01T03:00Z --end 2026-03-01T04:00Z \\
           -p log_groups=/aws/lambda/api -p function_name=api --region eu-west-1
 
-    Exit codes: 0 ok, 1 the work failed (or found a problem), 2 bad usage, 130 interrupted.
+    Exit codes: 0 ok, 1 the work failed (or found a problem), 2 bad usage, 3 inconclusive (run: the logs
+    could not be read), 130 interrupted.
     """
 
 
@@ -258,6 +263,9 @@ def _report_run(result: Any, location: str, *, as_json: bool, started: float) ->
         _print_findings(result.result)
     html = f"{location}report.html" if location.startswith("s3://") else str(Path(location) / "report.html")
     _info(f"done in {time.monotonic() - started:.1f} s: {html}")
+    if result.inconclusive:
+        _err(f"inconclusive: {' '.join(result.inconclusive.split())}; the report is at {html}")
+        sys.exit(EXIT_INCONCLUSIVE)
 
 
 def _run_from_alarm(template: str, values: dict[str, Any], *, from_alarm: str | None, from_event: str | None,
@@ -308,11 +316,13 @@ def _read_event(path: str) -> Any:
 
 def _print_findings(doc: dict[str, Any]) -> None:
     items = doc.get("findings") or []
-    if not items:
+    dq = doc.get("data_quality") or {}
+    if not items and dq.get("inconclusive"):
+        click.echo("  inconclusive: the logs could not be read, so no cause can be ruled out")
+    elif not items:
         click.echo("  no finding: the evidence shows none of the known causes")
     for i, f in enumerate(items, 1):
         click.echo(f"  #{i} [{f['severity'].upper()}] {f['id']}: {f['title']}")
-    dq = doc.get("data_quality") or {}
     if dq and not dq.get("complete", True):
         click.echo(f"  data quality: INCOMPLETE — {len(dq.get('issues') or [])} issue(s), see the report's appendix")
 

@@ -624,6 +624,10 @@ class Investigation:
                 what = f"fetch failed after {len(kept):,} rows: {exc}"
             elif isinstance(exc, (NoCredentialsError, NotFoundError, ParameterError)):
                 raise  # nothing was read and nothing can be: no frame to keep
+            elif isinstance(partial, pd.DataFrame):  # empty, but its attrs count the calls and retries made
+                kept = partial.copy()
+                kept.attrs = dict(partial.attrs)
+                what = f"fetch failed: {exc}"
             else:
                 # nothing came back: an empty frame, marked incomplete, so the report and a replay
                 # say this source is missing instead of silently showing nothing

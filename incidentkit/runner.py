@@ -110,6 +110,11 @@ class RunResult:
         """The ``evidence/`` bundle."""
         return self.path / "evidence"
 
+    @property
+    def inconclusive(self) -> str | None:
+        """Why the primary evidence could not be read (the CLI exits 3), or None when it was read."""
+        return (self.result.get("data_quality") or {}).get("inconclusive") or None
+
 
 # -- the kernel ------------------------------------------------------------------------------
 

@@ -362,6 +362,7 @@ def summary(done: AutoRun) -> dict[str, Any]:
         "location": done.location,
         "skipped": done.skipped,
         "top_finding": top,
+        "inconclusive": done.result.inconclusive if done.result is not None else None,
         "window": done.derivation.window.to_dict(),
         "notes": done.notes,
     }
@@ -382,4 +383,6 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         raise
     out = summary(done)
     log.info("incidentkit: %s %s", "already investigated:" if done.skipped else "report published:", done.location)
+    if out["inconclusive"]:
+        log.warning("incidentkit: inconclusive: %s", _one_line(Exception(out["inconclusive"]), 500))
     return out

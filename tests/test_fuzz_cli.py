@@ -92,7 +92,7 @@ def closed_port() -> str:
 
 
 @pytest.fixture(autouse=True)
-def offline_world(monkeypatch: pytest.MonkeyPatch, closed_port: str) -> None:
+def offline_world(monkeypatch: pytest.MonkeyPatch, closed_port: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     import papermill
     from papermill.iorw import load_notebook_node
     from papermill.parameterize import parameterize_notebook
@@ -103,6 +103,7 @@ def offline_world(monkeypatch: pytest.MonkeyPatch, closed_port: str) -> None:
         return nb
 
     monkeypatch.setattr(papermill, "execute_notebook", fake_execute)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))  # an empty --out means the current folder: not the repository
     monkeypatch.setenv("INCIDENTKIT_MAX_ATTEMPTS", "1")
     monkeypatch.setenv("AWS_ENDPOINT_URL", closed_port)
     monkeypatch.setenv("INCIDENTKIT_PROGRESS", "0")

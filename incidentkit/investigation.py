@@ -1017,6 +1017,7 @@ class Investigation:
         from .findings import detect
 
         result = detect(self.inputs(), **kwargs)
+        result.inconclusive = self.bundle.unread_primary()
         if not kwargs:
             self._findings = result
         return result

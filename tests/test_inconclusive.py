@@ -136,6 +136,7 @@ def test_every_log_fetch_throttled_is_inconclusive_with_true_counts(moto_logs, t
     inv = _investigate(hook, moto_logs, tmp_path / "ev")
     dq = report.data_quality(inv.bundle)
     assert dq["inconclusive"] and "every log source failed or came back empty through an error" in dq["inconclusive"]
+    assert inv.findings().inconclusive == dq["inconclusive"] and "Inconclusive" in inv.findings()._repr_html_()
     assert "ThrottlingException" in dq["inconclusive"]
     logs = [r for r in dq["by_frame"] if r["kind"] == "logs"]
     assert len(logs) == 2 and all(not r["complete"] and r["rows"] == 0 for r in logs)  # incident and baseline
@@ -232,7 +233,9 @@ def _assert_inconclusive(code: int, stdout: str, stderr: str, *, expected_retrie
     doc = json.loads((folder / "findings.json").read_text())
     dq = doc["data_quality"]
     assert dq["inconclusive"] and dq["retries"] == expected_retries and dq["api_calls"] >= 1
-    assert "Inconclusive: the logs could not be read" in (folder / "report.html").read_text()
+    html = (folder / "report.html").read_text()
+    assert "Inconclusive: the logs could not be read" in html  # the data-quality verdict
+    assert "so no cause is ruled out" in html and "No finding: the evidence shows none" not in html  # the findings
 
 
 # --- the run: incidentkit run against a moto server whose FilterLogEvents is throttled --------------------

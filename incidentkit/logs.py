@@ -441,7 +441,9 @@ class EventPages:
                     active -= 1
                     s.failed = True
                     stop.set()
-                    settle = True  # the calls other workers have in flight are counted before the frame is made
+                    # an AWS error: the calls other workers have in flight are counted before the frame is made
+                    # (an interrupt or a bug raised in a worker stops at once)
+                    settle = isinstance(payload, _botocore_errors())
                     raise self._error(client, task, payload)
                 frame, has_more, note = payload
                 s.pages += 1

@@ -314,6 +314,19 @@ def trigger_from_event(event: Mapping[str, Any]) -> AlarmTrigger:
             f"not a CloudWatch alarm state change event (detail-type {detail_type!r}); "
             "pass the EventBridge event of a rule on source aws.cloudwatch"
         )
+    for key in ("region", "account", "time"):
+        if not isinstance(event.get(key), (str, type(None))):
+            raise ParameterError(f"the event's {key!r} is not text; pass the event as delivered")
+    try:
+        return _trigger(event)
+    except (AttributeError, TypeError, KeyError, IndexError) as exc:  # a field of another JSON type than AWS documents
+        raise ParameterError(
+            f"the event is not shaped like an EventBridge alarm state change ({type(exc).__name__}: {exc}); "
+            "pass the event as delivered"
+        ) from None
+
+
+def _trigger(event: Mapping[str, Any]) -> AlarmTrigger:
     detail = event["detail"]
     arn = (event.get("resources") or [None])[0]
     parts = _split_arn(arn)

@@ -175,7 +175,9 @@ def _publish_failed(exc: NotebookError, url: str, **publish_kwargs: Any) -> None
     """Upload a failed run (the partially executed notebook) under ``<run-id>.failed/``.
 
     The team finds what failed where the report would have been; the error then names the
-    uploaded notebook. A failure to upload is added to the error, never raised over it.
+    uploaded notebook. Its index goes last as ``failed.json``
+    (:data:`incidentkit.publish.FAILED_MARKER`), never as the ``manifest.json`` that marks
+    a complete run. A failure to upload is added to the error, never raised over it.
     """
     from . import publish
 
@@ -184,7 +186,7 @@ def _publish_failed(exc: NotebookError, url: str, **publish_kwargs: Any) -> None
     if folder is None or not folder.is_dir():
         return
     try:
-        where = publish.publish(folder, url, run_id=folder.name, **publish_kwargs)
+        where = publish.publish(folder, url, run_id=folder.name, error=str(exc), **publish_kwargs)
     except IncidentKitError as pub_exc:
         exc.context["upload_error"] = str(pub_exc)
         return
@@ -362,6 +364,7 @@ def summary(done: AutoRun) -> dict[str, Any]:
         "location": done.location,
         "skipped": done.skipped,
         "top_finding": top,
+        "inconclusive": done.result.inconclusive if done.result is not None else None,
         "window": done.derivation.window.to_dict(),
         "notes": done.notes,
     }
@@ -382,4 +385,6 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
         raise
     out = summary(done)
     log.info("incidentkit: %s %s", "already investigated:" if done.skipped else "report published:", done.location)
+    if out["inconclusive"]:
+        log.warning("incidentkit: inconclusive: %s", _one_line(Exception(out["inconclusive"]), 500))
     return out

@@ -810,6 +810,7 @@ def _call(client: Any, op: str, stats: _Stats, source: str, context: Mapping[str
     except Exception as exc:  # botocore errors, mapped to the kit's tree
         if isinstance(exc, (ParameterError, BadWindowError)):
             raise
+        stats.record(source, getattr(exc, "response", None) or {})  # a call that failed after its retries is a call
         raise from_botocore(exc, service=source, **context) from exc
     stats.record(source, response)
     return response

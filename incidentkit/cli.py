@@ -9,7 +9,9 @@ Exit codes (every command):
     finding; ``audit``/``health``: a problem was found
 2   bad usage: unknown option, command, template or parameter, a missing option,
     a time that cannot be read, no AWS region given or configured
-3   inconclusive: ``health`` could not read a resource (``not_collected``: access
+3   inconclusive: ``run`` wrote the run folder, but the primary evidence could not be
+    read (every log source failed or came back empty through an error), so "no finding"
+    would be a lie; ``health`` could not read a resource (``not_collected``: access
     denied, an API that failed) and found none unhealthy — not a healthy result
 130 interrupted (Ctrl-C)
 ==  ==========================================================================
@@ -23,6 +25,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -114,9 +117,23 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int, file:
     click.echo(f"incidentkit: warning: {' '.join(str(message).split())}", err=True)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _text(value: str | None, what: str) -> str | None:
+    """Command-line text must be Unicode: a byte that is not UTF-8 arrives as a lone surrogate (PEP 383)."""
+    found = _SURROGATE.search(value) if value else None
+    if found:
+        code = ord(found.group())
+        char = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"a lone surrogate U+{code:04X}"
+        raise ParameterError(f"{what} is not valid UTF-8 text ({char} at character {found.start() + 1}); pass it in UTF-8")
+    return value
+
+
 def _pairs(values: Sequence[str], what: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values:
+        _text(item, f"{what} {item.partition('=')[0][:40]!r}" if "=" in item else what)
         if "=" not in item:
             raise ParameterError(f"{what} {item!r} is not name=value (e.g. {what} log_groups=/aws/lambda/api)")
         name, _, value = item.partition("=")
@@ -127,6 +144,15 @@ def _pairs(values: Sequence[str], what: str) -> dict[str, str]:
             raise ParameterError(f"{what} {name} is given twice")
         out[name] = value
     return out
+
+
+class _PathArg(click.Path):
+    """``click.Path`` that refuses a NUL character as bad usage (``os.stat`` raises ValueError on it)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            self.fail("holds a NUL character, which no path can", param, ctx)
+        return super().convert(value, param, ctx)
 
 
 def _progress_on() -> bool:
@@ -149,7 +175,7 @@ def cli() -> None:
           -p log_groups=/aws/lambda/api -p function_name=api --region eu-west-1
 
     Exit codes: 0 ok, 1 the work failed (or found a problem), 2 bad usage, 3 inconclusive
-    (health: a resource could not be read), 130 interrupted.
+    (run: the logs could not be read; health: a resource could not be read), 130 interrupted.
     """
 
 
@@ -221,12 +247,12 @@ def _wrap(text: str, width: int) -> list[str]:
 @click.option("--region", help="AWS region (default: the boto3 chain: AWS_REGION, profile).")
 @click.option("--profile", help="AWS named profile (default: the boto3 chain).")
 @click.option("--endpoint-url", help="AWS endpoint (LocalStack, moto server, VPC endpoint); also AWS_ENDPOINT_URL.")
-@click.option("--evidence", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--evidence", type=_PathArg(file_okay=False, path_type=Path),
               help="An evidence bundle (or run folder) to start from; with --offline, the only source.")
 @click.option("--offline", is_flag=True, help="Make no AWS call: replay --evidence (or a -p sample=NAME).")
 @click.option("--from-alarm", metavar="NAME_OR_ARN",
               help="Derive the window, baseline and resources from this alarm's last ALARM transition.")
-@click.option("--from-event", type=click.Path(dir_okay=False, exists=True, allow_dash=True), metavar="FILE",
+@click.option("--from-event", type=_PathArg(dir_okay=False, exists=True, allow_dash=True), metavar="FILE",
               help="Derive them from an EventBridge 'CloudWatch Alarm State Change' event (JSON file, - for stdin).")
 @click.option("--out", default="runs", metavar="DIR_OR_S3_URL",
               help="Folder the run folder is created in, or s3://bucket/prefix to publish the run there (manifest last).")
@@ -262,7 +288,11 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
       incidentkit run triage --from-event event.json -p log_groups=/aws/ecs/orders --out s3://reports/incidents
     """
     values: dict[str, Any] = _pairs(params, "-p")
+    for name, value in (("--region", region), ("--profile", profile), ("--endpoint-url", endpoint_url),
+                        ("--from-alarm", from_alarm), ("--kms-key-id", kms_key_id)):  # fmt: skip
+        _text(value, name)
     for name, value in (("start", start), ("end", end), ("baseline_start", baseline_start), ("baseline_end", baseline_end)):
+        _text(value, f"--{name.replace('_', '-')}")
         if value is not None:
             if name in values:
                 raise ParameterError(f"give {name} once: as --{name.replace('_', '-')} or as -p {name}=..., not both")
@@ -301,6 +331,9 @@ def _report_run(result: Any, location: str, *, as_json: bool, started: float) ->
         _print_findings(result.result)
     html = f"{location}report.html" if location.startswith("s3://") else str(Path(location) / "report.html")
     _info(f"done in {time.monotonic() - started:.1f} s: {html}")
+    if result.inconclusive:
+        _err(f"inconclusive: {' '.join(result.inconclusive.split())}; the report is at {html}")
+        sys.exit(EXIT_INCONCLUSIVE)
 
 
 def _run_from_alarm(template: str, values: dict[str, Any], *, from_alarm: str | None, from_event: str | None,
@@ -364,11 +397,13 @@ def _print_findings(doc: dict[str, Any]) -> None:
     source = str(doc.get("source") or "")
     if source.startswith("sample:"):
         click.echo(f"  source: {source} — a bundled sample incident, not your AWS account")
-    if not items:
+    dq = doc.get("data_quality") or {}
+    if not items and dq.get("inconclusive"):
+        click.echo("  inconclusive: the logs could not be read, so no cause can be ruled out")
+    elif not items:
         click.echo("  no finding: the evidence shows none of the known causes")
     for i, f in enumerate(items, 1):
         click.echo(f"  #{i} [{f['severity'].upper()}] {f['id']}: {f['title']}")
-    dq = doc.get("data_quality") or {}
     if dq and not dq.get("complete", True):
         click.echo(f"  data quality: INCOMPLETE — {len(dq.get('issues') or [])} issue(s), see the report's appendix")
 
@@ -377,7 +412,7 @@ def _print_findings(doc: dict[str, Any]) -> None:
 
 
 @cli.command("demo", context_settings={"show_default": True})
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("incidentkit-demo"),
+@click.option("--out", type=_PathArg(file_okay=False, path_type=Path), default=Path("incidentkit-demo"),
               help="Parent folder of the demo folder.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1, max=64), default=None,
               help="Investigations run at once (default: CPUs, at most 4).")
@@ -449,7 +484,7 @@ def _session(profile: str | None) -> Any:
 @click.option("--latency-sensitive", multiple=True, metavar="FUNCTION",
               help="A Lambda function whose cold starts matter (checked for provisioned concurrency).")
 @click.option("--ip-ranges", metavar="FILE_OR_URL", help="AWS ip-ranges.json for the Route 53 checker check (default: shipped copy).")
-@click.option("--evidence", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--evidence", type=_PathArg(file_okay=False, path_type=Path),
               help="Audit the settings recorded in an evidence bundle or run folder instead of reading AWS.")
 @click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "info"]), default="high",
               help="Exit 1 when a result is at least this severe.")
@@ -545,8 +580,19 @@ def health_cmd(resources: Sequence[str], no_alarms: bool, region: str | None, pr
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``incidentkit`` console script."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="incidentkit")
+    """Entry point of the ``incidentkit`` console script.
+
+    The last net: an error the kit did not foresee (a bug) is one line naming its type,
+    exit 1, never a traceback on the user's screen; ``INCIDENTKIT_DEBUG=1`` shows it.
+    """
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="incidentkit")
+    except Exception as exc:  # noqa: BLE001 - click handled its own errors; this is whatever else escaped
+        if os.environ.get("INCIDENTKIT_DEBUG") == "1":
+            raise
+        _err(f"internal error ({type(exc).__name__}), a bug in incidentkit: re-run with INCIDENTKIT_DEBUG=1 "
+             "to see where, and report it")  # the message itself is not shown: it may quote data
+        sys.exit(EXIT_FAILED)
 
 
 if __name__ == "__main__":  # pragma: no cover

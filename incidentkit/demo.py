@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .runner import make_out_dir
+
 __all__ = ["DemoResult", "run_demo", "default_jobs", "format_line", "write_index", "MATCH_SEVERITIES"]
 
 #: A healthy sample passes when no finding is at least this severe.
@@ -153,8 +155,8 @@ def run_demo(
         fid = None if pd.isna(row.finding_id) else str(row.finding_id)
         expected[str(row.name)] = (fid, str(row.title))
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = Path(out) / f"demo-{stamp}"
-    folder.mkdir(parents=True, mode=0o700)
+    folder = make_out_dir(Path(out)) / f"demo-{stamp}"
+    folder.mkdir(mode=0o700)
     n_jobs = max(1, int(jobs or default_jobs()))
     results: dict[str, DemoResult] = {}
     if n_jobs == 1 or len(wanted) == 1:

@@ -152,7 +152,10 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None) -> str:
              f'<div style="font-size:15px;font-weight:700;margin:4px 0 6px">{_e(title)}</div>',
              _findings_table(items) if len(items) > 1 else ""]
     # The cards (and the checks that could not run) are the report's own rendering.
-    parts.append(report.findings_html(items, errors=dict(errors)))
+    unread = getattr(findings, "inconclusive", None)
+    empty = ("Inconclusive: the logs could not be read, so no cause is ruled out (see the data quality)" if unread
+             else "No finding: the evidence shows none of the known causes.")
+    parts.append(report.findings_html(items, errors=dict(errors), empty=empty))
     parts.append("</div>")
     return "".join(parts)
 
@@ -534,6 +537,8 @@ def investigation_html(inv: Any) -> str:
     findings = getattr(inv, "_findings", None)
     if findings is None:
         parts.append(f'<div style="color:{_MUTED};margin:6px 0">Findings not run yet: call <code>.findings()</code>.</div>')
+    elif not len(findings) and dq.get("inconclusive"):
+        parts.append('<div style="margin:6px 0"><b>Inconclusive</b>: the logs could not be read, so no cause is ruled out.</div>')
     elif not len(findings):
         parts.append('<div style="margin:6px 0"><b>No finding</b>: the evidence shows none of the known causes.</div>')
     else:

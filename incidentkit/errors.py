@@ -336,7 +336,7 @@ def from_botocore(exc: BaseException, **context: Any) -> IncidentKitError:
             attempts = exc.response.get("ResponseMetadata", {}).get("RetryAttempts")
             return ThrottledError(
                 f"AWS still throttled the call after the retry budget ({text}); "
-                "wait and re-run, narrow the window, or raise --max-attempts",
+                "wait and re-run, narrow the window, or raise INCIDENTKIT_MAX_ATTEMPTS (default 8)",
                 retries=attempts,
                 **context,
             )

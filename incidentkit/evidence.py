@@ -43,9 +43,10 @@ from typing import Any, Iterator, Mapping
 import pandas as pd
 
 from .errors import EvidenceError
+from .evidence_checks import SAFE_NAME, FrameLimits, frame_file, read_frame, read_manifest
 from .masking import mask_frame, mask_obj
 
-__all__ = ["EvidenceBundle", "frame_key", "MANIFEST", "FORMAT", "sha256_file", "atomic_write_text"]
+__all__ = ["EvidenceBundle", "FrameLimits", "frame_key", "MANIFEST", "FORMAT", "sha256_file", "atomic_write_text"]
 
 MANIFEST = "manifest.json"
 FORMAT = "incidentkit-evidence/1"
@@ -157,6 +158,14 @@ class EvidenceBundle:
     create:
         Create the folder and an empty manifest when missing (default). With ``False``
         a missing bundle raises :class:`~incidentkit.errors.EvidenceError`.
+    limits:
+        How many rows and decoded bytes :meth:`load` reads of one frame (default
+        :meth:`FrameLimits.from_env`: 5M rows, 768 MiB, or ``INCIDENTKIT_MAX_FRAME_ROWS`` /
+        ``INCIDENTKIT_MAX_FRAME_BYTES``).
+
+    An existing manifest is validated when the bundle is opened
+    (:func:`incidentkit.evidence_checks.validate_manifest`): every frame names a plain file
+    of the bundle and carries its sha256 and row count, or nothing of the bundle is used.
 
     Example
     -------
@@ -167,19 +176,13 @@ class EvidenceBundle:
     (1, ['changes-x'])
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, create: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, create: bool = True, limits: FrameLimits | None = None) -> None:
         self.path = Path(path)
+        self.limits = limits if limits is not None else FrameLimits.from_env()
         self._lock = threading.RLock()
         manifest_path = self.path / MANIFEST
         if manifest_path.exists():
-            try:
-                self._manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise EvidenceError(f"evidence manifest is unreadable: {exc}", path=str(manifest_path)) from exc
-            if self._manifest.get("format") != FORMAT:
-                raise EvidenceError(
-                    f"{manifest_path} is not an incidentkit evidence manifest (format {self._manifest.get('format')!r})"
-                )
+            self._manifest = read_manifest(manifest_path, fmt=FORMAT)
         elif create:
             self.path.mkdir(parents=True, exist_ok=True, mode=0o700)
             os.chmod(self.path, 0o700)
@@ -194,12 +197,19 @@ class EvidenceBundle:
     # -- reading -------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str]) -> "EvidenceBundle":
-        """Open an existing bundle (error when it does not exist)."""
+    def open(cls, path: str | os.PathLike[str], *, limits: FrameLimits | None = None) -> "EvidenceBundle":
+        """Open an existing bundle (error when it does not exist or its manifest is not sound)."""
         p = Path(path)
-        if not (p / MANIFEST).exists() and (p / "evidence" / MANIFEST).exists():
-            p = p / "evidence"  # a run folder was given
-        return cls(p, create=False)
+        if "\x00" in str(p):
+            raise EvidenceError("the evidence path holds a NUL character: give the folder of a bundle or a run")
+        try:
+            if not (p / MANIFEST).exists() and (p / "evidence" / MANIFEST).exists():
+                p = p / "evidence"  # a run folder was given
+            if (p / MANIFEST).exists() and not (p / MANIFEST).is_file():
+                raise EvidenceError(f"{p / MANIFEST} is not a file", path=str(p))
+            return cls(p, create=False, limits=limits)
+        except OSError as exc:  # a name too long, a link loop, a folder we may not enter
+            raise EvidenceError(f"cannot open the evidence bundle: {exc.strerror or exc}", path=str(p)) from None
 
     @property
     def manifest(self) -> dict[str, Any]:
@@ -229,25 +239,39 @@ class EvidenceBundle:
                 path=str(self.path),
             ) from None
 
-    def load(self, name: str, *, verify: bool = True) -> pd.DataFrame:
-        """Read a frame back, with its ``df.attrs`` restored from the manifest.
+    def checked_file(self, name: str, *, verify: bool = True) -> Path:
+        """The path of a frame's file: a regular file of the bundle whose sha256 matches the manifest.
 
-        Raises :class:`~incidentkit.errors.EvidenceError` when the frame is missing or its
-        file does not match the recorded sha256.
+        Raises
+        ------
+        EvidenceError
+            No such frame, the file is missing or a link, or its bytes changed.
         """
         entry = self.entry(name)
-        file = self.path / entry["file"]
-        if not file.exists():
-            raise EvidenceError(f"evidence file {file.name} is missing", path=str(file))
-        if verify and entry.get("sha256") and sha256_file(file) != entry["sha256"]:
+        file = frame_file(self.path, name, entry)
+        if verify and sha256_file(file) != entry["sha256"]:
             raise EvidenceError(
                 f"evidence file {file.name} does not match its sha256 in the manifest: it was changed or is corrupt",
                 path=str(file),
             )
-        df = pd.read_parquet(file)
-        for col in df.columns:  # the schema's timestamps are ns UTC whatever the writer used
-            if isinstance(df[col].dtype, pd.DatetimeTZDtype) and str(df[col].dtype) != "datetime64[ns, UTC]":
-                df[col] = df[col].astype("datetime64[ns, UTC]")
+        return file
+
+    def load(self, name: str, *, verify: bool = True) -> pd.DataFrame:
+        """Read a frame back, with its ``df.attrs`` restored from the manifest.
+
+        The file is checked against its sha256, then read within :attr:`limits` (rows and
+        decoded bytes, from the Parquet footer before any data); timestamps come back as
+        ``datetime64[ns, UTC]``.
+
+        Raises
+        ------
+        EvidenceError
+            The frame is missing, its file changed, exceeds a limit, or holds a column of a
+            type the kit never writes.
+        """
+        entry = self.entry(name)
+        file = self.checked_file(name, verify=verify)
+        df = read_frame(file, name=name, rows=int(entry["rows"]), limits=self.limits)
         df.attrs = dict(entry.get("attrs", {}))
         df.attrs["evidence"] = {"bundle": str(self.path), "name": name, "sha256": entry.get("sha256")}
         return df
@@ -279,6 +303,34 @@ class EvidenceBundle:
         cols = ["frame", "kind", "source", "rows", "api_calls", "retries", "complete", "truncated", "parse_errors", "issues", "elapsed_s"]
         return pd.DataFrame(rows, columns=cols)
 
+    def unread_primary(self) -> str | None:
+        """Why the primary evidence, the logs, could not be read; None when it was.
+
+        The bundle holds log frames and every one came back empty and incomplete: each
+        fetch failed (throttled, denied, unreachable, interrupted) before it returned an
+        event, so "no finding" would be a lie (design.md: exit 3, inconclusive). A log
+        frame that is complete and empty *was* read: nothing was logged. A bundle without
+        log frames (no log group asked for) is not inconclusive on this count.
+
+        Example
+        -------
+        >>> import tempfile
+        >>> from incidentkit.schema import empty_frame, provenance
+        >>> b = EvidenceBundle(tempfile.mkdtemp())
+        >>> failed = empty_frame("events")
+        >>> failed.attrs = provenance("logs (failed)", complete=False, issues=["fetch failed: throttled"])
+        >>> _ = b.record("logs-api", failed, kind="logs")
+        >>> b.unread_primary()
+        'every log source failed or came back empty through an error (1 of 1 log frames): fetch failed: throttled'
+        """
+        logs = [e for e in self._manifest["frames"].values() if e.get("kind") == "logs"]
+        unread = [e for e in logs if not (e.get("attrs") or {}).get("complete", True) and not e.get("rows")]
+        if not logs or len(unread) < len(logs):
+            return None
+        issues = [i for e in unread for i in (e.get("attrs") or {}).get("issues") or []]
+        why = f": {issues[-1]}" if issues else ""
+        return f"every log source failed or came back empty through an error ({len(unread)} of {len(logs)} log frames){why}"
+
     # -- writing -------------------------------------------------------------------------------
 
     def set_context(self, **values: Any) -> None:
@@ -298,7 +350,7 @@ class EvidenceBundle:
         dict
             The manifest entry (file, kind, rows, sha256, attrs, recorded).
         """
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,150}", name):
+        if not SAFE_NAME.fullmatch(name):
             raise EvidenceError(f"frame name {name!r} is not a safe file name; use frame_key()")
         data = mask_frame(df) if mask else df.copy()
         data = _flatten_objects(data)

@@ -165,14 +165,16 @@ class FindingList(list):
     """A ranked list of :class:`Finding` with the detectors' own troubles attached.
 
     ``errors`` maps a detector id to the one-line reason it could not run (a bug or an
-    input it did not expect): shown in the report, never swallowed.
+    input it did not expect): shown in the report, never swallowed. ``inconclusive`` says
+    why the primary evidence could not be read (then an empty list rules nothing out).
     """
 
     def __init__(self, items: Iterable[Finding] = (), *, errors: Mapping[str, str] | None = None,
-                 skipped: Mapping[str, str] | None = None) -> None:
+                 skipped: Mapping[str, str] | None = None, inconclusive: str | None = None) -> None:
         super().__init__(items)
         self.errors: dict[str, str] = dict(errors or {})
         self.skipped: dict[str, str] = dict(skipped or {})
+        self.inconclusive = inconclusive
 
     @property
     def top(self) -> Finding | None:
@@ -182,7 +184,8 @@ class FindingList(list):
     def at_least(self, severity: str) -> "FindingList":
         """Findings of ``severity`` or worse."""
         limit = severity_rank(severity)
-        return FindingList([f for f in self if severity_rank(f.severity) <= limit], errors=self.errors)
+        return FindingList([f for f in self if severity_rank(f.severity) <= limit], errors=self.errors,
+                           inconclusive=self.inconclusive)
 
     def to_dicts(self) -> list[dict[str, Any]]:
         """The ``findings`` array of ``findings.json``."""

@@ -637,6 +637,10 @@ class Investigation:
                 what = f"fetch failed after {len(kept):,} rows: {exc}"
             elif isinstance(exc, (NoCredentialsError, NotFoundError, ParameterError)):
                 raise  # nothing was read and nothing can be: no frame to keep
+            elif isinstance(partial, pd.DataFrame):  # empty, but its attrs count the calls and retries made
+                kept = partial.copy()
+                kept.attrs = dict(partial.attrs)
+                what = f"fetch failed: {exc}"
             else:
                 # nothing came back: an empty frame, marked incomplete, so the report and a replay
                 # say this source is missing instead of silently showing nothing
@@ -1140,6 +1144,7 @@ class Investigation:
         from .findings import detect
 
         result = detect(self.inputs(), **kwargs)
+        result.inconclusive = self.bundle.unread_primary()
         if not kwargs:
             self._findings = result
         return result

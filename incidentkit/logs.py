@@ -240,6 +240,13 @@ class _Stats:
     looped: bool = False
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def account(self, response: Any) -> None:
+        """Count one call, answered or failed after its retries (``response``: the response or ``ClientError.response``)."""
+        with self.lock:
+            self.api_calls += 1
+            self.retries += aws.retry_attempts(response)
 
 
 # --- the stream -----------------------------------------------------------------------------------
@@ -411,7 +418,7 @@ class EventPages:
         pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(tasks)), thread_name_prefix="incidentkit-logs")
         bar = None
         active = len(tasks)
-        normal = False
+        normal = settle = False
         try:
             for task in tasks:
                 pool.submit(self._worker, client, task, stop, out, shared)
@@ -434,10 +441,11 @@ class EventPages:
                     active -= 1
                     s.failed = True
                     stop.set()
+                    # an AWS error: the calls other workers have in flight are counted before the frame is made
+                    # (an interrupt or a bug raised in a worker stops at once)
+                    settle = isinstance(payload, _botocore_errors())
                     raise self._error(client, task, payload)
-                frame, calls, retries, has_more, note = payload
-                s.api_calls += calls
-                s.retries += retries
+                frame, has_more, note = payload
                 s.pages += 1
                 if note:
                     s.looped = True
@@ -477,10 +485,12 @@ class EventPages:
             raise
         finally:
             stop.set()
+            # a worker stops after its call in flight: wait for it (bounded by its retry budget) unless interrupted,
+            # so every call made, answered or failed, is in api_calls/retries when the frame is made
+            pool.shutdown(wait=normal or settle, cancel_futures=True)
             if not normal:
                 self._drain(out, seen, bar)
             s.finished = time.monotonic()
-            pool.shutdown(wait=False, cancel_futures=True)
             if bar is not None:
                 bar.close()
 
@@ -494,9 +504,7 @@ class EventPages:
                 return
             if kind != "page":
                 continue
-            frame, calls, retries, _, note = payload
-            s.api_calls += calls
-            s.retries += retries
+            frame, _, note = payload
             s.pages += 1
             if note:
                 s.looped = True
@@ -553,14 +561,19 @@ class EventPages:
                     params["nextToken"] = token
                 if self.limit is not None:
                     params["limit"] = max(1, min(MAX_PAGE_EVENTS, self.limit - max(shared["rows"], fetched)))
-                resp = client.filter_log_events(**params)
+                try:
+                    resp = client.filter_log_events(**params)
+                except _botocore_errors() as exc:
+                    self.stats.account(getattr(exc, "response", None))  # a call that failed after its retries
+                    raise
+                self.stats.account(resp)
                 nxt = resp.get("nextToken")
                 note = None
                 if nxt and (nxt == token or nxt in tokens):
                     note = f"{label}: FilterLogEvents repeated a nextToken; stopped this group to avoid an endless loop"
                 frame = _page_frame(resp.get("events") or [], label)
                 fetched += len(frame)
-                if not put(("page", task, (frame, 1, aws.retry_attempts(resp), bool(nxt) and note is None, note))):
+                if not put(("page", task, (frame, bool(nxt) and note is None, note))):
                     return
                 if not nxt or note:
                     break
@@ -582,8 +595,6 @@ class EventPages:
         if not isinstance(exc, _botocore_errors()):
             s.issues.append(f"{task.target.label}: {type(exc).__name__}: {exc}")
             return exc
-        s.api_calls += 1
-        s.retries += aws.retry_attempts(getattr(exc, "response", None))
         err = from_botocore(
             exc,
             service="logs",
@@ -608,10 +619,9 @@ class EventPages:
             resp = client.describe_log_groups(logGroupNamePrefix=parent, limit=50)
         except Exception as exc:  # noqa: BLE001 - a hint is optional
             log.debug("DescribeLogGroups for a hint failed: %s", exc)
-            self.stats.api_calls += 1
+            self.stats.account(getattr(exc, "response", None))
             return []
-        self.stats.api_calls += 1
-        self.stats.retries += aws.retry_attempts(resp)
+        self.stats.account(resp)
         names = [g.get("logGroupName", "") for g in resp.get("logGroups") or []]
         return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
 

@@ -940,8 +940,10 @@ def _run_call(client: Any, call: PlannedCall, window: Window) -> _CallOutcome:
         try:
             response = client.get_metric_data(**kwargs)
         except (ClientError, BotoCoreError) as exc:
+            outcome.api_calls += 1  # the failed call, after its retries: counted, and its earlier pages kept
+            outcome.retries += aws.retry_attempts(getattr(exc, "response", None))
             ids = [q.id for q in call.queries]
-            raise from_botocore(
+            err = from_botocore(
                 exc,
                 service="cloudwatch",
                 operation="GetMetricData",
@@ -949,7 +951,9 @@ def _run_call(client: Any, call: PlannedCall, window: Window) -> _CallOutcome:
                 window=str(window),
                 slice=f"{call.start.isoformat()}..{call.end.isoformat()}",
                 query_ids=", ".join(ids[:5]) + (f" (+{len(ids) - 5} more)" if len(ids) > 5 else ""),
-            ) from exc
+            )
+            err.outcome = outcome  # type: ignore[attr-defined]
+            raise err from exc
         outcome.api_calls += 1
         outcome.retries += aws.retry_attempts(response)
         outcome.pages.append(response)
@@ -1066,10 +1070,16 @@ def get(
                 except BaseException:
                     for fut in futures:
                         fut.cancel()
-                    # keep every call that did complete, whatever the order they finished in
-                    outcomes[:] = [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+                    # keep every call that did complete, whatever the order they finished in, and what failed ones read
+                    ended = [f for f in futures if f.done() and not f.cancelled()]
+                    outcomes[:] = [f.result() if f.exception() is None else getattr(f.exception(), "outcome", None)
+                                   for f in ended]  # fmt: skip
+                    outcomes[:] = [o for o in outcomes if o is not None]
                     raise
     except IncidentKitError as err:
+        failed_call = getattr(err, "outcome", None)
+        if failed_call is not None and all(o is not failed_call for o in outcomes):
+            outcomes.append(failed_call)
         # evidence is never thrown away: the calls that completed go with the error, flagged incomplete
         err.partial = _assemble(outcomes, plan, win, default_region, started, failed=err)  # type: ignore[attr-defined]
         raise

@@ -118,7 +118,7 @@ def dataset(
     """
     import pyarrow.dataset as pads
 
-    from .evidence import EvidenceBundle, sha256_file
+    from .evidence import EvidenceBundle
 
     if isinstance(source, pads.Dataset):
         return source
@@ -130,19 +130,7 @@ def dataset(
                 "Pass names=[...] to choose frames",
                 path=str(source.path),
             )
-        files = []
-        for name in wanted:
-            entry = source.entry(name)
-            file = source.path / entry["file"]
-            if not file.exists():
-                raise EvidenceError(f"evidence file {file.name} is missing", path=str(file))
-            if verify and entry.get("sha256") and sha256_file(file) != entry["sha256"]:
-                raise EvidenceError(
-                    f"evidence file {file.name} does not match its sha256 in the manifest: it was changed or is corrupt",
-                    path=str(file),
-                )
-            files.append(str(file))
-        source = files
+        source = [str(source.checked_file(name, verify=verify)) for name in wanted]
     if isinstance(source, (str, os.PathLike)):
         if not Path(source).exists():
             raise EvidenceError(f"no Parquet file or folder at {source}", path=str(source))

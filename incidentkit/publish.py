@@ -1,11 +1,19 @@
 """Publish a finished run folder to S3 — the one write incidentkit ever makes.
 
 S3 has no rename, and the kit's read-only guard allows ``s3:PutObject`` only (no copy,
-no delete), so "never a half-written report" is achieved by order: every file of the run
-is uploaded under ``s3://bucket/prefix/<run-id>/`` first and ``manifest.json`` — the
-index of what was uploaded, with each object's size and sha256 — goes **last**. A reader
-(or the next alarm delivery, for idempotency) treats a run as present only when its
-manifest exists. Objects are encrypted server-side when asked (SSE-S3 or a KMS key).
+no delete, no ACL), so "never a half-written report" is achieved by order: every file of
+the run is uploaded under ``s3://bucket/prefix/<run-id>/`` first and the index of what
+was uploaded, with each object's size and sha256, goes **last**. Its name says what the
+run is:
+
+* ``manifest.json`` (:data:`PUBLISHED_MANIFEST`) — a **complete** run: the folder held
+  ``findings.json``, which the runner writes last. A reader (or the next alarm delivery,
+  for idempotency) treats a run as present only when this object exists.
+* ``failed.json`` (:data:`FAILED_MARKER`) — a **failed** run (``<run-id>.failed/``: the
+  partially executed notebook and the evidence fetched so far), with the error. It never
+  counts as a report.
+
+Objects are encrypted server-side when asked (SSE-S3 or a KMS key).
 
 Example
 -------
@@ -23,10 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ParameterError, from_botocore
+from .masking import mask_text
 
-__all__ = ["parse_s3_url", "publish", "exists", "PUBLISHED_MANIFEST"]
+__all__ = ["parse_s3_url", "publish", "exists", "PUBLISHED_MANIFEST", "FAILED_MARKER"]
 
+#: The last object of a complete run: its presence means the report is there, whole.
 PUBLISHED_MANIFEST = "manifest.json"
+#: The last object of a failed run's upload (never the complete run's marker).
+FAILED_MARKER = "failed.json"
+#: The file the runner writes last into a run folder: present only in a complete run.
+_COMPLETE_RUN_FILE = "findings.json"
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -74,8 +88,13 @@ def publish(
     session: Any = None,
     region: str | None = None,
     endpoint_url: str | None = None,
+    error: str | None = None,
 ) -> str:
-    """Upload a run folder to ``url`` with its manifest last; return the run's S3 URL.
+    """Upload a run folder to ``url`` with its index last; return the run's S3 URL.
+
+    A folder holding ``findings.json`` (written last by the runner) is a complete run: its
+    index is ``manifest.json``. Any other folder (a failed run) gets ``failed.json``
+    instead, with ``error``, so it can never pass for a report.
 
     Parameters
     ----------
@@ -87,6 +106,8 @@ def publish(
         Key under the prefix (default: the folder's name).
     sse:
         ``"AES256"`` (SSE-S3) or ``"aws:kms"``; ``kms_key_id`` implies ``aws:kms``.
+    error:
+        Why the run failed, recorded in ``failed.json`` (masked).
 
     Raises
     ------
@@ -109,8 +130,11 @@ def publish(
         extra["ServerSideEncryption"] = sse
     if kms_key_id:
         extra["SSEKMSKeyId"] = kms_key_id
+    complete = (root / _COMPLETE_RUN_FILE).is_file()
+    marker = PUBLISHED_MANIFEST if complete else FAILED_MARKER
     s3 = _s3(url, session, region, endpoint_url)
-    files = sorted(p for p in root.rglob("*") if p.is_file() and p != root / PUBLISHED_MANIFEST)  # evidence/manifest.json goes too
+    markers = {root / PUBLISHED_MANIFEST, root / FAILED_MARKER}
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p not in markers)  # evidence/manifest.json goes too
     index = []
     try:
         for path in files:
@@ -120,11 +144,13 @@ def publish(
             s3.put_object(Bucket=bucket, Key=f"{prefix}{run_id}/{rel}", Body=body, ContentType=ctype, **extra)
             index.append({"key": rel, "bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()})
         local_manifest = root / PUBLISHED_MANIFEST
-        manifest = json.loads(local_manifest.read_text()) if local_manifest.exists() else {}
+        manifest = json.loads(local_manifest.read_text()) if complete and local_manifest.exists() else {}
         manifest["published"] = {"objects": index, "encryption": sse}
+        if not complete:
+            manifest.update(run_id=run_id, complete=False, error=mask_text(" ".join(str(error or "the run failed").split())))
         s3.put_object(
             Bucket=bucket,
-            Key=f"{prefix}{run_id}/{PUBLISHED_MANIFEST}",
+            Key=f"{prefix}{run_id}/{marker}",
             Body=json.dumps(manifest, indent=2).encode(),
             ContentType="application/json",
             **extra,

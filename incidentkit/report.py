@@ -268,8 +268,9 @@ def data_quality(bundle: Any = None, *, detector_errors: Mapping[str, str] | Non
     """The data-quality block of ``findings.json`` from an evidence bundle's summary.
 
     Returns totals (frames, rows, API calls, retries, parse errors, seconds fetching), the
-    frames that are incomplete or truncated, every issue line, and the detectors that
-    failed.
+    frames that are incomplete or truncated, every issue line, the detectors that failed,
+    and ``inconclusive``: why the primary evidence could not be read
+    (:meth:`~incidentkit.evidence.EvidenceBundle.unread_primary`), or None.
     """
     frames: list[dict[str, Any]] = []
     if bundle is not None:
@@ -292,6 +293,7 @@ def data_quality(bundle: Any = None, *, detector_errors: Mapping[str, str] | Non
             "truncated_frames": [r["frame"] for r in frames if r.get("truncated")],
             "issues": all_issues,
             "detector_errors": dict(detector_errors or {}),
+            "inconclusive": bundle.unread_primary() if bundle is not None else None,
             "by_frame": frames,
         }
     )
@@ -300,10 +302,12 @@ def data_quality(bundle: Any = None, *, detector_errors: Mapping[str, str] | Non
 def data_quality_html(dq: Mapping[str, Any]) -> str:
     """The data-quality appendix as HTML: verdict line, totals and one row per frame."""
     ok = dq.get("complete", True) and not dq.get("detector_errors")
-    color = "#16a34a" if ok else "#b45309"
+    color = "#16a34a" if ok else "#b91c1c" if dq.get("inconclusive") else "#b45309"
     verdict = (
         "Complete: every fetch returned everything that exists."
         if ok
+        else "Inconclusive: the logs could not be read, so the absence of a finding means nothing."
+        if dq.get("inconclusive")
         else "Incomplete: some evidence is missing or cut — read the issues below before trusting a negative."
     )
     head = (

@@ -54,7 +54,8 @@ from . import templates as _templates
 from .errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
 from .investigation import RESOURCE_PARAMETERS, source_text
 
-__all__ = ["run", "run_from_event", "RunResult", "prepare", "kernel_manager_class", "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
+__all__ = ["run", "run_from_event", "RunResult", "prepare", "kernel_manager_class", "check_html_export", "make_out_dir",
+           "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +114,11 @@ class RunResult:
     def evidence(self) -> Path:
         """The ``evidence/`` bundle."""
         return self.path / "evidence"
+
+    @property
+    def inconclusive(self) -> str | None:
+        """Why the primary evidence could not be read (the CLI exits 3), or None when it was read."""
+        return (self.result.get("data_quality") or {}).get("inconclusive") or None
 
 
 # -- the kernel ------------------------------------------------------------------------------
@@ -364,6 +370,34 @@ def _source(sample: str | None, bundle: Path | None, bundle_ctx: Mapping[str, An
     return "aws"
 
 
+@functools.lru_cache(maxsize=1)
+def check_html_export() -> None:
+    """Fail before anything runs when nbconvert cannot find its HTML templates.
+
+    nbconvert looks for ``nbconvert/templates/lab`` under Jupyter's data paths
+    (``<prefix>/share/jupyter``, the user's, ``JUPYTER_PATH``); an install that put them
+    elsewhere (``pip install --target``, a copied virtualenv) can run notebooks but not
+    write ``report.html``.
+
+    Raises
+    ------
+    IncidentKitError
+        One line saying what to reinstall or set.
+    """
+    from nbconvert import HTMLExporter
+
+    try:
+        HTMLExporter(template_name="lab")
+    except ValueError as exc:
+        if "template" not in str(exc):
+            raise
+        raise IncidentKitError(
+            "nbconvert's HTML templates ('lab') are not where Jupyter looks for them, so report.html cannot be written; "
+            "reinstall nbconvert into this Python (python -m pip install --force-reinstall nbconvert) or set JUPYTER_PATH "
+            "to a share/jupyter folder that holds nbconvert/templates"
+        ) from None
+
+
 # -- running ----------------------------------------------------------------------------------
 
 
@@ -440,8 +474,8 @@ def run(
         template, parameters, evidence=evidence, offline=offline, region=region, profile=profile, endpoint_url=endpoint_url
     )
     tpl = plan.template
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    out_dir = make_out_dir(Path(out))
+    check_html_export()
     rid = run_id or new_run_id(tpl.name)
     final = out_dir / rid
     if final.exists() or (out_dir / (rid + FAILED_SUFFIX)).exists():
@@ -507,6 +541,33 @@ def run_from_event(event: Mapping[str, Any], **kwargs: Any) -> Any:
     from . import autorun  # lazy: autorun imports this module
 
     return autorun.run_from_event(event, **kwargs)
+
+
+def make_out_dir(out_dir: Path) -> Path:
+    """Create ``--out`` (``0700`` when new); a path that cannot be a folder is one line, bad usage.
+
+    Example
+    -------
+    >>> make_out_dir(Path("/etc/passwd"))
+    Traceback (most recent call last):
+    incidentkit.errors.ParameterError: --out /etc/passwd is a file, not a folder; give a folder for the run folders
+    """
+    import errno as _errno
+
+    if "\x00" in str(out_dir):
+        raise ParameterError("--out holds a NUL character: give a folder name")
+    try:
+        if out_dir.is_symlink() and not out_dir.exists():
+            raise ParameterError(f"--out {out_dir} is a symbolic link to {os.readlink(out_dir)}, which does not exist; "
+                                 "create that folder or give another --out")
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ParameterError(f"--out {out_dir} is a file, not a folder; give a folder for the run folders")
+        out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        if exc.errno in (_errno.ENOTDIR, _errno.EEXIST, _errno.ENAMETOOLONG, _errno.ELOOP):
+            raise ParameterError(f"--out {out_dir} cannot be a folder: {exc.strerror}; give another --out") from None
+        raise _write_error(exc, out_dir) from None
+    return out_dir
 
 
 def _write_error(exc: OSError, path: Path) -> IncidentKitError:

@@ -334,7 +334,11 @@ def get(name: str | os.PathLike[str]) -> Template:
     text = str(name)
     if text.endswith(".ipynb") or os.sep in text:
         path = Path(text)
-        if not path.is_file():
+        try:
+            found = path.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, a NUL
+            found = False
+        if not found:
             raise UnknownTemplateError(f"no notebook at {path}", template=text)
         return _load(path.stem, path)
     reg = _registry()
@@ -368,8 +372,10 @@ def _load(name: str, path: Path) -> Template:
         raise UnknownTemplateError(f"cannot read template {path}: {exc}") from None
     try:
         tpl = _load_cached(name, str(path), mtime)
-    except (json.JSONDecodeError, SyntaxError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, SyntaxError) as exc:
         raise ParameterError(f"template {path} is not a readable notebook: {exc}") from None
+    except (AttributeError, TypeError, KeyError) as exc:  # JSON, but not a notebook's shape
+        raise ParameterError(f"template {path} is not a notebook ({type(exc).__name__}: {exc})") from None
     # a copy: callers may not mutate the cached template
     return Template(tpl.name, tpl.path, tpl.title, tpl.summary, list(tpl.parameters))
 

@@ -20,7 +20,7 @@ import pytest
 from moto import mock_aws
 from click.testing import CliRunner
 
-from incidentkit import alarms, autorun, cli, runner
+from incidentkit import alarms, autorun, cli, publish, runner
 from incidentkit.errors import AwsError
 
 EVENTS = Path(__file__).parent / "data" / "alarm_events"
@@ -293,6 +293,7 @@ def test_handler_returns_its_summary_and_skips_a_redelivery(composite_run, monke
     assert first["run_id"] == done.run_id and first["location"] == done.location and first["skipped"] is False
     assert first["top_finding"] == (done.result.findings[0].id if done.result.findings else None)
     assert first["alarm"] == "orders-service-health"
+    assert first["inconclusive"] == done.result.inconclusive == done.result.result["data_quality"]["inconclusive"]
     json.dumps(first)  # JSON-able, as Lambda returns it
 
     monkeypatch.setenv("INCIDENTKIT_OUT", str(composite_run["out"]))
@@ -300,7 +301,7 @@ def test_handler_returns_its_summary_and_skips_a_redelivery(composite_run, monke
     monkeypatch.setenv("INCIDENTKIT_MAX_ATTEMPTS", "2")
     out = autorun.handler(copy.deepcopy(composite_run["event"]), None)
     assert out["skipped"] is True and out["location"] == done.location and out["run_id"] == done.run_id
-    assert out["top_finding"] is None
+    assert out["top_finding"] is None and out["inconclusive"] is None  # a skipped delivery ran nothing
     assert sorted(p.name for p in composite_run["out"].iterdir()) == [done.run_id]
 
     # not an alarm event: the handler raises the kit's one-line error (EventBridge's retry policy applies)
@@ -363,6 +364,12 @@ def test_a_failed_run_to_s3_uploads_its_partial_notebook(tmp_path) -> None:
     with pytest.raises(NotebookError) as info:
         autorun.run_to(tpl, {**WINDOW, "fail": "true"}, out="s3://reports/incidents", run_id="tiny-run", region="us-east-1")
     assert info.value.context["notebook"] == "s3://reports/incidents/tiny-run.failed/report.ipynb"
-    keys = {o["Key"] for o in boto3.client("s3", region_name="us-east-1").list_objects_v2(Bucket="reports")["Contents"]}
-    assert "incidents/tiny-run.failed/report.ipynb" in keys and "incidents/tiny-run.failed/manifest.json" in keys
-    assert not any(k.startswith("incidents/tiny-run/") for k in keys)  # never a complete-looking run
+    s3 = boto3.client("s3", region_name="us-east-1")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="reports")["Contents"]]
+    assert "incidents/tiny-run.failed/report.ipynb" in keys and "incidents/tiny-run.failed/failed.json" in keys
+    # never a complete-looking run: no complete-run marker anywhere, under the run id or the failed folder
+    assert not any(k.startswith("incidents/tiny-run/") or k.endswith("/manifest.json") and "/evidence/" not in k for k in keys)
+    marker = json.loads(s3.get_object(Bucket="reports", Key="incidents/tiny-run.failed/failed.json")["Body"].read())
+    assert marker["complete"] is False and "raised" in marker["error"] and "\n" not in marker["error"]
+    assert {o["key"] for o in marker["published"]["objects"]} == {k[len("incidents/tiny-run.failed/"):] for k in keys} - {"failed.json"}
+    assert not publish.exists("s3://reports/incidents", "tiny-run.failed", region="us-east-1")

@@ -73,3 +73,27 @@ def test_guard_keeps_writes_inside_the_prefix() -> None:
     s3 = aws.client("s3", region="us-east-1", allow_writes_to="s3://reports/incidents/")
     with pytest.raises(ReadOnlyViolation):
         s3.put_object(Bucket="reports", Key="other/report.html", Body=b"x")
+
+
+@mock_aws
+def test_a_failed_run_never_writes_the_complete_run_marker(tmp_path) -> None:
+    """A folder without findings.json (a failed run) is indexed by failed.json, never manifest.json."""
+    failed = tmp_path / "triage-20260301T031000Z-abcd.failed"
+    (failed / "evidence").mkdir(parents=True)
+    (failed / "report.ipynb").write_text("{}")
+    (failed / "evidence" / "manifest.json").write_text("{}")
+    (failed / "manifest.json").write_text(json.dumps({"run_id": "stale", "complete": True}))  # a stray file is not trusted
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="reports")
+    url = publish.publish(failed, "s3://reports/incidents", region="us-east-1",
+                          error="cell 3 raised ValueError: password=hunter2 rejected\nsecond line")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="reports")["Contents"])
+    base = f"incidents/{failed.name}/"
+    assert url == f"s3://reports/{base}"
+    assert keys == sorted(base + k for k in ("evidence/manifest.json", "report.ipynb", "failed.json"))
+    marker = json.loads(s3.get_object(Bucket="reports", Key=base + "failed.json")["Body"].read())
+    assert marker["complete"] is False and marker["run_id"] == failed.name
+    assert marker["error"].startswith("cell 3 raised ValueError") and "hunter2" not in marker["error"] and "\n" not in marker["error"]
+    assert {o["key"] for o in marker["published"]["objects"]} == {"report.ipynb", "evidence/manifest.json"}
+    assert not publish.exists("s3://reports/incidents", failed.name, region="us-east-1")
+    assert not publish.exists("s3://reports/incidents", failed.name.removesuffix(".failed"), region="us-east-1")

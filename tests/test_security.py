@@ -386,6 +386,27 @@ GUARD_CASES = {
     "copy-object-into-prefix": ("s3-prefix", lambda c: c.copy_object(Bucket="reports", Key="incidents/x", CopySource="other/y")),
     "delete-under-prefix": ("s3-prefix", lambda c: c.delete_object(Bucket="reports", Key="incidents/x")),
     "put-acl-under-prefix": ("s3-prefix", lambda c: c.put_object_acl(Bucket="reports", Key="incidents/x", ACL="public-read")),
+    # the one allowed write, under the prefix, but making the report public or someone else's
+    "put-object-acl-public-read": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/x", Body=b"x",
+                                                                       ACL="public-read")),
+    "put-object-grant-read": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/x", Body=b"x",
+                                                                  GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')),
+    "put-object-grant-full-control": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/x", Body=b"x",
+                                                                          GrantFullControl="id=0123456789abcdef")),
+    "put-object-grant-read-acp": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/x", Body=b"x",
+                                                                      GrantReadACP="id=0123456789abcdef")),
+    "put-object-grant-write-acp": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/x", Body=b"x",
+                                                                       GrantWriteACP="id=0123456789abcdef")),
+    "multipart-acl-public-read": ("s3-prefix", lambda c: c.create_multipart_upload(Bucket="reports", Key="incidents/x",
+                                                                                   ACL="public-read")),
+    "put-object-website-redirect": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/x", Body=b"x",
+                                                                        WebsiteRedirectLocation="https://evil.example/")),
+    "put-object-lock": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/x", Body=b"x",
+                                                            ObjectLockMode="COMPLIANCE",
+                                                            ObjectLockRetainUntilDate="2099-01-01T00:00:00Z")),
+    "put-object-tagging": ("s3-prefix", lambda c: c.put_object(Bucket="reports", Key="incidents/x", Body=b"x", Tagging="a=b")),
+    # StopQuery is allowed only for the kit's own queries
+    "stop-query-the-kit-did-not-start": ("logs", lambda c: c.stop_query(queryId="12ab3456-12ab-123a-789e-1234567890ab")),
     "logs-put-retention": ("logs", lambda c: c.put_retention_policy(logGroupName="/x", retentionInDays=1)),
     "cloudwatch-put-metric": ("cloudwatch", lambda c: c.put_metric_data(Namespace="x", MetricData=[{"MetricName": "m", "Value": 1}])),
     "ec2-revoke-ingress": ("ec2", lambda c: c.revoke_security_group_ingress(GroupId="sg-1", IpPermissions=[])),
@@ -416,6 +437,50 @@ def test_the_one_allowed_write_goes_out_and_only_under_the_prefix(prefix: str) -
     client.meta.events.register_first("before-send", recorder)
     client.put_object(Bucket="reports", Key="incidents/run-1/report.html", Body=b"<html>")
     assert len(recorder.sent) == 1 and recorder.sent[0].endswith("/incidents/run-1/report.html")
+
+
+def test_the_allowed_write_keeps_its_content_and_encryption_parameters() -> None:
+    client = aws.client("s3", region=REGION, allow_writes_to="s3://reports/incidents/")
+    recorder = _Recorder()
+    client.meta.events.register_first("before-send", recorder)
+    client.put_object(Bucket="reports", Key="incidents/run-1/report.html", Body=b"<html>", ContentType="text/html",
+                      ServerSideEncryption="aws:kms", SSEKMSKeyId="alias/reports", ExpectedBucketOwner="123456789012",
+                      ChecksumAlgorithm="SHA256", Metadata={"run": "run-1"}, IfNoneMatch="*")  # fmt: skip
+    assert len(recorder.sent) == 1
+
+
+class _InsightsAnswers:
+    """``before-send``: answers StartQuery with a new query id and StopQuery with success; records what went out."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, Any]]] = []
+
+    def __call__(self, request: Any, event_name: str = "", **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        op = event_name.rsplit(".", 1)[-1]
+        params = json.loads(request.body or b"{}")
+        self.sent.append((op, params))
+        body = {"queryId": f"kit-query-{len(self.sent)}"} if op == "StartQuery" else {"success": True}
+
+        class Body:
+            def stream(self, **_: Any) -> Iterator[bytes]:
+                yield json.dumps(body).encode()
+
+        return AWSResponse(request.url, 200, {"content-type": "application/x-amz-json-1.1"}, Body())
+
+
+def test_stop_query_goes_out_only_for_a_query_the_kit_started() -> None:
+    answers = _InsightsAnswers()
+    starter, stopper = aws.client("logs", region=REGION), aws.client("logs", region=REGION)  # e.g. start_query, then wait_query
+    for c in (starter, stopper):
+        c.meta.events.register_first("before-send", answers)
+    qid = starter.start_query(logGroupName="/aws/lambda/api", startTime=0, endTime=60, queryString="fields @message")["queryId"]
+    assert stopper.stop_query(queryId=qid)["success"] is True
+    with pytest.raises(ReadOnlyViolation, match="stops only the queries it started"):
+        stopper.stop_query(queryId="kit-query-999")
+    assert [op for op, _ in answers.sent] == ["StartQuery", "StopQuery"]
+    assert answers.sent[1][1] == {"queryId": qid}
 
 
 def test_shipped_policy_grants_no_write_and_no_wildcard() -> None:
@@ -505,3 +570,28 @@ def test_parameter_names_must_be_the_templates_own(name: str, tmp_path: Path) ->
     result = CliRunner().invoke(cli, ["run", "triage", "-p", f"{name}=1", "--out", str(tmp_path / "out")], catch_exceptions=False)
     assert result.exit_code == 2 and "has no parameter" in result.stderr and "Traceback" not in result.output
     assert not (tmp_path / "out").exists() and not Path("PWNED").exists()
+
+
+# --- SECURITY.md stays true ---------------------------------------------------------------------------
+
+
+def test_every_test_security_md_cites_exists_and_its_numbers_hold() -> None:
+    """Each claim of SECURITY.md names the test that proves it: the names and counts must stay true."""
+    import botocore.session
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "SECURITY.md").read_text(encoding="utf-8")
+    qualified = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", text)
+    bare = set(re.findall(r"`(test_\w+)`", text))
+    assert len(qualified) >= 20 and bare
+    for file, name in qualified:
+        assert f"def {name}(" in (root / file).read_text(encoding="utf-8"), f"{file}::{name} is cited but does not exist"
+    every = "".join(p.read_text(encoding="utf-8") for p in (root / "tests").glob("test_*.py"))
+    assert [n for n in sorted(bare) if f"def {n}(" not in every] == []
+    services, allowed, others = re.search(r"(\d+) services, (\d+) allowed read operations; the other ([\d,]+)", text).groups()
+    models = botocore.session.get_session()
+    refused = sum(len(set(models.get_service_model(s).operation_names) - ops) for s, ops in aws.READ_OPERATIONS.items())
+    assert (int(services), int(allowed), int(others.replace(",", ""))) == (
+        len(aws.READ_OPERATIONS), sum(len(o) for o in aws.READ_OPERATIONS.values()), refused)
+    actions = int(re.search(r"(\d+) IAM actions", text).group(1))
+    assert actions == len(aws.policy_document()["Statement"][0]["Action"])

@@ -67,6 +67,7 @@ from .errors import (
     ThrottledError,
     from_botocore,
 )
+from .masking import mask_obj
 from .window import Window, now_utc
 
 __all__ = [
@@ -570,7 +571,9 @@ def _row_from_record(record: Mapping[str, Any], *, event_time: Any = None, looku
         "non_iac": kind in _NON_IAC,
         "read_only": _is_read_only(record, lookup.get("ReadOnly")),
         "error_message": (str(error_message)[:_ERROR_MESSAGE_LIMIT] if error_message else None),
-        "params": _compact(req, _PARAMS_LIMIT) if req else None,
+        # masked before it is cut to size: configuration holds secrets (Lambda environment variables, ECS task
+        # environments, database passwords), and a cut could leave part of one past the masking's reach
+        "params": _compact(mask_obj(req), _PARAMS_LIMIT) if req else None,
     }
     when = record.get("eventTime") or event_time or lookup.get("EventTime")
     # data events (S3 objects, DynamoDB items, Lambda invokes) are traffic, not changes

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from . import _secret_rules as rules
 
-__all__ = ["mask_keyword_values", "mask_object", "mask_authorization", "mask_cookie", "ascii_lower"]
+__all__ = ["mask_keyword_values", "mask_object", "mask_authorization", "mask_cookie", "ascii_lower", "is_lines"]
 
 _A = re.ASCII
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -350,6 +350,20 @@ def mask_object(obj: Any, mask_text: Callable[[str], str]) -> Any:
             else:
                 out[key] = _under(rules.name_kind(k) if isinstance(k, str) else None, v, mask_text)
         return out
+    if is_lines(obj):  # one text kept as a list of lines (nbformat's multiline strings): a key block spans lines
+        return mask_text("".join(obj)).splitlines(keepends=True)
     if isinstance(obj, (list, tuple)):
         return type(obj)(mask_object(v, mask_text) for v in obj)
     return obj
+
+
+def is_lines(obj: Any) -> bool:
+    """Whether ``obj`` is one text as a list of lines: strings, each but the last ending with a newline.
+
+    Example
+    -------
+    >>> is_lines(["-----BEGIN PRIVATE KEY-----\\n", "MIIEvQ\\n", "-----END PRIVATE KEY-----"]), is_lines(["a", "b"])
+    (True, False)
+    """
+    return (isinstance(obj, list) and len(obj) > 1 and all(isinstance(v, str) for v in obj)
+            and all(v.endswith("\n") for v in obj[:-1]))  # fmt: skip

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
 
@@ -37,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from . import _secret_rules as rules
-from ._mask_values import ascii_lower, mask_keyword_values, mask_object
+from ._mask_values import ascii_lower, is_lines, mask_keyword_values, mask_object
 
 __all__ = ["mask_text", "mask_texts", "mask_series", "mask_frame", "mask_obj", "GATE", "FAMILIES"]
 
@@ -208,6 +209,14 @@ def _mask_arrow(arr: Any, positions: np.ndarray) -> list[str]:
     return [_apply(t, f) if f else t for t, f in zip(texts, families)]
 
 
+#: Texts masked before and their masked form (a notebook is saved, and masked, after every cell:
+#: its earlier outputs are not masked again). Holds at most ``_CACHE_CHARS`` characters.
+_CACHE: dict[str, str] = {}
+_CACHE_CHARS = 32_000_000
+_cache_state = {"chars": 0}
+_cache_lock = threading.Lock()
+
+
 def mask_texts(texts: Sequence[str]) -> list[str]:
     """Mask many texts at once (the gates run vectorised over all of them).
 
@@ -216,6 +225,26 @@ def mask_texts(texts: Sequence[str]) -> list[str]:
     >>> mask_texts(["ok", "api_key=k-123456", "Bearer abcdefgh12345678"])
     ['ok', 'api_key=[masked:secret]', 'Bearer [masked:bearer]']
     """
+    with _cache_lock:
+        done = [_CACHE.get(t) for t in texts]
+    todo = [i for i, d in enumerate(done) if d is None]
+    if todo:
+        masked = _mask_texts([texts[i] for i in todo])
+        with _cache_lock:
+            for i, m in zip(todo, masked):
+                done[i] = m
+                size = len(texts[i]) + len(m)
+                if size > _CACHE_CHARS // 32:
+                    continue
+                if _cache_state["chars"] + size > _CACHE_CHARS:
+                    _CACHE.clear()
+                    _cache_state["chars"] = 0
+                _CACHE[texts[i]] = m
+                _cache_state["chars"] += size
+    return done  # type: ignore[return-value]
+
+
+def _mask_texts(texts: Sequence[str]) -> list[str]:
     import pyarrow as pa
 
     pieces: list[str] = []
@@ -244,11 +273,6 @@ def mask_texts(texts: Sequence[str]) -> list[str]:
     return ["\n".join(parts) for parts in out]
 
 
-@functools.lru_cache(maxsize=4096)
-def _mask_one(text: str) -> str:
-    return mask_texts([text])[0]
-
-
 def mask_text(text: str) -> str:
     """Return ``text`` with every secret replaced by ``[masked:<kind>]``.
 
@@ -261,7 +285,7 @@ def mask_text(text: str) -> str:
     """
     if not text or not isinstance(text, str):
         return text
-    return _mask_one(text) if len(text) <= 65_536 else mask_texts([text])[0]
+    return mask_texts([text])[0]
 
 
 # -- columns -------------------------------------------------------------------------------------
@@ -446,6 +470,8 @@ def _strings_in(obj: Any, into: list[str]) -> None:
             if isinstance(k, str):
                 into.append(k)
             _strings_in(v, into)
+    elif is_lines(obj):
+        into.append("".join(obj))
     elif isinstance(obj, (list, tuple)):
         for v in obj:
             _strings_in(v, into)

@@ -28,6 +28,7 @@ from typing import Any, Callable, Sequence
 import click
 
 from .errors import IncidentKitError, ParameterError
+from .masking import mask_obj, mask_text
 
 __all__ = ["main", "cli", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INTERRUPTED"]
 
@@ -40,7 +41,7 @@ TIME_HELP = "ISO-8601 (2026-03-01T03:00:00Z or with an offset; naive = UTC), epo
 
 
 def _err(message: str) -> None:
-    click.echo(f"incidentkit: error: {message}", err=True)
+    click.echo(f"incidentkit: error: {mask_text(message)}", err=True)  # an error may quote data: masked like every output
 
 
 def _info(message: str) -> None:
@@ -71,7 +72,7 @@ def _handled(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-    click.echo(f"incidentkit: warning: {' '.join(str(message).split())}", err=True)
+    click.echo(f"incidentkit: warning: {mask_text(' '.join(str(message).split()))}", err=True)
 
 
 def _pairs(values: Sequence[str], what: str) -> dict[str, str]:
@@ -248,8 +249,6 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
 def _report_run(result: Any, location: str, *, as_json: bool, started: float) -> None:
     if as_json:
         if location.startswith("s3://"):  # the local folder is gone: the same document, masked as when written
-            from .masking import mask_obj
-
             click.echo(json.dumps(mask_obj(json.loads(json.dumps(result.result, default=str))), indent=2))
         else:
             click.echo(result.findings_json.read_text(encoding="utf-8"))

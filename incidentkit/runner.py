@@ -50,6 +50,7 @@ from typing import Any, Mapping
 from . import templates as _templates
 from ._run_io import StderrTail, masked_output_path
 from .errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
+from .masking import mask_text
 
 __all__ = ["run", "run_from_event", "RunResult", "prepare", "kernel_manager_class", "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
 
@@ -544,8 +545,6 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
         evalue = " ".join(str(exc.evalue).split())
         if len(evalue) > 300:
             evalue = evalue[:299] + "…"
-        from .masking import mask_text
-
         raise NotebookError(
             mask_text(f"cell {exc.cell_index} (In [{exc.exec_count}]) of template {tpl.name} raised {exc.ename}: {evalue}"),
             cell=exc.cell_index,
@@ -563,8 +562,6 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
                 nb = nbformat.read(str(notebook), as_version=4)
                 report.write_notebook(nb, notebook)
                 report.write_html(nb, tmp / "report.html", hide_code=hide_code, failed=True)
-            from .masking import mask_text
-
             text = mask_text(" ".join(str(exc).split()))
             raise NotebookError(mask_text(f"template {tpl.name} did not finish: {type(exc).__name__}: {text[:300]}")) from None
         raise

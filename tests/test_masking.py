@@ -467,3 +467,52 @@ def test_card_number_check() -> None:
     assert card_number_ok(luhn("4", 16)) and card_number_ok(luhn("34", 15)) and card_number_ok(luhn("36", 14))
     assert not card_number_ok(luhn("1", 16)) and not card_number_ok("1772330400000") and not card_number_ok("4" * 12)
     assert not card_number_ok(luhn("4", 16), before='"trace_id":"')
+
+
+# -- errors and logs -------------------------------------------------------------------------------------
+
+
+def test_error_lines_warnings_and_logs_are_masked(tmp_path, caplog: pytest.LogCaptureFixture,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from click.testing import CliRunner
+
+    from incidentkit import findings
+    from incidentkit.cli import cli
+
+    token = f"ghp_{fake(36, seed=11)}"
+    result = CliRunner().invoke(cli, ["run", "triage", "-p", f"sample={token}"])
+    assert result.exit_code == 2 and token not in result.output and "[masked:github-token]" in result.output
+    result = CliRunner().invoke(cli, ["run", "triage", "--offline", "--evidence", str(tmp_path / "password=hunter22")])
+    assert result.exit_code == 1 and "hunter22" not in result.output and "password=[masked:secret]" in result.output
+
+    def broken(_inputs: object) -> None:
+        raise ValueError(f"cannot parse line: Authorization: Bearer {token}")
+
+    with caplog.at_level(logging.WARNING, logger="incidentkit"):
+        found = findings.detect(findings.Inputs(), only=["broken"], extra={"broken": broken})
+    assert "broken" in found.errors and token not in caplog.text and "[masked:" in caplog.text
+
+    from incidentkit import cli as cli_module
+
+    cli_module._show_warning(f"frame quotes {token}", UserWarning, "x.py", 1)  # what the CLI shows warnings with
+    err = capsys.readouterr().err
+    assert token not in err and "[masked:github-token]" in err
+
+
+def test_the_lambda_handler_logs_its_error_masked(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from incidentkit import autorun
+    from incidentkit.errors import IncidentKitError
+
+    signature = fake(64, HEX, seed=12)
+
+    def fail(event: object) -> None:
+        raise IncidentKitError(f"upload refused: https://b.s3.amazonaws.com/k?X-Amz-Signature={signature}")
+
+    monkeypatch.setattr(autorun, "run_from_event", fail)
+    with caplog.at_level(logging.ERROR, logger="incidentkit"), pytest.raises(IncidentKitError):
+        autorun.handler({}, None)
+    assert "upload refused" in caplog.text and signature not in caplog.text and "X-Amz-Signature=[masked:secret]" in caplog.text

@@ -187,8 +187,8 @@ def _families_vectorised(arr: Any) -> list[frozenset[str]]:
 
 # -- many texts ----------------------------------------------------------------------------------
 
-#: Below this many characters in all, texts are gated one by one in Python (RE2 costs ~2 ms to compile the gate).
-_VECTOR_CHARS = 20_000
+#: Below this many characters in all, texts are gated one by one in Python (RE2 compiles the gates, ~1 ms, at each call).
+_VECTOR_CHARS = 4000
 #: A text longer than this is masked line by line (a private-key block, the one rule across lines, first).
 _LONG = 4096
 
@@ -200,11 +200,10 @@ def _gate(arr: Any) -> np.ndarray:
     return pc.fill_null(pc.match_substring_regex(arr, GATE), False).to_numpy(zero_copy_only=False)
 
 
-def _mask_arrow(arr: Any, positions: np.ndarray) -> list[str]:
-    """The texts at ``positions`` (which the union gate matched), masked."""
+def _mask_gated(texts: list[str]) -> list[str]:
+    """Texts the union gate matched, masked (each family's gate over all of them at once, RE2)."""
     import pyarrow as pa
 
-    texts = _texts_at(arr, positions)
     families = _families_vectorised(pa.array(texts, type=pa.large_string()))
     return [_apply(t, f) if f else t for t, f in zip(texts, families)]
 
@@ -262,11 +261,10 @@ def _mask_texts(texts: Sequence[str]) -> list[str]:
     if sum(map(len, pieces)) < _VECTOR_CHARS:
         masked = [_apply(p, _families_here(p)) if p else p for p in pieces]
     else:
-        arr = pa.array(pieces, type=pa.large_string())
-        positions = _gated_positions(arr)
+        ((positions, new),) = _changes([pa.array(pieces, type=pa.large_string())])
         masked = list(pieces)
-        for pos, new in zip(positions, _mask_arrow(arr, positions)):
-            masked[pos] = new
+        for pos, text in zip(positions, new):
+            masked[pos] = text
     out: list[list[str]] = [[] for _ in texts]
     for i, piece in zip(owner, masked):
         out[i].append(piece)
@@ -309,8 +307,16 @@ def _arrow_strings(values: pd.Series) -> Any:
         return None
 
 
+def _large_chunks(arr: Any) -> list[Any]:
+    """The chunks of an arrow string array, as ``large_string`` (so that columns can be gated together)."""
+    import pyarrow as pa
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    return [c if c.type == pa.large_string() else c.cast(pa.large_string()) for c in chunks]
+
+
 def _gated_positions(arr: Any) -> np.ndarray:
-    """Positions of the texts the union gate matches.
+    """Positions of the texts the union gate matches, in one RE2 call over every chunk.
 
     Short texts are gated in groups joined by newlines (a group the gate does not match holds
     no matching text: every gate stops at a newline, and a match that spans two texts only
@@ -319,21 +325,37 @@ def _gated_positions(arr: Any) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    found = []
-    for chunk, offset, _none in _chunks(arr, np.zeros(0, dtype=np.int64)):
+    chunks = _large_chunks(arr)
+    parts, plan, offset = [], [], 0
+    for chunk in chunks:
         n = len(chunk)
         group = max(1, min(256, _GROUP_BYTES * n // max(chunk.nbytes, 1)))
         if group < 4 or n < 2 * group:
-            found.append(np.flatnonzero(_gate(chunk)) + offset)
-            continue
-        texts = pc.fill_null(chunk, "") if chunk.null_count else chunk
-        bounds = np.append(np.arange(0, n, group, dtype=np.int64), n)
-        joined = pc.binary_join(pa.LargeListArray.from_arrays(pa.array(bounds), texts), pa.scalar("\n", texts.type))
-        hit_groups = np.flatnonzero(_gate(joined))
-        if hit_groups.size:
-            rows = np.concatenate([np.arange(bounds[g], bounds[g + 1]) for g in hit_groups])
-            found.append(rows[_gate(chunk.take(pa.array(rows)))] + offset)
-    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+            parts.append(chunk)
+            plan.append((offset, None))
+        else:
+            texts = pc.fill_null(chunk, "") if chunk.null_count else chunk
+            bounds = np.append(np.arange(0, n, group, dtype=np.int64), n)
+            parts.append(pc.binary_join(pa.LargeListArray.from_arrays(pa.array(bounds), texts), pa.scalar("\n", texts.type)))
+            plan.append((offset, bounds))
+        offset += n
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    hits = _gate(pa.chunked_array(parts, type=pa.large_string()))
+    found, candidates, at = [np.zeros(0, dtype=np.int64)], [], 0
+    for part, (start, bounds) in zip(parts, plan):
+        hit = np.flatnonzero(hits[at : at + len(part)])
+        at += len(part)
+        if bounds is None:
+            found.append(hit + start)
+        else:
+            candidates += [np.arange(bounds[g], bounds[g + 1]) + start for g in hit]
+    if candidates:
+        rows = np.concatenate(candidates)
+        combined = pa.chunked_array(chunks, type=pa.large_string())
+        taken = [c.take(pa.array(local)) for c, _o, local in _chunks(combined, rows) if local.size]
+        found.append(rows[_gate(pa.chunked_array(taken, type=pa.large_string()))])
+    return np.sort(np.concatenate(found))
 
 
 def _chunks(arr: Any, positions: np.ndarray) -> Iterator[tuple[Any, int, np.ndarray]]:
@@ -358,6 +380,24 @@ def _texts_at(arr: Any, positions: np.ndarray) -> list[Any]:
     return out
 
 
+def _changes(arrays: list[Any]) -> list[tuple[np.ndarray, list[str]]]:
+    """For each arrow string array: the positions whose text masking changes and the new texts.
+    All the arrays are gated together (one RE2 call for the union gate, one a family)."""
+    import pyarrow as pa
+
+    combined = pa.chunked_array([c for a in arrays for c in _large_chunks(a)], type=pa.large_string())
+    positions = _gated_positions(combined)
+    texts = _texts_at(combined, positions)
+    masked = _mask_gated(texts) if texts else []
+    bounds = np.cumsum([0] + [len(a) for a in arrays])
+    out = []
+    for k in range(len(arrays)):
+        lo, hi = np.searchsorted(positions, [bounds[k], bounds[k + 1]])
+        keep = [j for j in range(lo, hi) if masked[j] != texts[j]]
+        out.append((positions[keep] - bounds[k], [masked[j] for j in keep]))
+    return out
+
+
 def _replace(values: pd.Series, arr: Any, positions: np.ndarray, new: list[str]) -> pd.Series:
     """``values`` with the texts at ``positions`` replaced by ``new`` (same dtype, index and name)."""
     import pyarrow as pa
@@ -379,29 +419,43 @@ def _replace(values: pd.Series, arr: Any, positions: np.ndarray, new: list[str])
     return pd.Series(masked, index=values.index, name=values.name, copy=False)
 
 
-def _few_distinct(arr: Any) -> bool:
+def _distinct(arr: Any) -> Any:
+    """The distinct values of a column that has few of them (sampled), else None."""
     import pyarrow.compute as pc
 
+    if len(arr) < 2 * _SAMPLE:
+        return None
     sample = arr.slice(0, _SAMPLE)
-    return pc.count_distinct(sample, mode="all").as_py() * 8 <= len(sample)
+    if pc.count_distinct(sample, mode="all").as_py() * 8 > len(sample):
+        return None
+    return pc.unique(arr)
 
 
-def _mask_distinct(values: pd.Series, arr: Any) -> pd.Series:
-    """Mask a column of few distinct values: each distinct value once."""
+def _masked_column(values: pd.Series, arr: Any, uniques: Any, positions: np.ndarray, new: list[str]) -> pd.Series:
+    """``values`` with the changes found on the column itself or, when ``uniques``, on its distinct values."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    uniques = pc.unique(arr)
-    gated = np.flatnonzero(_gate(uniques))
-    if gated.size == 0:
-        return values
-    originals = _texts_at(uniques, gated)
-    changed = {t: m for t, m in zip(originals, _mask_arrow(uniques, gated)) if m != t}
-    if not changed:
-        return values
-    hit = pc.fill_null(pc.is_in(arr, value_set=pa.array(list(changed), type=arr.type)), False)
-    positions = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
-    return _replace(values, arr, positions, [changed[t] for t in _texts_at(arr, positions)])
+    if uniques is None:
+        return _replace(values, arr, positions, new)
+    changed = dict(zip(_texts_at(uniques, positions), new))
+    hit = pc.fill_null(pc.is_in(arr, value_set=pa.array(list(changed), type=uniques.type)), False)
+    rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+    return _replace(values, arr, rows, [changed[t] for t in _texts_at(arr, rows)])
+
+
+def _mask_other(values: pd.Series) -> pd.Series | None:
+    """A categorical column, or an object column holding more than strings (dicts, lists: nested JSON),
+    masked; None for a column of strings (the vectorised path)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = list(values.cat.categories)
+        masked = [mask_obj(c) for c in categories]
+        if masked == categories:
+            return values
+        return values.astype(object).map(dict(zip(categories, masked))).astype("category")
+    if _arrow_strings(values) is None:
+        return values.map(mask_obj, na_action="ignore")
+    return None
 
 
 def mask_series(values: pd.Series) -> pd.Series:
@@ -417,30 +471,19 @@ def mask_series(values: pd.Series) -> pd.Series:
     """
     if values.empty:
         return values
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        categories = list(values.cat.categories)
-        masked = [mask_obj(c) for c in categories]
-        if masked == categories:
-            return values
-        return values.astype(object).map(dict(zip(categories, masked))).astype("category")
+    other = _mask_other(values)
+    if other is not None:
+        return other
     arr = _arrow_strings(values)
-    if arr is None:
-        return values.map(mask_obj, na_action="ignore")
-    if len(arr) >= 2 * _SAMPLE and _few_distinct(arr):
-        return _mask_distinct(values, arr)
-    positions = _gated_positions(arr)
-    if positions.size == 0:
-        return values
-    texts = _texts_at(arr, positions)
-    masked = _mask_arrow(arr, positions)
-    changed = [i for i, (t, m) in enumerate(zip(texts, masked)) if m != t]
-    if not changed:
-        return values
-    return _replace(values, arr, positions[changed], [masked[i] for i in changed])
+    uniques = _distinct(arr)
+    ((positions, new),) = _changes([arr if uniques is None else uniques])
+    return values if not new else _masked_column(values, arr, uniques, positions, new)
 
 
 def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Return a copy of ``df`` with every text column masked (``attrs`` kept, masked too).
+    The text columns are gated together (:func:`mask_series` for each would compile the
+    gates once a column).
 
     Example
     -------
@@ -448,13 +491,22 @@ def mask_frame(df: pd.DataFrame) -> pd.DataFrame:
     ['token=[masked:secret]']
     """
     out = df.copy(deep=False)
+    texts = []
     for i in range(df.shape[1]):
         column = df.iloc[:, i]
         dtype = column.dtype
-        if dtype == object or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype):
-            masked = mask_series(column)
-            if masked is not column:
-                out.isetitem(i, masked)
+        if column.empty or not (dtype == object or pd.api.types.is_string_dtype(dtype) or isinstance(dtype, pd.CategoricalDtype)):
+            continue
+        other = _mask_other(column)
+        if other is None:
+            arr = _arrow_strings(column)
+            texts.append((i, column, arr, _distinct(arr)))
+        elif other is not column:
+            out.isetitem(i, other)
+    found = _changes([arr if uniques is None else uniques for _i, _c, arr, uniques in texts]) if texts else []
+    for (i, column, arr, uniques), (positions, new) in zip(texts, found):
+        if new:
+            out.isetitem(i, _masked_column(column, arr, uniques, positions, new))
     out.attrs = mask_obj(dict(df.attrs))
     return out
 

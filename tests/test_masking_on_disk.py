@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
 
 import nbformat
 import pyarrow.parquet as pq
@@ -86,18 +85,6 @@ def leaky(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[st
     logs = folder / "logs.json"
     logs.write_text(json.dumps(lines))
     return template, logs, [secret for _text, secret in SECRETS]
-
-
-@pytest.fixture
-def process_groups() -> Iterator[list[int]]:
-    """Process groups started by a test, killed (by id) at the end: an orphaned kernel goes too."""
-    groups: list[int] = []
-    yield groups
-    for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def _folders(tmp: Path) -> dict[str, Path]:
@@ -167,6 +154,15 @@ def _leaks(folders: dict[str, Path], secrets: list[str]) -> list[str]:
     return found
 
 
+def _started(leaky: tuple[Path, Path, list[str]], tmp: Path, groups: list[int]) -> tuple[dict[str, Path], subprocess.Popen, Path]:
+    """A run of the template, its folders, and its hidden run folder once the notebook started."""
+    template, logs, _secrets = leaky
+    folders = _folders(tmp)
+    proc = _start(template, logs, folders)
+    groups.append(proc.pid)
+    return folders, proc, _wait_started(folders["out"], proc)
+
+
 def _kill_and_settle(proc: subprocess.Popen, hidden: Path, target: str) -> None:
     kernel = int((hidden / "started").read_text())
     os.kill(proc.pid if target == "cli" else kernel, signal.SIGKILL)
@@ -181,14 +177,10 @@ KILLS = [(seed, target) for seed, target in zip(range(4), ["cli", "kernel", "cli
 @pytest.mark.parametrize("seed, target", KILLS)
 def test_a_run_killed_at_a_random_moment_leaves_no_unmasked_byte(leaky: tuple[Path, Path, list[str]], tmp_path: Path,
                                                                  process_groups: list[int], seed: int, target: str) -> None:
-    template, logs, secrets = leaky
-    folders = _folders(tmp_path)
-    proc = _start(template, logs, folders)
-    process_groups.append(proc.pid)
-    hidden = _wait_started(folders["out"], proc)
+    folders, proc, hidden = _started(leaky, tmp_path, process_groups)
     time.sleep(random.Random(seed).uniform(0.0, 8 * PAUSE))
     _kill_and_settle(proc, hidden, target)
-    assert not _leaks(folders, secrets)
+    assert not _leaks(folders, leaky[2])
     notebooks = list(folders["out"].rglob("report.ipynb"))
     for nb_path in notebooks:  # what is left is a readable notebook, masked
         nb = nbformat.read(str(nb_path), as_version=4)
@@ -200,15 +192,11 @@ def test_a_run_killed_at_a_random_moment_leaves_no_unmasked_byte(leaky: tuple[Pa
 
 def test_a_run_killed_right_after_a_save_leaves_the_masked_save(leaky: tuple[Path, Path, list[str]], tmp_path: Path,
                                                                 process_groups: list[int]) -> None:
-    template, logs, secrets = leaky
-    folders = _folders(tmp_path)
-    proc = _start(template, logs, folders)
-    process_groups.append(proc.pid)
-    hidden = _wait_started(folders["out"], proc)
+    folders, proc, hidden = _started(leaky, tmp_path, process_groups)
     _wait_masked_save(hidden, proc)  # the moment the old runner left the raw save behind
     _kill_and_settle(proc, hidden, "cli")
     assert (hidden / "report.ipynb").exists(), "the kill came after the run had finished"
-    assert not _leaks(folders, secrets)
+    assert not _leaks(folders, leaky[2])
     nb = nbformat.read(str(hidden / "report.ipynb"), as_version=4)
     assert "[masked:" in json.dumps([c.get("outputs", []) for c in nb.cells])
     assert not (hidden / ".kernel-stderr.log").exists()  # the kernel's stderr never reaches the disk unmasked

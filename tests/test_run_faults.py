@@ -26,7 +26,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import nbformat
 import pytest
@@ -235,18 +235,6 @@ def _wait_started(out: Path, proc: subprocess.Popen, polls: int = 1200) -> Path:
         assert proc.poll() is None, f"the run ended early: {proc.communicate()[1][-2000:]}"
         time.sleep(0.1)
     raise AssertionError("the notebook never started")
-
-
-@pytest.fixture
-def process_groups() -> Iterator[list[int]]:
-    """Process groups started by a test, killed (by id) at the end: the orphaned kernel goes too."""
-    groups: list[int] = []
-    yield groups
-    for pgid in groups:
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def test_sigkill_of_the_run_leaves_no_complete_looking_folder(faulty: Path, tmp_path: Path, process_groups: list[int]) -> None:

@@ -351,7 +351,9 @@ def mask_object(obj: Any, mask_text: Callable[[str], str]) -> Any:
                 out[key] = _under(rules.name_kind(k) if isinstance(k, str) else None, v, mask_text)
         return out
     if is_lines(obj):  # one text kept as a list of lines (nbformat's multiline strings): a key block spans lines
-        return mask_text("".join(obj)).splitlines(keepends=True)
+        text = "".join(obj)
+        masked = mask_text(text)
+        return list(obj) if masked == text else masked.splitlines(keepends=True)
     if isinstance(obj, (list, tuple)):
         return type(obj)(mask_object(v, mask_text) for v in obj)
     return obj

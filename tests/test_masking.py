@@ -461,6 +461,10 @@ def test_mask_frame_and_obj_keep_shape() -> None:
     assert df["message"][10] == SECRETS[0][0] and df["obj"][10] == {"password": "x1y2"}, "the input frame must not be modified"
     assert mask_obj({"a": ["password=hunter22", 3]}) == {"a": ["password=[masked:secret]", 3]}
     assert mask_series(pd.Series([], dtype="string")).empty
+    # a text kept as lines (nbformat) is masked as one text: a key block spans its lines; nothing to mask, nothing moves
+    pem = ["login failed: -----BEGIN PRIVATE KEY-----\n", f"{PEM_BODY}\n", "-----END PRIVATE KEY-----\n", "next\n"]
+    assert mask_obj({"text": pem}) == {"text": ["login failed: [masked:private-key]\n", "next\n"]}
+    assert mask_obj({"text": ["x\n", ""]}) == {"text": ["x\n", ""]}
 
 
 def test_card_number_check() -> None:

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from test_masking import SECRETS
+from test_run_faults import PARAMS as FAULTY_PARAMS
 
 pytestmark = pytest.mark.slow
 
@@ -36,15 +37,9 @@ WINDOW = ["--start", "2026-03-01T03:00:00Z", "--end", "2026-03-01T04:00:00Z"]
 #: Seconds each cell after the first sleeps: the notebook runs ~7 cells, ~2.5 s, while it can be killed.
 PAUSE = 0.3
 
-PARAMS = '''logs_file = ""  # JSON list of the sample's log lines
-pause: float = 0.3  # seconds each cell sleeps
-start: "time" = None  # start
-end: "time" = None  # end
-region = None
-profile = None
-endpoint_url = None
-evidence = None
-offline = False'''
+#: The template's parameters: its own two, then the window and run parameters every test template declares.
+PARAMS = "\n".join(['logs_file = ""  # JSON list of the sample\'s log lines', "pause: float = 0.3  # seconds each cell sleeps",
+                    *FAULTY_PARAMS.splitlines()[2:]])
 
 CELLS = [
     '''import json, os, pathlib, sys, time, traceback

@@ -85,16 +85,16 @@ _SUFFIXES = ("password", "passwd", "passphrase", "secret", "token", "apikey", "s
 _METADATA = frozenset({
     "id", "ids", "arn", "name", "names", "type", "types", "kind", "count", "counts", "total", "num", "len", "length",
     "size", "bytes", "min", "max", "avg", "mean", "rate", "ratio", "share", "pct", "percent", "ms", "sec", "secs",
-    "seconds", "s", "ttl", "age", "expiry", "expires", "expiration", "expired", "expire", "exp", "at", "time", "timestamp",
-    "ts", "date", "created", "updated", "changed", "rotated", "rotation", "last", "version", "ver", "policy", "field",
-    "param", "parameter", "path", "file", "filename", "dir", "provider", "manager", "store", "status", "state",
-    "enabled", "disabled", "required", "strength", "reset", "hint", "label", "source", "format", "prefix", "suffix",
-    "usage", "used", "remaining", "limit", "bucket", "budget", "errors", "error", "failures", "failed", "invalid",
-    "valid", "missing", "endpoint", "url", "uri", "host", "scope", "scopes", "issuer", "audience", "algorithm", "alg",
-    "region", "mode", "method", "duration", "timeout", "interval", "start", "end", "started", "ended", "p50", "p90",
-    "p95", "p99", "hits", "misses", "cache", "metric", "description", "desc", "help", "message", "msg", "text",
-    "location", "rule", "pattern", "regex", "check", "checks", "validation", "verified", "ok", "required",
-    "lifetime", "refresh", "renewal", "store", "storage", "vault", "manager", "handler", "service", "timer",
+    "seconds", "s", "ttl", "age", "expiry", "expires", "expiration", "expired", "expire", "exp", "at", "time",
+    "timestamp", "ts", "date", "created", "updated", "changed", "rotated", "rotation", "last", "version", "ver",
+    "policy", "field", "param", "parameter", "path", "file", "filename", "dir", "provider", "manager", "store",
+    "status", "state", "enabled", "disabled", "required", "strength", "reset", "hint", "label", "source", "format",
+    "prefix", "suffix", "usage", "used", "remaining", "limit", "bucket", "budget", "errors", "error", "failures",
+    "failed", "invalid", "valid", "missing", "endpoint", "url", "uri", "host", "scope", "scopes", "issuer",
+    "audience", "algorithm", "alg", "region", "mode", "method", "duration", "timeout", "interval", "start", "end",
+    "started", "ended", "p50", "p90", "p95", "p99", "hits", "misses", "cache", "metric", "description", "desc",
+    "help", "message", "msg", "text", "location", "rule", "pattern", "regex", "check", "checks", "validation",
+    "verified", "ok", "lifetime", "refresh", "renewal", "storage", "vault", "handler", "service", "timer",
 })  # fmt: skip
 #: ``<sensitive> id`` pairs that do hold a secret (``session_id``, Vault's ``secret_id``).
 _SECRET_IDS = frozenset({"session", "sess", "secret"})

@@ -162,7 +162,10 @@ def _kill_and_settle(proc: subprocess.Popen, hidden: Path, target: str) -> None:
     kernel = int((hidden / "started").read_text())
     os.kill(proc.pid if target == "cli" else kernel, signal.SIGKILL)
     proc.communicate(timeout=180)
-    assert _gone(kernel), f"kernel {kernel} outlived the killed run by 30 s"
+    gone = _gone(kernel)
+    if not gone:  # jupyter_client starts the kernel in its own session: the process-group cleanup would miss it
+        os.kill(kernel, signal.SIGKILL)
+    assert gone, f"kernel {kernel} outlived the killed run by 30 s"
 
 
 #: (seed of the moment, what is killed): the CLI process (as the OOM killer would) or the kernel.

@@ -14,6 +14,11 @@ interleaved, best of ``--repeat`` rounds:
   ``INCIDENTKIT_PARSE_THREADS=1``, and the CPU time of both is printed, because on a
   shared machine the single-threaded floor B is favoured by CPU contention).
 
+Then **masking** (issue 13): ``masking.mask_frame`` of the parsed frame (every text column,
+as ``EvidenceBundle`` writes it), with today's rules (``incidentkit.masking``) and with the
+rules before issue 13 (``_masking_before.py``, a copy kept for this row only), in the same
+process: µs an event, wall and CPU, best of ``--repeat`` rounds (one round of the old rules).
+
 The events frame is built first the way ``logs.events`` builds each page (column-wise,
 ``string[pyarrow]`` messages); its cost is reported separately ("frame build").
 
@@ -27,7 +32,8 @@ Usage::
     python benchmarks/bench_ingest.py --events 1000000
     python benchmarks/bench_ingest.py --events 200000 --repeat 5 --json out.json
 
-Targets: kit >= 8x faster than A and <= 1.2x B; peak RSS added <= raw message bytes.
+Targets: kit >= 8x faster than A and <= 1.2x B; peak RSS added <= raw message bytes;
+masking not slower than before, <= 2 µs an event.
 """
 
 from __future__ import annotations
@@ -122,6 +128,38 @@ def _timed(fn, *args) -> tuple[float, Any]:
     t = time.perf_counter()
     out = fn(*args)
     return time.perf_counter() - t, out
+
+
+# --------------------------------------------------------------------------- masking
+
+
+def masking_row(parsed: Any, rounds: int) -> dict[str, Any]:
+    """µs an event of ``mask_frame`` on the parsed frame: the rules before issue 13 vs today's."""
+    import _masking_before as before
+
+    from incidentkit import masking
+
+    n = len(parsed)
+    texts = sum(1 for c in parsed.columns if parsed[c].dtype == object or str(parsed[c].dtype) in ("string", "str"))
+    before.mask_frame(parsed.head(2000))  # compiled patterns, imports
+    masking.mask_frame(parsed.head(2000))
+    timings: dict[str, dict[str, float]] = {}
+    for name, module, reps in (("after", masking, rounds), ("before", before, 1)):
+        for _ in range(reps):
+            gc.collect()
+            c, t = _cpu(), time.perf_counter()
+            module.mask_frame(parsed)
+            wall, cpu = time.perf_counter() - t, _cpu() - c
+            best = timings.setdefault(name, {"wall_s": wall, "cpu_s": cpu})
+            best["wall_s"], best["cpu_s"] = min(best["wall_s"], wall), min(best["cpu_s"], cpu)
+    us = {k: {m: v / n * 1e6 for m, v in t.items()} for k, t in timings.items()}
+    print(f"masking (mask_frame, {texts} text columns): before {us['before']['wall_s']:.2f} µs/event wall, "
+          f"{us['before']['cpu_s']:.2f} CPU; after {us['after']['wall_s']:.2f} µs/event wall, {us['after']['cpu_s']:.2f} CPU")
+    after_cpu = us["after"]["cpu_s"]
+    print(C.ratio_line("masking before / after (CPU)", us["before"]["cpu_s"] / after_cpu, target=">= 1x, not slower",
+                       ok=after_cpu <= us["before"]["cpu_s"]))
+    print(f"masking after: {after_cpu:.2f} µs/event CPU (target <= 2 µs/event)  {'OK' if after_cpu <= 2 else 'MISSED'}")
+    return {"events": n, "text_columns": texts, "us_per_event": us}
 
 
 # --------------------------------------------------------------------------- memory
@@ -304,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     print(C.ratio_line("kit / B", k / b, target="<= 1.2x", ok=k / b <= 1.2))
     print(C.ratio_line("kit (1 thread) / B", k1 / b, note="(informative)"))
     print(C.ratio_line("kit CPU / B CPU", cpu["kit"] / cpu["B"], note="(informative: all threads' CPU time)"))
+    mask = masking_row(parsed, args.repeat)
     result: dict[str, Any] = {
         "events": len(events),
         "raw_message_bytes": raw,
@@ -319,6 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         "kit_over_B": k / b,
         "load_average": os.getloadavg()[0],
         "two_thread_speedup_available": probe,
+        "masking": mask,
     }
     if not args.no_memory:
         del parsed

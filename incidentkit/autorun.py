@@ -32,6 +32,7 @@ import pandas as pd
 
 from . import alarms
 from .errors import AwsError, IncidentKitError, NotebookError, ParameterError, from_botocore
+from .masking import mask_obj, mask_text
 
 __all__ = [
     "AutoRun",
@@ -101,8 +102,6 @@ def check_destination(url: str, *, session: Any = None, region: str | None = Non
 
 def _run_facts(result: Any, run_id: str, context: Mapping[str, Any] | None) -> dict[str, Any]:
     """The published manifest's run facts (what a reader of the bucket needs without opening the run)."""
-    from .masking import mask_obj
-
     doc = result.result or {}
     facts = {
         "run_id": run_id,
@@ -381,7 +380,7 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
     try:
         done = run_from_event(event)
     except IncidentKitError as exc:
-        log.error("incidentkit: %s", _one_line(exc, 500))
+        log.error("incidentkit: %s", mask_text(_one_line(exc, 500)))  # to CloudWatch Logs: masked like every output
         raise
     out = summary(done)
     log.info("incidentkit: %s %s", "already investigated:" if done.skipped else "report published:", done.location)

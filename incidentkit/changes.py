@@ -68,6 +68,7 @@ from .errors import (
     ThrottledError,
     from_botocore,
 )
+from .masking import mask_obj
 from .window import Window, now_utc
 
 __all__ = [
@@ -572,7 +573,9 @@ def _row_from_record(record: Mapping[str, Any], *, event_time: Any = None, looku
         "non_iac": kind in _NON_IAC,
         "read_only": _is_read_only(record, lookup.get("ReadOnly")),
         "error_message": (str(error_message)[:_ERROR_MESSAGE_LIMIT] if error_message else None),
-        "params": _compact(req, _PARAMS_LIMIT) if req else None,
+        # masked before it is cut to size: configuration holds secrets (Lambda environment variables, ECS task
+        # environments, database passwords), and a cut could leave part of one past the masking's reach
+        "params": _compact(mask_obj(req), _PARAMS_LIMIT) if req else None,
         # kept whole even when params are cut short: what matching a change to a finding reads
         "targets": _response_targets(record.get("responseElements")),
         "rules": [list(r) for r in rule_ports(req) or []] if req and ("SecurityGroup" in api or "NetworkAcl" in api) else None,

@@ -36,6 +36,7 @@ import click
 
 from . import templates
 from .errors import IncidentKitError, ParameterError
+from .masking import mask_obj, mask_text
 
 __all__ = ["main", "cli", "OneLineErrors", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED"]
 
@@ -49,7 +50,7 @@ TIME_HELP = "ISO-8601 (2026-03-01T03:00:00Z or with an offset; naive = UTC), epo
 
 
 def _err(message: str) -> None:
-    click.echo(f"incidentkit: error: {message}", err=True)
+    click.echo(f"incidentkit: error: {mask_text(message)}", err=True)  # an error may quote data: masked like every output
 
 
 def _info(message: str) -> None:
@@ -114,7 +115,7 @@ class OneLineErrors(click.Group):
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-    click.echo(f"incidentkit: warning: {' '.join(str(message).split())}", err=True)
+    click.echo(f"incidentkit: warning: {mask_text(' '.join(str(message).split()))}", err=True)
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -321,8 +322,6 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
 def _report_run(result: Any, location: str, *, as_json: bool, started: float) -> None:
     if as_json:
         if location.startswith("s3://"):  # the local folder is gone: the same document, masked as when written
-            from .masking import mask_obj
-
             click.echo(json.dumps(mask_obj(json.loads(json.dumps(result.result, default=str))), indent=2))
         else:
             click.echo(result.findings_json.read_text(encoding="utf-8"))

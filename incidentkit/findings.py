@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 import pandas as pd
 
+from .masking import mask_text
 from .window import Window
 
 __all__ = [
@@ -336,7 +337,7 @@ def detect(
             result = detector(inputs)
         except Exception as exc:  # a detector bug must not hide the other findings
             errors[fid] = f"{type(exc).__name__}: {exc}"
-            log.warning("detector %s failed: %s\n%s", fid, exc, traceback.format_exc())
+            log.warning("detector %s failed: %s", fid, mask_text(f"{exc}\n{traceback.format_exc()}"))  # may quote log text
             continue
         if result is None:
             continue

@@ -18,8 +18,8 @@
        findings.json   the findings, window, parameters and data quality (design.md)
        evidence/       every fetched frame (Parquet) + manifest.json
 
-   Every text written is masked (:mod:`incidentkit.masking`); folders are ``0700``,
-   files ``0600``. When a cell fails, the executed part of the notebook (error shown) is
+   Every text written is masked (:mod:`incidentkit.masking`), the notebook's saves while it
+   runs too (:mod:`incidentkit._run_io`); folders are ``0700``, files ``0600``. When a cell fails, the executed part of the notebook (error shown) is
    kept as ``OUT/<run-id>.failed/`` and :class:`~incidentkit.errors.NotebookError` says
    which cell raised what.
 
@@ -51,8 +51,10 @@ from typing import Any, Mapping
 
 from . import samples as _samples
 from . import templates as _templates
+from ._run_io import StderrTail, masked_output_path
 from .errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
 from .investigation import RESOURCE_PARAMETERS, source_text
+from .masking import mask_text
 
 __all__ = ["run", "run_from_event", "RunResult", "prepare", "kernel_manager_class", "check_html_export", "make_out_dir",
            "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
@@ -143,8 +145,8 @@ def kernel_manager_class() -> type:
         libzmq supports it (the kernel and its outputs hold production data).
         """
 
-        #: Where the kernel's stderr goes (None: inherited); set per run by a subclass.
-        stderr_path: str | None = None
+        #: Where the kernel's stderr goes (None: inherited): a pipe read into memory, set per run by a subclass.
+        stderr_sink: StderrTail | None = None
 
         def __init__(self, **kwargs: Any) -> None:
             super().__init__(**kwargs)
@@ -160,8 +162,8 @@ def kernel_manager_class() -> type:
         @property
         def kernel_spec(self) -> KernelSpec:  # type: ignore[override]
             if self._kernel_spec is None:
-                self._kernel_spec = KernelSpec(
-                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                self._kernel_spec = KernelSpec(  # no IPython history file: the cells' sources stay off the disk too
+                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--HistoryManager.enabled=False"],
                     display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} (incidentkit)",
                     language="python",
                     env={"INCIDENTKIT_PROGRESS": "0", "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
@@ -170,9 +172,8 @@ def kernel_manager_class() -> type:
             return self._kernel_spec
 
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            if self.stderr_path and "stderr" not in kw:
-                fd = os.open(self.stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)  # private from the start
-                with os.fdopen(fd, "ab") as err:  # the child keeps its own copy of the descriptor
+            if self.stderr_sink is not None and "stderr" not in kw:
+                with self.stderr_sink.pipe() as err:  # the child keeps its own copy of the write end
                     kw["stderr"] = err
                     await super()._async_launch_kernel(kernel_cmd, **kw)
                 return
@@ -624,19 +625,16 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
     if "evidence" in declared:
         params["evidence"] = "evidence"  # relative to the run folder: the kernel runs there
     notebook = tmp / "report.ipynb"
-    kernel_log = tmp / ".kernel-stderr.log"
-    manager = type("RunKernelManager", (kernel_manager_class(),), {"stderr_path": str(kernel_log)})
+    kernel_stderr = StderrTail()  # in memory: only its masked copy is written, beside a failed notebook
+    manager = type("RunKernelManager", (kernel_manager_class(),), {"stderr_sink": kernel_stderr})
     engine_kwargs: dict[str, Any] = {
         "kernel_manager_class": manager,
         "resources": {"metadata": {"path": str(tmp)}},
     }
-    # papermill saves the notebook as cells run (unmasked, inside the private folder): created 0600 first,
-    # its writes keep the mode; the masked copy replaces it at the end
-    os.close(os.open(notebook, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
     try:
         nb = papermill.execute_notebook(
             str(tpl.path),
-            str(notebook),
+            masked_output_path(notebook),  # every save papermill makes as the cells run is masked before it is written
             parameters=params,
             request_save_on_cell_execute=True,  # a dying kernel still leaves the cells that ran
             progress_bar=_progress_default() if progress is None else progress,
@@ -648,7 +646,7 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
     except PapermillExecutionError as exc:
         import nbformat
 
-        _keep_kernel_log(kernel_log, tmp)
+        _keep_kernel_log(kernel_stderr, tmp)
 
         nb = nbformat.read(str(notebook), as_version=4) if notebook.exists() else None
         if nb is not None:
@@ -657,8 +655,6 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
         evalue = " ".join(str(exc.evalue).split())
         if len(evalue) > 300:
             evalue = evalue[:299] + "…"
-        from .masking import mask_text
-
         raise NotebookError(
             mask_text(f"cell {exc.cell_index} (In [{exc.exec_count}]) of template {tpl.name} raised {exc.ename}: {evalue}"),
             cell=exc.cell_index,
@@ -670,18 +666,18 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
         if type(exc).__name__ in ("CellTimeoutError", "DeadKernelError", "TimeoutError", "RuntimeError"):
             import nbformat
 
-            _keep_kernel_log(kernel_log, tmp)
+            _keep_kernel_log(kernel_stderr, tmp)
 
             if notebook.exists():
                 nb = nbformat.read(str(notebook), as_version=4)
                 report.write_notebook(nb, notebook)
                 report.write_html(nb, tmp / "report.html", hide_code=hide_code, failed=True)
-            from .masking import mask_text
-
             text = mask_text(" ".join(str(exc).split()))
             raise NotebookError(mask_text(f"template {tpl.name} did not finish: {type(exc).__name__}: {text[:300]}")) from None
         raise
-    kernel_log.unlink(missing_ok=True)
+    papermill_meta = nb.get("metadata", {}).get("papermill")
+    if isinstance(papermill_meta, dict):
+        papermill_meta["output_path"] = str(notebook)  # the file, not the masked-save scheme
     published = report.extract(nb)
     result = report.findings_document(
         template=tpl.name,
@@ -715,15 +711,11 @@ def _title(nb: Any, tpl: Any, source: str) -> None:
             return
 
 
-def _keep_kernel_log(log_file: Path, folder: Path) -> None:
+def _keep_kernel_log(stderr: StderrTail, folder: Path) -> None:
     """Keep what the kernel wrote on stderr (masked) beside a failed notebook, when anything."""
     from . import report
 
-    try:
-        text = log_file.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return
-    log_file.unlink(missing_ok=True)
+    text = stderr.text()
     if text.strip():
         report.write_text(folder / "kernel-stderr.log", text)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import threading
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -83,3 +85,15 @@ def aws_samples() -> Path:
 def expected_samples(aws_samples: Path) -> dict:
     """``aws-samples/EXPECTED.json``: the fields each published record must parse to."""
     return json.loads((aws_samples / "EXPECTED.json").read_text())
+
+
+@pytest.fixture
+def process_groups() -> Iterator[list[int]]:
+    """Process groups a test starts (``start_new_session=True``), killed by id at its end: an orphaned kernel goes too."""
+    groups: list[int] = []
+    yield groups
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -22,21 +22,38 @@ True
 
 from __future__ import annotations
 
-from .errors import IncidentKitError
-from .evidence import EvidenceBundle
-from .findings import Finding, FindingList
-from .investigation import Investigation
-from .window import Window, parse_time
+import importlib as _importlib
+from typing import Any as _Any
+
+from . import _moved
+
+_moved.install()  # old module paths (incidentkit.fetch.metrics ...) keep working: see incidentkit/_moved.py
+
+from .errors import IncidentKitError  # noqa: E402
+from .evidence import EvidenceBundle  # noqa: E402
+from .findings import Finding, FindingList  # noqa: E402
+from .investigation import Investigation  # noqa: E402
+from .window import Window, parse_time  # noqa: E402
 from . import accessor as _accessor  # noqa: F401,E402  (registers the df.ik pandas accessor)
+# The stage package incidentkit.run, imported before the function run() below takes the name:
+# importing a subpackage binds its name on the parent once, when it is first imported.
+from . import run as _run_stage  # noqa: F401,E402
 
 __version__ = "0.1.0"
 
 
 def run(template: str, parameters: dict | None = None, **options: object) -> "runner.RunResult":  # noqa: F821
-    """Execute a notebook template into a run folder (see :func:`incidentkit.runner.run`)."""
-    from . import runner
+    """Execute a notebook template into a run folder (see :func:`incidentkit.run.runner.run`)."""
+    from .run import runner
 
     return runner.run(template, parameters, **options)  # type: ignore[arg-type]
+
+
+def __getattr__(name: str) -> _Any:
+    """``ik.metrics`` and the other old module paths of :data:`incidentkit._moved.MOVED`, imported on first use."""
+    if f"{__name__}.{name}" in _moved.MOVED:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [

@@ -1,7 +1,7 @@
 """The ``df.ik`` pandas accessor: the common investigation moves on any frame the kit returns.
 
 Importing :mod:`incidentkit` registers it. Every method is a thin wrapper over an
-analysis of :mod:`incidentkit.analyses` or a plot of :mod:`incidentkit.plots` — the same
+analysis of :mod:`incidentkit.analyses` or a plot of :mod:`incidentkit.render.plots` — the same
 function a template calls, with the same arguments and the same result — so a notebook
 can write ``requests.ik.percentiles("latency_ms", by="1min")`` instead of
 ``latency.percentiles(requests, "latency_ms", by="1min")``.
@@ -11,7 +11,7 @@ Frames it understands:
 * one row per request (``Investigation.requests()``, ``parsers.requests``), or any frame
   with the columns an analysis needs (``timestamp``, ``latency_ms``, ``status``...);
 * parsed log events (``Investigation.logs()``, ``parsers.parse``): request analyses
-  first reduce them to one row per request with :func:`incidentkit.parsers.requests`
+  first reduce them to one row per request with :func:`incidentkit.parse.requests`
   (a Lambda request logs START, END, REPORT and application lines: counting each line
   as a request would skew every percentile);
 * a long metrics frame (``Investigation.metrics()``) for :meth:`~IncidentAccessor.timeline`
@@ -21,7 +21,7 @@ Frames it understands:
 
 Analysis methods return DataFrames; ``plot_*`` methods, :meth:`~IncidentAccessor.timeline`
 and :meth:`~IncidentAccessor.heatmap` return a matplotlib figure
-(:class:`incidentkit.plots.IncidentFigure`, shown inline in Jupyter).
+(:class:`incidentkit.render.plots.IncidentFigure`, shown inline in Jupyter).
 
 Example
 -------
@@ -77,7 +77,7 @@ class IncidentAccessor:
     def requests(self) -> pd.DataFrame:
         """The frame as one row per request.
 
-        Parsed log events are joined into requests with :func:`incidentkit.parsers.requests`;
+        Parsed log events are joined into requests with :func:`incidentkit.parse.requests`;
         any other frame is returned as it is.
 
         Example
@@ -86,7 +86,7 @@ class IncidentAccessor:
         (344, 16)
         """
         if is_parsed_logs(self._df):
-            from . import parsers
+            from . import parse as parsers
 
             return parsers.requests(self._df)
         return self._df
@@ -409,14 +409,14 @@ class IncidentAccessor:
         max_panels: int = 8,
     ) -> Any:
         """Metric timelines with the incident window, the baseline and the changes —
-        :func:`incidentkit.plots.timeline` (a long metrics frame, or a frame with a
+        :func:`incidentkit.render.plots.timeline` (a long metrics frame, or a frame with a
         ``timestamp`` column / DatetimeIndex and numeric columns).
 
         Example
         -------
         >>> inv.metrics().ik.timeline(changes=inv.changes(), window=inv.window, baseline=inv.baseline)   # doctest: +SKIP
         """
-        from . import plots
+        from .render import plots
 
         return plots.timeline(self._df, window=window, baseline=baseline, changes=changes, title=title,
                               max_panels=max_panels)
@@ -434,7 +434,7 @@ class IncidentAccessor:
         title: str | None = None,
         log: bool | None = None,
     ) -> Any:
-        """P50/P90/P99 bands over time — :func:`incidentkit.plots.latency_bands` of
+        """P50/P90/P99 bands over time — :func:`incidentkit.render.plots.latency_bands` of
         :meth:`percentiles`; with ``exclude="cold_start"`` the P99 of all requests, of those
         without cold starts and of cold starts only (:meth:`percentiles_excluding`), one
         line each.
@@ -443,7 +443,7 @@ class IncidentAccessor:
         -------
         >>> req.ik.plot_percentiles(by="5min", exclude="cold_start", window=inv.window)   # doctest: +SKIP
         """
-        from . import plots
+        from .render import plots
 
         if exclude is not None:
             if groupby is not None:
@@ -465,14 +465,14 @@ class IncidentAccessor:
         changes: pd.DataFrame | None = None,
         title: str | None = None,
     ) -> Any:
-        """A latency heatmap (time across, log-spaced latency buckets up) — :func:`incidentkit.plots.heatmap`
+        """A latency heatmap (time across, log-spaced latency buckets up) — :func:`incidentkit.render.plots.heatmap`
         of :func:`incidentkit.analyses.latency.heatmap` (call that for the counts as a table).
 
         Example
         -------
         >>> req.ik.heatmap(by="5min", window=inv.window)           # doctest: +SKIP
         """
-        from . import plots
+        from .render import plots
         from .analyses import latency
 
         frame = latency.heatmap(self.requests(), value, by=by, buckets=buckets, window=window)
@@ -486,8 +486,8 @@ class IncidentAccessor:
         changes: pd.DataFrame | None = None,
         title: str | None = None,
     ) -> Any:
-        """4xx/5xx rates over time — :func:`incidentkit.plots.error_rate` of :meth:`error_rate`."""
-        from . import plots
+        """4xx/5xx rates over time — :func:`incidentkit.render.plots.error_rate` of :meth:`error_rate`."""
+        from .render import plots
 
         return plots.error_rate(self.error_rate(by, window=window), window=window, changes=changes, title=title)
 
@@ -502,13 +502,13 @@ class IncidentAccessor:
         changes: pd.DataFrame | None = None,
         title: str | None = None,
     ) -> Any:
-        """Each value's share of requests over time and its error rate — :func:`incidentkit.plots.version_share`.
+        """Each value's share of requests over time and its error rate — :func:`incidentkit.render.plots.version_share`.
 
         Example
         -------
         >>> req.ik.plot_share("app_version", changes=inv.changes())        # doctest: +SKIP
         """
-        from . import plots
+        from .render import plots
 
         return plots.version_share(self.requests(), version=column, by=by, top=top, error=error, window=window,
                                    changes=changes, title=title)
@@ -517,12 +517,12 @@ class IncidentAccessor:
 
     def change_timeline(self, *, window: Any = None, limit: int = 50) -> Any:
         """This change-timeline frame as a readable table (HTML in Jupyter, text in a terminal) —
-        :class:`incidentkit.display.ChangeTimeline`.
+        :class:`incidentkit.render.display.ChangeTimeline`.
 
         Example
         -------
         >>> inv.changes().ik.change_timeline(window=inv.window)       # doctest: +SKIP
         """
-        from .display import ChangeTimeline
+        from .render.display import ChangeTimeline
 
         return ChangeTimeline(self._df, window=window, limit=limit)

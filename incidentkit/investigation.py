@@ -65,8 +65,8 @@ from .errors import (
 )
 from .analyses import impact as _impact
 from .evidence import EvidenceBundle, frame_key
-from .fmt import source_text
-from .metric_presets import HISTORY_SPAN_DAYS, history_queries
+from ._util.fmt import source_text
+from .fetch.metric_presets import HISTORY_SPAN_DAYS, history_queries
 from .window import TimeLike, Window
 
 __all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries", "source_text"]
@@ -134,7 +134,7 @@ def metric_queries(resources: Mapping[str, Any], *, period: int | None = None) -
     >>> [q.metric_name for q in metric_queries({"function_name": "api"})][:2]   # doctest: +SKIP
     ['Invocations', 'Errors']
     """
-    from . import metrics as m
+    from .fetch import metrics as m
 
     res = _clean_resources(resources)
     qs: list[Any] = []
@@ -185,7 +185,7 @@ def check_access(
     """
     import botocore.exceptions as bx
 
-    from . import aws
+    from .fetch import aws
     from .errors import CREDENTIALS_HINT, from_botocore
 
     sess = session or aws.profile_session(profile)
@@ -601,7 +601,7 @@ class Investigation:
 
     def _session_obj(self) -> Any:
         if self._session is None and self.profile:
-            from . import aws
+            from .fetch import aws
 
             self._session = aws.profile_session(self.profile)
         return self._session
@@ -722,7 +722,7 @@ class Investigation:
                 return found
 
         def fetch() -> pd.DataFrame:
-            from . import logs as _logs
+            from .fetch import logs as _logs
 
             return _logs.events(groups, win, pattern=pattern, limit=limit, **self._aws())
 
@@ -754,7 +754,7 @@ class Investigation:
         Returns
         -------
         pandas.DataFrame
-            Formats auto-detected by :func:`incidentkit.parsers.parse`; ``df.attrs`` carries
+            Formats auto-detected by :func:`incidentkit.parse.parse`; ``df.attrs`` carries
             the fetch's provenance and the parse statistics.
 
         Example
@@ -767,7 +767,7 @@ class Investigation:
     def _parsed_logs(self, key: str, raw: pd.DataFrame) -> pd.DataFrame:
         if key in self._parsed:
             return self._parsed[key]
-        from . import parsers
+        from . import parse as parsers
 
         parsed = parsers.parse(raw)
         for k, v in raw.attrs.items():
@@ -787,7 +787,7 @@ class Investigation:
         return self._requests_of(key, self._parsed_logs(key, raw))
 
     def _requests_of(self, key: str, parsed: pd.DataFrame) -> pd.DataFrame:
-        from . import parsers
+        from . import parse as parsers
 
         ck = f"requests:{key}"
         if ck not in self._parsed:
@@ -828,7 +828,7 @@ class Investigation:
         queries:
             ``None``: every preset that applies to the investigation's resources;
             a preset name (``"lambda_function"``, ``"dynamodb_table"`` ...) with ``resource``;
-            or a list of :class:`~incidentkit.metrics.MetricQuery`.
+            or a list of :class:`~incidentkit.fetch.metrics.MetricQuery`.
         resource:
             The resource a preset name is for.
         window:
@@ -846,7 +846,7 @@ class Investigation:
         if queries is None and resource is None:
             qs = metric_queries(self.resources, period=period) if self._metric_ids(period) else []
         elif isinstance(queries, str):
-            from . import metrics as m
+            from .fetch import metrics as m
 
             preset = getattr(m, queries, None)
             if preset is None or queries.startswith("_") or not callable(preset):
@@ -856,7 +856,7 @@ class Investigation:
                 raise ParameterError(f"metric preset {queries} needs the resource it is for, e.g. inv.metrics({queries!r}, 'name')")
             qs = list(preset(resource, period=period))
         else:
-            from . import metrics as m
+            from .fetch import metrics as m
 
             qs = m._as_queries(queries)
         if not qs:
@@ -872,7 +872,7 @@ class Investigation:
             key = self._metrics_key(ids, win, period)
 
             def fetch(win: Window = win) -> pd.DataFrame:
-                from . import metrics as m
+                from .fetch import metrics as m
 
                 return m.get(qs, win, period=period, **self._aws())
 
@@ -882,15 +882,15 @@ class Investigation:
     def metric_history(self) -> pd.DataFrame | None:
         """A week of coarse metrics before the incident, for schedule questions (a daily job behind a burst).
 
-        The queries are :func:`incidentkit.metric_presets.history_queries` of the resources; the
-        window and period come from :func:`incidentkit.metrics.history_window` (a period CloudWatch
+        The queries are :func:`incidentkit.fetch.metric_presets.history_queries` of the resources; the
+        window and period come from :func:`incidentkit.fetch.metrics.history_window` (a period CloudWatch
         still keeps for that age). Recorded in the evidence bundle like any frame; None when no
         resource has a schedule question, or when an offline bundle was recorded without it.
         """
         qs = history_queries(self.resources)
         if not qs:
             return None
-        from . import metrics as m
+        from .fetch import metrics as m
 
         win, period = m.history_window(self.window)
         key = self._history_key([q.id for q in qs], win)
@@ -931,7 +931,7 @@ class Investigation:
                 return _concat([self._get(n, "changes", None) for n in names], "changes")
 
         def fetch() -> pd.DataFrame:
-            from . import changes as _changes
+            from .fetch import changes as _changes
 
             res = {k: v for k, v in self.resources.items() if k != "log_groups"}
             return _changes.timeline(win, resources=res, **self._aws())
@@ -958,7 +958,7 @@ class Investigation:
             if not self._wants_health():
                 return {}
             raise EvidenceError("the evidence bundle has no health snapshot for these resources", path=str(self.bundle.path))
-        from . import health as _health
+        from .fetch import health as _health
 
         res = {k: v for k, v in res.items() if k in _health.RESOURCE_KEYS}
         if not res:
@@ -1101,7 +1101,7 @@ class Investigation:
     def inputs(self) -> Any:
         """What the detectors read (:class:`incidentkit.findings.Inputs`): the investigation's own
         evidence (see :meth:`collect`), whatever else was fetched or looked at before."""
-        from .findings import Inputs
+        from .findings.model import Inputs
 
         self.collect()
         ev = self._evidence
@@ -1141,7 +1141,7 @@ class Investigation:
         self._own_evidence()
         if self._findings is not None and not kwargs:
             return self._findings
-        from .findings import detect
+        from .findings.model import detect
 
         result = detect(self.inputs(), **kwargs)
         result.inconclusive = self.bundle.unread_primary()
@@ -1201,7 +1201,7 @@ class Investigation:
             return dst
         if dst.exists() and any(dst.iterdir()):
             raise EvidenceError(f"{dst} exists and is not empty; save to a new folder", path=str(dst))
-        from .runner import _copy_bundle
+        from .run.runner import _copy_bundle
 
         if dst.exists():
             dst.rmdir()
@@ -1224,17 +1224,17 @@ class Investigation:
     # -- display -----------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        from .display import investigation_repr  # window, source, evidence, findings (never fetches)
+        from .render.display import investigation_repr  # window, source, evidence, findings (never fetches)
 
         return investigation_repr(self)
 
     def __str__(self) -> str:
-        from .display import investigation_text
+        from .render.display import investigation_text
 
         return investigation_text(self)
 
     def _repr_html_(self) -> str:
-        from .display import investigation_html
+        from .render.display import investigation_html
 
         return investigation_html(self)
 

@@ -22,9 +22,9 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from .blameless import blameless_actor
-from .change_detail import KIND_LABELS, api_of, change_kind, detail_of, params_of, ports_of, source_of, touched
-from .resource_ids import ResourceRef
+from .._util.blameless import blameless_actor
+from ..fetch.change_detail import KIND_LABELS, api_of, change_kind, detail_of, params_of, ports_of, source_of, touched
+from .._util.resource_ids import ResourceRef
 
 __all__ = ["blameless_actor", "when_text", "describe", "utc_time"]
 

@@ -43,8 +43,8 @@ from ._common import (
     two_proportion_z,
     wilson_interval,
 )
-from ..change_words import blameless_actor, when_text
-from ..findings import Finding
+from .change_words import blameless_actor, when_text
+from ..findings.model import Finding
 from .impact import counted
 from .onset import preceding_changes
 from .related import ChangeSpec, related_changes, sentence, targets_from
@@ -440,7 +440,7 @@ def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
     if "user_agent" not in req.columns:
         return req if has else None
     try:  # the kit's User-Agent rules: HTTP libraries and SDKs (okhttp/4.9.0) carry no app version
-        from ..useragent import version_from_user_agent
+        from ..parse.useragent import version_from_user_agent
 
         uas = req["user_agent"].astype("object")
         from_ua = uas.map(lambda ua: version_from_user_agent(ua) if isinstance(ua, str) else None)

@@ -20,7 +20,7 @@ function               same frame as                                exactness
 
 Percentiles are approximate: each (bin, group) keeps a t-digest (``pyarrow.compute``'s
 ``hash_tdigest``, ``delta`` centroids). The documented tolerance, checked by
-tests/test_outofcore.py against the in-memory result on the same rows: a reported
+tests/analyses/test_outofcore.py against the in-memory result on the same rows: a reported
 percentile ``q`` lies between the exact percentiles at ``q - RANK_TOLERANCE`` and
 ``q + RANK_TOLERANCE`` of its bin (rank error, not value error: a tail percentile can
 move by more in value where the tail is sparse). ``df.attrs["approximate"]`` says so.
@@ -37,7 +37,7 @@ an optional ``pyarrow.compute`` expression selecting rows, e.g.
 Example
 -------
 >>> import pandas as pd, tempfile, os
->>> from incidentkit import outofcore
+>>> from incidentkit.analyses import outofcore
 >>> path = os.path.join(tempfile.mkdtemp(), "req.parquet")
 >>> pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-01T03:00:10Z", "2026-03-01T03:00:40Z",
 ...                                            "2026-03-01T03:02:05Z"]),
@@ -58,9 +58,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from .analyses._common import UTC_NS, auto_bin, to_timedelta
-from .analyses.compare import EXCLUDED as _EXCLUDED
-from .errors import EvidenceError, ParameterError
+from ._common import UTC_NS, auto_bin, to_timedelta
+from .compare import EXCLUDED as _EXCLUDED
+from ..errors import EvidenceError, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow.dataset as ds
@@ -118,7 +118,7 @@ def dataset(
     """
     import pyarrow.dataset as pads
 
-    from .evidence import EvidenceBundle
+    from ..evidence import EvidenceBundle
 
     if isinstance(source, pads.Dataset):
         return source
@@ -735,7 +735,7 @@ def compare(
     >>> top = compare("evidence/parsed-api.parquet", inv.window, inv.baseline).head(5)  # doctest: +SKIP
     """
     pa, pc, _ = _pa()
-    from .analyses.compare import _empty_lift, _score_counts, ua_family
+    from .compare import _empty_lift, _score_counts, ua_family
 
     empty = _empty_lift()
     d = dataset(source, names=names, kind=kind)

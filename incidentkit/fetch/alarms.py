@@ -45,8 +45,8 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from .errors import AwsError, NotFoundError, ParameterError, from_botocore
-from .window import Window, parse_time
+from ..errors import AwsError, NotFoundError, ParameterError, from_botocore
+from ..window import Window, parse_time
 
 __all__ = [
     "AlarmMetric",

@@ -21,7 +21,7 @@ actions behind :data:`READ_OPERATIONS` (a test keeps the two in step).
 
 Example
 -------
->>> from incidentkit import aws
+>>> from incidentkit.fetch import aws
 >>> logs = aws.client("logs", region="us-east-1")          # doctest: +SKIP
 >>> logs.delete_log_group(logGroupName="x")                 # doctest: +SKIP
 Traceback (most recent call last):
@@ -42,7 +42,7 @@ import botocore.config
 import botocore.loaders
 import botocore.session
 
-from .errors import ParameterError, ReadOnlyViolation
+from ..errors import ParameterError, ReadOnlyViolation
 
 __all__ = [
     "client",
@@ -367,7 +367,7 @@ def profile_session(profile: str | None = None) -> boto3.Session:
     """
     import botocore.exceptions as bx
 
-    from .errors import CREDENTIALS_HINT, NoCredentialsError
+    from ..errors import CREDENTIALS_HINT, NoCredentialsError
 
     try:
         core = botocore.session.Session(profile=profile or None)

@@ -11,9 +11,9 @@ to a finding needs more:
   :data:`KIND_LABELS`);
 * :func:`touched` — every resource it names, in every spelling CloudTrail uses (a function by
   name in one call and by ARN with a ``qualifier`` parameter in the next, the function behind an
-  event-source mapping from the response), as :class:`~incidentkit.resource_ids.ResourceRef`;
+  event-source mapping from the response), as :class:`~incidentkit._util.resource_ids.ResourceRef`;
 * :func:`rule_ports` — the protocol and port ranges a security-group or NACL call edited;
-* :func:`incidentkit.change_words.describe` words it (blameless, without API-version suffixes).
+* :func:`incidentkit.analyses.change_words.describe` words it (blameless, without API-version suffixes).
 
 Example
 -------
@@ -35,8 +35,8 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from . import resource_ids
-from .resource_ids import ResourceRef
+from .._util import resource_ids
+from .._util.resource_ids import ResourceRef
 
 __all__ = [
     "KIND_LABELS",
@@ -281,7 +281,7 @@ _PARAM_KINDS = (
     ("uUID", "event_source_mapping"),
     ("UUID", "event_source_mapping"),
 )
-#: ARNs a response names (CloudTrail ``responseElements``), kept by :mod:`incidentkit.changes` as ``targets``.
+#: ARNs a response names (CloudTrail ``responseElements``), kept by :mod:`incidentkit.fetch.changes` as ``targets``.
 _RESOURCE_KIND_BY_SOURCE = {
     "lambda": "function",
     "dynamodb": "table",

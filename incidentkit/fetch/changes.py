@@ -33,7 +33,7 @@ objects, a CloudWatch Logs group) the same way, for windows older than 90 days.
 
 Example
 -------
->>> from incidentkit import changes
+>>> from incidentkit.fetch import changes
 >>> rec = {"eventTime": "2026-03-01T03:00:00Z", "eventSource": "ec2.amazonaws.com",
 ...        "eventName": "RevokeSecurityGroupIngress", "userAgent": "aws-cli/2.15.0",
 ...        "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::1:user/ops"},
@@ -56,9 +56,11 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import boto3
 import pandas as pd
 
-from . import aws, resource_ids, schema
+from . import aws
+from .._util import resource_ids
+from .. import schema
 from .change_detail import rule_ports
-from .errors import (
+from ..errors import (
     AccessDeniedError,
     AwsError,
     BadWindowError,
@@ -68,8 +70,8 @@ from .errors import (
     ThrottledError,
     from_botocore,
 )
-from .masking import mask_obj
-from .window import Window, now_utc
+from ..masking import mask_obj
+from ..window import Window, now_utc
 
 __all__ = [
     "timeline",
@@ -837,7 +839,7 @@ def timeline(
     window:
         The window (a :class:`~incidentkit.window.Window` or a ``(start, end)`` pair).
     resources:
-        The template parameters naming resources (see :mod:`incidentkit.health`):
+        The template parameters naming resources (see :mod:`incidentkit.fetch.health`):
         ``function_name`` (Lambda versions), ``ecs_cluster`` + ``ecs_service`` (ECS
         deployments), ``codedeploy_application`` (+ ``codedeploy_deployment_group``) to narrow
         CodeDeploy. Values may be a string, a comma-separated string or a list. CloudTrail
@@ -853,7 +855,7 @@ def timeline(
         one), e.g. ``[{"AttributeKey": "EventSource", "AttributeValue": "ec2.amazonaws.com"}]``;
         read events it returns are dropped and counted.
     session, region, endpoint_url:
-        AWS access (see :func:`incidentkit.aws.client`).
+        AWS access (see :func:`incidentkit.fetch.aws.client`).
 
     Returns
     -------
@@ -874,7 +876,8 @@ def timeline(
 
     Example
     -------
-    >>> from incidentkit import changes, Window
+    >>> from incidentkit.fetch import changes
+    >>> from incidentkit import Window
     >>> w = Window.parse("-2h", "now")                                  # doctest: +SKIP
     >>> df = changes.timeline(w, resources={"function_name": "api"})   # doctest: +SKIP
     >>> df[df["class"] == "SECURITY_CHANGE"]                            # doctest: +SKIP

@@ -15,7 +15,7 @@ a :class:`HealthSnapshot`:
               exactly as AWS names it (``HealthCheckIntervalSeconds``,
               ``deregistration_delay.timeout_seconds``, ``ReservedConcurrentExecutions``,
               ``BillingMode``, ``max_connections``, ``RequestInterval``, ``IpPermissions``...).
-              The detectors and :mod:`incidentkit.audit` read it.
+              The detectors and :mod:`incidentkit.findings.audit` read it.
 
 Resources are named with the template parameter names (:data:`RESOURCE_KEYS`); a value may
 be a string, a comma-separated string or a list. A service the caller may not read becomes a
@@ -24,7 +24,7 @@ because one permission is missing.
 
 Example
 -------
->>> from incidentkit import health
+>>> from incidentkit.fetch import health
 >>> snap = health.snapshot({"target_group_arn": "arn:aws:elasticloadbalancing:...",
 ...                         "function_name": "api"})                 # doctest: +SKIP
 >>> print(health.format_table(snap.summary))                          # doctest: +SKIP
@@ -45,8 +45,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import boto3
 import pandas as pd
 
-from . import aws, resource_ids, schema
-from .errors import (
+from . import aws
+from .._util import resource_ids
+from .. import schema
+from ..errors import (
     AccessDeniedError,
     AwsError,
     EndpointError,
@@ -445,9 +447,9 @@ def snapshot(
         ``strict=False`` it is ignored and listed in ``issues``.
     ip_ranges:
         Route 53 health-checker ranges for judging ``security_group_ids`` against the health
-        checks (see :func:`incidentkit.audit.load_ip_ranges`); default the shipped copy.
+        checks (see :func:`incidentkit.findings.audit.load_ip_ranges`); default the shipped copy.
     session, region, endpoint_url:
-        AWS access (see :func:`incidentkit.aws.client`).
+        AWS access (see :func:`incidentkit.fetch.aws.client`).
 
     Returns
     -------
@@ -1218,7 +1220,7 @@ def _collect_security_groups(c: _Collector, ids: list[str]) -> None:
 
 def _judge_security_groups(c: _Collector, settings: pd.DataFrame, ip_ranges: Any) -> None:
     """Security groups have no health of their own: judge them against the Route 53 health checks given."""
-    from . import audit  # lazy: audit builds on this module
+    from ..findings import audit  # lazy: audit builds on this module
 
     sg = settings[settings["resource_type"] == "security_group"]
     if sg.empty:

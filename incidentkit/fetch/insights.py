@@ -39,7 +39,7 @@ Server-side analyses for windows too big to pull (:func:`insights_latency_split`
 
 Example
 -------
->>> from incidentkit import insights as ins
+>>> from incidentkit.fetch import insights as ins
 >>> df = ins.insights(                                              # doctest: +SKIP
 ...     'fields @timestamp, @message | filter @message like /ERROR/',
 ...     ["/aws/lambda/api"], ("2026-03-01T03:00Z", "2026-03-01T04:00Z"))
@@ -61,8 +61,9 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import aws, schema
-from .errors import (
+from . import aws
+from .. import schema
+from ..errors import (
     BadWindowError,
     IncidentKitError,
     IncompleteDataWarning,
@@ -73,7 +74,7 @@ from .errors import (
     ThrottledError,
     from_botocore,
 )
-from .window import Window, parse_time
+from ..window import Window, parse_time
 
 __all__ = [
     "insights",
@@ -124,7 +125,7 @@ _INT_RE = r"-?(?:0|[1-9]\d{0,17})"
 _FLOAT_RE = r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+(?:[eE][-+]?\d+)?|-?(?:0|[1-9]\d*)\.\d*"
 
 
-# --- shared helpers (also used by incidentkit.logs) ---------------------------------------------
+# --- shared helpers (also used by incidentkit.fetch.logs) ---------------------------------------------
 
 
 def _as_window(window: Any) -> Window:
@@ -590,7 +591,7 @@ def start_query(
         Prepend a millisecond filter so only ``[start, end)`` is queried (StartQuery
         itself takes whole seconds, both ends inclusive).
     client:
-        An existing ``logs`` client (from :func:`incidentkit.aws.client`); else one is made.
+        An existing ``logs`` client (from :func:`incidentkit.fetch.aws.client`); else one is made.
 
     Returns
     -------

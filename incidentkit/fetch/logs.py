@@ -22,19 +22,19 @@ What FilterLogEvents does, and what the kit does about it:
   by a bounded thread pool sharing one boto3 client (low-level clients are thread-safe;
   the client is made in the calling thread);
 * throttling is retried by botocore (standard mode, the budget of
-  :func:`incidentkit.aws.client`) and the retries counted (``attrs["retries"]``). When a
+  :func:`incidentkit.fetch.aws.client`) and the retries counted (``attrs["retries"]``). When a
   call still fails — throttled past the budget, connection lost, credentials expired —
   the mapped error is raised **with the events fetched so far** in ``err.partial``
   (``complete=False``): evidence is never thrown away;
 * Ctrl-C (KeyboardInterrupt) during a long fetch returns what was fetched, flagged
   ``complete=False`` with the issue ``interrupted by user`` and a warning.
 
-Logs Insights lives in :mod:`incidentkit.insights`; its public functions are re-exported
+Logs Insights lives in :mod:`incidentkit.fetch.insights`; its public functions are re-exported
 here (``logs.insights(...)`` and friends).
 
 Example
 -------
->>> from incidentkit import logs
+>>> from incidentkit.fetch import logs
 >>> df = logs.events(["/aws/lambda/api", "/ecs/web"], ("-1h", "now"),      # doctest: +SKIP
 ...                  pattern='?ERROR ?Exception')
 >>> df.attrs["complete"], df.attrs["api_calls"], df.attrs["duplicates"]     # doctest: +SKIP
@@ -57,8 +57,9 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from . import aws, schema
-from .errors import IncidentKitError, IncompleteDataWarning, NotFoundError, ParameterError, from_botocore
+from . import aws
+from .. import schema
+from ..errors import IncidentKitError, IncompleteDataWarning, NotFoundError, ParameterError, from_botocore
 from .insights import (
     DEFAULT_LIMIT,
     ERROR_RATE_COLUMNS,
@@ -78,8 +79,8 @@ from .insights import (
     start_query,
     wait_query,
 )
-from ._progress import progress_enabled
-from .window import Window
+from .._util.progress import progress_enabled
+from ..window import Window
 
 __all__ = [
     "events",
@@ -87,7 +88,7 @@ __all__ = [
     "EventPages",
     "MAX_PAGE_EVENTS",
     "MAX_STREAMS_PER_CALL",
-    # Logs Insights (incidentkit.insights)
+    # Logs Insights (incidentkit.fetch.insights)
     "insights",
     "start_query",
     "wait_query",
@@ -736,7 +737,7 @@ def events(
         Show a tqdm bar (a widget in Jupyter). Default: on in a terminal or a notebook,
         off otherwise and when ``INCIDENTKIT_PROGRESS=0``.
     session, region, endpoint_url, max_attempts:
-        AWS access (see :func:`incidentkit.aws.client`); ``max_attempts`` is the retry
+        AWS access (see :func:`incidentkit.fetch.aws.client`); ``max_attempts`` is the retry
         budget of each call.
 
     Returns

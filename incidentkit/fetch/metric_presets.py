@@ -1,7 +1,7 @@
 """Metric presets: the CloudWatch queries that explain the incidents of the catalogue.
 
-Each preset returns a list of :class:`~incidentkit.metrics.MetricQuery` for one resource,
-ready for :func:`incidentkit.metrics.get`; concatenate several presets into one fetch.
+Each preset returns a list of :class:`~incidentkit.fetch.metrics.MetricQuery` for one resource,
+ready for :func:`incidentkit.fetch.metrics.get`; concatenate several presets into one fetch.
 Ids are ``<service>_<resource>_<metric>_<stat>`` (lower case, GetMetricData-safe), labels
 ``<resource> <metric> <stat>``. Every preset takes ``period=`` (pin a period) and
 ``region=`` (fetch from another region than the session's); presets given an ARN take
@@ -12,11 +12,11 @@ exact set of dimensions): e.g. ALB ``HTTPCode_ELB_*`` counts exist per load bala
 healthy/unhealthy host counts only per target group; DynamoDB ``ThrottledRequests`` and
 ``SystemErrors`` only per table *and operation*.
 
-These functions are re-exported by :mod:`incidentkit.metrics`.
+These functions are re-exported by :mod:`incidentkit.fetch.metrics`.
 
 Example
 -------
->>> from incidentkit import metrics
+>>> from incidentkit.fetch import metrics
 >>> qs = metrics.lambda_function("api-handler") + metrics.dynamodb_table("orders")
 >>> [q.id for q in qs][:3]
 ['lambda_api_handler_invocations_sum', 'lambda_api_handler_errors_sum', 'lambda_api_handler_throttles_sum']
@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Literal, Mapping, Sequence
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
     from .metrics import MetricQuery
@@ -140,7 +140,7 @@ def lambda_function(
     ==============================================  ===============================================
 
     Cold-start *init* time is not a CloudWatch metric: it is in the ``REPORT`` log lines
-    (``Init Duration``), see :mod:`incidentkit.parsers`.
+    (``Init Duration``), see :mod:`incidentkit.parse`.
 
     Example
     -------
@@ -596,7 +596,7 @@ def route53_health_check(health_check_id: str, *, period: int | None = None) -> 
     """Metrics of one Route 53 health check (namespace ``AWS/Route53``, dimension ``HealthCheckId``).
 
     Route 53 publishes these metrics **only in us-east-1**, whatever the region of the
-    endpoint checked; the queries carry ``region="us-east-1"`` so :func:`~incidentkit.metrics.get`
+    endpoint checked; the queries carry ``region="us-east-1"`` so :func:`~incidentkit.fetch.metrics.get`
     fetches them from there even when the rest of the fetch is in another region.
 
     ====================================  ============================================================

@@ -29,11 +29,11 @@ What it takes care of:
 Presets for the services of the incident catalogue (:func:`lambda_function`,
 :func:`api_gateway`, :func:`alb`, :func:`target_group`, :func:`dynamodb_table`,
 :func:`rds_instance`, :func:`route53_health_check`, :func:`ec2_instance`, ...) live in
-:mod:`incidentkit.metric_presets` and are re-exported here.
+:mod:`incidentkit.fetch.metric_presets` and are re-exported here.
 
 Example
 -------
->>> from incidentkit import metrics
+>>> from incidentkit.fetch import metrics
 >>> from incidentkit.window import Window
 >>> w = Window.parse("-2h", "now")
 >>> qs = metrics.lambda_function("api-handler")                 # doctest: +SKIP
@@ -63,10 +63,11 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from . import aws, schema
-from .errors import BadWindowError, IncidentKitError, IncompleteDataWarning, ParameterError, from_botocore
+from . import aws
+from .. import schema
+from ..errors import BadWindowError, IncidentKitError, IncompleteDataWarning, ParameterError, from_botocore
 from .metric_presets import HISTORY_SPAN_DAYS
-from .window import TimeLike, Window, now_utc
+from ..window import TimeLike, Window, now_utc
 
 __all__ = [
     "MetricQuery",
@@ -88,7 +89,7 @@ __all__ = [
     "from_responses",
     "series",
     "wide",
-    # presets (incidentkit.metric_presets)
+    # presets (incidentkit.fetch.metric_presets)
     "lambda_function",
     "lambda_account",
     "api_gateway",
@@ -904,7 +905,7 @@ def _default_region(session: Any, region: str | None, endpoint_url: str | None) 
 
 
 def _progress_bar(total: int) -> Any:
-    from ._progress import progress_enabled
+    from .._util.progress import progress_enabled
 
     if total < 20 or not progress_enabled():
         return None
@@ -999,7 +1000,7 @@ def get(
     concurrency:
         GetMetricData requests in flight at once (AWS allows 50 per second).
     session, region, endpoint_url, max_attempts:
-        Passed to :func:`incidentkit.aws.client`. A query with its own ``region`` is
+        Passed to :func:`incidentkit.fetch.aws.client`. A query with its own ``region`` is
         fetched from that region.
 
     Returns

@@ -30,8 +30,8 @@ from typing import Any, Callable, Iterable, Literal, Mapping, Sequence
 
 import pandas as pd
 
-from .masking import mask_text
-from .window import Window
+from ..masking import mask_text
+from ..window import Window
 
 __all__ = [
     "Finding",
@@ -149,12 +149,12 @@ class Finding:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def _repr_html_(self) -> str:
-        from .display import finding_html  # a card: severity colour, evidence, remediation
+        from ..render.display import finding_html  # a card: severity colour, evidence, remediation
 
         return finding_html(self)
 
     def __str__(self) -> str:
-        from .display import finding_text  # the same card as plain text (terminal)
+        from ..render.display import finding_text  # the same card as plain text (terminal)
 
         return finding_text(self)
 
@@ -193,12 +193,12 @@ class FindingList(list):
         return [f.to_dict() for f in self]
 
     def _repr_html_(self) -> str:
-        from .display import findings_html  # ranked table + cards, most likely cause first (Jupyter)
+        from ..render.display import findings_html  # ranked table + cards, most likely cause first (Jupyter)
 
         return findings_html(self)
 
     def __str__(self) -> str:
-        from .display import findings_text  # the same, as plain text (terminal)
+        from ..render.display import findings_text  # the same, as plain text (terminal)
 
         return findings_text(self)
 
@@ -316,11 +316,11 @@ def detect(
     elif frames:
         raise TypeError("pass either an Inputs or keyword frames, not both")
     if inputs.requests is None and inputs.logs is not None and not inputs.logs.empty:
-        from . import parsers
+        from .. import parse as parsers
 
         inputs.requests = parsers.requests(inputs.logs)
     if inputs.baseline_requests is None and inputs.baseline_logs is not None and not inputs.baseline_logs.empty:
-        from . import parsers
+        from .. import parse as parsers
 
         inputs.baseline_requests = parsers.requests(inputs.baseline_logs)
 

@@ -7,7 +7,7 @@ it writes: evidence Parquet, notebook outputs (also while the notebook runs), HT
 Markdown, findings.json, error lines and logs. A masked secret becomes ``[masked:<kind>]``
 so the reader still sees that a secret was there and of what kind.
 
-What counts as a secret is :mod:`incidentkit._secret_rules` (the families of gitleaks and
+What counts as a secret is :mod:`incidentkit.masking._rules` (the families of gitleaks and
 detect-secrets: cloud keys, VCS and chat tokens, payment keys, private keys, JWTs,
 presigned-URL signatures, Authorization schemes, cookies, keyword-named values in any case
 style and any nesting, Luhn-checked card numbers).
@@ -37,8 +37,8 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import pandas as pd
 
-from . import _secret_rules as rules
-from ._mask_values import ascii_lower, is_lines, mask_keyword_values, mask_object
+from . import _rules as rules
+from ._values import ascii_lower, is_lines, mask_keyword_values, mask_object
 
 __all__ = ["mask_text", "mask_texts", "mask_series", "mask_frame", "mask_obj", "GATE", "FAMILIES"]
 

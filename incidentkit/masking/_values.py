@@ -1,7 +1,7 @@
 """Keyword-named values: find the value a sensitive key names, in text and in objects.
 
 Used by :mod:`incidentkit.masking`; which names are sensitive is
-:func:`incidentkit._secret_rules.name_kind`. In text, a name is found around each keyword
+:func:`incidentkit.masking._rules.name_kind`. In text, a name is found around each keyword
 hit (``pass``, ``secret``, ``token``, ``key``...), then the operator after it and the extent
 of its value, in every form logs use:
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from typing import Any, Callable
 
-from . import _secret_rules as rules
+from . import _rules as rules
 
 __all__ = ["mask_keyword_values", "mask_object", "mask_authorization", "mask_cookie", "ascii_lower", "is_lines"]
 
@@ -247,7 +247,7 @@ def _keyword_hits(low: str) -> list[int]:
 
 
 def mask_keyword_values(text: str) -> str:
-    """Mask the value of every key whose name is sensitive (:func:`~incidentkit._secret_rules.name_kind`).
+    """Mask the value of every key whose name is sensitive (:func:`~incidentkit.masking._rules.name_kind`).
 
     Example
     -------

@@ -20,7 +20,7 @@ Formats (``format`` column)
                             Node/Java ``<time>\\t<id>\\tINFO\\t``); a JSON or traceback remainder
                             takes that format instead, with request id/level/time from the prefix
 ``powertools``              Powertools for AWS Lambda structured logs (Python, TypeScript, Java)
-``emf``                     CloudWatch Embedded Metric Format records (see :mod:`incidentkit.emf`)
+``emf``                     CloudWatch Embedded Metric Format records (see :mod:`incidentkit.parse.emf`)
 ``apigw_access``            API Gateway access logs: JSON with ``$context`` fields under any names,
                             the documented CLF and CSV templates
 ``apigw_execution``         API Gateway execution log lines
@@ -49,7 +49,7 @@ Derived values
 * ``cold_start``: REPORT / ``platform.report`` with an init (or SnapStart restore) duration;
   Powertools' ``cold_start`` key.
 * ``app_version``: a version field, else the app version of the User-Agent
-  (:func:`incidentkit.useragent.version_from_user_agent`: ``MyApp/2.9.0 (iOS 17)``).
+  (:func:`incidentkit.parse.useragent.version_from_user_agent`: ``MyApp/2.9.0 (iOS 17)``).
 * ``function_name``: from the record, else from a ``/aws/lambda/<name>`` log group.
 * ``level``: DEBUG/INFO/WARN/ERROR/FATAL (WARNING->WARN, err->ERROR, CRITICAL->FATAL,
   pino/bunyan 50->ERROR).
@@ -58,7 +58,7 @@ Derived values
 
 Example
 -------
->>> from incidentkit import parsers
+>>> from incidentkit import parse as parsers
 >>> df = parsers.parse([
 ...     "REPORT RequestId: 6bc28136-xmpl-4365-b021-0ce6b2e64ab0\\tDuration: 198.50 ms\\tBilled Duration: 200 ms"
 ...     "\\tMemory Size: 512 MB\\tMax Memory Used: 90 MB\\tInit Duration: 524.75 ms",
@@ -86,12 +86,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _parse_text as _text
-from . import schema
-from ._parse_arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np
-from ._parse_json import ALIASES, JSON_FORMATS, normalize_field_map, parse_json
+from . import _text
+from .. import schema
+from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np
+from ._json import ALIASES, JSON_FORMATS, normalize_field_map, parse_json
 from ._requests import assemble_requests
-from .errors import IncompleteDataWarning, ParameterError, ParseError
+from ..errors import IncompleteDataWarning, ParameterError, ParseError
 
 __all__ = ["ALIASES", "FORMATS", "extract", "parse", "requests"]
 
@@ -662,7 +662,7 @@ def requests(parsed: pd.DataFrame) -> pd.DataFrame:
     than once in one source (a per-process counter such as pino-http's ``req.id``): then
     it is scoped to its log stream. An entry request also joins the invocation its
     ``integration_request_id`` names, and the one other request sharing its X-Ray trace
-    (see :mod:`incidentkit._requests`). Precedence, per field:
+    (see :mod:`incidentkit.parse._requests`). Precedence, per field:
 
     * ``status``, ``app_version``, ``user_agent``, ``route``, ``method``, ``client_ip``:
       the access-log row (what the client saw), else the first app row that has it;

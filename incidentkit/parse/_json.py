@@ -1,5 +1,5 @@
 """JSON log records: Lambda JSON platform events, CloudTrail, EMF, Powertools, API Gateway
-access logs and application JSON (private; used by :mod:`incidentkit.parsers`).
+access logs and application JSON (private; used by :mod:`incidentkit.parse`).
 
 Engine
 ------
@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from ._parse_arrow import (
+from .arrow import (
     BOOL,
     F64,
     STR,
@@ -346,7 +346,7 @@ def normalize_field_map(field_map: Mapping[str, Any] | None) -> FieldMap:
     Keys are output fields (``status``, ``latency_ms``, ``app_version``, ... or
     ``timestamp`` for the record's own time).
     """
-    from .errors import ParameterError
+    from ..errors import ParameterError
 
     if not field_map:
         return FieldMap({})
@@ -863,7 +863,7 @@ _RTYPE_ARR = pa.array([None, None, "metric", "log", "access", "log"], type=STR)
 
 def extract(ch: _Chunk, fm: FieldMap, need_time: np.ndarray | None = None) -> dict[str, pa.Array]:
     """Output fields from the known leaves of ``ch`` (see module docstring)."""
-    from ._parse_text import error_fields_from_text  # local import: the modules use each other
+    from ._text import error_fields_from_text  # local import: the modules use each other
 
     n = ch.n
     if need_time is None:

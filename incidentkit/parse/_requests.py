@@ -1,5 +1,5 @@
 """Which parsed log rows describe the same request, and at which tier: the engine of
-:func:`incidentkit.parsers.requests`.
+:func:`incidentkit.parse.requests`.
 
 One request leaves lines in several places: the entry point's access log, the function
 invocation it triggered, the application's own lines. Counting every source as a request
@@ -44,7 +44,7 @@ and they stay invocation rows that an impact count at the entry tier leaves out.
 
 Example
 -------
->>> from incidentkit import parsers
+>>> from incidentkit import parse as parsers
 >>> p = parsers.parse([
 ...     '{"requestId": "gw-1", "integrationRequestId": "fn-1", "status": "502", "responseLatency": "31",'
 ...     ' "httpMethod": "GET", "routeKey": "GET /pay", "requestTime": "10/Mar/2026:02:31:00 +0000"}',
@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import schema
+from .. import schema
 
 __all__ = ["TIERS", "ENTRY_FORMATS", "assemble_requests"]
 
@@ -273,7 +273,7 @@ def _no_requests() -> pd.DataFrame:
 
 
 def assemble_requests(parsed: pd.DataFrame) -> pd.DataFrame:
-    """One row per request from parsed rows (see :func:`incidentkit.parsers.requests`)."""
+    """One row per request from parsed rows (see :func:`incidentkit.parse.requests`)."""
     df = request_rows(parsed)
     if df.empty:
         return _no_requests()
@@ -300,7 +300,7 @@ def assemble_requests(parsed: pd.DataFrame) -> pd.DataFrame:
 
 def _aggregate(df: pd.DataFrame, gcode: np.ndarray, row_tier: np.ndarray, *, is_access: np.ndarray, is_platform: np.ndarray,
                is_report: np.ndarray) -> pd.DataFrame:
-    """The request columns of each group, by the precedence :func:`incidentkit.parsers.requests` documents."""
+    """The request columns of each group, by the precedence :func:`incidentkit.parse.requests` documents."""
     groups = int(gcode.max()) + 1 if len(gcode) and gcode.max() >= 0 else 0
     in_group = gcode >= 0
     is_app = ~(is_access | is_platform)

@@ -1,4 +1,4 @@
-"""Text log formats (private; used by :mod:`incidentkit.parsers`).
+"""Text log formats (private; used by :mod:`incidentkit.parse`).
 
 Lambda platform lines (START/END/REPORT/INIT_*/RESTORE_*/XRAY, runtime exits), the
 Lambda runtime prefixes (Python ``[LEVEL]\\t<time>\\t<request id>\\t...``, Node/Java
@@ -7,7 +7,7 @@ ALB access logs, VPC flow logs (default format), API Gateway access logs in the 
 CSV templates and execution logs, multi-line tracebacks, and plain text.
 
 Every handler takes the messages it was given (an arrow string array) and their input
-positions, and returns :class:`~incidentkit._parse_arrow.Part` objects. Handlers are
+positions, and returns :class:`~incidentkit.parse.arrow.Part` objects. Handlers are
 vectorised with pyarrow compute (RE2 regexes); only tracebacks and REPORT lines in an
 unusual field order are read in Python, one line at a time.
 """
@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._parse_arrow import (
+from .arrow import (
     BOOL,
     F64,
     STR,

@@ -20,7 +20,7 @@ metric whose value is missing or not a number is skipped and counted in
 
 Example
 -------
->>> from incidentkit import emf
+>>> from incidentkit.parse import emf
 >>> line = ('{"_aws": {"Timestamp": 1700000000000, "CloudWatchMetrics": [{"Namespace": "shop", '
 ...         '"Dimensions": [["service"]], "Metrics": [{"Name": "Latency", "Unit": "Milliseconds"}]}]}, '
 ...         '"service": "cart", "Latency": [12, 30]}')
@@ -40,8 +40,8 @@ from typing import Any
 import orjson
 import pandas as pd
 
-from . import schema
-from .errors import ParameterError
+from .. import schema
+from ..errors import ParameterError
 
 __all__ = ["metrics", "records"]
 

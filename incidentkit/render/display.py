@@ -6,8 +6,8 @@ classes of the kit (:class:`~incidentkit.findings.Finding`,
 :class:`~incidentkit.investigation.Investigation`) delegate both to this module, and
 :class:`ChangeTimeline` wraps a change-timeline frame so it shows the same way.
 
-The finding cards themselves are :func:`incidentkit.report.findings_html` /
-:func:`~incidentkit.report.findings_text` (the report and the notebook never disagree);
+The finding cards themselves are :func:`incidentkit.render.report.findings_html` /
+:func:`~incidentkit.render.report.findings_text` (the report and the notebook never disagree);
 this module adds what an interactive reader needs around them: a ranked summary table,
 the checks that could not run, the change timeline relative to the incident, and an
 investigation's window, resources and evidence.
@@ -40,7 +40,7 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from .masking import mask_text
+from ..masking import mask_text
 
 __all__ = [
     "findings_html",
@@ -264,7 +264,7 @@ def _window_of(window: Any) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     if hasattr(window, "start") and hasattr(window, "end"):
         return pd.Timestamp(window.start), pd.Timestamp(window.end)
     start, end = window
-    from .window import parse_time
+    from ..window import parse_time
 
     return parse_time(start), parse_time(end)
 
@@ -413,7 +413,7 @@ class ChangeTimeline:
     """
 
     def __init__(self, changes: pd.DataFrame | None, *, window: Any = None, limit: int = 50) -> None:
-        from . import schema
+        from .. import schema
 
         self.frame = changes if changes is not None else schema.empty_frame("changes")
         self.window = window

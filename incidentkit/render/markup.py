@@ -11,7 +11,7 @@ body or a parameter, so any of them may carry ``<script>``, an ``onerror=`` attr
    :func:`md_prose` keeps the ``code`` spans a finding's own wording uses and escapes
    the rest.
 2. **Sanitising the exported HTML** (:func:`sanitize_notebook`, used by
-   :func:`incidentkit.report.to_html`): every HTML or Markdown output of a code cell is
+   :func:`incidentkit.render.report.to_html`): every HTML or Markdown output of a code cell is
    rendered and passed through `nh3 <https://nh3.readthedocs.io>`_ (the Python binding of
    the Rust *ammonia* allow-list sanitiser) with the tags, attributes and CSS properties
    the report's own views use, and nothing else: no ``<script>``/``<style>``/``<iframe>``,

@@ -41,8 +41,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
-from .analyses._common import as_utc, normalize_stat
-from .changes import normalize_event_name
+from ..analyses._common import as_utc, normalize_stat
+from ..fetch.changes import normalize_event_name
 
 __all__ = ["timeline", "latency_bands", "version_share", "heatmap", "error_rate", "IncidentFigure", "CHANGE_COLORS",
            "PALETTE"]
@@ -762,7 +762,7 @@ def error_rate(
     >>> fig.axes[0].get_ylabel(), fig.axes[1].get_xlabel()
     ('share of requests', 'time (UTC)')
     """
-    from .analyses import errors as _errors
+    from ..analyses import errors as _errors
 
     frame = data if data is not None and "rate_5xx" in data.columns else _errors.error_rate(data, by=by)
     fig, axes = _new(2, height_ratios=[3, 1])
@@ -892,8 +892,8 @@ def version_share(
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['2.9.0', '3.0.1']
     """
-    from .analyses import errors as _errors
-    from .analyses._common import auto_bin, to_timedelta
+    from ..analyses import errors as _errors
+    from ..analyses._common import auto_bin, to_timedelta
 
     fig, axes = _new(2, height_ratios=[1, 1])
     ax, axe = axes

@@ -24,10 +24,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from .analyses import impact as _impact
-from .blameless import blameless_actor, blameless_text
-from .changes import normalize_event_name
-from .fmt import iso as _iso
+from ..analyses import impact as _impact
+from .._util.blameless import blameless_actor, blameless_text
+from ..fetch.changes import normalize_event_name
+from .._util.fmt import iso as _iso
 from .postmortem_doc import PRIORITY, actions, markdown
 
 __all__ = ["build", "markdown", "impact", "with_layout_names", "timeline", "actions", "blameless_actor", "blameless_text",
@@ -161,7 +161,7 @@ def build(investigation: Any, findings: Iterable[Any], *, impact: Mapping[str, A
     Returns a JSON-able dict: ``title``, ``summary``, ``severity``, ``impact`` (see
     :func:`impact`), ``timeline``, ``root_cause``, ``actions``, ``evidence``,
     ``data_quality`` (the trigger and contributing factors are read from the findings'
-    ``related_changes`` by :mod:`incidentkit.postmortem_doc`).
+    ``related_changes`` by :mod:`incidentkit.render.postmortem_doc`).
     """
     inv = investigation
     items = [f.to_dict() if hasattr(f, "to_dict") else dict(f) for f in findings]

@@ -1,6 +1,6 @@
 """The postmortem document: a blameless draft in Markdown from an investigation's published results.
 
-:func:`markdown` lays out the facts :func:`incidentkit.postmortem.build` computed (and the
+:func:`markdown` lays out the facts :func:`incidentkit.render.postmortem.build` computed (and the
 findings) as the postmortem an on-call engineer posts; :func:`actions` turns the findings'
 remediations into action items.
 
@@ -19,12 +19,12 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from .blameless import blameless_actor, blameless_text
-from .changes import normalize_event_name
-from .errors import summarize
-from .fmt import iso as _iso
-from .fmt import source_text
-from .fmt import value as _fmt_value
+from .._util.blameless import blameless_actor, blameless_text
+from ..fetch.changes import normalize_event_name
+from ..errors import summarize
+from .._util.fmt import iso as _iso
+from .._util.fmt import source_text
+from .._util.fmt import value as _fmt_value
 from .markup import md_code, md_prose, md_text
 
 __all__ = ["markdown", "five_whys", "actions", "PRIORITY", "FILL"]
@@ -546,12 +546,12 @@ _SAFE_FILE = re.compile(r"evidence/[A-Za-z0-9._-]+")
 
 
 def markdown(result: Mapping[str, Any], *, links: bool = True, in_report: bool = False) -> str:
-    """A postmortem draft in Markdown from published results (see :func:`incidentkit.report.publish`).
+    """A postmortem draft in Markdown from published results (see :func:`incidentkit.render.report.publish`).
 
     Sections: header, summary, impact, timeline, trigger and root cause, contributing
     factors, five whys, resolution, action items, lessons learned, evidence. The parts
     only people can write are marked ``✍``. Every string from the data is escaped
-    (:mod:`incidentkit.markup`), and people are never named (:func:`blameless_text`).
+    (:mod:`incidentkit.render.markup`), and people are never named (:func:`blameless_text`).
 
     Parameters
     ----------

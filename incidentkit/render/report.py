@@ -26,13 +26,13 @@ import os
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from .blameless import blameless_actor
-from .changes import normalize_event_name
-from .errors import summarize
-from .fmt import value as _fmt
+from .._util.blameless import blameless_actor
+from ..fetch.changes import normalize_event_name
+from ..errors import summarize
+from .._util.fmt import value as _fmt
 from .markup import sanitize_notebook
-from .analyses import impact as _impact
-from .masking import mask_obj, mask_text
+from ..analyses import impact as _impact
+from ..masking import mask_obj, mask_text
 
 __all__ = [
     "MIME",
@@ -431,7 +431,7 @@ def _impact_keys(impact: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: v for k, v in dict(impact).items() if k not in _LAYOUT_NAMES}
 
 
-#: Names the postmortem layout adds to an impact (:func:`incidentkit.postmortem.with_layout_names`).
+#: Names the postmortem layout adds to an impact (:func:`incidentkit.render.postmortem.with_layout_names`).
 _LAYOUT_NAMES = ("failed", "error_rate", "error_rate_5xx", "clients_affected", "baseline_requests", "baseline_error_rate",
                  "baseline_p99_ms", "duration_min", "duration_basis")
 
@@ -499,7 +499,7 @@ def findings_document(*, template: str, published: Mapping[str, Any] | None, par
     if pub.get("sample"):
         doc["sample"] = pub["sample"]
     doc["impact"] = pub.get("impact")
-    from . import __version__
+    from .. import __version__
 
     doc["incidentkit_version"] = __version__
     return mask_obj(doc)
@@ -524,7 +524,7 @@ def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level:
     """The postmortem as Markdown from published results (see :func:`publish`).
 
     ``level`` is the level of its top heading (2 inside a notebook section); ``in_report``:
-    shown in a report that has the findings' cards (see :func:`incidentkit.postmortem_doc.markdown`).
+    shown in a report that has the findings' cards (see :func:`incidentkit.render.postmortem_doc.markdown`).
     """
     from . import postmortem as _pm
 
@@ -539,14 +539,14 @@ def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level:
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write masked text to ``path`` (mode 0600)."""
-    from .evidence import atomic_write_text
+    from ..evidence import atomic_write_text
 
     atomic_write_text(path, mask_text(text), mode=_FILE_MODE)
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     """Write masked JSON to ``path`` (mode 0600)."""
-    from .evidence import atomic_write_text
+    from ..evidence import atomic_write_text
 
     atomic_write_text(path, json.dumps(mask_obj(data), indent=2, ensure_ascii=False, default=str) + "\n", mode=_FILE_MODE)
 
@@ -578,7 +578,7 @@ def write_notebook(nb: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a masked copy of ``nb`` to ``path`` (mode 0600)."""
     import nbformat
 
-    from .evidence import atomic_write_text
+    from ..evidence import atomic_write_text
 
     atomic_write_text(path, nbformat.writes(mask_notebook(nb)), mode=_FILE_MODE)
 
@@ -635,7 +635,7 @@ def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
     """Render a notebook to standalone HTML (masked, sanitised, script-free), optionally without code cells.
 
     The notebook is masked first, then every HTML/Markdown output is sanitised
-    (:func:`incidentkit.markup.sanitize_notebook`); the page is nbconvert's ``lab`` template
+    (:func:`incidentkit.render.markup.sanitize_notebook`); the page is nbconvert's ``lab`` template
     without its scripts, with :data:`REPORT_CSS` and a Content-Security-Policy that allows no
     script.
     """
@@ -664,7 +664,7 @@ def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
 
 def write_html(nb: Mapping[str, Any], path: str | os.PathLike[str], *, hide_code: bool = False, failed: bool = False) -> None:
     """Write ``report.html`` (mode 0600). ``failed`` adds nothing: papermill's banner shows the error."""
-    from .evidence import atomic_write_text
+    from ..evidence import atomic_write_text
 
     atomic_write_text(path, to_html(nb, hide_code=hide_code), mode=_FILE_MODE)
 
@@ -697,7 +697,7 @@ def moved_metrics(metrics: Any, *, window: Any, baseline: Any = None, limit: int
     """
     import pandas as pd
 
-    from .analyses import onset as _onset
+    from ..analyses import onset as _onset
 
     if metrics is None or len(metrics) == 0:
         return metrics, pd.DataFrame()
@@ -791,7 +791,7 @@ def latency_note(requests: Any, baseline_requests: Any = None) -> Any:
     """One paragraph: P50/P90/P99 of the requests counted once (the impact's tier), against
     the baseline at the same tier, and the cold starts left out — of the Lambda invocations
     behind the requests when the entry point's rows do not say which were cold."""
-    from .analyses import latency as _latency
+    from ..analyses import latency as _latency
 
     if requests is None or len(requests) == 0:
         return note("No request-level logs in the evidence: latency comes from metrics only.")
@@ -881,7 +881,7 @@ TABLE_ROWS = 50
 class Table:
     """A DataFrame shown for reading: numbers formatted by column name, wide tables scroll.
 
-    ``_repr_html_`` formats each value with :func:`incidentkit.fmt.value` under its column's
+    ``_repr_html_`` formats each value with :func:`incidentkit._util.fmt.value` under its column's
     name (``share``/``rate`` columns as %, ``p_value``/``q_value`` as ``< 0.001``, ``*_ms``
     with the unit, thousands separators), escapes every cell, hides a plain 0..n-1 index and
     wraps the table in a horizontally scrolling box. The frame itself is unchanged

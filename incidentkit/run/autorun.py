@@ -3,8 +3,8 @@
 :func:`run_from_event` is what a Lambda function or a container task calls with the
 EventBridge "CloudWatch Alarm State Change" event; :func:`run_from_alarm` is the CLI's
 ``--from-alarm``. Both derive the window, baseline and parameters from the alarm
-(:mod:`incidentkit.alarms`), let explicitly given parameters win, run the template, and
-publish to S3 when ``out`` is an ``s3://`` URL (:mod:`incidentkit.publish`).
+(:mod:`incidentkit.fetch.alarms`), let explicitly given parameters win, run the template, and
+publish to S3 when ``out`` is an ``s3://`` URL (:mod:`incidentkit.run.publish`).
 
 The same alarm transition delivered twice yields one report: the run id is derived from
 the alarm ARN and the transition time, and a run already present (a local folder, or a
@@ -30,9 +30,9 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from . import alarms
-from .errors import AwsError, IncidentKitError, NotebookError, ParameterError, from_botocore
-from .masking import mask_obj, mask_text
+from ..fetch import alarms
+from ..errors import AwsError, IncidentKitError, NotebookError, ParameterError, from_botocore
+from ..masking import mask_obj, mask_text
 
 __all__ = [
     "AutoRun",
@@ -90,7 +90,8 @@ def check_destination(url: str, *, session: Any = None, region: str | None = Non
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from . import aws, publish
+    from ..fetch import aws
+    from . import publish
 
     bucket, prefix = publish.parse_s3_url(url)
     s3 = aws.client("s3", session=session, region=region, endpoint_url=endpoint_url, allow_writes_to=url)
@@ -135,7 +136,7 @@ def run_to(
     """Run ``template`` into a local folder or publish it to ``s3://bucket/prefix``.
 
     For S3, the run is written to a private temporary folder, uploaded with its manifest
-    last (:func:`incidentkit.publish.publish`) and the folder removed. Returns the
+    last (:func:`incidentkit.run.publish.publish`) and the folder removed. Returns the
     ``RunResult`` and where the run is (a folder, or the run's ``s3://`` URL).
     """
     from . import publish, runner
@@ -175,7 +176,7 @@ def _publish_failed(exc: NotebookError, url: str, **publish_kwargs: Any) -> None
 
     The team finds what failed where the report would have been; the error then names the
     uploaded notebook. Its index goes last as ``failed.json``
-    (:data:`incidentkit.publish.FAILED_MARKER`), never as the ``manifest.json`` that marks
+    (:data:`incidentkit.run.publish.FAILED_MARKER`), never as the ``manifest.json`` that marks
     a complete run. A failure to upload is added to the error, never raised over it.
     """
     from . import publish
@@ -297,7 +298,7 @@ def run_from_event(
     out = out or os.environ.get("INCIDENTKIT_OUT") or "runs"
     kms_key_id = kms_key_id or os.environ.get("INCIDENTKIT_KMS_KEY_ID") or None
     if session is None and profile:
-        from . import aws
+        from ..fetch import aws
 
         session = aws.profile_session(profile)
     trigger = alarms.trigger_from_event(event)
@@ -342,7 +343,7 @@ def run_from_alarm(
 ) -> AutoRun:
     """Investigate the last ALARM transition of a named alarm (``--from-alarm``)."""
     if session is None and profile:
-        from . import aws
+        from ..fetch import aws
 
         session = aws.profile_session(profile)
     derivation = alarms.from_alarm(name_or_arn, session=session, region=region, endpoint_url=endpoint_url, now=now)
@@ -370,7 +371,7 @@ def summary(done: AutoRun) -> dict[str, Any]:
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict[str, Any]:
-    """AWS Lambda entry point (``incidentkit.autorun.handler``): one event, one report.
+    """AWS Lambda entry point (``incidentkit.run.autorun.handler``): one event, one report.
 
     Configured by ``INCIDENTKIT_OUT`` (``s3://bucket/prefix``), ``INCIDENTKIT_TEMPLATE``
     and ``INCIDENTKIT_KMS_KEY_ID``. Returns :func:`summary`; a kit error is logged as one

@@ -8,7 +8,7 @@ its top finding and whether it is the finding the sample is known for.
 
 Example
 -------
->>> from incidentkit import demo
+>>> from incidentkit.run import demo
 >>> results = demo.run_demo("demo-out", jobs=2)            # doctest: +SKIP
 >>> all(r.ok for r in results)                              # doctest: +SKIP
 True
@@ -88,7 +88,7 @@ def _one(sample: str, out: str, hide_code: bool, expected: str | None, title: st
     os.environ.setdefault("INCIDENTKIT_PROGRESS", "0")
     os.environ.setdefault("MPLBACKEND", "Agg")
     from . import runner
-    from .errors import IncidentKitError
+    from ..errors import IncidentKitError
 
     started = time.monotonic()
     res = DemoResult(sample=sample, expected=expected, title=title)
@@ -140,13 +140,13 @@ def run_demo(
     """
     import pandas as pd
 
-    from . import samples
+    from .. import samples
 
     wanted = list(names) if names else samples.names()
     known = samples.names()
     unknown = [n for n in wanted if n not in known]
     if unknown:
-        from .errors import ParameterError
+        from ..errors import ParameterError
 
         raise ParameterError(f"no bundled sample {unknown[0]!r}; samples: {', '.join(known)}")
     cat = samples.catalog()
@@ -219,7 +219,7 @@ def format_line(r: DemoResult, *, root: Path | None = None) -> str:
 
 def write_index(folder: Path, results: Sequence[DemoResult]) -> Path:
     """Write ``index.html`` linking every report with its top finding."""
-    from .report import SEVERITY_COLORS, write_text
+    from ..render.report import SEVERITY_COLORS, write_text
 
     rows = []
     for r in results:

@@ -7,7 +7,7 @@ they were: raw log lines, keys and tokens in the run's hidden folder. Two pieces
 * :class:`MaskedNotebookFile` — a papermill I/O handler for the private scheme
   ``incidentkit-masked://``: the runner gives papermill ``incidentkit-masked://<path>`` as the
   output, and every save papermill makes (after each cell, the error markers, the last one)
-  is masked (:func:`incidentkit.report.mask_notebook`) and then written atomically, ``0600``
+  is masked (:func:`incidentkit.render.report.mask_notebook`) and then written atomically, ``0600``
   (a temporary file renamed over the old one: a kill leaves the previous masked save or the
   new one, never a half-written or an unmasked file);
 * :class:`StderrTail` — the kernel's stderr goes to a pipe this process reads and keeps in
@@ -27,8 +27,8 @@ import os
 import threading
 from typing import Any
 
-from .evidence import atomic_write_text
-from .report import mask_notebook
+from ..evidence import atomic_write_text
+from ..render.report import mask_notebook
 
 __all__ = ["SCHEME", "MaskedNotebookFile", "masked_output_path", "StderrTail"]
 

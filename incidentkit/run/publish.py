@@ -30,8 +30,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from .errors import ParameterError, from_botocore
-from .masking import mask_text
+from ..errors import ParameterError, from_botocore
+from ..masking import mask_text
 
 __all__ = ["parse_s3_url", "publish", "exists", "PUBLISHED_MANIFEST", "FAILED_MARKER"]
 
@@ -56,7 +56,7 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 def _s3(url: str, session: Any, region: str | None, endpoint_url: str | None) -> Any:
-    from . import aws
+    from ..fetch import aws
 
     return aws.client("s3", session=session, region=region, endpoint_url=endpoint_url, allow_writes_to=url)
 

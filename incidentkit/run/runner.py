@@ -19,13 +19,13 @@
        evidence/       every fetched frame (Parquet) + manifest.json
 
    Every text written is masked (:mod:`incidentkit.masking`), the notebook's saves while it
-   runs too (:mod:`incidentkit._run_io`); folders are ``0700``, files ``0600``. When a cell fails, the executed part of the notebook (error shown) is
+   runs too (:mod:`incidentkit.run.notebook_io`); folders are ``0700``, files ``0600``. When a cell fails, the executed part of the notebook (error shown) is
    kept as ``OUT/<run-id>.failed/`` and :class:`~incidentkit.errors.NotebookError` says
    which cell raised what.
 
 Example
 -------
->>> from incidentkit import runner
+>>> from incidentkit.run import runner
 >>> result = runner.run("triage", {"sample": "cold-start-tail"}, out="runs")   # doctest: +SKIP
 >>> result.path.name                                                          # doctest: +SKIP
 'triage-20260301T031500Z-3f2a1c'
@@ -49,12 +49,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import samples as _samples
+from .. import samples as _samples
 from . import templates as _templates
-from ._run_io import StderrTail, masked_output_path
-from .errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
-from .investigation import RESOURCE_PARAMETERS, source_text
-from .masking import mask_text
+from .notebook_io import StderrTail, masked_output_path
+from ..errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
+from ..investigation import RESOURCE_PARAMETERS, source_text
+from ..masking import mask_text
 
 __all__ = ["run", "run_from_event", "RunResult", "prepare", "kernel_manager_class", "check_html_export", "make_out_dir",
            "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
@@ -239,7 +239,7 @@ def prepare(
     bundle_ctx: dict[str, Any] = {}
     source_bundle: Path | None = None
     if evidence is not None:
-        from .evidence import EvidenceBundle
+        from ..evidence import EvidenceBundle
 
         bundle = EvidenceBundle.open(evidence)
         source_bundle = bundle.path
@@ -290,13 +290,13 @@ def prepare(
                 f"template {tpl.name} needs {', '.join('-p ' + m + '=...' for m in missing)} when investigating AWS"
             )
     if values.get("start") is not None and values.get("end") is not None:
-        from .window import Window
+        from ..window import Window
 
         Window.parse(values["start"], values["end"], allow_future=not investigating_aws)
     if (values.get("baseline_start") is None) != (values.get("baseline_end") is None):
         raise ParameterError("give both --baseline-start and --baseline-end, or neither")
     if values.get("baseline_start") is not None:
-        from .window import Window
+        from ..window import Window
 
         Window.parse(values["baseline_start"], values["baseline_end"], allow_future=not investigating_aws)
 
@@ -305,7 +305,7 @@ def prepare(
         if k in declared:
             values[k] = v
     if investigating_aws and not offline and check_access:
-        from .investigation import check_access as _check
+        from ..investigation import check_access as _check
 
         log_groups = values.get("log_groups") if "log_groups" in declared else None
         _check(log_groups=log_groups or None, region=region, profile=profile, endpoint_url=endpoint_url)
@@ -512,7 +512,7 @@ def run(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    from .findings import Finding, FindingList
+    from ..findings.model import Finding, FindingList
 
     findings = FindingList(
         [Finding.from_dict(f) for f in result.get("findings", [])],
@@ -527,13 +527,13 @@ def run_from_event(event: Mapping[str, Any], **kwargs: Any) -> Any:
     """Investigate the alarm transition of an EventBridge "CloudWatch Alarm State Change" event.
 
     What a Lambda function or a container task calls; see
-    :func:`incidentkit.autorun.run_from_event` for the keywords (``template``, ``out`` —
+    :func:`incidentkit.run.autorun.run_from_event` for the keywords (``template``, ``out`` —
     a folder or ``s3://bucket/prefix`` —, ``parameters``, ``sse``, ``kms_key_id``...).
     The same transition delivered twice yields one report.
 
     Returns
     -------
-    incidentkit.autorun.AutoRun
+    incidentkit.run.autorun.AutoRun
 
     Example
     -------
@@ -607,8 +607,8 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from . import report
-    from .evidence import EvidenceBundle
+    from ..render import report
+    from ..evidence import EvidenceBundle
 
     tpl = plan.template
     params = dict(plan.parameters)
@@ -713,7 +713,7 @@ def _title(nb: Any, tpl: Any, source: str) -> None:
 
 def _keep_kernel_log(stderr: StderrTail, folder: Path) -> None:
     """Keep what the kernel wrote on stderr (masked) beside a failed notebook, when anything."""
-    from . import report
+    from ..render import report
 
     text = stderr.text()
     if text.strip():
@@ -726,7 +726,7 @@ def _copy_bundle(src: Path, dst: Path) -> None:
     Masking again matters: a bundle may have been recorded unmasked (``record(mask=False)``)
     or by an older version with fewer patterns; nothing written into a run folder is unmasked.
     """
-    from .evidence import EvidenceBundle
+    from ..evidence import EvidenceBundle
 
     source = EvidenceBundle.open(src)
     if dst.exists() and any(dst.iterdir()):

@@ -1,8 +1,8 @@
 """The notebook templates: where they are, what they are for, and their parameters.
 
-This package *is* the templates: the ``*.ipynb`` files beside this module (the
-``notebooks/`` folder of the source tree, shipped inside the wheel as
-``incidentkit.templates``), and the registry that reads them. Each has a cell
+The templates are the ``*.ipynb`` files of the ``notebooks/`` folder of the source tree
+(shipped inside the wheel as ``incidentkit/notebooks/``); this module is the registry that
+reads them. Each has a cell
 tagged ``parameters`` whose lines declare one parameter each, in the form papermill
 understands::
 
@@ -17,7 +17,7 @@ import time: the registry is built on first use.
 
 Example
 -------
->>> from incidentkit import templates
+>>> from incidentkit.run import templates
 >>> "triage" in templates.names()                                   # doctest: +SKIP
 True
 >>> spec = templates.get("triage").parameter("log_groups")          # doctest: +SKIP
@@ -35,11 +35,10 @@ import json
 import os
 import tokenize
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from ..errors import BadWindowError, ParameterError, UnknownTemplateError
+from ..errors import BadWindowError, IncidentKitError, ParameterError, UnknownTemplateError
 
 __all__ = [
     "Parameter",
@@ -273,7 +272,7 @@ class Template:
         """Check names and types of ``values`` (unknown names get a "did you mean").
 
         Returns only the given values, coerced; requirements that depend on the source of
-        evidence are checked by :func:`incidentkit.runner.run`.
+        evidence are checked by :func:`incidentkit.run.runner.run`.
 
         Example
         -------
@@ -301,8 +300,17 @@ def _unknown(name: str, known: Iterable[str], template: str) -> str:
     return f"template {template} has no parameter {name!r}{hint} (it takes: {', '.join(known) or 'none'})"
 
 
-def _template_dir() -> Any:
-    return resources.files(__name__)
+def _template_dir() -> Path:
+    """The folder of the ``.ipynb`` templates: ``incidentkit/notebooks/`` in an installed wheel (the
+    source tree's top-level ``notebooks/``, shipped as package data), else the ``notebooks/``
+    folder beside the package (a source checkout or an editable install)."""
+    package = Path(__file__).resolve().parents[1]
+    candidates = (package / "notebooks", package.parent / "notebooks")
+    for folder in candidates:
+        if folder.is_dir():
+            return folder
+    raise IncidentKitError(f"the notebook templates are missing (looked in {', '.join(map(str, candidates))}): "
+                           "reinstall incidentkit")
 
 
 @functools.lru_cache(maxsize=1)

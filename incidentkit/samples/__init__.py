@@ -22,7 +22,7 @@ realistic trickle of errors, cold starts, a few throttles and deploys that cause
 A kit that raises a finding of severity medium or above on them is mis-calibrated.
 
 Health frames (``Sample.health``), when present, named and shaped like the frames of
-:func:`incidentkit.health.snapshot` (plus a ``timestamp``, since a sample holds observations
+:func:`incidentkit.fetch.health.snapshot` (plus a ``timestamp``, since a sample holds observations
 over time rather than one snapshot):
 
 * ``target_health`` — DescribeTargetHealth observations: ``timestamp``, ``target_group_arn``,

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import metrics as M
+from ..fetch import metrics as M
 from . import _formats as F
 from ._core import (
     ACCOUNT,

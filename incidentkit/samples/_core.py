@@ -4,7 +4,7 @@ A generator builds one :class:`~incidentkit.samples.Sample` with a :class:`Build
 traffic with :meth:`Builder.arrivals`, renders log lines with :mod:`._formats`, adds log
 events (:meth:`Builder.log`), metric datapoints aggregated from the same simulated requests
 (:meth:`Builder.metric_series`), CloudTrail records (:meth:`Builder.cloudtrail`, turned into
-the change timeline by :func:`incidentkit.changes.parse_cloudtrail_records`, exactly as the
+the change timeline by :func:`incidentkit.fetch.changes.parse_cloudtrail_records`, exactly as the
 kit reads a trail) and describe-call settings (:meth:`Builder.settings`).
 
 Times inside the generators are float epoch **seconds** (numpy ``float64``); frames get
@@ -59,9 +59,9 @@ TARGET_HEALTH_COLUMNS = (
     "timestamp", "target_group_arn", "target_id", "port", "availability_zone", "state", "reason", "description",
 )
 #: Columns of ``health["route53_checkers"]``: GetHealthCheckStatus observations, one per checker and poll
-#: (names as in :data:`incidentkit.health.FRAME_COLUMNS`; ``timestamp`` = ``checked_at``).
+#: (names as in :data:`incidentkit.fetch.health.FRAME_COLUMNS`; ``timestamp`` = ``checked_at``).
 ROUTE53_CHECKER_COLUMNS = ("timestamp", "health_check_id", "region", "checker_ip", "checked_at", "status", "healthy")
-#: Columns of ``health["ecs_events"]``: DescribeServices ``events`` (as :mod:`incidentkit.health` names them).
+#: Columns of ``health["ecs_events"]``: DescribeServices ``events`` (as :mod:`incidentkit.fetch.health` names them).
 ECS_EVENT_COLUMNS = ("timestamp", "cluster", "service", "message")
 
 _NS = 1_000_000_000
@@ -369,7 +369,7 @@ class Builder:
     # ---- metrics -----------------------------------------------------------------------
 
     def metric(self, query: Any, t: np.ndarray, values: np.ndarray, *, drop_zero: bool = False) -> None:
-        """Add datapoints of one metric query (a :class:`incidentkit.metrics.MetricQuery`).
+        """Add datapoints of one metric query (a :class:`incidentkit.fetch.metrics.MetricQuery`).
 
         NaN values are dropped (no datapoint, as CloudWatch returns none for a period
         without data); ``drop_zero`` also drops zeros (metrics CloudWatch only publishes
@@ -556,7 +556,7 @@ class Builder:
 
     def changes_frame(self) -> pd.DataFrame:
         """The change timeline, read from the CloudTrail records the way the kit reads a trail."""
-        from ..changes import parse_cloudtrail_records
+        from ..fetch.changes import parse_cloudtrail_records
 
         df = parse_cloudtrail_records(self.trail)
         df = df.reset_index(drop=True)

@@ -23,8 +23,8 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .. import metrics as M
-from ..metric_presets import HISTORY_SPAN_DAYS, history_queries
+from ..fetch import metrics as M
+from ..fetch.metric_presets import HISTORY_SPAN_DAYS, history_queries
 from . import _formats as F
 from ._core import (
     ACCOUNT,

@@ -1,7 +1,7 @@
 """Configuration audit: the classic settings behind the incidents, flagged before they page you.
 
 Every check is a pure function on a settings frame (:data:`incidentkit.schema.SETTING_COLUMNS`,
-as :func:`incidentkit.health.snapshot` collects it) plus what was *observed* (latency
+as :func:`incidentkit.fetch.health.snapshot` collects it) plus what was *observed* (latency
 percentiles, slowest requests, throttle counts): testable without AWS, re-runnable from an
 evidence bundle. :func:`run` is the AWS-facing wrapper.
 
@@ -26,7 +26,7 @@ Checks (``check_id`` → related finding id of incidents.md)
 Example
 -------
 >>> import pandas as pd
->>> from incidentkit import audit
+>>> from incidentkit.findings import audit
 >>> s = pd.DataFrame({"resource_type": "target_group", "resource_id": "tg-web",
 ...                   "setting": ["HealthCheckIntervalSeconds", "HealthCheckTimeoutSeconds",
 ...                               "UnhealthyThresholdCount", "HealthyThresholdCount"],
@@ -49,10 +49,10 @@ from typing import Any, Iterable, Mapping, Sequence
 import boto3
 import pandas as pd
 
-from .errors import EvidenceError, ParameterError
-from .evidence import EvidenceBundle
-from .investigation import Investigation
-from .schema import resource_type
+from ...errors import EvidenceError, ParameterError
+from ...evidence import EvidenceBundle
+from ...investigation import Investigation
+from ...schema import resource_type
 
 __all__ = [
     "AuditResult",
@@ -800,7 +800,7 @@ def audit_settings(
     ip_ranges: Any = None,
     latency_sensitive: Iterable[str] | None = None,
 ) -> list[AuditResult]:
-    """Every check on a settings frame (or a :class:`~incidentkit.health.HealthSnapshot`), worst first.
+    """Every check on a settings frame (or a :class:`~incidentkit.fetch.health.HealthSnapshot`), worst first.
 
     Parameters
     ----------
@@ -844,17 +844,17 @@ def run(
     Parameters
     ----------
     resources:
-        The resource parameters of :func:`incidentkit.health.snapshot` (``target_group_arn``,
+        The resource parameters of :func:`incidentkit.fetch.health.snapshot` (``target_group_arn``,
         ``load_balancer``, ``function_name``, ``table_name``, ``health_check_id``,
         ``security_group_ids``, ...). Read-only describe calls collect their settings.
     settings:
-        A settings frame or a :class:`~incidentkit.health.HealthSnapshot` instead of reading
+        A settings frame or a :class:`~incidentkit.fetch.health.HealthSnapshot` instead of reading
         AWS (no call is made).
     observed, ip_ranges, latency_sensitive:
         See :func:`audit_settings`. ``ip_ranges`` may be a path or URL of ``ip-ranges.json``
         (``incidentkit audit --ip-ranges FILE_OR_URL``).
     session, region, endpoint_url:
-        AWS access (see :func:`incidentkit.aws.client`).
+        AWS access (see :func:`incidentkit.fetch.aws.client`).
 
     Returns
     -------
@@ -872,7 +872,7 @@ def run(
     if settings is None:
         if not resources:
             raise ParameterError("give resources to read, or a settings frame")
-        from . import health
+        from ...fetch import health
 
         snap = health.snapshot(resources, alarms=False, ip_ranges=ranges, session=session, region=region, endpoint_url=endpoint_url)
         settings = snap.settings

@@ -13,7 +13,7 @@ from incidentkit.analyses import deploys as dp
 from incidentkit.findings import Inputs
 from incidentkit.window import Window
 
-from _analysis_helpers import ODD_INPUTS, assert_detectors_survive
+from _helpers.analysis import ODD_INPUTS, assert_detectors_survive
 
 DAY = pd.Timestamp("2026-03-05T00:00:00Z")
 TG = "targetgroup/api/6d0ecf831eec9f09"

@@ -13,7 +13,7 @@ from incidentkit.analyses import healthchecks as hc
 from incidentkit.findings import Inputs
 from incidentkit.window import Window
 
-from _analysis_helpers import ODD_INPUTS, assert_detectors_survive
+from _helpers.analysis import ODD_INPUTS, assert_detectors_survive
 
 T0 = pd.Timestamp("2026-03-03T10:00:00Z")
 TG = "targetgroup/web/73e2d6bc24d8a067"

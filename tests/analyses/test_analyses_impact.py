@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from incidentkit import runner
+from incidentkit.run import runner
 from incidentkit.analyses import impact as im
 from incidentkit.errors import ParameterError
 from incidentkit.window import Window

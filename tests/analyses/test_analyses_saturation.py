@@ -13,7 +13,7 @@ from incidentkit import findings, schema
 from incidentkit.analyses import saturation as sat
 from incidentkit.findings import Inputs
 
-from _analysis_helpers import ODD_INPUTS, assert_detectors_survive
+from _helpers.analysis import ODD_INPUTS, assert_detectors_survive
 
 T0 = pd.Timestamp("2026-03-04T08:00:00Z")
 SQLA = ("sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 5 reached, connection timed out, timeout 30.00 "

@@ -12,7 +12,7 @@ from incidentkit import findings, schema
 from incidentkit.analyses import throttling as th
 from incidentkit.findings import Inputs
 
-from _analysis_helpers import ODD_INPUTS, assert_detectors_survive
+from _helpers.analysis import ODD_INPUTS, assert_detectors_survive
 
 T0 = pd.Timestamp("2026-03-02T09:00:00Z")
 PTE = (

@@ -1,4 +1,4 @@
-"""incidentkit.outofcore: the in-memory analyses' frames, computed from Parquet by streaming.
+"""incidentkit.analyses.outofcore: the in-memory analyses' frames, computed from Parquet by streaming.
 
 Every test builds one frame, writes it as Parquet (several files or an evidence bundle
 written in chunks), and compares the out-of-core result with the in-memory analysis on
@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pytest
 
-from incidentkit import outofcore
+from incidentkit.analyses import outofcore
 from incidentkit.analyses import compare as mem_compare
 from incidentkit.analyses import errors as mem_errors
 from incidentkit.analyses import latency as mem_latency

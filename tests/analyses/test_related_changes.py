@@ -12,9 +12,10 @@ import json
 import pandas as pd
 import pytest
 
-from incidentkit import change_detail as cd
-from incidentkit import change_words
-from incidentkit import changes, resource_ids
+from incidentkit.fetch import change_detail as cd
+from incidentkit.analyses import change_words
+from incidentkit.fetch import changes
+from incidentkit._util import resource_ids
 from incidentkit.analyses import related
 from incidentkit.analyses.related import ChangeSpec, related_changes, targets_from
 from incidentkit.window import Window

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from pathlib import Path
 
 import boto3
 import pandas as pd
@@ -13,10 +12,11 @@ import pytest
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from incidentkit import alarms, aws
+from incidentkit.fetch import alarms, aws
 from incidentkit.errors import NotFoundError, ParameterError
+from _helpers import DATA
 
-EVENTS = Path(__file__).parent / "data" / "alarm_events"
+EVENTS = DATA / "alarm_events"
 NOW = pd.Timestamp("2026-03-01T06:00:00Z")
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import botocore.session
 import pytest
 from botocore.awsrequest import AWSResponse
 
-from incidentkit import aws
+from incidentkit.fetch import aws
 from incidentkit.errors import ParameterError, ReadOnlyViolation
+from _helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 
 
 class _RawBody:
@@ -145,7 +144,7 @@ def test_library_makes_clients_only_through_aws_client() -> None:
             offenders.append(str(path.relative_to(ROOT)))
         if re.search(r"boto3\.client\(|session\.client\(|Session\(\)\.client\(", text):
             offenders.append(str(path.relative_to(ROOT)))
-    assert offenders == [], f"boto3 clients made outside incidentkit.aws: {offenders}"
+    assert offenders == [], f"boto3 clients made outside incidentkit.fetch.aws: {offenders}"
 
 
 def test_retry_attempts_reads_response_metadata_of_responses_and_errors() -> None:

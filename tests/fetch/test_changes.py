@@ -14,7 +14,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.stub import ANY, Stubber
 from moto import mock_aws
 
-from incidentkit import aws, changes, schema
+from incidentkit.fetch import aws, changes
+from incidentkit import schema
 from incidentkit.errors import (
     AccessDeniedError,
     BadWindowError,

@@ -26,21 +26,18 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 import warnings
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import boto3
 import botocore.retries.standard
 import pandas as pd
 import pytest
-from botocore.awsrequest import AWSResponse
-from botocore.exceptions import EndpointConnectionError
 
-from incidentkit import changes, insights, logs, metrics
+from incidentkit.fetch import changes, insights, logs, metrics
 from incidentkit.errors import (
     EndpointError,
     IncompleteDataWarning,
@@ -51,149 +48,13 @@ from incidentkit.errors import (
 )
 from incidentkit.evidence import EvidenceBundle, sha256_file
 from incidentkit.window import Window
-
-REGION = "us-east-1"
-#: Requests FakeAws answers before it declares the client stuck in a loop.
-MAX_CALLS = 2_000
-#: The attempts throttled in every 10 (a deterministic 30 %).
-THROTTLED_SLOTS = frozenset({0, 3, 6})
+from _helpers import fake_aws
+from _helpers.fake_aws import REGION, THROTTLED_SLOTS, AwsFault, FakeAws, Fault, recent_window
 
 
 # =============================================================================================
 # FakeAws: a before-send hook acting as AWS
 # =============================================================================================
-
-
-class _Body:
-    def __init__(self, data: bytes) -> None:
-        self._data = data
-
-    def stream(self, **_: Any):
-        yield self._data
-
-    def read(self, *_: Any, **__: Any) -> bytes:
-        return self._data
-
-
-def _cbor(obj: dict[str, str]) -> bytes:
-    """Minimal CBOR (RFC 8949) for a map of short text: enough for an rpc-v2-cbor error body."""
-
-    def text(s: str) -> bytes:
-        raw = s.encode()
-        assert len(raw) < 256
-        return (bytes([0x60 | len(raw)]) if len(raw) < 24 else bytes([0x78, len(raw)])) + raw
-
-    assert len(obj) < 24
-    return bytes([0xA0 | len(obj)]) + b"".join(text(k) + text(v) for k, v in obj.items())
-
-
-# botocore event names carry the hyphenated service id
-_SERVICE_OF = {"cloudwatch-logs": "logs", "cloudtrail": "cloudtrail", "cloudwatch": "cloudwatch"}
-
-
-def _error_response(request: Any, service: str, code: str, message: str, status: int = 400) -> AWSResponse:
-    """An AWS error in the protocol the request was made in (JSON 1.0/1.1, or rpc-v2-cbor)."""
-    sent = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
-    if "cbor" in sent.get("content-type", "") or sent.get("smithy-protocol") == "rpc-v2-cbor":
-        headers = {"content-type": "application/cbor", "smithy-protocol": "rpc-v2-cbor", "x-amzn-requestid": "fake"}
-        body = _cbor({"__type": f"com.amazonaws.{service}#{code}", "message": message})
-    else:
-        headers = {"content-type": sent.get("content-type") or "application/x-amz-json-1.1", "x-amzn-requestid": "fake"}
-        body = json.dumps({"__type": code, "message": message}).encode()
-    if service == "cloudwatch":  # awsQueryCompatible: the query-protocol code travels in a header
-        headers["x-amzn-query-error"] = f"{'Throttling' if code == 'ThrottlingException' else code};Sender"
-    return AWSResponse(request.url, status, headers, _Body(body))
-
-
-def _ok(url: str, body: dict[str, Any]) -> AWSResponse:
-    headers = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "fake"}
-    return AWSResponse(url, 200, headers, _Body(json.dumps(body, default=str).encode()))
-
-
-@dataclass
-class Fault:
-    """From the ``at``-th attempt (1-based) of ``op`` on, answer with ``kind`` (``times`` attempts; None: all)."""
-
-    op: str
-    at: int
-    kind: str  # throttle | connection | expired
-    times: int | None = None
-    fired: int = 0
-
-    def applies(self, op: str, attempt: int) -> bool:
-        return op == self.op and attempt >= self.at and (self.times is None or self.fired < self.times)
-
-
-@dataclass
-class FakeAws:
-    """Answers the kit's requests; counts attempts; injects faults.
-
-    ``handlers`` map an operation name to ``f(params) -> dict`` (the JSON response body)
-    or raise :class:`AwsFault`; operations without a handler fall through (to moto when
-    it is active).
-    """
-
-    handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = field(default_factory=dict)
-    throttle_ratio: bool = False
-    faults: list[Fault] = field(default_factory=list)
-    attempts: Counter = field(default_factory=Counter)
-    answered: Counter = field(default_factory=Counter)
-    throttled: int = 0
-    injected: Counter = field(default_factory=Counter)
-    total: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def session(self, region: str = REGION) -> boto3.Session:
-        s = boto3.Session(region_name=region)
-        s.events.register_first("before-send", self)
-        return s
-
-    def __call__(self, request: Any, event_name: str = "", **_: Any) -> AWSResponse | None:
-        _, service_id, op = event_name.split(".", 2)
-        service = _SERVICE_OF.get(service_id, service_id)
-        with self._lock:
-            self.total += 1
-            if self.total > MAX_CALLS:
-                raise RuntimeError(f"FakeAws: more than {MAX_CALLS} requests; the client is looping ({op})")
-            self.attempts[op] += 1
-            attempt = self.attempts[op]
-            slot = self.total - 1
-            fault = next((f for f in self.faults if f.applies(op, attempt)), None)
-            if fault is not None:
-                fault.fired += 1
-                self.injected[fault.kind] += 1
-            elif self.throttle_ratio and slot % 10 in THROTTLED_SLOTS:
-                self.throttled += 1
-                return _error_response(request, service, "ThrottlingException", "Rate exceeded")
-        if fault is not None:
-            if fault.kind == "throttle":
-                with self._lock:
-                    self.throttled += 1
-                return _error_response(request, service, "ThrottlingException", "Rate exceeded")
-            if fault.kind == "connection":
-                raise EndpointConnectionError(endpoint_url=request.url)
-            if fault.kind == "expired":
-                return _error_response(request, service, "ExpiredTokenException", "The security token included in the request is expired")
-            raise AssertionError(fault.kind)
-        handler = self.handlers.get(op)
-        if handler is None:
-            return None  # moto (or nobody) answers
-        params = json.loads(request.body or b"{}")
-        try:
-            body = handler(params)
-        except AwsFault as f:
-            return _error_response(request, service, f.code, f.message, f.status)
-        with self._lock:
-            self.answered[op] += 1
-        return _ok(request.url, body)
-
-
-class AwsFault(Exception):
-    """Raised by a handler: answer with this AWS error."""
-
-    def __init__(self, code: str, message: str = "", status: int = 400) -> None:
-        super().__init__(code)
-        self.code, self.message, self.status = code, message, status
 
 
 # =============================================================================================
@@ -216,11 +77,6 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     monkeypatch.setattr(insights, "_clock", lambda: state["now"])
     monkeypatch.delenv("INCIDENTKIT_MAX_ATTEMPTS", raising=False)
     return state
-
-
-def _recent(minutes: int = 60, back: int = 60) -> Window:
-    end = pd.Timestamp.now(tz="UTC").floor("min") - pd.Timedelta(minutes=back)
-    return Window(end - pd.Timedelta(minutes=minutes), end)
 
 
 # =============================================================================================
@@ -418,7 +274,7 @@ class Scenario:
 
 
 def _scenario(name: str, fake: FakeAws) -> Scenario:
-    win = _recent()
+    win = recent_window()
     if name == "logs.events":
         groups = ["/aws/lambda/orders", "/ecs/web", "/aws/apigateway/access"]
         fake.handlers["FilterLogEvents"] = FilterLogEventsServer(_paged_groups(groups, pages=6, per_page=40, win=win))
@@ -537,7 +393,7 @@ def _investigation(fake: FakeAws, tmp_path, win: Window):
 
 
 def test_retries_reach_the_evidence_manifest(tmp_path) -> None:
-    win = _recent()
+    win = recent_window()
     groups = ["/aws/lambda/orders", "/ecs/web"]
     fake = FakeAws(throttle_ratio=True)
     fake.handlers["FilterLogEvents"] = FilterLogEventsServer(_paged_groups(groups, pages=5, per_page=30, win=win))
@@ -556,7 +412,7 @@ def test_retries_reach_the_evidence_manifest(tmp_path) -> None:
 @pytest.mark.parametrize("fault", list(MID_RUN))
 def test_failed_fetch_is_recorded_incomplete_with_what_was_fetched(tmp_path, fault: str) -> None:
     kind, error, _ = MID_RUN[fault]
-    win = _recent()
+    win = recent_window()
     fake = FakeAws(faults=[Fault("FilterLogEvents", 4, kind)])
     fake.handlers["FilterLogEvents"] = FilterLogEventsServer(_paged_groups(["/aws/lambda/orders"], pages=6, per_page=25, win=win))
     inv = _investigation(fake, tmp_path, win)
@@ -600,7 +456,7 @@ def _insights_fake(groups: list[str], per_group: int, win: Window, **kw: Any) ->
 @pytest.mark.parametrize("which", ["first-query", "second-batch"])
 def test_insights_end_state_is_a_typed_error_never_a_silent_partial(status: str, which: str) -> None:
     error, words = INSIGHTS_END_STATES[status]
-    win = _recent()
+    win = recent_window()
     groups = [f"/g/{i}" for i in range(60)] if which == "second-batch" else ["/g/0"]
     failing = 2 if which == "second-batch" else 1
     fake, server = _insights_fake(groups, 5, win, final=lambda n: status if n == failing else "Complete")
@@ -618,7 +474,7 @@ def test_insights_end_state_is_a_typed_error_never_a_silent_partial(status: str,
     ["token-expired-once", "token-expired-twice", "query-not-found-once", "query-not-found-always"],
 )
 def test_insights_expired_tokens_and_unknown_queries(case: str) -> None:
-    win = _recent()
+    win = recent_window()
     fake, server = _insights_fake(["/g/a"], 900, win, page_size=250)
     expired = AwsFault("InvalidParameterException", "The nextToken has expired")
     gone = AwsFault("ResourceNotFoundException", "Query does not exist.")
@@ -652,7 +508,7 @@ def test_insights_expired_tokens_and_unknown_queries(case: str) -> None:
 
 
 def test_insights_result_at_the_limit_is_bisected_until_complete() -> None:
-    win = _recent(minutes=120)
+    win = recent_window(minutes=120)
     fake, server = _insights_fake(["/g/a", "/g/b"], 1_300, win)
     df = logs.insights("fields @timestamp, @message", ["/g/a", "/g/b"], win, session=fake.session(), limit=1_000)
     assert len(df) == 2_600 and df["@message"].is_unique
@@ -663,7 +519,7 @@ def test_insights_result_at_the_limit_is_bisected_until_complete() -> None:
 
 
 def test_insights_aggregate_at_the_limit_is_flagged_not_silent() -> None:
-    win = _recent()
+    win = recent_window()
     fake, server = _insights_fake(["/g/a"], 200, win)
 
     def full_stats(params):
@@ -728,7 +584,7 @@ QUIRKS = [
 
 @pytest.mark.parametrize("case", QUIRKS)
 def test_filter_log_events_quirks(case: str) -> None:
-    win = _recent()
+    win = recent_window()
     pages, token_of, distinct, complete = _quirk_pages(case, win)
     fake = FakeAws()
     server = FilterLogEventsServer(pages, token_of=token_of)
@@ -752,9 +608,9 @@ def test_filter_log_events_quirks(case: str) -> None:
 
 def test_a_looping_service_is_stopped_by_the_call_bound_not_by_time(monkeypatch) -> None:
     """The harness itself: a service that pages forever (a fresh token each time) is cut at MAX_CALLS requests."""
-    monkeypatch.setitem(globals(), "MAX_CALLS", 30)
+    monkeypatch.setattr(fake_aws, "MAX_CALLS", 30)
     fake = FakeAws()
     fake.handlers["FilterLogEvents"] = lambda params: {"events": [], "nextToken": f"t{time.monotonic_ns()}"}
     with pytest.raises(RuntimeError, match="looping"):
-        logs.events("/g", _recent(), session=fake.session(), max_attempts=1)
+        logs.events("/g", recent_window(), session=fake.session(), max_attempts=1)
     assert fake.total == 31

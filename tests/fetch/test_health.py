@@ -8,14 +8,13 @@ import json
 import boto3
 import pandas as pd
 import pytest
-from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from incidentkit import aws, health, schema
+from incidentkit.fetch import aws, health
+from incidentkit import schema
 from incidentkit.errors import ParameterError
-
-NOW = dt.datetime.now(dt.timezone.utc)
+from _helpers.aws_stack import NOW, OK, REGIONS, TIMEOUT, canned, make_health_check, make_table, make_vpc, make_web_stack, observations
 
 
 # --------------------------------------------------------------------------------------------
@@ -23,74 +22,10 @@ NOW = dt.datetime.now(dt.timezone.utc)
 # --------------------------------------------------------------------------------------------
 
 
-def canned(session: boto3.Session, service_id: str, op: str, response: dict | None = None, *,
-           error: tuple[str, str] | None = None, status: int = 400) -> list[dict]:
-    """Answer ``op`` on every client of ``session`` with ``response`` (or an error), as Stubber does.
-
-    Registered on ``before-call``, so the read-only guard and the call listeners still run.
-    Returns the list of parameter dicts the operation was called with.
-    """
-    calls: list[dict] = []
-
-    def record(params, **kwargs):
-        calls.append(dict(params))
-
-    def handler(**kwargs):
-        if error:
-            code, message = error
-            return AWSResponse("https://stub", status, {}, None), {"Error": {"Code": code, "Message": message},
-                                                                      "ResponseMetadata": {"HTTPStatusCode": status}}
-        body = dict(response or {})
-        body.setdefault("ResponseMetadata", {"HTTPStatusCode": 200, "RetryAttempts": 0})
-        return AWSResponse("https://stub", 200, {}, None), body
-
-    session.events.register(f"before-parameter-build.{service_id}.{op}", record)
-    session.events.register(f"before-call.{service_id}.{op}", handler)
-    return calls
-
-
-def observations(statuses: dict[str, str], ip_base: str = "54.") -> list[dict]:
-    out = []
-    for i, (region, status) in enumerate(statuses.items()):
-        out.append({"Region": region, "IPAddress": f"{ip_base}{i}.0.{i}", "StatusReport": {"Status": status, "CheckedTime": NOW}})
-    return out
-
-
-REGIONS = ("us-east-1", "us-west-1", "us-west-2", "eu-west-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1", "sa-east-1")
-OK = "Success: HTTP Status Code 200, OK"
-TIMEOUT = "Failure: Connection timed out. The endpoint or the internet connection is down, or requests are being blocked by your firewall."
-
-
 @pytest.fixture
 def env():
     with mock_aws():
         yield boto3.Session(region_name="us-east-1")
-
-
-def _vpc(session):
-    ec2 = session.client("ec2")
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    s1 = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
-    s2 = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.2.0/24", AvailabilityZone="us-east-1b")["Subnet"]["SubnetId"]
-    return ec2, vpc, s1, s2
-
-
-def _web_stack(session, *, stop: int = 0, interval: int = 30, timeout: int = 5, unhealthy: int = 2, delay: str = "300"):
-    """ALB + target group + 3 instances (``stop`` of them stopped after registration)."""
-    ec2, vpc, s1, s2 = _vpc(session)
-    sg = ec2.create_security_group(GroupName="alb", Description="alb", VpcId=vpc)["GroupId"]
-    ids = [i["InstanceId"] for i in ec2.run_instances(ImageId="ami-12c6146b", MinCount=3, MaxCount=3, SubnetId=s1)["Instances"]]
-    elb = session.client("elbv2")
-    lb = elb.create_load_balancer(Name="web", Subnets=[s1, s2], SecurityGroups=[sg])["LoadBalancers"][0]["LoadBalancerArn"]
-    tg = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc, HealthCheckIntervalSeconds=interval,
-                                 HealthCheckTimeoutSeconds=timeout, UnhealthyThresholdCount=unhealthy,
-                                 HealthyThresholdCount=3)["TargetGroups"][0]["TargetGroupArn"]
-    elb.create_listener(LoadBalancerArn=lb, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": tg}])
-    elb.register_targets(TargetGroupArn=tg, Targets=[{"Id": i} for i in ids])
-    elb.modify_target_group_attributes(TargetGroupArn=tg, Attributes=[{"Key": "deregistration_delay.timeout_seconds", "Value": delay}])
-    if stop:
-        ec2.stop_instances(InstanceIds=ids[:stop])
-    return lb, tg, ids
 
 
 def _row(snap, rtype, rid=None):
@@ -116,7 +51,7 @@ def _setting(snap, rtype, rid, name):
 
 
 def test_target_group_all_running_is_healthy_with_settings_named_as_aws(env):
-    lb, tg, ids = _web_stack(env, interval=10, timeout=4, unhealthy=3, delay="45")
+    lb, tg, ids = make_web_stack(env, interval=10, timeout=4, unhealthy=3, delay="45")
     snap = health.snapshot({"target_group_arn": tg}, session=env, alarms=False)
     row = _row(snap, "target_group", tg)
     assert row["state"] == "healthy" and row["key_number"] == "3/3 healthy"
@@ -136,7 +71,7 @@ def test_target_group_all_running_is_healthy_with_settings_named_as_aws(env):
 
 
 def test_stopped_targets_show_aws_reason_code_and_degrade(env):
-    lb, tg, ids = _web_stack(env, stop=1)
+    lb, tg, ids = make_web_stack(env, stop=1)
     snap = health.snapshot({"target_group_arn": tg}, session=env, alarms=False)
     row = _row(snap, "target_group", tg)
     assert row["state"] == "degraded"
@@ -148,7 +83,7 @@ def test_stopped_targets_show_aws_reason_code_and_degrade(env):
 
 
 def test_no_healthy_target_is_unhealthy_and_fails_the_exit_code(env):
-    lb, tg, ids = _web_stack(env, stop=3)
+    lb, tg, ids = make_web_stack(env, stop=3)
     snap = health.snapshot({"target_group_arn": tg}, session=env, alarms=False)
     assert _row(snap, "target_group", tg)["state"] == "unhealthy"
     assert health.exit_code(snap) == 1
@@ -156,7 +91,7 @@ def test_no_healthy_target_is_unhealthy_and_fails_the_exit_code(env):
 
 
 def test_load_balancer_brings_its_target_groups_and_attributes(env):
-    lb, tg, ids = _web_stack(env)
+    lb, tg, ids = make_web_stack(env)
     snap = health.snapshot({"load_balancer": "web"}, session=env, alarms=False)
     assert _row(snap, "load_balancer", lb)["state"] == "healthy"
     assert _row(snap, "target_group", tg)["state"] == "healthy"
@@ -167,7 +102,7 @@ def test_load_balancer_brings_its_target_groups_and_attributes(env):
 
 @pytest.mark.parametrize("form", ["arn", "dimension", "loadbalancer/dimension", "name"])
 def test_every_documented_load_balancer_form_brings_its_settings_and_targets(env, form):
-    lb, tg, ids = _web_stack(env)
+    lb, tg, ids = make_web_stack(env)
     suffix = lb.split(":loadbalancer/", 1)[1]
     value = {"arn": lb, "dimension": suffix, "loadbalancer/dimension": f"loadbalancer/{suffix}", "name": "web"}[form]
     snap = health.snapshot({"load_balancer": value}, session=env, alarms=False)
@@ -178,7 +113,7 @@ def test_every_documented_load_balancer_form_brings_its_settings_and_targets(env
 
 @pytest.mark.parametrize("form", ["arn", "dimension", "name"])
 def test_every_documented_target_group_form(env, form):
-    lb, tg, ids = _web_stack(env)
+    lb, tg, ids = make_web_stack(env)
     value = {"arn": tg, "dimension": tg.split(":", 5)[-1], "name": "web"}[form]
     snap = health.snapshot({"target_group_arn": value, "load_balancer": lb}, session=env, alarms=False)
     assert _row(snap, "target_group", tg)["state"] == "healthy", "named once, collected once"
@@ -186,7 +121,7 @@ def test_every_documented_target_group_form(env, form):
 
 
 def test_a_load_balancer_form_with_another_id_is_not_found(env):
-    lb, _, _ = _web_stack(env)
+    lb, _, _ = make_web_stack(env)
     snap = health.snapshot({"load_balancer": "app/web/0000000000000000"}, session=env, alarms=False)
     row = _row(snap, "load_balancer", "app/web/0000000000000000")
     assert row["state"] == "unhealthy" and "another id" in row["reason"]
@@ -226,14 +161,8 @@ def test_timeout_reason_codes_are_counted_in_the_reason():
 # --------------------------------------------------------------------------------------------
 
 
-def _health_check(session, **cfg):
-    config = {"IPAddress": "203.0.113.10", "Port": 443, "Type": "HTTPS", "ResourcePath": "/health", "RequestInterval": 10,
-              "FailureThreshold": 2, **cfg}
-    return session.client("route53").create_health_check(CallerReference=json.dumps(cfg), HealthCheckConfig=config)["HealthCheck"]["Id"]
-
-
 def test_route53_checkers_all_failing_is_unhealthy_and_settings_are_read(env):
-    hc = _health_check(env)
+    hc = make_health_check(env)
     status = canned(env, "route-53", "GetHealthCheckStatus", {"HealthCheckObservations": observations({r: TIMEOUT for r in REGIONS})})
     canned(env, "route-53", "GetHealthCheckLastFailureReason", {"HealthCheckObservations": observations({r: TIMEOUT for r in REGIONS})})
     snap = health.snapshot({"health_check_id": hc}, session=env, alarms=False)
@@ -252,7 +181,7 @@ def test_route53_checkers_all_failing_is_unhealthy_and_settings_are_read(env):
 
 
 def test_route53_minority_failing_checkers_disagree_and_degrade(env):
-    hc = _health_check(env, Type="HTTP", Port=80)
+    hc = make_health_check(env, Type="HTTP", Port=80)
     statuses = {r: OK for r in REGIONS}
     statuses["eu-west-1"] = TIMEOUT
     statuses["sa-east-1"] = TIMEOUT
@@ -272,7 +201,7 @@ def test_route53_18_percent_rule():
 
 
 def test_route53_one_of_eight_healthy_is_still_unhealthy(env):
-    hc = _health_check(env)
+    hc = make_health_check(env)
     statuses = {r: TIMEOUT for r in REGIONS}
     statuses["us-east-1"] = OK
     canned(env, "route-53", "GetHealthCheckStatus", {"HealthCheckObservations": observations(statuses)})
@@ -376,25 +305,9 @@ def test_lambda_failed_update_and_provisioned_access_denied(monkeypatch):
 # --------------------------------------------------------------------------------------------
 
 
-def _table(session, name, billing="PROVISIONED", gsi=False):
-    kw = dict(TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}])
-    if billing == "PROVISIONED":
-        kw["ProvisionedThroughput"] = {"ReadCapacityUnits": 5, "WriteCapacityUnits": 10}
-        if gsi:
-            kw["GlobalSecondaryIndexes"] = [{"IndexName": "by-sk", "KeySchema": [{"AttributeName": "sk", "KeyType": "HASH"}],
-                                             "Projection": {"ProjectionType": "ALL"},
-                                             "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 3}}]
-    else:
-        kw["BillingMode"] = "PAY_PER_REQUEST"
-    if not gsi:
-        kw["AttributeDefinitions"] = kw["AttributeDefinitions"][:1]
-    session.client("dynamodb").create_table(**kw)
-
-
 def test_dynamodb_capacity_and_autoscaling(env):
-    _table(env, "orders", gsi=True)
-    _table(env, "events", billing="PAY_PER_REQUEST")
+    make_table(env, "orders", gsi=True)
+    make_table(env, "events", billing="PAY_PER_REQUEST")
     aas = env.client("application-autoscaling")
     aas.register_scalable_target(ServiceNamespace="dynamodb", ResourceId="table/orders",
                                  ScalableDimension="dynamodb:table:ReadCapacityUnits", MinCapacity=5, MaxCapacity=50)
@@ -509,11 +422,11 @@ def test_ecs_judgement_from_events_and_rollout():
 
 
 def test_security_group_blocking_route53_checkers_is_unhealthy(env):
-    ec2, vpc, *_ = _vpc(env)
+    ec2, vpc, *_ = make_vpc(env)
     sg = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}])
-    hc = _health_check(env)
+    hc = make_health_check(env)
     canned(env, "route-53", "GetHealthCheckStatus", {"HealthCheckObservations": observations({r: TIMEOUT for r in REGIONS})})
     canned(env, "route-53", "GetHealthCheckLastFailureReason", {"HealthCheckObservations": []})
     snap = health.snapshot({"security_group_ids": [sg], "health_check_id": hc}, session=env, alarms=False)
@@ -526,11 +439,11 @@ def test_security_group_blocking_route53_checkers_is_unhealthy(env):
 
 
 def test_security_group_allowing_checkers_is_healthy(env):
-    ec2, vpc, *_ = _vpc(env)
+    ec2, vpc, *_ = make_vpc(env)
     sg = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[
         {"IpProtocol": "tcp", "FromPort": 0, "ToPort": 65535, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}])
-    hc = _health_check(env)
+    hc = make_health_check(env)
     canned(env, "route-53", "GetHealthCheckStatus", {"HealthCheckObservations": observations({r: OK for r in REGIONS})})
     canned(env, "route-53", "GetHealthCheckLastFailureReason", {"HealthCheckObservations": []})
     snap = health.snapshot({"security_group_ids": sg, "health_check_id": hc}, session=env, alarms=False)
@@ -540,7 +453,7 @@ def test_security_group_allowing_checkers_is_healthy(env):
 
 
 def test_alarms_matched_by_dimension_with_history(env):
-    lb, tg, ids = _web_stack(env)
+    lb, tg, ids = make_web_stack(env)
     cw = env.client("cloudwatch")
     tg_dim = tg.split(":", 5)[-1]
     cw.put_metric_alarm(AlarmName="web-unhealthy-hosts", Namespace="AWS/ApplicationELB", MetricName="UnHealthyHostCount",
@@ -571,8 +484,8 @@ def test_alarms_matched_by_dimension_with_history(env):
 
 
 def test_access_denied_for_one_service_is_a_not_collected_row(env):
-    lb, tg, ids = _web_stack(env)
-    _table(env, "orders")
+    lb, tg, ids = make_web_stack(env)
+    make_table(env, "orders")
     canned(env, "dynamodb", "DescribeTable", error=("AccessDeniedException",
            "User: arn:aws:sts::123456789012:assumed-role/oncall/x is not authorized to perform: dynamodb:DescribeTable"))
     snap = health.snapshot({"target_group_arn": tg, "table_name": "orders"}, session=env, alarms=False)
@@ -587,7 +500,7 @@ def test_access_denied_for_one_service_is_a_not_collected_row(env):
 
 
 def test_a_table_named_by_its_arn(env):
-    _table(env, "orders")
+    make_table(env, "orders")
     snap = health.snapshot({"table_name": "arn:aws:dynamodb:us-east-1:123456789012:table/orders"}, session=env, alarms=False)
     assert _setting(snap, "dynamodb_table", "orders", "BillingMode") == "PROVISIONED"
 
@@ -610,15 +523,15 @@ def test_bad_resource_parameters():
 
 
 def test_unknown_parameter_ignored_when_not_strict(env):
-    _table(env, "orders")
+    make_table(env, "orders")
     snap = health.snapshot({"table_name": "orders", "log_groups": "/aws/lambda/api"}, strict=False, session=env, alarms=False)
     assert any("log_groups" in i for i in snap.issues)
     assert _row(snap, "dynamodb_table", "orders")["state"] == "healthy"
 
 
 def test_json_output_and_table(env):
-    lb, tg, ids = _web_stack(env, stop=3)
-    _table(env, "orders")
+    lb, tg, ids = make_web_stack(env, stop=3)
+    make_table(env, "orders")
     snap = health.snapshot({"target_group_arn": tg, "table_name": "orders"}, session=env, alarms=False)
     doc = json.loads(snap.to_json())
     assert doc["exit_code"] == 1
@@ -636,7 +549,7 @@ def test_json_output_and_table(env):
 
 
 def test_every_frame_has_fixed_columns_even_when_empty(env):
-    _table(env, "orders")
+    make_table(env, "orders")
     snap = health.snapshot({"table_name": "orders"}, session=env, alarms=False)
     assert set(snap.frames) == set(health.FRAME_COLUMNS)
     for name, df in snap.frames.items():

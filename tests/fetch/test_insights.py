@@ -1,4 +1,4 @@
-"""incidentkit.insights (re-exported by incidentkit.logs): Logs Insights into typed frames.
+"""incidentkit.fetch.insights (re-exported by incidentkit.fetch.logs): Logs Insights into typed frames.
 
 moto ignores Insights semantics (always Complete, no statistics, no filter/stats), so
 statuses, polling, splitting, truncation and token expiry are driven with botocore's
@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from botocore.stub import ANY, Stubber
 
-from incidentkit import aws, insights as ins, logs
+from incidentkit.fetch import aws, insights as ins, logs
 from incidentkit.errors import (
     IncompleteDataWarning,
     ParameterError,

@@ -1,4 +1,4 @@
-"""incidentkit.logs.events / iter_pages: FilterLogEvents into tidy frames.
+"""incidentkit.fetch.logs.events / iter_pages: FilterLogEvents into tidy frames.
 
 moto (in-process and over HTTP) for the call paths and paging at volume; botocore's Stubber
 for the shapes moto cannot produce (empty pages with tokens, repeated tokens, duplicates,
@@ -23,7 +23,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 
-from incidentkit import aws, logs, schema
+from incidentkit.fetch import aws, logs
+from incidentkit import schema
 from incidentkit.errors import (
     BadWindowError,
     EndpointError,
@@ -33,7 +34,7 @@ from incidentkit.errors import (
     ParameterError,
     ThrottledError,
 )
-from incidentkit.logs import _SeenIds
+from incidentkit.fetch.logs import _SeenIds
 from incidentkit.window import Window
 
 REGION = "us-east-1"
@@ -639,7 +640,7 @@ def test_progress_bar_counts_events(fake, monkeypatch):
 
 
 def test_progress_default_follows_tty_and_env(monkeypatch):
-    from incidentkit.logs import _progress_enabled
+    from incidentkit.fetch.logs import _progress_enabled
 
     class Tty:
         def __init__(self, tty: bool) -> None:
@@ -661,7 +662,7 @@ def test_progress_default_follows_tty_and_env(monkeypatch):
 
 
 def test_public_names_are_pinned():
-    from incidentkit import insights as ins
+    from incidentkit.fetch import insights as ins
 
     assert sorted(logs.__all__) == sorted([
         "events", "iter_pages", "EventPages", "MAX_PAGE_EVENTS", "MAX_STREAMS_PER_CALL",

@@ -1,4 +1,4 @@
-"""incidentkit.metrics: queries, statistics, periods, call planning, GetMetricData fetches, presets.
+"""incidentkit.fetch.metrics: queries, statistics, periods, call planning, GetMetricData fetches, presets.
 
 moto (in-process) for the call paths it emulates (Average/Sum/Minimum/Maximum/SampleCount,
 batching, time slicing); botocore's Stubber for what it gets wrong (percentiles,
@@ -26,7 +26,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from incidentkit import aws, metrics, schema
+from incidentkit.fetch import aws, metrics
+from incidentkit import schema
 from incidentkit.errors import (
     AccessDeniedError,
     BadWindowError,
@@ -34,7 +35,7 @@ from incidentkit.errors import (
     ParameterError,
     ThrottledError,
 )
-from incidentkit.metrics import MetricQuery
+from incidentkit.fetch.metrics import MetricQuery
 from incidentkit.window import Window
 
 REF = pd.Timestamp("2026-03-01T05:00:00Z")  # a fixed "now" for the pure planning tests

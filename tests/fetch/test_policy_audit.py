@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from incidentkit import aws
+from incidentkit.fetch import aws
 
 
 def test_recorded_calls_are_in_policy_and_allowed(recorded_aws_calls) -> None:

@@ -12,10 +12,11 @@ from botocore.stub import Stubber
 from hypothesis import given, settings as hsettings, strategies as st
 from moto import mock_aws
 
-from incidentkit import audit, aws, health
+from incidentkit.findings import audit
+from incidentkit.fetch import aws, health
 from incidentkit.errors import ParameterError
 
-from test_health import REGIONS, TIMEOUT, _health_check, _table, _vpc, _web_stack, canned, observations  # noqa: E402
+from _helpers.aws_stack import REGIONS, TIMEOUT, canned, make_health_check, make_table, make_vpc, make_web_stack, observations
 
 TG = "arn:aws:elasticloadbalancing:eu-west-1:111122223333:targetgroup/web/0123456789abcdef"
 
@@ -422,12 +423,12 @@ def _lambda_stub(monkeypatch, pce_configs):
 
 
 def test_run_flags_every_misconfiguration_of_the_incidents(env, monkeypatch):
-    lb, tg_arn, _ = _web_stack(env, interval=5, timeout=2, unhealthy=2, delay="30")
-    _table(env, "orders")
-    ec2, vpc, *_ = _vpc(env)
+    lb, tg_arn, _ = make_web_stack(env, interval=5, timeout=2, unhealthy=2, delay="30")
+    make_table(env, "orders")
+    ec2, vpc, *_ = make_vpc(env)
     sg = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[rule(["10.0.0.0/8"])])
-    hc = _health_check(env)
+    hc = make_health_check(env)
     canned(env, "route-53", "GetHealthCheckStatus", {"HealthCheckObservations": observations({r: TIMEOUT for r in REGIONS})})
     canned(env, "route-53", "GetHealthCheckLastFailureReason", {"HealthCheckObservations": []})
     stubber = _lambda_stub(monkeypatch, [])
@@ -444,12 +445,12 @@ def test_run_flags_every_misconfiguration_of_the_incidents(env, monkeypatch):
 
 
 def test_run_on_a_sound_configuration_flags_nothing_medium_or_above(env, monkeypatch):
-    lb, tg_arn, _ = _web_stack(env, interval=15, timeout=5, unhealthy=3, delay="120")
-    _table(env, "events", billing="PAY_PER_REQUEST")
-    ec2, vpc, *_ = _vpc(env)
+    lb, tg_arn, _ = make_web_stack(env, interval=15, timeout=5, unhealthy=3, delay="120")
+    make_table(env, "events", billing="PAY_PER_REQUEST")
+    ec2, vpc, *_ = make_vpc(env)
     sg = ec2.create_security_group(GroupName="web", Description="web", VpcId=vpc)["GroupId"]
     ec2.authorize_security_group_ingress(GroupId=sg, IpPermissions=[rule(checker_cidrs())])
-    hc = _health_check(env)
+    hc = make_health_check(env)
     canned(env, "route-53", "GetHealthCheckStatus", {"HealthCheckObservations": observations({r: TIMEOUT for r in REGIONS})})
     canned(env, "route-53", "GetHealthCheckLastFailureReason", {"HealthCheckObservations": []})
     stubber = _lambda_stub(monkeypatch, [{"FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:api:live",
@@ -464,7 +465,7 @@ def test_run_on_a_sound_configuration_flags_nothing_medium_or_above(env, monkeyp
 
 
 def test_run_on_a_settings_frame_makes_no_aws_call(env):
-    lb, tg_arn, _ = _web_stack(env, interval=5, timeout=2, unhealthy=2)
+    lb, tg_arn, _ = make_web_stack(env, interval=5, timeout=2, unhealthy=2)
     snap = health.snapshot({"target_group_arn": tg_arn}, session=env, alarms=False)
     calls = []
     listener = lambda service, op, params: calls.append((service, op))  # noqa: E731
@@ -480,7 +481,7 @@ def test_run_on_a_settings_frame_makes_no_aws_call(env):
 
 
 def test_run_reports_what_it_could_not_read(env):
-    _table(env, "orders")
+    make_table(env, "orders")
     canned(env, "dynamodb", "DescribeTable", error=("AccessDeniedException", "not authorized to perform: dynamodb:DescribeTable"))
     res = audit.run({"table_name": "orders"}, session=env)
     assert [(r.check_id, r.severity) for r in res] == [("not-checked", "info")]

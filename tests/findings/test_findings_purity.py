@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _findings_helpers import reference_findings
+from _helpers.findings import reference_findings
 
 from incidentkit import Investigation
 from incidentkit.errors import IncidentKitError
@@ -159,9 +159,9 @@ def _fake_aws(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int | None]]:
     """Logs, metrics and changes fetchers that count their calls (40 REPORT lines a log group)."""
     import pandas as pd
 
-    from incidentkit import changes as changes_mod
-    from incidentkit import logs as logs_mod
-    from incidentkit import metrics as metrics_mod
+    from incidentkit.fetch import changes as changes_mod
+    from incidentkit.fetch import logs as logs_mod
+    from incidentkit.fetch import metrics as metrics_mod
     from incidentkit import schema
 
     calls: list[tuple[str, int | None]] = []
@@ -213,7 +213,7 @@ def test_live_a_frame_fetched_for_another_purpose_is_never_an_input(tmp_path: Pa
 def test_findings_json_and_the_investigation_agree(tmp_path: Path) -> None:
     """What findings.json holds equals Investigation.findings() on the same sample (masked, as written)."""
     from incidentkit.masking import mask_obj
-    from incidentkit.report import findings_document, publish
+    from incidentkit.render.report import findings_document, publish
 
     inv = Investigation.sample("cold-start-tail")
     published = publish(inv, show=False)
@@ -240,7 +240,8 @@ def test_the_cli_the_templates_and_the_investigation_agree_on_a_sample(tmp_path:
     JupyterLab) and ``Investigation.findings()`` give the same findings on one sample."""
     from click.testing import CliRunner
 
-    from incidentkit import cli, runner
+    from incidentkit import cli
+    from incidentkit.run import runner
     from incidentkit.masking import mask_text
 
     sample = "cold-start-tail"

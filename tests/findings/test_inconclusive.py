@@ -33,10 +33,11 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from click.testing import CliRunner
 
-from incidentkit import cli, report
+from incidentkit import cli
+from incidentkit.render import report
 from incidentkit.evidence import EvidenceBundle
 from incidentkit.investigation import Investigation
-from test_faults import _error_response
+from _helpers.fake_aws import error_response
 
 REGION = "us-east-1"
 GROUPS = ["/aws/lambda/orders", "/ecs/web"]
@@ -76,7 +77,7 @@ class Throttle:
         if op != "FilterLogEvents":
             with self._lock:
                 self.by_op[op] += 1
-            return _error_response(request, {"cloudwatch-logs": "logs"}.get(service_id, service_id), "ThrottlingException",
+            return error_response(request, {"cloudwatch-logs": "logs"}.get(service_id, service_id), "ThrottlingException",
                                    "Rate exceeded")  # fmt: skip
         group = json.loads(request.body or b"{}").get("logGroupName")
         with self._lock:
@@ -217,7 +218,7 @@ def test_a_source_that_was_read_keeps_the_run_conclusive(moto_logs, tmp_path: Pa
 
 
 def test_a_fetch_cut_short_after_some_pages_is_incomplete_not_inconclusive(moto_logs, tmp_path: Path, monkeypatch) -> None:
-    from incidentkit import logs as logs_mod
+    from incidentkit.fetch import logs as logs_mod
 
     monkeypatch.setattr(logs_mod, "MAX_PAGE_EVENTS", 10)  # pages of 10: the first page is read, the second throttled
     start, end = moto_logs

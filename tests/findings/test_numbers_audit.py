@@ -25,7 +25,8 @@ import pandas as pd
 import pytest
 
 import incidentkit as ik
-from incidentkit import report, samples
+from incidentkit.render import report
+from incidentkit import samples
 
 pytestmark = pytest.mark.slow
 

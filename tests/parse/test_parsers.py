@@ -11,8 +11,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidentkit import emf, parsers, schema, useragent
+from incidentkit.parse import emf, useragent
+from incidentkit import parse as parsers, schema
 from incidentkit.errors import IncompleteDataWarning, ParameterError, ParseError
+from _helpers import ROOT
 
 RID = "8f507cfc-1b2c-4697-b07a-ac58fc914c95"
 RID2 = "57f231fb-1730-4395-85cb-4f71bd2b87b8"
@@ -627,9 +629,8 @@ def test_object_dtype_messages_and_missing_event_columns():
 def test_ingest_benchmark_runs_at_a_tiny_size(tmp_path):
     import subprocess
     import sys
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_ingest.py"
+    script = ROOT / "benchmarks" / "bench_ingest.py"
     out = subprocess.run(
         [sys.executable, str(script), "--events", "3000", "--repeat", "1", "--json", str(tmp_path / "r.json")],
         capture_output=True, text=True, timeout=600, check=False, env={**__import__("os").environ, "PYTHONWARNINGS": "ignore"},

@@ -11,7 +11,7 @@ import warnings
 import pandas as pd
 import pytest
 
-from incidentkit import parsers, schema
+from incidentkit import parse as parsers, schema
 
 
 def _lines(aws_samples, name: str) -> list[str]:

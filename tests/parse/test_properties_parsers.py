@@ -3,7 +3,7 @@
 For any list of lines — arbitrary text, arbitrary bytes decoded with ``errors="replace"``
 (as the fetcher does), and lines shaped like the formats the kit reads (JSON with the
 aliased field names and random values, Lambda platform lines, ALB and CLF entries, EMF),
-then cut at a random point — :func:`incidentkit.parsers.parse` returns one row per line, in
+then cut at a random point — :func:`incidentkit.parse.parse` returns one row per line, in
 order, raw text kept, and ``parsed + errors == events``. The helpers the parser relies on
 (User-Agent versions, EMF) take the same inputs without raising.
 
@@ -22,8 +22,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidentkit import emf, parsers, schema, useragent
-from incidentkit._parse_json import ALIASES
+from incidentkit.parse import emf, useragent
+from incidentkit import parse as parsers, schema
+from incidentkit.parse._json import ALIASES
 
 _QUIET = [HealthCheck.too_slow, HealthCheck.data_too_large]
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=_QUIET)

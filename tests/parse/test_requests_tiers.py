@@ -9,7 +9,8 @@ import uuid
 
 import pandas as pd
 
-from incidentkit import _requests, parsers
+from incidentkit.parse import _requests
+from incidentkit import parse as parsers
 
 T0 = pd.Timestamp("2026-03-10T02:30:00Z")
 

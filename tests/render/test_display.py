@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 import incidentkit as ik
-from incidentkit import display
+from incidentkit.render import display
 from incidentkit.findings import Finding, FindingList
-from incidentkit.report import SEVERITY_COLORS
+from incidentkit.render.report import SEVERITY_COLORS
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJlX3Rlc3Q"
 AKIA = "AKIAIOSFODNN7EXAMPLE"
@@ -175,7 +175,7 @@ def test_timeline_shows_each_change_relative_to_the_incident():
     assert "-14 min" in rows[0][1] and "-1 min" in rows[1][1] and "+20 min" in rows[2][1]
     assert rows[2][0] and not rows[0][0]  # only the change inside the window is shaded
     assert "AccessDenied" in rows[2][1]
-    from incidentkit.plots import CHANGE_COLORS
+    from incidentkit.render.plots import CHANGE_COLORS
 
     assert CHANGE_COLORS["DEPLOYMENT"] in rows[0][1] and CHANGE_COLORS["SECURITY_CHANGE"] in rows[2][1]
 

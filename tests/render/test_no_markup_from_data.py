@@ -39,10 +39,10 @@ import boto3
 import pandas as pd
 import pytest
 
-from incidentkit import markup
+from incidentkit.render import markup
 from incidentkit.errors import from_botocore, summarize
 from incidentkit.evidence import EvidenceBundle
-from test_security import _env
+from _helpers.user_env import user_env
 
 INCIDENTKIT = str(Path(sys.executable).with_name("incidentkit"))
 REGION = "us-east-1"
@@ -240,7 +240,7 @@ def offline_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
         bundle.record(name, _seed_logs(bundle.load(name)), kind="logs")
     for name in bundle.find("changes"):
         bundle.record(name, _seed_changes(bundle.load(name)), kind="changes")
-    return _run(["run", "triage", "--offline", "--evidence", str(tmp / "source"), "--out", str(tmp / "out")], _env(tmp), tmp)
+    return _run(["run", "triage", "--offline", "--evidence", str(tmp / "source"), "--out", str(tmp / "out")], user_env(tmp), tmp)
 
 
 @pytest.mark.slow
@@ -305,7 +305,7 @@ def live_report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
                     f"Duration: {100 + i}.5 ms\tBilled Duration: {101 + i} ms\tMemory Size: 512 MB\tMax Memory Used: 90 MB"}
                    for i in range(40)]
         logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=events)
-        env = _env(tmp, AWS_ENDPOINT_URL=url, AWS_ENDPOINT_URL_CLOUDTRAIL=f"http://127.0.0.1:{trail.server_address[1]}",
+        env = user_env(tmp, AWS_ENDPOINT_URL=url, AWS_ENDPOINT_URL_CLOUDTRAIL=f"http://127.0.0.1:{trail.server_address[1]}",
                    AWS_MAX_ATTEMPTS="1")
         yield _run(["run", "errors", "--start", start.isoformat(), "--end", end.isoformat(), "-p", f"log_groups={group}",
                     "-p", f"api_name=shop{payload('param')}", "--region", REGION, "--out", str(tmp / "out")], env, tmp)

@@ -14,7 +14,7 @@ import pytest
 from matplotlib.collections import PolyCollection, QuadMesh
 from matplotlib.colors import to_rgb
 
-from incidentkit import plots
+from incidentkit.render import plots
 from incidentkit.analyses import errors, latency
 from incidentkit.window import Window
 
@@ -360,7 +360,7 @@ def test_plots_never_import_pyplot():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("module", ["incidentkit.plots"])
+@pytest.mark.parametrize("module", ["incidentkit.render.plots"])
 def test_docstring_examples(module):
     import doctest
     import importlib

@@ -11,7 +11,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from incidentkit import postmortem, report
+from incidentkit.render import postmortem, report
 from incidentkit.evidence import EvidenceBundle
 from incidentkit.findings import Finding, FindingList
 from incidentkit.window import Window

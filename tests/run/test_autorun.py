@@ -20,10 +20,13 @@ import pytest
 from moto import mock_aws
 from click.testing import CliRunner
 
-from incidentkit import alarms, autorun, cli, publish, runner
+from incidentkit.fetch import alarms
+from incidentkit.run import autorun, publish, runner
+from incidentkit import cli
 from incidentkit.errors import AwsError
+from _helpers import DATA
 
-EVENTS = Path(__file__).parent / "data" / "alarm_events"
+EVENTS = DATA / "alarm_events"
 FUNCTION = "api-handler"
 GROUP = f"/aws/lambda/{FUNCTION}"
 ACCOUNT = "123456789012"
@@ -354,9 +357,9 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str], message: str) -> N
 @mock_aws
 def test_a_failed_run_to_s3_uploads_its_partial_notebook(tmp_path) -> None:
     """With an s3:// --out, a failing cell still leaves the partially executed notebook where the team looks."""
-    from test_runner import WINDOW, make_template
+    from _helpers.tiny_template import WINDOW, make_template
 
-    from incidentkit import autorun
+    from incidentkit.run import autorun
     from incidentkit.errors import NotebookError
 
     boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="reports")

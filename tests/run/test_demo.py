@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from _findings_helpers import reference_findings
+from _helpers.findings import reference_findings
 
-from incidentkit import demo, runner, samples, templates
+from incidentkit.run import demo, runner, templates
+from incidentkit import samples
 
 pytestmark = pytest.mark.slow
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from _helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "deploy" / "template.yaml"
 
 cfnlint_api = pytest.importorskip("cfnlint.api")
@@ -52,4 +51,4 @@ def test_dockerfile_copies_what_exists() -> None:
     copied = " ".join(line for line in text.splitlines() if line.startswith("COPY "))
     for path in ("pyproject.toml", "README.md", "incidentkit", "notebooks"):
         assert f" {path}" in copied and (ROOT / path).exists(), path
-    assert 'CMD ["incidentkit.autorun.handler"]' in text
+    assert 'CMD ["incidentkit.run.autorun.handler"]' in text

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from _helpers import ROOT
 
-NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore.ipynb"
+NOTEBOOK = ROOT / "notebooks" / "explore.ipynb"
 
 
 def _outputs(nb) -> list[dict]:
@@ -31,7 +31,7 @@ def test_the_guide_is_short_shipped_clean_and_offline_by_default():
 def test_explore_runs_offline_with_papermill(tmp_path, sample):
     import papermill
 
-    from incidentkit.runner import kernel_manager_class
+    from incidentkit.run.runner import kernel_manager_class
 
     out = tmp_path / "explore.ipynb"
     nb = papermill.execute_notebook(

@@ -8,7 +8,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from incidentkit import aws, publish
+from incidentkit.fetch import aws
+from incidentkit.run import publish
 from incidentkit.errors import NotFoundError, ParameterError, ReadOnlyViolation
 
 

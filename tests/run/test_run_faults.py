@@ -32,24 +32,16 @@ import nbformat
 import pytest
 from click.testing import CliRunner
 
-from incidentkit import runner
+from incidentkit.run import runner
 from incidentkit.errors import NotebookError
 from incidentkit.evidence import EvidenceBundle, sha256_file
+from _helpers.faulty_template import PARAMS
 
 pytestmark = pytest.mark.slow
 
 INCIDENTKIT = str(Path(sys.executable).with_name("incidentkit"))
 WINDOW = ["--start", "2026-03-01T03:00:00Z", "--end", "2026-03-01T04:00:00Z"]
 
-PARAMS = '''mode = "ok"  # ok | raise | exit | kill9 | sleep | big
-sleep_s: float = 60  # seconds to sleep in mode sleep
-start: "time" = None  # start
-end: "time" = None  # end
-region = None
-profile = None
-endpoint_url = None
-evidence = None
-offline = False'''
 
 BEFORE = '''import os, pathlib, signal, time
 import numpy as np
@@ -72,7 +64,7 @@ if mode == "big":
     bundle.record("logs-big", pd.DataFrame({"message": [os.urandom(64).hex() for _ in range(60_000)]}), kind="logs")'''
 
 AFTER = '''bundle.record("logs-after", pd.DataFrame({"message": ["fetched after"]}), kind="logs")
-from incidentkit import report
+from incidentkit.render import report
 _ = report.publish(findings=[])'''
 
 
@@ -373,7 +365,7 @@ def test_concurrent_runs_into_one_folder_do_not_collide(faulty: Path, tmp_path: 
 
 SAME_ID = """
 import sys
-from incidentkit import runner
+from incidentkit.run import runner
 try:
     r = runner.run(sys.argv[1], {"mode": "sleep", "sleep_s": "3", "start": "2026-03-01T03:00Z", "end": "2026-03-01T04:00Z"},
                    out=sys.argv[2], run_id="fixed-run-id")

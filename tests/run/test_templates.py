@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from incidentkit import templates
+from incidentkit.run import templates
 from incidentkit.errors import ParameterError, UnknownTemplateError
-from incidentkit.templates import Parameter, parse_parameters
+from incidentkit.run.templates import Parameter, parse_parameters
 
 EXPECTED = ["triage", "latency", "errors", "dynamodb", "health-checks", "deploy", "postmortem"]
 
@@ -23,8 +23,8 @@ def test_registry_is_lazy() -> None:
     import importlib
     import sys
 
-    sys.modules.pop("incidentkit.templates", None)
-    mod = importlib.import_module("incidentkit.templates")
+    sys.modules.pop("incidentkit.run.templates", None)
+    mod = importlib.import_module("incidentkit.run.templates")
     assert mod._registry.cache_info().currsize == 0  # nothing read at import time
 
 
@@ -159,9 +159,10 @@ def test_template_by_path(tmp_path: Path) -> None:
 
 
 def test_templates_ship_with_the_package() -> None:
-    from importlib import resources
-
-    files = {p.name for p in resources.files("incidentkit.templates").iterdir()}
+    folder = templates.get("triage").path.parent
+    assert folder.name == "notebooks"  # the source tree's notebooks/, or incidentkit/notebooks/ in a wheel
+    files = {p.name for p in folder.iterdir()}
     assert {f"{n}.ipynb" for n in EXPECTED} <= files
+    assert not [f for f in files if f.endswith(".py")], "notebooks/ holds only the templates"
     for n in EXPECTED:
-        json.loads((resources.files("incidentkit.templates") / f"{n}.ipynb").read_text())
+        json.loads((folder / f"{n}.ipynb").read_text())

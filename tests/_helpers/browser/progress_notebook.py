@@ -17,7 +17,8 @@ PAUSE_S = 0.15
 SETUP = f'''import json, time
 import boto3
 from botocore.awsrequest import AWSResponse
-from incidentkit import logs, Window
+from incidentkit.fetch import logs
+from incidentkit import Window
 
 WINDOW = Window.parse("2026-03-01T03:00Z", "2026-03-01T04:00Z", allow_future=True)
 T0 = int(WINDOW.start.value // 1_000_000)

@@ -1141,7 +1141,7 @@ class Investigation:
         self._own_evidence()
         if self._findings is not None and not kwargs:
             return self._findings
-        from .findings.model import detect
+        from .findings.registry import detect
 
         result = detect(self.inputs(), **kwargs)
         result.inconclusive = self.bundle.unread_primary()

@@ -1,5 +1,5 @@
 """Findings: causes named with their evidence and remediation (:mod:`.model`), and the
-detectors that find them.
+detectors that find them (:mod:`.registry`).
 
 Example
 -------
@@ -8,18 +8,8 @@ Example
 True
 """
 
-from .model import (
-    DETECTORS,
-    FINDING_IDS,
-    SEVERITIES,
-    Detector,
-    Finding,
-    FindingList,
-    Inputs,
-    Severity,
-    detect,
-    severity_rank,
-)
+from .model import SEVERITIES, Finding, FindingList, Inputs, Severity, severity_rank
+from .registry import DETECTORS, FINDING_IDS, Detector, detect
 
 __all__ = ["Finding", "FindingList", "Inputs", "SEVERITIES", "FINDING_IDS", "DETECTORS", "detect", "severity_rank",
            "Detector", "Severity"]

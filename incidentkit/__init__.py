@@ -27,26 +27,24 @@ from typing import Any as _Any
 
 from . import _moved
 
-_moved.install()  # old module paths (incidentkit.fetch.metrics ...) keep working: see incidentkit/_moved.py
+_moved.install()  # old module paths (incidentkit.metrics ...) keep working: see incidentkit/_moved.py
 
+from ._version import __version__  # noqa: E402
 from .errors import IncidentKitError  # noqa: E402
 from .evidence import EvidenceBundle  # noqa: E402
 from .findings import Finding, FindingList  # noqa: E402
 from .investigation import Investigation  # noqa: E402
 from .window import Window, parse_time  # noqa: E402
 from . import accessor as _accessor  # noqa: F401,E402  (registers the df.ik pandas accessor)
-# The stage package incidentkit.run, imported before the function run() below takes the name:
-# importing a subpackage binds its name on the parent once, when it is first imported.
-from . import run as _run_stage  # noqa: F401,E402
+from .render import display as _display  # noqa: F401,E402  (registers how findings and investigations show)
+# The stage package incidentkit.run is imported here, before the function run() below takes the
+# name: importing a subpackage binds its name on the parent once, when it is first imported.
+from .run import runner as _runner  # noqa: E402
 
-__version__ = "0.1.0"
 
-
-def run(template: str, parameters: dict | None = None, **options: object) -> "runner.RunResult":  # noqa: F821
+def run(template: str, parameters: dict | None = None, **options: object) -> _runner.RunResult:
     """Execute a notebook template into a run folder (see :func:`incidentkit.run.runner.run`)."""
-    from .run import runner
-
-    return runner.run(template, parameters, **options)  # type: ignore[arg-type]
+    return _runner.run(template, parameters, **options)  # type: ignore[arg-type]
 
 
 def __getattr__(name: str) -> _Any:

@@ -22,7 +22,6 @@ Example
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -43,6 +42,7 @@ from ._common import (
     two_proportion_z,
     wilson_interval,
 )
+from ..parse.useragent import version_from_user_agent
 from .change_words import blameless_actor, when_text
 from ..findings.model import Finding
 from .impact import counted
@@ -413,9 +413,6 @@ def skew_onset(
 # --------------------------------------------------------------------------- detector
 
 
-_UA_VERSION = re.compile(r"^\s*([A-Za-z][\w.\-]*)/(\d+(?:\.\d+)+)")
-
-
 def version_family(version: Any, level: int | None) -> Any:
     """``"2.9.1"`` at level 2 → ``"2.9.x"``, level 1 → ``"2.x"``; ``None`` keeps it; NA stays NA.
 
@@ -439,13 +436,8 @@ def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
     has = "app_version" in req.columns and req["app_version"].notna().any()
     if "user_agent" not in req.columns:
         return req if has else None
-    try:  # the kit's User-Agent rules: HTTP libraries and SDKs (okhttp/4.9.0) carry no app version
-        from ..parse.useragent import version_from_user_agent
-
-        uas = req["user_agent"].astype("object")
-        from_ua = uas.map(lambda ua: version_from_user_agent(ua) if isinstance(ua, str) else None)
-    except ImportError:  # pragma: no cover - useragent ships with the kit
-        from_ua = req["user_agent"].astype("string").str.extract(_UA_VERSION)[1]
+    # the kit's User-Agent rules: HTTP libraries and SDKs (okhttp/4.9.0) carry no app version
+    from_ua = req["user_agent"].astype("object").map(lambda ua: version_from_user_agent(ua) if isinstance(ua, str) else None)
     out = req.copy()
     out["app_version"] = (out["app_version"].astype("object").where(out["app_version"].notna(), from_ua.astype("object"))
                           if "app_version" in out.columns else from_ua.astype("object"))

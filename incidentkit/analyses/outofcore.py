@@ -53,13 +53,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
 from ._common import UTC_NS, auto_bin, to_timedelta
 from .compare import EXCLUDED as _EXCLUDED
+from .compare import empty_lift, score_counts, ua_family
 from ..errors import EvidenceError, ParameterError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,6 +80,19 @@ _TRUE_TEXT = ("true", "1", "yes", "y", "t")
 
 
 # --------------------------------------------------------------------------- sources
+
+@runtime_checkable
+class FrameFiles(Protocol):
+    """What :func:`dataset` reads of an evidence bundle (an :class:`incidentkit.evidence.EvidenceBundle` is one):
+    its frames by name or kind, each file checked against the manifest."""
+
+    path: Path
+
+    def names(self) -> list[str]: ...
+
+    def find(self, kind: str) -> list[str]: ...
+
+    def checked_file(self, name: str, *, verify: bool = True) -> Path: ...
 
 
 def dataset(
@@ -118,11 +132,9 @@ def dataset(
     """
     import pyarrow.dataset as pads
 
-    from ..evidence import EvidenceBundle
-
     if isinstance(source, pads.Dataset):
         return source
-    if isinstance(source, EvidenceBundle):
+    if isinstance(source, FrameFiles):
         wanted = list(names) if names is not None else source.find(kind)
         if not wanted:
             raise EvidenceError(
@@ -735,9 +747,7 @@ def compare(
     >>> top = compare("evidence/parsed-api.parquet", inv.window, inv.baseline).head(5)  # doctest: +SKIP
     """
     pa, pc, _ = _pa()
-    from .compare import _empty_lift, _score_counts, ua_family
-
-    empty = _empty_lift()
+    empty = empty_lift()
     d = dataset(source, names=names, kind=kind)
     schema = d.schema
     inc_expr = _selection(incident, schema, time, "incident")
@@ -857,7 +867,7 @@ def compare(
     if not rows:
         empty.attrs.update({"columns": final, "excluded": excluded})
         return empty
-    out = _score_counts(rows, n1, n2, alpha=alpha)
+    out = score_counts(rows, n1, n2, alpha=alpha)
     out.attrs.update({"n_incident": n1, "n_baseline": n2, "baseline": kind_text, "columns": final, "excluded": excluded})
     return out
 

@@ -47,6 +47,7 @@ import pandas as pd
 
 from ..errors import AwsError, NotFoundError, ParameterError, from_botocore
 from ..window import Window, parse_time
+from . import aws
 
 __all__ = [
     "AlarmMetric",
@@ -438,8 +439,6 @@ def describe(name_or_arn: str, *, session: Any = None, region: str | None = None
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from . import aws
-
     parts = _split_arn(name_or_arn)
     cw = aws.client("cloudwatch", session=session, region=region or parts.get("region"), endpoint_url=endpoint_url)
     name = _alarm_name(name_or_arn)
@@ -469,8 +468,6 @@ def history(alarm: Alarm | str, *, start: Any = None, end: Any = None, session: 
     Columns: ``timestamp`` (UTC), ``old_state``, ``new_state``, ``summary``.
     """
     from botocore.exceptions import BotoCoreError, ClientError
-
-    from . import aws
 
     name = alarm.name if isinstance(alarm, Alarm) else _alarm_name(alarm)
     reg = region or (alarm.region if isinstance(alarm, Alarm) else _split_arn(alarm).get("region"))

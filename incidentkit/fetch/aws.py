@@ -42,7 +42,7 @@ import botocore.config
 import botocore.loaders
 import botocore.session
 
-from ..errors import ParameterError, ReadOnlyViolation
+from ..errors import CREDENTIALS_HINT, NoCredentialsError, ParameterError, ReadOnlyViolation
 
 __all__ = [
     "client",
@@ -366,8 +366,6 @@ def profile_session(profile: str | None = None) -> boto3.Session:
     NoCredentialsError: AWS profile 'no-such-profile-xyz' is not configured: configure credentials ...
     """
     import botocore.exceptions as bx
-
-    from ..errors import CREDENTIALS_HINT, NoCredentialsError
 
     try:
         core = botocore.session.Session(profile=profile or None)

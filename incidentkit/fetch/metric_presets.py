@@ -25,12 +25,11 @@ Example
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Literal, Mapping, Sequence
+from typing import Literal, Mapping, Sequence
 
 from ..errors import ParameterError
+from .metric_query import MetricQuery, canonical_stat, make_id
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .metrics import MetricQuery
 
 __all__ = [
     "lambda_function",
@@ -79,9 +78,7 @@ def _build(
     *,
     region: str | None,
     period: int | None,
-) -> list["MetricQuery"]:
-    from .metrics import MetricQuery, canonical_stat, make_id  # late: metrics re-exports this module
-
+) -> list[MetricQuery]:
     out = []
     for metric_name, stat in metrics:
         s = canonical_stat(stat)
@@ -118,7 +115,7 @@ def lambda_function(
     qualifier: str | None = None,
     region: str | None = None,
     period: int | None = None,
-) -> list["MetricQuery"]:
+) -> list[MetricQuery]:
     """Metrics of one Lambda function (namespace ``AWS/Lambda``).
 
     ``name`` is a function name, ``name:alias``, or a function ARN (its region is used).
@@ -187,7 +184,7 @@ def lambda_function(
     return _build("lambda", display, display, "AWS/Lambda", dims, metrics, region=region, period=period)
 
 
-def lambda_account(*, region: str | None = None, period: int | None = None) -> list["MetricQuery"]:
+def lambda_account(*, region: str | None = None, period: int | None = None) -> list[MetricQuery]:
     """Account-wide Lambda concurrency in a region (no dimensions).
 
     ===================================  ===========================================================
@@ -227,7 +224,7 @@ def api_gateway(
     kind: Literal["auto", "rest", "http"] = "auto",
     region: str | None = None,
     period: int | None = None,
-) -> list["MetricQuery"]:
+) -> list[MetricQuery]:
     """Metrics of an API Gateway API (namespace ``AWS/ApiGateway``).
 
     REST APIs publish per ``ApiName`` (the API's *name*); HTTP APIs per ``ApiId`` (its
@@ -354,7 +351,7 @@ def _lb_display(suffix: str) -> str:
     return suffix.split("/")[1]
 
 
-def alb(load_balancer: str, *, region: str | None = None, period: int | None = None) -> list["MetricQuery"]:
+def alb(load_balancer: str, *, region: str | None = None, period: int | None = None) -> list[MetricQuery]:
     """Load-balancer-wide metrics of an ALB (namespace ``AWS/ApplicationELB``, dimension ``LoadBalancer``).
 
     ===================================  ===========================================================
@@ -404,7 +401,7 @@ def alb(load_balancer: str, *, region: str | None = None, period: int | None = N
 
 def target_group(
     target_group: str, load_balancer: str, *, region: str | None = None, period: int | None = None
-) -> list["MetricQuery"]:
+) -> list[MetricQuery]:
     """Metrics of one ALB target group (dimensions ``TargetGroup`` + ``LoadBalancer``).
 
     ===================================  ===========================================================
@@ -462,7 +459,7 @@ def dynamodb_table(
     operations: Sequence[str] = DYNAMODB_OPERATIONS,
     region: str | None = None,
     period: int | None = None,
-) -> list["MetricQuery"]:
+) -> list[MetricQuery]:
     """Metrics of one DynamoDB table (namespace ``AWS/DynamoDB``), or of one of its GSIs.
 
     ``table`` is a name or a table ARN. ``index`` (a global secondary index) switches the
@@ -541,7 +538,7 @@ _RDS_ARN = re.compile(rf"^{_ARN_PARTITION}:rds:([a-z0-9-]+):\d{{12}}:db:([A-Za-z
 _RDS_ID = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,62}$")
 
 
-def rds_instance(instance: str, *, region: str | None = None, period: int | None = None) -> list["MetricQuery"]:
+def rds_instance(instance: str, *, region: str | None = None, period: int | None = None) -> list[MetricQuery]:
     """Metrics of one RDS DB instance (namespace ``AWS/RDS``, dimension ``DBInstanceIdentifier``).
 
     =================================  ==============================================================
@@ -592,7 +589,7 @@ _HC_ARN = re.compile(rf"^{_ARN_PARTITION}:route53:::healthcheck/([A-Za-z0-9-]{{1
 _HC_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
-def route53_health_check(health_check_id: str, *, period: int | None = None) -> list["MetricQuery"]:
+def route53_health_check(health_check_id: str, *, period: int | None = None) -> list[MetricQuery]:
     """Metrics of one Route 53 health check (namespace ``AWS/Route53``, dimension ``HealthCheckId``).
 
     Route 53 publishes these metrics **only in us-east-1**, whatever the region of the
@@ -636,7 +633,7 @@ _EC2_ARN = re.compile(rf"^{_ARN_PARTITION}:ec2:([a-z0-9-]+):\d{{12}}:instance/(i
 _EC2_ID = re.compile(r"^i-[0-9a-f]{8,17}$")
 
 
-def ec2_instance(instance_id: str, *, region: str | None = None, period: int | None = None) -> list["MetricQuery"]:
+def ec2_instance(instance_id: str, *, region: str | None = None, period: int | None = None) -> list[MetricQuery]:
     """Metrics of one EC2 instance (namespace ``AWS/EC2``, dimension ``InstanceId``).
 
     Basic monitoring publishes every 5 minutes: with a 60 s period such instances show
@@ -688,7 +685,7 @@ HISTORY_SPAN_DAYS = 7
 _TABLE_HISTORY = {"ConsumedReadCapacityUnits", "ReadThrottleEvents"}
 
 
-def history_queries(resources: Mapping[str, object], *, period: int | None = None) -> list["MetricQuery"]:
+def history_queries(resources: Mapping[str, object], *, period: int | None = None) -> list[MetricQuery]:
     """The queries of a schedule history for ``resources``: each table's reads and read throttles (Sum).
 
     ``resources`` are the template parameters (``table_name`` as a name, a list, a comma-separated

@@ -17,12 +17,14 @@ Example
 
 from __future__ import annotations
 
+import html
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Literal, Mapping
 
 import pandas as pd
 
+from .._util import views
 from ..window import Window
 
 __all__ = [
@@ -123,14 +125,14 @@ class Finding:
         return cls(**{k: v for k, v in data.items() if k in known})
 
     def _repr_html_(self) -> str:
-        from ..render.display import finding_html  # a card: severity colour, evidence, remediation
-
-        return finding_html(self)
+        # a card: severity colour, evidence, remediation (drawn by incidentkit.render.display)
+        return views.show("finding_html", self, fallback=f"<pre>{html.escape(self._line())}</pre>")
 
     def __str__(self) -> str:
-        from ..render.display import finding_text  # the same card as plain text (terminal)
+        return views.show("finding_text", self, fallback=self._line())  # the same card as plain text (terminal)
 
-        return finding_text(self)
+    def _line(self) -> str:
+        return f"[{self.severity}] {self.id}: {self.title}"
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(str(self))
@@ -167,14 +169,14 @@ class FindingList(list):
         return [f.to_dict() for f in self]
 
     def _repr_html_(self) -> str:
-        from ..render.display import findings_html  # ranked table + cards, most likely cause first (Jupyter)
-
-        return findings_html(self)
+        # ranked table + cards, most likely cause first (drawn by incidentkit.render.display)
+        return views.show("findings_html", self, fallback=f"<pre>{html.escape(self._lines())}</pre>")
 
     def __str__(self) -> str:
-        from ..render.display import findings_text  # the same, as plain text (terminal)
+        return views.show("findings_text", self, fallback=self._lines())  # the same, as plain text (terminal)
 
-        return findings_text(self)
+    def _lines(self) -> str:
+        return "\n".join(f._line() for f in self) or "no finding"
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text("[...]" if cycle else str(self))

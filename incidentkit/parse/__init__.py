@@ -91,6 +91,7 @@ from .. import schema
 from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np
 from ._json import ALIASES, JSON_FORMATS, normalize_field_map, parse_json
 from ._requests import assemble_requests
+from .useragent import parse_user_agent
 from ..errors import IncompleteDataWarning, ParameterError, ParseError
 
 __all__ = ["ALIASES", "FORMATS", "extract", "parse", "requests"]
@@ -519,8 +520,6 @@ def _derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> Non
         need = pc.and_(ua.is_valid(), pc.invert(cols["app_version"].is_valid()))
         need = pc.and_(need, pc.invert(pc.equal(cols["format"], "cloudtrail").fill_null(False)))
         if pc.any(need).as_py():
-            from .useragent import parse_user_agent
-
             cand = pc.if_else(need, ua, pa.scalar(None, STR))
             vers = map_distinct(cand, lambda u: parse_user_agent(u)[1] if u is not None else None)
             cur = cols["app_version"]

@@ -32,6 +32,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
+from ..errors import ParameterError
+from ._text import error_fields_from_text
 from .arrow import (
     BOOL,
     F64,
@@ -346,8 +348,6 @@ def normalize_field_map(field_map: Mapping[str, Any] | None) -> FieldMap:
     Keys are output fields (``status``, ``latency_ms``, ``app_version``, ... or
     ``timestamp`` for the record's own time).
     """
-    from ..errors import ParameterError
-
     if not field_map:
         return FieldMap({})
     if not isinstance(field_map, Mapping):
@@ -863,8 +863,6 @@ _RTYPE_ARR = pa.array([None, None, "metric", "log", "access", "log"], type=STR)
 
 def extract(ch: _Chunk, fm: FieldMap, need_time: np.ndarray | None = None) -> dict[str, pa.Array]:
     """Output fields from the known leaves of ``ch`` (see module docstring)."""
-    from ._text import error_fields_from_text  # local import: the modules use each other
-
     n = ch.n
     if need_time is None:
         need_time = np.ones(n, dtype=bool)

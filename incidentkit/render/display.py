@@ -40,7 +40,12 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
+from .. import schema
+from .._util import views
 from ..masking import mask_text
+from ..window import parse_time
+from . import report
+from .theme import CHANGE_COLORS, SEVERITY_COLORS
 
 __all__ = [
     "findings_html",
@@ -101,8 +106,6 @@ def _dicts(findings: Iterable[Any]) -> list[dict[str, Any]]:
 
 
 def _badge(severity: str) -> str:
-    from .report import SEVERITY_COLORS
-
     bg, fg = SEVERITY_COLORS.get(severity, SEVERITY_COLORS["info"])
     return (
         f'<span class="ik-severity ik-severity-{_e(severity)}" style="background-color:{bg};color:{fg};border-radius:4px;'
@@ -140,8 +143,6 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None) -> str:
     >>> "MEDIUM" in html and "scan-read-burst" in html
     True
     """
-    from . import report
-
     items = _dicts(findings)
     errors: Mapping[str, str] = getattr(findings, "errors", None) or {}
     if title is None:
@@ -194,8 +195,6 @@ def findings_text(findings: Iterable[Any]) -> str:
     >>> findings_text(FindingList([], errors={"scan-read-burst": "KeyError: 'table'"})).splitlines()[-1]
     "  - scan-read-burst: KeyError: 'table'"
     """
-    from . import report
-
     items = _dicts(findings)
     errors: Mapping[str, str] = getattr(findings, "errors", None) or {}
     lines = []
@@ -217,8 +216,6 @@ def finding_html(finding: Any) -> str:
     >>> "ik-finding-view" in finding_html(Finding(id="x", title="t", severity="low", summary="s"))
     True
     """
-    from . import report
-
     card = report.findings_html(_dicts([finding]))
     # A lone card is not ranked: drop the report's "#1" (finding 3 of a list shown alone is not #1).
     card = card.replace(">#1</span>", "></span>", 1)
@@ -227,8 +224,6 @@ def finding_html(finding: Any) -> str:
 
 def finding_text(finding: Any) -> str:
     """One finding as plain text (the report's block, without a rank)."""
-    from . import report
-
     text = report.findings_text(_dicts([finding]))
     if text.startswith("#1 "):
         text = text[3:]
@@ -264,15 +259,11 @@ def _window_of(window: Any) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     if hasattr(window, "start") and hasattr(window, "end"):
         return pd.Timestamp(window.start), pd.Timestamp(window.end)
     start, end = window
-    from ..window import parse_time
-
     return parse_time(start), parse_time(end)
 
 
 def _timeline_rows(changes: pd.DataFrame | None, window: Any, limit: int) -> tuple[pd.DataFrame, int, Any]:
     """The rows to show (report.changes_table's columns, plus ``vs incident``), hidden count, bounds."""
-    from . import report
-
     table = report.changes_table(changes, limit=limit)
     n = 0 if changes is None else len(changes)
     bounds = _window_of(window)
@@ -316,8 +307,6 @@ def timeline_html(changes: pd.DataFrame | None, *, window: Any = None, limit: in
     >>> "-10 min" in html and "alice" not in html
     True
     """
-    from .plots import CHANGE_COLORS
-
     table, hidden, bounds = _timeline_rows(changes, window, limit)
     n = 0 if changes is None else len(changes)
     if title is None:
@@ -413,8 +402,6 @@ class ChangeTimeline:
     """
 
     def __init__(self, changes: pd.DataFrame | None, *, window: Any = None, limit: int = 50) -> None:
-        from .. import schema
-
         self.frame = changes if changes is not None else schema.empty_frame("changes")
         self.window = window
         self.limit = limit
@@ -450,9 +437,7 @@ def _source(inv: Any) -> str:
 
 
 def _dq(inv: Any) -> dict[str, Any]:
-    from . import report
-
-    findings = getattr(inv, "_findings", None)
+    findings = inv.computed_findings
     return report.data_quality(inv.bundle, detector_errors=getattr(findings, "errors", None),
                                issues=list(getattr(inv, "issues", []) or []))
 
@@ -469,7 +454,7 @@ def investigation_repr(inv: Any) -> str:
     state = "complete" if dq["complete"] else "INCOMPLETE: " + ", ".join(dq["incomplete_frames"] + dq["truncated_frames"])
     lines.append(f"  evidence  {_plural(dq['frames'], 'frame')}, {dq['rows']:,} rows, {dq['api_calls']:,} API calls, "
                  f"{state}  ({inv.bundle.path})")
-    findings = getattr(inv, "_findings", None)
+    findings = inv.computed_findings
     if findings is None:
         lines.append("  findings  not run yet: call .findings()")
     elif not len(findings):
@@ -490,7 +475,7 @@ def investigation_text(inv: Any) -> str:
     res = getattr(inv, "resources", {}) or {}
     if res:
         lines.append("  resources " + "; ".join(f"{k}={', '.join(map(str, v)) if isinstance(v, list) else v}" for k, v in res.items()))
-    findings = getattr(inv, "_findings", None)
+    findings = inv.computed_findings
     if findings is not None:
         lines.append("")
         lines.append(findings_text(findings))
@@ -503,8 +488,6 @@ def investigation_html(inv: Any) -> str:
     Shows what the investigation holds; never fetches nor runs the detectors (call
     ``inv.findings()`` for that: its result displays on its own, and here afterwards).
     """
-    from . import report
-
     dq = _dq(inv)
     kv = [("window", str(inv.window))]
     if getattr(inv, "baseline", None) is not None:
@@ -534,7 +517,7 @@ def investigation_html(inv: Any) -> str:
     if issues:
         parts.append('<div style="margin:6px 0"><b>Issues</b><ul style="margin:2px 0">'
                      + "".join(f"<li>{_e(i)}</li>" for i in issues) + "</ul></div>")
-    findings = getattr(inv, "_findings", None)
+    findings = inv.computed_findings
     if findings is None:
         parts.append(f'<div style="color:{_MUTED};margin:6px 0">Findings not run yet: call <code>.findings()</code>.</div>')
     elif not len(findings) and dq.get("inconclusive"):
@@ -555,3 +538,14 @@ def investigation_html(inv: Any) -> str:
                      "ruled out): " + "; ".join(f"<code>{_e(k)}</code>: {_e(v)}" for k, v in errors.items()) + "</div>")
     parts.append("</div>")
     return "".join(parts)
+
+
+# How findings, a list of findings and an investigation show themselves (incidentkit/_util/views.py):
+# they live below this module in the data flow and ask for these views by name.
+views.register("finding_html", finding_html)
+views.register("finding_text", finding_text)
+views.register("findings_html", findings_html)
+views.register("findings_text", findings_text)
+views.register("investigation_html", investigation_html)
+views.register("investigation_text", investigation_text)
+views.register("investigation_repr", investigation_repr)

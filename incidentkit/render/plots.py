@@ -41,21 +41,14 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
-from ..analyses._common import as_utc, normalize_stat
+from ..analyses import errors as _errors
+from ..analyses._common import as_utc, auto_bin, normalize_stat, to_timedelta
 from ..fetch.changes import normalize_event_name
+from .theme import CHANGE_COLORS
 
 __all__ = ["timeline", "latency_bands", "version_share", "heatmap", "error_rate", "IncidentFigure", "CHANGE_COLORS",
            "PALETTE"]
 
-#: Colour of each change class on every plot.
-CHANGE_COLORS: dict[str, str] = {
-    "DEPLOYMENT": "#1f5fbf",
-    "SECURITY_CHANGE": "#c0392b",
-    "CONFIG_CHANGE": "#e67e22",
-    "IAM": "#8e44ad",
-    "SCALING": "#27ae60",
-    "OTHER": "#7f8c8d",
-}
 #: Colours of data series: chosen apart from the change colours (changes are also dashed, with a flag).
 PALETTE: tuple[str, ...] = ("#1b9e77", "#7a4988", "#d4a017", "#e7298a", "#2f4f4f", "#a6761d", "#66a61e", "#666666")
 _INCIDENT = "#e74c3c"
@@ -762,8 +755,6 @@ def error_rate(
     >>> fig.axes[0].get_ylabel(), fig.axes[1].get_xlabel()
     ('share of requests', 'time (UTC)')
     """
-    from ..analyses import errors as _errors
-
     frame = data if data is not None and "rate_5xx" in data.columns else _errors.error_rate(data, by=by)
     fig, axes = _new(2, height_ratios=[3, 1])
     ax, axc = axes
@@ -892,9 +883,6 @@ def version_share(
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['2.9.0', '3.0.1']
     """
-    from ..analyses import errors as _errors
-    from ..analyses._common import auto_bin, to_timedelta
-
     fig, axes = _new(2, height_ratios=[1, 1])
     ax, axe = axes
     if requests is None or requests.empty or version not in requests.columns or "timestamp" not in requests.columns:

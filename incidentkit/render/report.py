@@ -27,12 +27,18 @@ import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from .._util.blameless import blameless_actor
-from ..fetch.changes import normalize_event_name
-from ..errors import summarize
 from .._util.fmt import value as _fmt
-from .markup import sanitize_notebook
+from .._version import __version__
 from ..analyses import impact as _impact
+from ..analyses import latency as _latency
+from ..analyses import onset as _onset
+from ..errors import summarize
+from ..evidence import atomic_write_text
+from ..fetch.changes import normalize_event_name
 from ..masking import mask_obj, mask_text
+from . import postmortem as _pm
+from .markup import sanitize_notebook
+from .theme import SEVERITY_COLORS
 
 __all__ = [
     "MIME",
@@ -68,14 +74,6 @@ __all__ = [
 #: MIME type of the results a template publishes (read back by the runner).
 MIME = "application/vnd.incidentkit.result+json"
 
-#: Background / text colours per severity (readable in light and dark themes).
-SEVERITY_COLORS: dict[str, tuple[str, str]] = {
-    "critical": ("#7f1d1d", "#ffffff"),
-    "high": ("#c2410c", "#ffffff"),
-    "medium": ("#b45309", "#ffffff"),
-    "low": ("#1d4ed8", "#ffffff"),
-    "info": ("#475569", "#ffffff"),
-}
 
 _FILE_MODE = 0o600
 
@@ -499,8 +497,6 @@ def findings_document(*, template: str, published: Mapping[str, Any] | None, par
     if pub.get("sample"):
         doc["sample"] = pub["sample"]
     doc["impact"] = pub.get("impact")
-    from .. import __version__
-
     doc["incidentkit_version"] = __version__
     return mask_obj(doc)
 
@@ -515,8 +511,6 @@ def postmortem_data(investigation: Any, findings: Iterable[Any], *, impact: Mapp
     is missing instead of guessing. ``impact``: the numbers already computed for
     ``findings.json`` (default: the investigation's).
     """
-    from . import postmortem as _pm  # noqa: F401  (kept separate: pure functions on frames)
-
     return _pm.build(investigation, findings, impact=impact)
 
 
@@ -526,8 +520,6 @@ def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level:
     ``level`` is the level of its top heading (2 inside a notebook section); ``in_report``:
     shown in a report that has the findings' cards (see :func:`incidentkit.render.postmortem_doc.markdown`).
     """
-    from . import postmortem as _pm
-
     text = _pm.markdown(result, links=links, in_report=in_report)
     if level > 1:
         text = re.sub(r"(?m)^(#+) ", lambda m: "#" * (len(m.group(1)) + level - 1) + " ", text)
@@ -539,15 +531,11 @@ def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level:
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write masked text to ``path`` (mode 0600)."""
-    from ..evidence import atomic_write_text
-
     atomic_write_text(path, mask_text(text), mode=_FILE_MODE)
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     """Write masked JSON to ``path`` (mode 0600)."""
-    from ..evidence import atomic_write_text
-
     atomic_write_text(path, json.dumps(mask_obj(data), indent=2, ensure_ascii=False, default=str) + "\n", mode=_FILE_MODE)
 
 
@@ -577,8 +565,6 @@ def mask_notebook(nb: Mapping[str, Any]) -> Any:
 def write_notebook(nb: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a masked copy of ``nb`` to ``path`` (mode 0600)."""
     import nbformat
-
-    from ..evidence import atomic_write_text
 
     atomic_write_text(path, nbformat.writes(mask_notebook(nb)), mode=_FILE_MODE)
 
@@ -664,8 +650,6 @@ def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
 
 def write_html(nb: Mapping[str, Any], path: str | os.PathLike[str], *, hide_code: bool = False, failed: bool = False) -> None:
     """Write ``report.html`` (mode 0600). ``failed`` adds nothing: papermill's banner shows the error."""
-    from ..evidence import atomic_write_text
-
     atomic_write_text(path, to_html(nb, hide_code=hide_code), mode=_FILE_MODE)
 
 
@@ -696,8 +680,6 @@ def moved_metrics(metrics: Any, *, window: Any, baseline: Any = None, limit: int
     series' label).
     """
     import pandas as pd
-
-    from ..analyses import onset as _onset
 
     if metrics is None or len(metrics) == 0:
         return metrics, pd.DataFrame()
@@ -791,8 +773,6 @@ def latency_note(requests: Any, baseline_requests: Any = None) -> Any:
     """One paragraph: P50/P90/P99 of the requests counted once (the impact's tier), against
     the baseline at the same tier, and the cold starts left out — of the Lambda invocations
     behind the requests when the entry point's rows do not say which were cold."""
-    from ..analyses import latency as _latency
-
     if requests is None or len(requests) == 0:
         return note("No request-level logs in the evidence: latency comes from metrics only.")
     tier = _impact.counting_tier(requests)
@@ -833,7 +813,7 @@ def data_quality_view(investigation: Any) -> Any:
     """The data-quality appendix of an investigation as HTML (verdict, totals, per frame)."""
     from IPython.display import HTML
 
-    findings = investigation._findings
+    findings = investigation.computed_findings
     dq = data_quality(investigation.bundle, detector_errors=getattr(findings, "errors", None), issues=investigation.issues)
     return HTML(data_quality_html(dq))
 

@@ -30,9 +30,10 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from ..fetch import alarms
 from ..errors import AwsError, IncidentKitError, NotebookError, ParameterError, from_botocore
+from ..fetch import alarms, aws
 from ..masking import mask_obj, mask_text
+from . import publish, runner, templates
 
 __all__ = [
     "AutoRun",
@@ -90,9 +91,6 @@ def check_destination(url: str, *, session: Any = None, region: str | None = Non
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from ..fetch import aws
-    from . import publish
-
     bucket, prefix = publish.parse_s3_url(url)
     s3 = aws.client("s3", session=session, region=region, endpoint_url=endpoint_url, allow_writes_to=url)
     try:
@@ -139,8 +137,6 @@ def run_to(
     last (:func:`incidentkit.run.publish.publish`) and the folder removed. Returns the
     ``RunResult`` and where the run is (a folder, or the run's ``s3://`` URL).
     """
-    from . import publish, runner
-
     out_text = os.fspath(out)
     if sse not in (None, "AES256", "aws:kms"):
         raise ParameterError(f"--sse {sse!r} is not one of AES256, aws:kms")
@@ -179,8 +175,6 @@ def _publish_failed(exc: NotebookError, url: str, **publish_kwargs: Any) -> None
     (:data:`incidentkit.run.publish.FAILED_MARKER`), never as the ``manifest.json`` that marks
     a complete run. A failure to upload is added to the error, never raised over it.
     """
-    from . import publish
-
     notebook = exc.context.get("notebook")
     folder = Path(notebook).parent if notebook else None
     if folder is None or not folder.is_dir():
@@ -216,8 +210,6 @@ def run_derived(
     parameters the template does not declare are left out and noted. ``on_derived`` is
     called before anything runs (the CLI prints what was derived there).
     """
-    from . import publish, templates
-
     tpl = templates.get(template)
     declared = set(tpl.parameter_names)
     notes = list(derivation.notes)
@@ -298,8 +290,6 @@ def run_from_event(
     out = out or os.environ.get("INCIDENTKIT_OUT") or "runs"
     kms_key_id = kms_key_id or os.environ.get("INCIDENTKIT_KMS_KEY_ID") or None
     if session is None and profile:
-        from ..fetch import aws
-
         session = aws.profile_session(profile)
     trigger = alarms.trigger_from_event(event)
     region = region or trigger.alarm.region
@@ -343,8 +333,6 @@ def run_from_alarm(
 ) -> AutoRun:
     """Investigate the last ALARM transition of a named alarm (``--from-alarm``)."""
     if session is None and profile:
-        from ..fetch import aws
-
         session = aws.profile_session(profile)
     derivation = alarms.from_alarm(name_or_arn, session=session, region=region, endpoint_url=endpoint_url, now=now)
     return run_derived(derivation, template=template, out=out, parameters=parameters, region=region, profile=profile,

@@ -26,6 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from .. import samples
+from ..errors import IncidentKitError, ParameterError
+from ..render.report import write_text
+from ..render.theme import SEVERITY_COLORS
+from . import runner
 from .runner import make_out_dir
 
 __all__ = ["DemoResult", "run_demo", "default_jobs", "format_line", "write_index", "MATCH_SEVERITIES"]
@@ -87,9 +92,6 @@ def _one(sample: str, out: str, hide_code: bool, expected: str | None, title: st
     """Run triage on one sample (in a worker process)."""
     os.environ.setdefault("INCIDENTKIT_PROGRESS", "0")
     os.environ.setdefault("MPLBACKEND", "Agg")
-    from . import runner
-    from ..errors import IncidentKitError
-
     started = time.monotonic()
     res = DemoResult(sample=sample, expected=expected, title=title)
     try:
@@ -140,14 +142,10 @@ def run_demo(
     """
     import pandas as pd
 
-    from .. import samples
-
     wanted = list(names) if names else samples.names()
     known = samples.names()
     unknown = [n for n in wanted if n not in known]
     if unknown:
-        from ..errors import ParameterError
-
         raise ParameterError(f"no bundled sample {unknown[0]!r}; samples: {', '.join(known)}")
     cat = samples.catalog()
     expected: dict[str, tuple[str | None, str]] = {}
@@ -219,8 +217,6 @@ def format_line(r: DemoResult, *, root: Path | None = None) -> str:
 
 def write_index(folder: Path, results: Sequence[DemoResult]) -> Path:
     """Write ``index.html`` linking every report with its top finding."""
-    from ..render.report import SEVERITY_COLORS, write_text
-
     rows = []
     for r in results:
         if r.top:

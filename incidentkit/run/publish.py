@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ParameterError, from_botocore
+from ..fetch import aws
 from ..masking import mask_text
 
 __all__ = ["parse_s3_url", "publish", "exists", "PUBLISHED_MANIFEST", "FAILED_MARKER"]
@@ -56,8 +57,6 @@ def parse_s3_url(url: str) -> tuple[str, str]:
 
 
 def _s3(url: str, session: Any, region: str | None, endpoint_url: str | None) -> Any:
-    from ..fetch import aws
-
     return aws.client("s3", session=session, region=region, endpoint_url=endpoint_url, allow_writes_to=url)
 
 

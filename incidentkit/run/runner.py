@@ -50,13 +50,18 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .. import samples as _samples
+from ..errors import IncidentKitError, NotebookError, ParameterError
+from ..evidence import EvidenceBundle, copy_bundle
+from ..findings.model import Finding, FindingList
+from ..investigation import RESOURCE_PARAMETERS, source_text
+from ..investigation import check_access as check_aws_access
+from ..masking import mask_text
+from ..render import report
+from ..window import Window
 from . import templates as _templates
 from .notebook_io import StderrTail, masked_output_path
-from ..errors import EvidenceError, IncidentKitError, NotebookError, ParameterError
-from ..investigation import RESOURCE_PARAMETERS, source_text
-from ..masking import mask_text
 
-__all__ = ["run", "run_from_event", "RunResult", "prepare", "kernel_manager_class", "check_html_export", "make_out_dir",
+__all__ = ["run", "RunResult", "prepare", "kernel_manager_class", "check_html_export", "make_out_dir",
            "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
 
 log = logging.getLogger(__name__)
@@ -239,8 +244,6 @@ def prepare(
     bundle_ctx: dict[str, Any] = {}
     source_bundle: Path | None = None
     if evidence is not None:
-        from ..evidence import EvidenceBundle
-
         bundle = EvidenceBundle.open(evidence)
         source_bundle = bundle.path
         bundle_ctx = bundle.context
@@ -290,14 +293,10 @@ def prepare(
                 f"template {tpl.name} needs {', '.join('-p ' + m + '=...' for m in missing)} when investigating AWS"
             )
     if values.get("start") is not None and values.get("end") is not None:
-        from ..window import Window
-
         Window.parse(values["start"], values["end"], allow_future=not investigating_aws)
     if (values.get("baseline_start") is None) != (values.get("baseline_end") is None):
         raise ParameterError("give both --baseline-start and --baseline-end, or neither")
     if values.get("baseline_start") is not None:
-        from ..window import Window
-
         Window.parse(values["baseline_start"], values["baseline_end"], allow_future=not investigating_aws)
 
     run_values = {**access, "offline": bool(offline) or bool(sample)}  # a sample is always read offline
@@ -305,10 +304,8 @@ def prepare(
         if k in declared:
             values[k] = v
     if investigating_aws and not offline and check_access:
-        from ..investigation import check_access as _check
-
         log_groups = values.get("log_groups") if "log_groups" in declared else None
-        _check(log_groups=log_groups or None, region=region, profile=profile, endpoint_url=endpoint_url)
+        check_aws_access(log_groups=log_groups or None, region=region, profile=profile, endpoint_url=endpoint_url)
     return _Plan(tpl, values, explicit, source_bundle, bundle_ctx, _source(sample, source_bundle, bundle_ctx))
 
 
@@ -512,8 +509,6 @@ def run(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    from ..findings.model import Finding, FindingList
-
     findings = FindingList(
         [Finding.from_dict(f) for f in result.get("findings", [])],
         errors=result.get("data_quality", {}).get("detector_errors", {}),
@@ -521,27 +516,6 @@ def run(
     elapsed = time.monotonic() - started
     log.info("run %s finished in %.1f s", rid, elapsed)
     return RunResult(path=final, template=tpl.name, run_id=rid, findings=findings, result=result, elapsed_s=elapsed)
-
-
-def run_from_event(event: Mapping[str, Any], **kwargs: Any) -> Any:
-    """Investigate the alarm transition of an EventBridge "CloudWatch Alarm State Change" event.
-
-    What a Lambda function or a container task calls; see
-    :func:`incidentkit.run.autorun.run_from_event` for the keywords (``template``, ``out`` —
-    a folder or ``s3://bucket/prefix`` —, ``parameters``, ``sse``, ``kms_key_id``...).
-    The same transition delivered twice yields one report.
-
-    Returns
-    -------
-    incidentkit.run.autorun.AutoRun
-
-    Example
-    -------
-    >>> done = runner.run_from_event(event, out="s3://reports/incidents")  # doctest: +SKIP
-    """
-    from . import autorun  # lazy: autorun imports this module
-
-    return autorun.run_from_event(event, **kwargs)
 
 
 def make_out_dir(out_dir: Path) -> Path:
@@ -607,15 +581,12 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    from ..render import report
-    from ..evidence import EvidenceBundle
-
     tpl = plan.template
     params = dict(plan.parameters)
     declared = set(tpl.parameter_names)
     evidence_dir = tmp / "evidence"
     if plan.source_bundle is not None:
-        _copy_bundle(plan.source_bundle, evidence_dir)
+        copy_bundle(plan.source_bundle, evidence_dir)
     bundle = EvidenceBundle(evidence_dir)
     bundle.set_context(
         template=tpl.name,
@@ -713,28 +684,6 @@ def _title(nb: Any, tpl: Any, source: str) -> None:
 
 def _keep_kernel_log(stderr: StderrTail, folder: Path) -> None:
     """Keep what the kernel wrote on stderr (masked) beside a failed notebook, when anything."""
-    from ..render import report
-
     text = stderr.text()
     if text.strip():
         report.write_text(folder / "kernel-stderr.log", text)
-
-
-def _copy_bundle(src: Path, dst: Path) -> None:
-    """Copy a bundle into a new folder: each frame checked against its sha256, masked again, re-recorded.
-
-    Masking again matters: a bundle may have been recorded unmasked (``record(mask=False)``)
-    or by an older version with fewer patterns; nothing written into a run folder is unmasked.
-    """
-    from ..evidence import EvidenceBundle
-
-    source = EvidenceBundle.open(src)
-    if dst.exists() and any(dst.iterdir()):
-        raise EvidenceError(f"{dst} exists and is not empty", path=str(dst))
-    target = EvidenceBundle(dst)
-    for name in source.names():
-        entry = source.entry(name)
-        target.record(name, source.load(name), kind=entry.get("kind"), mask=True)
-    ctx = source.context
-    if ctx:
-        target.set_context(**ctx)

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from ..errors import BadWindowError, IncidentKitError, ParameterError, UnknownTemplateError
+from ..window import parse_time
 
 __all__ = [
     "Parameter",
@@ -213,8 +214,6 @@ def _to_list(value: Any) -> list[str]:
 
 
 def _to_time(value: Any) -> str:
-    from ..window import parse_time
-
     ts = parse_time(value, name="time")
     return ts.isoformat().replace("+00:00", "Z")
 

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..fetch.changes import parse_cloudtrail_records
 from ..window import Window
 
 __all__ = [
@@ -556,8 +557,6 @@ class Builder:
 
     def changes_frame(self) -> pd.DataFrame:
         """The change timeline, read from the CloudTrail records the way the kit reads a trail."""
-        from ..fetch.changes import parse_cloudtrail_records
-
         df = parse_cloudtrail_records(self.trail)
         df = df.reset_index(drop=True)
         df.attrs = {}
@@ -639,6 +638,71 @@ UA_BOTO3 = "Boto3/1.34.144 md/Botocore#1.34.144 ua/2.0 os/linux#5.10.219-208.866
 UA_TERRAFORM = "APN/1.0 HashiCorp/1.0 Terraform/1.8.5 (+https://www.terraform.io) terraform-provider-aws/5.58.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.1 os/linux lang/go#1.22.4 md/GOOS#linux md/GOARCH#amd64 api/ec2#1.168.0"
 
 
+@dataclass(repr=False)
+class Sample:
+    """The evidence of one sample incident (or healthy window).
+
+    Attributes
+    ----------
+    name:
+        ``"cold-start-tail"``, ``"version-skew-errors"``, ..., ``"healthy-lambda-api"``. Incident
+        samples are named by their finding id, except incident 9 (``"aggressive-health-checks"``).
+    finding_id:
+        The finding the kit must rank first; ``None`` for a healthy window.
+    incident:
+        Its number in incidents.md (``None`` for a healthy window).
+    title, description:
+        The story: what was seen, and what it really was.
+    window, baseline:
+        The incident window and a comparison window of the same length before it.
+    parameters:
+        The triage template parameters a user would pass (``log_groups``, ``function_name``,
+        ``load_balancer``, ...), only those that apply.
+    events:
+        Raw log events (:data:`~incidentkit.schema.EVENT_COLUMNS`) of both windows.
+    metrics:
+        Metric datapoints (:data:`~incidentkit.schema.METRIC_COLUMNS`) of both windows.
+    changes:
+        The change timeline (:data:`~incidentkit.schema.CHANGE_COLUMNS`).
+    settings:
+        Configuration as describe calls return it (:data:`~incidentkit.schema.SETTING_COLUMNS`).
+    health:
+        Health-snapshot frames by name (see :data:`incidentkit.samples.HEALTH_FRAMES`); may be empty.
+    history:
+        A longer, coarser metric history before the baseline (the week of 5-minute datapoints
+        :meth:`incidentkit.Investigation.metric_history` reads), when the story needs days to show
+        (a daily job); None otherwise.
+    """
+
+    name: str
+    finding_id: str | None
+    incident: int | None
+    title: str
+    description: str
+    window: Window
+    baseline: Window
+    parameters: dict
+    events: pd.DataFrame
+    metrics: pd.DataFrame
+    changes: pd.DataFrame
+    settings: pd.DataFrame
+    health: dict[str, pd.DataFrame] = field(default_factory=dict)
+    history: pd.DataFrame | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """True for a calibration negative (no finding expected)."""
+        return self.finding_id is None
+
+    def __repr__(self) -> str:
+        kind = f"incident {self.incident}, finding {self.finding_id!r}" if self.incident else "healthy"
+        return (
+            f"Sample({self.name!r}, {kind}, window {self.window}, "
+            f"{len(self.events)} events in {self.events['log_group'].nunique()} log groups, "
+            f"{len(self.metrics)} datapoints, {len(self.changes)} changes, {len(self.settings)} settings)"
+        )
+
+
 def finish(
     b: Builder,
     *,
@@ -650,8 +714,6 @@ def finish(
     history: pd.DataFrame | None = None,
 ) -> Any:
     """Turn a builder into a :class:`~incidentkit.samples.Sample`."""
-    from . import Sample
-
     return Sample(
         name=b.name,
         finding_id=finding_id,

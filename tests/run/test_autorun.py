@@ -264,7 +264,7 @@ def composite_run(server, tmp_path_factory):
     mp = pytest.MonkeyPatch()
     mp.setenv("INCIDENTKIT_MAX_ATTEMPTS", "2")  # moto's DescribeAlarmHistory 500, retried
     try:
-        done = runner.run_from_event(event, out=out, endpoint_url=server["url"], on_derived=lambda d, n: seen.append((d, n)))
+        done = autorun.run_from_event(event, out=out, endpoint_url=server["url"], on_derived=lambda d, n: seen.append((d, n)))
     finally:
         mp.undo()
     return {"done": done, "out": out, "event": event, "seen": seen}

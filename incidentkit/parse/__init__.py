@@ -317,7 +317,8 @@ def _record_times(tstr: pa.Array, tnum: pa.Array) -> pd.Series:
     if has_num.any():
         v = num[has_num]
         ms = np.where(v > 1e17, v / 1e6, np.where(v > 1e14, v / 1e3, np.where(v > 1e11, v, v * 1e3)))
-        out[has_num] = pd.to_datetime(ms, unit="ms", utc=True, errors="coerce")
+        ms = np.where(np.abs(ms) < 9.2e12, ms, np.nan)  # beyond datetime64[ns] (years 1677-2262): no time
+        out[has_num] = pd.to_datetime(ms, unit="ms", utc=True, errors="coerce").astype(schema.UTC_NS)
     todo = s.notna().to_numpy(dtype=bool) & ~has_num
     if todo.any():
         txt = s[todo].str.replace(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d),(\d+)", r"\1.\2", regex=True)

@@ -155,15 +155,18 @@ def _peak_time(peak: Any) -> Any:
     return peak
 
 
-def _slow_rule(rule: Any) -> str:
-    if rule is None or rule == "":
-        return "the slow threshold"
+def _slow_rule(imp: Mapping[str, Any]) -> str:
+    """What "slow" meant: the impact's own words (``latency above the baseline's P99, 242 ms``)."""
+    text = imp.get("slow_rule_text")
+    if text:
+        return md_text(text)
+    rule = imp.get("slow_rule")
     if isinstance(rule, Mapping):
         text = rule.get("text") or rule.get("description")
         if text:
             return md_text(text)
         return ", ".join(f"{md_text(k)} {md_text(_fmt_value(v, str(k)))}" for k, v in rule.items())
-    return md_text(rule)
+    return md_text(rule) if rule else "the slow threshold"
 
 
 def _entry(imp: Mapping[str, Any]) -> str:
@@ -241,6 +244,8 @@ def _header(result: Mapping[str, Any], top: Mapping[str, Any] | None) -> list[st
     if top:
         lines.append(f"| Severity | {md_text(str(top.get('severity', '')).upper())} |")
         lines.append(f"| Most likely cause | {md_code(top.get('id'))} — {_prose(top.get('title'))}{_confidence(top.get('confidence'))} |")
+    elif (result.get("data_quality") or {}).get("inconclusive"):
+        lines.append("| Most likely cause | inconclusive: the logs could not be read |")
     else:
         lines.append("| Most likely cause | none of the known causes shows in the evidence |")
     if result.get("sample"):
@@ -257,8 +262,9 @@ def _summary(result: Mapping[str, Any], top: Mapping[str, Any] | None, imp: Mapp
         text = _failed_of(imp)
         if imp.get("slow_requests") is not None:
             text += f" and {_n(imp['slow_requests'])} were slow"
-        if imp.get("onset"):
-            text += f" from {_clock(imp['onset'])}"
+        onset = (top or {}).get("onset") or imp.get("onset")  # the finding's onset is to the second; the impact's a bin
+        if onset:
+            text += f" from {_clock(onset)}"
         if imp.get("duration_s") is not None:
             text += f", for {_span(imp['duration_s'])}"
             text += "" if imp.get("recovered") else " (not recovered when the investigated window ends)"
@@ -268,6 +274,8 @@ def _summary(result: Mapping[str, Any], top: Mapping[str, Any] | None, imp: Mapp
         trig = _trigger(top)
         if trig is not None:
             parts.append(f"It follows {_change_text(trig, top.get('onset'))}.")
+    elif (result.get("data_quality") or {}).get("inconclusive"):
+        parts.append("Inconclusive: the logs could not be read, so no cause can be named or ruled out; see the data quality.")
     else:
         parts.append("The evidence shows none of the known causes; see the impact and the timeline.")
     return ["## Summary", "", " ".join(parts), ""]
@@ -284,7 +292,7 @@ def _impact_section(imp: Mapping[str, Any]) -> list[str]:
             split = f": {_n(imp['failed_5xx'])} 5xx or timeouts, {_n(imp['failed_4xx'])} 4xx"
         lines.append(f"| Failed | **{_n(imp.get('failed_requests'))}** ({_pct(imp.get('failed_share'))}{split}) |")
         if imp.get("slow_requests") is not None:
-            lines.append(f"| Slow | **{_n(imp['slow_requests'])}** (slower than {_slow_rule(imp.get('slow_rule'))}) |")
+            lines.append(f"| Slow | **{_n(imp['slow_requests'])}** ({_slow_rule(imp)}) |")
         if imp.get("clients") is not None:
             slow = f"; {_n(imp['slow_clients'])} had a slow one" if imp.get("slow_clients") is not None else ""
             lines.append(f"| Clients (distinct client IPs) | **{_n(imp.get('failed_clients'))}** of {_n(imp['clients'])} had "
@@ -300,17 +308,27 @@ def _impact_section(imp: Mapping[str, Any]) -> list[str]:
                   "|:---|---:|---:|---:|---:|"]
         for v in imp["by_version"]:
             lines.append(f"| {md_code(v.get('version'))} | {_n(v.get('requests'))} | {_n(v.get('failed'))} | "
-                         f"{_pct(v.get('error_rate'))} | {_n(v.get('clients_affected'))} |")
+                         f"{_pct(v.get('failed_share', v.get('error_rate')))} | "
+                         f"{_n(v.get('failed_clients', v.get('clients_affected')))} |")
     lines += ["", f"{FILL} *Not in the evidence — add what applies: users or accounts affected beyond client IPs, "
                   "support tickets, SLO error budget spent, revenue.*", ""]
     return lines
+
+
+def _onset_bin(imp: Mapping[str, Any]) -> str:
+    """``2026-03-10 02:46:00 UTC (the first 2-min bin whose failed-or-slow share stood out)``: the
+    impact's onset is a bin start, and says so."""
+    text = _clock(imp["onset"])
+    if imp.get("bin_s"):
+        text += f" (the first {_span(imp['bin_s'])} bin whose failed-or-slow share stood out)"
+    return text
 
 
 def _impact_times(imp: Mapping[str, Any]) -> list[str]:
     """Onset, peak, recovery and duration rows (under the impact table)."""
     rows = []
     if imp.get("onset"):
-        rows.append(f"| Onset | {_clock(imp['onset'])} |")
+        rows.append(f"| Onset | {_onset_bin(imp)} |")
     peak = _peak_time(imp.get("peak"))
     if peak:
         rows.append(f"| Peak | {_clock(peak)} |")
@@ -417,7 +435,7 @@ def _what_users_saw(imp: Mapping[str, Any]) -> str:
     """``451 of 3,759 requests at the … entry point failed (12 %); 40 were slower than …`` (and the P99)."""
     text = _failed_of(imp)
     if imp.get("slow_requests") is not None:
-        text += f"; {_n(imp['slow_requests'])} were slower than {_slow_rule(imp.get('slow_rule'))}"
+        text += f"; {_n(imp['slow_requests'])} were slow ({_slow_rule(imp)})"
     return text + _p99_rise(imp) + "."
 
 

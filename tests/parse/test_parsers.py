@@ -8,7 +8,7 @@ import warnings
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from incidentkit.parse import emf, useragent
@@ -813,9 +813,18 @@ _keys = st.sampled_from(["status", "level", "message", "requestId", "latency_ms"
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.dictionaries(_keys, _json_values, max_size=6), min_size=1, max_size=20))
+@example([{}, {"time": 9223372037}])  # epoch seconds past datetime64[ns]'s year 2262 once crashed pandas
 def test_any_json_object_is_parsed_never_an_error(records):
     lines = [json.dumps(r) for r in records]
     a = parse(lines)
     assert not a["parse_error"].any()
     assert set(a["format"]) <= {"app_json", "apigw_access", "powertools"}
     pd.testing.assert_frame_equal(a, parse(lines, _engine="python"))
+
+
+def test_epoch_times_beyond_the_nanosecond_range_have_no_time_but_keep_the_line():
+    lines = [json.dumps({"time": 9223372037, "message": "far future"}), json.dumps({"time": 1700000000, "message": "ok"})]
+    df = parse(lines)
+    assert df["message"].tolist() == lines  # the raw line kept
+    assert pd.isna(df["timestamp"].iloc[0])
+    assert df["timestamp"].iloc[1] == pd.Timestamp("2023-11-14 22:13:20", tz="UTC")

@@ -34,7 +34,7 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from . import samples
+from . import audit_run, samples
 from .errors import BadWindowError, IncidentKitError, ParameterError
 from .fetch import aws, health
 from .findings import audit
@@ -508,15 +508,15 @@ def audit_cmd(resources: Sequence[str], observed: Sequence[str], latency_sensiti
             raise ParameterError(f"--observed {name}={value!r} is not a number") from None
     settings = None
     if evidence is not None:
-        rec = audit.recorded(evidence)
+        rec = audit_run.recorded(evidence)
         settings, obs = rec.settings, {**rec.observed, **obs}  # what the user gives wins
         _info(rec.note)
     elif not res:
         raise ParameterError("name at least one resource (-r name=value) or give --evidence DIR")
     warnings.showwarning = _show_warning
-    results = audit.run(res or None, settings=settings, observed=obs or None, ip_ranges=ip_ranges,
-                        latency_sensitive=list(latency_sensitive) or None, session=_session(profile), region=region,
-                        endpoint_url=endpoint_url)
+    results = audit_run.run(res or None, settings=settings, observed=obs or None, ip_ranges=ip_ranges,
+                            latency_sensitive=list(latency_sensitive) or None, session=_session(profile), region=region,
+                            endpoint_url=endpoint_url)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     else:

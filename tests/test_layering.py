@@ -40,6 +40,7 @@ GROUPS = {
     "incidentkit.findings": 5,
     "incidentkit.evidence_checks": 6,
     "incidentkit.evidence": 6,
+    "incidentkit.audit_run": 6,
     "incidentkit.investigation": 6,
     "incidentkit.render": 7,
     "incidentkit.run": 8,
@@ -53,6 +54,9 @@ UPWARD: dict[tuple[str, str], str] = {
     (f"incidentkit.analyses.{m}", "incidentkit.findings.model"): "the detectors still live beside their analyses; "
     "they move to findings/detectors/<id>.py (issue 14, the detector split)"
     for m in ("deploys", "errors", "healthchecks", "latency", "saturation", "throttling")
+} | {
+    ("incidentkit.fetch.health", "incidentkit.findings.audit"): "health's security-group summary is the Route 53 "
+    "reachability check of the audit (pure, on the settings frame); it goes when health's summaries become an analysis",
 }
 
 #: Imports of package modules inside functions: (importer, imported) -> the optional heavy dependency.

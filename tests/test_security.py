@@ -563,7 +563,7 @@ def test_every_test_security_md_cites_exists_and_its_numbers_hold() -> None:
     assert len(qualified) >= 20 and bare
     for file, name in qualified:
         assert f"def {name}(" in (root / file).read_text(encoding="utf-8"), f"{file}::{name} is cited but does not exist"
-    every = "".join(p.read_text(encoding="utf-8") for p in (root / "tests").glob("test_*.py"))
+    every = "".join(p.read_text(encoding="utf-8") for p in (root / "tests").rglob("test_*.py"))
     assert [n for n in sorted(bare) if f"def {n}(" not in every] == []
     services, allowed, others = re.search(r"(\d+) services, (\d+) allowed read operations; the other ([\d,]+)", text).groups()
     models = botocore.session.get_session()

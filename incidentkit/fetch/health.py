@@ -48,6 +48,7 @@ import pandas as pd
 from . import aws
 from .._util import resource_ids
 from .. import schema
+from ..findings import audit  # upward: the security-group summary is the Route 53 reachability check (tests/test_layering.py)
 from ..errors import (
     AccessDeniedError,
     AwsError,
@@ -1220,8 +1221,6 @@ def _collect_security_groups(c: _Collector, ids: list[str]) -> None:
 
 def _judge_security_groups(c: _Collector, settings: pd.DataFrame, ip_ranges: Any) -> None:
     """Security groups have no health of their own: judge them against the Route 53 health checks given."""
-    from ..findings import audit  # lazy: audit builds on this module
-
     sg = settings[settings["resource_type"] == "security_group"]
     if sg.empty:
         return

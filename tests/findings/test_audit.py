@@ -12,6 +12,7 @@ from botocore.stub import Stubber
 from hypothesis import given, settings as hsettings, strategies as st
 from moto import mock_aws
 
+from incidentkit import audit_run
 from incidentkit.findings import audit
 from incidentkit.fetch import aws, health
 from incidentkit.errors import ParameterError
@@ -395,7 +396,7 @@ def test_audit_result_validates_severity_and_settings_frame():
     with pytest.raises(ParameterError, match="lacks column"):
         audit.audit_settings(pd.DataFrame({"setting": ["a"]}))
     with pytest.raises(ParameterError, match="resources to read"):
-        audit.run()
+        audit_run.run()
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,7 +434,7 @@ def test_run_flags_every_misconfiguration_of_the_incidents(env, monkeypatch):
     canned(env, "route-53", "GetHealthCheckLastFailureReason", {"HealthCheckObservations": []})
     stubber = _lambda_stub(monkeypatch, [])
     with stubber:
-        res = audit.run({"target_group_arn": tg_arn, "table_name": "orders", "function_name": "api",
+        res = audit_run.run({"target_group_arn": tg_arn, "table_name": "orders", "function_name": "api",
                          "security_group_ids": sg, "health_check_id": hc},
                         observed={"p99_ms": 2500, "p999_ms": 58_000, "max_ms": 61_000, "init_p99_ms": 1800}, session=env)
     got = {(r.check_id, r.severity) for r in res}
@@ -458,7 +459,7 @@ def test_run_on_a_sound_configuration_flags_nothing_medium_or_above(env, monkeyp
                                           "AllocatedProvisionedConcurrentExecutions": 10,
                                           "AvailableProvisionedConcurrentExecutions": 10, "Status": "READY"}])
     with stubber:
-        res = audit.run({"target_group_arn": tg_arn, "table_name": "events", "function_name": "api",
+        res = audit_run.run({"target_group_arn": tg_arn, "table_name": "events", "function_name": "api",
                          "security_group_ids": [sg], "health_check_id": hc},
                         observed={"p99_ms": 900, "p999_ms": 20_000, "max_ms": 45_000, "init_p99_ms": 1800}, session=env)
     assert [r for r in res if audit.SEVERITIES.index(r.severity) <= audit.SEVERITIES.index("medium")] == []
@@ -471,8 +472,8 @@ def test_run_on_a_settings_frame_makes_no_aws_call(env):
     listener = lambda service, op, params: calls.append((service, op))  # noqa: E731
     aws.add_call_listener(listener)
     try:
-        from_snap = audit.run(settings=snap)
-        from_frame = audit.run(settings=snap.settings)
+        from_snap = audit_run.run(settings=snap)
+        from_frame = audit_run.run(settings=snap.settings)
     finally:
         aws.remove_call_listener(listener)
     assert calls == []
@@ -483,7 +484,7 @@ def test_run_on_a_settings_frame_makes_no_aws_call(env):
 def test_run_reports_what_it_could_not_read(env):
     make_table(env, "orders")
     canned(env, "dynamodb", "DescribeTable", error=("AccessDeniedException", "not authorized to perform: dynamodb:DescribeTable"))
-    res = audit.run({"table_name": "orders"}, session=env)
+    res = audit_run.run({"table_name": "orders"}, session=env)
     assert [(r.check_id, r.severity) for r in res] == [("not-checked", "info")]
     assert res[0].summary.startswith("dynamodb_table orders: AccessDenied")
 
@@ -494,7 +495,7 @@ def test_sample_bundle_settings_with_cloudformation_type_names_are_audited() -> 
 
     smp = samples.load("health-check-flapping")
     assert smp.settings["resource_type"].str.startswith("AWS::").any()
-    results = audit.run(settings=smp.settings)
+    results = audit_run.run(settings=smp.settings)
     assert any(r.check_id == "tg-health-check-too-tight" and r.severity in ("high", "medium") for r in results), [
         (r.check_id, r.severity) for r in results
     ]

@@ -46,20 +46,17 @@ import urllib.request
 from importlib import resources as _resources
 from typing import Any, Iterable, Mapping, Sequence
 
-import boto3
 import pandas as pd
 
-from ...errors import EvidenceError, ParameterError
-from ...evidence import EvidenceBundle
-from ...investigation import Investigation
+from ...errors import ParameterError
 from ...schema import resource_type
 
 __all__ = [
     "AuditResult",
     "IpRanges",
-    "Recorded",
-    "run",
-    "recorded",
+    "not_checked",
+    "observed_from_frame",
+    "worst_first",
     "audit_settings",
     "check_target_group_health_checks",
     "check_deregistration_delay",
@@ -188,7 +185,7 @@ _OBS_ALIASES = {
 }
 
 
-def _observed_from_frame(df: pd.DataFrame) -> dict[str, float]:
+def observed_from_frame(df: pd.DataFrame) -> dict[str, float]:
     """Latency percentiles from a requests/parsed frame (``latency_ms`` or ``duration_ms``)."""
     for col in ("latency_ms", "duration_ms"):
         if col in df.columns:
@@ -210,11 +207,11 @@ def _obs(observed: Any, resource: str | None, key: str) -> float | None:
     if observed is None:
         return None
     if isinstance(observed, pd.DataFrame):
-        observed = _observed_from_frame(observed)
+        observed = observed_from_frame(observed)
     scopes: list[Mapping[str, Any]] = []
     if resource is not None and isinstance(observed.get(resource), (Mapping, pd.DataFrame)):
         own = observed[resource]
-        scopes.append(_observed_from_frame(own) if isinstance(own, pd.DataFrame) else own)
+        scopes.append(observed_from_frame(own) if isinstance(own, pd.DataFrame) else own)
     scopes.append(observed)
     for scope in scopes:
         for alias in _OBS_ALIASES.get(key, (key,)):
@@ -274,7 +271,7 @@ def check_target_group_health_checks(settings: Any, observed: Any = None) -> lis
         healthy = st.num("target_group", tg, "HealthyThresholdCount")
         if interval is None or timeout is None or unhealthy is None:
             if any(st.has("target_group", tg, k) for k in ("Protocol", "TargetType", "deregistration_delay.timeout_seconds")):
-                out.append(_not_checked(tg, "target-group health-check settings were not collected"))
+                out.append(not_checked(tg, "target-group health-check settings were not collected"))
             continue
         p99 = _obs(observed, tg, "p99_ms")
         p99_s = p99 / 1000 if p99 is not None else None
@@ -418,7 +415,7 @@ def check_lambda_provisioned_concurrency(settings: Any, observed: Any = None, la
         if wanted is not None and fn not in wanted:
             continue
         if not st.has("lambda_function", fn, "ProvisionedConcurrentExecutions"):
-            out.append(_not_checked(fn, "provisioned concurrency was not collected (lambda:ListProvisionedConcurrencyConfigs)"))
+            out.append(not_checked(fn, "provisioned concurrency was not collected (lambda:ListProvisionedConcurrencyConfigs)"))
             continue
         pce = st.num("lambda_function", fn, "ProvisionedConcurrentExecutions") or 0
         if pce > 0:
@@ -491,7 +488,7 @@ def check_dynamodb_autoscaling(settings: Any, observed: Any = None) -> list[Audi
             if (st.get(rtype, rid, "BillingMode") or "PROVISIONED") != "PROVISIONED":
                 continue
             if not st.has(rtype, rid, "autoscaling"):
-                out.append(_not_checked(rid, "DynamoDB autoscaling was not collected (application-autoscaling:DescribeScalableTargets)"))
+                out.append(not_checked(rid, "DynamoDB autoscaling was not collected (application-autoscaling:DescribeScalableTargets)"))
                 continue
             try:
                 scaling = json.loads(st.get(rtype, rid, "autoscaling") or "{}")
@@ -689,7 +686,7 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
         except ValueError:
             missing_rules.append(g)
     if missing_rules and len(missing_rules) == len(groups):
-        return [_not_checked(",".join(groups), "security-group rules were not collected (ec2:DescribeSecurityGroups)")]
+        return [not_checked(",".join(groups), "security-group rules were not collected (ec2:DescribeSecurityGroups)")]
     ranges = load_ip_ranges(ip_ranges)
     out: list[AuditResult] = []
     for hc in checks:
@@ -698,7 +695,7 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
             continue
         port_num = st.num("route53_health_check", hc, "Port") or _DEFAULT_HC_PORT.get(htype)
         if port_num is None:
-            out.append(_not_checked(hc, "the health check's port is unknown"))
+            out.append(not_checked(hc, "the health check's port is unknown"))
             continue
         port = int(port_num)
         ip = st.get("route53_health_check", hc, "IPAddress") or ""
@@ -789,7 +786,8 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
 # --------------------------------------------------------------------------------------------
 
 
-def _not_checked(resource: str, why: str) -> AuditResult:
+def not_checked(resource: str, why: str) -> AuditResult:
+    """An ``info`` result saying ``resource`` could not be checked and why."""
     return AuditResult("not-checked", resource, "info", f"{resource}: {why}", {"reason": why}, [])
 
 
@@ -825,119 +823,18 @@ def audit_settings(
         + check_dynamodb_autoscaling(settings, observed)
         + check_route53_access(settings, ip_ranges)
     )
-    return sorted(results, key=lambda r: (_SEV_RANK[r.severity], r.check_id, r.resource))
+    return worst_first(results)
 
 
-def run(
-    resources: Mapping[str, Any] | None = None,
-    *,
-    settings: Any = None,
-    observed: Any = None,
-    ip_ranges: Any = None,
-    latency_sensitive: Iterable[str] | None = None,
-    session: boto3.Session | None = None,
-    region: str | None = None,
-    endpoint_url: str | None = None,
-) -> list[AuditResult]:
-    """Audit the configuration of ``resources`` (read with describe calls), or of a settings frame.
-
-    Parameters
-    ----------
-    resources:
-        The resource parameters of :func:`incidentkit.fetch.health.snapshot` (``target_group_arn``,
-        ``load_balancer``, ``function_name``, ``table_name``, ``health_check_id``,
-        ``security_group_ids``, ...). Read-only describe calls collect their settings.
-    settings:
-        A settings frame or a :class:`~incidentkit.fetch.health.HealthSnapshot` instead of reading
-        AWS (no call is made).
-    observed, ip_ranges, latency_sensitive:
-        See :func:`audit_settings`. ``ip_ranges`` may be a path or URL of ``ip-ranges.json``
-        (``incidentkit audit --ip-ranges FILE_OR_URL``).
-    session, region, endpoint_url:
-        AWS access (see :func:`incidentkit.fetch.aws.client`).
-
-    Returns
-    -------
-    list[AuditResult]
-        Worst first. Resources that could not be read appear as ``not-checked`` (info).
+def worst_first(results: Iterable[AuditResult]) -> list[AuditResult]:
+    """The results ordered worst first, then by check id and resource.
 
     Example
     -------
-    >>> results = run({"target_group_arn": "arn:aws:...", "table_name": "orders"},
-    ...               observed={"p99_ms": 900, "p999_ms": 41000})          # doctest: +SKIP
-    >>> print(format_table(results))                                       # doctest: +SKIP
+    >>> [r.severity for r in worst_first([not_checked("table orders", "AccessDenied"), AuditResult("c", "r", "high", "s")])]
+    ['high', 'info']
     """
-    ranges = load_ip_ranges(ip_ranges)  # fail early on a bad --ip-ranges
-    extra: list[AuditResult] = []
-    if settings is None:
-        if not resources:
-            raise ParameterError("give resources to read, or a settings frame")
-        from ...fetch import health
-
-        snap = health.snapshot(resources, alarms=False, ip_ranges=ranges, session=session, region=region, endpoint_url=endpoint_url)
-        settings = snap.settings
-        for row in snap.summary.itertuples(index=False):
-            if row.state == "not_collected" or str(row.reason).startswith("NotFound"):
-                extra.append(_not_checked(f"{row.resource_type} {row.resource_id}", str(row.reason)))
-    results = audit_settings(settings, observed=observed, ip_ranges=ranges, latency_sensitive=latency_sensitive) + extra
     return sorted(results, key=lambda r: (_SEV_RANK[r.severity], r.check_id, r.resource))
-
-
-@dataclasses.dataclass
-class Recorded:
-    """What an evidence bundle holds for an audit: the settings and the request durations observed.
-
-    Attributes
-    ----------
-    settings:
-        The settings frames of the bundle, concatenated.
-    observed:
-        ``p99_ms``, ``p999_ms``, ``max_ms`` (and ``init_p99_ms``, ``cold_start_share`` when
-        there were cold starts) of the requests in the bundle's incident and baseline windows;
-        empty when the bundle holds none.
-    note:
-        One line saying what was observed, or why nothing was.
-    """
-
-    settings: pd.DataFrame
-    observed: dict[str, float]
-    note: str
-
-
-def recorded(path: str | os.PathLike[str]) -> Recorded:
-    """Read the settings and the observed request durations of an evidence bundle (or run folder).
-
-    The same evidence that shows the settings shows how long requests took: the checks that
-    compare a setting with durations (deregistration delay, health-check timeout, cold starts)
-    are judged on them instead of being left unanswered.
-
-    Raises
-    ------
-    EvidenceError
-        The bundle holds no settings frame.
-
-    Example
-    -------
-    >>> rec = recorded("runs/deploy-20260301T031500Z-3f2a1c")            # doctest: +SKIP
-    >>> audit_settings(rec.settings, observed=rec.observed)               # doctest: +SKIP
-    """
-    bundle = EvidenceBundle.open(path)
-    names = bundle.find("settings")
-    if not names:
-        raise EvidenceError(f"the evidence bundle at {bundle.path} holds no settings frame (it was recorded without resources)")
-    settings = pd.concat([bundle.load(n) for n in names], ignore_index=True)
-    if not bundle.context.get("window"):
-        return Recorded(settings, {}, "no request durations: the bundle was not recorded by an investigation")
-    try:
-        inv = Investigation.open(bundle.path)
-        frames = [inv.requests(window="incident")] + ([inv.requests(window="baseline")] if inv.baseline else [])
-        requests = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
-        observed = _observed_from_frame(requests)
-    except (EvidenceError, ParameterError) as exc:  # no log frame, or none with durations
-        return Recorded(settings, {}, f"no request durations in the evidence ({' '.join(str(exc).split())})")
-    note = (f"observed in the evidence: {int(observed.pop('requests')):,} request durations, p99 {observed['p99_ms'] / 1000:.1f} s, "
-            f"p99.9 {observed['p999_ms'] / 1000:.1f} s, max {observed['max_ms'] / 1000:.1f} s (--observed overrides)")
-    return Recorded(settings, observed, note)
 
 
 def exit_code(results: Sequence[AuditResult], *, fail_on: str = "high") -> int:

@@ -51,10 +51,6 @@ GROUPS = {
 
 #: Upward imports still allowed, each with why; the test fails when one is no longer used.
 UPWARD: dict[tuple[str, str], str] = {
-    (f"incidentkit.analyses.{m}", "incidentkit.findings.model"): "the detectors still live beside their analyses; "
-    "they move to findings/detectors/<id>.py (issue 14, the detector split)"
-    for m in ("deploys", "errors", "healthchecks", "latency", "saturation", "throttling")
-} | {
     ("incidentkit.fetch.health", "incidentkit.findings.audit"): "health's security-group summary is the Route 53 "
     "reachability check of the audit (pure, on the settings frame); it goes when health's summaries become an analysis",
 }

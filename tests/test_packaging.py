@@ -91,7 +91,8 @@ def test_the_wheel_carries_templates_samples_policy_and_the_script(wheel: Path) 
         assert f"incidentkit/notebooks/{nb.name}" in names, nb.name
     assert "incidentkit/run/templates.py" in names
     for f in ("incidentkit/py.typed", "incidentkit/policy/readonly-iam.json", "incidentkit/samples/__init__.py",
-              "incidentkit/analyses/__init__.py", "incidentkit/cli.py", "incidentkit/run/runner.py"):
+              "incidentkit/analyses/__init__.py", "incidentkit/cli.py", "incidentkit/run/runner.py",
+              "incidentkit/findings/catalogue.md", "incidentkit/findings/detectors/cold_start_tail.py"):
         assert f in names, f
     for data in (ROOT / "incidentkit" / "data").glob("*"):
         if data.is_file():

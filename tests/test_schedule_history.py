@@ -19,6 +19,7 @@ from incidentkit import Investigation, schema
 from incidentkit.fetch import changes, health, metrics
 from incidentkit.analyses import throttling as th
 from incidentkit.findings import Inputs
+from incidentkit.findings.detectors import scan_read_burst
 from incidentkit.fetch.metric_presets import history_queries
 
 DAY = pd.Timestamp.now(tz="UTC").floor("D") - pd.Timedelta(days=1)
@@ -104,7 +105,7 @@ def test_a_four_minute_burst_is_a_daily_job_only_with_the_history(fake_get, tmp_
     g = off.collect(logs=False, health=False).findings().top
     assert (g.id, g.severity, g.evidence["history_days"]) == (f.id, f.severity, 7)
     # without the history the same burst is unexplained
-    bare = th.detect_scan_read_burst(Inputs(window=inv.window, metrics=inv.metrics()))
+    bare = scan_read_burst.detect(Inputs(window=inv.window, metrics=inv.metrics()))
     assert bare.severity == "low" and bare.title.startswith("Concentrated read-throttle burst")
 
 

@@ -36,6 +36,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "metric_period",
+    "true_runs",
+    "sum_between",
     "UTC_NS",
     "NICE_BINS",
     "auto_bin",
@@ -542,3 +545,37 @@ def request_share(requests: pd.DataFrame | None, request_ids: pd.Series) -> floa
         return float("nan")
     hit = set(request_ids.dropna().astype(str)) & set(requests["request_id"].dropna().astype(str))
     return len(hit) / total
+
+
+def metric_period(df: pd.DataFrame, default: float = 60.0) -> pd.Timedelta:
+    """The period of metric datapoints (their median ``period``, else ``default`` seconds)."""
+    p = pd.to_numeric(df["period"], errors="coerce").dropna() if "period" in df.columns else pd.Series([], dtype=float)
+    return pd.Timedelta(seconds=float(p.median()) if len(p) else default)
+
+
+def true_runs(times: pd.Series, flags: np.ndarray, period: pd.Timedelta) -> list[tuple[int, int]]:
+    """Index ranges ``(first, last)`` of consecutive True bins (a missing bin breaks a run)."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    prev_t = None
+    for i, (t, f) in enumerate(zip(times, flags)):
+        if f and start is not None and prev_t is not None and t - prev_t <= period * 1.5:
+            prev_t = t
+            continue
+        if start is not None:
+            runs.append((start, i - 1))
+            start = None
+        if f:
+            start = i
+            prev_t = t
+    if start is not None:
+        runs.append((start, len(flags) - 1))
+    return runs
+
+
+def sum_between(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> float:
+    """The sum of ``value`` over ``[start, end)``."""
+    if df.empty:
+        return 0.0
+    sel = (df["timestamp"] >= start) & (df["timestamp"] < end)
+    return float(df.loc[sel, "value"].sum())

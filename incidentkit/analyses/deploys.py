@@ -19,8 +19,8 @@ Analyses (pure functions on the kit's frames):
 * :func:`change_runs` — runs of changes by one actor, with failed calls, whether the actor is
   infrastructure-as-code, and whether anything later undid or completed the run.
 
-Detectors: :func:`detect_deregistration_delay_too_short` (``deregistration-delay-too-short``)
-and :func:`detect_partial_change_no_rollback` (``partial-change-no-rollback``).
+The findings built on them (``deregistration-delay-too-short``, ``partial-change-no-rollback``) are in
+:mod:`incidentkit.findings.detectors`.
 
 Example
 -------
@@ -42,25 +42,15 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..findings.model import Finding, Inputs
-from .impact import counted
 from ._common import (
     as_utc,
     binom_sf,
     empty_table,
-    iso_z,
     load_balancer_level,
     parse_dims,
-    pct,
     select_metric,
-    sentence_case,
-    severity_for_share,
     tg_matches,
 )
-from ..fetch.change_detail import api_of
-from .change_words import blameless_actor
-from . import related as rel
-from .related import ChangeSpec, related_changes, targets_from
 
 __all__ = [
     "DEPLOYMENT_COLUMNS",
@@ -74,9 +64,10 @@ __all__ = [
     "deploy_alignment",
     "durations_vs_deregistration",
     "change_runs",
-    "detect_deregistration_delay_too_short",
-    "detect_partial_change_no_rollback",
-    "DEREGISTRATION_CHANGES",
+    "INVERSE_VERBS",
+    "change_rows",
+    "split_verb",
+    "as_text",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -132,7 +123,7 @@ CHANGE_RUN_COLUMNS = (
 _IAC = re.compile(r"(?i)cloudformation|terraform|hashicorp|pulumi|aws-cdk|\bcdk-|cfn-exec|crossplane|aws-sam-cli|serverless/")
 _SERVICE_ACTOR = re.compile(r"(?i)AWSServiceRole|^[a-z0-9-]+\.amazonaws\.com$|codedeploy")
 _DRY_RUN = frozenset({"Client.DryRunOperation", "DryRunOperation"})
-_INVERSE_VERBS = {
+INVERSE_VERBS = {
     "Authorize": "Revoke", "Revoke": "Authorize", "Create": "Delete", "Delete": "Create", "Attach": "Detach",
     "Detach": "Attach", "Associate": "Disassociate", "Disassociate": "Associate", "Add": "Remove", "Remove": "Add",
     "Enable": "Disable", "Disable": "Enable", "Register": "Deregister", "Deregister": "Register", "Start": "Stop",
@@ -148,13 +139,13 @@ _VERB = re.compile(r"^([A-Z][a-z]+)(.*?)(?:\d{8}(?:v\d+)?)?$")
 # ---------------------------------------------------------------------------------------------
 
 
-def _text(v: Any) -> str:
+def as_text(v: Any) -> str:
     if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
         return ""
     return str(v)
 
 
-def _changes(changes: pd.DataFrame | None) -> pd.DataFrame:
+def change_rows(changes: pd.DataFrame | None) -> pd.DataFrame:
     if changes is None or changes.empty or "timestamp" not in changes.columns:
         return pd.DataFrame(columns=["timestamp", "event_name", "class", "actor", "resource", "error_code", "detail", "source", "_row"])
     df = changes.reset_index(drop=True).copy()
@@ -193,7 +184,7 @@ def deployments(changes: pd.DataFrame | None, *, merge: str | pd.Timedelta = "15
     [[2, 'CreateDeployment, DeregisterTargets']]
     """
     dt = {"start": UTC_NS, "end": UTC_NS, "events": "int64"}
-    df = _changes(changes)
+    df = change_rows(changes)
     if df.empty:
         return empty_table(DEPLOYMENT_COLUMNS, dt)
     ok = df["error_code"].fillna("").str.len() == 0
@@ -292,7 +283,7 @@ _DEREGISTRATION_EVENTS = re.compile(r"^(?:DeregisterTargets|DeleteTaskSet|Update
 
 def _deregistrations(changes: pd.DataFrame | None) -> list[pd.Timestamp]:
     """Times targets left a load balancer (successful calls only)."""
-    df = _changes(changes)
+    df = change_rows(changes)
     if df.empty:
         return []
     ok = df["error_code"].fillna("").str.len() == 0
@@ -448,7 +439,7 @@ def _delays(settings: pd.DataFrame | None) -> list[tuple[str, float]]:
     for _, r in rows.iterrows():
         v = pd.to_numeric(pd.Series([r["value"]]), errors="coerce").iloc[0]
         if pd.notna(v):
-            out.append((_text(r.get("resource_id", "")), float(v)))
+            out.append((as_text(r.get("resource_id", "")), float(v)))
     return out
 
 
@@ -525,7 +516,7 @@ def durations_vs_deregistration(
 # ---------------------------------------------------------------------------------------------
 
 
-def _split_verb(name: str) -> tuple[str, str]:
+def split_verb(name: str) -> tuple[str, str]:
     m = _VERB.match(name or "")
     if not m:
         return "", name or ""
@@ -549,15 +540,15 @@ def _changed_by(actor: str, detail: str) -> str:
 
 def _undoes(later: pd.Series, applied: pd.Series) -> bool:
     """Does ``later`` (a successful change) undo ``applied`` on the same resource?"""
-    if _text(later["resource"]) != _text(applied["resource"]):
+    if as_text(later["resource"]) != as_text(applied["resource"]):
         return False
-    verb, noun = _split_verb(_text(applied["event_name"]))
-    lverb, lnoun = _split_verb(_text(later["event_name"]))
+    verb, noun = split_verb(as_text(applied["event_name"]))
+    lverb, lnoun = split_verb(as_text(later["event_name"]))
     if not verb:
         return False
     if verb in _RESTORING_VERBS:
         return lverb == verb and lnoun == noun
-    inverse = _INVERSE_VERBS.get(verb)
+    inverse = INVERSE_VERBS.get(verb)
     return inverse is not None and lverb == inverse and lnoun == noun
 
 
@@ -596,7 +587,7 @@ def change_runs(
     """
     dt = {"start": UTC_NS, "end": UTC_NS, "events": "int64", "failed": "int64", "iac": "bool", "automation": "bool",
           "rolled_back": "bool", "completed_later": "bool"}
-    df = _changes(changes)
+    df = change_rows(changes)
     if df.empty:
         return empty_table(CHANGE_RUN_COLUMNS, dt)
     df = df[~df["error_code"].fillna("").isin(list(_DRY_RUN))]
@@ -623,10 +614,10 @@ def change_runs(
                 any(_undoes(lt, ap) for _, lt in later[later["timestamp"] > ap["timestamp"]].iterrows())
                 for _, ap in applied.iterrows())
             completed = len(failed) > 0 and all(
-                bool(((later["event_name"] == f["event_name"]) & (later["resource"].fillna("") == _text(f["resource"]))
+                bool(((later["event_name"] == f["event_name"]) & (later["resource"].fillna("") == as_text(f["resource"]))
                       & (later["timestamp"] > f["timestamp"])).any())
                 for _, f in failed.iterrows())
-            kinds = [_changed_by(_text(actor), _text(d)) for d in run["detail"]]
+            kinds = [_changed_by(as_text(actor), as_text(d)) for d in run["detail"]]
             kind = max(set(kinds), key=kinds.count)
             rows.append({
                 "actor": actor,
@@ -640,7 +631,7 @@ def change_runs(
                 "classes": ", ".join(dict.fromkeys(run["class"].dropna())),
                 "changed_by": kind,
                 "iac": kind == "iac",
-                "automation": kind == "aws-service" or bool(_SERVICE_ACTOR.search(_text(actor))),
+                "automation": kind == "aws-service" or bool(_SERVICE_ACTOR.search(as_text(actor))),
                 "rolled_back": rolled_back,
                 "completed_later": bool(completed),
                 "observed_after_s": max(0.0, (horizon - end).total_seconds()),
@@ -652,247 +643,3 @@ def change_runs(
     for c in ("iac", "automation", "rolled_back", "completed_later"):
         out[c] = out[c].astype(bool)
     return out.sort_values("start", kind="stable", ignore_index=True)
-
-
-# ---------------------------------------------------------------------------------------------
-# detectors
-# ---------------------------------------------------------------------------------------------
-
-
-#: The changes that can explain ``deregistration-delay-too-short`` (see :mod:`.related`). A CodeDeploy or ECS
-#: deployment rarely names the target group; it counts when it deregistered this group's targets (a
-#: ``DeregisterTargets`` on the group within its episode), or when the timeline holds no target changes at all.
-DEREGISTRATION_CHANGES = ChangeSpec("deregistration-delay-too-short", {
-    "targets": "a deploy deregistered targets: requests still running when the delay ran out were cut",
-    "target-group-attributes": "the deregistration delay was set",
-    "deployment": "a deploy replaced the targets",
-}, unscoped={"deployment": "24h"})
-_EPISODE = pd.Timedelta("15min")
-
-
-def _target_group_deploys(inputs: Inputs, tg: str) -> tuple[pd.DataFrame | None, list[dict[str, Any]]]:
-    """The changes of the target group's deploys (a frame for the alignment) and the related-change records.
-
-    Another function's code update or another application's deployment is not a deploy of this group.
-    """
-    related = related_changes(inputs.changes, DEREGISTRATION_CHANGES, targets_from(tg, kind="target_group"), limit=500,
-                              window=inputs.window)
-    target_times = [pd.Timestamp(r["timestamp"]) for r in related if r["kind"] == "targets"]
-    if target_times:  # a deployment that names no group counts when it moved this group's targets
-        related = [r for r in related if r["match"] == "resource" or any(
-            pd.Timedelta(0) <= t - pd.Timestamp(r["timestamp"]) <= _EPISODE for t in target_times)]
-    if inputs.changes is None or inputs.changes.empty or not related:
-        return (inputs.changes.iloc[0:0] if inputs.changes is not None else None), related
-    keys = {(pd.Timestamp(r["timestamp"]), r["event_name"]) for r in related}
-    ch = inputs.changes
-    ts = as_utc(ch["timestamp"])
-    sel = [(t, e) in keys for t, e in zip(ts, ch["event_name"] if "event_name" in ch.columns else [None] * len(ch))]
-    related.sort(key=lambda r: pd.Timestamp(r["timestamp"]))
-    return ch.loc[np.asarray(sel, dtype=bool)], related
-
-
-def detect_deregistration_delay_too_short(inputs: Inputs) -> Finding | None:
-    """``deregistration-delay-too-short``: requests outlive the deregistration delay and deploys cut them.
-
-    Needs ``deregistration_delay.timeout_seconds`` in the settings and at least one request (or
-    ``TargetResponseTime`` maximum) longer than it. With ELB 502s concentrated in the minutes
-    after target deregistrations (from each ``DeregisterTargets`` to the delay + 2 min, at least
-    3 min; whole deploy episodes when no deregistration is in the timeline) — at least 5 errors,
-    lift ≥ 3 and p < 0.01 over the minutes with unusually many errors — it is the cause of those
-    502s: severity from the error rate in those minutes (at least medium), confidence 0.55-0.95.
-    Without that alignment it is a latent misconfiguration, reported low.
-
-    Example
-    -------
-    >>> import pandas as pd
-    >>> s = pd.DataFrame({"resource_id": ["targetgroup/api/1"], "setting": ["deregistration_delay.timeout_seconds"], "value": ["30"]})
-    >>> req = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-05T10:00Z"] * 2), "latency_ms": [200.0, 64000.0]})
-    >>> f = detect_deregistration_delay_too_short(Inputs(settings=s, requests=req))
-    >>> f.severity, f.evidence["recommended_delay_s"]      # latent: no deploy in the window to confirm it
-    ('low', 100.0)
-    """
-    requests = counted(inputs.requests)  # each request once, at the entry point when its log is there
-    dd = durations_vs_deregistration(inputs.settings, requests=requests, metrics=inputs.metrics)
-    if dd.empty:
-        return None
-    over = dd[(dd["slowest_s"] > dd["deregistration_delay_s"])
-              & ((dd["requests_longer_than_delay"] > 0) | (dd["metric_bins_longer_than_delay"] > 0))]
-    if over.empty:
-        return None
-    row = over.sort_values("slowest_s", ascending=False).iloc[0]
-    delay = float(row["deregistration_delay_s"])
-    deploy_changes, related = _target_group_deploys(inputs, str(row["target_group"]))
-    # requests are cut when the delay runs out after a deregistration: look from then to 2 min past it
-    after = pd.Timedelta(seconds=max(180.0, delay + 120.0))
-    align = deploy_alignment(deploy_changes, metrics=inputs.metrics, requests=requests, after=after, anchor="deregistration")
-    aligned = (align["deployments"] > 0 and align["errors_near_deploys"] >= 5 and not math.isnan(align["p_value"])
-               and align["p_value"] < 0.01 and align["lift"] >= 3)
-    slowest = float(row["slowest_s"])
-    if aligned:
-        confidence = 0.55 + 0.25 * min(1.0, align["share_near_deploys"])
-        confidence += 0.1 if (row["requests_longer_than_delay"] >= 3 or row["metric_bins_longer_than_delay"] >= 3) else 0.0
-        confidence += 0.05 if slowest >= 1.5 * delay else 0.0
-        rate = align["error_rate_near_deploys"]
-        severity = severity_for_share(rate) if not math.isnan(rate) else "medium"
-        if severity in ("low", "info"):
-            severity = "medium"
-    else:
-        confidence = 0.3 if align["deployments"] == 0 else 0.2
-        severity = "low"
-    impact = deploy_impact(deploy_changes, metrics=inputs.metrics, requests=requests)
-    evidence: dict[str, Any] = {
-        "target_group": row["target_group"],
-        "deregistration_delay_s": delay,
-        "slowest_request_s": slowest,
-        "request_p99_s": row["p99_s"],
-        "request_p999_s": row["p999_s"],
-        "requests_longer_than_delay": int(row["requests_longer_than_delay"]),
-        "share_requests_longer_than_delay": row["share_longer_than_delay"],
-        "target_response_time_max_s": row["metric_max_s"],
-        "bins_with_max_over_delay": int(row["metric_bins_longer_than_delay"]),
-        "deployments": align["deployments"],
-        "errors_source": align["source"],
-        "errors_near_deploys": align["errors_near_deploys"],
-        "errors_total": align["errors_total"],
-        "share_errors_near_deploys": align["share_near_deploys"],
-        "share_time_near_deploys": align["time_share"],
-        "lift": align["lift"],
-        "p_value": align["p_value"],
-        "error_rate_near_deploys": align["error_rate_near_deploys"],
-        "error_rate_elsewhere": align["error_rate_elsewhere"],
-        "recommended_delay_s": row["recommended_delay_s"],
-    }
-    longer = (f"{int(row['requests_longer_than_delay'])} requests ({pct(row['share_longer_than_delay'], 2)}) took longer"
-              if row["requests_longer_than_delay"] else f"{int(row['metric_bins_longer_than_delay'])} minutes had a TargetResponseTime maximum longer")
-    summary = (f"The deregistration delay of {row['target_group']} is {delay:.0f} s, but the slowest request took {slowest:.0f} s: "
-               f"{longer} than the delay. ")
-    if aligned:
-        where = (f"within {after.total_seconds() / 60:.0f} minutes of a target deregistration"
-                 if align["anchor"] == "deregistration" else f"within {after.total_seconds() / 60:.0f} minutes of a deploy")
-        summary += (f"{pct(align['share_near_deploys'], 0)} of the {align['errors_total']:.0f} ELB errors "
-                    f"({align['source']}) fell {where} ({align['deployments']} deploys); those minutes cover "
-                    f"{pct(align['time_share'], 1)} of the time (lift {align['lift']:.1f}, p={align['p_value']:.2g})"
-                    + (f"; {pct(align['error_rate_near_deploys'], 2)} of requests failed after deploys against "
-                       f"{pct(align['error_rate_elsewhere'], 3)} elsewhere" if not math.isnan(align["error_rate_near_deploys"]) else "")
-                    + ". Each deploy deregisters the old targets and cuts their in-flight slow requests when the delay expires.")
-    elif align["deployments"]:
-        summary += f"The {align['deployments']} deploys in the window brought no burst of ELB errors, so the risk is latent."
-    else:
-        summary += "No deploy in the window to confirm it: the risk is latent, every deploy can cut requests that run longer."
-    rec = row["recommended_delay_s"]
-    remediation = [
-        f"Set deregistration_delay.timeout_seconds above the slowest request: {rec:.0f} s (observed slowest {slowest:.0f} s × 1.5; "
-        f"AWS allows up to 3600): aws elbv2 modify-target-group-attributes --target-group-arn {row['target_group']} "
-        f"--attributes Key=deregistration_delay.timeout_seconds,Value={rec:.0f}",
-        "Make long calls asynchronous (accept with 202 and a job id, poll or notify) so no request outlives a deploy.",
-        "Let the old targets drain: stop them only after the delay (ECS stopTimeout and the app's graceful-shutdown timeout "
-        "at least the delay, SIGTERM handled by finishing in-flight requests; CodeDeploy blue/green termination wait ≥ the delay).",
-        "Alarm on HTTPCode_ELB_502_Count during deploys and pause the rollout when it rises.",
-    ]
-    return Finding(
-        id="deregistration-delay-too-short",
-        title="Deregistration delay shorter than the slowest requests: deploys cut them (502s)" if aligned
-        else "Deregistration delay shorter than the slowest requests",
-        severity=severity,
-        summary=summary,
-        evidence=evidence,
-        remediation=remediation,
-        confidence=round(min(0.95, confidence), 3),
-        related_changes=related[:20],
-        onset=iso_z(impact["start"].min()) if not impact.empty else None,
-    )
-
-
-def detect_partial_change_no_rollback(inputs: Inputs, *, gap: str | pd.Timedelta = "10min") -> Finding | None:
-    """``partial-change-no-rollback``: a run of direct (non-IaC) changes failed midway and nothing undid it.
-
-    Candidates are runs (:func:`change_runs`) with at least one applied and one failed change,
-    made by a person or a script (not CloudFormation/Terraform/CDK, not an AWS service or
-    CodeDeploy acting on its own), that nothing later rolled back or completed. Security-group,
-    NACL and IAM runs are high severity (access lost or opened); others medium. Confidence
-    grows with the time watched after the run without a fix (30 min or more: +0.15).
-
-    Example
-    -------
-    >>> import pandas as pd
-    >>> ch = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-06T09:00:00Z", "2026-03-06T09:00:04Z"]),
-    ...     "event_name": ["RevokeSecurityGroupIngress", "AuthorizeSecurityGroupIngress"], "class": "SECURITY_CHANGE",
-    ...     "actor": "arn:aws:iam::1:user/deploy", "resource": "sg-1", "error_code": [None, "InvalidParameterValue"],
-    ...     "detail": '{"changed_by":"cli"}'})
-    >>> f = detect_partial_change_no_rollback(Inputs(changes=ch))
-    >>> f.id, f.severity
-    ('partial-change-no-rollback', 'high')
-    """
-    until = inputs.window.end if inputs.window is not None else None
-    runs = change_runs(inputs.changes, gap=gap, until=until)
-    if runs.empty:
-        return None
-    cand = runs[(runs["failed"] > 0) & (runs["events"] > runs["failed"]) & ~runs["iac"] & ~runs["automation"]
-                & ~runs["rolled_back"] & ~runs["completed_later"]]
-    if cand.empty:
-        return None
-    sec = cand["classes"].str.contains("SECURITY_CHANGE|IAM", regex=True)
-    cand = cand.assign(_sec=sec).sort_values(["_sec", "events", "start"], ascending=[False, False, True])
-    run = cand.iloc[0]
-    security = bool(run["_sec"])
-    confidence = 0.5
-    confidence += 0.15 if security else 0.0
-    watched = float(run["observed_after_s"])
-    confidence += 0.15 if watched >= 1800 else (0.05 if watched >= 600 else 0.0)
-    confidence += 0.1 if run["changed_by"] in ("console", "cli", "sdk", "other") else 0.0
-    confidence -= 0.1 if run["changed_by"] == "pipeline" else 0.0
-    severity = "high" if security else "medium"
-    ch = _changes(inputs.changes)
-    rows = ch[ch["_row"].isin(run["rows"])]
-    applied = rows[rows["error_code"].fillna("").str.len() == 0]
-    evidence: dict[str, Any] = {
-        "actor": run["actor"],
-        "changed_by": run["changed_by"],
-        "run_start": run["start"],
-        "run_end": run["end"],
-        "changes_in_run": int(run["events"]),
-        "failed_changes": int(run["failed"]),
-        "applied_changes": int(run["events"] - run["failed"]),
-        "failed": run["failed_events"],
-        "applied": ", ".join(applied["event_name"].fillna("?")),
-        "resources": run["resources"],
-        "minutes_watched_after": watched / 60.0,
-        "other_candidate_runs": int(len(cand) - 1),
-    }
-    failed_rows = rows[rows["error_code"].fillna("").str.len() > 0]
-    failed_text = ", ".join(f"{api_of(r)} ({r['error_code']})" for r in failed_rows.to_dict("records"))
-    summary = (f"{sentence_case(blameless_actor(run['actor']))} ({run['changed_by']}) made {int(run['events'])} changes to "
-               f"{run['resources'] or 'resources'} between {iso_z(run['start'])} and {iso_z(run['end'])}: "
-               f"{int(run['events'] - run['failed'])} applied, "
-               f"{int(run['failed'])} failed ({failed_text}). No later call undid the applied changes or completed the "
-               f"failed ones in the {watched / 60:.0f} minutes that follow: the resources are left half-changed"
-               + (" — for security groups that means access lost (or opened) that nobody intended." if security else "."))
-    restore = []
-    for _, a in applied.iterrows():
-        verb, noun = _split_verb(_text(a["event_name"]))
-        inverse = _INVERSE_VERBS.get(verb)
-        if inverse:
-            restore.append(f"{inverse}{noun} on {_text(a['resource'])} (undoes {api_of(a)} at {iso_z(a['timestamp'])})")
-        else:
-            restore.append(f"restore the previous value of {api_of(a)} on {_text(a['resource'])}")
-    remediation = [
-        "Restore a known state now: " + "; ".join(restore[:5])
-        + (" — e.g. aws ec2 authorize-security-group-ingress --group-id <sg> --ip-permissions <the rules revoked>, taken "
-           "from the change's requestParameters." if security else "."),
-        "Keep out-of-band access (SSM Session Manager, EC2 Instance Connect) so a security-group mistake cannot lock you out.",
-        "Make such changes through IaC (CloudFormation change sets with automatic rollback, or terraform plan/apply) instead "
-        "of scripts; a failed stack update rolls back as a whole.",
-        "If a script is unavoidable: snapshot the current state first (describe-security-groups), apply with set -euo pipefail "
-        "and a trap that re-applies the snapshot on error, and prefer additive changes (authorize the new rule before revoking the old).",
-    ]
-    return Finding(
-        id="partial-change-no-rollback",
-        title="Change run failed midway with no rollback" + (" (security groups)" if "SecurityGroup" in str(run["event_names"]) else ""),
-        severity=severity,
-        summary=summary,
-        evidence=evidence,
-        remediation=remediation,
-        confidence=round(min(0.95, confidence), 3),
-        related_changes=rel.records(rows, reference=inputs.window.start if inputs.window is not None else None),
-        onset=iso_z(run["start"]),
-    )

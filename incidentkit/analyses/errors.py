@@ -7,7 +7,7 @@
   whether they start at the nearest preceding deployment/config change (error rate
   before vs after it).
 
-Detector: :func:`detect_version_skew_errors` — ``version-skew-errors`` (incidents.md #1).
+The finding built on them (``version-skew-errors``) is in :mod:`incidentkit.findings.detectors`.
 
 Example
 -------
@@ -21,7 +21,6 @@ Example
 
 from __future__ import annotations
 
-import math
 from typing import Any, Sequence
 
 import numpy as np
@@ -33,25 +32,15 @@ from ._common import (
     auto_bin,
     benjamini_hochberg,
     bin_floor,
-    fmt_p,
-    pct,
-    severity_for_share,
     status_class,
     flag,
     to_timedelta,
     two_proportion_z,
     wilson_interval,
 )
-from ..parse.useragent import version_from_user_agent
-from .change_words import blameless_actor, when_text
-from ..findings.model import Finding
-from .impact import counted
 from .onset import preceding_changes
-from .related import ChangeSpec, related_changes, sentence, targets_from
-from .related import evidence as related_evidence
 
-__all__ = ["error_rate", "by_version", "skew_onset", "error_mask", "version_family", "detect_version_skew_errors",
-           "VERSION_SKEW_CHANGES"]
+__all__ = ["error_rate", "by_version", "skew_onset", "error_mask", "version_family"]
 
 UNKNOWN = "(unknown)"
 ErrorSpec = "None | str | int | Iterable[int] | Callable[[pd.DataFrame], pd.Series]"
@@ -410,9 +399,6 @@ def skew_onset(
     return out
 
 
-# --------------------------------------------------------------------------- detector
-
-
 def version_family(version: Any, level: int | None) -> Any:
     """``"2.9.1"`` at level 2 → ``"2.9.x"``, level 1 → ``"2.x"``; ``None`` keeps it; NA stays NA.
 
@@ -427,317 +413,3 @@ def version_family(version: Any, level: int | None) -> Any:
     if len(parts) <= level:
         return str(version)
     return ".".join(parts[:level]) + ".x"
-
-
-def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
-    """Requests with ``app_version`` filled from a ``Product/1.2.3`` User-Agent where missing."""
-    if req is None or req.empty:
-        return None
-    has = "app_version" in req.columns and req["app_version"].notna().any()
-    if "user_agent" not in req.columns:
-        return req if has else None
-    # the kit's User-Agent rules: HTTP libraries and SDKs (okhttp/4.9.0) carry no app version
-    from_ua = req["user_agent"].astype("object").map(lambda ua: version_from_user_agent(ua) if isinstance(ua, str) else None)
-    out = req.copy()
-    out["app_version"] = (out["app_version"].astype("object").where(out["app_version"].notna(), from_ua.astype("object"))
-                          if "app_version" in out.columns else from_ua.astype("object"))
-    out["app_version"] = out["app_version"].where(out["app_version"].notna(), None)
-    return out if out["app_version"].notna().any() else None
-
-
-def _versioned_once(req: pd.DataFrame | None) -> tuple[pd.DataFrame | None, str | None]:
-    """Requests with versions, each counted once: those of the outermost tier (entry,
-    invocation, app) whose rows carry an app version, and that tier."""
-    if req is None or req.empty or "tier" not in req.columns:
-        return _with_versions(req), None
-    for t in ("entry", "invocation", "app"):
-        got = _with_versions(counted(req, tier=t))
-        if got is not None:
-            return got, t
-    return None, None
-
-
-def _combined_requests(inputs: Any, tier: str | None = None) -> pd.DataFrame | None:
-    frames = [counted(f, tier=tier) if tier else f for f in (getattr(inputs, "baseline_requests", None), getattr(inputs, "requests", None))
-              if f is not None and not f.empty]
-    frames = [f for f in frames if f is not None and not f.empty]
-    if not frames:
-        return None
-    if len(frames) == 1:
-        return frames[0]
-    both = pd.concat(frames, ignore_index=True)
-    if "request_id" in both.columns and both["request_id"].notna().any():
-        dup = both["request_id"].notna() & both.duplicated(subset=["request_id"], keep="last")
-        both = both[~dup.to_numpy()]
-    return both
-
-
-#: The changes that can explain ``version-skew-errors``, most direct first (see :mod:`.related`). Deploys and
-#: configuration pushed from elsewhere (AppConfig, SSM parameters, stacks) rarely name the service, so they count
-#: unscoped in the two hours before the onset.
-VERSION_SKEW_CHANGES = ChangeSpec("version-skew-errors", {
-    "code": "new code changed what older clients may send or receive",
-    "alias": "an alias moved traffic to a new version",
-    "deployment": "a deployment changed what older clients may send or receive",
-    "api-auth": "an authorizer change rejects tokens older clients still send",
-    "api-config": "an API change altered the contract older clients rely on",
-    "function-config": "a configuration change altered validation",
-    "config-deployment": "a configuration deployment changed behaviour for some clients",
-    "parameter": "a parameter change altered behaviour for some clients",
-    "stack-deployment": "a stack update changed the service",
-}, unscoped={k: "2h" for k in ("deployment", "config-deployment", "parameter", "stack-deployment", "code", "alias",
-                                "api-auth", "api-config", "function-config")})
-
-
-def _start_of(inputs: Any) -> Any:
-    w = getattr(inputs, "window", None)
-    return w.start if w is not None else None
-
-
-def _skew_targets(inputs: Any) -> list[Any]:
-    """The service's resources: the functions the requests ran on and the ones named, the API, ECS services."""
-    resources = getattr(inputs, "resources", None) or {}
-    names: list[Any] = []
-    for frame in (getattr(inputs, "requests", None), getattr(inputs, "baseline_requests", None)):
-        if frame is not None and "function_name" in frame.columns:
-            names += [str(x) for x in frame["function_name"].dropna().unique()[:20]]
-    targets = targets_from(names, resources.get("function_name"), kind="function")
-    targets += targets_from(resources.get("api_id"), resources.get("api_name"), kind="api")
-    services = resources.get("ecs_service")
-    cluster = resources.get("ecs_cluster")
-    for svc in ([services] if isinstance(services, str) else list(services or [])):
-        targets += targets_from(f"{cluster}/{svc}" if cluster and "/" not in str(svc) else svc, kind="ecs_service")
-    return targets
-
-
-def _skew_changes(inputs: Any, v: str, level: int | None, cls: str, t_err: pd.Series | None,
-                  evidence: dict[str, Any], tier: str | None = None) -> tuple[Any, bool, list[dict[str, Any]]]:
-    """The onset of the version's errors, whether they start at a change, and the changes that can explain them.
-
-    The change at the onset counts only when it is one of :data:`VERSION_SKEW_CHANGES` on the service's
-    resources (or unscoped): an alarm edited at that minute is a coincidence, not a cause.
-    """
-    onset_time = t_err.min() if t_err is not None and len(t_err) else None
-    changes = getattr(inputs, "changes", None)
-    both = _combined_requests(inputs, tier)
-    if both is not None:
-        both = _with_versions(both)
-    if both is not None:
-        both = both.assign(_v=both["app_version"].map(lambda x: version_family(x, level)))
-    so = (skew_onset(both, changes, version=v, version_col="_v", error=cls)
-          if both is not None and "timestamp" in both.columns else None)
-    slack = so.attrs.get("bin", "0s") if so is not None else "0s"
-    if so is not None and not so.empty and pd.notna(so.iloc[0]["onset"]):
-        onset_time = so.iloc[0]["onset"].floor("s")
-    related = related_changes(changes, VERSION_SKEW_CHANGES, _skew_targets(inputs), onset=onset_time,
-                              window=getattr(inputs, "window", None), slack=slack)
-    starts = False
-    if so is not None and not so.empty and pd.notna(so.iloc[0]["change_time"]):
-        s = so.iloc[0]
-        at = [r for r in related if pd.Timestamp(r["timestamp"]) == pd.Timestamp(s["change_time"])
-              and r["event_name"] == s["change_event"]]
-        if at:  # the change at the onset is one that can explain it: it leads the list
-            related = at[:1] + [r for r in related if r is not at[0]]
-            starts = bool(s["starts_at_change"])
-            evidence.update({"change_to_onset_s": s["lead_s"], "starts_at_change": starts})
-            if pd.notna(s["before_rate"]):
-                evidence["version_error_rate_before_change"] = s["before_rate"]
-            if pd.notna(s["after_rate"]):
-                evidence["version_error_rate_after_change"] = s["after_rate"]
-    if related:
-        evidence.update(related_evidence(related[0]))
-    return onset_time, starts, related
-
-
-def detect_version_skew_errors(inputs: Any) -> Any:
-    """``version-skew-errors``: errors concentrated in one app version, starting at a change (incidents.md #1).
-
-    Evidence needed (requests with ``status`` and ``app_version``; >= 100 requests with a
-    known version in the incident window):
-
-    * for the 4xx or the 5xx class (whichever is more skewed), one version holds >= 50 %
-      of the errors (>= 10 of them) while carrying at most 90 % of the traffic, with lift
-      (error share / traffic share) >= 2 and a Benjamini-Hochberg q < 0.001;
-    * its errors are not noise: error rate >= 5 % in that version.
-
-    Versions are tried as they are, then as families (``2.9.x``, ``2.x``): an old app
-    line often spans patch versions; the family is kept when it holds clearly more of the
-    errors. Without an ``app_version`` value, the version of a ``Product/1.2.3`` User-Agent
-    is used.
-
-    A DEPLOYMENT/CONFIG_CHANGE change at the onset of the version's errors (from
-    :func:`skew_onset` on the baseline and incident requests together) raises confidence
-    and is attached as ``related_changes``. Requests without a version lower confidence
-    when they fail more than the other versions (they may hide the same failure).
-    Severity: :func:`severity_for_share` of the excess errors (those beyond the other
-    versions' rate) over all requests, lowered when they last under 5 minutes.
-
-    Returns
-    -------
-    Finding or None
-    """
-    req, tier = _versioned_once(getattr(inputs, "requests", None))
-    if req is None or "status" not in req.columns:
-        return None
-    window = getattr(inputs, "window", None)
-    if window is not None and "timestamp" in req.columns:
-        t = as_utc(req["timestamp"])
-        inside = req[((t >= window.start) & (t < window.end)).to_numpy()]
-        req = inside if not inside.empty else req
-    known = req["app_version"].notna()
-    if int(known.sum()) < 100:
-        return None
-    # Rows without a status (e.g. Lambda platform lines of an authorizer) are not client requests.
-    http = pd.to_numeric(req["status"], errors="coerce").notna()
-    unknown_share = float((http & ~known).sum() / http.sum()) if http.any() else 0.0
-    best = None
-    kn = req[known.to_numpy()].copy()
-    # Full versions first, then families (2.9.x, 2.x): an old app line often spans patch versions.
-    for level in (None, 2, 1):
-        kn["_v"] = kn["app_version"].map(lambda x: version_family(x, level))
-        if level is not None and kn["_v"].nunique() == kn["app_version"].nunique():
-            continue
-        for cls in ("4xx", "5xx"):
-            bv = by_version(kn, version="_v", error=cls)
-            if bv.empty or bv.attrs.get("total_errors", 0) < 10:
-                continue
-            cand = bv[(bv["q_value"] < 0.001) & (bv["lift"] >= 2) & (bv["error_share"] >= 0.5)
-                      & (bv["traffic_share"] <= 0.9) & (bv["errors"] >= 10) & (bv["error_rate"] >= 0.05)]
-            if cand.empty:
-                continue
-            row = cand.iloc[0]
-            better = best is None or row["error_share"] > best[1]["error_share"] + 0.05 or (
-                abs(row["error_share"] - best[1]["error_share"]) <= 0.05 and best[3] == level and row["z"] > best[1]["z"])
-            if better:
-                best = (cls, row, bv, level)
-    if best is None:
-        return None
-    cls, row, bv, level = best
-    v = str(row["version"])
-    req = req.copy()
-    req["_v"] = req["app_version"].map(lambda x: version_family(x, level))
-    n_all = int(bv["requests"].sum())
-    err_v = error_mask(req, cls) & (req["_v"].astype("object").astype(str) == v)
-    codes = pd.to_numeric(req.loc[err_v.to_numpy(), "status"], errors="coerce").value_counts()
-    top_code = int(codes.index[0]) if len(codes) else None
-    top_code_share = float(codes.iloc[0] / codes.sum()) if len(codes) else None
-    # Shares of everything the entry point counted, requests without a version included: the title's
-    # "of requests" is every request, not only those whose version is known.
-    n_http = int(http.sum()) or n_all
-    errors_all = int((error_mask(req, cls) & http).sum()) or int(bv["errors"].sum())
-    share_all = float(row["requests"]) / n_http
-    error_share_all = float(row["errors"]) / errors_all if errors_all else float(row["error_share"])
-    impact = max(0.0, float(row["excess_errors"])) / n_http
-    evidence: dict[str, Any] = {
-        "version": v,
-        "status_class": cls,
-        "requests": n_all,
-        "version_requests": int(row["requests"]),
-        "traffic_share": row["traffic_share"],
-        "errors": int(bv["errors"].sum()),
-        "version_errors": int(row["errors"]),
-        "error_share": row["error_share"],
-        "lift": row["lift"],
-        "error_rate": row["error_rate"],
-        "rest_error_rate": row["rest_error_rate"],
-        "p_value": row["p_value"],
-        "share_of_requests_failing": impact,
-        "all_requests": n_http,
-        "share_of_all_requests": share_all,
-        "share_of_all_errors": error_share_all,
-    }
-    if level is not None:
-        members = req.loc[(req["_v"].astype("object").astype(str) == v).to_numpy(), "app_version"].value_counts()
-        evidence["versions_in_group"] = ", ".join(str(m) for m in members.index[:8])
-    if top_code is not None:
-        evidence["top_status"], evidence["top_status_share"] = top_code, top_code_share
-    unknown_like_version = False
-    if unknown_share > 0:
-        evidence["requests_without_version"] = unknown_share
-        unk = req[(http & ~known).to_numpy()]
-        unk_rate = float(error_mask(unk, cls).mean())
-        evidence["error_rate_without_version"] = unk_rate
-        # Requests without a version could hide the same failure: a concern only when they fail more
-        # than the other versions do.
-        rest = float(row["rest_error_rate"])
-        unknown_like_version = unk_rate > max(2.0 * rest, rest + 0.02)
-
-    t_err = as_utc(req.loc[err_v.to_numpy(), "timestamp"]) if "timestamp" in req.columns else None
-    onset_time, starts, related = _skew_changes(inputs, v, level, cls, t_err, evidence, tier)
-    duration = None
-    if onset_time is not None and pd.notna(onset_time):
-        last = t_err.max()
-        duration = last - onset_time
-        evidence["errors_from"], evidence["errors_until"] = pd.Timestamp(onset_time).floor("s"), last.floor("s")
-    severity = severity_for_share(impact, duration=duration)
-    confidence = 0.45 + 0.2 * float(row["error_share"]) + 0.1 * min(1.0, math.log10(max(float(row["rate_ratio"]), 1.0)) / 2.0)
-    if starts:
-        confidence += 0.15
-    elif related:
-        confidence += 0.05
-    if unknown_share > 0.3 and unknown_like_version:
-        confidence -= 0.1
-    confidence = min(confidence, {"low": 0.35, "info": 0.2}.get(severity, 0.97))
-
-    code_txt = f"{top_code}" if top_code is not None and top_code_share and top_code_share >= 0.8 else cls.upper()
-    summary = (
-        f"App version {v} sent {pct(share_all, 0)} of all {n_http:,} requests ({pct(row['traffic_share'], 0)} of those "
-        f"with a known version) but {pct(error_share_all, 0)} of the "
-        f"{cls.upper()} errors: {pct(row['error_rate'])} of its requests failed (mostly {code_txt}) against "
-        f"{pct(row['rest_error_rate'])} for the other versions (lift {row['lift']:.1f}, {fmt_p(row['p_value'])}). "
-        f"That is {pct(impact)} of all requests failing for one group of clients."
-    )
-    if related:
-        cause = related[0]
-        lead = evidence.get("change_to_onset_s")
-        if starts and lead is not None:
-            gap = f"{abs(lead):.0f} s" if abs(lead) < 90 else f"{abs(lead) / 60:.0f} min"
-            summary += (
-                f" The errors start at a change: {cause['description']}"
-                f" ({gap} {'before' if lead >= 0 else 'after'} the first error); this version's error rate went from "
-                f"{pct(evidence.get('version_error_rate_before_change', float('nan')))} before it to "
-                f"{pct(evidence.get('version_error_rate_after_change', float('nan')))} after."
-            )
-        else:
-            summary += f" A change that can explain it: {sentence(cause, reference=_start_of(inputs))}"
-    remediation = _skew_remediation(v, top_code, cls, row, evidence, related[0] if related else None)
-    return Finding(
-        id="version-skew-errors",
-        title=f"{code_txt} errors concentrated in app version {v} ({pct(share_all, 0)} of requests, {pct(error_share_all, 0)} of {cls.upper()} errors)",
-        severity=severity,
-        summary=summary,
-        evidence=evidence,
-        remediation=remediation,
-        confidence=confidence,
-        related_changes=related,
-        onset=None if onset_time is None or pd.isna(onset_time) else pd.Timestamp(onset_time).isoformat().replace("+00:00", "Z"),
-    )
-
-
-def _skew_remediation(v: str, top_code: int | None, cls: str, row: pd.Series, evidence: dict[str, Any],
-                      cause: dict[str, Any] | None = None) -> list[str]:
-    share = pct(row["traffic_share"])
-    change = (f" ({cause['api']} on `{cause['target']}` {when_text(cause['timestamp'])} by {blameless_actor(cause['actor'])})"
-              if cause is not None else "")
-    steps = []
-    if top_code in (401, 403):
-        steps.append(
-            f"Restore the previous token validation path alongside the new one (accept both issuers/audiences/"
-            f"signing keys or claim formats) so clients on {v} authenticate again; keep both until {v} falls below "
-            f"1 % of traffic (now {share}), then retire the old path."
-        )
-    else:
-        steps.append(
-            f"Restore backward compatibility for clients on {v} (the request/response contract they rely on) and keep "
-            f"it until {v} falls below 1 % of traffic (now {share})."
-        )
-    steps.append(f"If compatibility cannot be restored quickly, roll back the change{change} and re-release it with the compatibility path.")
-    steps.append(
-        "Alarm on the error rate per app version (a metric filter or an EMF dimension on app_version), not only on the "
-        "total: one client version failing hides inside a normal-looking total."
-    )
-    steps.append(
-        f"Canary releases with traffic from old client versions, a published minimum supported version, and a "
-        f"force-upgrade prompt for {v}."
-    )
-    return steps

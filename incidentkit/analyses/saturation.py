@@ -24,7 +24,7 @@ Analyses (pure functions on the kit's frames):
 * :func:`db_headroom` — RDS ``CPUUtilization`` and ``DatabaseConnections`` against
   ``max_connections``.
 
-Detector: :func:`detect_connection_pool_leak` (``connection-pool-leak``).
+The finding built on them (``connection-pool-leak``) is in :mod:`incidentkit.findings.detectors`.
 
 Example
 -------
@@ -39,28 +39,20 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from ..findings.model import Finding, Inputs
 from ._common import (
     as_utc,
     column_or_na,
     empty_table,
     first_group,
-    iso_z,
     parse_dims,
-    pct,
-    request_share,
     select_metric,
-    sentence_case,
-    severity_for_share,
     to_float,
 )
-from .related import ChangeSpec, related_changes, sentence, targets_from
-from .related import evidence as related_evidence
 
 __all__ = [
     "POOL_ERROR_COLUMNS",
@@ -72,8 +64,9 @@ __all__ = [
     "pool_usage_metrics",
     "leak_signature",
     "db_headroom",
-    "detect_connection_pool_leak",
-    "POOL_LEAK_CHANGES",
+    "exception_lines",
+    "leak_signature_of",
+    "pool_error_rows",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -207,7 +200,7 @@ def pool_errors(logs: pd.DataFrame | None) -> pd.DataFrame:
     if logs is None or logs.empty or "timestamp" not in logs.columns:
         return empty_table(POOL_ERROR_COLUMNS, dt)
     logs = logs.reset_index(drop=True)
-    found_df = _pool_error_rows(logs)
+    found_df = pool_error_rows(logs)
     if found_df.empty:
         return empty_table(POOL_ERROR_COLUMNS, dt)
     sub = logs.loc[found_df["row"].to_numpy(dtype=int)]
@@ -246,7 +239,7 @@ def _error_text(logs: pd.DataFrame) -> pd.Series:
             + "\n" + column_or_na(logs, "error_message").astype("string").fillna(""))
 
 
-def _pool_error_rows(logs: pd.DataFrame) -> pd.DataFrame:
+def pool_error_rows(logs: pd.DataFrame) -> pd.DataFrame:
     """Pool errors of ``logs`` (a 0..n-1 index): ``row`` (the position) and the parsed fields, in row order."""
     text_all = _error_text(logs)
     first = _contains_any(text_all.str.lower(), _ALL_POOL_NEEDLES)
@@ -426,10 +419,10 @@ def pool_usage_metrics(metrics: pd.DataFrame | None) -> pd.DataFrame:
     return out.sort_values(["pool", "timestamp"], kind="stable", ignore_index=True)
 
 
-def _exceptions(logs: pd.DataFrame | None, pool_rows: pd.DataFrame | None = None) -> pd.DataFrame:
+def exception_lines(logs: pd.DataFrame | None, pool_rows: pd.DataFrame | None = None) -> pd.DataFrame:
     """Error lines that are not themselves pool errors: the candidates for leaking a connection.
 
-    ``pool_rows`` is :func:`_pool_error_rows` of the same (index-reset) logs, when already computed.
+    ``pool_rows`` is :func:`pool_error_rows` of the same (index-reset) logs, when already computed.
     """
     if logs is None or logs.empty or "timestamp" not in logs.columns:
         return pd.DataFrame(columns=["timestamp", "pool", "error_type"])
@@ -446,7 +439,7 @@ def _exceptions(logs: pd.DataFrame | None, pool_rows: pd.DataFrame | None = None
     # an access-log line saying "500" is its consequence, not another exception
     is_err = etype.notna() | traced | (level.isin(list(_ERROR_LEVELS)).fillna(False) & named & status.isna())
     pool_hit = np.zeros(len(logs), dtype=bool)
-    rows = _pool_error_rows(logs) if pool_rows is None else pool_rows
+    rows = pool_error_rows(logs) if pool_rows is None else pool_rows
     pool_hit[rows["row"].to_numpy(dtype=int)] = True
     sel = is_err.to_numpy(dtype=bool) & ~pool_hit
     if not sel.any():
@@ -508,11 +501,11 @@ def leak_signature(
     """
     if usage is None or usage.empty:
         return empty_table(LEAK_COLUMNS, {"returned_to_baseline": "bool", "leak": "bool"})
-    return _leak_signature(usage, _exceptions(logs), exception_window=exception_window, horizon=horizon,
+    return leak_signature_of(usage, exception_lines(logs), exception_window=exception_window, horizon=horizon,
                            min_samples=min_samples)
 
 
-def _leak_signature(usage: pd.DataFrame, exc: pd.DataFrame, *, exception_window: str | pd.Timedelta = "60s",
+def leak_signature_of(usage: pd.DataFrame, exc: pd.DataFrame, *, exception_window: str | pd.Timedelta = "60s",
                     horizon: str | pd.Timedelta = "10min", min_samples: int = 8) -> pd.DataFrame:
     dt = {"returned_to_baseline": "bool", "leak": "bool"}
     if usage is None or usage.empty:
@@ -672,219 +665,3 @@ def db_headroom(metrics: pd.DataFrame | None, settings: pd.DataFrame | None = No
         rows.append({"db": db, "cpu_mean": cpu_mean, "cpu_p95": cpu_p95, "cpu_max": cpu_max, "connections_max": conn_max,
                      "max_connections": mx, "connection_use": use, "state": state})
     return pd.DataFrame(rows, columns=list(DB_COLUMNS))
-
-
-# ---------------------------------------------------------------------------------------------
-# detector
-# ---------------------------------------------------------------------------------------------
-
-
-_FIX_BY_LIBRARY = {
-    "sqlalchemy": "SQLAlchemy: use `with engine.connect() as conn:` / `with Session(engine) as session:` (or try/finally "
-                  "`conn.close()`, `session.close()`) so the exception path returns the connection too.",
-    "hikaricp": "JDBC/HikariCP: open connections in try-with-resources (`try (Connection c = ds.getConnection()) {...}`), "
-                "and set leakDetectionThreshold=2000 (ms) to log the stack of every connection held too long.",
-    "jdbc": "JDBC: open connections in try-with-resources (`try (Connection c = ds.getConnection()) {...}`); with HikariCP "
-            "set leakDetectionThreshold=2000 (ms) to log where connections are held.",
-    "node-postgres": "node-postgres: `const client = await pool.connect(); try { ... } finally { client.release(); }` "
-                     "(or use `pool.query`, which releases for you).",
-    "psycopg-pool": "psycopg_pool: `with pool.connection() as conn:` so the connection goes back on every path.",
-    "dbcp": "DBCP: close connections in finally / try-with-resources; enable removeAbandonedOnBorrow with logAbandoned=true.",
-}
-
-
-#: The changes that can explain ``connection-pool-leak`` (see :mod:`.related`): a leak arrives with code.
-POOL_LEAK_CHANGES = ChangeSpec("connection-pool-leak", {
-    "deployment": "a deploy shipped the code path that keeps connections after an exception",
-    "code": "new code shipped the path that keeps connections after an exception",
-    "database-config": "the database's connection settings changed",
-})
-
-
-def _pool_targets(inputs: Inputs, db: Any) -> list[Any]:
-    """The service that logs the pool errors (the ECS service or functions named, or behind the log groups) and its database."""
-    res = inputs.resources
-    cluster, services = res.get("ecs_cluster"), res.get("ecs_service")
-    names = [services] if isinstance(services, str) else list(services or [])
-    out = targets_from([f"{cluster}/{n}" if cluster and "/" not in str(n) else n for n in names], kind="ecs_service")
-    groups = inputs.logs["log_group"].dropna().unique()[:20] if inputs.logs is not None and "log_group" in inputs.logs.columns else []
-    functions = [g.split("/aws/lambda/", 1)[1] for g in groups if isinstance(g, str) and g.startswith("/aws/lambda/")]
-    out += targets_from(functions, res.get("function_name"), kind="function")
-    return out + targets_from(db, res.get("db_instance"), kind="db_instance")
-
-
-def detect_connection_pool_leak(inputs: Inputs, *, min_errors: int = 3) -> Finding | None:
-    """``connection-pool-leak``: pool exhausted while the database idles, in-use steps after exceptions.
-
-    Fires on at least ``min_errors`` pool-checkout failures, or on a logged in-use gauge
-    whose floor steps up after exceptions and never returns. Stays silent when the database
-    itself is saturated (CPU or connections near the maximum) and no gauge shows a leak: the
-    pool then waits on a busy database, which is a different problem. Confidence: pool errors
-    (0.35) + database headroom (0.2) + exceptions before the first pool error (0.05) + a leak
-    signature in the gauge (0.3 when most steps follow an exception and the connections lost
-    match the exceptions, 0.1 otherwise); minus 0.2 when the database is saturated, minus
-    0.1 when traffic grew a lot over the gauge's span (a busier pool, not a leak).
-
-    Example
-    -------
-    >>> import pandas as pd
-    >>> logs = pd.DataFrame({"timestamp": pd.date_range("2026-03-01T10:00Z", periods=12, freq="5s"),
-    ...     "message": "QueuePool limit of size 5 overflow 5 reached, connection timed out, timeout 30.00"})
-    >>> f = detect_connection_pool_leak(Inputs(logs=logs))
-    >>> f.evidence["pool_error_lines"], f.evidence["pool_capacity"], f.severity
-    (12, 10.0, 'medium')
-    """
-    logs = inputs.logs.reset_index(drop=True) if inputs.logs is not None else None
-    errs = pool_errors(logs)
-    client = errs[errs["kind"] == "pool-timeout"]
-    usage = pool_usage(logs)
-    if usage.empty:
-        usage = pool_usage_metrics(inputs.metrics)
-    if logs is not None and not logs.empty and "timestamp" in logs.columns:
-        exc = _exceptions(logs, _pool_error_rows(logs))
-    else:
-        exc = _exceptions(None)
-    leaks = _leak_signature(usage, exc)
-    # a leak "by exception": most steps have an exception just before them, and the number of
-    # connections lost matches the number of exceptions (one kept connection per failed request)
-    strong = leaks[leaks["leak"] & (leaks["exception_share"] >= 0.5)
-                   & leaks["leaked_per_exception"].between(0.5, 2.0)]
-    weak = leaks[leaks["leak"]]
-    if len(client) < min_errors and strong.empty:
-        return None
-    window = inputs.window
-    db = db_headroom(inputs.metrics, inputs.settings,
-                     start=(window.start - pd.Timedelta(hours=1)) if window is not None else None,
-                     end=window.end if window is not None else None)
-    saturated = db["state"].isin(["cpu-saturated", "connections-near-max"]).any() if not db.empty else False
-    headroom = (not db.empty) and (db["state"] == "headroom").all()
-    if saturated and strong.empty:
-        return None
-    first_err = client["timestamp"].min() if len(client) else None
-    exc_before = int((exc["timestamp"] < first_err).sum()) if first_err is not None and len(exc) else 0
-
-    confidence = 0.35 if len(client) >= min_errors else 0.2
-    confidence += 0.2 if headroom else 0.0
-    confidence += 0.05 if exc_before > 0 else 0.0
-    confidence += 0.3 if not strong.empty else (0.1 if not weak.empty else 0.0)
-    confidence -= 0.2 if saturated else 0.0
-    confidence -= 0.1 if not db.empty and (db["state"] == "busy").any() else 0.0
-    growth = _traffic_growth(inputs.requests, usage if len(usage) else client)
-    if not math.isnan(growth) and growth >= 1.5:
-        confidence -= 0.1
-
-    share = request_share(inputs.requests, client["request_id"])
-    top_leak = (strong if not strong.empty else weak).iloc[0] if not weak.empty else None
-    exhausted = top_leak is not None and not math.isnan(top_leak["size"]) and top_leak["final_in_use"] >= top_leak["size"]
-    if not math.isnan(share):
-        severity = severity_for_share(share)
-    else:
-        severity = "high" if len(client) >= 50 else "medium"
-    if (not strong.empty or len(client) >= 10) and severity in ("low", "info"):
-        severity = "medium"
-    if exhausted and severity in ("medium", "low", "info"):
-        severity = "high"
-    if strong.empty and len(client) < 10:
-        severity = "low"
-
-    libs = client["library"].value_counts()
-    library = str(libs.index[0]) if len(libs) else None
-    sizes = client["pool_size"].dropna()
-    overflow = client["overflow"].dropna()
-    pool_size = float(sizes.iloc[0] + (overflow.iloc[0] if len(overflow) else 0)) if len(sizes) else (
-        float(top_leak["size"]) if top_leak is not None else float("nan"))
-    top_exc = exc["error_type"].dropna().value_counts()
-    dbrow = db.iloc[0] if not db.empty else None
-    evidence: dict[str, Any] = {
-        "pool_error_lines": int(len(client)),
-        "server_limit_lines": int((errs["kind"] == "server-limit").sum()),
-        "share_requests_with_pool_error": share,
-        "library": library,
-        "pool_capacity": pool_size,
-        "first_pool_error": first_err,
-        "exceptions_before_first_pool_error": exc_before,
-        "top_exception": str(top_exc.index[0]) if len(top_exc) else None,
-        "traffic_growth": growth,
-    }
-    if dbrow is not None:
-        evidence.update({"db": dbrow["db"], "db_state": dbrow["state"], "db_cpu_mean": dbrow["cpu_mean"], "db_cpu_max": dbrow["cpu_max"],
-                         "db_connections_max": dbrow["connections_max"], "max_connections": dbrow["max_connections"],
-                         "db_connection_use": dbrow["connection_use"]})
-    if top_leak is not None:
-        evidence.update({"gauge_pool": top_leak["pool"], "gauge_samples": int(top_leak["samples"]),
-                         "in_use_at_start": top_leak["baseline_in_use"], "in_use_floor_at_end": top_leak["final_in_use"],
-                         "leaked_connections": top_leak["leaked"], "step_ups": int(top_leak["step_ups"]),
-                         "step_ups_after_exception": int(top_leak["step_ups_after_exception"]),
-                         "leaked_per_exception": top_leak["leaked_per_exception"],
-                         "exceptions_while_rising": int(top_leak["exceptions_while_rising"]),
-                         "chance_of_exception_before_step": top_leak["chance_share"]})
-
-    parts = []
-    if len(client):
-        parts.append(f"{len(client)} connection-pool timeouts" + (f" ({library})" if library else "")
-                     + (f", {pct(share)} of requests" if not math.isnan(share) else "")
-                     + (f", pool of {pool_size:.0f}" if not math.isnan(pool_size) else ""))
-    if dbrow is not None:
-        mc = f" of max_connections {dbrow['max_connections']:.0f}" if not math.isnan(dbrow["max_connections"]) else ""
-        parts.append(f"meanwhile {dbrow['db']} ran at {dbrow['cpu_mean']:.0f}% CPU on average (peak {dbrow['cpu_max']:.0f}%) "
-                     f"with at most {dbrow['connections_max']:.0f} connections{mc}"
-                     + (" — the database had room" if headroom else (" — the database was saturated too" if saturated else "")))
-    if top_leak is not None:
-        parts.append(f"the pool's in-use count rose from {top_leak['baseline_in_use']:.0f} to a floor of {top_leak['final_in_use']:.0f} "
-                     f"in {int(top_leak['step_ups'])} steps and never came back"
-                     + (f"; {int(top_leak['step_ups_after_exception'])} of the {int(top_leak['step_ups'])} steps came right after "
-                        f"an exception, {top_leak['leaked']:.0f} connections lost for {int(top_leak['exceptions_while_rising'])} exceptions"
-                        if top_leak["step_ups_after_exception"] else ""))
-    if exc_before and len(top_exc):
-        parts.append(f"{exc_before} exceptions (mostly {top_exc.index[0]}) preceded the first pool timeout")
-    if saturated:
-        tail = ". The gauge shows connections that are never returned, but the database is busy too: fix the leak first, then re-check the load."
-    elif top_leak is not None and not strong.empty:
-        tail = ". Connections are checked out and not returned on the error path, so the pool drains while the database sits idle."
-    else:
-        tail = (". The pool ran dry while the database had room: the application is most likely holding connections it no "
-                "longer uses (a leak on the error path); log the pool's in-use count to confirm.")
-    summary = sentence_case("; ".join(parts)) + tail
-    onset = first_err if first_err is not None else (usage["timestamp"].min() if len(usage) else None)
-    related = related_changes(inputs.changes, POOL_LEAK_CHANGES, _pool_targets(inputs, dbrow["db"] if dbrow is not None else None),
-                              onset=onset, window=inputs.window)
-    if related:
-        evidence.update(related_evidence(related[0]))
-        summary += " " + sentence(related[0], reference=inputs.window.start if inputs.window is not None else None)
-    remediation = [
-        _FIX_BY_LIBRARY.get(library or "", "Return every connection on every path: a context manager or try/finally around each "
-                                             "checkout, so an exception cannot keep it."),
-        "Find the leaking path: the exception logged just before each step of the in-use count"
-        + (f" (most often {top_exc.index[0]})" if len(top_exc) else "") + " — it checks a connection out and raises before releasing it.",
-        "Guard the pool: pool_pre_ping=True and pool_recycle (SQLAlchemy) / maxLifetime (HikariCP) drop dead connections; "
-        "a pool timeout shorter than the request timeout fails fast instead of queueing.",
-        "Alarm on pool use at 70 % (checked out / pool size), not when it is exhausted; log the pool's in-use count every minute.",
-        "Now: restart or recycle the affected tasks/instances to give the leaked connections back (temporary).",
-    ]
-    return Finding(
-        id="connection-pool-leak",
-        title="Connection pool leak: connections not returned after exceptions" if not strong.empty
-        else "Connection pool exhausted while the database had room: likely leak",
-        severity=severity,
-        summary=summary,
-        evidence=evidence,
-        remediation=remediation,
-        confidence=round(min(0.95, max(0.05, confidence)), 3),
-        related_changes=related,
-        onset=iso_z(onset),
-    )
-
-
-def _traffic_growth(requests: pd.DataFrame | None, span_of: pd.DataFrame) -> float:
-    """Requests per minute in the last fifth of ``span_of``'s time span over the first fifth."""
-    if requests is None or requests.empty or "timestamp" not in requests.columns or span_of is None or span_of.empty:
-        return float("nan")
-    t0, t1 = span_of["timestamp"].min(), span_of["timestamp"].max()
-    if t1 <= t0:
-        return float("nan")
-    fifth = (t1 - t0) / 5
-    ts = as_utc(requests["timestamp"])
-    first = int(((ts >= t0) & (ts < t0 + fifth)).sum())
-    last = int(((ts > t1 - fifth) & (ts <= t1)).sum())
-    return last / first if first else float("nan")
-

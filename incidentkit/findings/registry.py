@@ -1,11 +1,17 @@
 """The detectors: which finding id each finds, and :func:`detect`, which runs them and ranks the findings.
 
-:func:`detect` runs every detector whose inputs are present and ranks the results:
-the most likely cause first (by ``confidence``, then severity). Detectors are pure
-functions ``detector(inputs: Inputs) -> Finding | list[Finding] | None`` that live next
-to the analyses they use; the registry below names them by import string and imports
-them only when :func:`detect` runs. A detector that fails does not hide the others: its
-one-line reason is in :attr:`FindingList.errors`.
+:data:`DETECTORS` maps each finding id to the module of its detector,
+``incidentkit.findings.detectors.<id with underscores>`` (its ``detect``): one entry per
+``## `<id>``` section of the catalogue, ``findings/catalogue.md``, in the catalogue's order.
+The catalogue is the one list of finding ids; :data:`FINDING_IDS` is read from it once, at
+import, so tests, the README check, the samples and the report all see the same ids, and
+adding a finding is its detector, its catalogue entry and its test (the catalogue's
+"Adding a finding").
+
+:func:`detect` runs every detector (importing each module only then) and ranks the results:
+the most likely cause first (by ``confidence``, then severity). A detector is a pure function
+``detect(inputs: Inputs) -> Finding | list[Finding] | None``. A detector that fails does not
+hide the others: its one-line reason is in :attr:`FindingList.errors`.
 
 Example
 -------
@@ -18,7 +24,9 @@ True
 from __future__ import annotations
 
 import importlib
+import importlib.resources
 import logging
+import re
 import traceback
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -30,19 +38,26 @@ __all__ = ["DETECTORS", "FINDING_IDS", "Detector", "detect"]
 
 log = logging.getLogger(__name__)
 
-#: The finding ids of incidents.md (public contract) and the detector that finds each.
-DETECTORS: dict[str, str] = {
-    "version-skew-errors": "incidentkit.analyses.errors:detect_version_skew_errors",
-    "cold-start-timeouts": "incidentkit.analyses.latency:detect_cold_start_timeouts",
-    "cold-start-tail": "incidentkit.analyses.latency:detect_cold_start_tail",
-    "healthcheck-blocked-by-change": "incidentkit.analyses.healthchecks:detect_healthcheck_blocked_by_change",
-    "health-check-flapping": "incidentkit.analyses.healthchecks:detect_health_check_flapping",
-    "connection-pool-leak": "incidentkit.analyses.saturation:detect_connection_pool_leak",
-    "throttling-without-backoff": "incidentkit.analyses.throttling:detect_throttling_without_backoff",
-    "scan-read-burst": "incidentkit.analyses.throttling:detect_scan_read_burst",
-    "deregistration-delay-too-short": "incidentkit.analyses.deploys:detect_deregistration_delay_too_short",
-    "partial-change-no-rollback": "incidentkit.analyses.deploys:detect_partial_change_no_rollback",
-}
+#: The heading of a catalogue entry: ``## `finding-id` ``.
+_ENTRY = re.compile(r"^## `([a-z0-9]+(?:-[a-z0-9]+)*)`\s*$", re.MULTILINE)
+
+
+def catalogue_ids(text: str | None = None) -> tuple[str, ...]:
+    """The finding ids of the catalogue (``findings/catalogue.md``), in its order.
+
+    Example
+    -------
+    >>> catalogue_ids("# Catalogue\n## `cold-start-tail`\ntext\n## Adding a finding\n")
+    ('cold-start-tail',)
+    """
+    if text is None:
+        text = importlib.resources.files(__package__).joinpath("catalogue.md").read_text(encoding="utf-8")
+    return tuple(_ENTRY.findall(text))
+
+
+#: Finding id -> the module of the detector that finds it (its ``detect``), in the catalogue's order.
+DETECTORS: dict[str, str] = {fid: f"{__package__}.detectors.{fid.replace('-', '_')}" for fid in catalogue_ids()}
+#: The finding ids, in the catalogue's order (the public contract of ``findings.json``).
 FINDING_IDS: tuple[str, ...] = tuple(DETECTORS)
 
 
@@ -50,8 +65,9 @@ Detector = Callable[[Inputs], "Finding | Sequence[Finding] | None"]
 
 
 def _load(target: str) -> Detector:
+    """The ``detect`` of a detector module (``"pkg.module"``), or a ``"pkg.module:function"``."""
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(module), name or "detect")
 
 
 def _rank_key(f: Finding) -> tuple[float, int, str]:

@@ -1,4 +1,4 @@
-"""Shared by the analysis tests (deploys, healthchecks, saturation, throttling): odd input frames.
+"""Shared by the detector tests (tests/findings/detectors/test_odd_frames.py): odd input frames.
 
 Every detector must survive frames of shapes the kit does not produce itself (missing columns,
 NaT, all-NaN values, key/value settings, column-less frames): it returns None or a finding with
@@ -43,5 +43,5 @@ def assert_detectors_survive(detectors: Iterable[Callable[[Inputs], object]], in
         result = detector(inputs)
         # a plain module (not rewritten by pytest): the message says which detector failed
         assert result is None or result.severity in ("low", "medium", "high", "critical", "info"), (
-            f"{detector.__name__} returned {result!r}"
+            f"{detector.__module__}.{detector.__name__} returned {result!r}"
         )

@@ -120,7 +120,7 @@ def _assert_percentiles_match(mem: pd.DataFrame, ooc: pd.DataFrame, raw: pd.Data
     for row in ooc.itertuples(index=False):
         rec = row._asdict()
         if rec["count"] == 0:
-            assert all(np.isnan(rec[mem_latency._qname(q)]) for q in qs)
+            assert all(np.isnan(rec[mem_latency.quantile_name(q)]) for q in qs)
             continue
         sel = (bins >= rec["timestamp"]) & (bins < rec["timestamp"] + pd.Timedelta(width)) & values.notna()
         for g in keys[1:]:
@@ -128,7 +128,7 @@ def _assert_percentiles_match(mem: pd.DataFrame, ooc: pd.DataFrame, raw: pd.Data
         vals = values[sel].to_numpy()
         assert len(vals) == rec["count"]
         for q in qs:
-            assert _rank_ok(vals, rec[mem_latency._qname(q)], q), (rec, q)
+            assert _rank_ok(vals, rec[mem_latency.quantile_name(q)], q), (rec, q)
         checked += 1
     assert checked > 10
 

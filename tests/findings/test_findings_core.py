@@ -25,7 +25,8 @@ INCIDENT_IDS = {
 
 
 def test_every_incident_id_has_a_detector() -> None:
-    assert set(DETECTORS) == INCIDENT_IDS
+    # the ids of incidents.md are the public contract; more findings may join them (the catalogue)
+    assert INCIDENT_IDS <= set(DETECTORS)
 
 
 def test_finding_validates_and_serialises() -> None:

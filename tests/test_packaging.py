@@ -121,7 +121,7 @@ def test_the_installed_wheel_runs_the_demo_from_a_fresh_environment(wheel: Path,
     (data / "nbconvert").symlink_to(Path(sysconfig.get_paths()["data"]) / "share" / "jupyter" / "nbconvert")
     env.update(INCIDENTKIT_PROGRESS="0", HOME=str(tmp_path), JUPYTER_PATH=str(data),
                AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"))
-    where = subprocess.run([str(py), "-c", "import incidentkit, incidentkit.run.templates as t; print(incidentkit.__file__); "
+    where = subprocess.run([str(py), "-c", "import incidentkit; from incidentkit.run import templates as t; print(incidentkit.__file__); "
                             "print(t.get('triage').path)"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     lib, tpl = where.stdout.split()
     assert lib.startswith(str(site)) and tpl.startswith(str(site)), where.stdout  # the wheel's copy, not the source tree

@@ -33,7 +33,7 @@ from ..analyses import impact as _impact
 from ..analyses import latency as _latency
 from ..analyses import onset as _onset
 from ..errors import summarize
-from ..evidence import atomic_write_text
+from .. import evidence
 from ..fetch.changes import normalize_event_name
 from ..masking import mask_obj, mask_text
 from . import postmortem as _pm
@@ -531,12 +531,12 @@ def postmortem_markdown(result: Mapping[str, Any], *, links: bool = True, level:
 
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write masked text to ``path`` (mode 0600)."""
-    atomic_write_text(path, mask_text(text), mode=_FILE_MODE)
+    evidence.atomic_write_text(path, mask_text(text), mode=_FILE_MODE)
 
 
 def write_json(data: Any, path: str | os.PathLike[str]) -> None:
     """Write masked JSON to ``path`` (mode 0600)."""
-    atomic_write_text(path, json.dumps(mask_obj(data), indent=2, ensure_ascii=False, default=str) + "\n", mode=_FILE_MODE)
+    evidence.atomic_write_text(path, json.dumps(mask_obj(data), indent=2, ensure_ascii=False, default=str) + "\n", mode=_FILE_MODE)
 
 
 _BINARY_MIME = re.compile(r"^(image/(?!svg)|application/(pdf|octet-stream))")
@@ -566,7 +566,7 @@ def write_notebook(nb: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
     """Write a masked copy of ``nb`` to ``path`` (mode 0600)."""
     import nbformat
 
-    atomic_write_text(path, nbformat.writes(mask_notebook(nb)), mode=_FILE_MODE)
+    evidence.atomic_write_text(path, nbformat.writes(mask_notebook(nb)), mode=_FILE_MODE)
 
 
 _DATA_URI = re.compile(r"data:[a-z]+/[a-z0-9.+-]+;base64,[A-Za-z0-9+/=\s]+")
@@ -650,7 +650,7 @@ def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
 
 def write_html(nb: Mapping[str, Any], path: str | os.PathLike[str], *, hide_code: bool = False, failed: bool = False) -> None:
     """Write ``report.html`` (mode 0600). ``failed`` adds nothing: papermill's banner shows the error."""
-    atomic_write_text(path, to_html(nb, hide_code=hide_code), mode=_FILE_MODE)
+    evidence.atomic_write_text(path, to_html(nb, hide_code=hide_code), mode=_FILE_MODE)
 
 
 def write_postmortem(result: Mapping[str, Any], published: Mapping[str, Any] | None, path: str | os.PathLike[str]) -> None:

@@ -1,0 +1,1 @@
+"""Fetch: AWS to tidy frames, nothing else (see architecture.md)."""

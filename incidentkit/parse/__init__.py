@@ -1,0 +1,1 @@
+"""Parse: text to typed columns (see architecture.md)."""

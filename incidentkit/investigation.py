@@ -64,6 +64,7 @@ from .errors import (
     ParameterError,
 )
 from .analyses import impact as _impact
+from . import schema
 from .evidence import EvidenceBundle, frame_key
 from .fmt import source_text
 from .metric_presets import HISTORY_SPAN_DAYS, history_queries
@@ -90,6 +91,16 @@ RESOURCE_PARAMETERS = (
     "ecs_cluster",
     "ecs_service",
     "codedeploy_application",
+    # logs AWS writes to S3 (incidentkit.fetch.s3logs): where, and how big windows are read
+    "access_logs",
+    "distribution",
+    "vpc_id",
+    "web_acl",
+    "athena",
+    "athena_workgroup",
+    "athena_output",
+    "athena_database",
+    "athena_ddl",
 )
 
 
@@ -114,7 +125,7 @@ def _clean_resources(resources: Mapping[str, Any] | None) -> dict[str, Any]:
     for k, v in dict(resources or {}).items():
         if v is None or v == "" or v == [] or v == ():
             continue
-        if k in ("log_groups", "security_group_ids", "instance_ids"):
+        if k in ("log_groups", "security_group_ids", "instance_ids", "access_logs"):
             out[k] = sorted(set(_listify(v))) if k != "log_groups" else _listify(v)
         else:
             out[k] = v if isinstance(v, (str, int, float, bool)) else _listify(v)
@@ -769,7 +780,11 @@ class Investigation:
             return self._parsed[key]
         from . import parsers
 
-        parsed = parsers.parse(raw)
+        if "format" in raw.columns:  # logs read from S3 come parsed (with their own columns); parse only the others
+            todo = raw["format"].isna().to_numpy()
+            parsed = raw if not todo.any() else _concat([raw[~todo], parsers.parse(raw.loc[todo, list(schema.EVENT_COLUMNS)])], "parsed")
+        else:
+            parsed = parsers.parse(raw)
         for k, v in raw.attrs.items():
             parsed.attrs.setdefault(k, v)
         self._parsed[key] = parsed
@@ -783,8 +798,9 @@ class Investigation:
         Gateway and a Lambda authorizer is one entry row and two invocation rows. Count one
         tier — :meth:`impact` does (``incidentkit.analyses.impact.counted`` gives its rows).
         """
-        key, raw = self._logs_frame(None, pattern=None, window=window, limit=None)
-        return self._requests_of(key, self._parsed_logs(key, raw))
+        got = self._own_logs(window)  # the log groups' logs and those read from S3
+        key, parsed = got if got is not None else ("empty", self._parsed_logs("empty", schema.empty_frame("events")))
+        return self._requests_of(key, parsed)
 
     def _requests_of(self, key: str, parsed: pd.DataFrame) -> pd.DataFrame:
         from . import parsers
@@ -1041,7 +1057,36 @@ class Investigation:
     def _own_logs(self, which: str) -> tuple[str, pd.DataFrame] | None:
         """``(key, parsed)`` of the investigation's logs in ``which`` window; None when there are none to read."""
         key, raw = self._logs_frame(None, pattern=None, window=which, limit=None)
+        s3 = self._s3_logs_frame(self._window(which), held=key.split("+"))
+        if s3 is not None:
+            key, raw = (s3[0], s3[1]) if key == "empty" else (f"{key}+{s3[0]}", _concat([raw, s3[1]], "events"))
         return None if key == "empty" else (key, self._parsed_logs(key, raw))
+
+    def _s3_logs_frame(self, win: Window, held: Sequence[str] = ()) -> tuple[str, pd.DataFrame] | None:
+        """The window's logs read from S3 (:mod:`incidentkit.fetch.s3logs`), when a resource names them."""
+        from .fetch.s3logs import evidence as s3evidence
+
+        res = {k: v for k, v in self.resources.items() if k in s3evidence.RESOURCE_KEYS}
+        if not res:
+            return None
+        key = frame_key("logs", s3=res, start=_iso(win.start), end=_iso(win.end))
+        if key in held:
+            return None  # a replayed bundle's frames of the window already hold it
+        if self.offline and key not in self.bundle and key not in self._raw:
+            return None
+        return key, self._get(key, "logs", lambda: s3evidence.fetch(self.resources, win, self.bundle, key, **self._aws()), window=win)
+
+    def s3_logs(self, *, window: Any = "incident") -> pd.DataFrame:
+        """Parsed logs of ``window`` read from S3 (load balancer, CloudFront, VPC Flow, WAF ...):
+        ``schema.PARSED_COLUMNS`` plus each format's own columns (``target``, ``target_status``,
+        ``error_reason`` ...). Empty when no resource names such logs.
+
+        Example
+        -------
+        >>> inv.s3_logs()[["timestamp", "status", "target", "error_reason"]]   # doctest: +SKIP
+        """
+        got = self._s3_logs_frame(self._window(window))
+        return got[1] if got is not None else _concat([], "parsed")
 
     def _own_metrics(self) -> pd.DataFrame | None:
         """The metrics of the investigation's resources; None when it names none (and the bundle holds none)."""

@@ -24,13 +24,13 @@ def alb_line(t: pd.Timestamp, *, status: int = 200, target: str = "10.0.1.7:8080
             f'"forward" "-" "{reason}" "{target}" "{target_status}" "-" "-" TID_1a2b')
 
 
-def alb_key(end: pd.Timestamp, base: str = "alb/", suffix: str = "3e9f") -> str:
+def alb_key(end: pd.Timestamp, base: str = "alb/", suffix: str = "3e9f", lb_id: str = LB_ID) -> str:
     return (f"{base}AWSLogs/{ACCOUNT}/elasticloadbalancing/{REGION}/{end:%Y/%m/%d}/"
-            f"{ACCOUNT}_elasticloadbalancing_{REGION}_{LB_ID}_{end:%Y%m%dT%H%M}Z_10.0.0.5_{suffix}.log.gz")
+            f"{ACCOUNT}_elasticloadbalancing_{REGION}_{lb_id}_{end:%Y%m%dT%H%M}Z_10.0.0.5_{suffix}.log.gz")
 
 
 def put_alb_logs(s3, bucket: str, start: pd.Timestamp, end: pd.Timestamp, *, per_minute: int = 20, seed: int = 1,
-                 base: str = "alb/", fail_from: pd.Timestamp | None = None) -> list[str]:
+                 base: str = "alb/", fail_from: pd.Timestamp | None = None, lb_id: str = LB_ID) -> list[str]:
     """Five-minute gzip files from ``start`` to ``end``; returns every line written."""
     rng = random.Random(seed)
     lines_all: list[str] = []
@@ -44,7 +44,7 @@ def put_alb_logs(s3, bucket: str, start: pd.Timestamp, end: pd.Timestamp, *, per
                                   latency_s=rng.lognormvariate(-3, 0.5), reason="TargetConnectionError" if failing else "-",
                                   client=f"203.0.113.{rng.randint(1, 50)}"))
         lines.sort(key=lambda s: s.split(" ")[1])
-        s3.put_object(Bucket=bucket, Key=alb_key(t + pd.Timedelta(minutes=5), base), Body=gzip.compress(("\n".join(lines) + "\n").encode()))
+        s3.put_object(Bucket=bucket, Key=alb_key(t + pd.Timedelta(minutes=5), base, lb_id=lb_id), Body=gzip.compress(("\n".join(lines) + "\n").encode()))
         lines_all += lines
         t += pd.Timedelta(minutes=5)
     return lines_all

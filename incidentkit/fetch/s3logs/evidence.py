@@ -1,0 +1,126 @@
+"""One investigation's logs from S3: discover, choose the path (direct or Athena), record.
+
+:func:`fetch` is what :meth:`incidentkit.Investigation.s3_logs` calls for a window. It finds
+the sources (:mod:`.discover`), lists the objects that can hold the window, and then
+
+* reads them directly (:mod:`.reader`) - ``athena=never``, or ``auto`` with at most
+  :data:`~.athena.THRESHOLD_BYTES` listed - returning the parsed rows, or
+* runs the aggregations in Athena (:mod:`.athena`) - ``athena=always``, or ``auto`` above the
+  threshold - recording the per-minute frames (``aggregates`` frames of the bundle) and
+  returning no rows (the frame's ``issues`` say so), or
+* with ``athena=print``, prints the table DDL and the queries for someone to run by hand,
+  then reads directly.
+
+The ledger of objects is recorded beside the rows (an ``s3objects`` frame): key, size, ETag,
+status of every object.
+
+Example
+-------
+>>> mode({"athena": "auto"}, 1 << 30), mode({"athena": "never"}, 1 << 40), mode({}, 10)
+('athena', 'direct', 'direct')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from incidentkit import schema
+from incidentkit.aws import AthenaScope
+from incidentkit.aws import client as aws_client
+from incidentkit.errors import ParameterError
+from incidentkit.evidence import EvidenceBundle, frame_key
+from incidentkit.window import Window
+
+from . import athena as _athena
+from .discover import RESOURCE_KEYS, discover
+from .reader import _Calls, _concat, list_objects, read
+
+__all__ = ["RESOURCE_KEYS", "fetch", "mode"]
+
+_MODES = ("auto", "always", "never", "print")
+
+
+def mode(resources: Mapping[str, Any], listed_bytes: int) -> str:
+    """``direct`` or ``athena`` for ``athena=`` (auto|always|never|print) and the bytes listed."""
+    choice = str(resources.get("athena") or "auto").lower()
+    if choice not in _MODES:
+        raise ParameterError(f"athena={choice!r}: use one of {', '.join(_MODES)}")
+    if choice == "always" or (choice == "auto" and listed_bytes > _athena.THRESHOLD_BYTES):
+        return "athena"
+    return "direct"
+
+
+def _scope(resources: Mapping[str, Any]) -> AthenaScope | None:
+    if not resources.get("athena_output") and not resources.get("athena_workgroup"):
+        return None
+    return AthenaScope(output=resources.get("athena_output"), workgroup=resources.get("athena_workgroup"),
+                       database=resources.get("athena_database") or "default",
+                       allow_ddl=str(resources.get("athena_ddl")).lower() in ("true", "1", "yes"))
+
+
+def fetch(resources: Mapping[str, Any], window: Window, bundle: EvidenceBundle, key: str, *, session: Any = None,
+          region: str | None = None, endpoint_url: str | None = None) -> pd.DataFrame:
+    """The parsed rows of ``window`` from the resources' S3 logs (see the module docstring)."""
+    aws = {"session": session, "region": region, "endpoint_url": endpoint_url}
+    sources, notes = discover(resources, **aws)
+    s3 = aws_client("s3", **aws)
+    calls = _Calls()
+    listed = [o for src in sources for o in list_objects(s3, src, window, calls)[0]]
+    size = sum(o["size"] for o in listed)
+    how = mode(resources, size)
+    scope = _scope(resources)
+    if how == "athena" and scope is None:
+        notes.append(f"the window's logs add up to {size / 2**20:,.0f} MiB, above the {_athena.THRESHOLD_BYTES >> 20} MiB "
+                     "for reading here: give -p athena_output=s3://bucket/prefix (or a workgroup) to aggregate them in "
+                     "Athena; read here instead")
+        how = "direct"
+    if str(resources.get("athena") or "").lower() == "print":
+        print(_printout(sources, window, resources))
+    if how == "athena":
+        return _via_athena(sources, window, bundle, key, scope, resources, notes, size, **aws)  # type: ignore[arg-type]
+    got = read(sources, window, **aws)
+    got.objects.attrs = schema.provenance("s3.objects", window=window, region=region, rows=len(got.objects))
+    bundle.record(frame_key("s3objects", of=key), got.objects, kind="s3objects")
+    frame = got.frame
+    frame.attrs = {**got.attrs, "issues": list(got.attrs.get("issues") or []) + notes}
+    if not sources:
+        frame.attrs["complete"] = False  # a resource was named but its logs cannot be read
+    return frame
+
+
+def _printout(sources: list[Any], window: Window, resources: Mapping[str, Any]) -> str:
+    db = resources.get("athena_database") or "default"
+    out = ["-- incidentkit: Athena DDL and queries for the load balancer's access logs (athena=print)"]
+    for src in sources:
+        if src.log_format == "alb_access":
+            out += [_athena.ddl(src, database=db) + ";"]
+    out += [_athena.aggregate_sql(f"{db}.alb_access_logs", window, d) + ";" for d in (None, *_athena.DIMENSIONS)]
+    return "\n\n".join(out)
+
+
+def _via_athena(sources: list[Any], window: Window, bundle: EvidenceBundle, key: str, scope: AthenaScope,
+                resources: Mapping[str, Any], notes: list[str], size: int, **aws: Any) -> pd.DataFrame:
+    db = scope.database or "default"
+    table = f"{db}.alb_access_logs"
+    stats = []
+    if scope.allow_ddl:
+        for src in sources:
+            if src.log_format == "alb_access":
+                stats.append(_athena.run(_athena.ddl(src, database=db), scope, database=db, **aws)[1])
+    for dim in (None, *_athena.DIMENSIONS):
+        rows, st = _athena.run(_athena.aggregate_sql(table, window, dim), scope, database=db, **aws)
+        stats.append(st)
+        for what, frame in _athena.frames(rows, window, dim).items():
+            frame.attrs.update(schema.provenance("athena", query={"sql": "aggregate_sql", "dimension": dim, **st},
+                                                 window=window, rows=len(frame)))
+            bundle.record(frame_key("aggregates", of=key, what=what, by=dim or "all"), frame, kind="aggregates")
+    out = _concat([])  # the fixed columns, no rows
+    out.attrs = schema.provenance(
+        "athena", window=window, query={"table": table, "queries": [s["query_id"] for s in stats]},
+        issues=notes + [f"{size / 2**20:,.0f} MiB of logs were aggregated in Athena ({sum(s['bytes_scanned'] for s in stats) / 2**20:,.0f} "
+                        "MiB scanned): per-minute frames are in the evidence (kind aggregates); per-request rows were not read"],
+    )
+    return out

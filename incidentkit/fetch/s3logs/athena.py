@@ -48,11 +48,12 @@ __all__ = ["COLUMNS", "DIMENSIONS", "INPUT_REGEX", "THRESHOLD_BYTES", "aggregate
 #: memory, so 256 MiB of gzip is some 2-5 GB of rows: beyond it, reading here would need more
 #: memory than a notebook kernel should take.
 THRESHOLD_BYTES = 256 << 20
-#: Split dimensions: the aggregation's column name -> its SQL expression.
+#: Split dimensions: the aggregation's column name -> its SQL expression. A request no target
+#: answered has target ``-`` (the load balancer's own placeholder), in both paths.
 DIMENSIONS: dict[str, str] = {
     "status": "elb_status_code",
-    "target": "CASE WHEN target_ip = '' THEN NULL ELSE concat(target_ip, ':', target_port) END",
-    "route": r"nullif(regexp_extract(request_url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)', 1), '')",
+    "target": "CASE WHEN coalesce(target_ip, '') = '' THEN '-' ELSE concat(target_ip, ':', target_port) END",
+    "route": r"coalesce(nullif(regexp_extract(request_url, '^(?:[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*)?([^?#]*)', 1), ''), '/')",
     "client_ip": "client_ip",
 }
 #: The table's columns, in the order of :data:`INPUT_REGEX`'s groups (the documented fields).
@@ -203,6 +204,6 @@ def local_frames(parsed: pd.DataFrame, window: Window, dimension: str | None = N
     rows = parsed[parsed["format"].eq("alb_access").fillna(False) & ~parsed["parse_error"].astype(bool)]
     groups = dimension if dimension else None
     if dimension == "target":
-        rows = rows.assign(target=rows["target"].astype("string"))
+        rows = rows.assign(target=rows["target"].astype("string").fillna("-"))
     return {"latency": _latency.percentiles(rows, by="1min", groupby=groups, window=window),
             "errors": _errors.error_rate(rows, by="1min", groupby=groups, window=window, timeouts_as_5xx=False)}

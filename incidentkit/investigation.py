@@ -490,6 +490,15 @@ class Investigation:
             part = events[(events["timestamp"] >= win.start) & (events["timestamp"] < win.end)].reset_index(drop=True)
             part.attrs = prov("logs.events", win, len(part), log_groups=groups)
             self.bundle.record(self._logs_key(groups, None, win), part, kind="logs")
+        if getattr(smp, "s3_objects", None):  # logs the sample keeps in S3: read through the S3 reader
+            from .fetch.s3logs import evidence as s3evidence
+            from .samples._s3alb import ObjectStore
+
+            store = ObjectStore(smp.s3_bucket, smp.s3_objects)
+            for _, win in self._log_windows():
+                frame = s3evidence.read_store(store, self.resources, win, self.bundle, self._s3_key(win))
+                frame.attrs.update(source=f"sample:{smp.name}")
+                self.bundle.record(self._s3_key(win), frame, kind="logs")
         metrics_df = smp.metrics if getattr(smp, "metrics", None) is not None else schema.empty_frame("metrics")
         qs_ids = self._metric_ids()
         for win in self._metric_windows():
@@ -1066,15 +1075,21 @@ class Investigation:
         """The window's logs read from S3 (:mod:`incidentkit.fetch.s3logs`), when a resource names them."""
         from .fetch.s3logs import evidence as s3evidence
 
-        res = {k: v for k, v in self.resources.items() if k in s3evidence.RESOURCE_KEYS}
-        if not res:
+        key = self._s3_key(win)
+        if key is None:
             return None
-        key = frame_key("logs", s3=res, start=_iso(win.start), end=_iso(win.end))
         if key in held:
             return None  # a replayed bundle's frames of the window already hold it
         if self.offline and key not in self.bundle and key not in self._raw:
             return None
         return key, self._get(key, "logs", lambda: s3evidence.fetch(self.resources, win, self.bundle, key, **self._aws()), window=win)
+
+    def _s3_key(self, win: Window) -> str | None:
+        """The frame name of the window's S3 logs (None when no resource names any)."""
+        from .fetch.s3logs.discover import RESOURCE_KEYS
+
+        res = {k: v for k, v in self.resources.items() if k in RESOURCE_KEYS}
+        return frame_key("logs", s3=res, start=_iso(win.start), end=_iso(win.end)) if res else None
 
     def s3_logs(self, *, window: Any = "incident") -> pd.DataFrame:
         """Parsed logs of ``window`` read from S3 (load balancer, CloudFront, VPC Flow, WAF ...):

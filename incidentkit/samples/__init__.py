@@ -108,6 +108,9 @@ class Sample:
     settings: pd.DataFrame
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
     history: pd.DataFrame | None = None
+    #: Logs the sample keeps where AWS writes them: gzip objects of ``s3_bucket`` by key (AWS key layout).
+    s3_objects: dict[str, bytes] | None = None
+    s3_bucket: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -154,6 +157,10 @@ _REGISTRY: dict[str, _Entry] = {
     ),
     "deregistration-delay-too-short": _Entry(
         "._alb:deregistration_delay_too_short", "deregistration-delay-too-short", 10, "502s on every blue/green deploy"
+    ),
+    "deregistration-delay-from-s3": _Entry(
+        "._s3alb:s3_objects_sample", "deregistration-delay-too-short", 10,
+        "502s on every blue/green deploy, the ALB's access log read from S3",
     ),
     "partial-change-no-rollback": _Entry(
         "._network:partial_change_no_rollback", "partial-change-no-rollback", 11,

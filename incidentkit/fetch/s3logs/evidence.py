@@ -38,7 +38,7 @@ from . import athena as _athena
 from .discover import RESOURCE_KEYS, discover
 from .reader import _Calls, _concat, list_objects, read
 
-__all__ = ["RESOURCE_KEYS", "fetch", "mode"]
+__all__ = ["RESOURCE_KEYS", "fetch", "mode", "read_store"]
 
 _MODES = ("auto", "always", "never", "print")
 
@@ -124,3 +124,15 @@ def _via_athena(sources: list[Any], window: Window, bundle: EvidenceBundle, key:
                         "MiB scanned): per-minute frames are in the evidence (kind aggregates); per-request rows were not read"],
     )
     return out
+
+
+def read_store(store: Any, resources: Mapping[str, Any], window: Window, bundle: EvidenceBundle, key: str) -> pd.DataFrame:
+    """The direct path over an object store standing in for S3 (a bundled sample's objects):
+    the sources come from ``access_logs`` or the load balancer's ARN, in ``store``'s bucket."""
+    from .discover import sources_from_urls
+
+    urls = resources.get("access_logs") or [f"s3://{store.bucket}/"]
+    got = read(sources_from_urls(urls if isinstance(urls, list) else [urls], resources), window, client=store)
+    got.objects.attrs = schema.provenance("s3.objects", window=window, rows=len(got.objects))
+    bundle.record(frame_key("s3objects", of=key), got.objects, kind="s3objects")
+    return got.frame

@@ -333,14 +333,16 @@ def read(
     workers: int = 8,
     batch_bytes: int = 8 << 20,
     sink: Callable[[pd.DataFrame], None] | None = None,
+    client: Any = None,
 ) -> S3Read:
     """Read the records of ``window`` from every source (see the module docstring).
 
     With ``sink`` each clipped batch goes to it as it is parsed and is not kept (the frame
-    returned is then empty): for windows whose rows should go straight to disk.
+    returned is then empty): for windows whose rows should go straight to disk. ``client``
+    stands in for the guarded S3 client (an object store answering the same two calls).
     """
     t0 = time.monotonic()
-    s3 = aws_client("s3", session=session, region=region, endpoint_url=endpoint_url)
+    s3 = client or aws_client("s3", session=session, region=region, endpoint_url=endpoint_url)
     calls = _Calls()
     todo: list[tuple[dict[str, Any], Source]] = []
     other = 0

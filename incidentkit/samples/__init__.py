@@ -248,7 +248,7 @@ def all(*, seed: int = 0, scale: float = 1.0, healthy: bool | None = None) -> li
     Example
     -------
     >>> len(all(healthy=False))
-    11
+    12
     """
     return [load(n, seed=seed, scale=scale) for n in names(healthy=healthy)]
 

@@ -31,9 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from _common import environment_line, quiet_aws_env, ratio_line  # noqa: E402
-from _s3logs_helpers import ACCOUNT, REGION, alb_key, alb_line  # noqa: E402
+from _helpers.s3logs import ACCOUNT, REGION, alb_key, alb_line  # noqa: E402
 
 from incidentkit.fetch.s3logs import Source, read  # noqa: E402
+from incidentkit.parse import batches  # noqa: E402
 from incidentkit.window import Window  # noqa: E402
 
 T0 = pd.Timestamp("2026-03-01T00:00Z")
@@ -107,7 +108,7 @@ def main() -> None:
         t_base = time.perf_counter() - t
         counted = [0]
         t = time.perf_counter()
-        got = read([src], win, region=REGION, endpoint_url=url, workers=4, sink=lambda f: counted.__setitem__(0, counted[0] + len(f)))
+        got = read([src], win, parser=batches, region=REGION, endpoint_url=url, workers=4, sink=lambda f: counted.__setitem__(0, counted[0] + len(f)))
         t_kit = time.perf_counter() - t
         assert counted[0] == base_rows == lines, (counted[0], base_rows, lines)
         assert (got.objects["status"] == "read").all() and len(got.objects) == len(keys)

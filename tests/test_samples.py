@@ -321,12 +321,12 @@ def test_every_line_is_well_formed(name):
 
 
 def test_parsers_read_every_sample_without_errors():
-    if importlib.util.find_spec("incidentkit.parsers") is None:
-        pytest.skip("incidentkit.parsers is not there yet")
-    from incidentkit import parsers
+    if importlib.util.find_spec("incidentkit.parse") is None:
+        pytest.skip("incidentkit.parse is not there yet")
+    from incidentkit import parse as parsers
 
     if not hasattr(parsers, "parse"):
-        pytest.skip("incidentkit.parsers.parse is not there yet")
+        pytest.skip("incidentkit.parse.parse is not there yet")
     for name in ALL:
         s = get(name)
         parsed = parsers.parse(s.events)

@@ -1,1 +1,2 @@
-"""Fetch: AWS to tidy frames, nothing else (see architecture.md)."""
+"""Fetch: AWS -> tidy frames (CloudWatch metrics and logs, Logs Insights, the change timeline,
+health and alarms), through the one guarded client of :mod:`incidentkit.fetch.aws`."""

@@ -22,7 +22,7 @@ realistic trickle of errors, cold starts, a few throttles and deploys that cause
 A kit that raises a finding of severity medium or above on them is mis-calibrated.
 
 Health frames (``Sample.health``), when present, named and shaped like the frames of
-:func:`incidentkit.health.snapshot` (plus a ``timestamp``, since a sample holds observations
+:func:`incidentkit.fetch.health.snapshot` (plus a ``timestamp``, since a sample holds observations
 over time rather than one snapshot):
 
 * ``target_health`` — DescribeTargetHealth observations: ``timestamp``, ``target_group_arn``,
@@ -39,14 +39,12 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import pandas as pd
 
 from ..errors import ParameterError
-from ..window import Window
-from ._core import ECS_EVENT_COLUMNS, ROUTE53_CHECKER_COLUMNS, TARGET_HEALTH_COLUMNS
+from ._core import ECS_EVENT_COLUMNS, ROUTE53_CHECKER_COLUMNS, TARGET_HEALTH_COLUMNS, Sample
 
 __all__ = ["Sample", "names", "load", "all", "find", "catalog", "HEALTH_FRAMES"]
 
@@ -56,74 +54,6 @@ HEALTH_FRAMES: dict[str, tuple[str, ...]] = {
     "route53_checkers": ROUTE53_CHECKER_COLUMNS,
     "ecs_events": ECS_EVENT_COLUMNS,
 }
-
-
-@dataclass(repr=False)
-class Sample:
-    """The evidence of one sample incident (or healthy window).
-
-    Attributes
-    ----------
-    name:
-        ``"cold-start-tail"``, ``"version-skew-errors"``, ..., ``"healthy-lambda-api"``. Incident
-        samples are named by their finding id, except incident 9 (``"aggressive-health-checks"``).
-    finding_id:
-        The finding the kit must rank first; ``None`` for a healthy window.
-    incident:
-        Its number in incidents.md (``None`` for a healthy window).
-    title, description:
-        The story: what was seen, and what it really was.
-    window, baseline:
-        The incident window and a comparison window of the same length before it.
-    parameters:
-        The triage template parameters a user would pass (``log_groups``, ``function_name``,
-        ``load_balancer``, ...), only those that apply.
-    events:
-        Raw log events (:data:`~incidentkit.schema.EVENT_COLUMNS`) of both windows.
-    metrics:
-        Metric datapoints (:data:`~incidentkit.schema.METRIC_COLUMNS`) of both windows.
-    changes:
-        The change timeline (:data:`~incidentkit.schema.CHANGE_COLUMNS`).
-    settings:
-        Configuration as describe calls return it (:data:`~incidentkit.schema.SETTING_COLUMNS`).
-    health:
-        Health-snapshot frames by name (see :data:`HEALTH_FRAMES`); may be empty.
-    history:
-        A longer, coarser metric history before the baseline (the week of 5-minute datapoints
-        :meth:`incidentkit.Investigation.metric_history` reads), when the story needs days to show
-        (a daily job); None otherwise.
-    """
-
-    name: str
-    finding_id: str | None
-    incident: int | None
-    title: str
-    description: str
-    window: Window
-    baseline: Window
-    parameters: dict
-    events: pd.DataFrame
-    metrics: pd.DataFrame
-    changes: pd.DataFrame
-    settings: pd.DataFrame
-    health: dict[str, pd.DataFrame] = field(default_factory=dict)
-    history: pd.DataFrame | None = None
-    #: Logs the sample keeps where AWS writes them: gzip objects of ``s3_bucket`` by key (AWS key layout).
-    s3_objects: dict[str, bytes] | None = None
-    s3_bucket: str | None = None
-
-    @property
-    def healthy(self) -> bool:
-        """True for a calibration negative (no finding expected)."""
-        return self.finding_id is None
-
-    def __repr__(self) -> str:
-        kind = f"incident {self.incident}, finding {self.finding_id!r}" if self.incident else "healthy"
-        return (
-            f"Sample({self.name!r}, {kind}, window {self.window}, "
-            f"{len(self.events)} events in {self.events['log_group'].nunique()} log groups, "
-            f"{len(self.metrics)} datapoints, {len(self.changes)} changes, {len(self.settings)} settings)"
-        )
 
 
 class _Entry(NamedTuple):

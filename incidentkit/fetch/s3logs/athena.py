@@ -13,7 +13,7 @@ same frame shapes.
   these calls through only on a client scoped to the user's result location/workgroup.
 * :func:`frames` - the result rows as the frames of
   :func:`incidentkit.analyses.latency.percentiles` and :func:`incidentkit.analyses.errors.error_rate`
-  with ``by="1min"``; :func:`local_frames` gives the same from the rows read directly.
+  with ``by="1min"`` (the tests compare them with those functions on the rows read directly).
 
 Example
 -------
@@ -32,16 +32,13 @@ import botocore.exceptions as bx
 import numpy as np
 import pandas as pd
 
-from incidentkit.analyses import errors as _errors
-from incidentkit.analyses import latency as _latency
-from incidentkit.aws import AthenaScope
-from incidentkit.aws import client as aws_client
-from incidentkit.errors import ParameterError, QueryFailedError, QueryTimeoutError, from_botocore
-from incidentkit.window import Window
-
+from ...errors import ParameterError, QueryFailedError, QueryTimeoutError, from_botocore
+from ...window import Window
+from ..aws import AthenaScope
+from ..aws import client as aws_client
 from .reader import Source
 
-__all__ = ["COLUMNS", "DIMENSIONS", "INPUT_REGEX", "THRESHOLD_BYTES", "aggregate_sql", "ddl", "frames", "local_frames", "run"]
+__all__ = ["COLUMNS", "DIMENSIONS", "INPUT_REGEX", "THRESHOLD_BYTES", "aggregate_sql", "ddl", "frames", "run"]
 
 #: ``athena=auto`` uses Athena when the objects listed for the window add up to more than this
 #: (compressed bytes). ALB logs compress about 5-10 times and a parsed row costs about 0.5 kB in
@@ -198,12 +195,3 @@ def frames(rows: Sequence[Mapping[str, Any]], window: Window, dimension: str | N
         f.attrs.update(bin=str(pd.Timedelta("1min")), approximate=True, method="Athena approx_percentile")
     return {"latency": lat, "errors": err}
 
-
-def local_frames(parsed: pd.DataFrame, window: Window, dimension: str | None = None) -> dict[str, pd.DataFrame]:
-    """The same frames from ALB rows read directly (the in-memory analyses, ``by="1min"``)."""
-    rows = parsed[parsed["format"].eq("alb_access").fillna(False) & ~parsed["parse_error"].astype(bool)]
-    groups = dimension if dimension else None
-    if dimension == "target":
-        rows = rows.assign(target=rows["target"].astype("string").fillna("-"))
-    return {"latency": _latency.percentiles(rows, by="1min", groupby=groups, window=window),
-            "errors": _errors.error_rate(rows, by="1min", groupby=groups, window=window, timeouts_as_5xx=False)}

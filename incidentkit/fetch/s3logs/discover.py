@@ -31,9 +31,8 @@ from typing import Any
 
 import botocore.exceptions as bx
 
-from incidentkit.aws import client as aws_client
-from incidentkit.errors import ParameterError, from_botocore
-
+from ...errors import ParameterError, from_botocore
+from ..aws import client as aws_client
 from .layouts import LAYOUTS
 from .reader import Source
 

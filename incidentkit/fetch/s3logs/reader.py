@@ -1,10 +1,11 @@
-"""Read the logs AWS writes to S3 for one window: list, fetch, gunzip, parse, clip.
+"""Read the logs AWS writes to S3 for one window: list, fetch, gunzip, hand to the parser, clip.
 
 Only the key prefixes that can hold the window are listed (each layout names the hour in its
 keys or folders: :mod:`.layouts`), and of the listed keys only those whose time can hold
 records of the window are read. Objects are fetched concurrently (``workers`` at a time), each
-streamed: gzip is decompressed as bytes arrive (multi-member files too), and the text is
-parsed in batches of about ``batch_bytes`` by the format's parser, so memory holds at most
+streamed: gzip is decompressed as bytes arrive (multi-member files too), and the text goes
+in batches of about ``batch_bytes`` to the ``parser`` the caller gives (:class:`LineParser`;
+the kit's is :mod:`incidentkit.parse.batches`: fetch does not parse), so memory holds at most
 ``workers`` batches besides the rows kept. Rows outside the window are dropped after parsing
 (their count is kept); a line that claims the format and fails it is kept as a parse error.
 
@@ -28,29 +29,39 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import botocore.exceptions as bx
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit import schema
-from incidentkit._parse_arrow import BOOL, F64, FIELD_TYPES, I64, STR, S3_FIELD_TYPES, assemble
-from incidentkit.aws import client as aws_client
-from incidentkit.errors import ParameterError, from_botocore
-from incidentkit.parse.formats import load as load_format
-from incidentkit.window import Window
-
+from ... import schema
+from ...errors import ParameterError, from_botocore
+from ...window import Window
+from ..aws import client as aws_client
 from .layouts import LAYOUTS, Layout, hours
 
-__all__ = ["OBJECT_COLUMNS", "S3Read", "Source", "list_objects", "read", "record_times"]
+__all__ = ["OBJECT_COLUMNS", "LineParser", "S3Read", "Source", "list_objects", "read"]
 
 #: Columns of the ledger of objects (:attr:`S3Read.objects`).
 OBJECT_COLUMNS = ("bucket", "key", "size", "etag", "key_time", "status", "lines", "lines_in_window", "parse_errors", "error")
-_KEEP = tuple(schema.PARSED_FIELDS) + tuple(S3_FIELD_TYPES)
-_WITH_FIELDS = ("vpc_flow", "cloudfront_access")
+
+
+class LineParser(Protocol):
+    """What turns the lines of an object into rows; the reader fetches, it does not parse
+    (:mod:`incidentkit.parse.batches` is the one the kit passes: the module itself).
+
+    ``parse_batch`` gets one batch of one object's lines in order and returns an object with
+    ``frame`` (its records, with ``timestamp`` and ``parse_error``), ``lines`` (how many lines
+    were records) and ``fields`` (the field list in effect for the object's next batch);
+    ``empty`` gives the frame's columns with no rows.
+    """
+
+    def parse_batch(self, lines: pa.Array, log_format: str, *, fields: str | None = None, log_group: str = "",
+                    log_stream: str = "") -> Any: ...
+
+    def empty(self) -> pd.DataFrame: ...
 
 
 @dataclass(frozen=True)
@@ -211,85 +222,28 @@ def _text_batches(body: Any, batch_bytes: int) -> Iterator[bytes]:
 
 def _lines(batch: bytes) -> pa.Array:
     text = batch.decode("utf-8", errors="replace")
-    arr = pc.split_pattern(pa.array([text], type=STR), "\n").values
+    arr = pc.split_pattern(pa.array([text], type=pa.string()), "\n").values
     arr = pc.utf8_rtrim(arr, characters="\r")
     return arr.filter(pc.greater(pc.utf8_length(arr), 0))
 
 
-def record_times(tstr: pa.Array, tnum: np.ndarray) -> pd.Series:
-    """The records' own times as UTC: epoch milliseconds, else ISO-8601 text (naive = UTC).
-
-    Example
-    -------
-    >>> record_times(pa.array(["2018-07-02T22:23:00.186641Z", None], type=STR), np.array([np.nan, 1.5e12])).tolist()
-    [Timestamp('2018-07-02 22:23:00.186641+0000', tz='UTC'), Timestamp('2017-07-14 02:40:00+0000', tz='UTC')]
-    """
-    n = len(tstr)
-    out = pd.Series(pd.NaT, index=range(n), dtype=schema.UTC_NS)
-    has_num = ~np.isnan(tnum)
-    if has_num.any():
-        out[has_num] = pd.to_datetime(tnum[has_num], unit="ms", utc=True)
-    todo = ~has_num & np.asarray(tstr.is_valid())
-    if todo.any():
-        sub = tstr.filter(pa.array(todo))
-        try:  # the common case: every record time is ISO with a zone (ALB, Classic ELB)
-            got = pd.Series(sub.cast(pa.timestamp("ns", tz="UTC")).to_pandas()).astype(schema.UTC_NS)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            got = pd.to_datetime(pd.Series(sub.to_pandas()), utc=True, errors="coerce", format="ISO8601").astype(schema.UTC_NS)
-        out[todo] = got.to_numpy()
-    return out
-
-
-def _columns(parts: list[Any], n: int) -> dict[str, Any]:
-    names = [*_KEEP, "_time_str", "_time_num"]
-    cols = assemble(parts, n, names)
-    out: dict[str, Any] = {}
-    for name in names:
-        typ, col = FIELD_TYPES[name], cols[name]
-        if typ == STR:
-            out[name] = col
-        elif typ == F64:
-            out[name] = col
-        elif typ == I64:
-            out[name] = pd.arrays.IntegerArray(col[0], ~col[1])
-        elif name == "parse_error":
-            out[name] = col[0] & col[1]
-        elif typ == BOOL:
-            out[name] = pd.arrays.BooleanArray(col[0], ~col[1])
-    return out
-
-
-def _parse_batch(fmt: Any, arr: pa.Array, fields: str | None) -> tuple[list[Any], str | None]:
-    idx = np.arange(len(arr))
-    parts = fmt.parse(arr, idx, fields=fields) if fmt.NAME in _WITH_FIELDS else fmt.parse(arr, idx)
-    for p in parts:  # a header line sets the fields of the batches after it
-        if len(p) and p.cols["record_type"][0].as_py() == "header":
-            last = str(arr[int(p.idx[-1])])
-            fields = last[len("#Fields:"):].strip() if last.startswith("#Fields:") else last
-    return parts, fields
-
-
-def _read_object(s3: Any, obj: dict[str, Any], src: Source, window: Window, batch_bytes: int) -> tuple[list[pd.DataFrame], dict[str, Any]]:
-    fmt = load_format(src.log_format)
+def _read_object(s3: Any, obj: dict[str, Any], src: Source, window: Window, batch_bytes: int,
+                 parser: LineParser) -> tuple[list[pd.DataFrame], dict[str, Any]]:
     stats = {**obj, "status": "read", "lines": 0, "lines_in_window": 0, "parse_errors": 0, "error": None}
     frames: list[pd.DataFrame] = []
     fields = src.fields
     try:
         body = s3.get_object(Bucket=obj["bucket"], Key=obj["key"], **({"IfMatch": obj["etag"]} if obj["etag"] else {}))["Body"]
         for batch in _text_batches(body, batch_bytes):
-            arr = _lines(batch)
-            parts, fields = _parse_batch(fmt, arr, fields)
-            cols = _columns(parts, len(arr))
-            header = np.asarray(pc.equal(cols["record_type"], "header").fill_null(False))
-            ts = record_times(cols.pop("_time_str"), cols.pop("_time_num"))
-            err = cols["parse_error"]
-            inside = ((ts >= window.start) & (ts < window.end)).to_numpy() | (err & ts.isna().to_numpy())
-            keep = inside & ~header
-            stats["lines"] += int((~header).sum())
+            got = parser.parse_batch(_lines(batch), src.log_format, fields=fields, log_group=src.url, log_stream=obj["key"])
+            fields, rows = got.fields, got.frame
+            ts, err = rows["timestamp"], rows["parse_error"].to_numpy(dtype=bool)
+            keep = ((ts >= window.start) & (ts < window.end)).to_numpy() | (err & ts.isna().to_numpy())
+            stats["lines"] += int(got.lines)
             stats["lines_in_window"] += int(keep.sum())
             stats["parse_errors"] += int((err & keep).sum())
             if keep.any():
-                frames.append(_frame(cols, ts, arr, keep, src, obj["key"]))
+                frames.append(rows if keep.all() else rows[keep].reset_index(drop=True))
     except bx.ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         stats["status"] = "missing" if code in ("NoSuchKey", "404") else "changed" if code in ("PreconditionFailed", "412") else "unreadable"
@@ -301,25 +255,6 @@ def _read_object(s3: Any, obj: dict[str, Any], src: Source, window: Window, batc
     return frames, stats
 
 
-def _frame(cols: dict[str, Any], ts: pd.Series, arr: pa.Array, keep: np.ndarray, src: Source, key: str) -> pd.DataFrame:
-    sel = pa.array(np.flatnonzero(keep))
-    n = int(keep.sum())
-    data: dict[str, Any] = {
-        "timestamp": ts[keep].reset_index(drop=True),
-        "ingestion_time": pd.Series(pd.NaT, index=range(n), dtype=schema.UTC_NS),
-        "log_group": pd.Series([src.url] * n, dtype="string"),
-        "log_stream": pd.Series([key] * n, dtype="string"),
-        "event_id": pd.Series(pd.NA, index=range(n), dtype="string"),
-        "message": pd.Series(pd.arrays.ArrowStringArray(arr.take(sel))),
-    }
-    for name, col in cols.items():
-        if isinstance(col, (pa.Array, pa.ChunkedArray)):
-            data[name] = pd.Series(pd.arrays.ArrowStringArray(col.take(sel)))
-        else:
-            data[name] = pd.Series(col[keep]).reset_index(drop=True)
-    return pd.DataFrame(data)
-
-
 # --------------------------------------------------------------------------- all together
 
 
@@ -327,6 +262,7 @@ def read(
     sources: list[Source],
     window: Window,
     *,
+    parser: LineParser,
     session: Any = None,
     region: str | None = None,
     endpoint_url: str | None = None,
@@ -335,7 +271,8 @@ def read(
     sink: Callable[[pd.DataFrame], None] | None = None,
     client: Any = None,
 ) -> S3Read:
-    """Read the records of ``window`` from every source (see the module docstring).
+    """Read the records of ``window`` from every source (see the module docstring), each batch
+    of lines parsed by ``parser`` (:mod:`incidentkit.parse.batches`).
 
     With ``sink`` each clipped batch goes to it as it is parsed and is not kept (the frame
     returned is then empty): for windows whose rows should go straight to disk. ``client``
@@ -355,7 +292,7 @@ def read(
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="incidentkit-s3") as pool:
         pending: list[Any] = []
         for obj, src in todo:
-            pending.append(pool.submit(_read_object, s3, obj, src, window, batch_bytes))
+            pending.append(pool.submit(_read_object, s3, obj, src, window, batch_bytes, parser))
             if len(pending) >= 2 * workers:  # bounded: at most 2 x workers objects' batches wait
                 _collect(pending.pop(0).result(), frames, ledger, sink)
         for fut in pending:
@@ -363,7 +300,7 @@ def read(
     calls.n += len(todo)
     objects = pd.DataFrame(ledger, columns=list(OBJECT_COLUMNS))
     objects["key_time"] = pd.to_datetime(objects["key_time"], utc=True)
-    frame = _concat(frames)
+    frame = _concat(frames, parser)
     failed = objects[objects["status"] != "read"]
     issues = [f"{len(failed)} of {len(objects)} log objects could not be read ("
               + ", ".join(f"{s}: {c}" for s, c in failed["status"].value_counts().items()) + f"); first: {failed['error'].iloc[0]}"] if len(failed) else []
@@ -388,12 +325,9 @@ def _collect(result: tuple[list[pd.DataFrame], dict[str, Any]], frames: list[pd.
             frames.append(f)
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+def _concat(frames: list[pd.DataFrame], parser: LineParser) -> pd.DataFrame:
+    """The batches as one frame in time order (the parser's empty frame when there are none)."""
     if not frames:
-        out = schema.empty_frame("parsed")
-        for name in S3_FIELD_TYPES:
-            typ = S3_FIELD_TYPES[name]
-            out[name] = pd.Series([], dtype="string" if typ == STR else "Int64" if typ == I64 else "float64")
-        return out
+        return parser.empty()
     out = pd.concat(frames, ignore_index=True)
     return out.sort_values("timestamp", kind="stable", na_position="last").reset_index(drop=True)

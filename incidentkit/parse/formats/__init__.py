@@ -1,5 +1,5 @@
 """Log formats AWS writes to S3, one module each: ``NAME``, ``ROLE``, ``FIELDS``, ``RECOGNISE``
-and ``parse(arr, idx) -> list[Part]`` (see :mod:`incidentkit._parse_arrow`).
+and ``parse(arr, idx) -> list[Part]`` (see :mod:`incidentkit.parse.arrow`).
 
 :data:`S3_FORMATS` maps each ``format`` value to its module's import path; :func:`load`
 imports one. The modules are imported only when asked for.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from incidentkit.errors import ParameterError
+from ...errors import ParameterError
 
 __all__ = ["S3_FORMATS", "load"]
 

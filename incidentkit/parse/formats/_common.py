@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import F64, I64, STR, Part, as_float, as_status, as_str, map_distinct, mask_np, num_or_bad, scalar_str
-from incidentkit._parse_text import _mark_errors
+from ..arrow import F64, I64, STR, Part, as_float, as_status, as_str, map_distinct, mask_np, num_or_bad, scalar_str
+from .._text import _mark_errors
 
 __all__ = [
     "BARE",

@@ -17,7 +17,7 @@ import numpy as np
 import orjson
 import pyarrow as pa
 
-from incidentkit._parse_arrow import STR, as_str
+from ..arrow import STR, as_str
 
 __all__ = ["read_paths"]
 

@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import STR, Part
+from ..arrow import STR, Part
 
 from ._common import BARE, QUOTED, Field, extract, field, fields_regex, integer, mark_errors, new_part, seconds_to_ms
 

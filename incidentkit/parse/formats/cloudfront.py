@@ -36,7 +36,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import STR, Part, as_float, as_str, mask_np
+from ..arrow import STR, Part, as_float, as_str, mask_np
 
 from ._common import Field, header_segments, integer, mark_errors, new_part, split_columns, status_or_bad, url_decode
 

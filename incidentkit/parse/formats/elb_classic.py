@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import F64, Part, as_status, num_or_bad
+from ..arrow import F64, Part, as_status, num_or_bad
 
 from ._common import BARE, QUOTED, Field, extract, field, fields_regex, integer, ip_port, mark_errors, new_part, request_line
 

@@ -26,7 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import STR, Part, as_float
+from ..arrow import STR, Part, as_float
 
 from ._common import Field, integer, mark_errors, new_part
 from ._jsonrows import read_paths

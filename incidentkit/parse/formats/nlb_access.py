@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import Part, as_float
+from ..arrow import Part, as_float
 
 from ._common import BARE, Field, extract, field, fields_regex, integer, ip_port, mark_errors, new_part
 

@@ -30,7 +30,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import F64, Part, as_float
+from ..arrow import F64, Part, as_float
 
 from ._common import BARE, QUOTED, Field, extract, field, fields_regex, integer, mark_errors, new_part, request_line, status_or_bad
 

@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import F64, STR, Part, as_float, map_distinct, mask_np
+from ..arrow import F64, STR, Part, as_float, map_distinct, mask_np
 
 from ._common import Field, header_segments, integer, mark_errors, new_part, split_columns
 

@@ -29,7 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from incidentkit._parse_arrow import Part, as_float, as_status
+from ..arrow import Part, as_float, as_status
 
 from ._common import Field, mark_errors, new_part
 from ._jsonrows import read_paths

@@ -88,6 +88,10 @@ _REGISTRY: dict[str, _Entry] = {
     "deregistration-delay-too-short": _Entry(
         "._alb:deregistration_delay_too_short", "deregistration-delay-too-short", 10, "502s on every blue/green deploy"
     ),
+    "deregistration-delay-from-s3": _Entry(
+        "._s3alb:s3_objects_sample", "deregistration-delay-too-short", 10,
+        "502s on every blue/green deploy, the ALB's access log read from S3",
+    ),
     "partial-change-no-rollback": _Entry(
         "._network:partial_change_no_rollback", "partial-change-no-rollback", 11,
         "deploy script left security groups half-changed",
@@ -174,7 +178,7 @@ def all(*, seed: int = 0, scale: float = 1.0, healthy: bool | None = None) -> li
     Example
     -------
     >>> len(all(healthy=False))
-    11
+    12
     """
     return [load(n, seed=seed, scale=scale) for n in names(healthy=healthy)]
 

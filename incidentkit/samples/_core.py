@@ -688,6 +688,9 @@ class Sample:
     settings: pd.DataFrame
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
     history: pd.DataFrame | None = None
+    #: Logs the sample keeps where AWS writes them: gzip objects of ``s3_bucket`` by key (AWS key layout).
+    s3_objects: dict[str, bytes] | None = None
+    s3_bucket: str | None = None
 
     @property
     def healthy(self) -> bool:

@@ -239,6 +239,7 @@ ALIASES: dict[str, list[Any]] = {
         "err.name",
         "exception.type",
         "exception.class",
+        "thrown.name",  # Log4j2 JsonLayout / JsonTemplateLayout
         "exc_type",
         "message.errorType",
         "errorCode",
@@ -251,6 +252,7 @@ ALIASES: dict[str, list[Any]] = {
         "error.message",
         "err.message",
         "exception.message",
+        "thrown.message",  # Log4j2 JsonLayout / JsonTemplateLayout
         "message.errorMessage",
         "error",
         "err",

@@ -40,6 +40,7 @@ __all__ = [
     "SEVERITIES",
     "FINDING_IDS",
     "DETECTORS",
+    "GENERIC_FINDINGS",
     "detect",
     "severity_rank",
 ]
@@ -61,7 +62,11 @@ DETECTORS: dict[str, str] = {
     "scan-read-burst": "incidentkit.analyses.throttling:detect_scan_read_burst",
     "deregistration-delay-too-short": "incidentkit.analyses.deploys:detect_deregistration_delay_too_short",
     "partial-change-no-rollback": "incidentkit.analyses.deploys:detect_partial_change_no_rollback",
+    "error-spike": "incidentkit.analyses.generic:detect_error_spike",
+    "latency-regression": "incidentkit.analyses.generic:detect_latency_regression",
 }
+#: The generic findings (incidents.md, "Beyond the catalogue"): a catalogued cause that fits ranks above them.
+GENERIC_FINDINGS: frozenset[str] = frozenset({"error-spike", "latency-regression"})
 FINDING_IDS: tuple[str, ...] = tuple(DETECTORS)
 
 
@@ -90,6 +95,8 @@ def _clean_number(value: Any) -> Any:
         return value
     if isinstance(value, pd.Timestamp):
         return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, (list, tuple)):  # a list of records (a generic finding's signatures)
+        return [{str(k): _clean_number(v) for k, v in x.items()} if isinstance(x, Mapping) else _clean_number(x) for x in value]
     return str(value)
 
 
@@ -283,6 +290,17 @@ def _rank_key(f: Finding) -> tuple[float, int, str]:
     return (-f.confidence, severity_rank(f.severity), f.id)
 
 
+def _ranked(found: Iterable[Finding]) -> list[Finding]:
+    """Most likely cause first (:func:`_rank_key`); a generic finding ranks below every catalogued
+    finding that fits (medium or worse), the catalogued findings keeping their order."""
+    ordered = sorted(found, key=_rank_key)
+    generic = [f for f in ordered if f.id in GENERIC_FINDINGS]
+    rest = [f for f in ordered if f.id not in GENERIC_FINDINGS]
+    fits = [i for i, f in enumerate(rest) if severity_rank(f.severity) <= severity_rank("medium")]
+    floor = fits[-1] + 1 if fits else 0
+    return rest[:floor] + sorted(generic + rest[floor:], key=_rank_key)
+
+
 def detect(
     inputs: Inputs | None = None,
     *,
@@ -344,4 +362,4 @@ def detect(
         for f in [result] if isinstance(result, Finding) else list(result):
             if f.id not in found or _rank_key(f) < _rank_key(found[f.id]):
                 found[f.id] = f
-    return FindingList(sorted(found.values(), key=_rank_key), errors=errors)
+    return FindingList(_ranked(found.values()), errors=errors)

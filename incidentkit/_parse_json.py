@@ -114,6 +114,7 @@ ALIASES: dict[str, list[Any]] = {
         "req.id",
         "x-request-id",
         "x_request_id",
+        "http.request.id",  # Elastic Common Schema (Log4j2 EcsLayout, ecs-logging)
         "http.request_id",
         "correlation_id",
         "correlationId",
@@ -163,6 +164,7 @@ ALIASES: dict[str, list[Any]] = {
         "client.version",
         "x-app-version",
         "x_app_version",
+        "service.version",  # Elastic Common Schema
         "version",
     ],
     "user_agent": [

@@ -74,6 +74,10 @@ TEMPLATE_CHARS = 160
 #: Entries of the ``signatures`` and ``concentrated_in`` evidence lists.
 LIST_LENGTH = 5
 
+#: How long before the onset a change still counts as "just before": a deploy or a configuration change shows within
+#: minutes, a slow leak within hours; older changes are in the report's timeline, not in the finding.
+RELATED_WITHIN = "3h"
+
 #: The changes that can explain a generic finding, most direct first. Deploys and configuration pushed from
 #: elsewhere (AppConfig, parameters, stacks) rarely name the service, so they count unscoped in the two hours
 #: before the onset.
@@ -88,7 +92,7 @@ GENERIC_CHANGES = ChangeSpec("generic", {
     "database-config": "a database change altered what the service depends on",
     "scaling": "capacity changed under the service",
 }, unscoped={k: "2h" for k in ("deployment", "config-deployment", "parameter", "stack-deployment", "code", "alias",
-                                "function-config")})
+                                "function-config")}, within=RELATED_WITHIN)
 
 
 @dataclass
@@ -182,7 +186,7 @@ def _shift_evidence(s: Shift, prefix: str) -> dict[str, Any]:
 def _where_evidence(top: pd.Series | None, conc: pd.DataFrame) -> dict[str, Any]:
     ev: dict[str, Any] = {"concentrated_in": _concentrated_in(conc)}
     if top is not None:
-        ev.update({"concentrated_dimension": top["dimension"], "concentrated_value": top["value"],
+        ev.update({"concentrated_dimension": top["dimension"], "concentrated_value": str(top.get("label", top["value"])),
                    "share_of_errors": float(top["share_of_errors"]), "share_of_traffic": float(top["share_of_traffic"]),
                    "value_bad_share": float(top["bad_share"]), "value_bad_share_before": float(top["bad_share_before"])})
     return ev
@@ -198,8 +202,18 @@ def _confidence(*, what: bool, where: bool, changed: bool, penalty: float = 0.0)
     return float(min(MAX_CONFIDENCE, max(0.05, c)))
 
 
+def _with_method(top: pd.Series | None, rows: pd.DataFrame) -> pd.Series | None:
+    """A route named with its method (``POST /v1/export``) when the route column holds the path alone."""
+    if top is None or top["dimension"] != "route" or " " in str(top["value"]) or "method" not in rows.columns:
+        return top
+    methods = rows.loc[(rows["route"].astype("string") == str(top["value"])).fillna(False).to_numpy(dtype=bool), "method"].dropna()
+    if methods.empty or methods.nunique() != 1:
+        return top
+    return pd.concat([top, pd.Series({"label": f"{methods.iat[0]} {top['value']}"})])
+
+
 def _value_label(top: pd.Series) -> str:
-    dim, value = str(top["dimension"]), str(top["value"])
+    dim, value = str(top["dimension"]), str(top.get("label", top["value"]))
     names = {"route": "`{}`", "app_version": "app version `{}`", "function_name": "function `{}`",
              "function_version": "version `{}`", "log_stream": "log stream `{}`", "log_group": "log group `{}`",
              "method": "`{}`", "user_agent_family": "clients of `{}`", "client": "client `{}`"}
@@ -207,8 +221,8 @@ def _value_label(top: pd.Series) -> str:
 
 
 def _was(share: Any) -> str:
-    """``1.8%`` of the requests before, or ``none before`` when this value had no request before the onset."""
-    return "none before" if share is None or pd.isna(share) else pct(share, 1)
+    """``1.8%`` of the requests before, or ``no request`` when this value had no request before the onset."""
+    return "no request" if share is None or pd.isna(share) else pct(share, 1)
 
 
 def _code(text: str) -> str:
@@ -236,19 +250,33 @@ def _measure_errors(inputs: Any) -> dict[str, Any] | None:
         return None
     after, before = _sides(tr, s.onset)
     conc = _where(after, before, bad.loc[after.index], bad.loc[before.index], WHERE)
-    sig = signatures(getattr(inputs, "logs", None), getattr(inputs, "baseline_logs", None), onset=s.onset,
+    base_logs = getattr(inputs, "baseline_logs", None)
+    has_baseline = base_logs is not None and len(base_logs) > 0
+    # new / grown against the baseline window when there is one; else against the window before the onset
+    sig = signatures(getattr(inputs, "logs", None), base_logs, onset=None if has_baseline else s.onset,
                      window=tr.window, baseline_window=tr.baseline, requests=tr.rows)
     return {"traffic": tr, "shift": s, "bad_after": bad.loc[after.index], "after": after, "where": conc,
             "signatures": sig, "related": _related(inputs, tr, conc, s)}
 
 
 def _lead_signature(sig: pd.DataFrame, failed_after: int) -> tuple[pd.Series | None, bool]:
-    """The signature to name (new first, then grown, then the most frequent) and whether it holds most of the errors."""
+    """The signature to name, and whether it holds most of the errors.
+
+    Among the new or grown signatures that hold most of the failures, the one that changed the
+    most (new before grown, then the largest growth): a request-completion line logged at ERROR
+    grows with every failure too, the distinctive message grows more. Else the first new or grown
+    one; else the most frequent.
+    """
     if sig.empty:
         return None, False
     changed = sig[sig["new"].fillna(False).astype(bool) | sig["grown"].fillna(False).astype(bool)]
-    row = changed.iloc[0] if len(changed) else sig.iloc[0]
-    return row, bool(len(changed)) and failed_after > 0 and row["count"] >= MIN_SIGNATURE_SHARE * failed_after
+    if changed.empty:
+        return sig.iloc[0], False
+    most = changed[changed["count"] >= MIN_SIGNATURE_SHARE * max(failed_after, 1)]
+    if most.empty:
+        return changed.iloc[0], False
+    key = np.where(most["new"].fillna(False).astype(bool), np.inf, most["growth"].fillna(0).to_numpy(dtype=float))
+    return most.iloc[int(np.argmax(key))], failed_after > 0
 
 
 def detect_error_spike(inputs: Any) -> Finding | None:
@@ -263,7 +291,7 @@ def detect_error_spike(inputs: Any) -> Finding | None:
         return None
     s: Shift = m["shift"]
     lead, explains = _lead_signature(m["signatures"], s.after_bad)
-    top = _top_where(m["where"])
+    top = _with_method(_top_where(m["where"]), m["after"])
     severity = _severity(s)
     confidence = _confidence(what=explains, where=top is not None, changed=bool(m["related"]))
     return _explain_errors(m, lead, top, severity, confidence)
@@ -315,7 +343,7 @@ def _explain_errors(m: dict[str, Any], lead: pd.Series | None, top: pd.Series | 
     failing = _failing_with(lead, ev)
     if top is not None:
         head = f"From {when} UTC, {pct(top['bad_share'], 0)} of {_value_label(top)} requests {failing}"
-        tail = (f" ({_was(top['bad_share_before'])} before); they hold {pct(top['share_of_errors'], 0)} of the "
+        tail = (f", against {_was(top['bad_share_before'])} before; they hold {pct(top['share_of_errors'], 0)} of the "
                 f"failures with {pct(top['share_of_traffic'], 0)} of the traffic.")
     else:
         head = f"From {when} UTC, {pct(s.after_share, 1)} of requests {failing}"
@@ -401,7 +429,7 @@ def detect_latency_regression(inputs: Any) -> Finding | None:
     if m is None:
         return None
     s: Shift = m["shift"]
-    top = _top_where(m["where"])
+    top = _with_method(_top_where(m["where"]), m["after"])
     severity = _severity(s)
     penalty = CHANGE_CONFIDENCE if m["failed_share_of_slow"] >= FAILED_SLOW_SHARE else 0.0
     confidence = _confidence(what=False, where=top is not None, changed=bool(m["related"]), penalty=penalty)

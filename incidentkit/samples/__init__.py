@@ -66,11 +66,12 @@ class Sample:
     ----------
     name:
         ``"cold-start-tail"``, ``"version-skew-errors"``, ..., ``"healthy-lambda-api"``. Incident
-        samples are named by their finding id, except incident 9 (``"aggressive-health-checks"``).
+        samples are named by their finding id, except incident 9 (``"aggressive-health-checks"``);
+        samples of causes beyond the catalogue by their cause (``"oom-after-deploy"``).
     finding_id:
         The finding the kit must rank first; ``None`` for a healthy window.
     incident:
-        Its number in incidents.md (``None`` for a healthy window).
+        Its number in incidents.md (``None`` for a healthy window and for a cause beyond the catalogue).
     title, description:
         The story: what was seen, and what it really was.
     window, baseline:
@@ -115,7 +116,8 @@ class Sample:
         return self.finding_id is None
 
     def __repr__(self) -> str:
-        kind = f"incident {self.incident}, finding {self.finding_id!r}" if self.incident else "healthy"
+        kind = (f"incident {self.incident}, finding {self.finding_id!r}" if self.incident
+                else f"beyond the catalogue, finding {self.finding_id!r}" if self.finding_id else "healthy")
         return (
             f"Sample({self.name!r}, {kind}, window {self.window}, "
             f"{len(self.events)} events in {self.events['log_group'].nunique()} log groups, "
@@ -159,6 +161,15 @@ _REGISTRY: dict[str, _Entry] = {
         "._network:partial_change_no_rollback", "partial-change-no-rollback", 11,
         "deploy script left security groups half-changed",
     ),
+    # beyond the catalogue: causes the generic findings localise (incidents.md, "Beyond the catalogue")
+    "oom-after-deploy": _Entry("._uncatalogued:oom_after_deploy", "error-spike", None,
+                               "out-of-memory kills after a deploy (Python Lambda)"),
+    "dependency-timeout": _Entry("._services:dependency_timeout", "error-spike", None,
+                                 "a downstream dependency times out for one route (Node.js on ECS)"),
+    "missing-config-key": _Entry("._uncatalogued:missing_config_key", "error-spike", None,
+                                 "a deploy shipped a missing configuration key (Java on ECS)"),
+    "slow-code-path": _Entry("._services:slow_code_path", "latency-regression", None,
+                             "a slower code path in a new version (Go on ECS)"),
     "healthy-lambda-api": _Entry("._apis:healthy_lambda_api", None, None, "healthy HTTP API on Lambda, with a normal deploy"),
     "healthy-alb-service": _Entry(
         "._alb:healthy_alb_service", None, None, "healthy ECS service behind an ALB and Route 53, with a rolling deploy"
@@ -167,29 +178,34 @@ _REGISTRY: dict[str, _Entry] = {
         "._dynamodb:healthy_dynamodb_batch", None, None, "healthy nightly DynamoDB import with backoff and autoscaling"
     ),
     "healthy-rds-app": _Entry("._rds:healthy_rds_app", None, None, "healthy ECS app on RDS PostgreSQL, pool in bounds"),
+    "healthy-ecs-deploy": _Entry(
+        "._services:healthy_ecs_deploy", None, None, "healthy Node.js service on ECS: a routine deploy, scanners' 404s"
+    ),
 }
 
 
 def names(*, healthy: bool | None = None) -> list[str]:
-    """Names of the samples, incidents first (in incidents.md order), then the healthy ones.
+    """Names of the samples: the catalogue's incidents (in incidents.md order), the causes beyond
+    the catalogue (found as ``error-spike`` / ``latency-regression``), then the healthy windows.
 
     Parameters
     ----------
     healthy:
-        ``True``: only healthy windows; ``False``: only incidents; ``None``: all.
+        ``True``: only healthy windows; ``False``: only incidents (catalogued and beyond); ``None``: all.
 
     Example
     -------
-    >>> names()[0], names(healthy=True)[0]
-    ('version-skew-errors', 'healthy-lambda-api')
+    >>> names()[0], names(healthy=False)[11], names(healthy=True)[0]
+    ('version-skew-errors', 'oom-after-deploy', 'healthy-lambda-api')
     """
-    incidents = sorted((e.incident, n) for n, e in _REGISTRY.items() if e.incident is not None)
-    ok = [n for n, e in _REGISTRY.items() if e.incident is None]
+    incidents = [n for _, n in sorted((e.incident, n) for n, e in _REGISTRY.items() if e.incident is not None)]
+    beyond = [n for n, e in _REGISTRY.items() if e.incident is None and e.finding_id is not None]
+    ok = [n for n, e in _REGISTRY.items() if e.finding_id is None]
     if healthy is True:
         return ok
     if healthy is False:
-        return [n for _, n in incidents]
-    return [n for _, n in incidents] + ok
+        return incidents + beyond
+    return incidents + beyond + ok
 
 
 def _did_you_mean(value: str, options: list[str]) -> str:
@@ -241,7 +257,7 @@ def all(*, seed: int = 0, scale: float = 1.0, healthy: bool | None = None) -> li
     Example
     -------
     >>> len(all(healthy=False))
-    11
+    15
     """
     return [load(n, seed=seed, scale=scale) for n in names(healthy=healthy)]
 

@@ -66,6 +66,8 @@ def _clean_number(value: Any) -> Any:
         return value
     if isinstance(value, pd.Timestamp):
         return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, (list, tuple)):  # a list of records (a generic finding's signatures)
+        return [{str(k): _clean_number(v) for k, v in x.items()} if isinstance(x, Mapping) else _clean_number(x) for x in value]
     return str(value)
 
 
@@ -223,6 +225,10 @@ class Inputs:
         The resources the investigation names (``function_name``, ``table_name``,
         ``load_balancer``, ``security_group_ids`` ... in any form AWS documents): with what the
         evidence itself names, what a finding's related changes are matched against.
+    signatures:
+        The error signatures of the window against the baseline window
+        (:func:`incidentkit.analyses.signatures.window_signatures`), when the investigation
+        collected them; ``error-spike`` mines them from ``logs`` otherwise.
     """
 
     window: Window | None = None
@@ -237,6 +243,7 @@ class Inputs:
     settings: pd.DataFrame | None = None
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
+    signatures: pd.DataFrame | None = None
 
     def has(self, *names: str) -> bool:
         """Whether each named input is present and non-empty."""

@@ -26,7 +26,7 @@ from .. import parse as parsers
 from ..masking import mask_text
 from .model import Finding, FindingList, Inputs, severity_rank
 
-__all__ = ["DETECTORS", "FINDING_IDS", "Detector", "detect"]
+__all__ = ["DETECTORS", "FINDING_IDS", "GENERIC_FINDINGS", "Detector", "detect"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,11 @@ DETECTORS: dict[str, str] = {
     "scan-read-burst": "incidentkit.analyses.throttling:detect_scan_read_burst",
     "deregistration-delay-too-short": "incidentkit.analyses.deploys:detect_deregistration_delay_too_short",
     "partial-change-no-rollback": "incidentkit.analyses.deploys:detect_partial_change_no_rollback",
+    "error-spike": "incidentkit.findings.detectors.error_spike",
+    "latency-regression": "incidentkit.findings.detectors.latency_regression",
 }
+#: The generic findings (incidents.md, "Beyond the catalogue"): a catalogued cause that fits ranks above them.
+GENERIC_FINDINGS: frozenset[str] = frozenset({"error-spike", "latency-regression"})
 FINDING_IDS: tuple[str, ...] = tuple(DETECTORS)
 
 
@@ -50,12 +54,24 @@ Detector = Callable[[Inputs], "Finding | Sequence[Finding] | None"]
 
 
 def _load(target: str) -> Detector:
+    """``"module:function"``, or a detector module (``"incidentkit.findings.detectors.error_spike"``) whose ``detect`` runs."""
     module, _, name = target.partition(":")
-    return getattr(importlib.import_module(module), name)
+    return getattr(importlib.import_module(module), name or "detect")
 
 
 def _rank_key(f: Finding) -> tuple[float, int, str]:
     return (-f.confidence, severity_rank(f.severity), f.id)
+
+
+def _ranked(found: Iterable[Finding]) -> list[Finding]:
+    """Most likely cause first (:func:`_rank_key`); a generic finding ranks below every catalogued
+    finding that fits (medium or worse), the catalogued findings keeping their order."""
+    ordered = sorted(found, key=_rank_key)
+    generic = [f for f in ordered if f.id in GENERIC_FINDINGS]
+    rest = [f for f in ordered if f.id not in GENERIC_FINDINGS]
+    fits = [i for i, f in enumerate(rest) if severity_rank(f.severity) <= severity_rank("medium")]
+    floor = fits[-1] + 1 if fits else 0
+    return rest[:floor] + sorted(generic + rest[floor:], key=_rank_key)
 
 
 def detect(
@@ -115,4 +131,4 @@ def detect(
         for f in [result] if isinstance(result, Finding) else list(result):
             if f.id not in found or _rank_key(f) < _rank_key(found[f.id]):
                 found[f.id] = f
-    return FindingList(sorted(found.values(), key=_rank_key), errors=errors)
+    return FindingList(_ranked(found.values()), errors=errors)

@@ -57,6 +57,9 @@ class DemoResult:
         Ids of every finding, ranked.
     error:
         One line when the run failed.
+    misses:
+        For a sample beyond the catalogue, what its generic finding got wrong (onset, signature,
+        concentration; :func:`incidentkit.samples.misses`).
     """
 
     sample: str
@@ -68,6 +71,7 @@ class DemoResult:
     severities: list[str] = field(default_factory=list)
     error: str | None = None
     elapsed_s: float = 0.0
+    misses: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,7 +80,7 @@ class DemoResult:
             return False
         if self.expected is None:
             return not any(s in MATCH_SEVERITIES for s in self.severities)
-        return bool(self.top) and self.top.get("id") == self.expected
+        return bool(self.top) and self.top.get("id") == self.expected and not self.misses
 
 
 def default_jobs() -> int:
@@ -108,6 +112,7 @@ def _one(sample: str, out: str, hide_code: bool, expected: str | None, title: st
         res.top = items[0] if items else None
         res.findings = [f["id"] for f in items]
         res.severities = [f["severity"] for f in items]
+        res.misses = samples.misses(sample, res.top) if expected else []
     res.elapsed_s = time.monotonic() - started
     return res
 
@@ -201,6 +206,8 @@ def format_line(r: DemoResult, *, root: Path | None = None) -> str:
         what = f"{r.top['id']} [{str(r.top['severity']).upper()}] {r.top['title']}"
         if r.expected is None:
             what = f"healthy, nothing serious: {what}" if r.ok else f"a serious finding on a healthy window: {what}"
+        elif r.misses and r.top.get("id") == r.expected:
+            what += f"  ({'; '.join(r.misses)})"
         elif not r.ok:
             what += f"  (expected {r.expected})"
     else:

@@ -139,7 +139,7 @@ def names(*, healthy: bool | None = None) -> list[str]:
 
     Example
     -------
-    >>> names()[0], names(healthy=False)[11], names(healthy=True)[0]
+    >>> names()[0], names(healthy=False)[12], names(healthy=True)[0]
     ('version-skew-errors', 'oom-after-deploy', 'healthy-lambda-api')
     """
     incidents = [n for _, n in sorted((e.incident, n) for n, e in _REGISTRY.items() if e.incident is not None)]

@@ -60,17 +60,13 @@ import pandas as pd
 from . import aws
 from .. import schema
 from ..errors import IncidentKitError, IncompleteDataWarning, NotFoundError, ParameterError, from_botocore
+from ._common import _as_window, _botocore_errors, _client, _group_list, _group_name
 from .insights import (
     DEFAULT_LIMIT,
     ERROR_RATE_COLUMNS,
     LATENCY_COLUMNS,
     MAX_LIMIT,
     MAX_LOG_GROUPS,
-    _as_window,
-    _botocore_errors,
-    _client,
-    _group_list,
-    _group_name,
     collect,
     insights,
     insights_error_rates,

@@ -1310,7 +1310,7 @@ def _concat(frames: Sequence[pd.DataFrame], kind: str) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     nonempty = [f for f in frames if len(f)] or frames[:1]
-    out = pd.concat(nonempty, ignore_index=True, sort=False)
+    out = schema.concat(nonempty, ignore_index=True, sort=False)
     if "timestamp" in out.columns:
         out = out.sort_values("timestamp", kind="stable").reset_index(drop=True)
     attrs = dict(frames[0].attrs)

@@ -69,8 +69,9 @@ def test_bench_peer_smoke():
 @pytest.mark.slow
 def test_bench_run_smoke():
     out = _run("bench_run.py", "--events", "2000", "--repeat", "1")
-    assert len(RATIO.findall(out)) == 3
+    assert len(RATIO.findall(out)) == 4 and "time to findings" in out
     assert "papermill overhead" in out and "HTML export" in out and "findings:" in out
+    assert "phases of the same run" in out and "bundle copy" in out
 
 
 def test_bench_ingest_smoke():

@@ -43,6 +43,7 @@ from ._common import (
     wilson_interval,
 )
 from ..parse.useragent import version_from_user_agent
+from ..schema import as_category
 from .change_words import blameless_actor, when_text
 from ..findings.model import Finding
 from .impact import counted
@@ -437,11 +438,13 @@ def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
     if "user_agent" not in req.columns:
         return req if has else None
     # the kit's User-Agent rules: HTTP libraries and SDKs (okhttp/4.9.0) carry no app version
-    from_ua = req["user_agent"].astype("object").map(lambda ua: version_from_user_agent(ua) if isinstance(ua, str) else None)
+    codes, agents = pd.factorize(req["user_agent"])  # each distinct User-Agent read once
+    versions = np.array([version_from_user_agent(ua) if isinstance(ua, str) else None for ua in agents] + [None], dtype=object)
+    from_ua = pd.Series(versions[codes], index=req.index, dtype=object)  # code -1 (missing) -> the last: None
     out = req.copy()
-    out["app_version"] = (out["app_version"].astype("object").where(out["app_version"].notna(), from_ua.astype("object"))
-                          if "app_version" in out.columns else from_ua.astype("object"))
-    out["app_version"] = out["app_version"].where(out["app_version"].notna(), None)
+    out["app_version"] = (out["app_version"].astype("object").where(out["app_version"].notna(), from_ua)
+                          if "app_version" in out.columns else from_ua)
+    out["app_version"] = as_category(out["app_version"].where(out["app_version"].notna(), None))
     return out if out["app_version"].notna().any() else None
 
 

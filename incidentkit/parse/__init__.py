@@ -94,7 +94,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _text
+from . import _dictionary, _text
 from .. import schema
 from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np
 from ._json import ALIASES, JSON_FORMATS, normalize_field_map, parse_json
@@ -342,6 +342,8 @@ def _batches(msgs: pa.ChunkedArray) -> Any:
 
 def _to_pandas(name: str, col: Any) -> Any:
     typ = FIELD_TYPES[name]
+    if name in _dictionary.FIELDS:
+        return _dictionary.to_pandas(col).array
     if typ == STR:
         return pd.arrays.ArrowStringArray(col)
     if typ == F64:
@@ -477,6 +479,8 @@ def parse(
         cols = assemble(parts, m, _FIELDS + _INTERNAL, views)  # numeric columns land in place
         del parts
         _derive(cols, None if groups is None else groups.slice(start, m))
+        if format in ("auto", "text"):  # else after _force_format, which needs the text
+            _dictionary.encode(cols)
         return {k: v for k, v in cols.items() if k not in numeric}
 
     batches = _batches(msgs)
@@ -497,6 +501,7 @@ def parse(
     del results
     if format not in ("auto", "text"):
         cols = _force_format(cols, format, n)
+        _dictionary.encode(cols)
 
     data: dict[str, Any] = {}
     ts = base["timestamp"]
@@ -516,7 +521,7 @@ def parse(
     data["event_id"] = base["event_id"]
     data["message"] = base["message"]
     for name in _FIELDS:
-        data[name] = _to_pandas(name, cols[name])
+        data[name] = _to_pandas(name, cols.pop(name))  # each column's batches freed as it is converted
     del cols
     out = pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
     out.attrs.update(attrs)
@@ -525,8 +530,8 @@ def parse(
 
     errors = out["parse_error"].to_numpy()
     n_err = int(errors.sum())
-    by_format = {str(k): int(v) for k, v in out["format"].value_counts(dropna=False).items()}
-    reasons = {str(k): int(v) for k, v in out.loc[errors, "parse_error_reason"].value_counts().items()} if n_err else {}
+    by_format = {str(k): int(v) for k, v in out["format"].value_counts(dropna=False).items() if v}
+    reasons = {str(k): int(v) for k, v in out.loc[errors, "parse_error_reason"].value_counts().items() if v} if n_err else {}
     out.attrs["parse_stats"] = {"events": n, "parsed": n - n_err, "errors": n_err, "by_format": by_format, "error_reasons": reasons}
     log.debug("parsed %d log lines (%d errors): %s", n, n_err, by_format)
     if n_err:
@@ -582,6 +587,8 @@ def _derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> Non
 def _concat(name: str, pieces: list[Any]) -> Any:
     """Join the batches' columns: strings as one chunked arrow array (no copy)."""
     typ = FIELD_TYPES[name]
+    if name in _dictionary.FIELDS and pieces and pa.types.is_dictionary(pieces[0].type):
+        return list(pieces)  # index types differ between batches: joined by _dictionary.to_pandas
     if typ == STR:
         return pa.chunked_array(pieces, type=STR)
     if typ == F64:

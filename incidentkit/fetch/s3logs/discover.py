@@ -84,7 +84,8 @@ def sources_from_urls(urls: Sequence[str], resources: Mapping[str, Any]) -> list
         lb = str(resources.get("load_balancer") or "")
         if layout in ("alb_access", "alb_connection", "nlb_access") and lb.startswith("arn:"):
             ids = {k: v for k, v in lb_ids(lb).items() if k != "kind"}
-        out.append(Source(url, layout, ids, resource=lb or None))
+        src = Source(url, layout, ids, resource=lb or None)
+        out.append(Source(_s3_url(src.bucket, src.base), layout, ids, resource=lb or None))
     return out
 
 

@@ -150,10 +150,7 @@ def _expand(s3: Any, calls: _Calls, src: Source, layout: Layout) -> list[dict[st
     return done
 
 
-def list_objects(s3: Any, src: Source, window: Window, calls: _Calls | None = None) -> tuple[list[dict[str, Any]], int]:
-    """``(objects, other)``: the objects of ``src`` whose key time can hold records of
-    ``window`` (bucket, key, size, etag, key_time), and how many listed keys were not of
-    the layout or of another time."""
+def _list_objects(s3: Any, src: Source, window: Window, calls: _Calls | None) -> tuple[list[dict[str, Any]], int]:
     calls = calls or _Calls()
     if src.layout == "any":
         return [_obj(src.bucket, o, None) for o in _pages(s3, calls, src.bucket, src.base)], 0
@@ -175,6 +172,21 @@ def list_objects(s3: Any, src: Source, window: Window, calls: _Calls | None = No
                     continue
                 out[o["Key"]] = _obj(src.bucket, o, t)
     return list(out.values()), other
+
+
+def list_objects(s3: Any, src: Source, window: Window, calls: _Calls | None = None) -> tuple[list[dict[str, Any]], int]:
+    """``(objects, other)``: the objects of ``src`` whose key time can hold records of
+    ``window`` (bucket, key, size, etag, key_time), and how many listed keys were not of
+    the layout or of another time. A bucket that cannot be listed raises one line saying
+    which logs, why, and what to grant."""
+    try:
+        return _list_objects(s3, src, window, calls)
+    except (bx.ClientError, bx.BotoCoreError) as exc:
+        err = from_botocore(exc, service="s3", operation="ListObjectsV2")
+        whose = f" ({src.resource})" if src.resource else ""
+        raise type(err)(f"the logs at {src.url}{whose} cannot be listed: {err.message}; the kit needs s3:ListBucket on "
+                        f"{src.bucket} and s3:GetObject on its objects, or give -p access_logs=s3://... where they are",
+                        **err.context) from exc
 
 
 def _pages(s3: Any, calls: _Calls, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:

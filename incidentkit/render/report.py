@@ -27,6 +27,8 @@ import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from .._util.blameless import blameless_actor
+from .._util.fmt import ms as _ms
+from .._util.fmt import percent as _rate
 from .._util.fmt import value as _fmt
 from .._version import __version__
 from ..analyses import impact as _impact
@@ -725,16 +727,6 @@ def changes_table(changes: Any, *, limit: int = 30) -> Any:
         }
     )
     return out.reset_index(drop=True)
-
-
-def _rate(x: float | None) -> str:
-    return "—" if x is None or x != x else f"{100 * x:.1f} %"
-
-
-def _ms(x: float | None) -> str:
-    if x is None or x != x:
-        return "—"
-    return f"{x / 1000:.2f} s" if x >= 1000 else f"{x:.0f} ms"
 
 
 def traffic_note(impact: Any, baseline_requests: Any = None, *, window: Any = None) -> Any:

@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
+from .._util.fmt import iso
 from ..errors import AwsError, IncidentKitError, NotebookError, ParameterError, from_botocore
 from ..fetch import alarms, aws
 from ..masking import mask_obj, mask_text
@@ -253,7 +254,7 @@ def run_derived(
 
 def _show(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
-        return value.isoformat().replace("+00:00", "Z")
+        return str(iso(value))
     return repr(value)
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import samples
+from .._util.severity import SEVERITIES
 from ..errors import IncidentKitError, ParameterError
 from ..render.report import write_text
 from ..render.theme import SEVERITY_COLORS
@@ -36,7 +37,7 @@ from .runner import make_out_dir
 __all__ = ["DemoResult", "run_demo", "default_jobs", "format_line", "write_index", "MATCH_SEVERITIES"]
 
 #: A healthy sample passes when no finding is at least this severe.
-MATCH_SEVERITIES = ("critical", "high", "medium")
+MATCH_SEVERITIES = SEVERITIES[: SEVERITIES.index("medium") + 1]
 
 
 @dataclass

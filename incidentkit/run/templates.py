@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .._util.fmt import iso
 from ..errors import BadWindowError, IncidentKitError, ParameterError, UnknownTemplateError
 from ..window import parse_time
 
@@ -214,8 +215,7 @@ def _to_list(value: Any) -> list[str]:
 
 
 def _to_time(value: Any) -> str:
-    ts = parse_time(value, name="time")
-    return ts.isoformat().replace("+00:00", "Z")
+    return str(iso(parse_time(value, name="time")))
 
 
 _COERCE = {"str": _to_str, "int": _to_int, "float": _to_float, "bool": _to_bool, "list": _to_list, "time": _to_time}

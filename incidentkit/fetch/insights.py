@@ -63,8 +63,8 @@ import pandas as pd
 
 from . import aws
 from .. import schema
+from .._util.fmt import iso
 from ..errors import (
-    BadWindowError,
     IncidentKitError,
     IncompleteDataWarning,
     ParameterError,
@@ -75,6 +75,7 @@ from ..errors import (
     from_botocore,
 )
 from ..window import Window, parse_time
+from ..window import as_window as _as_window
 
 __all__ = [
     "insights",
@@ -128,20 +129,6 @@ _FLOAT_RE = r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+(?:[eE][-+]?\d+
 # --- shared helpers (also used by incidentkit.fetch.logs) ---------------------------------------------
 
 
-def _as_window(window: Any) -> Window:
-    """A :class:`Window` from a Window, a ``(start, end)`` pair or a ``{"start", "end"}`` dict."""
-    if isinstance(window, Window):
-        return window
-    if isinstance(window, Mapping) and "start" in window and "end" in window:
-        return Window.parse(window["start"], window["end"])
-    if isinstance(window, (tuple, list)) and len(window) == 2:
-        return Window.parse(window[0], window[1])
-    raise BadWindowError(
-        f"window {window!r} is not a Window, a (start, end) pair or a {{'start', 'end'}} dict; "
-        "build one with incidentkit.Window.parse('-2h', 'now')"
-    )
-
-
 def _group_list(log_groups: str | Iterable[str], *, what: str = "log_groups") -> list[str]:
     """Normalise one name / ARN or a list of them; strip a trailing ``:*`` from ARNs; de-duplicate."""
     if isinstance(log_groups, str):
@@ -179,7 +166,7 @@ def _client(client: Any, session: Any, region: str | None, endpoint_url: str | N
 
 
 def _iso(ms: int) -> str:
-    return pd.Timestamp(ms, unit="ms", tz="UTC").isoformat().replace("+00:00", "Z")
+    return str(iso(pd.Timestamp(ms, unit="ms", tz="UTC")))
 
 
 def _window_text(start_ms: int, end_ms: int) -> str:

@@ -178,7 +178,7 @@ def _noun(imp: Mapping[str, Any]) -> str:
 
 
 def _failed_of(imp: Mapping[str, Any]) -> str:
-    """``436 of 1,511 requests at the API Gateway entry point failed (28.9 %)``."""
+    """``436 of 1,511 requests at the API Gateway entry point failed (28.9%)``."""
     return (f"{_n(imp.get('failed_requests'))} of {_n(imp['requests'])} {_noun(imp)}{_entry(imp)} failed "
             f"({_pct(imp.get('failed_share'))})")
 
@@ -426,7 +426,7 @@ def _contributing_section(result: Mapping[str, Any], findings: Sequence[Mapping[
 
 
 def _what_users_saw(imp: Mapping[str, Any]) -> str:
-    """``451 of 3,759 requests at the … entry point failed (12 %); 40 were slower than …`` (and the P99)."""
+    """``451 of 3,759 requests at the … entry point failed (12%); 40 were slower than …`` (and the P99)."""
     text = _failed_of(imp)
     if imp.get("slow_requests") is not None:
         text += f"; {_n(imp['slow_requests'])} were slow ({_slow_rule(imp)})"
@@ -558,7 +558,7 @@ _SAFE_FILE = re.compile(r"evidence/[A-Za-z0-9._-]+")
 
 
 def markdown(result: Mapping[str, Any], *, links: bool = True, in_report: bool = False) -> str:
-    """A postmortem draft in Markdown from published results (see :func:`incidentkit.render.report.publish`).
+    """A postmortem draft in Markdown from published results (see :func:`incidentkit.render.results.publish_results`).
 
     Sections: header, summary, impact, timeline, trigger and root cause, contributing
     factors, five whys, resolution, action items, lessons learned, evidence. The parts

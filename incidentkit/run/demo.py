@@ -29,7 +29,7 @@ from typing import Any, Callable, Sequence
 from .. import samples
 from .._util.severity import SEVERITIES
 from ..errors import IncidentKitError, ParameterError
-from ..render.report import write_text
+from ..render.files import write_text
 from ..render.theme import SEVERITY_COLORS
 from . import runner
 from .runner import make_out_dir

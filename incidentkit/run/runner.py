@@ -649,7 +649,7 @@ def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, 
     papermill_meta = nb.get("metadata", {}).get("papermill")
     if isinstance(papermill_meta, dict):
         papermill_meta["output_path"] = str(notebook)  # the file, not the masked-save scheme
-    published = report.extract(nb)
+    published = report.read_results(nb)
     result = report.findings_document(
         template=tpl.name,
         published=published,

@@ -5,7 +5,7 @@ body or a parameter, so any of them may carry ``<script>``, an ``onerror=`` attr
 ``javascript:`` link or Markdown that turns into one. Two walls keep them text:
 
 1. **Escaping where a string is rendered.** HTML is built with :func:`html.escape`
-   (``report._e``); Markdown (the postmortem, notes) with :func:`md_text` (backslash
+   (:func:`html_text`: masked, then escaped); Markdown (the postmortem, notes) with :func:`md_text` (backslash
    escapes for every character that can start markup, math or a table cell) and
    :func:`md_code` (a code span whose fence no backtick run in the data can close).
    :func:`md_prose` keeps the ``code`` spans a finding's own wording uses and escapes

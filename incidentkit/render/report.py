@@ -17,11 +17,9 @@ Everything written goes through :mod:`incidentkit.masking` first.
 
 Example
 -------
->>> from incidentkit.findings import Finding
->>> html = findings_html([Finding(id="cold-start-tail", title="Cold starts make the P99",
-...                               severity="medium", summary="82% of the tail were cold starts.")])
->>> "cold-start-tail" in html and "MEDIUM" in html
-True
+>>> from incidentkit.render import report
+>>> report.publish is report.publish_results and report.findings_html.__module__
+'incidentkit.render.cards'
 """
 
 from __future__ import annotations

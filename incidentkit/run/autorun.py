@@ -135,7 +135,7 @@ def run_to(
     """Run ``template`` into a local folder or publish it to ``s3://bucket/prefix``.
 
     For S3, the run is written to a private temporary folder, uploaded with its manifest
-    last (:func:`incidentkit.run.publish.publish`) and the folder removed. Returns the
+    last (:func:`incidentkit.run.publish.upload_run`) and the folder removed. Returns the
     ``RunResult`` and where the run is (a folder, or the run's ``s3://`` URL).
     """
     out_text = os.fspath(out)
@@ -161,7 +161,7 @@ def run_to(
             raise
         facts = _run_facts(result, result.run_id, context)
         (result.path / publish.PUBLISHED_MANIFEST).write_text(json.dumps(facts, indent=2), encoding="utf-8")
-        url = publish.publish(result.path, out_text, run_id=result.run_id, sse=sse, kms_key_id=kms_key_id,
+        url = publish.upload_run(result.path, out_text, run_id=result.run_id, sse=sse, kms_key_id=kms_key_id,
                               session=session, region=region, endpoint_url=endpoint_url)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -181,7 +181,7 @@ def _publish_failed(exc: NotebookError, url: str, **publish_kwargs: Any) -> None
     if folder is None or not folder.is_dir():
         return
     try:
-        where = publish.publish(folder, url, run_id=folder.name, error=str(exc), **publish_kwargs)
+        where = publish.upload_run(folder, url, run_id=folder.name, error=str(exc), **publish_kwargs)
     except IncidentKitError as pub_exc:
         exc.context["upload_error"] = str(pub_exc)
         return

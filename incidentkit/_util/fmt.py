@@ -153,7 +153,7 @@ def value(value: Any, name: str | None = None) -> str:
 
     Pure: the value itself is not changed (``findings.json`` keeps the raw number).
 
-    - ``None`` / NaN: ``—``; booleans: ``yes`` / ``no``; text as it is.
+    - ``None`` / NaN / ``pd.NA`` / ``NaT``: ``—``; booleans: ``yes`` / ``no``; text as it is.
     - A part of a whole (a name word ``share``, ``fraction`` or ``rate``: ``error_share``,
       ``cold_share_of_tail``, ``error_rate_near_deploys``; not a per-time ``rate_per_min`` nor
       a ``rate_limit``) between 0 and 1: a percentage (:func:`percent`: ``6.4%``, ``100%``,
@@ -179,7 +179,7 @@ def value(value: Any, name: str | None = None) -> str:
     >>> value(15.6364, "lift"), value(1.5, "quiet_rate_per_min"), value(12345)
     ('15.64', '1.5', '12,345')
     """
-    if value is None:
+    if _missing(value):
         return MISSING
     if isinstance(value, bool) or (type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_")):
         return "yes" if value else "no"

@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["value", "percent", "ms", "p_value", "iso", "clock", "source_text", "MISSING"]
+__all__ = ["value", "percent", "ms", "p_value", "iso", "now_iso", "stamp", "clock", "source_text", "MISSING"]
 
 #: How a missing value (None, NaN, NaT) reads.
 MISSING = "—"
@@ -221,6 +221,30 @@ def iso(ts: Any) -> str | None:
         return None
     t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
     return t.isoformat().replace("+00:00", "Z")
+
+
+def now_iso() -> str:
+    """The current time as ISO-8601 UTC to the second, with ``Z`` (when a file was written).
+
+    Example
+    -------
+    >>> len(now_iso()), now_iso().endswith("Z")
+    (20, True)
+    """
+    return str(iso(pd.Timestamp.now(tz="UTC").floor("s")))
+
+
+def stamp(ts: Any = None) -> str:
+    """A time (default: now) as a compact UTC stamp for names: ``20260301T031500Z``.
+
+    Example
+    -------
+    >>> stamp("2026-03-01T04:15:00+01:00")
+    '20260301T031500Z'
+    """
+    t = pd.Timestamp.now(tz="UTC") if ts is None else pd.Timestamp(ts)
+    t = t.tz_localize("UTC") if t.tzinfo is None else t.tz_convert("UTC")
+    return t.strftime("%Y%m%dT%H%M%SZ")
 
 
 def clock(ts: Any) -> str:

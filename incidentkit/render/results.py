@@ -18,11 +18,11 @@ True
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
+from .._util.fmt import now_iso as _now_iso
 from .._version import __version__
 from ..errors import summarize
 from ..masking import mask_obj, mask_text
@@ -34,10 +34,6 @@ __all__ = ["MIME", "ISSUE_LIMIT", "publish_results", "read_results", "findings_d
 #: MIME type of the results a template publishes (read back by the runner).
 MIME = "application/vnd.incidentkit.result+json"
 
-
-
-def _now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # -- data quality -----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
-from .._util.fmt import iso
+from .._util.fmt import iso, stamp
 from ..errors import AwsError, IncidentKitError, NotebookError, ParameterError, from_botocore
 from ..fetch import alarms, aws
 from ..masking import mask_obj, mask_text
@@ -68,8 +68,7 @@ class AutoRun:
 
 def run_id_for(template: str, transition_time: pd.Timestamp, key: str) -> str:
     """The deterministic run id of an alarm transition."""
-    stamp = transition_time.tz_convert("UTC").strftime("%Y%m%dT%H%M%SZ")
-    return f"{template}-{stamp}-alarm-{key[:8]}"
+    return f"{template}-{stamp(transition_time)}-alarm-{key[:8]}"
 
 
 def _one_line(exc: BaseException, limit: int = 200) -> str:

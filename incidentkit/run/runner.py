@@ -35,7 +35,6 @@ Example
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import functools
 import logging
@@ -49,6 +48,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .. import samples as _samples
+from .._util.fmt import stamp
 from ..errors import IncidentKitError, NotebookError, ParameterError
 from ..evidence import EvidenceBundle
 from ..findings.model import Finding, FindingList
@@ -128,13 +128,9 @@ class RunResult:
 # -- preparing --------------------------------------------------------------------------------
 
 
-def _utc_stamp() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-
-
 def new_run_id(template: str) -> str:
     """``<template>-<UTC time>-<short id>``, e.g. ``triage-20260301T031500Z-3f2a1c``."""
-    return f"{template}-{_utc_stamp()}-{secrets.token_hex(3)}"
+    return f"{template}-{stamp()}-{secrets.token_hex(3)}"
 
 
 @dataclass

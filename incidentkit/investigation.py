@@ -69,6 +69,7 @@ from .parse import batches
 from . import samples as _samples
 from . import schema
 from ._util import views
+from ._util.fmt import iso as _iso
 from ._util.fmt import source_text
 from .analyses import impact as _impact
 from .errors import CREDENTIALS_HINT, from_botocore
@@ -123,10 +124,6 @@ RESOURCE_PARAMETERS = (
 
 #: How far before the incident the change timeline reaches, at least.
 CHANGE_LOOKBACK = pd.Timedelta(hours=12)
-
-
-def _iso(ts: pd.Timestamp) -> str:
-    return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
 
 
 def _listify(value: Any) -> list[str]:

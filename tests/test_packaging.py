@@ -48,8 +48,9 @@ def test_every_notebook_is_a_packaged_template() -> None:
     assert cfg["package-dir"]["incidentkit.notebooks"] == "notebooks"
     assert "incidentkit.notebooks" in cfg["packages"]
     assert "*.ipynb" in cfg["package-data"]["incidentkit.notebooks"]
-    assert sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != ".ipynb_checkpoints" and p.suffix != ".ipynb") == [], \
-        "notebooks/ holds only the .ipynb templates (their registry is incidentkit/run/templates.py)"
+    assert "templates.json" in cfg["package-data"]["incidentkit.notebooks"]
+    assert sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != ".ipynb_checkpoints" and p.suffix != ".ipynb") \
+        == ["templates.json"], "notebooks/ holds only the .ipynb templates and their registry's data (templates.json)"
     assert _pyproject()["project"]["scripts"]["incidentkit"] == "incidentkit.cli:main"
 
 
@@ -89,7 +90,7 @@ def test_the_wheel_carries_templates_samples_policy_and_the_script(wheel: Path) 
     names = set(zipfile.ZipFile(wheel).namelist())
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
         assert f"incidentkit/notebooks/{nb.name}" in names, nb.name
-    assert "incidentkit/run/templates.py" in names
+    assert "incidentkit/run/templates.py" in names and "incidentkit/notebooks/templates.json" in names
     for f in ("incidentkit/py.typed", "incidentkit/policy/readonly-iam.json", "incidentkit/samples/__init__.py",
               "incidentkit/analyses/__init__.py", "incidentkit/cli.py", "incidentkit/run/runner.py"):
         assert f in names, f

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .change_words import blameless_actor, when_text
+from .._util.severity import severity_rank
 from ..findings.model import Finding
 from ._common import (
     UTC_NS,
@@ -1004,8 +1005,7 @@ def _tail_severity(v: dict[str, Any]) -> tuple[str, float]:
         return "low"
 
     levels = ([v["thr"]] if v["global_view"] else []) + ([v["bin_tail"]] if v["bin_view"] else [])
-    order = ("critical", "high", "medium", "low", "info")
-    severity = min((sev(x) for x in levels), key=order.index)
+    severity = min((sev(x) for x in levels), key=severity_rank)
     # A per-bin tail seen in fewer than 1 bin in 20 leaves the dashboard's P99 unchanged 95 % of the time: a blip.
     if not v["global_view"] and v["n_bins"] and v["slow_bins"] / v["n_bins"] < SUSTAINED_BIN_SHARE:
         severity = downgrade(severity)

@@ -42,6 +42,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from .._util.severity import severity_rank
 from ..findings.model import Finding, Inputs
 from ._common import (
     as_utc,
@@ -1108,8 +1109,7 @@ def read_bursts(
 
 
 def _at_least(severity: str, floor: str) -> str:
-    order = ("critical", "high", "medium", "low", "info")
-    return severity if order.index(severity) <= order.index(floor) else floor
+    return severity if severity_rank(severity) <= severity_rank(floor) else floor
 
 
 def detect_throttling_without_backoff(inputs: Inputs) -> Finding | None:

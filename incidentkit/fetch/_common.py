@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 import pandas as pd
 
-from ..errors import (
-    BadWindowError,
-    ParameterError,
-)
+from .._util.fmt import iso
+from ..errors import ParameterError
 from ..window import Window
+from ..window import as_window as _as_window
 from . import aws
-
-
-def _as_window(window: Any) -> Window:
-    """A :class:`Window` from a Window, a ``(start, end)`` pair or a ``{"start", "end"}`` dict."""
-    if isinstance(window, Window):
-        return window
-    if isinstance(window, Mapping) and "start" in window and "end" in window:
-        return Window.parse(window["start"], window["end"])
-    if isinstance(window, (tuple, list)) and len(window) == 2:
-        return Window.parse(window[0], window[1])
-    raise BadWindowError(
-        f"window {window!r} is not a Window, a (start, end) pair or a {{'start', 'end'}} dict; "
-        "build one with incidentkit.Window.parse('-2h', 'now')"
-    )
 
 
 def _group_list(log_groups: str | Iterable[str], *, what: str = "log_groups") -> list[str]:
@@ -65,7 +50,7 @@ def _client(client: Any, session: Any, region: str | None, endpoint_url: str | N
 
 
 def _iso(ms: int) -> str:
-    return pd.Timestamp(ms, unit="ms", tz="UTC").isoformat().replace("+00:00", "Z")
+    return str(iso(pd.Timestamp(ms, unit="ms", tz="UTC")))
 
 
 def _window_text(start_ms: int, end_ms: int) -> str:

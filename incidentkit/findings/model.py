@@ -20,11 +20,13 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from .._util import views
+from .._util.fmt import iso
+from .._util.severity import SEVERITIES, Severity, severity_rank
 from ..window import Window
 
 __all__ = [
@@ -36,17 +38,6 @@ __all__ = [
     "severity_rank",
 ]
 
-Severity = Literal["critical", "high", "medium", "low", "info"]
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
-
-
-
-def severity_rank(severity: str) -> int:
-    """0 for critical … 4 for info (lower is more severe)."""
-    try:
-        return SEVERITIES.index(severity)
-    except ValueError:
-        raise ValueError(f"severity {severity!r} is not one of {SEVERITIES}") from None
 
 
 def _clean_number(value: Any) -> Any:
@@ -65,7 +56,7 @@ def _clean_number(value: Any) -> Any:
     if isinstance(value, (int, str)) or value is None:
         return value
     if isinstance(value, pd.Timestamp):
-        return value.isoformat().replace("+00:00", "Z")
+        return iso(value)
     if isinstance(value, (list, tuple)):  # a list of records (a generic finding's signatures)
         return [{str(k): _clean_number(v) for k, v in x.items()} if isinstance(x, Mapping) else _clean_number(x) for x in value]
     return str(value)

@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import datetime as _dt
 import html as _html
 import multiprocessing
 import os
@@ -27,8 +26,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import samples
+from .._util.fmt import stamp
+from .._util.severity import SEVERITIES
 from ..errors import IncidentKitError, ParameterError
-from ..render.report import write_text
+from ..render.files import write_text
 from ..render.theme import SEVERITY_COLORS
 from . import runner
 from .runner import make_out_dir
@@ -36,7 +37,7 @@ from .runner import make_out_dir
 __all__ = ["DemoResult", "run_demo", "default_jobs", "format_line", "write_index", "MATCH_SEVERITIES"]
 
 #: A healthy sample passes when no finding is at least this severe.
-MATCH_SEVERITIES = ("critical", "high", "medium")
+MATCH_SEVERITIES = SEVERITIES[: SEVERITIES.index("medium") + 1]
 
 
 @dataclass
@@ -157,8 +158,7 @@ def run_demo(
     for row in cat.itertuples(index=False):
         fid = None if pd.isna(row.finding_id) else str(row.finding_id)
         expected[str(row.name)] = (fid, str(row.title))
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = make_out_dir(Path(out)) / f"demo-{stamp}"
+    folder = make_out_dir(Path(out)) / f"demo-{stamp()}"
     folder.mkdir(mode=0o700)
     n_jobs = max(1, int(jobs or default_jobs()))
     results: dict[str, DemoResult] = {}

@@ -28,7 +28,7 @@ import threading
 from typing import Any
 
 from .. import evidence
-from ..render.report import mask_notebook
+from ..render.files import mask_notebook
 
 __all__ = ["SCHEME", "MaskedNotebookFile", "masked_output_path", "StderrTail"]
 

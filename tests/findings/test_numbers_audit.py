@@ -349,9 +349,9 @@ def test_the_impact_is_what_the_evidence_holds(runs: dict[str, dict[str, Path]],
         for key in ("requests", "failed_requests", "slow_requests", "clients", "failed_clients", "slow_clients"):
             if want.get(key) is not None:
                 assert re.search(rf"\*\*{want[key]:,}\*\*|\b{want[key]:,}\b", section), (how, key, want[key], section)
-        share = f"{100 * want['failed_share']:.1f}"  # one decimal; a whole number may drop its ".0" (28.9 %, 0 %)
+        share = f"{100 * want['failed_share']:.1f}"  # one decimal; a whole number may drop its ".0" (28.9%, 0%)
         share_re = re.escape(share[:-2]) + r"(?:\.0)?" if share.endswith(".0") else re.escape(share)
-        assert re.search(rf"(?<![\d.]){share_re} %", section), (how, share, section)
+        assert re.search(rf"(?<![\d.]){share_re}%", section), (how, share, section)
 
 
 @pytest.mark.parametrize("name", CLI_SAMPLES)

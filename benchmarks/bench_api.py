@@ -1,12 +1,12 @@
 """API efficiency benchmark (issue 5, items 5 and 4): calls made against the minimum, and concurrency.
 
-1. **Metrics** — ``incidentkit.metrics.get`` for 1, 500, 501 and 5,000 queries over a 1-hour
+1. **Metrics** — ``incidentkit.fetch.metrics.get`` for 1, 500, 501 and 5,000 queries over a 1-hour
    and a 24-hour window at a 60 s period, against moto (in-process ``mock_aws``). Calls
    are counted by a ``before-parameter-build`` hook on the session (once per API call, retries apart) (independently of the kit's own
    ``attrs["api_calls"]``) and compared with the minimum AWS allows,
    ``max(ceil(queries / 500), ceil(queries x points / 100,800))``, and with a per-query
    loop (one call per query, the naive baseline).
-2. **Logs concurrency** — 8 log groups fetched with ``incidentkit.logs.events``; every
+2. **Logs concurrency** — 8 log groups fetched with ``incidentkit.fetch.logs.events``; every
    FilterLogEvents call waits ``--delay`` seconds (0.05: an injected network latency, in a
    ``before-send`` hook). Serial (``max_workers=1``) against 2, 4 and 8 workers: the
    speed-up should approach the concurrency (``min(workers, groups)``).
@@ -53,7 +53,7 @@ def bench_metrics(query_counts: list[int], hours: list[int], period: int = 60) -
     import pandas as pd
     from moto import mock_aws
 
-    from incidentkit import metrics
+    from incidentkit.fetch import metrics
     from incidentkit.window import Window
 
     end = pd.Timestamp.now(tz="UTC").floor("h") - pd.Timedelta(hours=1)
@@ -94,7 +94,7 @@ def bench_metrics(query_counts: list[int], hours: list[int], period: int = 60) -
 def bench_concurrency(groups: int, pages: int, page_events: int, delay: float, workers: list[int], repeat: int) -> list[dict[str, Any]]:
     import warnings
 
-    from incidentkit import logs
+    from incidentkit.fetch import logs
 
     data = {f"/aws/lambda/fn-{g}": C.Synthetic(pages * page_events, seed=100 + g, id_offset=g * 10**9) for g in range(groups)}
     window = (data[next(iter(data))].start_ms / 1000, data[next(iter(data))].end_ms / 1000)
@@ -208,7 +208,7 @@ def bench_insights(days: int, bin: str, events_per_hour: int) -> list[dict[str, 
     import boto3
     import pandas as pd
 
-    from incidentkit import logs
+    from incidentkit.fetch import logs
     from incidentkit.window import Window
 
     end = pd.Timestamp("2026-03-01T04:00:00Z")

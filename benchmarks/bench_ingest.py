@@ -9,7 +9,7 @@ interleaved, best of ``--repeat`` rounds:
   which are not JSON, become ``{"message": line}``);
 * **B** (floor): ``orjson.loads`` of every message alone (``try``/``except`` for the
   REPORT lines), nothing built;
-* **kit**: ``incidentkit.parsers.parse(events_frame)`` -> ``schema.PARSED_COLUMNS``
+* **kit**: ``incidentkit.parse.parse(events_frame)`` -> ``schema.PARSED_COLUMNS``
   (batches parsed in as many threads as there are CPUs; also timed with
   ``INCIDENTKIT_PARSE_THREADS=1``, and the CPU time of both is printed, because on a
   shared machine the single-threaded floor B is favoured by CPU contention).
@@ -116,7 +116,7 @@ def floor_b(messages: list[str]) -> int:
 
 
 def kit(frame):
-    from incidentkit import parsers
+    from incidentkit import parse as parsers
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -198,7 +198,7 @@ def memory_child(n: int, seed: int) -> dict[str, Any]:
     """Runs in a fresh process: peak RSS added by parsing (raw events already in memory)."""
     import pandas as pd  # noqa: F401  (imports before the baseline)
 
-    from incidentkit import parsers  # noqa: F401
+    from incidentkit import parse as parsers  # noqa: F401
 
     events = generate(n, seed)
     raw_bytes = sum(len(e["message"].encode()) for e in events)

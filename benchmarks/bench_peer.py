@@ -82,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     from moto.server import ThreadedMotoServer
 
-    from incidentkit import logs, parsers
+    from incidentkit.fetch import logs
+    from incidentkit import parse as parsers
     from incidentkit.window import Window
 
     try:

@@ -26,7 +26,7 @@ from typing import Any, Callable
 import nbformat
 
 import incidentkit as ik
-from incidentkit import display, markup, report
+from incidentkit.render import display, markup, report
 from incidentkit.analyses import compare, errors, latency
 
 

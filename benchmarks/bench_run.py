@@ -111,7 +111,7 @@ def papermill_overhead(workdir: Path, repeat: int) -> float:
     import nbformat
     import papermill
 
-    from incidentkit import runner
+    from incidentkit.run import runner
 
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell("x = 1")
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
 
         import nbformat
 
-        from incidentkit import report
+        from incidentkit.render import report
 
         nb = nbformat.read(str(run_dir / "report.ipynb"), as_version=4)
         t = time.perf_counter()

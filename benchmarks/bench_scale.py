@@ -2,16 +2,16 @@
 
 For each size N (each in a fresh interpreter, so its peak RSS is its own):
 
-1. **fetch**: ``incidentkit.logs.iter_pages`` against a botocore ``before-send`` hook that
+1. **fetch**: ``incidentkit.fetch.logs.iter_pages`` against a botocore ``before-send`` hook that
    serves synthetic FilterLogEvents pages (``_common.FakeLogsServer``: real request
    serialisation and response parsing by botocore, pages cut at AWS's 1 MiB / 10,000
    events; no socket, no moto — moto is far too slow for 10M events);
 2. **parse**: pages are gathered into chunks of ``--chunk-events`` and parsed with
-   ``incidentkit.parsers.parse``;
+   ``incidentkit.parse.parse``;
 3. **mask + write**: each parsed chunk is masked (``incidentkit.masking.mask_frame``, what
    ``EvidenceBundle.writer`` does by default, timed apart) and streamed into the evidence
    bundle with ``EvidenceBundle.writer(name, kind="parsed")``;
-4. **analyse out-of-core** with ``incidentkit.outofcore`` on the Parquet evidence:
+4. **analyse out-of-core** with ``incidentkit.analyses.outofcore`` on the Parquet evidence:
    P50/P90/P99 per minute of Lambda REPORT latency split by cold start, error rates per
    minute of the app lines, incident (last 15 min) vs baseline (first 45 min) shares.
 
@@ -75,7 +75,7 @@ def _split(syn: C.Synthetic) -> tuple[Any, Any]:
 def _analyses_outofcore(source: Any, syn: C.Synthetic) -> tuple[dict[str, float], dict[str, Any]]:
     import pyarrow.compute as pc
 
-    from incidentkit import outofcore
+    from incidentkit.analyses import outofcore
 
     win = _window(syn)
     inc, base = _split(syn)
@@ -135,7 +135,8 @@ def child_pipeline(n: int, chunk: int, workdir: str, boto3_baseline: bool) -> di
     """Fetch → parse → mask → write → analyse, in this fresh process."""
     import pandas as pd
 
-    from incidentkit import logs, masking, parsers
+    from incidentkit.fetch import logs
+    from incidentkit import masking, parse as parsers
     from incidentkit.evidence import EvidenceBundle
 
     rss_imports = C.rss_mb()
@@ -233,7 +234,7 @@ def child_analyse(n: int, path: str, mode: str) -> dict[str, Any]:
     """The three analyses on the Parquet file at ``path``, out-of-core or in memory, in a fresh process."""
     import pandas as pd  # noqa: F401
 
-    from incidentkit import outofcore  # noqa: F401
+    from incidentkit.analyses import outofcore  # noqa: F401
     from incidentkit.analyses import compare, errors, latency  # noqa: F401
 
     rss_imports = C.rss_mb()

@@ -1,7 +1,7 @@
 """The ``df.ik`` pandas accessor: the common investigation moves on any frame the kit returns.
 
 Importing :mod:`incidentkit` registers it. Every method is a thin wrapper over an
-analysis of :mod:`incidentkit.analyses` or a plot of :mod:`incidentkit.plots` — the same
+analysis of :mod:`incidentkit.analyses` or a plot of :mod:`incidentkit.render.plots` — the same
 function a template calls, with the same arguments and the same result — so a notebook
 can write ``requests.ik.percentiles("latency_ms", by="1min")`` instead of
 ``latency.percentiles(requests, "latency_ms", by="1min")``.
@@ -11,7 +11,7 @@ Frames it understands:
 * one row per request (``Investigation.requests()``, ``parsers.requests``), or any frame
   with the columns an analysis needs (``timestamp``, ``latency_ms``, ``status``...);
 * parsed log events (``Investigation.logs()``, ``parsers.parse``): request analyses
-  first reduce them to one row per request with :func:`incidentkit.parsers.requests`
+  first reduce them to one row per request with :func:`incidentkit.parse.requests`
   (a Lambda request logs START, END, REPORT and application lines: counting each line
   as a request would skew every percentile);
 * a long metrics frame (``Investigation.metrics()``) for :meth:`~IncidentAccessor.timeline`
@@ -21,7 +21,7 @@ Frames it understands:
 
 Analysis methods return DataFrames; ``plot_*`` methods, :meth:`~IncidentAccessor.timeline`
 and :meth:`~IncidentAccessor.heatmap` return a matplotlib figure
-(:class:`incidentkit.plots.IncidentFigure`, shown inline in Jupyter).
+(:class:`incidentkit.render.plots.IncidentFigure`, shown inline in Jupyter).
 
 Example
 -------
@@ -43,12 +43,28 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from . import parse as parsers
+from . import schema
+from .analyses import compare as _compare
+from .analyses import errors, latency
+from .analyses import onset as _onset
+from .analyses._common import as_utc, auto_bin, bin_floor, to_timedelta
 from .errors import ParameterError
+from .render.display import ChangeTimeline
+from .window import Window
 
 __all__ = ["IncidentAccessor", "is_parsed_logs"]
 
 _MISSING = "(missing)"
 _OTHER = "(other)"
+
+
+def _plots() -> Any:
+    """The plots module, imported when a ``df.ik`` method plots: it loads matplotlib, which a frame that is only
+    analysed never needs (``import incidentkit`` registers this accessor and stays free of matplotlib)."""
+    from .render import plots
+
+    return plots
 
 
 def is_parsed_logs(df: pd.DataFrame) -> bool:
@@ -77,7 +93,7 @@ class IncidentAccessor:
     def requests(self) -> pd.DataFrame:
         """The frame as one row per request.
 
-        Parsed log events are joined into requests with :func:`incidentkit.parsers.requests`;
+        Parsed log events are joined into requests with :func:`incidentkit.parse.requests`;
         any other frame is returned as it is.
 
         Example
@@ -86,8 +102,6 @@ class IncidentAccessor:
         (344, 16)
         """
         if is_parsed_logs(self._df):
-            from . import parsers
-
             return parsers.requests(self._df)
         return self._df
 
@@ -121,8 +135,6 @@ class IncidentAccessor:
         >>> req.ik.percentiles("latency_ms", by="1min")                 # doctest: +SKIP
         >>> req.ik.percentiles(by="5min", groupby="cold_start")         # doctest: +SKIP
         """
-        from .analyses import latency
-
         return latency.percentiles(self.requests(), value, by=by, quantiles=quantiles, groupby=groupby, time=time,
                                    window=window)
 
@@ -142,8 +154,6 @@ class IncidentAccessor:
         -------
         >>> req.ik.percentiles_excluding("cold_start").set_index("subset")["p99"]   # doctest: +SKIP
         """
-        from .analyses import latency
-
         return latency.percentiles_excluding(self.requests(), mask_col, value=value, quantiles=quantiles, by=by,
                                              window=window)
 
@@ -162,8 +172,6 @@ class IncidentAccessor:
         -------
         >>> req.ik.tail(0.99, by=["cold_start", "route", "app_version"])    # doctest: +SKIP
         """
-        from .analyses import latency
-
         return latency.tail_attribution(self.requests(), q=q, by=by, value=value, max_values=max_values)
 
     def tail_vs_traffic(
@@ -177,8 +185,6 @@ class IncidentAccessor:
     ) -> pd.DataFrame:
         """P99 and cold-start rate by traffic level (the quiet-hours signature) —
         :func:`incidentkit.analyses.latency.tail_vs_traffic`."""
-        from .analyses import latency
-
         return latency.tail_vs_traffic(self.requests(), by=by, buckets=buckets, value=value, q=q, window=window)
 
     # -- errors, versions, comparisons --------------------------------------------------------
@@ -200,8 +206,6 @@ class IncidentAccessor:
         -------
         >>> req.ik.error_rate("1min", groupby="app_version")          # doctest: +SKIP
         """
-        from .analyses import errors
-
         return errors.error_rate(self.requests(), by=by, status=status, time=time, groupby=groupby, window=window,
                                  timeouts_as_5xx=timeouts_as_5xx)
 
@@ -213,8 +217,6 @@ class IncidentAccessor:
         -------
         >>> req.ik.by_version("app_version")                           # doctest: +SKIP
         """
-        from .analyses import errors
-
         return errors.by_version(self.requests(), version=version, error=error, alpha=alpha)
 
     def compare(
@@ -240,8 +242,6 @@ class IncidentAccessor:
         >>> inv.requests().ik.compare(inv.requests(window="baseline"))    # doctest: +SKIP
         >>> req.ik.compare(req["status"] >= 500, columns=["app_version", "route"])   # doctest: +SKIP
         """
-        from .analyses import compare as _compare
-
         return _compare.compare(self.requests(), self._other(baseline, "baseline"), columns=columns,
                                 max_values=max_values, alpha=alpha, status=status)
 
@@ -255,8 +255,6 @@ class IncidentAccessor:
     ) -> pd.DataFrame:
         """Numeric columns compared by distribution (quantiles on both sides, KS test) —
         :func:`incidentkit.analyses.compare.compare_numeric`."""
-        from .analyses import compare as _compare
-
         return _compare.compare_numeric(self.requests(), self._other(baseline, "baseline"), columns=columns,
                                         alpha=alpha, status=status)
 
@@ -308,10 +306,6 @@ class IncidentAccessor:
         >>> out.pivot(index="timestamp", columns="app_version", values="share").to_numpy().tolist()
         [[0.5, 0.5], [0.0, 1.0]]
         """
-        from . import schema
-        from .analyses._common import as_utc, auto_bin, bin_floor, to_timedelta
-        from .window import Window
-
         parsed = is_parsed_logs(self._df)
         per_request = parsed and column in schema.REQUEST_COLUMNS
         df = self.requests() if per_request else self._df
@@ -393,8 +387,6 @@ class IncidentAccessor:
         -------
         >>> inv.metrics().ik.onset(baseline=inv.baseline, window=inv.window)     # doctest: +SKIP
         """
-        from .analyses import onset as _onset
-
         return _onset.onset(self._df, **kwargs)
 
     # -- plots --------------------------------------------------------------------------------
@@ -409,14 +401,14 @@ class IncidentAccessor:
         max_panels: int = 8,
     ) -> Any:
         """Metric timelines with the incident window, the baseline and the changes —
-        :func:`incidentkit.plots.timeline` (a long metrics frame, or a frame with a
+        :func:`incidentkit.render.plots.timeline` (a long metrics frame, or a frame with a
         ``timestamp`` column / DatetimeIndex and numeric columns).
 
         Example
         -------
         >>> inv.metrics().ik.timeline(changes=inv.changes(), window=inv.window, baseline=inv.baseline)   # doctest: +SKIP
         """
-        from . import plots
+        plots = _plots()
 
         return plots.timeline(self._df, window=window, baseline=baseline, changes=changes, title=title,
                               max_panels=max_panels)
@@ -434,7 +426,7 @@ class IncidentAccessor:
         title: str | None = None,
         log: bool | None = None,
     ) -> Any:
-        """P50/P90/P99 bands over time — :func:`incidentkit.plots.latency_bands` of
+        """P50/P90/P99 bands over time — :func:`incidentkit.render.plots.latency_bands` of
         :meth:`percentiles`; with ``exclude="cold_start"`` the P99 of all requests, of those
         without cold starts and of cold starts only (:meth:`percentiles_excluding`), one
         line each.
@@ -443,7 +435,7 @@ class IncidentAccessor:
         -------
         >>> req.ik.plot_percentiles(by="5min", exclude="cold_start", window=inv.window)   # doctest: +SKIP
         """
-        from . import plots
+        plots = _plots()
 
         if exclude is not None:
             if groupby is not None:
@@ -465,16 +457,14 @@ class IncidentAccessor:
         changes: pd.DataFrame | None = None,
         title: str | None = None,
     ) -> Any:
-        """A latency heatmap (time across, log-spaced latency buckets up) — :func:`incidentkit.plots.heatmap`
+        """A latency heatmap (time across, log-spaced latency buckets up) — :func:`incidentkit.render.plots.heatmap`
         of :func:`incidentkit.analyses.latency.heatmap` (call that for the counts as a table).
 
         Example
         -------
         >>> req.ik.heatmap(by="5min", window=inv.window)           # doctest: +SKIP
         """
-        from . import plots
-        from .analyses import latency
-
+        plots = _plots()
         frame = latency.heatmap(self.requests(), value, by=by, buckets=buckets, window=window)
         return plots.heatmap(frame, window=window, changes=changes, title=title)
 
@@ -486,8 +476,8 @@ class IncidentAccessor:
         changes: pd.DataFrame | None = None,
         title: str | None = None,
     ) -> Any:
-        """4xx/5xx rates over time — :func:`incidentkit.plots.error_rate` of :meth:`error_rate`."""
-        from . import plots
+        """4xx/5xx rates over time — :func:`incidentkit.render.plots.error_rate` of :meth:`error_rate`."""
+        plots = _plots()
 
         return plots.error_rate(self.error_rate(by, window=window), window=window, changes=changes, title=title)
 
@@ -502,13 +492,13 @@ class IncidentAccessor:
         changes: pd.DataFrame | None = None,
         title: str | None = None,
     ) -> Any:
-        """Each value's share of requests over time and its error rate — :func:`incidentkit.plots.version_share`.
+        """Each value's share of requests over time and its error rate — :func:`incidentkit.render.plots.version_share`.
 
         Example
         -------
         >>> req.ik.plot_share("app_version", changes=inv.changes())        # doctest: +SKIP
         """
-        from . import plots
+        plots = _plots()
 
         return plots.version_share(self.requests(), version=column, by=by, top=top, error=error, window=window,
                                    changes=changes, title=title)
@@ -517,12 +507,10 @@ class IncidentAccessor:
 
     def change_timeline(self, *, window: Any = None, limit: int = 50) -> Any:
         """This change-timeline frame as a readable table (HTML in Jupyter, text in a terminal) —
-        :class:`incidentkit.display.ChangeTimeline`.
+        :class:`incidentkit.render.display.ChangeTimeline`.
 
         Example
         -------
         >>> inv.changes().ik.change_timeline(window=inv.window)       # doctest: +SKIP
         """
-        from .display import ChangeTimeline
-
         return ChangeTimeline(self._df, window=window, limit=limit)

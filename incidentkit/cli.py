@@ -34,9 +34,12 @@ from typing import Any, Callable, Sequence
 
 import click
 
-from . import templates
-from .errors import IncidentKitError, ParameterError
+from . import audit_run, samples
+from .errors import BadWindowError, IncidentKitError, ParameterError
+from .fetch import aws, health
+from .findings import audit
 from .masking import mask_obj, mask_text
+from .run import autorun, demo, runner, templates
 
 __all__ = ["main", "cli", "OneLineErrors", "EXIT_OK", "EXIT_FAILED", "EXIT_USAGE", "EXIT_INCONCLUSIVE", "EXIT_INTERRUPTED"]
 
@@ -58,8 +61,6 @@ def _info(message: str) -> None:
 
 
 def _exit_code(exc: IncidentKitError) -> int:
-    from .errors import BadWindowError
-
     return EXIT_USAGE if isinstance(exc, (ParameterError, BadWindowError)) else EXIT_FAILED
 
 
@@ -308,8 +309,6 @@ def run_cmd(template: str, start: str | None, end: str | None, baseline_start: s
                         offline=offline, out=out, region=region, profile=profile, endpoint_url=endpoint_url,
                         as_json=as_json, started=started, run_kw=run_kw, publish_kw=publish_kw)
         return
-    from . import autorun, runner
-
     # everything checked before a word is printed (a typo in the template is one error line, nothing else)
     plan = runner.prepare(template, values, evidence=evidence, offline=offline, region=region, profile=profile,
                           endpoint_url=endpoint_url, check_access=False)
@@ -339,8 +338,6 @@ def _run_from_alarm(template: str, values: dict[str, Any], *, from_alarm: str | 
                     evidence: Path | None, offline: bool, out: str, region: str | None, profile: str | None,
                     endpoint_url: str | None, as_json: bool, started: float, run_kw: dict[str, Any],
                     publish_kw: dict[str, Any]) -> None:
-    from . import autorun
-
     if from_alarm is not None and from_event is not None:
         raise ParameterError("give either --from-alarm or --from-event, not both")
     if evidence is not None or offline:
@@ -431,13 +428,9 @@ def demo_cmd(out: Path, jobs: int | None, only: Sequence[str], hide_code: bool) 
       incidentkit demo --out /tmp/demo --jobs 2
       incidentkit demo --sample cold-start-tail --sample version-skew-errors
     """
-    from . import demo
-
     warnings.showwarning = _show_warning
     n_jobs = jobs or demo.default_jobs()
     started = time.monotonic()
-    from . import samples
-
     total = len(only) if only else len(samples.names())
     _info(f"demo: investigating {total} sample incidents offline, {n_jobs} at a time …")
     done = [0]
@@ -471,8 +464,6 @@ _RESOURCES_HELP = (
 def _session(profile: str | None) -> Any:
     if not profile:
         return None
-    from . import aws
-
     return aws.profile_session(profile)
 
 
@@ -508,8 +499,6 @@ def audit_cmd(resources: Sequence[str], observed: Sequence[str], latency_sensiti
       incidentkit audit -r table_name=orders -r function_name=api --latency-sensitive api --json
       incidentkit audit --evidence runs/triage-20260301T031500Z-3f2a1c
     """
-    from . import audit
-
     res = _pairs(resources, "--resources")
     obs: dict[str, float] = {}
     for name, value in _pairs(observed, "--observed").items():
@@ -519,15 +508,15 @@ def audit_cmd(resources: Sequence[str], observed: Sequence[str], latency_sensiti
             raise ParameterError(f"--observed {name}={value!r} is not a number") from None
     settings = None
     if evidence is not None:
-        rec = audit.recorded(evidence)
+        rec = audit_run.recorded(evidence)
         settings, obs = rec.settings, {**rec.observed, **obs}  # what the user gives wins
         _info(rec.note)
     elif not res:
         raise ParameterError("name at least one resource (-r name=value) or give --evidence DIR")
     warnings.showwarning = _show_warning
-    results = audit.run(res or None, settings=settings, observed=obs or None, ip_ranges=ip_ranges,
-                        latency_sensitive=list(latency_sensitive) or None, session=_session(profile), region=region,
-                        endpoint_url=endpoint_url)
+    results = audit_run.run(res or None, settings=settings, observed=obs or None, ip_ranges=ip_ranges,
+                            latency_sensitive=list(latency_sensitive) or None, session=_session(profile), region=region,
+                            endpoint_url=endpoint_url)
     if as_json:
         click.echo(json.dumps([r.to_dict() for r in results], indent=2, default=str))
     else:
@@ -557,8 +546,6 @@ def health_cmd(resources: Sequence[str], no_alarms: bool, region: str | None, pr
       incidentkit health -r load_balancer=app/web/50dc6c495c0c9188 -r health_check_id=abcdef12-3456-7890-abcd-ef1234567890
       incidentkit health -r function_name=api -r table_name=orders --json
     """
-    from . import health
-
     res = _pairs(resources, "--resources")
     if not res:
         raise ParameterError("name at least one resource: -r name=value (e.g. -r function_name=api -r table_name=orders)")

@@ -46,7 +46,8 @@ from .errors import EvidenceError
 from .evidence_checks import SAFE_NAME, FrameLimits, frame_file, read_frame, read_manifest
 from .masking import mask_frame, mask_obj
 
-__all__ = ["EvidenceBundle", "FrameLimits", "frame_key", "MANIFEST", "FORMAT", "sha256_file", "atomic_write_text"]
+__all__ = ["EvidenceBundle", "FrameLimits", "frame_key", "MANIFEST", "FORMAT", "sha256_file", "atomic_write_text",
+           "copy_bundle"]
 
 MANIFEST = "manifest.json"
 FORMAT = "incidentkit-evidence/1"
@@ -470,3 +471,28 @@ class _ChunkWriter:
         elif self.rows == 0 and not os.path.getsize(self._path):
             # no chunk at all: still leave a valid (empty) Parquet file
             self._pq.write_table(self._pa.table({}), self._path)
+
+
+def copy_bundle(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+    """Copy a bundle into a new folder: each frame checked against its sha256, masked again, re-recorded.
+
+    Masking again matters: a bundle may have been recorded unmasked (``record(mask=False)``)
+    or by an older version with fewer patterns; nothing written into a run folder is unmasked.
+    A run (``incidentkit run --evidence``) and :meth:`Investigation.save
+    <incidentkit.investigation.Investigation.save>` copy their evidence with it.
+
+    Example
+    -------
+    >>> copy_bundle("runs/triage-20260301T031500Z-3f2a1c/evidence", "evidence/pinned")   # doctest: +SKIP
+    """
+    dst = Path(dst)
+    source = EvidenceBundle.open(src)
+    if dst.exists() and any(dst.iterdir()):
+        raise EvidenceError(f"{dst} exists and is not empty", path=str(dst))
+    target = EvidenceBundle(dst)
+    for name in source.names():
+        entry = source.entry(name)
+        target.record(name, source.load(name), kind=entry.get("kind"), mask=True)
+    ctx = source.context
+    if ctx:
+        target.set_context(**ctx)

@@ -43,6 +43,7 @@ Example
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -63,10 +64,22 @@ from .errors import (
     NotFoundError,
     ParameterError,
 )
+from . import parse as parsers
+from . import samples as _samples
+from . import schema
+from ._util import views
+from ._util.fmt import source_text
 from .analyses import impact as _impact
-from .evidence import EvidenceBundle, frame_key
-from .fmt import source_text
-from .metric_presets import HISTORY_SPAN_DAYS, history_queries
+from .errors import CREDENTIALS_HINT, from_botocore
+from .evidence import EvidenceBundle, copy_bundle, frame_key
+from .fetch import aws
+from .fetch import changes as _changes
+from .fetch import health as _health
+from .fetch import logs as _logs
+from .fetch import metrics as _metrics
+from .fetch.metric_presets import HISTORY_SPAN_DAYS, history_queries
+from .findings.model import Inputs
+from .findings.registry import detect
 from .window import TimeLike, Window
 
 __all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries", "source_text"]
@@ -134,30 +147,28 @@ def metric_queries(resources: Mapping[str, Any], *, period: int | None = None) -
     >>> [q.metric_name for q in metric_queries({"function_name": "api"})][:2]   # doctest: +SKIP
     ['Invocations', 'Errors']
     """
-    from . import metrics as m
-
     res = _clean_resources(resources)
     qs: list[Any] = []
     for name in _listify(res.get("function_name")):
-        qs += m.lambda_function(name, period=period)
+        qs += _metrics.lambda_function(name, period=period)
     if res.get("api_name"):  # REST APIs publish per API name
-        qs += m.api_gateway(str(res["api_name"]), res.get("stage") or None, kind="rest", period=period)
+        qs += _metrics.api_gateway(str(res["api_name"]), res.get("stage") or None, kind="rest", period=period)
     elif res.get("api_id"):  # HTTP APIs per API id
-        qs += m.api_gateway(str(res["api_id"]), res.get("stage") or None, period=period)
+        qs += _metrics.api_gateway(str(res["api_id"]), res.get("stage") or None, period=period)
     if res.get("load_balancer"):
-        qs += m.alb(str(res["load_balancer"]), period=period)
+        qs += _metrics.alb(str(res["load_balancer"]), period=period)
     if res.get("target_group_arn"):
         if not res.get("load_balancer"):
             raise ParameterError("target_group_arn needs load_balancer too: ALB target-group metrics are per (target group, load balancer)")
-        qs += m.target_group(str(res["target_group_arn"]), str(res["load_balancer"]), period=period)
+        qs += _metrics.target_group(str(res["target_group_arn"]), str(res["load_balancer"]), period=period)
     for name in _listify(res.get("table_name")):
-        qs += m.dynamodb_table(name, period=period)
+        qs += _metrics.dynamodb_table(name, period=period)
     for name in _listify(res.get("db_instance")):
-        qs += m.rds_instance(name, period=period)
+        qs += _metrics.rds_instance(name, period=period)
     for name in _listify(res.get("health_check_id")):
-        qs += m.route53_health_check(name, period=period)
+        qs += _metrics.route53_health_check(name, period=period)
     for name in _listify(res.get("instance_ids")):
-        qs += m.ec2_instance(name, period=period)
+        qs += _metrics.ec2_instance(name, period=period)
     seen: dict[str, Any] = {}
     for q in qs:
         seen.setdefault(q.id, q)
@@ -184,9 +195,6 @@ def check_access(
         Any other AWS failure while checking (endpoint unreachable, access denied).
     """
     import botocore.exceptions as bx
-
-    from . import aws
-    from .errors import CREDENTIALS_HINT, from_botocore
 
     sess = session or aws.profile_session(profile)
     try:
@@ -422,8 +430,6 @@ class Investigation:
         >>> inv.logs().shape[0] > 0                                # doctest: +SKIP
         True
         """
-        from . import samples as _samples
-
         if name in _samples.names():
             smp = _samples.load(name)
         else:
@@ -465,8 +471,6 @@ class Investigation:
         return inv
 
     def _write_sample(self, smp: Any) -> None:
-        from . import schema
-
         def prov(source: str, window: Window, rows: int, **query: Any) -> dict[str, Any]:
             return schema.provenance(
                 f"sample:{smp.name}", query={"sample": smp.name, "as": source, **query}, window=window, region=None,
@@ -601,8 +605,6 @@ class Investigation:
 
     def _session_obj(self) -> Any:
         if self._session is None and self.profile:
-            from . import aws
-
             self._session = aws.profile_session(self.profile)
         return self._session
 
@@ -644,8 +646,6 @@ class Investigation:
             else:
                 # nothing came back: an empty frame, marked incomplete, so the report and a replay
                 # say this source is missing instead of silently showing nothing
-                from . import schema
-
                 kept = schema.empty_frame(_FRAME_KIND.get(kind, kind))
                 kept.attrs = schema.provenance(f"{kind} (failed)", window=window, region=self.region)
                 what = f"fetch failed: {exc}"
@@ -712,8 +712,6 @@ class Investigation:
                     return found
             elif log_groups is None:  # live: a frame fetched earlier for another purpose never stands in
                 self._note("no log groups given: log analyses are skipped")
-            from . import schema
-
             return "empty", schema.empty_frame("events")
         key = self._logs_key(groups, pattern, win, limit)
         if self.offline and log_groups is None and key not in self.bundle and key not in self._raw:
@@ -722,8 +720,6 @@ class Investigation:
                 return found
 
         def fetch() -> pd.DataFrame:
-            from . import logs as _logs
-
             return _logs.events(groups, win, pattern=pattern, limit=limit, **self._aws())
 
         return key, self._get(key, "logs", fetch, window=win)
@@ -754,7 +750,7 @@ class Investigation:
         Returns
         -------
         pandas.DataFrame
-            Formats auto-detected by :func:`incidentkit.parsers.parse`; ``df.attrs`` carries
+            Formats auto-detected by :func:`incidentkit.parse.parse`; ``df.attrs`` carries
             the fetch's provenance and the parse statistics.
 
         Example
@@ -767,8 +763,6 @@ class Investigation:
     def _parsed_logs(self, key: str, raw: pd.DataFrame) -> pd.DataFrame:
         if key in self._parsed:
             return self._parsed[key]
-        from . import parsers
-
         parsed = parsers.parse(raw)
         for k, v in raw.attrs.items():
             parsed.attrs.setdefault(k, v)
@@ -787,8 +781,6 @@ class Investigation:
         return self._requests_of(key, self._parsed_logs(key, raw))
 
     def _requests_of(self, key: str, parsed: pd.DataFrame) -> pd.DataFrame:
-        from . import parsers
-
         ck = f"requests:{key}"
         if ck not in self._parsed:
             self._parsed[ck] = parsers.requests(parsed)
@@ -828,7 +820,7 @@ class Investigation:
         queries:
             ``None``: every preset that applies to the investigation's resources;
             a preset name (``"lambda_function"``, ``"dynamodb_table"`` ...) with ``resource``;
-            or a list of :class:`~incidentkit.metrics.MetricQuery`.
+            or a list of :class:`~incidentkit.fetch.metrics.MetricQuery`.
         resource:
             The resource a preset name is for.
         window:
@@ -841,14 +833,10 @@ class Investigation:
         -------
         >>> inv.metrics("dynamodb_table", "orders")          # doctest: +SKIP
         """
-        from . import schema
-
         if queries is None and resource is None:
             qs = metric_queries(self.resources, period=period) if self._metric_ids(period) else []
         elif isinstance(queries, str):
-            from . import metrics as m
-
-            preset = getattr(m, queries, None)
+            preset = getattr(_metrics, queries, None)
             if preset is None or queries.startswith("_") or not callable(preset):
                 raise ParameterError(f"no metric preset {queries!r}; use lambda_function, api_gateway, alb, target_group, "
                                      "dynamodb_table, rds_instance, route53_health_check or ec2_instance")
@@ -856,9 +844,7 @@ class Investigation:
                 raise ParameterError(f"metric preset {queries} needs the resource it is for, e.g. inv.metrics({queries!r}, 'name')")
             qs = list(preset(resource, period=period))
         else:
-            from . import metrics as m
-
-            qs = m._as_queries(queries)
+            qs = _metrics.as_queries(queries)
         if not qs:
             if self.offline and queries is None:
                 names = self._bundle_frames("metrics", None)
@@ -872,9 +858,7 @@ class Investigation:
             key = self._metrics_key(ids, win, period)
 
             def fetch(win: Window = win) -> pd.DataFrame:
-                from . import metrics as m
-
-                return m.get(qs, win, period=period, **self._aws())
+                return _metrics.get(qs, win, period=period, **self._aws())
 
             frames.append(self._get(key, "metrics", fetch, window=win))
         return frames[0] if len(frames) == 1 else _concat(frames, "metrics")
@@ -882,21 +866,19 @@ class Investigation:
     def metric_history(self) -> pd.DataFrame | None:
         """A week of coarse metrics before the incident, for schedule questions (a daily job behind a burst).
 
-        The queries are :func:`incidentkit.metric_presets.history_queries` of the resources; the
-        window and period come from :func:`incidentkit.metrics.history_window` (a period CloudWatch
+        The queries are :func:`incidentkit.fetch.metric_presets.history_queries` of the resources; the
+        window and period come from :func:`incidentkit.fetch.metrics.history_window` (a period CloudWatch
         still keeps for that age). Recorded in the evidence bundle like any frame; None when no
         resource has a schedule question, or when an offline bundle was recorded without it.
         """
         qs = history_queries(self.resources)
         if not qs:
             return None
-        from . import metrics as m
-
-        win, period = m.history_window(self.window)
+        win, period = _metrics.history_window(self.window)
         key = self._history_key([q.id for q in qs], win)
         if self.offline and key not in self.bundle:
             return None
-        return self._get(key, "metrics", lambda: m.get(qs, win, period=period, **self._aws()), window=win)
+        return self._get(key, "metrics", lambda: _metrics.get(qs, win, period=period, **self._aws()), window=win)
 
     @staticmethod
     def _history_key(ids: Sequence[str], win: Window) -> str:
@@ -931,8 +913,6 @@ class Investigation:
                 return _concat([self._get(n, "changes", None) for n in names], "changes")
 
         def fetch() -> pd.DataFrame:
-            from . import changes as _changes
-
             res = {k: v for k, v in self.resources.items() if k != "log_groups"}
             return _changes.timeline(win, resources=res, **self._aws())
 
@@ -958,8 +938,6 @@ class Investigation:
             if not self._wants_health():
                 return {}
             raise EvidenceError("the evidence bundle has no health snapshot for these resources", path=str(self.bundle.path))
-        from . import health as _health
-
         res = {k: v for k, v in res.items() if k in _health.RESOURCE_KEYS}
         if not res:
             return {}
@@ -1101,8 +1079,6 @@ class Investigation:
     def inputs(self) -> Any:
         """What the detectors read (:class:`incidentkit.findings.Inputs`): the investigation's own
         evidence (see :meth:`collect`), whatever else was fetched or looked at before."""
-        from .findings import Inputs
-
         self.collect()
         ev = self._evidence
         logs, baseline_logs = ev.get("logs"), ev.get("baseline logs")
@@ -1141,13 +1117,16 @@ class Investigation:
         self._own_evidence()
         if self._findings is not None and not kwargs:
             return self._findings
-        from .findings import detect
-
         result = detect(self.inputs(), **kwargs)
         result.inconclusive = self.bundle.unread_primary()
         if not kwargs:
             self._findings = result
         return result
+
+    @property
+    def computed_findings(self) -> Any:
+        """The findings of the last :meth:`findings` call (a FindingList), or None before one: never runs a detector."""
+        return self._findings
 
     @property
     def frames_read(self) -> list[str]:
@@ -1201,11 +1180,9 @@ class Investigation:
             return dst
         if dst.exists() and any(dst.iterdir()):
             raise EvidenceError(f"{dst} exists and is not empty; save to a new folder", path=str(dst))
-        from .runner import _copy_bundle
-
         if dst.exists():
             dst.rmdir()
-        _copy_bundle(self.bundle.path, dst)
+        copy_bundle(self.bundle.path, dst)
         return dst
 
     def close(self) -> None:
@@ -1224,19 +1201,17 @@ class Investigation:
     # -- display -----------------------------------------------------------------------------
 
     def __repr__(self) -> str:
-        from .display import investigation_repr  # window, source, evidence, findings (never fetches)
-
-        return investigation_repr(self)
+        # window, source, evidence, findings (never fetches), drawn by incidentkit.render.display
+        return views.show("investigation_repr", self, fallback=self._line())
 
     def __str__(self) -> str:
-        from .display import investigation_text
-
-        return investigation_text(self)
+        return views.show("investigation_text", self, fallback=self._line())
 
     def _repr_html_(self) -> str:
-        from .display import investigation_html
+        return views.show("investigation_html", self, fallback=f"<pre>{html.escape(self._line())}</pre>")
 
-        return investigation_html(self)
+    def _line(self) -> str:
+        return f"Investigation {_iso(self.window.start)} – {_iso(self.window.end)} ({self.source})"
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
@@ -1253,8 +1228,6 @@ _FRAME_KIND = {"logs": "events", "metrics": "metrics", "changes": "changes", "se
 
 
 def _concat(frames: Sequence[pd.DataFrame], kind: str) -> pd.DataFrame:
-    from . import schema
-
     frames = [f for f in frames if f is not None]
     if not frames:
         return schema.empty_frame(kind)

@@ -92,7 +92,7 @@ PARSED_FIELDS = (
 PARSED_COLUMNS = EVENT_COLUMNS + PARSED_FIELDS
 
 #: One row per request (joins Lambda REPORT lines with the app lines of the same request id);
-#: ``tier`` is ``entry``, ``invocation`` or ``app`` (see :func:`incidentkit.parsers.requests`).
+#: ``tier`` is ``entry``, ``invocation`` or ``app`` (see :func:`incidentkit.parse.requests`).
 REQUEST_COLUMNS = (
     "timestamp",
     "log_group",

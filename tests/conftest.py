@@ -24,7 +24,7 @@ os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("INCIDENTKIT_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from incidentkit import aws  # noqa: E402
+from incidentkit.fetch import aws  # noqa: E402
 
 #: Real published AWS records (log lines, API responses) and the fields each must parse to. They are
 #: reference material, not part of the repository: they live in ``shared/reference/aws-samples``

@@ -11,7 +11,8 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import incidentkit  # noqa: F401  (registers df.ik)
-from incidentkit import parsers, plots
+from incidentkit import parse as parsers
+from incidentkit.render import plots
 from incidentkit.analyses import compare as compare_mod
 from incidentkit.analyses import errors as errors_mod
 from incidentkit.analyses import latency, onset
@@ -251,7 +252,7 @@ def test_share_auto_bins_and_bad_arguments():
 
 
 def test_change_timeline_view():
-    from incidentkit.display import ChangeTimeline
+    from incidentkit.render.display import ChangeTimeline
 
     changes = pd.DataFrame({"timestamp": [T0], "source": ["cloudtrail"], "event_name": ["UpdateFunctionCode"],
                             "class": ["DEPLOYMENT"], "actor": ["codedeploy.amazonaws.com"], "resource": ["api"],

@@ -24,7 +24,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from incidentkit import parsers, schema, templates
+from incidentkit import parse as parsers, schema
+from incidentkit.run import templates
 from incidentkit.cli import EXIT_USAGE, cli
 from incidentkit.errors import BadWindowError, ParameterError
 from incidentkit.window import Window, parse_time
@@ -159,11 +160,11 @@ def test_parsers_take_text_with_lone_surrogates(case: str) -> None:
 
 
 def test_fetcher_repairs_a_message_with_a_lone_surrogate() -> None:
-    from test_faults import FakeAws, _recent
+    from _helpers.fake_aws import FakeAws, recent_window
 
-    from incidentkit import logs
+    from incidentkit.fetch import logs
 
-    win = _recent()
+    win = recent_window()
     fake = FakeAws()
     fake.handlers["FilterLogEvents"] = lambda params: {"events": [
         {"logStreamName": "s", "timestamp": win.start_ms + 5, "ingestionTime": win.start_ms + 9,

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from browser import progress_notebook
-from browser.lab import (CHROMIUM, CHROMIUM_ARGS, JupyterLab, copy_notebook, run_all_cells, wait_for_kernel,
+from _helpers.browser import progress_notebook
+from _helpers.browser.lab import (CHROMIUM, CHROMIUM_ARGS, JupyterLab, copy_notebook, run_all_cells, wait_for_kernel,
                          wait_until_executed)
 
 pytestmark = pytest.mark.browser

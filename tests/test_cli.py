@@ -111,7 +111,7 @@ def test_health_without_a_region_is_bad_usage_and_not_collected_is_inconclusive(
             TableName="orders", BillingMode="PAY_PER_REQUEST", AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
         from incidentkit.errors import AccessDeniedError
-        from incidentkit import health
+        from incidentkit.fetch import health
 
         real = health._collect_dynamodb
 

@@ -35,7 +35,8 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from incidentkit import cli, runner
+from incidentkit import cli
+from incidentkit.run import runner
 from incidentkit.evidence import MANIFEST, EvidenceBundle
 from incidentkit.investigation import Investigation
 

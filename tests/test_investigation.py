@@ -157,7 +157,7 @@ def test_missing_log_group_raises_not_found(moto_logs, tmp_path: Path) -> None:
 
 
 def test_a_failed_fetch_keeps_its_partial_frame_marked_incomplete(tmp_path: Path, monkeypatch) -> None:
-    from incidentkit import logs as logs_mod
+    from incidentkit.fetch import logs as logs_mod
 
     partial = pd.DataFrame({
         "timestamp": pd.to_datetime(["2026-03-01T03:00:01Z", "2026-03-01T03:00:02Z"], utc=True),
@@ -196,7 +196,7 @@ def test_a_failed_fetch_keeps_its_partial_frame_marked_incomplete(tmp_path: Path
 
 
 def test_metrics_presets_are_fetched_once_and_recorded(tmp_path: Path, monkeypatch) -> None:
-    from incidentkit import metrics as metrics_mod
+    from incidentkit.fetch import metrics as metrics_mod
 
     seen = []
 
@@ -222,8 +222,8 @@ def test_metrics_presets_are_fetched_once_and_recorded(tmp_path: Path, monkeypat
 
 
 def test_collect_reports_an_unreadable_source_and_goes_on(tmp_path: Path, monkeypatch) -> None:
-    from incidentkit import changes as changes_mod
-    from incidentkit import logs as logs_mod
+    from incidentkit.fetch import changes as changes_mod
+    from incidentkit.fetch import logs as logs_mod
 
     def denied(*a, **k):
         raise AccessDeniedError("access denied (AccessDeniedException: no cloudtrail:LookupEvents)")

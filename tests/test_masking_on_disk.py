@@ -1,7 +1,7 @@
 """No unmasked byte on disk, ever: a run killed at any moment leaves only masked files.
 
 papermill saves the executing notebook after every cell; the runner gives it an output that
-masks each save before writing it (``incidentkit._run_io``), and keeps the kernel's stderr in
+masks each save before writing it (``incidentkit.run.notebook_io``), and keeps the kernel's stderr in
 memory. The test runs ``incidentkit run`` on a small template whose kernel holds the secrets
 of a sample's log lines in clear (it prints them, displays them as a table, as Markdown and
 JSON, writes them to stderr and to file descriptor 2, prints a traceback quoting one), and
@@ -27,8 +27,8 @@ import nbformat
 import pyarrow.parquet as pq
 import pytest
 
-from test_masking import SECRETS
-from test_run_faults import PARAMS as FAULTY_PARAMS
+from _helpers.faulty_template import PARAMS as FAULTY_PARAMS
+from _helpers.secrets import SECRETS
 
 pytestmark = pytest.mark.slow
 

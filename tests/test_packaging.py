@@ -45,10 +45,19 @@ def test_environment_yml_lists_the_same_runtime_dependencies() -> None:
 
 def test_every_notebook_is_a_packaged_template() -> None:
     cfg = _pyproject()["tool"]["setuptools"]
-    assert cfg["package-dir"]["incidentkit.templates"] == "notebooks"
-    assert "incidentkit.templates" in cfg["packages"]
-    assert "*.ipynb" in cfg["package-data"]["incidentkit.templates"]
+    assert cfg["package-dir"]["incidentkit.notebooks"] == "notebooks"
+    assert "incidentkit.notebooks" in cfg["packages"]
+    assert "*.ipynb" in cfg["package-data"]["incidentkit.notebooks"]
+    assert sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != ".ipynb_checkpoints" and p.suffix != ".ipynb") == [], \
+        "notebooks/ holds only the .ipynb templates (their registry is incidentkit/run/templates.py)"
     assert _pyproject()["project"]["scripts"]["incidentkit"] == "incidentkit.cli:main"
+
+
+def test_every_package_folder_is_in_the_wheel() -> None:
+    listed = set(_pyproject()["tool"]["setuptools"]["packages"])
+    folders = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "incidentkit").rglob("__init__.py")
+               if "__pycache__" not in p.parts}
+    assert folders - listed == set(), f"add these packages to [tool.setuptools] packages in pyproject.toml: {sorted(folders - listed)}"
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +88,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_wheel_carries_templates_samples_policy_and_the_script(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
-        assert f"incidentkit/templates/{nb.name}" in names, nb.name
-    assert "incidentkit/templates/__init__.py" in names
+        assert f"incidentkit/notebooks/{nb.name}" in names, nb.name
+    assert "incidentkit/run/templates.py" in names
     for f in ("incidentkit/py.typed", "incidentkit/policy/readonly-iam.json", "incidentkit/samples/__init__.py",
-              "incidentkit/analyses/__init__.py", "incidentkit/cli.py", "incidentkit/runner.py"):
+              "incidentkit/analyses/__init__.py", "incidentkit/cli.py", "incidentkit/run/runner.py"):
         assert f in names, f
     for data in (ROOT / "incidentkit" / "data").glob("*"):
         if data.is_file():
@@ -112,7 +121,7 @@ def test_the_installed_wheel_runs_the_demo_from_a_fresh_environment(wheel: Path,
     (data / "nbconvert").symlink_to(Path(sysconfig.get_paths()["data"]) / "share" / "jupyter" / "nbconvert")
     env.update(INCIDENTKIT_PROGRESS="0", HOME=str(tmp_path), JUPYTER_PATH=str(data),
                AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"))
-    where = subprocess.run([str(py), "-c", "import incidentkit, incidentkit.templates as t; print(incidentkit.__file__); "
+    where = subprocess.run([str(py), "-c", "import incidentkit, incidentkit.run.templates as t; print(incidentkit.__file__); "
                             "print(t.get('triage').path)"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     lib, tpl = where.stdout.split()
     assert lib.startswith(str(site)) and tpl.startswith(str(site)), where.stdout  # the wheel's copy, not the source tree

@@ -22,7 +22,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 
 import incidentkit as ik
-from incidentkit import logs
+from incidentkit.fetch import logs
 from incidentkit.errors import IncompleteDataWarning
 
 WINDOW = ik.Window.parse("2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z")
@@ -225,13 +225,13 @@ def test_no_progress_when_switched_off(monkeypatch, bars):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", IncompleteDataWarning)
         logs.events("/aws/lambda/api", WINDOW, session=_session(Pages()), limit=PAGE)
-    from incidentkit import metrics
+    from incidentkit.fetch import metrics
 
     assert metrics._progress_bar(50) is None and not bars
 
 
 def test_metrics_progress_uses_tqdm_auto_in_a_terminal(monkeypatch, bars):
-    from incidentkit import metrics
+    from incidentkit.fetch import metrics
 
     monkeypatch.setattr(sys, "stderr", _Stream(True))
     bar = metrics._progress_bar(50)
@@ -239,7 +239,7 @@ def test_metrics_progress_uses_tqdm_auto_in_a_terminal(monkeypatch, bars):
 
 
 def test_metrics_progress_shows_in_a_notebook(monkeypatch, bars):
-    from incidentkit import metrics
+    from incidentkit.fetch import metrics
 
     _in_a_notebook(monkeypatch)
     assert isinstance(metrics._progress_bar(50), _Bar)

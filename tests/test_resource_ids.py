@@ -6,7 +6,7 @@ import doctest
 
 import pytest
 
-from incidentkit import resource_ids as rid
+from incidentkit._util import resource_ids as rid
 
 ACCOUNT = "123456789012"
 

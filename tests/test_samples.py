@@ -53,6 +53,12 @@ def test_names_catalog_and_order():
     # causes beyond the catalogue: at least four, each found as a generic finding
     assert len(BEYOND) >= 4
     assert set(cat.loc[cat["name"].isin(BEYOND), "finding_id"]) <= {"error-spike", "latency-regression"}
+    # each says what its generic finding must name: the onset, the place, and (for errors) the signature
+    for name in BEYOND:
+        want = samples.expected(name)
+        assert {"onset", "where"} <= set(want) and pd.Timestamp(want["onset"]).tzinfo is not None
+        assert ("signature" in want) == (samples.catalog().set_index("name").loc[name, "finding_id"] == "error-spike")
+    assert all(samples.expected(n) == {} for n in CATALOGUED + HEALTHY)
     assert all(n.startswith("healthy-") for n in HEALTHY)
     # incident samples are named by their finding id, except incident 9
     for row in cat.dropna(subset=["incident"]).itertuples():
@@ -323,12 +329,12 @@ def test_every_line_is_well_formed(name):
 
 
 def test_parsers_read_every_sample_without_errors():
-    if importlib.util.find_spec("incidentkit.parsers") is None:
-        pytest.skip("incidentkit.parsers is not there yet")
-    from incidentkit import parsers
+    if importlib.util.find_spec("incidentkit.parse") is None:
+        pytest.skip("incidentkit.parse is not there yet")
+    from incidentkit import parse as parsers
 
     if not hasattr(parsers, "parse"):
-        pytest.skip("incidentkit.parsers.parse is not there yet")
+        pytest.skip("incidentkit.parse.parse is not there yet")
     for name in ALL:
         s = get(name)
         parsed = parsers.parse(s.events)

@@ -15,10 +15,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from incidentkit import Investigation, changes, health, metrics, schema
+from incidentkit import Investigation, schema
+from incidentkit.fetch import changes, health, metrics
 from incidentkit.analyses import throttling as th
 from incidentkit.findings import Inputs
-from incidentkit.metric_presets import history_queries
+from incidentkit.fetch.metric_presets import history_queries
 
 DAY = pd.Timestamp.now(tz="UTC").floor("D") - pd.Timedelta(days=1)
 WINDOW = (DAY + pd.Timedelta("5h30min"), DAY + pd.Timedelta("6h30min"))

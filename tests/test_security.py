@@ -30,7 +30,6 @@ import os
 import re
 import stat
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,23 +44,14 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
-from incidentkit import aws
+from incidentkit.fetch import aws
 from incidentkit.errors import ReadOnlyViolation
 from incidentkit.evidence import EvidenceBundle
 from incidentkit.masking import mask_text
-from test_masking import SECRETS
+from _helpers.secrets import SECRETS
+from _helpers.user_env import CREDENTIALS, INCIDENTKIT, REGION, user_env
 
-INCIDENTKIT = str(Path(sys.executable).with_name("incidentkit"))
-REGION = "us-east-1"
 GROUP = "/aws/lambda/checkout"
-
-#: The fake credentials of the runs' environment (AWS's documented example values, not the corpus's).
-CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "AKIAI44QH8DHBEXAMPLE",
-    "AWS_SECRET_ACCESS_KEY": "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY",
-    "AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEFAKEsessionTOKENforINCIDENTKITtests0123456789abcdefEXAMPLE==",
-}
-
 
 
 def _shape_name(i: int, text: str) -> str:
@@ -138,17 +128,6 @@ def _cloudtrail_server(event_time: pd.Timestamp) -> ThreadingHTTPServer:
 # --- running incidentkit as a user would -----------------------------------------------------------
 
 
-def _env(tmp: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(CREDENTIALS)
-    env.update(
-        AWS_DEFAULT_REGION=REGION, HOME=str(tmp / "home"), AWS_CONFIG_FILE=str(tmp / "none"),
-        AWS_SHARED_CREDENTIALS_FILE=str(tmp / "none"), AWS_EC2_METADATA_DISABLED="true", INCIDENTKIT_PROGRESS="0",
-        **extra,
-    )  # fmt: skip
-    return env
-
-
 def _run_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([INCIDENTKIT, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=600,
                           preexec_fn=lambda: os.umask(0))  # fmt: skip
@@ -187,7 +166,7 @@ def live_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         seed.create_log_stream(logGroupName=GROUP, logStreamName="2026/03/01/[$LATEST]abc")
         seed.put_log_events(logGroupName=GROUP, logStreamName="2026/03/01/[$LATEST]abc",
                             logEvents=_corpus_lines(int(start.value // 1_000_000) + 60_000))
-        env = _env(tmp, AWS_ENDPOINT_URL=url, AWS_ENDPOINT_URL_CLOUDTRAIL=f"http://127.0.0.1:{cloudtrail.server_address[1]}")
+        env = user_env(tmp, AWS_ENDPOINT_URL=url, AWS_ENDPOINT_URL_CLOUDTRAIL=f"http://127.0.0.1:{cloudtrail.server_address[1]}")
         proc = _run_cli(["run", "errors", "--start", start.isoformat(), "--end", end.isoformat(), "-p", f"log_groups={GROUP}",
                          "--region", REGION, "--out", str(tmp / "out")], env, tmp)  # fmt: skip
         yield Run("live", tmp / "out", proc)
@@ -223,7 +202,7 @@ def _raw_bundle(path: Path) -> None:
 def offline_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
     tmp = tmp_path_factory.mktemp("offline")
     _raw_bundle(tmp / "source")
-    proc = _run_cli(["run", "errors", "--offline", "--evidence", str(tmp / "source"), "--out", str(tmp / "out")], _env(tmp), tmp)
+    proc = _run_cli(["run", "errors", "--offline", "--evidence", str(tmp / "source"), "--out", str(tmp / "out")], user_env(tmp), tmp)
     return Run("offline", tmp / "out", proc)
 
 
@@ -271,8 +250,6 @@ def test_no_secret_shape_in_any_written_file(run: Run, kind: str) -> None:
     for f in files:
         leaked = set(_leaks(f, SHAPES))
         assert not leaked, f"{run.name} run: {f.relative_to(run.out)} holds {sorted(leaked)}"
-
-
 
 
 @pytest.mark.slow
@@ -586,7 +563,7 @@ def test_every_test_security_md_cites_exists_and_its_numbers_hold() -> None:
     assert len(qualified) >= 20 and bare
     for file, name in qualified:
         assert f"def {name}(" in (root / file).read_text(encoding="utf-8"), f"{file}::{name} is cited but does not exist"
-    every = "".join(p.read_text(encoding="utf-8") for p in (root / "tests").glob("test_*.py"))
+    every = "".join(p.read_text(encoding="utf-8") for p in (root / "tests").rglob("test_*.py"))
     assert [n for n in sorted(bare) if f"def {n}(" not in every] == []
     services, allowed, others = re.search(r"(\d+) services, (\d+) allowed read operations; the other ([\d,]+)", text).groups()
     models = botocore.session.get_session()

@@ -396,12 +396,14 @@ def fmt_ms(x: float) -> str:
 
 
 def fmt_p(p: float) -> str:
-    """A p-value for reading: ``p = 0.003``, ``p = 2.1e-05``, ``p < 1e-12``."""
+    """A p-value for reading, as the report formats it: ``p = 0.003``, ``p < 0.001``.
+
+    Below 0.001 the exact value says nothing a reader acts on (and no model behind it is
+    exact that far out); the evidence keeps the number.
+    """
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "p = n/a"
-    if p < 1e-12:
-        return "p < 1e-12"
-    return f"p = {p:.3f}" if p >= 0.001 else f"p = {p:.1e}"
+    return f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
 
 
 def empty_table(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:

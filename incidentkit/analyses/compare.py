@@ -32,7 +32,8 @@ import pandas as pd
 
 from ._common import benjamini_hochberg, status_class, two_proportion_z
 
-__all__ = ["compare", "compare_numeric", "ks_2samp", "ua_family", "categorical_columns", "numeric_columns"]
+__all__ = ["compare", "compare_numeric", "ks_2samp", "ua_family", "categorical_columns", "numeric_columns", "empty_lift",
+           "score_counts"]
 
 MISSING = "(missing)"
 OTHER = "(other)"
@@ -189,14 +190,14 @@ _LIFT_COLUMNS = ("column", "value", "incident_count", "incident_share", "baselin
                  "difference", "lift", "effect", "z", "p_value", "q_value", "significant")
 
 
-def _empty_lift() -> pd.DataFrame:
+def empty_lift() -> pd.DataFrame:
     """The empty result of :func:`compare` (and of ``outofcore.compare``), columns typed."""
     return pd.DataFrame({c: pd.Series([], dtype="object" if c in ("column", "value") else
                                       ("bool" if c == "significant" else ("int64" if c.endswith("_count") else "float64")))
                          for c in _LIFT_COLUMNS})
 
 
-def _score_counts(rows: list[dict[str, Any]], n1: int, n2: int, *, alpha: float) -> pd.DataFrame:
+def score_counts(rows: list[dict[str, Any]], n1: int, n2: int, *, alpha: float) -> pd.DataFrame:
     """Counts per (column, value) in ``n1`` incident and ``n2`` baseline rows → :func:`compare`'s ranked frame.
 
     Shares, difference, lift, Cohen's h (``effect``), the two-proportion z-test and
@@ -269,7 +270,7 @@ def compare(
     >>> r["value"], int(r["incident_count"]), int(r["baseline_count"])
     ('a', 30, 20)
     """
-    empty = _empty_lift()
+    empty = empty_lift()
     if incident is None:
         return empty
     inc, base, kind = _split(incident, baseline)
@@ -306,7 +307,7 @@ def compare(
     if not rows:
         empty.attrs.update({"columns": chosen, "excluded": excluded})
         return empty
-    out = _score_counts(rows, n1, n2, alpha=alpha)
+    out = score_counts(rows, n1, n2, alpha=alpha)
     out.attrs.update({"n_incident": n1, "n_baseline": n2, "baseline": kind, "columns": chosen, "excluded": excluded})
     return out
 

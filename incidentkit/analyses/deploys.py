@@ -42,7 +42,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..findings import Finding, Inputs
+from ..findings.model import Finding, Inputs
 from .impact import counted
 from ._common import (
     as_utc,
@@ -57,8 +57,8 @@ from ._common import (
     severity_for_share,
     tg_matches,
 )
-from ..change_detail import api_of
-from ..change_words import blameless_actor
+from ..fetch.change_detail import api_of
+from .change_words import blameless_actor
 from . import related as rel
 from .related import ChangeSpec, related_changes, targets_from
 

@@ -22,7 +22,6 @@ Example
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -43,8 +42,9 @@ from ._common import (
     two_proportion_z,
     wilson_interval,
 )
-from ..change_words import blameless_actor, when_text
-from ..findings import Finding
+from ..parse.useragent import version_from_user_agent
+from .change_words import blameless_actor, when_text
+from ..findings.model import Finding
 from .impact import counted
 from .onset import preceding_changes
 from .related import ChangeSpec, related_changes, sentence, targets_from
@@ -413,9 +413,6 @@ def skew_onset(
 # --------------------------------------------------------------------------- detector
 
 
-_UA_VERSION = re.compile(r"^\s*([A-Za-z][\w.\-]*)/(\d+(?:\.\d+)+)")
-
-
 def version_family(version: Any, level: int | None) -> Any:
     """``"2.9.1"`` at level 2 → ``"2.9.x"``, level 1 → ``"2.x"``; ``None`` keeps it; NA stays NA.
 
@@ -439,13 +436,8 @@ def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
     has = "app_version" in req.columns and req["app_version"].notna().any()
     if "user_agent" not in req.columns:
         return req if has else None
-    try:  # the kit's User-Agent rules: HTTP libraries and SDKs (okhttp/4.9.0) carry no app version
-        from ..useragent import version_from_user_agent
-
-        uas = req["user_agent"].astype("object")
-        from_ua = uas.map(lambda ua: version_from_user_agent(ua) if isinstance(ua, str) else None)
-    except ImportError:  # pragma: no cover - useragent ships with the kit
-        from_ua = req["user_agent"].astype("string").str.extract(_UA_VERSION)[1]
+    # the kit's User-Agent rules: HTTP libraries and SDKs (okhttp/4.9.0) carry no app version
+    from_ua = req["user_agent"].astype("object").map(lambda ua: version_from_user_agent(ua) if isinstance(ua, str) else None)
     out = req.copy()
     out["app_version"] = (out["app_version"].astype("object").where(out["app_version"].notna(), from_ua.astype("object"))
                           if "app_version" in out.columns else from_ua.astype("object"))
@@ -629,7 +621,13 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     codes = pd.to_numeric(req.loc[err_v.to_numpy(), "status"], errors="coerce").value_counts()
     top_code = int(codes.index[0]) if len(codes) else None
     top_code_share = float(codes.iloc[0] / codes.sum()) if len(codes) else None
-    impact = max(0.0, float(row["excess_errors"])) / n_all
+    # Shares of everything the entry point counted, requests without a version included: the title's
+    # "of requests" is every request, not only those whose version is known.
+    n_http = int(http.sum()) or n_all
+    errors_all = int((error_mask(req, cls) & http).sum()) or int(bv["errors"].sum())
+    share_all = float(row["requests"]) / n_http
+    error_share_all = float(row["errors"]) / errors_all if errors_all else float(row["error_share"])
+    impact = max(0.0, float(row["excess_errors"])) / n_http
     evidence: dict[str, Any] = {
         "version": v,
         "status_class": cls,
@@ -644,6 +642,9 @@ def detect_version_skew_errors(inputs: Any) -> Any:
         "rest_error_rate": row["rest_error_rate"],
         "p_value": row["p_value"],
         "share_of_requests_failing": impact,
+        "all_requests": n_http,
+        "share_of_all_requests": share_all,
+        "share_of_all_errors": error_share_all,
     }
     if level is not None:
         members = req.loc[(req["_v"].astype("object").astype(str) == v).to_numpy(), "app_version"].value_counts()
@@ -680,7 +681,8 @@ def detect_version_skew_errors(inputs: Any) -> Any:
 
     code_txt = f"{top_code}" if top_code is not None and top_code_share and top_code_share >= 0.8 else cls.upper()
     summary = (
-        f"App version {v} sent {pct(row['traffic_share'], 0)} of requests but {pct(row['error_share'], 0)} of the "
+        f"App version {v} sent {pct(share_all, 0)} of all {n_http:,} requests ({pct(row['traffic_share'], 0)} of those "
+        f"with a known version) but {pct(error_share_all, 0)} of the "
         f"{cls.upper()} errors: {pct(row['error_rate'])} of its requests failed (mostly {code_txt}) against "
         f"{pct(row['rest_error_rate'])} for the other versions (lift {row['lift']:.1f}, {fmt_p(row['p_value'])}). "
         f"That is {pct(impact)} of all requests failing for one group of clients."
@@ -701,7 +703,7 @@ def detect_version_skew_errors(inputs: Any) -> Any:
     remediation = _skew_remediation(v, top_code, cls, row, evidence, related[0] if related else None)
     return Finding(
         id="version-skew-errors",
-        title=f"{code_txt} errors concentrated in app version {v} ({pct(row['traffic_share'], 0)} of traffic, {pct(row['error_share'], 0)} of errors)",
+        title=f"{code_txt} errors concentrated in app version {v} ({pct(share_all, 0)} of requests, {pct(error_share_all, 0)} of {cls.upper()} errors)",
         severity=severity,
         summary=summary,
         evidence=evidence,

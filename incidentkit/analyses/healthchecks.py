@@ -45,7 +45,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..findings import Finding, Inputs
+from ..findings.model import Finding, Inputs
 from ._common import (
     as_utc,
     empty_table,
@@ -57,8 +57,8 @@ from ._common import (
     severity_for_share,
     tg_matches,
 )
-from ..change_detail import ports_of
-from ..change_words import blameless_actor, when_text
+from ..fetch.change_detail import ports_of
+from .change_words import blameless_actor, when_text
 from .related import ChangeSpec, related_changes, sentence, targets_from
 from .related import evidence as related_evidence
 

@@ -1,6 +1,6 @@
 """Impact: what users saw, each request counted once — the numbers a postmortem quotes.
 
-A request leaves rows at several tiers (:func:`incidentkit.parsers.requests`): the entry
+A request leaves rows at several tiers (:func:`incidentkit.parse.requests`): the entry
 point's access log, the function invocations it caused, application lines. Impact counts
 **one tier**: the entry tier when an entry point's access log is in the evidence (API
 Gateway, ALB, other access logs), else the outermost tier present (Lambda invocations,
@@ -311,7 +311,7 @@ def impact(requests: pd.DataFrame | None, baseline_requests: pd.DataFrame | None
     Parameters
     ----------
     requests, baseline_requests:
-        Frames of :func:`incidentkit.parsers.requests` for the incident and the baseline.
+        Frames of :func:`incidentkit.parse.requests` for the incident and the baseline.
     window, baseline_window:
         The windows they cover (a Window, a ``{"start", "end"}`` mapping or a pair): only
         requests inside are counted; without ``window`` the frame's span is used.

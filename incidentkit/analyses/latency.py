@@ -35,8 +35,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..change_words import blameless_actor, when_text
-from ..findings import Finding
+from .change_words import blameless_actor, when_text
+from ..findings.model import Finding
 from ._common import (
     UTC_NS,
     as_utc,

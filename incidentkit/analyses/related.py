@@ -3,7 +3,7 @@
 Every detector declares, next to itself, a :class:`ChangeSpec`: the kinds of change that can
 explain its finding (``provisioned-concurrency`` and ``code`` for cold starts,
 ``security-group`` for blocked health checkers ...; see
-:data:`incidentkit.change_detail.KIND_LABELS`), most direct first. :func:`related_changes`
+:data:`incidentkit.fetch.change_detail.KIND_LABELS`), most direct first. :func:`related_changes`
 then reads the whole change timeline it was given (the investigation's change window reaches
 12 h or more before the incident, not only the minutes before the onset) and keeps a change
 when
@@ -26,7 +26,7 @@ one for a summary and an evidence dict.
 Example
 -------
 >>> import pandas as pd
->>> from incidentkit import resource_ids
+>>> from incidentkit._util import resource_ids
 >>> spec = ChangeSpec("cold-start-tail", {"provisioned-concurrency": "fewer initialised environments"})
 >>> ch = pd.DataFrame({"timestamp": pd.to_datetime(["2026-09-01T18:26:41Z"]), "source": "cloudtrail",
 ...     "event_name": ["DeleteProvisionedConcurrencyConfig"], "class": "SCALING", "resource": "catalog-search",
@@ -48,10 +48,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
-from .. import resource_ids
-from ..change_detail import api_of, change_kind, touched
-from ..change_words import blameless_actor, describe, utc_time
-from ..resource_ids import ResourceRef
+from .._util import resource_ids
+from ..fetch.change_detail import api_of, change_kind, touched
+from .change_words import blameless_actor, describe, utc_time
+from .._util.resource_ids import ResourceRef
 
 __all__ = [
     "ChangeSpec",

@@ -44,7 +44,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ..findings import Finding, Inputs
+from ..findings.model import Finding, Inputs
 from ._common import (
     as_utc,
     column_or_na,

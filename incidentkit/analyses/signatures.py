@@ -24,7 +24,7 @@ after a deploy. :func:`signatures` finds them without knowing the text in advanc
    number of templates (Benjamini-Hochberg).
 
 Windows too large to pull are mined server-side by Logs Insights' ``pattern`` command
-(:mod:`incidentkit.fetch.log_patterns`); :func:`from_patterns` turns its rows into the same
+(``fields @message | pattern @message``); :func:`from_patterns` turns its rows into the same
 frame.
 
 Example
@@ -57,6 +57,7 @@ from drain3.template_miner_config import TemplateMinerConfig
 
 from ..masking import mask_text
 from ._common import UTC_NS, as_utc, benjamini_hochberg, binom_sf, iso_z
+from .impact import counted, counting_tier
 
 __all__ = [
     "SIGNATURE_COLUMNS",
@@ -67,6 +68,7 @@ __all__ = [
     "from_counts",
     "from_patterns",
     "signatures",
+    "window_signatures",
     "split_at",
     "line_templates",
 ]
@@ -518,6 +520,37 @@ def signatures(
     out.attrs.update({"error_lines": int((lines["_side"] == 1).sum()), "baseline_error_lines": int((lines["_side"] == 0).sum()),
                       "exposure": e1, "baseline_exposure": e2, "exposure_unit": unit})
     return out
+
+
+def window_signatures(
+    logs: pd.DataFrame | None,
+    baseline_logs: pd.DataFrame | None,
+    requests: pd.DataFrame | None = None,
+    baseline_requests: pd.DataFrame | None = None,
+    *,
+    window: Any = None,
+    baseline_window: Any = None,
+    onset: Any = None,
+) -> pd.DataFrame:
+    """:func:`signatures` of an investigation's two windows, rates per request counted once.
+
+    ``requests`` / ``baseline_requests`` (``parsers.requests``) hold a row per tier (an API
+    Gateway entry and its Lambda invocation); the exposure counts one tier
+    (:func:`incidentkit.analyses.impact.counting_tier`), so a line per failed request is a rate
+    per request, whatever the stack. What ``Investigation.signatures()`` shows and what the
+    ``error-spike`` finding reads.
+
+    Example
+    -------
+    >>> window_signatures(None, None).empty
+    True
+    """
+    frames = [r for r in (baseline_requests, requests) if r is not None and len(r)]
+    rows = None
+    if frames:
+        tier = counting_tier(requests if requests is not None and len(requests) else frames[0])
+        rows = pd.concat([counted(f, tier=tier) for f in frames], ignore_index=True)
+    return signatures(logs, baseline_logs, onset=onset, window=window, baseline_window=baseline_window, requests=rows)
 
 
 def _example(message: Any) -> str:

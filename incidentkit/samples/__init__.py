@@ -22,7 +22,7 @@ realistic trickle of errors, cold starts, a few throttles and deploys that cause
 A kit that raises a finding of severity medium or above on them is mis-calibrated.
 
 Health frames (``Sample.health``), when present, named and shaped like the frames of
-:func:`incidentkit.health.snapshot` (plus a ``timestamp``, since a sample holds observations
+:func:`incidentkit.fetch.health.snapshot` (plus a ``timestamp``, since a sample holds observations
 over time rather than one snapshot):
 
 * ``target_health`` — DescribeTargetHealth observations: ``timestamp``, ``target_group_arn``,
@@ -39,16 +39,14 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import pandas as pd
 
 from ..errors import ParameterError
-from ..window import Window
-from ._core import ECS_EVENT_COLUMNS, ROUTE53_CHECKER_COLUMNS, TARGET_HEALTH_COLUMNS
+from ._core import ECS_EVENT_COLUMNS, ROUTE53_CHECKER_COLUMNS, TARGET_HEALTH_COLUMNS, Sample
 
-__all__ = ["Sample", "names", "load", "all", "find", "catalog", "HEALTH_FRAMES"]
+__all__ = ["Sample", "names", "load", "all", "find", "catalog", "expected", "misses", "HEALTH_FRAMES", "ONSET_TOLERANCE"]
 
 #: Names of the optional health frames and their columns.
 HEALTH_FRAMES: dict[str, tuple[str, ...]] = {
@@ -58,78 +56,12 @@ HEALTH_FRAMES: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass(repr=False)
-class Sample:
-    """The evidence of one sample incident (or healthy window).
-
-    Attributes
-    ----------
-    name:
-        ``"cold-start-tail"``, ``"version-skew-errors"``, ..., ``"healthy-lambda-api"``. Incident
-        samples are named by their finding id, except incident 9 (``"aggressive-health-checks"``);
-        samples of causes beyond the catalogue by their cause (``"oom-after-deploy"``).
-    finding_id:
-        The finding the kit must rank first; ``None`` for a healthy window.
-    incident:
-        Its number in incidents.md (``None`` for a healthy window and for a cause beyond the catalogue).
-    title, description:
-        The story: what was seen, and what it really was.
-    window, baseline:
-        The incident window and a comparison window of the same length before it.
-    parameters:
-        The triage template parameters a user would pass (``log_groups``, ``function_name``,
-        ``load_balancer``, ...), only those that apply.
-    events:
-        Raw log events (:data:`~incidentkit.schema.EVENT_COLUMNS`) of both windows.
-    metrics:
-        Metric datapoints (:data:`~incidentkit.schema.METRIC_COLUMNS`) of both windows.
-    changes:
-        The change timeline (:data:`~incidentkit.schema.CHANGE_COLUMNS`).
-    settings:
-        Configuration as describe calls return it (:data:`~incidentkit.schema.SETTING_COLUMNS`).
-    health:
-        Health-snapshot frames by name (see :data:`HEALTH_FRAMES`); may be empty.
-    history:
-        A longer, coarser metric history before the baseline (the week of 5-minute datapoints
-        :meth:`incidentkit.Investigation.metric_history` reads), when the story needs days to show
-        (a daily job); None otherwise.
-    """
-
-    name: str
-    finding_id: str | None
-    incident: int | None
-    title: str
-    description: str
-    window: Window
-    baseline: Window
-    parameters: dict
-    events: pd.DataFrame
-    metrics: pd.DataFrame
-    changes: pd.DataFrame
-    settings: pd.DataFrame
-    health: dict[str, pd.DataFrame] = field(default_factory=dict)
-    history: pd.DataFrame | None = None
-
-    @property
-    def healthy(self) -> bool:
-        """True for a calibration negative (no finding expected)."""
-        return self.finding_id is None
-
-    def __repr__(self) -> str:
-        kind = (f"incident {self.incident}, finding {self.finding_id!r}" if self.incident
-                else f"beyond the catalogue, finding {self.finding_id!r}" if self.finding_id else "healthy")
-        return (
-            f"Sample({self.name!r}, {kind}, window {self.window}, "
-            f"{len(self.events)} events in {self.events['log_group'].nunique()} log groups, "
-            f"{len(self.metrics)} datapoints, {len(self.changes)} changes, {len(self.settings)} settings)"
-        )
-
-
 class _Entry(NamedTuple):
     target: str  # "module:function"
     finding_id: str | None
     incident: int | None
     title: str
+    expect: tuple[tuple[str, str], ...] = ()  # beyond the catalogue: what the generic finding must say (see expected())
 
 
 # name -> generator (imported only when the sample is loaded)
@@ -163,13 +95,20 @@ _REGISTRY: dict[str, _Entry] = {
     ),
     # beyond the catalogue: causes the generic findings localise (incidents.md, "Beyond the catalogue")
     "oom-after-deploy": _Entry("._uncatalogued:oom_after_deploy", "error-spike", None,
-                               "out-of-memory kills after a deploy (Python Lambda)"),
+                               "out-of-memory kills after a deploy (Python Lambda)",
+                               (("onset", "2026-07-21T14:02:03Z"), ("signature", "signal: killed"),
+                                ("where", "POST /v1/export"))),
     "dependency-timeout": _Entry("._services:dependency_timeout", "error-spike", None,
-                                 "a downstream dependency times out for one route (Node.js on ECS)"),
+                                 "a downstream dependency times out for one route (Node.js on ECS)",
+                                 (("onset", "2026-10-06T09:17:30Z"), ("signature", "timed out after"),
+                                  ("where", "POST /v2/quotes"))),
     "missing-config-key": _Entry("._uncatalogued:missing_config_key", "error-spike", None,
-                                 "a deploy shipped a missing configuration key (Java on ECS)"),
+                                 "a deploy shipped a missing configuration key (Java on ECS)",
+                                 (("onset", "2026-08-04T10:15:30Z"), ("signature", "Missing required configuration key"),
+                                  ("where", "POST /api/invoices/{id}/finalize"))),
     "slow-code-path": _Entry("._services:slow_code_path", "latency-regression", None,
-                             "a slower code path in a new version (Go on ECS)"),
+                             "a slower code path in a new version (Go on ECS)",
+                             (("onset", "2026-09-09T16:06:35Z"), ("where", "GET /v1/search"))),
     "healthy-lambda-api": _Entry("._apis:healthy_lambda_api", None, None, "healthy HTTP API on Lambda, with a normal deploy"),
     "healthy-alb-service": _Entry(
         "._alb:healthy_alb_service", None, None, "healthy ECS service behind an ALB and Route 53, with a rolling deploy"
@@ -179,7 +118,8 @@ _REGISTRY: dict[str, _Entry] = {
     ),
     "healthy-rds-app": _Entry("._rds:healthy_rds_app", None, None, "healthy ECS app on RDS PostgreSQL, pool in bounds"),
     "healthy-ecs-deploy": _Entry(
-        "._services:healthy_ecs_deploy", None, None, "healthy Node.js service on ECS: a routine deploy, scanners' 404s"
+        "._services:healthy_ecs_deploy", None, None,
+        "healthy Node.js service on ECS: a routine deploy, cold tasks, scanners' 404s",
     ),
 }
 
@@ -285,6 +225,56 @@ def find(finding_id: str, *, seed: int = 0, scale: float = 1.0) -> Sample:
         return load(finding_id, seed=seed, scale=scale)
     name = next(n for n, e in _REGISTRY.items() if e.finding_id == finding_id)
     return load(name, seed=seed, scale=scale)
+
+
+#: How far a generic finding's onset may be from the moment the sample's story starts hurting: a few one-minute
+#: bins, since the first bad requests of a rolling deploy or a degrading dependency are sparse.
+ONSET_TOLERANCE = pd.Timedelta(minutes=3)
+
+
+def expected(name: str) -> dict[str, str]:
+    """What the generic finding of a sample beyond the catalogue must say (empty for the others).
+
+    Keys: ``onset`` (ISO UTC; the finding's onset within :data:`ONSET_TOLERANCE`), ``signature``
+    (a text the named signature holds), ``where`` (the value the bad requests concentrate in,
+    the evidence's ``concentrated_value``).
+
+    Example
+    -------
+    >>> expected("oom-after-deploy")["where"], expected("cold-start-tail")
+    ('POST /v1/export', {})
+    """
+    if name not in _REGISTRY:
+        raise ParameterError(f"no sample named {name!r}; {_did_you_mean(str(name), names())}", sample=name)
+    return dict(_REGISTRY[name].expect)
+
+
+def misses(name: str, finding: dict | None) -> list[str]:
+    """What a finding (as findings.json holds it) gets wrong of :func:`expected`; empty when it is right.
+
+    Example
+    -------
+    >>> misses("slow-code-path", {"id": "latency-regression", "onset": "2026-09-09T16:08:00Z",
+    ...                           "evidence": {"concentrated_value": "GET /v1/search"}})
+    []
+    >>> misses("slow-code-path", {"onset": "2026-09-09T16:30:00Z", "evidence": {}})[0]
+    'onset 2026-09-09T16:30:00Z, expected 2026-09-09T16:06:35Z ± 3 min'
+    """
+    want = expected(name)
+    if not want:
+        return []
+    if not finding:
+        return ["no finding"]
+    ev = finding.get("evidence") or {}
+    out = []
+    onset = pd.to_datetime(finding.get("onset"), utc=True, errors="coerce")
+    if "onset" in want and (pd.isna(onset) or abs(onset - pd.Timestamp(want["onset"])) > ONSET_TOLERANCE):
+        out.append(f"onset {finding.get('onset')}, expected {want['onset']} ± {int(ONSET_TOLERANCE.total_seconds() // 60)} min")
+    if "signature" in want and want["signature"] not in str(ev.get("signature", "")):
+        out.append(f"signature {ev.get('signature')!r}, expected one with {want['signature']!r}")
+    if "where" in want and str(ev.get("concentrated_value")) != want["where"]:
+        out.append(f"concentrated in {ev.get('concentrated_value')!r}, expected {want['where']!r}")
+    return out
 
 
 def catalog() -> pd.DataFrame:

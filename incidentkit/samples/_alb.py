@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import metrics as M
+from ..fetch import metrics as M
 from . import _formats as F
 from ._apis import _routes, _users
 from ._core import (

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import metrics as M
+from ..fetch import metrics as M
 from . import _formats as F
 from ._core import (
     ACCOUNT,
@@ -23,6 +23,7 @@ from ._core import (
     UA_CONSOLE,
     Builder,
     b64ids,
+    concurrency_per_minute,
     finish,
     hexs,
     ip_pool,
@@ -34,7 +35,7 @@ from ._core import (
     window,
     xray_ids,
 )
-from ._lambda import LambdaFunction, platform_json_lines, platform_text_lines, simulate
+from ._lambda import Invocations, LambdaFunction, platform_json_lines, platform_text_lines, simulate
 
 # --------------------------------------------------------------------------------------------
 # clients
@@ -120,8 +121,6 @@ def _lambda_metrics(b: Builder, fn: LambdaFunction, inv: Any, *, errors: np.ndar
         ("Duration", "p99"): per_minute(g, t_end, d, "p99"),
         ("Duration", "Maximum"): per_minute(g, t_end, d, "max"),
     }
-    from ._core import concurrency_per_minute
-
     conc = concurrency_per_minute(g, inv.t[served], inv.end[served])
     series[("ConcurrentExecutions", "Maximum")] = np.where(series[("Invocations", "Sum")] > 0, conc, np.nan)
     inv_count = series[("Invocations", "Sum")]
@@ -515,8 +514,6 @@ def cold_start_timeouts(*, seed: int = 0, scale: float = 1.0) -> Any:
     _lambda_metrics(b, fn, inv, errors=inv.timed_out | app_error)
     g = b.grid
     acct = M.lambda_account(region=b.region)
-    from ._core import concurrency_per_minute
-
     conc = concurrency_per_minute(g, inv.t[~inv.throttled], inv.end[~inv.throttled])
     b.metric_series(acct, {
         ("ConcurrentExecutions", "Maximum"): conc + 38 + rng.integers(0, 6, len(g)),
@@ -812,8 +809,6 @@ def healthy_lambda_api(*, seed: int = 0, scale: float = 1.0) -> Any:
 
 def _subset(inv: Any, keep: np.ndarray) -> Any:
     """The invocations selected by ``keep`` (a boolean mask), environments unchanged."""
-    from ._lambda import Invocations
-
     idx = np.flatnonzero(keep)
     return Invocations(
         t=inv.t[idx], request_id=[inv.request_id[i] for i in idx], env=inv.env[idx], cold=inv.cold[idx],
@@ -824,8 +819,6 @@ def _subset(inv: Any, keep: np.ndarray) -> Any:
 
 def _merge(parts: list, n: int, t: np.ndarray) -> Any:
     """Invocations of several pools (versions) back in request order."""
-    from ._lambda import Invocations
-
     env = np.full(n, -1, dtype=np.int64)
     cold = np.zeros(n, dtype=bool)
     init = np.full(n, np.nan)

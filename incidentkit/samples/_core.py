@@ -4,7 +4,7 @@ A generator builds one :class:`~incidentkit.samples.Sample` with a :class:`Build
 traffic with :meth:`Builder.arrivals`, renders log lines with :mod:`._formats`, adds log
 events (:meth:`Builder.log`), metric datapoints aggregated from the same simulated requests
 (:meth:`Builder.metric_series`), CloudTrail records (:meth:`Builder.cloudtrail`, turned into
-the change timeline by :func:`incidentkit.changes.parse_cloudtrail_records`, exactly as the
+the change timeline by :func:`incidentkit.fetch.changes.parse_cloudtrail_records`, exactly as the
 kit reads a trail) and describe-call settings (:meth:`Builder.settings`).
 
 Times inside the generators are float epoch **seconds** (numpy ``float64``); frames get
@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .. import schema
+from ..fetch.changes import parse_cloudtrail_records
 from ..window import Window
 
 __all__ = [
@@ -59,9 +60,9 @@ TARGET_HEALTH_COLUMNS = (
     "timestamp", "target_group_arn", "target_id", "port", "availability_zone", "state", "reason", "description",
 )
 #: Columns of ``health["route53_checkers"]``: GetHealthCheckStatus observations, one per checker and poll
-#: (names as in :data:`incidentkit.health.FRAME_COLUMNS`; ``timestamp`` = ``checked_at``).
+#: (names as in :data:`incidentkit.fetch.health.FRAME_COLUMNS`; ``timestamp`` = ``checked_at``).
 ROUTE53_CHECKER_COLUMNS = ("timestamp", "health_check_id", "region", "checker_ip", "checked_at", "status", "healthy")
-#: Columns of ``health["ecs_events"]``: DescribeServices ``events`` (as :mod:`incidentkit.health` names them).
+#: Columns of ``health["ecs_events"]``: DescribeServices ``events`` (as :mod:`incidentkit.fetch.health` names them).
 ECS_EVENT_COLUMNS = ("timestamp", "cluster", "service", "message")
 
 _NS = 1_000_000_000
@@ -369,7 +370,7 @@ class Builder:
     # ---- metrics -----------------------------------------------------------------------
 
     def metric(self, query: Any, t: np.ndarray, values: np.ndarray, *, drop_zero: bool = False) -> None:
-        """Add datapoints of one metric query (a :class:`incidentkit.metrics.MetricQuery`).
+        """Add datapoints of one metric query (a :class:`incidentkit.fetch.metrics.MetricQuery`).
 
         NaN values are dropped (no datapoint, as CloudWatch returns none for a period
         without data); ``drop_zero`` also drops zeros (metrics CloudWatch only publishes
@@ -556,8 +557,6 @@ class Builder:
 
     def changes_frame(self) -> pd.DataFrame:
         """The change timeline, read from the CloudTrail records the way the kit reads a trail."""
-        from ..changes import parse_cloudtrail_records
-
         df = parse_cloudtrail_records(self.trail)
         df = df.reset_index(drop=True)
         df.attrs = {}
@@ -639,6 +638,73 @@ UA_BOTO3 = "Boto3/1.34.144 md/Botocore#1.34.144 ua/2.0 os/linux#5.10.219-208.866
 UA_TERRAFORM = "APN/1.0 HashiCorp/1.0 Terraform/1.8.5 (+https://www.terraform.io) terraform-provider-aws/5.58.0 (+https://registry.terraform.io/providers/hashicorp/aws) aws-sdk-go-v2/1.30.1 os/linux lang/go#1.22.4 md/GOOS#linux md/GOARCH#amd64 api/ec2#1.168.0"
 
 
+@dataclass(repr=False)
+class Sample:
+    """The evidence of one sample incident (or healthy window).
+
+    Attributes
+    ----------
+    name:
+        ``"cold-start-tail"``, ``"version-skew-errors"``, ..., ``"healthy-lambda-api"``. Incident
+        samples are named by their finding id, except incident 9 (``"aggressive-health-checks"``);
+        samples of causes beyond the catalogue by their cause (``"oom-after-deploy"``).
+    finding_id:
+        The finding the kit must rank first; ``None`` for a healthy window.
+    incident:
+        Its number in incidents.md (``None`` for a healthy window and for a cause beyond the catalogue).
+    title, description:
+        The story: what was seen, and what it really was.
+    window, baseline:
+        The incident window and a comparison window of the same length before it.
+    parameters:
+        The triage template parameters a user would pass (``log_groups``, ``function_name``,
+        ``load_balancer``, ...), only those that apply.
+    events:
+        Raw log events (:data:`~incidentkit.schema.EVENT_COLUMNS`) of both windows.
+    metrics:
+        Metric datapoints (:data:`~incidentkit.schema.METRIC_COLUMNS`) of both windows.
+    changes:
+        The change timeline (:data:`~incidentkit.schema.CHANGE_COLUMNS`).
+    settings:
+        Configuration as describe calls return it (:data:`~incidentkit.schema.SETTING_COLUMNS`).
+    health:
+        Health-snapshot frames by name (see :data:`incidentkit.samples.HEALTH_FRAMES`); may be empty.
+    history:
+        A longer, coarser metric history before the baseline (the week of 5-minute datapoints
+        :meth:`incidentkit.Investigation.metric_history` reads), when the story needs days to show
+        (a daily job); None otherwise.
+    """
+
+    name: str
+    finding_id: str | None
+    incident: int | None
+    title: str
+    description: str
+    window: Window
+    baseline: Window
+    parameters: dict
+    events: pd.DataFrame
+    metrics: pd.DataFrame
+    changes: pd.DataFrame
+    settings: pd.DataFrame
+    health: dict[str, pd.DataFrame] = field(default_factory=dict)
+    history: pd.DataFrame | None = None
+
+    @property
+    def healthy(self) -> bool:
+        """True for a calibration negative (no finding expected)."""
+        return self.finding_id is None
+
+    def __repr__(self) -> str:
+        kind = (f"incident {self.incident}, finding {self.finding_id!r}" if self.incident
+                else f"beyond the catalogue, finding {self.finding_id!r}" if self.finding_id else "healthy")
+        return (
+            f"Sample({self.name!r}, {kind}, window {self.window}, "
+            f"{len(self.events)} events in {self.events['log_group'].nunique()} log groups, "
+            f"{len(self.metrics)} datapoints, {len(self.changes)} changes, {len(self.settings)} settings)"
+        )
+
+
 def finish(
     b: Builder,
     *,
@@ -650,8 +716,6 @@ def finish(
     history: pd.DataFrame | None = None,
 ) -> Any:
     """Turn a builder into a :class:`~incidentkit.samples.Sample`."""
-    from . import Sample
-
     return Sample(
         name=b.name,
         finding_id=finding_id,

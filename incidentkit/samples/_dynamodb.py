@@ -23,14 +23,15 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from .. import metrics as M
-from ..metric_presets import HISTORY_SPAN_DAYS, history_queries
+from ..fetch import metrics as M
+from ..fetch.metric_presets import HISTORY_SPAN_DAYS, history_queries
 from . import _formats as F
 from ._core import (
     ACCOUNT,
     UA_CONSOLE,
     UA_TERRAFORM,
     Builder,
+    concurrency_per_minute,
     drawer,
     finish,
     hexs,
@@ -41,6 +42,7 @@ from ._core import (
     window,
     xray_ids,
 )
+from ._apis import _lambda_metrics
 from ._lambda import LambdaFunction, platform_json_lines, simulate
 
 _PTEE = (
@@ -377,8 +379,6 @@ def throttling_without_backoff(*, seed: int = 0, scale: float = 1.0) -> Any:
     istart = np.concatenate([j.inv_start for j in (base, inc)])
     ifail = np.concatenate([j.inv_failed for j in (base, inc)])
     dur = (ie - istart) * 1000.0
-    from ._core import concurrency_per_minute
-
     inv_count = per_minute(g, it)
     has = inv_count > 0
     conc = concurrency_per_minute(g, it, ie)
@@ -654,8 +654,6 @@ def scan_read_burst(*, seed: int = 0, scale: float = 1.0) -> Any:
                        {"TableName": table, "Operation": "Scan"}, "Sum", label=f"{table} Scan ReturnedItemCount Sum")
     ok_pages = scan_t[(pg[:, 3] > 0)] if len(pg) else scan_t
     b.metric(rq, g, per_minute(g, ok_pages, np.full(len(ok_pages), 1000.0), "sum"), drop_zero=True)
-    from ._apis import _lambda_metrics
-
     _lambda_metrics(b, api, inv, errors=status >= 500)
 
     # a benign change an hour before, and the configuration
@@ -754,8 +752,6 @@ def healthy_dynamodb_batch(*, seed: int = 0, scale: float = 1.0) -> Any:
     ie = np.concatenate([j.inv_end for j in jobs])
     ist = np.concatenate([j.inv_start for j in jobs])
     dur = (ie - ist) * 1000.0
-    from ._core import concurrency_per_minute
-
     cnt = per_minute(g, it)
     conc = concurrency_per_minute(g, it, ie)
     b.metric_series(M.lambda_function(fn.name, region=b.region), {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
 
-from ..metrics import MetricQuery, make_id
+from ..fetch.metric_query import MetricQuery, make_id
 from ._core import Builder, hexs, per_minute
 
 __all__ = ["Task", "rolling_deploy", "steady_tasks", "assign_tasks", "task_streams", "ecs_service_metrics"]

@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .. import metrics as M
+from ..fetch import metrics as M
 from . import _formats as F
 from ._core import TARGET_HEALTH_COLUMNS, Builder, hexs, per_minute
 

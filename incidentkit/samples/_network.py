@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import metrics as M
+from ..fetch import metrics as M
 from . import _formats as F
 from ._alb import CHECKERS, _alb_ingest_delay, _arns, _checker_rows, _clients, _lb_settings, _tg_settings
 from ._apis import _routes, _users

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import metrics as M
+from ..fetch import metrics as M
 from . import _formats as F
+from ._apis import _routes
 from ._core import (
     ACCOUNT,
     UA_CLI,
@@ -81,8 +82,6 @@ def connection_pool_leak(*, seed: int = 0, scale: float = 1.0) -> Any:
 
     t = b.arrivals(lambda s: 0.72 + 0.1 * np.sin(s / 2100.0))
     n = len(t)
-    from ._apis import _routes
-
     r = _routes(b, _BILLING, n)
     slot = rng.integers(0, 3, n)
     new_ver = t >= deploy + 40 + slot * 25  # the rolling deploy replaces the tasks one by one
@@ -274,8 +273,6 @@ def healthy_rds_app(*, seed: int = 0, scale: float = 1.0) -> Any:
     tasks_old, tasks_new = hexs(rng, 2, 32), hexs(rng, 2, 32)
     t = b.arrivals(lambda s: 0.9 + 0.35 * np.sin((s - b.t_baseline[0]) / 3000.0))
     n = len(t)
-    from ._apis import _routes
-
     r = _routes(b, _LEDGER, n)
     slot = rng.integers(0, 2, n)
     new_ver = t >= deploy + 60 + slot * 45

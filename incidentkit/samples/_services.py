@@ -245,6 +245,10 @@ def healthy_ecs_deploy(*, seed: int = 0, scale: float = 1.0) -> Any:
     ver = np.array([tasks[k].version for k in task], dtype=object)
     latency = lognormal(rng, r["median_ms"], 0.45, n)
     latency[scan] = rng.uniform(0.4, 2.0, int(scan.sum()))
+    # cold starts: each new task's first requests pay for loading modules and opening the Mongo pool
+    start_of = np.array([tasks[k].start for k in task])
+    cold = np.isfinite(start_of) & (t - start_of < 8.0) & ~scan
+    latency[cold] += rng.uniform(300, 1100, int(cold.sum()))
     status = np.full(n, 200)
     status[scan] = 404
     status[(r["route"] == "GET /v1/profiles/{id}") & ~scan & (rng.random(n) < 0.015)] = 404
@@ -284,7 +288,8 @@ def healthy_ecs_deploy(*, seed: int = 0, scale: float = 1.0) -> Any:
     return finish(
         b, finding_id=None, incident=None, title="healthy Node.js service on ECS: a routine deploy, scanners' 404s",
         description="""An hour of the profile service (Node.js 20, pino-http) with a routine rolling deploy of 7.3.0 at
-        11:32, scanners probing admin pages (a steady 4 % of requests answered 404), expired sessions (401), write
-        conflicts answered 500 at 0.2 %, and one new but rare error of the new version. Nothing here is an incident.""",
+        11:32 (each new task's first requests slow while it warms up), scanners probing admin pages (a steady 4 % of
+        requests answered 404), expired sessions (401), write conflicts answered 500 at 0.2 %, and one new but rare
+        error of the new version. Nothing here is an incident.""",
         parameters={"log_groups": [group], "ecs_cluster": cluster, "ecs_service": service, "region": b.region},
     )

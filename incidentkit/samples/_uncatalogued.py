@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import metrics as M
+from ..fetch import metrics as M
 from . import _formats as F
 from ._apis import _apigw_metrics, _lambda_metrics, _merge, _ms_text, _routes, _users
 from ._core import ACCOUNT, UA_BOTO3, UA_CLI, Builder, b64ids, finish, hexs, lognormal, role_identity, uuid4s, window

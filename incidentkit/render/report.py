@@ -42,6 +42,7 @@ from .theme import SEVERITY_COLORS
 
 __all__ = [
     "MIME",
+    "signatures_view",
     "SEVERITY_COLORS",
     "findings_html",
     "findings_text",
@@ -705,6 +706,47 @@ def moved_metrics(metrics: Any, *, window: Any, baseline: Any = None, limit: int
         moved[levels] = moved[levels].astype("float64").round(2)  # a reading table, not six decimals
     subset = metrics[metrics["query_id"].isin(ids)]
     return subset, moved
+
+
+def signatures_view(signatures: Any, *, limit: int = 12) -> Any:
+    """"What is new in the logs" for reading: each error-line template (new first, then grown, then
+    the most frequent), what it is against the baseline, its counts and a masked example line.
+
+    Every cell is text in a :class:`Table` (escaped); a note when the window has no error line.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> sig = pd.DataFrame({"template": ["<b>boom</b> <NUM>"], "count": [3], "baseline_count": [0], "new": [True],
+    ...                     "grown": [False], "growth": [None], "share_of_errors": [1.0], "example": ["<b>boom</b> 7"]})
+    >>> html = signatures_view(sig)._repr_html_()
+    >>> "&lt;b&gt;boom&lt;/b&gt;" in html and "new" in html and "<b>boom" not in html
+    True
+    """
+    import pandas as pd
+
+    if signatures is None or len(signatures) == 0:
+        return note("No error lines in the incident window: nothing new in the logs.")
+    df = signatures.head(limit)
+
+    def status(row: Any) -> str:
+        if row.get("new") is True or (not pd.isna(row.get("new")) and bool(row.get("new"))):
+            return "new"
+        if not pd.isna(row.get("grown")) and bool(row.get("grown")):
+            growth = row.get("growth")
+            return f"grown {float(growth):.1f}x" if growth is not None and not pd.isna(growth) else "grown"
+        return "as before" if not pd.isna(row.get("new")) else "no baseline"
+
+    out = pd.DataFrame({
+        "signature": df["template"].astype("string"),
+        "against the baseline": [status(r) for _, r in df.iterrows()],
+        "count": df["count"],
+        "baseline count": df["baseline_count"] if "baseline_count" in df.columns else pd.NA,
+        "share_of_errors": df["share_of_errors"] if "share_of_errors" in df.columns else pd.NA,
+        "first seen": df["first_seen"] if "first_seen" in df.columns else pd.NaT,
+        "example": df["example"].astype("string") if "example" in df.columns else pd.NA,
+    })
+    return table(out.reset_index(drop=True), limit=limit)
 
 
 def changes_table(changes: Any, *, limit: int = 30) -> Any:

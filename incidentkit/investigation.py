@@ -72,6 +72,7 @@ from ._util import views
 from ._util.fmt import iso as _iso
 from ._util.fmt import source_text
 from .analyses import impact as _impact
+from .analyses.signatures import window_signatures
 from .errors import CREDENTIALS_HINT, from_botocore
 from .evidence import EvidenceBundle, copy_bundle, frame_key
 from .fetch import aws
@@ -1094,6 +1095,36 @@ class Investigation:
         got = self._s3_logs_frame(self._window(window))
         return got[1] if got is not None else batches.empty()
 
+    def _own_signatures(self) -> pd.DataFrame | None:
+        """The error signatures of the logs just collected (see :meth:`signatures`); None without logs."""
+        logs, base = self._evidence.get("logs"), self._evidence.get("baseline logs")
+        if not logs:
+            return None
+        return window_signatures(
+            logs[1], base[1] if base else None,
+            self._requests_of(*logs) if len(logs[1]) else None,
+            self._requests_of(*base) if base and len(base[1]) else None,
+            window=self.window, baseline_window=self.baseline if base else None)
+
+    def signatures(self) -> pd.DataFrame:
+        """What is new in the logs: the message templates of the error lines of the incident window,
+        new ones first, then those that grew against the baseline window (with a masked example line).
+
+        A collect step like the logs (see :meth:`collect`): computed once from the investigation's
+        own logs, kept with its evidence, and what the ``error-spike`` finding reads — so the
+        findings stay a pure function of the evidence. Columns:
+        :data:`incidentkit.analyses.signatures.SIGNATURE_COLUMNS`.
+
+        Example
+        -------
+        >>> Investigation.sample("oom-after-deploy").signatures()[["template", "new"]].head(1)  # doctest: +SKIP
+        """
+        evidence = self._own_evidence()
+        if "signatures" not in evidence:
+            self.collect(metrics=False, changes=False, health=False)
+        found = evidence.get("signatures")
+        return found if found is not None else window_signatures(None, None)
+
     def _own_metrics(self) -> pd.DataFrame | None:
         """The metrics of the investigation's resources; None when it names none (and the bundle holds none)."""
         if not self._metric_ids() and not (self.offline and self._bundle_frames("metrics", None)):
@@ -1107,6 +1138,7 @@ class Investigation:
             steps.append(("logs", lambda: self._own_logs("incident"), True))
             if self.baseline is not None:
                 steps.append(("baseline logs", lambda: self._own_logs("baseline"), True))
+            steps.append(("signatures", self._own_signatures, False))
         if metrics:
             steps.append(("metrics", self._own_metrics, True))
             steps.append(("metric history", self.metric_history, True))
@@ -1170,6 +1202,7 @@ class Investigation:
             settings=settings,
             health=health,
             resources={k: v for k, v in self.resources.items() if k != "log_groups"},
+            signatures=ev.get("signatures"),
         )
 
     def findings(self, **kwargs: Any) -> Any:

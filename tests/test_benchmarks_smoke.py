@@ -83,3 +83,9 @@ def test_bench_ingest_smoke():
 def test_bench_report_smoke():
     out = _run("bench_report.py", "--copies", "1", "--repeat", "1")
     assert RATIO.search(out) and "to_html with sanitising / without" in out and "sanitize_notebook alone" in out
+
+
+def test_bench_signatures_smoke(tmp_path):
+    out = _run("bench_signatures.py", "--events", "5000", "--repeat", "1", "--json", str(tmp_path / "g.json"))
+    assert re.search(r"ratio: mining the error lines / parsing the window = ", out)
+    assert re.search(r"over [\d,]+ error lines -> [1-9]\d* signatures", out)  # the synthetic window's errors are mined

@@ -55,6 +55,7 @@ from .story import (
     moved_metrics,
     note,
     settings_table,
+    signatures_view,
     traffic_note,
 )
 from .table import TABLE_ROWS, Table, table
@@ -67,6 +68,7 @@ extract = read_results
 
 __all__ = [
     "MIME",
+    "signatures_view",
     "SEVERITY_COLORS",
     "findings_html",
     "findings_text",

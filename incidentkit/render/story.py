@@ -25,8 +25,9 @@ from ..fetch.changes import normalize_event_name
 from ..masking import mask_text
 from .cards import data_quality_html
 from .results import data_quality
+from .table import table
 
-__all__ = ["note", "moved_metrics", "changes_table", "traffic_note", "latency_note", "data_quality_view", "metrics_named", "settings_table"]
+__all__ = ["note", "moved_metrics", "changes_table", "signatures_view", "traffic_note", "latency_note", "data_quality_view", "metrics_named", "settings_table"]
 
 # -- helpers the templates use to tell the story ----------------------------------------------
 
@@ -72,6 +73,55 @@ def moved_metrics(metrics: Any, *, window: Any, baseline: Any = None, limit: int
         moved[levels] = moved[levels].astype("float64").round(2)  # a reading table, not six decimals
     subset = metrics[metrics["query_id"].isin(ids)]
     return subset, moved
+
+
+def _signature_status(row: Mapping[str, Any]) -> str:
+    """``new``, ``grown 3.2x``, ``as before`` or ``no baseline`` (a row of the signatures frame)."""
+    import pandas as pd
+
+    new, grown, growth = row.get("new"), row.get("grown"), row.get("growth")
+    if not pd.isna(new) and bool(new):
+        return "new"
+    if not pd.isna(grown) and bool(grown):
+        return f"grown {float(growth):.1f}x" if growth is not None and not pd.isna(growth) else "grown"
+    return "as before" if not pd.isna(new) else "no baseline"
+
+
+def signatures_view(signatures: Any, *, limit: int = 12) -> Any:
+    """"What is new in the logs" for reading: each error-line template (new first, then grown, then
+    the most frequent), what it is against the baseline, its counts and a masked example line.
+
+    Every cell is text in a :class:`~incidentkit.render.table.Table` (escaped); a note when the
+    window has no error line.
+
+    Example
+    -------
+    >>> import pandas as pd
+    >>> sig = pd.DataFrame({"template": ["<b>boom</b> <NUM>"], "count": [3], "baseline_count": [0], "new": [True],
+    ...                     "grown": [False], "growth": [None], "share_of_errors": [1.0], "example": ["<b>boom</b> 7"]})
+    >>> html = signatures_view(sig)._repr_html_()
+    >>> "&lt;b&gt;boom&lt;/b&gt;" in html and "new" in html and "<b>boom" not in html
+    True
+    """
+    import pandas as pd
+
+    if signatures is None or len(signatures) == 0:
+        return note("No error lines in the incident window: nothing new in the logs.")
+    df = signatures.head(limit)
+
+    def column(name: str, missing: Any = pd.NA) -> Any:
+        return df[name] if name in df.columns else missing
+
+    out = pd.DataFrame({
+        "signature": df["template"].astype("string"),
+        "against the baseline": [_signature_status(r) for r in df.to_dict("records")],
+        "count": df["count"],
+        "baseline count": column("baseline_count"),
+        "share_of_errors": column("share_of_errors"),
+        "first seen": column("first_seen", pd.NaT),
+        "example": column("example"),
+    })
+    return table(out.reset_index(drop=True), limit=limit)
 
 
 def changes_table(changes: Any, *, limit: int = 30) -> Any:

@@ -10,12 +10,16 @@ log streams only.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
+
 import numpy as np
 
 from ..fetch.metric_query import MetricQuery, make_id
+from ._apis import _routes
 from ._core import Builder, hexs, per_minute
 
-__all__ = ["Task", "rolling_deploy", "steady_tasks", "assign_tasks", "task_streams", "ecs_service_metrics"]
+__all__ = ["Task", "rolling_deploy", "steady_tasks", "assign_tasks", "task_streams", "ecs_service_metrics", "ecs_requests",
+           "ecs_parameters"]
 
 _FOREVER = float("inf")
 
@@ -78,3 +82,17 @@ def ecs_service_metrics(b: Builder, cluster: str, service: str, t: np.ndarray, w
             query = MetricQuery(id=make_id("ecs", f"{cluster}_{service}", name, stat), namespace="AWS/ECS", metric_name=name,
                                 dimensions=dims, stat=stat, period=60, label=f"{service} {name} {stat}", region=b.region)
             b.metric(query, g, np.round(v, 2))
+
+
+def ecs_requests(b: Builder, routes: list[dict[str, Any]], rate: Callable[[np.ndarray], np.ndarray],
+                 tasks: list[Task]) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Requests arriving at ``rate`` (per second, of the second), their routes, the task serving each and its version."""
+    t = b.arrivals(rate)
+    r = _routes(b, routes, len(t))
+    task = assign_tasks(b, t, tasks)
+    return t, r, task, np.array([tasks[k].version for k in task], dtype=object)
+
+
+def ecs_parameters(b: Builder, cluster: str, service: str) -> dict[str, Any]:
+    """The triage parameters of an ECS service sample: its awslogs group (``/ecs/<service>``), cluster, service, region."""
+    return {"log_groups": [f"/ecs/{service}"], "ecs_cluster": cluster, "ecs_service": service, "region": b.region}

@@ -16,7 +16,8 @@ import numpy as np
 from . import _formats as F
 from ._apis import _routes, _users
 from ._core import ACCOUNT, UA_CLI, Builder, finish, ip_pool, lognormal, role_identity, uuid4s, window
-from ._ecs import Task, assign_tasks, ecs_service_metrics, rolling_deploy, steady_tasks, task_streams
+from ._ecs import (Task, assign_tasks, ecs_parameters, ecs_requests, ecs_service_metrics, rolling_deploy, steady_tasks,
+                   task_streams)
 
 __all__ = ["dependency_timeout", "slow_code_path", "healthy_ecs_deploy"]
 
@@ -123,7 +124,7 @@ def dependency_timeout(*, seed: int = 0, scale: float = 1.0) -> Any:
         under a 3-second timeout. From 09:17 the partner degrades: more and more of those calls time out and POST /v2/quotes
         answers 504, while reading quotes and products, which never call the partner, is untouched. Nothing changed on the
         service itself; the cause is outside the account.""",
-        parameters={"log_groups": [group], "ecs_cluster": cluster, "ecs_service": service, "region": b.region},
+        parameters=ecs_parameters(b, cluster, service),
     )
 
 
@@ -157,11 +158,8 @@ def slow_code_path(*, seed: int = 0, scale: float = 1.0) -> Any:
     group = f"/ecs/{service}"
     deploy = b.at("2026-09-09T16:05:40Z")
     tasks = rolling_deploy(b, service, old=("3.13.2", 3), new=("3.14.0", 3), start=deploy + 55, every=60.0)
-    t = b.arrivals(lambda s: 4.0 + 0.5 * np.sin(s / 1500.0))
+    t, r, task, ver = ecs_requests(b, _SEARCH_ROUTES, lambda s: 4.0 + 0.5 * np.sin(s / 1500.0), tasks)
     n = len(t)
-    r = _routes(b, _SEARCH_ROUTES, n)
-    task = assign_tasks(b, t, tasks)
-    ver = np.array([tasks[k].version for k in task], dtype=object)
     latency = lognormal(rng, r["median_ms"], 0.45, n)
     search = r["route"] == "GET /v1/search"
     facets = rng.integers(4, 40, n)
@@ -204,7 +202,7 @@ def slow_code_path(*, seed: int = 0, scale: float = 1.0) -> Any:
         description="""The catalog search service (Go 1.22, zap) rolls out version 3.14.0 from 16:06. The new version loads
         search facets with one query each instead of one batched query, so GET /v1/search takes hundreds of milliseconds
         more, growing with the number of facets, while nothing fails and the other routes keep their speed.""",
-        parameters={"log_groups": [group], "ecs_cluster": cluster, "ecs_service": service, "region": b.region},
+        parameters=ecs_parameters(b, cluster, service),
     )
 
 
@@ -291,5 +289,5 @@ def healthy_ecs_deploy(*, seed: int = 0, scale: float = 1.0) -> Any:
         11:32 (each new task's first requests slow while it warms up), scanners probing admin pages (a steady 4 % of
         requests answered 404), expired sessions (401), write conflicts answered 500 at 0.2 %, and one new but rare
         error of the new version. Nothing here is an incident.""",
-        parameters={"log_groups": [group], "ecs_cluster": cluster, "ecs_service": service, "region": b.region},
+        parameters=ecs_parameters(b, cluster, service),
     )

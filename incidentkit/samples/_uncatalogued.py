@@ -19,7 +19,7 @@ from ..fetch import metrics as M
 from . import _formats as F
 from ._apis import _apigw_metrics, _lambda_metrics, _merge, _ms_text, _routes, _users
 from ._core import ACCOUNT, UA_BOTO3, UA_CLI, Builder, b64ids, finish, hexs, lognormal, role_identity, uuid4s, window
-from ._ecs import assign_tasks, ecs_service_metrics, rolling_deploy, task_streams
+from ._ecs import ecs_parameters, ecs_requests, ecs_service_metrics, rolling_deploy, task_streams
 from ._lambda import LambdaFunction, platform_text_lines, simulate
 
 __all__ = ["oom_after_deploy", "missing_config_key"]
@@ -178,11 +178,8 @@ def missing_config_key(*, seed: int = 0, scale: float = 1.0) -> Any:
     group = f"/ecs/{service}"
     deploy = b.at("2026-08-04T10:14:20Z")
     tasks = rolling_deploy(b, service, old=("2.13.4", 4), new=("2.14.0", 4), start=deploy + 70, every=75.0)
-    t = b.arrivals(lambda s: 2.2 + 0.3 * np.sin(s / 1300.0))
+    t, r, task, ver = ecs_requests(b, _BILLING_ROUTES, lambda s: 2.2 + 0.3 * np.sin(s / 1300.0), tasks)
     n = len(t)
-    r = _routes(b, _BILLING_ROUTES, n)
-    task = assign_tasks(b, t, tasks)
-    ver = np.array([tasks[k].version for k in task], dtype=object)
     proc = lognormal(rng, r["median_ms"], 0.45, n)
     status = np.full(n, 200)
     status[(r["route"] == "GET /api/invoices/{id}") & (rng.random(n) < 0.02)] = 404
@@ -214,7 +211,7 @@ def missing_config_key(*, seed: int = 0, scale: float = 1.0) -> Any:
         10:15. The new version reads billing.tax.endpoint when an invoice is finalised, but the key was never added to
         the task definition's environment: every POST /api/invoices/{id}/finalize served by a new task fails with
         IllegalStateException, while every other route works. Rolling the deploy back, or adding the key, ends it.""",
-        parameters={"log_groups": [group], "ecs_cluster": cluster, "ecs_service": service, "region": b.region},
+        parameters=ecs_parameters(b, cluster, service),
     )
 
 

@@ -106,12 +106,27 @@ def _inline_code(escaped: str) -> str:
     return _CODE_SPAN.sub(r"<code>\1</code>", escaped)
 
 
+def _records_text(values: Sequence[Any]) -> str:
+    """A list of records (a generic finding's ``signatures``, ``concentrated_in``) one per line:
+    ``template: Runtime exited …, count: 78, new: True``; each value formatted by its key."""
+    def one(x: Any) -> str:
+        if isinstance(x, Mapping):
+            return ", ".join(f"{k}: {_fmt(v, str(k))}" for k, v in x.items())
+        return str(_fmt(x, ""))
+
+    return "\n".join(one(x) for x in values)
+
+
 def _evidence_rows(items: Sequence[tuple[str, Any]], name_width: int) -> str:
-    return "".join(
-        f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap;text-align:left;min-width:{name_width}ch">{_e(k)}</td>'
-        f'<td style="padding:2px 0;font-variant-numeric:tabular-nums;font-weight:600;white-space:nowrap">{_e(_fmt(v, k))}</td></tr>'
-        for k, v in items
-    )
+    rows = []
+    for k, v in items:
+        if isinstance(v, (list, tuple)):  # records wrap, one a line, instead of widening the card
+            value = f'<td style="padding:2px 0;font-weight:600;white-space:pre-line;max-width:90ch">{_e(_records_text(v))}</td>'
+        else:
+            value = f'<td style="padding:2px 0;font-variant-numeric:tabular-nums;font-weight:600;white-space:nowrap">{_e(_fmt(v, k))}</td>'
+        rows.append(f'<tr><td style="padding:2px 12px 2px 0;color:#475569;white-space:nowrap;text-align:left;'
+                    f'min-width:{name_width}ch;vertical-align:top">{_e(k)}</td>{value}</tr>')
+    return "".join(rows)
 
 
 def _evidence_html(ev: Mapping[str, Any]) -> str:

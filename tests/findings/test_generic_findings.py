@@ -14,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from incidentkit import Investigation, samples
 from incidentkit import parse as parsers
 from incidentkit.findings.detectors import error_spike, latency_regression
 from incidentkit.findings.model import Inputs
@@ -131,6 +132,10 @@ def test_error_spike_names_the_onset_the_new_message_and_the_route(fmt: str) -> 
     assert f.evidence["concentrated_value"].endswith("/v1/export")
     assert f.summary.startswith("From 14:2") and "(new; 0 in the baseline)" in f.summary
     assert f.severity in SERIOUS
+    # design.md's evidence keys of error-spike, with its lists of records
+    assert {"onset", "error_rate_before", "error_rate_after", "signatures", "concentrated_in", "related_changes"} <= set(f.evidence)
+    assert {"template", "count", "new"} <= set(f.evidence["signatures"][0])
+    assert {"dimension", "value", "share_of_errors", "share_of_traffic"} <= set(f.evidence["concentrated_in"][0])
 
 
 @pytest.mark.parametrize("fmt", ["pino", "logrus"])
@@ -141,6 +146,9 @@ def test_latency_regression_names_the_onset_and_the_route(fmt: str) -> None:
     assert abs(pd.Timestamp(f.onset) - (T0 + pd.Timedelta(seconds=onset))) <= pd.Timedelta(minutes=3)
     assert f.evidence["concentrated_value"].endswith("/v1/catalog")
     assert f.evidence["p99_after_ms"] > f.evidence["p99_before_ms"]
+    assert {"onset", "p50_before_ms", "p50_after_ms", "p99_before_ms", "p99_after_ms", "concentrated_in",
+            "related_changes"} <= set(f.evidence)  # design.md's keys
+    assert f.evidence["value_p99_after_ms"] > f.evidence["value_p99_before_ms"] and "its P99" in f.title
 
 
 def test_measure_judge_explain_compose_to_detect() -> None:
@@ -173,3 +181,17 @@ def test_healthy_traffic_raises_nothing_serious(seed, fmt, error_rate, scanner_s
     story = Story(seed=seed, fmt=fmt, error_rate=error_rate, scanner_share=scanner_share, deploy_at=deploy_at,
                   cold_starts=cold_starts, rate=rate)
     assert _serious(build(story)) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", samples.names(healthy=True))
+def test_every_healthy_sample_stays_below_medium(name: str) -> None:
+    """The bundled healthy windows (Lambda, ALB, DynamoDB, RDS and ECS services; deploys, cold starts, scanners,
+    throttles, a steady trickle of errors) raise no generic finding at medium or above."""
+    inv = Investigation.sample(name)
+    try:
+        found = detect(inv.inputs(), only=[error_spike.ID, latency_regression.ID])
+    finally:
+        inv.close()
+    assert not found.errors, found.errors
+    assert [(f.id, f.severity, f.title) for f in found if f.severity in SERIOUS] == []

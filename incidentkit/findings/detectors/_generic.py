@@ -42,7 +42,7 @@ from ...analyses.signatures import error_lines, line_templates
 
 __all__ = ["Verdict", "Traffic", "traffic", "sides", "where", "top_where", "with_method", "related", "severity",
            "confidence", "shift_evidence", "where_evidence", "related_list_evidence", "value_label", "was", "code",
-           "change_clause", "GENERIC_CHANGES", "CHANGE_CONFIDENCE"]
+           "change_clause", "headline_first", "HEADLINE_KEYS", "GENERIC_CHANGES", "CHANGE_CONFIDENCE"]
 
 #: Base confidence of a generic finding: it says where and when, not why.
 BASE_CONFIDENCE = 0.4
@@ -216,6 +216,28 @@ def related_list_evidence(found: list[dict[str, Any]]) -> dict[str, Any]:
     return ev
 
 
+#: Evidence keys a reader wants first (a report card opens with them): when, where, what, how much, the change.
+HEADLINE_KEYS = ("onset", "concentrated_dimension", "concentrated_value", "value_bad_share", "value_bad_share_before",
+                 "value_p50_before_ms", "value_p50_after_ms", "value_p99_before_ms", "value_p99_after_ms",
+                 "share_of_errors", "share_of_traffic", "signature", "signature_new", "signature_count",
+                 "signature_baseline_count", "signature_growth", "error_rate_before", "error_rate_after",
+                 "share_of_requests_failing", "p50_before_ms", "p50_after_ms", "p99_before_ms", "p99_after_ms",
+                 "slow_share_before", "slow_share_after", "share_of_requests_slow", "p_value", "change", "change_at",
+                 "change_resource", "change_lead_s")
+
+
+def headline_first(ev: dict[str, Any]) -> dict[str, Any]:
+    """``ev`` with :data:`HEADLINE_KEYS` first, in that order, then the rest as they came.
+
+    Example
+    -------
+    >>> list(headline_first({"bin_s": 60, "p_value": 0.001, "onset": "14:02"}))
+    ['onset', 'p_value', 'bin_s']
+    """
+    first = {k: ev[k] for k in HEADLINE_KEYS if k in ev}
+    return {**first, **{k: v for k, v in ev.items() if k not in first}}
+
+
 def value_label(top: pd.Series) -> str:
     """``POST /v1/export`` in backticks, ``app version `2.1` ``, ``function `export-fn` ``, ..."""
     dim, value = str(top["dimension"]), str(top.get("label", top["value"]))
@@ -226,8 +248,8 @@ def value_label(top: pd.Series) -> str:
 
 
 def was(share: Any) -> str:
-    """``1.8%`` of the requests before, or ``no request`` when this value had no request before the onset."""
-    return "no request" if share is None or pd.isna(share) else pct(share, 1)
+    """``1.8% before``, or ``no request before`` when this value had no request before the onset."""
+    return "no request before" if share is None or pd.isna(share) else f"{pct(share, 1)} before"
 
 
 def code(text: str) -> str:

@@ -150,7 +150,7 @@ def _evidence(m: ErrorMeasures) -> dict[str, Any]:
     if s.last_bad is not None:
         ev["errors_until"] = iso_z(s.last_bad)
     ev.update(g.related_list_evidence(m.related))
-    return ev
+    return g.headline_first(ev)
 
 
 def explain(m: ErrorMeasures, verdict: g.Verdict, inputs: Inputs | None = None) -> Finding:
@@ -171,8 +171,11 @@ def explain(m: ErrorMeasures, verdict: g.Verdict, inputs: Inputs | None = None) 
     else:
         summary = (f"From {when} UTC, {pct(s.after_share, 1)} of requests {failing}{change}, against "
                    f"{pct(s.before_share, 1)} before: {overall}.")
-    place = f" in {g.value_label(top)}" if top is not None else ""
-    title = f"Errors rose from {when} UTC{place}: {pct(s.after_share, 1)} of requests failing (was {pct(s.before_share, 1)})"
+    if top is not None:
+        title = (f"Errors rose from {when} UTC in {g.value_label(top)}: {pct(top['bad_share'], 0)} of its requests failing "
+                 f"({g.was(top['bad_share_before'])})")
+    else:
+        title = f"Errors rose from {when} UTC: {pct(s.after_share, 1)} of requests failing (was {pct(s.before_share, 1)})"
     return Finding(id=ID, title=title, severity=verdict.severity, summary=summary, evidence=ev,
                    remediation=_remediation(m), confidence=verdict.confidence, related_changes=m.related,
                    onset=iso_z(s.onset))

@@ -119,8 +119,20 @@ def _evidence(m: LatencyMeasures) -> dict[str, Any]:
     ev.update({"slow_threshold_ms": m.threshold_ms, "share_of_requests_slow": s.excess_share,
                "failed_share_of_slow": m.failed_share_of_slow})
     ev.update(g.where_evidence(m.top, m.where))
+    if m.top is not None:  # the place's own percentiles: the overall ones dilute a regression of one route
+        ev["value_p50_before_ms"], ev["value_p99_before_ms"] = _quantiles(_latency_of(m.before, m.top))
+        ev["value_p50_after_ms"], ev["value_p99_after_ms"] = _quantiles(_latency_of(m.after, m.top))
     ev.update(g.related_list_evidence(m.related))
-    return ev
+    return g.headline_first(ev)
+
+
+def _latency_of(rows: pd.DataFrame, top: pd.Series) -> pd.Series:
+    """The latencies of the requests that carry the top value of its dimension."""
+    dim = str(top["dimension"])
+    if dim not in rows.columns:
+        return pd.Series([], dtype=float)
+    hit = (rows[dim].astype("string") == str(top["value"])).fillna(False).to_numpy(dtype=bool)
+    return pd.to_numeric(rows.loc[hit, "latency_ms"], errors="coerce")
 
 
 def explain(m: LatencyMeasures, verdict: g.Verdict, inputs: Inputs | None = None) -> Finding:
@@ -128,18 +140,27 @@ def explain(m: LatencyMeasures, verdict: g.Verdict, inputs: Inputs | None = None
     s, top, ev = m.shift, m.top, _evidence(m)
     p50_b, p50_a, p99_b, p99_a = ev["p50_before_ms"], ev["p50_after_ms"], ev["p99_before_ms"], ev["p99_after_ms"]
     when = s.onset.strftime("%H:%M")
-    place = f" in {g.value_label(top)}" if top is not None else ""
-    title = f"Latency rose from {when} UTC{place}: P99 {fmt_ms(p99_b)} → {fmt_ms(p99_a)}, P50 {fmt_ms(p50_b)} → {fmt_ms(p50_a)}"
+    if top is not None and not pd.isna(ev["value_p99_after_ms"]):
+        title = (f"Latency rose from {when} UTC in {g.value_label(top)}: its P99 {fmt_ms(ev['value_p99_before_ms'])} → "
+                 f"{fmt_ms(ev['value_p99_after_ms'])}, P50 {fmt_ms(ev['value_p50_before_ms'])} → {fmt_ms(ev['value_p50_after_ms'])}")
+    else:
+        title = f"Latency rose from {when} UTC: P99 {fmt_ms(p99_b)} → {fmt_ms(p99_a)}, P50 {fmt_ms(p50_b)} → {fmt_ms(p50_a)}"
     change = g.change_clause(m.related, m.traffic.window)
     if top is not None:
         lead = (f"From {when} UTC, {pct(top['bad_share'], 0)} of {g.value_label(top)} requests are slower than the "
-                f"baseline's P99 of {fmt_ms(m.threshold_ms)} ({g.was(top['bad_share_before'])} before){change}. They hold "
+                f"baseline's P99 of {fmt_ms(m.threshold_ms)} ({g.was(top['bad_share_before'])}){change}. They hold "
                 f"{pct(top['share_of_errors'], 0)} of the slow requests with {pct(top['share_of_traffic'], 0)} of the traffic.")
     else:
         lead = (f"From {when} UTC, {pct(s.after_share, 1)} of requests are slower than the baseline's P99 of "
                 f"{fmt_ms(m.threshold_ms)} (was {pct(s.before_share, 1)}){change}.")
-    summary = (f"{lead} Overall P50 went from {fmt_ms(p50_b)} to {fmt_ms(p50_a)} and P99 from {fmt_ms(p99_b)} to "
-               f"{fmt_ms(p99_a)} ({fmt_p(s.p_value)} against the baseline's own variation).")
+    overall = (f"P50 went from {fmt_ms(p50_b)} to {fmt_ms(p50_a)} and P99 from {fmt_ms(p99_b)} to {fmt_ms(p99_a)} "
+               f"({fmt_p(s.p_value)} against the baseline's own variation)")
+    if top is not None and not pd.isna(ev["value_p99_after_ms"]):
+        summary = (f"{lead} There the P50 went from {fmt_ms(ev['value_p50_before_ms'])} to {fmt_ms(ev['value_p50_after_ms'])} "
+                   f"and the P99 from {fmt_ms(ev['value_p99_before_ms'])} to {fmt_ms(ev['value_p99_after_ms'])}; overall the "
+                   f"{overall}.")
+    else:
+        summary = f"{lead} Overall {overall}."
     steps = []
     if m.related:
         r = m.related[0]

@@ -15,11 +15,21 @@
    the HTML export (``report.to_html`` of the executed notebook), and papermill's own
    overhead: an empty notebook (a parameters cell and one trivial cell) executed with the
    same kernel manager the runner uses (kernel start + cell dispatch + notebook I/O).
+4. **phases** (issue 17, item 5): the same run once more in this process, each phase of
+   ``runner.run`` timed by wrapping it: bundle copy (re-masked), papermill (kernel start +
+   the cells; the cells' own durations from the executed notebook), findings document,
+   report.ipynb / report.html / postmortem.md / findings.json writes.
+
+The issue-17 target is printed as ``time to findings``: the run's wall time against
+papermill's overhead on an empty notebook plus ``parsers.parse`` of the same events,
+both measured in this invocation (<= 3x).
 
 Usage::
 
     python benchmarks/bench_run.py --events 1000000
     python benchmarks/bench_run.py --events 2000            # smoke size
+    python benchmarks/bench_run.py --events 1000000 --keep /tmp/b   # then reuse it:
+    python benchmarks/bench_run.py --bundle /tmp/b/evidence
 """
 
 from __future__ import annotations
@@ -146,11 +156,51 @@ def cell_times(notebook: Path) -> list[tuple[int, str, float]]:
     return out
 
 
+def phases(bundle: Path, out: Path) -> dict[str, float]:
+    """``runner.run`` of triage on ``bundle`` in this process, each phase timed by wrapping the
+    function that does it (the kernel runs the cells in its own process)."""
+    from incidentkit.render import report
+    from incidentkit.run import runner
+
+    t: dict[str, float] = {}
+    wrapped = [(runner, "copy_bundle", "bundle copy (sha256 check + masking + Parquet write)"),
+               (report, "extract", "findings document (extract + findings_document)"),
+               (report, "findings_document", "findings document (extract + findings_document)"),
+               (report, "write_notebook", "write report.ipynb"), (report, "write_html", "HTML export + write report.html"),
+               (report, "write_postmortem", "write postmortem.md"), (report, "write_json", "write findings.json")]  # fmt: skip
+    import papermill
+
+    wrapped.append((papermill, "execute_notebook", "papermill (kernel start + cells + masked saves)"))
+    saved = [(mod, name, getattr(mod, name)) for mod, name, _ in wrapped]
+
+    def timer(fn: Any, key: str) -> Any:
+        def call(*a: Any, **k: Any) -> Any:
+            with C.timed(t, key):
+                return fn(*a, **k)
+
+        return call
+
+    try:
+        for mod, name, key in wrapped:
+            setattr(mod, name, timer(getattr(mod, name), key))
+        with C.timed(t, "whole run (in process)"):
+            result = runner.run("triage", {}, out=out, evidence=bundle, offline=True, progress=False)
+    finally:
+        for mod, name, fn in saved:
+            setattr(mod, name, fn)
+    cells = cell_times(result.notebook)
+    t["  cells (papermill durations)"] = sum(d for _, _, d in cells if not math.isnan(d))
+    t["  kernel start, dispatch and masked saves"] = t["papermill (kernel start + cells + masked saves)"] - t["  cells (papermill durations)"]
+    return t
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=2, help="rounds of the empty papermill notebook")
     ap.add_argument("--keep", help="keep the bundle and the run folder here")
+    ap.add_argument("--bundle", help="an evidence bundle recorded by an earlier --keep run (skips the recording)")
+    ap.add_argument("--no-phases", action="store_true", help="skip the in-process run timed phase by phase")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args(argv)
     C.quiet_aws_env()
@@ -159,13 +209,19 @@ def main(argv: list[str] | None = None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     result: dict[str, Any] = {}
     try:
-        rec = record_bundle(args.events, work / "evidence")
+        if args.bundle:
+            evidence = Path(args.bundle)
+            rec = {"events": float("nan"), "record_s": float("nan"), "server_s": float("nan")}
+            print(f"bundle {evidence} (recorded earlier)")
+        else:
+            evidence = work / "evidence"
+            rec = record_bundle(args.events, evidence)
+            print(f"recorded {rec['events']:,} events (incident {rec['incident_events']:,}, baseline {rec['baseline_events']:,}) "
+                  f"with {rec['api_calls']:,} FilterLogEvents calls in {rec['record_s']:.1f}s -> bundle {rec['bundle_mib']:.0f} MiB")  # fmt: skip
         result["record"] = rec
-        print(f"recorded {rec['events']:,} events (incident {rec['incident_events']:,}, baseline {rec['baseline_events']:,}) "
-              f"with {rec['api_calls']:,} FilterLogEvents calls in {rec['record_s']:.1f}s -> bundle {rec['bundle_mib']:.0f} MiB")  # fmt: skip
 
         out = work / "runs"
-        cmd = [sys.executable, "-m", "incidentkit.cli", "run", "triage", "--evidence", str(work / "evidence"), "--offline", "--out", str(out)]
+        cmd = [sys.executable, "-m", "incidentkit.cli", "run", "triage", "--evidence", str(evidence), "--offline", "--out", str(out)]
         exe = shutil.which("incidentkit", path=os.path.dirname(sys.executable))
         if exe:
             cmd = [exe, *cmd[3:]]
@@ -199,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         report.to_html(nb)
         html_s = time.perf_counter() - t
         pm_s = papermill_overhead(work, args.repeat)
-        parts = breakdown(work / "evidence")
+        parts = breakdown(evidence)
         rest = run_s - nb_s - pm_s - html_s
         print("\nbreakdown (seconds):")
         print(f"  fetch (record the bundle through logs.events, synthetic server {rec['server_s']:.1f}s of it): {rec['record_s']:.1f}")
@@ -211,9 +267,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  papermill overhead (empty notebook: kernel start + dispatch, best of {args.repeat}): {pm_s:.1f}")
         print(f"  the rest of the run (CLI start, parameter checks, bundle copy + sha256, findings/postmortem/HTML writes): {rest:.1f}")
         result.update(html_s=html_s, papermill_overhead_s=pm_s, notebook_s=nb_s, parts=parts, rest_s=rest)
+        parse_s = parts["parse (parsers.parse)"]
+        print(C.ratio_line("time to findings: run wall time / (papermill's overhead + parsers.parse of the same events)",
+                           run_s / (pm_s + parse_s), target="<= 3x", ok=run_s / (pm_s + parse_s) <= 3))  # fmt: skip
         print(C.ratio_line("run wall time / papermill's own overhead", run_s / pm_s))
         print(C.ratio_line("run wall time / notebook cells", run_s / nb_s if nb_s else float("nan")))
         print(C.ratio_line("run wall time / fetch (record) time", run_s / rec["record_s"]))
+        if not args.no_phases:
+            ph = phases(evidence, work / "runs-phases")
+            print("\nphases of the same run, in this process (seconds):")
+            for k, v in ph.items():
+                print(f"  {k}: {v:.1f}")
+            result["phases"] = ph
         if args.json:
             with open(args.json, "w") as fh:
                 json.dump(result, fh, indent=2, default=str)

@@ -17,7 +17,9 @@ Frames it understands:
 * a long metrics frame (``Investigation.metrics()``) for :meth:`~IncidentAccessor.timeline`
   and :meth:`~IncidentAccessor.onset`;
 * the change timeline (``Investigation.changes()``) for
-  :meth:`~IncidentAccessor.change_timeline`.
+  :meth:`~IncidentAccessor.change_timeline`;
+* any frame of log lines (raw events with a ``message`` column, or parsed) for
+  :meth:`~IncidentAccessor.signatures`.
 
 Analysis methods return DataFrames; ``plot_*`` methods, :meth:`~IncidentAccessor.timeline`
 and :meth:`~IncidentAccessor.heatmap` return a matplotlib figure
@@ -48,6 +50,7 @@ from . import schema
 from .analyses import compare as _compare
 from .analyses import errors, latency
 from .analyses import onset as _onset
+from .analyses import signatures as _signatures
 from .analyses._common import as_utc, auto_bin, bin_floor, to_timedelta
 from .errors import ParameterError
 from .render.display import ChangeTimeline
@@ -388,6 +391,36 @@ class IncidentAccessor:
         >>> inv.metrics().ik.onset(baseline=inv.baseline, window=inv.window)     # doctest: +SKIP
         """
         return _onset.onset(self._df, **kwargs)
+
+    # -- log lines ----------------------------------------------------------------------------
+
+    def _log_lines(self, df: pd.DataFrame | None, what: str) -> pd.DataFrame | None:
+        """``df`` as parsed log events: parsed as it is, raw events (or a bare ``message`` column) parsed first."""
+        if df is None or is_parsed_logs(df):
+            return df
+        if "message" not in df.columns:
+            raise ParameterError(f"{what} has no 'message' column: give log lines (Investigation.logs(), raw events, "
+                                 "or any frame with a 'message' column and, ideally, a 'timestamp')")
+        return parsers.parse(df)
+
+    def signatures(self, baseline: pd.DataFrame | None = None, *, onset: Any = None, window: Any = None,
+                   baseline_window: Any = None) -> pd.DataFrame:
+        """What is new in these log lines: the message templates of their error lines (variable parts
+        masked, Drain3), new or grown against ``baseline`` (other log lines) or the part before ``onset``
+        — :func:`incidentkit.analyses.signatures.signatures`, rates per request when the lines name them.
+
+        Example
+        -------
+        >>> inv.logs().ik.signatures(inv.logs(window="baseline")).head()      # doctest: +SKIP
+        """
+        logs = self._log_lines(self._df, "the frame")
+        base = self._log_lines(baseline, "baseline") if isinstance(baseline, pd.DataFrame) else None
+        if baseline is not None and base is None:
+            raise ParameterError("baseline must be a DataFrame of log lines (or None)")
+        return _signatures.window_signatures(
+            logs, base, parsers.requests(logs) if len(logs) else None,
+            parsers.requests(base) if base is not None and len(base) else None,
+            window=window, baseline_window=baseline_window, onset=onset)
 
     # -- plots --------------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ from typing import Any, Iterable, Mapping
 import boto3
 import pandas as pd
 
+from . import schema
 from .errors import EvidenceError, ParameterError
 from .evidence import EvidenceBundle
 from .fetch import health
@@ -132,7 +133,7 @@ def recorded(path: str | os.PathLike[str]) -> Recorded:
     try:
         inv = Investigation.open(bundle.path)
         frames = [inv.requests(window="incident")] + ([inv.requests(window="baseline")] if inv.baseline else [])
-        requests = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+        requests = schema.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
         observed = observed_from_frame(requests)
     except (EvidenceError, ParameterError) as exc:  # no log frame, or none with durations
         return Recorded(settings, {}, f"no request durations in the evidence ({' '.join(str(exc).split())})")

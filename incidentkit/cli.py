@@ -35,6 +35,7 @@ from typing import Any, Callable, Sequence
 import click
 
 from . import audit_run, samples
+from ._util.severity import SEVERITIES
 from .errors import BadWindowError, IncidentKitError, ParameterError
 from .fetch import aws, health
 from .findings import audit
@@ -476,7 +477,7 @@ def _session(profile: str | None) -> Any:
 @click.option("--ip-ranges", metavar="FILE_OR_URL", help="AWS ip-ranges.json for the Route 53 checker check (default: shipped copy).")
 @click.option("--evidence", type=_PathArg(file_okay=False, path_type=Path),
               help="Audit the settings recorded in an evidence bundle or run folder instead of reading AWS.")
-@click.option("--fail-on", type=click.Choice(["critical", "high", "medium", "low", "info"]), default="high",
+@click.option("--fail-on", type=click.Choice(list(SEVERITIES)), default="high",
               help="Exit 1 when a result is at least this severe.")
 @click.option("--region", help="AWS region.")
 @click.option("--profile", help="AWS named profile.")

@@ -42,6 +42,7 @@ from typing import Any, Iterator, Mapping
 
 import pandas as pd
 
+from ._util.fmt import now_iso as _now_iso
 from .errors import EvidenceError
 from .evidence_checks import SAFE_NAME, FrameLimits, frame_file, read_frame, read_manifest
 from .masking import mask_frame, mask_obj
@@ -106,10 +107,6 @@ def atomic_write_text(path: str | os.PathLike[str], text: str, *, mode: int = 0o
         except FileNotFoundError:
             pass
         raise
-
-
-def _now_iso() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _jsonable(obj: Any) -> Any:

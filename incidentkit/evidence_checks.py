@@ -42,6 +42,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .errors import EvidenceError, ParameterError
+from .schema import CATEGORY_COLUMNS, as_category
 
 __all__ = [
     "FrameLimits",
@@ -306,6 +307,9 @@ def frame_file(bundle: Path, name: str, entry: Mapping[str, Any]) -> Path:
     return file
 
 
+_DICTIONARY_TEXT = pa.dictionary(pa.int32(), pa.large_string())
+
+
 def _allowed(field: pa.Field) -> bool:
     t = field.type
     if pa.types.is_dictionary(t):
@@ -316,7 +320,8 @@ def _allowed(field: pa.Field) -> bool:
 
 
 def _target_schema(schema: pa.Schema, name: str, file: Path) -> pa.Schema:
-    """The schema the frame is read into: times as ns UTC, dictionary text decoded; refuses column types the kit never writes."""
+    """The schema the frame is read into: times as ns UTC, dictionary text kept as dictionaries (the frame contract's
+    ``category`` columns; the bytes counted are those of the codes and values held); refuses column types the kit never writes."""
     fields = []
     for field in schema:
         if not _allowed(field):
@@ -327,8 +332,10 @@ def _target_schema(schema: pa.Schema, name: str, file: Path) -> pa.Schema:
             )
         if pa.types.is_timestamp(field.type):
             field = field.with_type(pa.timestamp("ns", tz="UTC"))
-        elif pa.types.is_dictionary(field.type):  # decoded, so its bytes are counted as they will be used
-            field = field.with_type(pa.large_string())
+        elif pa.types.is_dictionary(field.type):
+            # a column the frame contract stores as a category stays one (one code a row, each value once);
+            # any other is decoded, so its bytes are counted as they will be used
+            field = field.with_type(_DICTIONARY_TEXT if field.name in CATEGORY_COLUMNS else pa.large_string())
         fields.append(field)
     return pa.schema(fields, metadata=schema.metadata)
 
@@ -391,9 +398,13 @@ def read_frame(file: Path, *, name: str, rows: int, limits: FrameLimits) -> pd.D
     if table.num_rows != rows:
         raise EvidenceError(f"evidence frame {name!r} read {table.num_rows:,} rows, not the {rows:,} it declares", path=str(file))
     try:
-        return table.to_pandas()
+        frame = table.to_pandas()
     except (pa.ArrowException, ValueError, OverflowError) as exc:
         raise EvidenceError(f"evidence frame {name!r} cannot be turned into a table: {_short(exc, 160)}", path=str(file)) from None
+    for column in CATEGORY_COLUMNS:  # an all-null dictionary reads back with object categories: str, as written
+        if column in frame.columns and isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = as_category(frame[column])
+    return frame
 
 
 def _conform(batch: pa.RecordBatch, target: pa.Schema, name: str, file: Path) -> pa.RecordBatch:
@@ -404,7 +415,7 @@ def _conform(batch: pa.RecordBatch, target: pa.Schema, name: str, file: Path) ->
         if column.type.equals(field.type):
             columns.append(column)
             continue
-        if pa.types.is_dictionary(column.type):
+        if pa.types.is_dictionary(column.type) and not pa.types.is_dictionary(field.type):
             columns.append(column.dictionary_decode().cast(field.type))
             continue
         try:

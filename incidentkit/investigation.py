@@ -65,11 +65,14 @@ from .errors import (
     ParameterError,
 )
 from . import parse as parsers
+from .parse import batches
 from . import samples as _samples
 from . import schema
 from ._util import views
+from ._util.fmt import iso as _iso
 from ._util.fmt import source_text
 from .analyses import impact as _impact
+from .analyses.signatures import window_signatures
 from .errors import CREDENTIALS_HINT, from_botocore
 from .evidence import EvidenceBundle, copy_bundle, frame_key
 from .fetch import aws
@@ -78,8 +81,12 @@ from .fetch import health as _health
 from .fetch import logs as _logs
 from .fetch import metrics as _metrics
 from .fetch.metric_presets import HISTORY_SPAN_DAYS, history_queries
+from .fetch.s3logs import collect as s3collect
+from .fetch.s3logs.athena import DIMENSIONS as S3_DIMENSIONS
+from .fetch.s3logs.discover import RESOURCE_KEYS as S3_RESOURCE_KEYS
 from .findings.model import Inputs
 from .findings.registry import detect
+from .samples._s3alb import ObjectStore
 from .window import TimeLike, Window
 
 __all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries", "source_text"]
@@ -103,15 +110,21 @@ RESOURCE_PARAMETERS = (
     "ecs_cluster",
     "ecs_service",
     "codedeploy_application",
+    # logs AWS writes to S3 (incidentkit.fetch.s3logs): where, and how big windows are read
+    "access_logs",
+    "distribution",
+    "vpc_id",
+    "web_acl",
+    "athena",
+    "athena_workgroup",
+    "athena_output",
+    "athena_database",
+    "athena_ddl",
 )
 
 
 #: How far before the incident the change timeline reaches, at least.
 CHANGE_LOOKBACK = pd.Timedelta(hours=12)
-
-
-def _iso(ts: pd.Timestamp) -> str:
-    return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
 
 
 def _listify(value: Any) -> list[str]:
@@ -127,7 +140,7 @@ def _clean_resources(resources: Mapping[str, Any] | None) -> dict[str, Any]:
     for k, v in dict(resources or {}).items():
         if v is None or v == "" or v == [] or v == ():
             continue
-        if k in ("log_groups", "security_group_ids", "instance_ids"):
+        if k in ("log_groups", "security_group_ids", "instance_ids", "access_logs"):
             out[k] = sorted(set(_listify(v))) if k != "log_groups" else _listify(v)
         else:
             out[k] = v if isinstance(v, (str, int, float, bool)) else _listify(v)
@@ -483,6 +496,13 @@ class Investigation:
             part = events[(events["timestamp"] >= win.start) & (events["timestamp"] < win.end)].reset_index(drop=True)
             part.attrs = prov("logs.events", win, len(part), log_groups=groups)
             self.bundle.record(self._logs_key(groups, None, win), part, kind="logs")
+        if getattr(smp, "s3_objects", None):  # logs the sample keeps in S3: read through the S3 reader
+            store = ObjectStore(smp.s3_bucket, smp.s3_objects)
+            for _, win in self._log_windows():
+                key = self._s3_key(win)
+                frame = self._record_s3(key, s3collect.collect_store(store, self.resources, win, parser=batches))
+                frame.attrs.update(source=f"sample:{smp.name}")
+                self.bundle.record(key, frame, kind="logs")
         metrics_df = smp.metrics if getattr(smp, "metrics", None) is not None else schema.empty_frame("metrics")
         qs_ids = self._metric_ids()
         for win in self._metric_windows():
@@ -763,7 +783,11 @@ class Investigation:
     def _parsed_logs(self, key: str, raw: pd.DataFrame) -> pd.DataFrame:
         if key in self._parsed:
             return self._parsed[key]
-        parsed = parsers.parse(raw)
+        if "format" in raw.columns:  # logs read from S3 come parsed (with their own columns); parse only the others
+            todo = raw["format"].isna().to_numpy()
+            parsed = raw if not todo.any() else _concat([raw[~todo], parsers.parse(raw.loc[todo, list(schema.EVENT_COLUMNS)])], "parsed")
+        else:
+            parsed = parsers.parse(raw)
         for k, v in raw.attrs.items():
             parsed.attrs.setdefault(k, v)
         self._parsed[key] = parsed
@@ -777,8 +801,9 @@ class Investigation:
         Gateway and a Lambda authorizer is one entry row and two invocation rows. Count one
         tier — :meth:`impact` does (``incidentkit.analyses.impact.counted`` gives its rows).
         """
-        key, raw = self._logs_frame(None, pattern=None, window=window, limit=None)
-        return self._requests_of(key, self._parsed_logs(key, raw))
+        got = self._own_logs(window)  # the log groups' logs and those read from S3
+        key, parsed = got if got is not None else ("empty", self._parsed_logs("empty", schema.empty_frame("events")))
+        return self._requests_of(key, parsed)
 
     def _requests_of(self, key: str, parsed: pd.DataFrame) -> pd.DataFrame:
         ck = f"requests:{key}"
@@ -1019,7 +1044,86 @@ class Investigation:
     def _own_logs(self, which: str) -> tuple[str, pd.DataFrame] | None:
         """``(key, parsed)`` of the investigation's logs in ``which`` window; None when there are none to read."""
         key, raw = self._logs_frame(None, pattern=None, window=which, limit=None)
+        s3 = self._s3_logs_frame(self._window(which), held=key.split("+"))
+        if s3 is not None:
+            key, raw = (s3[0], s3[1]) if key == "empty" else (f"{key}+{s3[0]}", _concat([raw, s3[1]], "events"))
         return None if key == "empty" else (key, self._parsed_logs(key, raw))
+
+    def _s3_logs_frame(self, win: Window, held: Sequence[str] = ()) -> tuple[str, pd.DataFrame] | None:
+        """The window's logs read from S3 (:mod:`incidentkit.fetch.s3logs`), when a resource names them."""
+        key = self._s3_key(win)
+        if key is None:
+            return None
+        if key in held:
+            return None  # a replayed bundle's frames of the window already hold it
+        if self.offline and key not in self.bundle and key not in self._raw:
+            return None
+        fetch = lambda: self._record_s3(key, s3collect.collect(self.resources, win, parser=batches, **self._aws()))  # noqa: E731
+        frame = self._get(key, "logs", fetch, window=win)
+        for name in self._s3_ledgers(key):  # the ledger of objects and Athena's frames are read with the rows
+            self._use(name)
+        return key, frame
+
+    def _s3_ledgers(self, key: str) -> list[str]:
+        """Frames recorded beside the S3 logs frame ``key`` (its ledger of objects, Athena's aggregates)."""
+        names = [frame_key("s3objects", of=key)]
+        names += [frame_key("aggregates", of=key, what=w, by=d) for w in ("latency", "errors") for d in ("all", *S3_DIMENSIONS)]
+        return [n for n in names if n in self.bundle]
+
+    def _record_s3(self, key: str, got: s3collect.S3Logs) -> pd.DataFrame:
+        """Record the ledger of objects and Athena's aggregates of the S3 logs frame ``key``; its rows."""
+        if got.objects is not None:
+            self.bundle.record(frame_key("s3objects", of=key), got.objects, kind="s3objects")
+        for (what, dim), frame in got.aggregates.items():
+            self.bundle.record(frame_key("aggregates", of=key, what=what, by=dim), frame, kind="aggregates")
+        return got.frame
+
+    def _s3_key(self, win: Window) -> str | None:
+        """The frame name of the window's S3 logs (None when no resource names any)."""
+        res = {k: v for k, v in self.resources.items() if k in S3_RESOURCE_KEYS}
+        return frame_key("logs", s3=res, start=_iso(win.start), end=_iso(win.end)) if res else None
+
+    def s3_logs(self, *, window: Any = "incident") -> pd.DataFrame:
+        """Parsed logs of ``window`` read from S3 (load balancer, CloudFront, VPC Flow, WAF ...):
+        ``schema.PARSED_COLUMNS`` plus each format's own columns (``target``, ``target_status``,
+        ``error_reason`` ...). Empty when no resource names such logs.
+
+        Example
+        -------
+        >>> inv.s3_logs()[["timestamp", "status", "target", "error_reason"]]   # doctest: +SKIP
+        """
+        got = self._s3_logs_frame(self._window(window))
+        return got[1] if got is not None else batches.empty()
+
+    def _own_signatures(self) -> pd.DataFrame | None:
+        """The error signatures of the logs just collected (see :meth:`signatures`); None without logs."""
+        logs, base = self._evidence.get("logs"), self._evidence.get("baseline logs")
+        if not logs:
+            return None
+        return window_signatures(
+            logs[1], base[1] if base else None,
+            self._requests_of(*logs) if len(logs[1]) else None,
+            self._requests_of(*base) if base and len(base[1]) else None,
+            window=self.window, baseline_window=self.baseline if base else None)
+
+    def signatures(self) -> pd.DataFrame:
+        """What is new in the logs: the message templates of the error lines of the incident window,
+        new ones first, then those that grew against the baseline window (with a masked example line).
+
+        A collect step like the logs (see :meth:`collect`): computed once from the investigation's
+        own logs, kept with its evidence, and what the ``error-spike`` finding reads — so the
+        findings stay a pure function of the evidence. Columns:
+        :data:`incidentkit.analyses.signatures.SIGNATURE_COLUMNS`.
+
+        Example
+        -------
+        >>> Investigation.sample("oom-after-deploy").signatures()[["template", "new"]].head(1)  # doctest: +SKIP
+        """
+        evidence = self._own_evidence()
+        if "signatures" not in evidence:
+            self.collect(metrics=False, changes=False, health=False)
+        found = evidence.get("signatures")
+        return found if found is not None else window_signatures(None, None)
 
     def _own_metrics(self) -> pd.DataFrame | None:
         """The metrics of the investigation's resources; None when it names none (and the bundle holds none)."""
@@ -1034,6 +1138,7 @@ class Investigation:
             steps.append(("logs", lambda: self._own_logs("incident"), True))
             if self.baseline is not None:
                 steps.append(("baseline logs", lambda: self._own_logs("baseline"), True))
+            steps.append(("signatures", self._own_signatures, False))
         if metrics:
             steps.append(("metrics", self._own_metrics, True))
             steps.append(("metric history", self.metric_history, True))
@@ -1097,6 +1202,7 @@ class Investigation:
             settings=settings,
             health=health,
             resources={k: v for k, v in self.resources.items() if k != "log_groups"},
+            signatures=ev.get("signatures"),
         )
 
     def findings(self, **kwargs: Any) -> Any:
@@ -1234,7 +1340,7 @@ def _concat(frames: Sequence[pd.DataFrame], kind: str) -> pd.DataFrame:
     if len(frames) == 1:
         return frames[0]
     nonempty = [f for f in frames if len(f)] or frames[:1]
-    out = pd.concat(nonempty, ignore_index=True, sort=False)
+    out = schema.concat(nonempty, ignore_index=True, sort=False)
     if "timestamp" in out.columns:
         out = out.sort_values("timestamp", kind="stable").reset_index(drop=True)
     attrs = dict(frames[0].attrs)

@@ -25,13 +25,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Any, Literal, Mapping, Union
 
 import pandas as pd
 
+from ._util.fmt import iso as _iso
 from .errors import BadWindowError
 
-__all__ = ["TimeLike", "Window", "parse_time", "now_utc", "ACCEPTED_FORMS"]
+__all__ = ["TimeLike", "Window", "parse_time", "as_window", "now_utc", "ACCEPTED_FORMS"]
 
 TimeLike = Union[str, int, float, dt.datetime, pd.Timestamp]
 
@@ -249,6 +250,32 @@ class Window:
         return f"{_iso(self.start)} → {_iso(self.end)} ({length})"
 
 
-def _iso(ts: pd.Timestamp) -> str:
-    text = ts.tz_convert("UTC").isoformat()
-    return text.replace("+00:00", "Z")
+
+def as_window(window: Any, *, name: str = "window") -> Window:
+    """A :class:`Window` from a Window, a ``(start, end)`` pair or a ``{"start", "end"}`` mapping.
+
+    The one coercion every function that takes a ``window`` argument uses, so each accepts
+    the same forms and fails the same way.
+
+    Raises
+    ------
+    BadWindowError
+        When ``window`` is none of those forms, or its times cannot be understood.
+
+    Example
+    -------
+    >>> as_window(("2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z")).to_dict()
+    {'start': '2026-03-01T03:00:00Z', 'end': '2026-03-01T04:00:00Z'}
+    >>> as_window({"start": 1772334000, "end": "2026-03-01T04:00:00Z"}).duration
+    Timedelta('0 days 01:00:00')
+    """
+    if isinstance(window, Window):
+        return window
+    if isinstance(window, Mapping) and "start" in window and "end" in window:
+        return Window.parse(window["start"], window["end"])
+    if isinstance(window, (tuple, list)) and len(window) == 2:
+        return Window.parse(window[0], window[1])
+    raise BadWindowError(
+        f"{name} {window!r} is not a Window, a (start, end) pair or a {{'start', 'end'}} dict; "
+        "build one with incidentkit.Window.parse('-2h', 'now')"
+    )

@@ -58,7 +58,8 @@ def pytest_sessionfinish(session, exitstatus):
     path = os.environ.get("INCIDENTKIT_CALL_LOG")
     if path:
         Path(path).write_text(json.dumps(sorted(_calls)))
-    allowed = set(aws.policy_document()["Statement"][0]["Action"])
+    # every statement of the policy: the reads, and the Athena statement (queries and their results)
+    allowed = {a for statement in aws.policy_document()["Statement"] for a in statement["Action"]}
     # s3 writes pass the guard only under a configured output prefix; the deploy recipe's
     # role grants them on that prefix alone, outside the read-only policy.
     outside = sorted(

@@ -266,3 +266,23 @@ def test_importing_incidentkit_registers_the_accessor():
             "print(type(pd.DataFrame({'a': [1]}).ik).__name__)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "IncidentAccessor"
+
+
+def test_signatures_of_any_frame_of_log_lines():
+    """df.ik.signatures(): raw events, parsed events or a bare message column; new against another frame of lines."""
+    t = pd.date_range(T0, periods=6, freq="1min")
+    base = pd.DataFrame({"timestamp": t - pd.Timedelta("1h"), "message": [
+        '{"level":"error","msg":"cache miss storm","request_id":"b%d"}' % i for i in range(6)]})
+    now = pd.DataFrame({"timestamp": t, "message": [
+        '{"level":"error","msg":"payment 41%d declined by gateway gw-7","request_id":"r%d"}' % (i, i) for i in range(4)]
+        + ['{"level":"info","msg":"ok","request_id":"r9"}', '{"level":"error","msg":"cache miss storm","request_id":"r8"}']})
+    sig = now.ik.signatures(base)
+    assert sig.loc[0, "template"] == "payment <NUM> declined by gateway gw-<NUM>" and bool(sig.loc[0, "new"])
+    assert int(sig.loc[0, "count"]) == 4 and sig.loc[0, "example"].startswith('{"level":"error"')
+    steady = sig[sig["template"] == "cache miss storm"].iloc[0]
+    assert not bool(steady["new"]) and int(steady["baseline_count"]) == 6
+    parsed = parsers.parse(now.assign(ingestion_time=pd.NaT, log_group="/ecs/pay", log_stream="s",
+                                      event_id=[str(i) for i in range(6)]))
+    assert parsed.ik.signatures(base)["template"].tolist() == sig["template"].tolist()
+    with pytest.raises(ParameterError, match="no 'message' column"):
+        pd.DataFrame({"x": [1]}).ik.signatures()

@@ -69,8 +69,9 @@ def test_bench_peer_smoke():
 @pytest.mark.slow
 def test_bench_run_smoke():
     out = _run("bench_run.py", "--events", "2000", "--repeat", "1")
-    assert len(RATIO.findall(out)) == 3
+    assert len(RATIO.findall(out)) == 4 and "time to findings" in out
     assert "papermill overhead" in out and "HTML export" in out and "findings:" in out
+    assert "phases of the same run" in out and "bundle copy" in out
 
 
 def test_bench_ingest_smoke():
@@ -82,3 +83,9 @@ def test_bench_ingest_smoke():
 def test_bench_report_smoke():
     out = _run("bench_report.py", "--copies", "1", "--repeat", "1")
     assert RATIO.search(out) and "to_html with sanitising / without" in out and "sanitize_notebook alone" in out
+
+
+def test_bench_signatures_smoke(tmp_path):
+    out = _run("bench_signatures.py", "--events", "5000", "--repeat", "1", "--json", str(tmp_path / "g.json"))
+    assert re.search(r"ratio: mining the error lines / parsing the window = ", out)
+    assert re.search(r"over [\d,]+ error lines -> [1-9]\d* signatures", out)  # the synthetic window's errors are mined

@@ -331,3 +331,18 @@ def test_source_says_where_the_evidence_comes_from(cold: Investigation, tmp_path
     assert live.source == "aws"
     live.save(tmp_path / "rec")
     assert Investigation.open(tmp_path / "rec").source == f"evidence:{(tmp_path / 'rec').resolve()}"
+
+
+def test_signatures_are_a_collect_step_the_findings_read() -> None:
+    """inv.signatures(): new ones first, kept with the evidence; the findings read the same frame and do not
+    depend on whether it was asked for first."""
+    first = Investigation.sample("oom-after-deploy")
+    sig = first.signatures()
+    assert bool(sig.loc[0, "new"]) and "signal: killed" in sig.loc[0, "template"]
+    assert first.signatures() is sig and first.inputs().signatures is sig
+    assert sig["new"].fillna(False).astype(bool).is_monotonic_decreasing  # new ones first
+    other = Investigation.sample("oom-after-deploy")
+    assert [f.to_dict() for f in first.findings()] == [f.to_dict() for f in other.findings()]
+    assert first.findings().top.evidence["signature"] == sig.loc[0, "template"]
+    first.close()
+    other.close()

@@ -48,8 +48,9 @@ def test_every_notebook_is_a_packaged_template() -> None:
     assert cfg["package-dir"]["incidentkit.notebooks"] == "notebooks"
     assert "incidentkit.notebooks" in cfg["packages"]
     assert "*.ipynb" in cfg["package-data"]["incidentkit.notebooks"]
-    assert sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != ".ipynb_checkpoints" and p.suffix != ".ipynb") == [], \
-        "notebooks/ holds only the .ipynb templates (their registry is incidentkit/run/templates.py)"
+    assert "templates.json" in cfg["package-data"]["incidentkit.notebooks"]
+    assert sorted(p.name for p in (ROOT / "notebooks").iterdir() if p.name != ".ipynb_checkpoints" and p.suffix != ".ipynb") \
+        == ["templates.json"], "notebooks/ holds only the .ipynb templates and their registry's data (templates.json)"
     assert _pyproject()["project"]["scripts"]["incidentkit"] == "incidentkit.cli:main"
 
 
@@ -89,7 +90,7 @@ def test_the_wheel_carries_templates_samples_policy_and_the_script(wheel: Path) 
     names = set(zipfile.ZipFile(wheel).namelist())
     for nb in (ROOT / "notebooks").glob("*.ipynb"):
         assert f"incidentkit/notebooks/{nb.name}" in names, nb.name
-    assert "incidentkit/run/templates.py" in names
+    assert "incidentkit/run/templates.py" in names and "incidentkit/notebooks/templates.json" in names
     for f in ("incidentkit/py.typed", "incidentkit/policy/readonly-iam.json", "incidentkit/samples/__init__.py",
               "incidentkit/analyses/__init__.py", "incidentkit/cli.py", "incidentkit/run/runner.py",
               "incidentkit/findings/catalogue.md", "incidentkit/findings/detectors/cold_start_tail.py"):
@@ -122,7 +123,7 @@ def test_the_installed_wheel_runs_the_demo_from_a_fresh_environment(wheel: Path,
     (data / "nbconvert").symlink_to(Path(sysconfig.get_paths()["data"]) / "share" / "jupyter" / "nbconvert")
     env.update(INCIDENTKIT_PROGRESS="0", HOME=str(tmp_path), JUPYTER_PATH=str(data),
                AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"))
-    where = subprocess.run([str(py), "-c", "import incidentkit, incidentkit.run.templates as t; print(incidentkit.__file__); "
+    where = subprocess.run([str(py), "-c", "import incidentkit; from incidentkit.run import templates as t; print(incidentkit.__file__); "
                             "print(t.get('triage').path)"], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     lib, tpl = where.stdout.split()
     assert lib.startswith(str(site)) and tpl.startswith(str(site)), where.stdout  # the wheel's copy, not the source tree

@@ -34,6 +34,8 @@ def get(name: str, seed: int = 0, scale: float = 1.0) -> samples.Sample:
 ALL = samples.names()
 INCIDENTS = samples.names(healthy=False)
 HEALTHY = samples.names(healthy=True)
+CATALOGUED = [n for n in INCIDENTS if not pd.isna(samples.catalog().set_index("name").loc[n, "incident"])]
+BEYOND = [n for n in INCIDENTS if n not in CATALOGUED]
 
 
 # --------------------------------------------------------------------------------------------
@@ -42,16 +44,28 @@ HEALTHY = samples.names(healthy=True)
 
 
 def test_names_catalog_and_order():
-    assert len(INCIDENTS) == 11 and len(HEALTHY) >= 3
-    assert ALL == INCIDENTS + HEALTHY
+    # one sample per catalogued incident, plus variants whose evidence comes another way (named <finding id>-from-<where>)
+    variants = [n for n in INCIDENTS if "-from-" in n]
+    assert len(CATALOGUED) == 11 + len(variants) and len(HEALTHY) >= 3 and variants == ["deregistration-delay-from-s3"]
+    assert ALL == INCIDENTS + HEALTHY and sorted(INCIDENTS) == sorted(CATALOGUED + BEYOND)
     cat = samples.catalog()
     assert cat["name"].tolist() == ALL
-    assert cat["incident"].dropna().astype(int).tolist() == list(range(1, 12))
-    assert cat.loc[cat["incident"].isna(), "finding_id"].isna().all()
+    assert sorted(set(cat["incident"].dropna().astype(int))) == list(range(1, 12))
+    assert cat.loc[cat["name"].isin(HEALTHY), "finding_id"].isna().all()
+    # causes beyond the catalogue: at least four, each found as a generic finding
+    assert len(BEYOND) >= 4
+    assert set(cat.loc[cat["name"].isin(BEYOND), "finding_id"]) <= {"error-spike", "latency-regression"}
+    # each says what its generic finding must name: the onset, the place, and (for errors) the signature
+    for name in BEYOND:
+        want = samples.expected(name)
+        assert {"onset", "where"} <= set(want) and pd.Timestamp(want["onset"]).tzinfo is not None
+        assert ("signature" in want) == (samples.catalog().set_index("name").loc[name, "finding_id"] == "error-spike")
+    assert all(samples.expected(n) == {} for n in CATALOGUED + HEALTHY)
     assert all(n.startswith("healthy-") for n in HEALTHY)
     # incident samples are named by their finding id, except incident 9
     for row in cat.dropna(subset=["incident"]).itertuples():
-        assert row.name == (row.finding_id if row.incident != 9 else "aggressive-health-checks")
+        if "-from-" not in row.name:
+            assert row.name == (row.finding_id if row.incident != 9 else "aggressive-health-checks")
 
 
 def test_every_finding_id_has_a_sample():
@@ -59,7 +73,7 @@ def test_every_finding_id_has_a_sample():
     assert set(cat_ids := samples.catalog()["finding_id"].dropna()) <= set(FINDING_IDS)
     for fid in sorted(set(cat_ids)):
         s = samples.find(fid, scale=0.2)
-        assert s.finding_id == fid and s.name in (fid, "aggressive-health-checks")
+        assert s.finding_id == fid and (s.name in (fid, "aggressive-health-checks") or s.name in BEYOND)
     assert samples.find("health-check-flapping", scale=0.2).incident == 6
     nine = get("aggressive-health-checks")
     assert (nine.finding_id, nine.incident) == ("health-check-flapping", 9)

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from incidentkit.errors import BadWindowError, IncidentKitError
-from incidentkit.window import Window, parse_time
+from incidentkit.window import Window, as_window, parse_time
 
 REF = pd.Timestamp("2026-03-01T03:00:00Z")
 
@@ -80,3 +80,20 @@ def test_window_baselines_and_split() -> None:
     assert Window.from_dict(w.to_dict()) == w
     assert w.to_dict()["start"].endswith("Z")
     assert w.contains("2026-03-01T03:30Z") and not w.contains("2026-03-01T04:00Z")
+
+
+def test_as_window_takes_the_same_forms_everywhere_and_fails_one_way() -> None:
+    """One coercion for every ``window`` argument (fetch.metrics, fetch.changes, fetch.insights, logs)."""
+    from incidentkit.fetch import changes, metrics
+    from incidentkit.fetch.insights import layers
+    from incidentkit.fetch.logs import pages
+
+    want = Window.parse("2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z")
+    for given in (want, ("2026-03-01T03:00:00Z", "2026-03-01T04:00:00Z"), ["2026-03-01T03:00Z", 1772337600],
+                  {"start": "2026-03-01T03:00:00Z", "end": "2026-03-01T04:00:00Z"}):
+        assert as_window(given) == want
+    for bad in ("-2h", {"start": "2026-03-01T03:00:00Z"}, ("a", "b", "c"), None):
+        with pytest.raises(BadWindowError) as err:
+            as_window(bad)
+        assert "\n" not in str(err.value)
+    assert metrics._as_window is changes._as_window is layers._as_window is pages._as_window is as_window

@@ -35,6 +35,12 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .._util.fmt import iso as iso_z
+from .._util.fmt import ms as fmt_ms
+from .._util.fmt import p_value as fmt_p
+from .._util.fmt import percent as pct
+from .._util.severity import downgrade
+
 __all__ = [
     "metric_period",
     "true_runs",
@@ -350,7 +356,6 @@ def select_metric(
 
 
 _SEVERITY_STEPS = ((0.20, "critical"), (0.05, "high"), (0.01, "medium"))
-_ORDER = ("critical", "high", "medium", "low", "info")
 
 
 def severity_for_share(share: float, *, duration: pd.Timedelta | None = None) -> str:
@@ -374,39 +379,6 @@ def severity_for_share(share: float, *, duration: pd.Timedelta | None = None) ->
     if duration is not None and duration < pd.Timedelta(minutes=5):
         sev = downgrade(sev)
     return sev
-
-
-def downgrade(severity: str, steps: int = 1) -> str:
-    """One step less severe, never below ``low`` (``info`` stays ``info``)."""
-    if severity == "info":
-        return severity
-    i = _ORDER.index(severity)
-    return _ORDER[min(i + steps, _ORDER.index("low"))]
-
-
-def pct(x: float, digits: int = 1) -> str:
-    """``0.1234`` → ``'12.3%'`` (``'n/a'`` for NaN)."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    return f"{100.0 * x:.{digits}f}%"
-
-
-def fmt_ms(x: float) -> str:
-    """Milliseconds for reading: ``830 ms``, ``8.2 s``."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    return f"{x / 1000:.1f} s" if abs(x) >= 1000 else f"{x:.0f} ms"
-
-
-def fmt_p(p: float) -> str:
-    """A p-value for reading, as the report formats it: ``p = 0.003``, ``p < 0.001``.
-
-    Below 0.001 the exact value says nothing a reader acts on (and no model behind it is
-    exact that far out); the evidence keeps the number.
-    """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "p = n/a"
-    return f"p = {p:.3f}" if p >= 0.001 else "p < 0.001"
 
 
 def empty_table(columns: Sequence[str], dtypes: dict[str, str] | None = None) -> pd.DataFrame:
@@ -454,13 +426,6 @@ def parse_dims(text: Any) -> dict[str, str]:
     except (ValueError, TypeError):
         return {}
     return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
-
-
-def iso_z(ts: Any) -> str | None:
-    """A time as ISO 8601 with ``Z`` for UTC (None when missing)."""
-    if ts is None or pd.isna(ts):
-        return None
-    return pd.Timestamp(ts).isoformat().replace("+00:00", "Z")
 
 
 def sentence_case(text: str) -> str:

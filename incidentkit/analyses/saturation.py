@@ -434,10 +434,13 @@ def exception_lines(logs: pd.DataFrame | None, pool_rows: pd.DataFrame | None = 
     status = pd.to_numeric(column_or_na(logs, "status", "Int64"), errors="coerce")
     traced = (fmt == "traceback").fillna(False) | msg.str.contains(
         r"Traceback \(most recent call last\)|^\s*at [\w.$]+\(|Exception in thread", regex=True).fillna(False)
-    named = msg.str.contains(r"\b[A-Z]\w*(?:Error|Exception)\b", regex=True).fillna(False)
     # an exception is a raised error (a type, a traceback, an ...Error/...Exception at error level);
     # an access-log line saying "500" is its consequence, not another exception
-    is_err = etype.notna() | traced | (level.isin(list(_ERROR_LEVELS)).fillna(False) & named & status.isna())
+    at_error = (level.isin(list(_ERROR_LEVELS)).fillna(False) & status.isna()).to_numpy(dtype=bool)
+    named = np.zeros(len(logs), dtype=bool)  # the message is only searched where it can matter
+    if at_error.any():
+        named[at_error] = msg[at_error].str.contains(r"\b[A-Z]\w*(?:Error|Exception)\b", regex=True).fillna(False).to_numpy(dtype=bool)
+    is_err = etype.notna() | traced | pd.Series(named, index=logs.index)
     pool_hit = np.zeros(len(logs), dtype=bool)
     rows = pool_error_rows(logs) if pool_rows is None else pool_rows
     pool_hit[rows["row"].to_numpy(dtype=int)] = True

@@ -45,6 +45,7 @@ from typing import Any, Mapping
 
 import pandas as pd
 
+from .._util.fmt import iso as _iso
 from ..errors import AwsError, NotFoundError, ParameterError, from_botocore
 from ..window import Window, parse_time
 from . import aws
@@ -176,10 +177,6 @@ class Derivation:
             lines.append(f"{name} = {value}   [{self.sources.get(name, '')}]")
         lines.extend(f"note: {n}" for n in self.notes)
         return "\n".join(lines)
-
-
-def _iso(ts: pd.Timestamp | None) -> str | None:
-    return None if ts is None else ts.isoformat().replace("+00:00", "Z")
 
 
 def idempotency_key(alarm_arn: str, transition_time: Any) -> str:

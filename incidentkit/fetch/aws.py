@@ -33,6 +33,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import threading
 from importlib import resources
 from typing import Any, Callable, Iterable, Mapping
@@ -50,6 +51,8 @@ __all__ = [
     "retry_attempts",
     "READ_OPERATIONS",
     "S3_WRITE_OPERATIONS",
+    "ATHENA_OPERATIONS",
+    "AthenaScope",
     "S3_WRITE_PARAMETERS",
     "iam_action",
     "is_mutating",
@@ -114,12 +117,27 @@ READ_OPERATIONS: dict[str, frozenset[str]] = {
     "route53": frozenset(
         {"GetHealthCheck", "ListHealthChecks", "GetHealthCheckStatus", "GetHealthCheckLastFailureReason"}
     ),
-    "ec2": frozenset({"DescribeSecurityGroups", "DescribeSecurityGroupRules", "DescribeInstances"}),
+    "ec2": frozenset({"DescribeSecurityGroups", "DescribeSecurityGroupRules", "DescribeInstances", "DescribeFlowLogs"}),
     "apigateway": frozenset({"GetStage", "GetStages", "GetRestApi", "GetRestApis"}),
     "apigatewayv2": frozenset({"GetStage", "GetStages", "GetApi", "GetApis"}),
     "sts": frozenset({"GetCallerIdentity"}),
     "s3": frozenset({"GetObject", "HeadObject", "ListObjectsV2"}),
+    # where a distribution and a web ACL write their logs (incidentkit.fetch.s3logs.discover)
+    "cloudfront": frozenset({"GetDistributionConfig"}),
+    "wafv2": frozenset({"GetLoggingConfiguration"}),
+    # no plain reads: Athena calls pass only through the narrow exception of ATHENA_OPERATIONS
+    "athena": frozenset(),
 }
+
+#: Athena calls allowed only on a client made with ``athena=AthenaScope(...)``: queries that read
+#: (``SELECT``/``WITH``; ``CREATE EXTERNAL TABLE`` in the named database only when the scope allows
+#: DDL) with results going only to the named ``s3://`` location / workgroup, and the status and
+#: results of the queries this process started.
+ATHENA_OPERATIONS = frozenset({"StartQueryExecution", "GetQueryExecution", "GetQueryResults"})
+
+#: What Athena itself reads in the Glue catalog when it runs a query on a table (IAM actions the
+#: caller needs; the kit makes no Glue call of its own).
+ATHENA_CATALOG_ACTIONS = ("glue:GetDatabase", "glue:GetTable")
 
 #: S3 write operations allowed only under the configured output prefix.
 S3_WRITE_OPERATIONS = frozenset(
@@ -279,13 +297,68 @@ def _remember_query(parsed: Mapping[str, Any] | None = None, **_: Any) -> None:
         _started_queries.add(query_id)
 
 
+class AthenaScope:
+    """Where the kit's Athena queries may run and write: ``output`` (``s3://bucket/prefix``, the
+    result location), ``workgroup``, ``database``; ``allow_ddl`` lets ``CREATE EXTERNAL TABLE``
+    through in that database (only when the user asked for it).
+
+    Example
+    -------
+    >>> AthenaScope(output="s3://athena-results/incidentkit/", database="logs").check_query("SELECT 1")
+    """
+
+    _READ = re.compile(r"^\s*(?:--[^\n]*\n\s*)*(?:SELECT|WITH)\b", re.IGNORECASE)
+    _DDL = re.compile(r"^\s*CREATE\s+EXTERNAL\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`?(?P<db>\w+)`?\.", re.IGNORECASE)
+
+    def __init__(self, *, output: str | None = None, workgroup: str | None = None, database: str | None = None,
+                 allow_ddl: bool = False) -> None:
+        if not output and not workgroup:
+            raise ParameterError("Athena needs a result location (athena_output=s3://bucket/prefix) or a workgroup that has one")
+        self.output = _parse_s3_prefix(output) if output else None
+        self.workgroup, self.database, self.allow_ddl = workgroup, database, allow_ddl
+        self.started = _StartedQueries()
+
+    def check_query(self, sql: str) -> None:
+        body = sql.strip().rstrip(";")
+        if ";" in body:
+            raise ReadOnlyViolation("refused athena:StartQueryExecution: one statement per query", service="athena",
+                                    operation="StartQueryExecution")
+        ddl = self._DDL.match(body)
+        if self._READ.match(body) or (ddl and self.allow_ddl and ddl["db"] == self.database):
+            return
+        why = "DDL only when asked for (athena_ddl=true), in the named database" if ddl else "the kit's queries only read"
+        raise ReadOnlyViolation(f"refused athena:StartQueryExecution before sending it: {why}", service="athena",
+                                operation="StartQueryExecution")
+
+    def check(self, op: str, params: dict) -> None:
+        if op != "StartQueryExecution":
+            if params.get("QueryExecutionId") not in self.started:
+                raise ReadOnlyViolation(f"refused athena:{op}: incidentkit reads only the queries it started", service="athena",
+                                        operation=op)
+            return
+        self.check_query(str(params.get("QueryString", "")))
+        where = str((params.get("ResultConfiguration") or {}).get("OutputLocation", ""))
+        if self.output and not where.startswith(f"s3://{self.output[0]}/{self.output[1]}"):
+            raise ReadOnlyViolation(f"refused athena:StartQueryExecution: results may go only under s3://{self.output[0]}/{self.output[1]}",
+                                    service="athena", operation=op)
+        if self.workgroup and params.get("WorkGroup") != self.workgroup:
+            raise ReadOnlyViolation(f"refused athena:StartQueryExecution outside workgroup {self.workgroup}", service="athena", operation=op)
+
+    def remember(self, parsed: Mapping[str, Any] | None = None, **_: Any) -> None:
+        """``after-call.athena.StartQueryExecution``: remember the id (its status and results may be read)."""
+        qid = (parsed or {}).get("QueryExecutionId")
+        if isinstance(qid, str) and qid:
+            self.started.add(qid)
+
+
 class _Guard:
     """Refuses, before a request is built, every operation the kit must not make."""
 
-    def __init__(self, service: str, allow_writes_to: str | None) -> None:
+    def __init__(self, service: str, allow_writes_to: str | None, athena: AthenaScope | None = None) -> None:
         self.service = service
         self.allowed = READ_OPERATIONS.get(service, frozenset())
         self.write_target = _parse_s3_prefix(allow_writes_to) if allow_writes_to else None
+        self.athena = athena
 
     def __call__(self, params: dict, model: Any, **_: Any) -> None:
         op = model.name
@@ -297,6 +370,10 @@ class _Guard:
                 operation=op,
             )
         if op in self.allowed:  # the curated allow-list is authoritative
+            self._notify(op, params)
+            return
+        if self.service == "athena" and op in ATHENA_OPERATIONS and self.athena is not None:
+            self.athena.check(op, params)
             self._notify(op, params)
             return
         if self.service == "s3" and op in S3_WRITE_OPERATIONS and self.write_target:
@@ -399,6 +476,7 @@ def client(
     max_attempts: int | None = None,
     allow_writes_to: str | None = None,
     profile: str | None = None,
+    athena: AthenaScope | None = None,
 ) -> Any:
     """Make a guarded boto3 client.
 
@@ -421,6 +499,8 @@ def client(
         ``s3://bucket/prefix`` under which ``PutObject`` may write (reports only).
     profile:
         A named profile, when no ``session`` is given.
+    athena:
+        For an ``athena`` client: where its queries may run and write (:class:`AthenaScope`).
 
     Returns
     -------
@@ -448,7 +528,9 @@ def client(
         max_pool_connections=32,
     )
     made = session.client(service, region_name=resolved_region, endpoint_url=endpoint_url, config=config)
-    made.meta.events.register("before-parameter-build", _Guard(service, allow_writes_to))
+    made.meta.events.register("before-parameter-build", _Guard(service, allow_writes_to, athena))
+    if service == "athena" and athena is not None:
+        made.meta.events.register("after-call.athena.StartQueryExecution", athena.remember)
     if service == "logs":
         made.meta.events.register("after-call.logs.StartQuery", _remember_query)
     return made
@@ -484,9 +566,15 @@ def policy_from_operations() -> dict[str, Any]:
     adding an operation, regenerate the file with :func:`write_policy`.
     """
     actions = sorted({iam_action(s, o) for s, ops in READ_OPERATIONS.items() for o in ops})
+    athena = sorted({iam_action("athena", o) for o in ATHENA_OPERATIONS} | set(ATHENA_CATALOG_ACTIONS))
     return {
         "Version": "2012-10-17",
-        "Statement": [{"Sid": "IncidentKitReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"}],
+        "Statement": [
+            {"Sid": "IncidentKitReadOnly", "Effect": "Allow", "Action": actions, "Resource": "*"},
+            # optional: only for -p athena=auto|always; Athena also needs s3:PutObject on the result location,
+            # which this policy never grants (SECURITY.md, "Athena")
+            {"Sid": "IncidentKitAthenaQueries", "Effect": "Allow", "Action": athena, "Resource": "*"},
+        ],
     }
 
 

@@ -58,6 +58,7 @@ import pandas as pd
 
 from . import aws
 from .._util import resource_ids
+from .._util.fmt import iso as _iso
 from .. import schema
 from .change_detail import rule_ports
 from ..errors import (
@@ -72,6 +73,7 @@ from ..errors import (
 )
 from ..masking import mask_obj
 from ..window import Window, now_utc
+from ..window import as_window as _as_window
 
 __all__ = [
     "timeline",
@@ -786,16 +788,6 @@ class _Stats:
         s["api_calls"] += 1
 
 
-def _as_window(window: Any) -> Window:
-    if isinstance(window, Window):
-        return window
-    if isinstance(window, Mapping) and "start" in window:
-        return Window.from_dict(dict(window))  # type: ignore[arg-type]
-    if isinstance(window, (tuple, list)) and len(window) == 2:
-        return Window.parse(window[0], window[1])
-    raise ParameterError(f"window must be a Window, a (start, end) pair or a {{'start','end'}} dict; got {window!r}")
-
-
 def _names(value: Any) -> list[str]:
     if value is None:
         return []
@@ -1141,11 +1133,6 @@ def _codedeploy_rows(d: Mapping[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return out
-
-
-def _iso(value: Any) -> str | None:
-    ts = _to_utc(value)
-    return None if ts is pd.NaT else ts.isoformat().replace("+00:00", "Z")
 
 
 def _fetch_lambda(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mapping[str, Any], opts: Mapping[str, Any]) -> list[dict[str, Any]]:

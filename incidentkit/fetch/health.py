@@ -47,6 +47,7 @@ import pandas as pd
 
 from . import aws
 from .._util import resource_ids
+from .._util.fmt import iso as _iso
 from .. import schema
 from ..findings import audit  # upward: the security-group summary is the Route 53 reachability check (tests/test_layering.py)
 from ..errors import (
@@ -205,15 +206,6 @@ class HealthSnapshot:
     def to_json(self, **kwargs: Any) -> str:
         """:meth:`to_dict` as JSON text."""
         return json.dumps(self.to_dict(), **kwargs)
-
-
-def _iso(value: Any) -> str | None:
-    if value is None or value is pd.NaT:
-        return None
-    ts = pd.Timestamp(value)
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return ts.tz_convert("UTC").isoformat().replace("+00:00", "Z")
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

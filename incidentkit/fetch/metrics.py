@@ -80,6 +80,7 @@ from .metric_presets import (  # the presets, re-exported here
 )
 from .metric_query import STANDARD_STATS, MetricQuery, canonical_stat, check_period_shape, make_id
 from ..window import TimeLike, Window, now_utc
+from ..window import as_window as _as_window
 
 __all__ = [
     "MetricQuery",
@@ -202,16 +203,6 @@ def as_queries(queries: MetricQuery | Iterable[MetricQuery] | Iterable[Mapping[s
                 query_id=q.id,
             )
     return list(out.values())
-
-
-def _as_window(window: Any) -> Window:
-    if isinstance(window, Window):
-        return window
-    if isinstance(window, Mapping) and "start" in window and "end" in window:
-        return Window.from_dict(dict(window))
-    if isinstance(window, (tuple, list)) and len(window) == 2:
-        return Window.parse(window[0], window[1])
-    raise BadWindowError(f"window {window!r} is not a Window or a (start, end) pair")
 
 
 # --- periods --------------------------------------------------------------------------------------

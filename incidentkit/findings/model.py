@@ -20,11 +20,13 @@ from __future__ import annotations
 import html
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
 from .._util import views
+from .._util.fmt import iso
+from .._util.severity import SEVERITIES, Severity, severity_rank
 from ..window import Window
 
 __all__ = [
@@ -36,17 +38,6 @@ __all__ = [
     "severity_rank",
 ]
 
-Severity = Literal["critical", "high", "medium", "low", "info"]
-SEVERITIES: tuple[str, ...] = ("critical", "high", "medium", "low", "info")
-
-
-
-def severity_rank(severity: str) -> int:
-    """0 for critical … 4 for info (lower is more severe)."""
-    try:
-        return SEVERITIES.index(severity)
-    except ValueError:
-        raise ValueError(f"severity {severity!r} is not one of {SEVERITIES}") from None
 
 
 def _clean_number(value: Any) -> Any:
@@ -65,7 +56,9 @@ def _clean_number(value: Any) -> Any:
     if isinstance(value, (int, str)) or value is None:
         return value
     if isinstance(value, pd.Timestamp):
-        return value.isoformat().replace("+00:00", "Z")
+        return iso(value)
+    if isinstance(value, (list, tuple)):  # a list of records (a generic finding's signatures)
+        return [{str(k): _clean_number(v) for k, v in x.items()} if isinstance(x, Mapping) else _clean_number(x) for x in value]
     return str(value)
 
 
@@ -223,6 +216,10 @@ class Inputs:
         The resources the investigation names (``function_name``, ``table_name``,
         ``load_balancer``, ``security_group_ids`` ... in any form AWS documents): with what the
         evidence itself names, what a finding's related changes are matched against.
+    signatures:
+        The error signatures of the window against the baseline window
+        (:func:`incidentkit.analyses.signatures.window_signatures`), when the investigation
+        collected them; ``error-spike`` mines them from ``logs`` otherwise.
     """
 
     window: Window | None = None
@@ -237,6 +234,7 @@ class Inputs:
     settings: pd.DataFrame | None = None
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
+    signatures: pd.DataFrame | None = None
 
     def has(self, *names: str) -> bool:
         """Whether each named input is present and non-empty."""

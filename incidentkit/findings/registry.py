@@ -9,7 +9,9 @@ adding a finding is its detector, its catalogue entry and its test (the catalogu
 "Adding a finding").
 
 :func:`detect` runs every detector (importing each module only then) and ranks the results:
-the most likely cause first (by ``confidence``, then severity). A detector is a pure function
+the most likely cause first (by ``confidence``, then severity), a generic finding
+(:data:`GENERIC_FINDINGS`, the catalogue's ``Generic`` entries) below every catalogued cause that
+fits. A detector is a pure function
 ``detect(inputs: Inputs) -> Finding | list[Finding] | None``. A detector that fails does not
 hide the others: its one-line reason is in :attr:`FindingList.errors`.
 
@@ -34,12 +36,17 @@ from .. import parse as parsers
 from ..masking import mask_text
 from .model import Finding, FindingList, Inputs, severity_rank
 
-__all__ = ["DETECTORS", "FINDING_IDS", "Detector", "detect"]
+__all__ = ["DETECTORS", "FINDING_IDS", "GENERIC_FINDINGS", "Detector", "detect"]
 
 log = logging.getLogger(__name__)
 
-#: The heading of a catalogue entry: ``## `finding-id` ``.
-_ENTRY = re.compile(r"^## `([a-z0-9]+(?:-[a-z0-9]+)*)`\s*$", re.MULTILINE)
+#: The heading of a catalogue entry, ``## `finding-id` ``, and the first word of the entry's first line
+#: (``Incident: 1 · Sample: ...`` for a cause of the incident catalogue, ``Generic · ...`` for a generic finding).
+_ENTRY = re.compile(r"^## `([a-z0-9]+(?:-[a-z0-9]+)*)`[ \t]*$\n+(\w*)", re.MULTILINE)
+
+
+def _catalogue_text() -> str:
+    return importlib.resources.files(__package__).joinpath("catalogue.md").read_text(encoding="utf-8")
 
 
 def catalogue_ids(text: str | None = None) -> tuple[str, ...]:
@@ -50,13 +57,24 @@ def catalogue_ids(text: str | None = None) -> tuple[str, ...]:
     >>> catalogue_ids("# Catalogue\n## `cold-start-tail`\ntext\n## Adding a finding\n")
     ('cold-start-tail',)
     """
-    if text is None:
-        text = importlib.resources.files(__package__).joinpath("catalogue.md").read_text(encoding="utf-8")
-    return tuple(_ENTRY.findall(text))
+    return tuple(fid for fid, _ in _ENTRY.findall(_catalogue_text() if text is None else text))
+
+
+def generic_ids(text: str | None = None) -> frozenset[str]:
+    """The ids of the catalogue's generic findings: the entries whose first line opens with ``Generic``.
+
+    Example
+    -------
+    >>> sorted(generic_ids("## `cold-start-tail`\nIncident: 7\n## `error-spike`\nGeneric · Samples: x\n"))
+    ['error-spike']
+    """
+    return frozenset(fid for fid, first in _ENTRY.findall(_catalogue_text() if text is None else text) if first == "Generic")
 
 
 #: Finding id -> the module of the detector that finds it (its ``detect``), in the catalogue's order.
 DETECTORS: dict[str, str] = {fid: f"{__package__}.detectors.{fid.replace('-', '_')}" for fid in catalogue_ids()}
+#: The generic findings (incidents.md, "Beyond the catalogue"): a catalogued cause that fits ranks above them.
+GENERIC_FINDINGS: frozenset[str] = generic_ids()
 #: The finding ids, in the catalogue's order (the public contract of ``findings.json``).
 FINDING_IDS: tuple[str, ...] = tuple(DETECTORS)
 
@@ -72,6 +90,17 @@ def _load(target: str) -> Detector:
 
 def _rank_key(f: Finding) -> tuple[float, int, str]:
     return (-f.confidence, severity_rank(f.severity), f.id)
+
+
+def _ranked(found: Iterable[Finding]) -> list[Finding]:
+    """Most likely cause first (:func:`_rank_key`); a generic finding ranks below every catalogued
+    finding that fits (medium or worse), the catalogued findings keeping their order."""
+    ordered = sorted(found, key=_rank_key)
+    generic = [f for f in ordered if f.id in GENERIC_FINDINGS]
+    rest = [f for f in ordered if f.id not in GENERIC_FINDINGS]
+    fits = [i for i, f in enumerate(rest) if severity_rank(f.severity) <= severity_rank("medium")]
+    floor = fits[-1] + 1 if fits else 0
+    return rest[:floor] + sorted(generic + rest[floor:], key=_rank_key)
 
 
 def detect(
@@ -131,4 +160,4 @@ def detect(
         for f in [result] if isinstance(result, Finding) else list(result):
             if f.id not in found or _rank_key(f) < _rank_key(found[f.id]):
                 found[f.id] = f
-    return FindingList(sorted(found.values(), key=_rank_key), errors=errors)
+    return FindingList(_ranked(found.values()), errors=errors)

@@ -448,14 +448,29 @@ def _mask_other(values: pd.Series) -> pd.Series | None:
     """A categorical column, or an object column holding more than strings (dicts, lists: nested JSON),
     masked; None for a column of strings (the vectorised path)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        categories = list(values.cat.categories)
-        masked = [mask_obj(c) for c in categories]
-        if masked == categories:
-            return values
-        return values.astype(object).map(dict(zip(categories, masked))).astype("category")
+        return _masked_categories(values)
     if _arrow_strings(values) is None:
         return values.map(mask_obj, na_action="ignore")
     return None
+
+
+def _masked_categories(values: pd.Series) -> pd.Series:
+    """A categorical column masked through its categories (each distinct value once, text ones
+    through the vectorised gate); categories that mask to the same text merge. Same dtype of
+    categories, same codes where nothing changed."""
+    cats = values.cat.categories
+    if not len(cats):
+        return values
+    if pd.api.types.is_string_dtype(cats.dtype) and cats.map(type).isin([str]).all():
+        masked = pd.Index(mask_series(pd.Series(cats, dtype=cats.dtype)).to_numpy(), dtype=cats.dtype)
+    else:
+        masked = pd.Index([mask_obj(c) for c in cats], dtype=cats.dtype if pd.api.types.is_string_dtype(cats.dtype) else object)
+    if masked.equals(cats):
+        return values
+    inverse, merged = pd.factorize(masked)
+    codes = values.cat.codes.to_numpy()
+    new_codes = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1)
+    return pd.Series(pd.Categorical.from_codes(new_codes, categories=merged), index=values.index, name=values.name)
 
 
 def mask_series(values: pd.Series) -> pd.Series:

@@ -24,13 +24,20 @@ Formats (``format`` column)
 ``apigw_access``            API Gateway access logs: JSON with ``$context`` fields under any names,
                             the documented CLF and CSV templates
 ``apigw_execution``         API Gateway execution log lines
-``alb_access``              ALB access log entries
+``alb_access``              ALB access log entries (:mod:`incidentkit.parse.formats`, as are the
+                            next seven, the logs AWS writes to S3)
+``alb_connection``          ALB connection log entries
+``elb_classic_access``      Classic Load Balancer access log entries
+``nlb_access``              Network Load Balancer (TLS) access log entries
+``cloudfront_access``       CloudFront standard log records (legacy and v2 W3C/JSON)
+``s3_access``               S3 server access log records
+``waf``, ``network_firewall``  AWS WAF and Network Firewall records
 ``clf_access``              other Common/Combined Log Format access lines
 ``cloudtrail``              CloudTrail records (``eventName`` -> ``operation``, ``errorCode`` ->
                             ``error_type``, ``eventSource`` -> ``service``)
 ``app_json``                any other JSON object, read through :data:`ALIASES` and ``field_map``
 ``traceback``               multi-line Python / Java / Node exceptions
-``vpc_flow``                VPC flow logs, default format
+``vpc_flow``                VPC flow logs (default format; custom fields after their header line)
 ``text``                    anything else: **not** an error (a level word and error texts are read)
 ``json``                    a line that opens like JSON but is not (with ``parse_error``)
 ==========================  ========================================================================
@@ -72,6 +79,7 @@ app_json WARN 503
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -86,10 +94,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _text
+from . import _dictionary, _text
 from .. import schema
 from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np
 from ._json import ALIASES, JSON_FORMATS, normalize_field_map, parse_json
+from .formats import S3_FORMATS
+from .formats import load as _load_format
 from ._requests import assemble_requests
 from .useragent import parse_user_agent
 from ..errors import IncompleteDataWarning, ParameterError, ParseError
@@ -108,6 +118,13 @@ FORMATS = (
     "apigw_access",
     "apigw_execution",
     "alb_access",
+    "alb_connection",
+    "elb_classic_access",
+    "nlb_access",
+    "cloudfront_access",
+    "s3_access",
+    "waf",
+    "network_firewall",
     "clf_access",
     "cloudtrail",
     "app_json",
@@ -135,8 +152,14 @@ def _dispatch(arr: pa.Array, idx: np.ndarray, fm: Any, engine: str, need_time: n
         return parts
     if need_time is None:
         need_time = np.ones(n, dtype=bool)
-    is_json = mask_np(pc.starts_with(arr, "{"))
-    rest_pos = np.flatnonzero(~is_json)
+    aws_logs = _aws_log_lines(arr)
+    for fmt_name, m in aws_logs:
+        parts += _load_format(fmt_name).parse(arr.filter(pa.array(m)), idx[m])
+    done = np.zeros(n, dtype=bool)
+    for _, m in aws_logs:
+        done |= m
+    is_json = mask_np(pc.starts_with(arr, "{")) & ~done
+    rest_pos = np.flatnonzero(~is_json & ~done)
     rest = arr.take(pa.array(rest_pos)) if 0 < len(rest_pos) < n else arr if len(rest_pos) else arr.slice(0, 0)
     if len(rest_pos):
         ws_json = mask_np(pc.match_substring_regex(rest, r"^[ \t\r\n]+\{"))
@@ -170,9 +193,9 @@ def _dispatch(arr: pa.Array, idx: np.ndarray, fm: Any, engine: str, need_time: n
         elif name == "prefix":
             parts += _text.runtime_prefixed(sub, sidx, lambda a, i: _dispatch(a, i, fm, engine))
         elif name == "alb":
-            parts += _text.alb(sub, sidx)
+            parts += _load_format("alb_access").parse(sub, sidx)
         elif name == "vpc":
-            parts += _text.vpc_flow(sub, sidx)
+            parts += _load_format("vpc_flow").parse(sub, sidx)
         elif name == "clf":
             parts += _text.clf(sub, sidx)
         elif name == "csv":
@@ -186,6 +209,35 @@ def _dispatch(arr: pa.Array, idx: np.ndarray, fm: Any, engine: str, need_time: n
     if len(rest_pos):
         parts += _text.plain_text(rest, idx[rest_pos])
     return parts
+
+
+#: Formats of the logs AWS writes to S3 recognised here by their opening bytes (ALB access
+#: and VPC flow lines keep their place among the text classifiers).
+_AWS_LOG_FORMATS = tuple(f for f in S3_FORMATS if f not in ("alb_access", "vpc_flow"))
+
+
+@functools.lru_cache(maxsize=1)
+def _aws_log_any() -> str:
+    """One pattern matching any of :data:`_AWS_LOG_FORMATS` (built on first use)."""
+    return "|".join(f"(?:{_load_format(f).RECOGNISE})" for f in _AWS_LOG_FORMATS)
+
+
+def _aws_log_lines(arr: pa.Array) -> list[tuple[str, np.ndarray]]:
+    """``(format, rows)`` of the lines written by a load balancer, CloudFront, S3, WAF or
+    Network Firewall: one pass of all their patterns, then each format's own on the hits."""
+    hit = mask_np(pc.match_substring_regex(arr, _aws_log_any()))
+    if not hit.any():
+        return []
+    out: list[tuple[str, np.ndarray]] = []
+    left = hit.copy()
+    for name in _AWS_LOG_FORMATS:
+        if not left.any():
+            break
+        m = left & mask_np(pc.match_substring_regex(arr, _load_format(name).RECOGNISE))
+        if m.any():
+            out.append((name, m))
+            left &= ~m
+    return out
 
 
 def _sam(arr: pa.Array, idx: np.ndarray, fm: Any, engine: str) -> list[Part]:
@@ -290,6 +342,8 @@ def _batches(msgs: pa.ChunkedArray) -> Any:
 
 def _to_pandas(name: str, col: Any) -> Any:
     typ = FIELD_TYPES[name]
+    if name in _dictionary.FIELDS:
+        return _dictionary.to_pandas(col).array
     if typ == STR:
         return pd.arrays.ArrowStringArray(col)
     if typ == F64:
@@ -425,6 +479,8 @@ def parse(
         cols = assemble(parts, m, _FIELDS + _INTERNAL, views)  # numeric columns land in place
         del parts
         _derive(cols, None if groups is None else groups.slice(start, m))
+        if format in ("auto", "text"):  # else after _force_format, which needs the text
+            _dictionary.encode(cols)
         return {k: v for k, v in cols.items() if k not in numeric}
 
     batches = _batches(msgs)
@@ -445,6 +501,7 @@ def parse(
     del results
     if format not in ("auto", "text"):
         cols = _force_format(cols, format, n)
+        _dictionary.encode(cols)
 
     data: dict[str, Any] = {}
     ts = base["timestamp"]
@@ -464,7 +521,7 @@ def parse(
     data["event_id"] = base["event_id"]
     data["message"] = base["message"]
     for name in _FIELDS:
-        data[name] = _to_pandas(name, cols[name])
+        data[name] = _to_pandas(name, cols.pop(name))  # each column's batches freed as it is converted
     del cols
     out = pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
     out.attrs.update(attrs)
@@ -473,8 +530,8 @@ def parse(
 
     errors = out["parse_error"].to_numpy()
     n_err = int(errors.sum())
-    by_format = {str(k): int(v) for k, v in out["format"].value_counts(dropna=False).items()}
-    reasons = {str(k): int(v) for k, v in out.loc[errors, "parse_error_reason"].value_counts().items()} if n_err else {}
+    by_format = {str(k): int(v) for k, v in out["format"].value_counts(dropna=False).items() if v}
+    reasons = {str(k): int(v) for k, v in out.loc[errors, "parse_error_reason"].value_counts().items() if v} if n_err else {}
     out.attrs["parse_stats"] = {"events": n, "parsed": n - n_err, "errors": n_err, "by_format": by_format, "error_reasons": reasons}
     log.debug("parsed %d log lines (%d errors): %s", n, n_err, by_format)
     if n_err:
@@ -530,6 +587,8 @@ def _derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> Non
 def _concat(name: str, pieces: list[Any]) -> Any:
     """Join the batches' columns: strings as one chunked arrow array (no copy)."""
     typ = FIELD_TYPES[name]
+    if name in _dictionary.FIELDS and pieces and pa.types.is_dictionary(pieces[0].type):
+        return list(pieces)  # index types differ between batches: joined by _dictionary.to_pandas
     if typ == STR:
         return pa.chunked_array(pieces, type=STR)
     if typ == F64:

@@ -116,6 +116,7 @@ ALIASES: dict[str, list[Any]] = {
         "req.id",
         "x-request-id",
         "x_request_id",
+        "http.request.id",  # Elastic Common Schema (Log4j2 EcsLayout, ecs-logging)
         "http.request_id",
         "correlation_id",
         "correlationId",
@@ -165,6 +166,7 @@ ALIASES: dict[str, list[Any]] = {
         "client.version",
         "x-app-version",
         "x_app_version",
+        "service.version",  # Elastic Common Schema
         "version",
     ],
     "user_agent": [
@@ -241,6 +243,7 @@ ALIASES: dict[str, list[Any]] = {
         "err.name",
         "exception.type",
         "exception.class",
+        "thrown.name",  # Log4j2 JsonLayout / JsonTemplateLayout
         "exc_type",
         "message.errorType",
         "errorCode",
@@ -253,6 +256,7 @@ ALIASES: dict[str, list[Any]] = {
         "error.message",
         "err.message",
         "exception.message",
+        "thrown.message",  # Log4j2 JsonLayout / JsonTemplateLayout
         "message.errorMessage",
         "error",
         "err",
@@ -300,6 +304,9 @@ _APIGW_MARKERS = [
 _POWERTOOLS_MARKERS = ["cold_start", "coldStart", "sampling_rate", "samplingRate", "function_name", "functionName", "xray_trace_id", "function_arn", "functionArn"]
 #: Parents whose mere presence matters (EMF's ``_aws`` block).
 _PRESENCE = ("_aws",)
+
+#: ``10.0.3.4:51234`` and ``[2001:db8::7]:443``: an address with its port (the port dropped from ``client_ip``).
+_IP_PORT = r"^(?:((?:\d{1,3}\.){3}\d{1,3})|\[([0-9A-Fa-f:.]+)\]):\d{1,5}$"
 
 _GENERIC_FIELDS = (
     "request_id",
@@ -946,6 +953,8 @@ def extract(ch: _Chunk, fm: FieldMap, need_time: np.ndarray | None = None) -> di
         out["xray_trace_id"] = trace_root(out["xray_trace_id"])
     if "method" in out:
         out["method"] = map_distinct(out["method"], lambda m: m.upper() if isinstance(m, str) else m)
+    if "client_ip" in out:  # a socket address (Go's r.RemoteAddr, "10.0.3.4:51234") names a client, not a connection
+        out["client_ip"] = pc.replace_substring_regex(out["client_ip"].cast(STR), _IP_PORT, r"\1\2")
 
     out["record_type"] = rec_type
     errs = ch.errors

@@ -68,13 +68,15 @@ __all__ = ["TIERS", "ENTRY_FORMATS", "assemble_requests"]
 #: Tiers, outermost first.
 TIERS = ("entry", "invocation", "app")
 #: Formats written by an AWS entry point.
-AWS_ENTRY_FORMATS = ("apigw_access", "apigw_execution", "alb_access")
+AWS_ENTRY_FORMATS = ("apigw_access", "apigw_execution", "alb_access", "elb_classic_access", "cloudfront_access")
+#: Generic access logs: at the entry tier only when no AWS entry point's log is there.
+_GENERIC_ACCESS = ("clf_access", "s3_access")
 #: Formats that can place a request at the entry tier.
-ENTRY_FORMATS = AWS_ENTRY_FORMATS + ("clf_access",)
-_ACCESS = ("apigw_access", "alb_access", "clf_access")
+ENTRY_FORMATS = AWS_ENTRY_FORMATS + _GENERIC_ACCESS
+_ACCESS = ("apigw_access", "alb_access", "elb_classic_access", "cloudfront_access") + _GENERIC_ACCESS
 _PLATFORM = ("lambda_platform", "lambda_platform_json")
 _INVOCATION_FORMATS = _PLATFORM + ("lambda_app", "powertools")
-_NOT_REQUESTS = ("cloudtrail", "vpc_flow", "emf")
+_NOT_REQUESTS = ("cloudtrail", "vpc_flow", "emf", "alb_connection", "nlb_access", "waf", "network_firewall")
 _ERROR_LEVELS = ("ERROR", "FATAL")
 #: Two completion lines of one request are written by one process as it ends that request,
 #: milliseconds apart; the same counter value completing again needs another request (and,
@@ -90,7 +92,7 @@ def _row_tiers(df: pd.DataFrame) -> np.ndarray:
     """0 entry, 1 invocation, 2 app, per row (see the module docstring)."""
     fmt = df["format"]
     aws_entry = fmt.isin(AWS_ENTRY_FORMATS).to_numpy(dtype=bool)
-    entry = aws_entry | ((fmt == "clf_access").to_numpy(dtype=bool) & (not aws_entry.any()))
+    entry = aws_entry | (fmt.isin(_GENERIC_ACCESS).to_numpy(dtype=bool) & (not aws_entry.any()))
     lambda_group = df["log_group"].astype("string").str.startswith("/aws/lambda/").fillna(False).to_numpy(dtype=bool)
     invocation = fmt.isin(_INVOCATION_FORMATS).to_numpy(dtype=bool) | df["function_name"].notna().to_numpy(dtype=bool) | lambda_group
     return np.where(entry, 0, np.where(invocation, 1, 2)).astype(np.int8)

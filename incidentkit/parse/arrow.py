@@ -24,6 +24,7 @@ __all__ = [
     "F64",
     "FIELD_TYPES",
     "I64",
+    "S3_FIELD_TYPES",
     "STR",
     "Part",
     "as_bool",
@@ -82,6 +83,47 @@ FIELD_TYPES: dict[str, pa.DataType] = {
     "_time_num": F64,
     "_log_stream": STR,
 }
+
+#: Fields of the logs AWS writes to S3 (load balancers, CloudFront, S3, VPC Flow Logs, WAF,
+#: Network Firewall; :mod:`incidentkit.parse.formats`). A handler may fill them; the S3 reader
+#: keeps them beside :data:`FIELD_TYPES`' columns, ``parsers.parse`` leaves them out.
+S3_FIELD_TYPES: dict[str, pa.DataType] = {
+    "target": STR,  # ip:port that answered (ALB target, Classic backend, NLB target)
+    "target_status": I64,  # the target's own HTTP status (null when it never answered)
+    "target_latency_ms": F64,  # time spent by the target / origin (ALB target_processing_time ...)
+    "error_reason": STR,  # why the service failed the request (ALB error_reason, TLS verify status ...)
+    "classification": STR,  # ALB desync classification: Acceptable / Ambiguous / Severe
+    "classification_reason": STR,
+    "target_group": STR,
+    "targets_tried": STR,  # ALB target:port_list
+    "target_status_list": STR,
+    "action": STR,  # ALB actions_executed, flow ACCEPT/REJECT, WAF/firewall action
+    "rule": STR,  # rule that decided (ALB rule priority, WAF rule id, firewall signature)
+    "conn_trace_id": STR,
+    "protocol": STR,  # request type (http/h2/ws...) or IP protocol (tcp/udp/icmp ...)
+    "tls_protocol": STR,
+    "tls_cipher": STR,
+    "domain": STR,  # host / SNI / domain name
+    "bytes_received": I64,
+    "bytes_sent": I64,
+    "connection_ms": F64,  # NLB connection time
+    "handshake_ms": F64,  # TLS handshake time
+    "result_type": STR,  # CloudFront edge result type
+    "location": STR,  # CloudFront edge location, availability zone
+    "dst_ip": STR,
+    "src_port": I64,
+    "dst_port": I64,
+    "packets": I64,
+    "bytes": I64,
+    "interface_id": STR,
+    "vpc_id": STR,
+    "subnet_id": STR,
+    "instance_id": STR,
+    "tcp_flags": I64,
+    "flow_direction": STR,
+    "country": STR,
+}
+FIELD_TYPES.update(S3_FIELD_TYPES)
 
 
 @dataclass

@@ -6,8 +6,8 @@ classes of the kit (:class:`~incidentkit.findings.Finding`,
 :class:`~incidentkit.investigation.Investigation`) delegate both to this module, and
 :class:`ChangeTimeline` wraps a change-timeline frame so it shows the same way.
 
-The finding cards themselves are :func:`incidentkit.render.report.findings_html` /
-:func:`~incidentkit.render.report.findings_text` (the report and the notebook never disagree);
+The finding cards themselves are :func:`incidentkit.render.cards.findings_html` /
+:func:`~incidentkit.render.cards.findings_text` (the report and the notebook never disagree);
 this module adds what an interactive reader needs around them: a ranked summary table,
 the checks that could not run, the change timeline relative to the incident, and an
 investigation's window, resources and evidence.
@@ -32,7 +32,6 @@ True
 
 from __future__ import annotations
 
-import html as _html
 import math
 import shutil
 import textwrap
@@ -44,7 +43,10 @@ from .. import schema
 from .._util import views
 from ..masking import mask_text
 from ..window import parse_time
-from . import report
+from . import cards
+from .results import data_quality
+from .markup import html_text as _e
+from .story import changes_table
 from .theme import CHANGE_COLORS, SEVERITY_COLORS
 
 __all__ = [
@@ -71,11 +73,6 @@ _HEAD = (f"padding:3px 10px 3px 0;text-align:left;color:{_MUTED};font-weight:600
 # remediation) read left-aligned. Scoped to the kit's own views; harmless where <style> is stripped.
 _STYLE = ("<style>.ik-findings-view .ik-findings td,.ik-findings-view .ik-findings th,.ik-finding-view td,"
           ".ik-finding-view th,.ik-investigation td,.ik-investigation th{text-align:left}</style>")
-
-
-def _e(value: Any) -> str:
-    """Masked, HTML-escaped text."""
-    return _html.escape(mask_text("" if value is None else str(value)), quote=True)
 
 
 def _width() -> int:
@@ -156,7 +153,7 @@ def findings_html(findings: Iterable[Any], *, title: str | None = None) -> str:
     unread = getattr(findings, "inconclusive", None)
     empty = ("Inconclusive: the logs could not be read, so no cause is ruled out (see the data quality)" if unread
              else "No finding: the evidence shows none of the known causes.")
-    parts.append(report.findings_html(items, errors=dict(errors), empty=empty))
+    parts.append(cards.findings_html(items, errors=dict(errors), empty=empty))
     parts.append("</div>")
     return "".join(parts)
 
@@ -200,7 +197,7 @@ def findings_text(findings: Iterable[Any]) -> str:
     lines = []
     if items:
         lines.append(f"{_plural(len(items), 'finding')}, most likely cause first:")
-    lines.append(report.findings_text(items))
+    lines.append(cards.findings_text(items))
     if errors:
         lines.append("Checks that could not run (their causes are not ruled out):")
         lines.extend(f"  - {k}: {v}" for k, v in errors.items())
@@ -216,7 +213,7 @@ def finding_html(finding: Any) -> str:
     >>> "ik-finding-view" in finding_html(Finding(id="x", title="t", severity="low", summary="s"))
     True
     """
-    card = report.findings_html(_dicts([finding]))
+    card = cards.findings_html(_dicts([finding]))
     # A lone card is not ranked: drop the report's "#1" (finding 3 of a list shown alone is not #1).
     card = card.replace(">#1</span>", "></span>", 1)
     return f'{_STYLE}<div class="ik-finding-view" style="{_FONT}">{card}</div>'
@@ -224,7 +221,7 @@ def finding_html(finding: Any) -> str:
 
 def finding_text(finding: Any) -> str:
     """One finding as plain text (the report's block, without a rank)."""
-    text = report.findings_text(_dicts([finding]))
+    text = cards.findings_text(_dicts([finding]))
     if text.startswith("#1 "):
         text = text[3:]
     conf = getattr(finding, "confidence", None)
@@ -263,8 +260,8 @@ def _window_of(window: Any) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 
 
 def _timeline_rows(changes: pd.DataFrame | None, window: Any, limit: int) -> tuple[pd.DataFrame, int, Any]:
-    """The rows to show (report.changes_table's columns, plus ``vs incident``), hidden count, bounds."""
-    table = report.changes_table(changes, limit=limit)
+    """The rows to show (story.changes_table's columns, plus ``vs incident``), hidden count, bounds."""
+    table = changes_table(changes, limit=limit)
     n = 0 if changes is None else len(changes)
     bounds = _window_of(window)
     if bounds is not None and n:
@@ -438,8 +435,8 @@ def _source(inv: Any) -> str:
 
 def _dq(inv: Any) -> dict[str, Any]:
     findings = inv.computed_findings
-    return report.data_quality(inv.bundle, detector_errors=getattr(findings, "errors", None),
-                               issues=list(getattr(inv, "issues", []) or []))
+    return data_quality(inv.bundle, detector_errors=getattr(findings, "errors", None),
+                        issues=list(getattr(inv, "issues", []) or []))
 
 
 def investigation_repr(inv: Any) -> str:
@@ -510,7 +507,7 @@ def investigation_html(inv: Any) -> str:
         f'<details{"" if ok else " open"}><summary style="cursor:pointer">Evidence: {_e(_plural(dq["frames"], "frame"))}, '
         f'{dq["rows"]:,} rows, {dq["api_calls"]:,} API calls — {_e(state)}</summary>',
         f'<div style="font-size:12px;color:{_MUTED};margin:4px 0">{_e(inv.bundle.path)}</div>',
-        report.data_quality_html(dq),
+        cards.data_quality_html(dq),
         "</details>",
     ]
     issues = list(getattr(inv, "issues", []) or [])

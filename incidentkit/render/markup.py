@@ -5,7 +5,7 @@ body or a parameter, so any of them may carry ``<script>``, an ``onerror=`` attr
 ``javascript:`` link or Markdown that turns into one. Two walls keep them text:
 
 1. **Escaping where a string is rendered.** HTML is built with :func:`html.escape`
-   (``report._e``); Markdown (the postmortem, notes) with :func:`md_text` (backslash
+   (:func:`html_text`: masked, then escaped); Markdown (the postmortem, notes) with :func:`md_text` (backslash
    escapes for every character that can start markup, math or a table cell) and
    :func:`md_code` (a code span whose fence no backtick run in the data can close).
    :func:`md_prose` keeps the ``code`` spans a finding's own wording uses and escapes
@@ -37,12 +37,16 @@ Example
 from __future__ import annotations
 
 import copy
+import html as _html
 import re
 from typing import Any, Mapping
 
 import nh3
 
+from ..masking import mask_text
+
 __all__ = [
+    "html_text",
     "md_text",
     "md_code",
     "md_prose",
@@ -53,6 +57,20 @@ __all__ = [
     "ALLOWED_STYLE_PROPERTIES",
     "URL_SCHEMES",
 ]
+
+# -- HTML text ---------------------------------------------------------------------------------
+
+
+def html_text(value: Any) -> str:
+    """A value from the data as HTML text: masked, then escaped (quotes too); ``None`` is empty.
+
+    Example
+    -------
+    >>> html_text('<b onclick="x">AKIAIOSFODNN7EXAMPLE</b>'), html_text(None)
+    ('&lt;b onclick=&quot;x&quot;&gt;[masked:aws-access-key-id]&lt;/b&gt;', '')
+    """
+    return _html.escape(mask_text("" if value is None else str(value)), quote=True)
+
 
 # -- Markdown ----------------------------------------------------------------------------------
 

@@ -22,9 +22,13 @@ import pandas as pd
 from .._util.blameless import blameless_actor, blameless_text
 from ..fetch.changes import normalize_event_name
 from ..errors import summarize
+from .._util.fmt import clock as _clock
 from .._util.fmt import iso as _iso
+from .._util.fmt import ms as _ms
+from .._util.fmt import percent as _pct
 from .._util.fmt import source_text
 from .._util.fmt import value as _fmt_value
+from .._util.severity import SEVERITIES, severity_rank
 from .markup import md_code, md_prose, md_text
 
 __all__ = ["markdown", "five_whys", "actions", "PRIORITY", "FILL"]
@@ -33,13 +37,17 @@ __all__ = ["markdown", "five_whys", "actions", "PRIORITY", "FILL"]
 PRIORITY = {"critical": "P1", "high": "P1", "medium": "P2", "low": "P3", "info": "P3"}
 
 
+def _rank(severity: Any) -> int:
+    """The severity's rank; an unknown severity sorts after ``info``."""
+    return severity_rank(severity) if severity in SEVERITIES else len(SEVERITIES)
+
+
 def actions(findings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Action items from the findings' remediations, most severe first, without repeats."""
     seen: set[str] = set()
     out = []
-    order = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
     # most severe first, so a step two findings share keeps the higher priority
-    for f in sorted(findings, key=lambda f: order.get(str(f.get("severity")), 5)):
+    for f in sorted(findings, key=lambda f: _rank(f.get("severity"))):
         for step in f.get("remediation") or []:
             key = " ".join(str(step).lower().split())
             if key in seen:
@@ -62,26 +70,12 @@ FILL = "✍"
 KEY_EVIDENCE = 8
 
 
-def _pct(x: Any) -> str:
-    return "—" if x is None else _fmt_value(float(x), "share")
-
-
 def _n(x: Any) -> str:
     if x is None:
         return "—"
     if isinstance(x, float) and not x.is_integer():
         return f"{x:,.1f}"
     return f"{int(x):,}"
-
-
-def _ms(x: Any) -> str:
-    return "—" if x is None else _fmt_value(float(x), "ms")
-
-
-def _clock(ts: Any) -> str:
-    """``2026-03-10 02:47:12 UTC`` (``—`` when unknown)."""
-    iso = _iso(ts)
-    return "—" if iso is None else iso.replace("T", " ").replace("Z", " UTC")
 
 
 def _span(seconds: Any) -> str:
@@ -184,7 +178,7 @@ def _noun(imp: Mapping[str, Any]) -> str:
 
 
 def _failed_of(imp: Mapping[str, Any]) -> str:
-    """``436 of 1,511 requests at the API Gateway entry point failed (28.9 %)``."""
+    """``436 of 1,511 requests at the API Gateway entry point failed (28.9%)``."""
     return (f"{_n(imp.get('failed_requests'))} of {_n(imp['requests'])} {_noun(imp)}{_entry(imp)} failed "
             f"({_pct(imp.get('failed_share'))})")
 
@@ -432,7 +426,7 @@ def _contributing_section(result: Mapping[str, Any], findings: Sequence[Mapping[
 
 
 def _what_users_saw(imp: Mapping[str, Any]) -> str:
-    """``451 of 3,759 requests at the … entry point failed (12 %); 40 were slower than …`` (and the P99)."""
+    """``451 of 3,759 requests at the … entry point failed (12%); 40 were slower than …`` (and the P99)."""
     text = _failed_of(imp)
     if imp.get("slow_requests") is not None:
         text += f"; {_n(imp['slow_requests'])} were slow ({_slow_rule(imp)})"
@@ -564,7 +558,7 @@ _SAFE_FILE = re.compile(r"evidence/[A-Za-z0-9._-]+")
 
 
 def markdown(result: Mapping[str, Any], *, links: bool = True, in_report: bool = False) -> str:
-    """A postmortem draft in Markdown from published results (see :func:`incidentkit.render.report.publish`).
+    """A postmortem draft in Markdown from published results (see :func:`incidentkit.render.results.publish_results`).
 
     Sections: header, summary, impact, timeline, trigger and root cause, contributing
     factors, five whys, resolution, action items, lessons learned, evidence. The parts

@@ -30,6 +30,7 @@ from typing import Any, Callable, Mapping
 
 import pandas as pd
 
+from .._util.fmt import iso, stamp
 from ..errors import AwsError, IncidentKitError, NotebookError, ParameterError, from_botocore
 from ..fetch import alarms, aws
 from ..masking import mask_obj, mask_text
@@ -67,8 +68,7 @@ class AutoRun:
 
 def run_id_for(template: str, transition_time: pd.Timestamp, key: str) -> str:
     """The deterministic run id of an alarm transition."""
-    stamp = transition_time.tz_convert("UTC").strftime("%Y%m%dT%H%M%SZ")
-    return f"{template}-{stamp}-alarm-{key[:8]}"
+    return f"{template}-{stamp(transition_time)}-alarm-{key[:8]}"
 
 
 def _one_line(exc: BaseException, limit: int = 200) -> str:
@@ -134,7 +134,7 @@ def run_to(
     """Run ``template`` into a local folder or publish it to ``s3://bucket/prefix``.
 
     For S3, the run is written to a private temporary folder, uploaded with its manifest
-    last (:func:`incidentkit.run.publish.publish`) and the folder removed. Returns the
+    last (:func:`incidentkit.run.publish.upload_run`) and the folder removed. Returns the
     ``RunResult`` and where the run is (a folder, or the run's ``s3://`` URL).
     """
     out_text = os.fspath(out)
@@ -160,7 +160,7 @@ def run_to(
             raise
         facts = _run_facts(result, result.run_id, context)
         (result.path / publish.PUBLISHED_MANIFEST).write_text(json.dumps(facts, indent=2), encoding="utf-8")
-        url = publish.publish(result.path, out_text, run_id=result.run_id, sse=sse, kms_key_id=kms_key_id,
+        url = publish.upload_run(result.path, out_text, run_id=result.run_id, sse=sse, kms_key_id=kms_key_id,
                               session=session, region=region, endpoint_url=endpoint_url)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -180,7 +180,7 @@ def _publish_failed(exc: NotebookError, url: str, **publish_kwargs: Any) -> None
     if folder is None or not folder.is_dir():
         return
     try:
-        where = publish.publish(folder, url, run_id=folder.name, error=str(exc), **publish_kwargs)
+        where = publish.upload_run(folder, url, run_id=folder.name, error=str(exc), **publish_kwargs)
     except IncidentKitError as pub_exc:
         exc.context["upload_error"] = str(pub_exc)
         return
@@ -253,7 +253,7 @@ def run_derived(
 
 def _show(value: Any) -> str:
     if isinstance(value, pd.Timestamp):
-        return value.isoformat().replace("+00:00", "Z")
+        return str(iso(value))
     return repr(value)
 
 

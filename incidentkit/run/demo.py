@@ -16,7 +16,6 @@ True
 
 from __future__ import annotations
 
-import datetime as _dt
 import html as _html
 import multiprocessing
 import os
@@ -27,8 +26,10 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from .. import samples
+from .._util.fmt import stamp
+from .._util.severity import SEVERITIES
 from ..errors import IncidentKitError, ParameterError
-from ..render.report import write_text
+from ..render.files import write_text
 from ..render.theme import SEVERITY_COLORS
 from . import runner
 from .runner import make_out_dir
@@ -36,7 +37,7 @@ from .runner import make_out_dir
 __all__ = ["DemoResult", "run_demo", "default_jobs", "format_line", "write_index", "MATCH_SEVERITIES"]
 
 #: A healthy sample passes when no finding is at least this severe.
-MATCH_SEVERITIES = ("critical", "high", "medium")
+MATCH_SEVERITIES = SEVERITIES[: SEVERITIES.index("medium") + 1]
 
 
 @dataclass
@@ -57,6 +58,9 @@ class DemoResult:
         Ids of every finding, ranked.
     error:
         One line when the run failed.
+    misses:
+        For a sample beyond the catalogue, what its generic finding got wrong (onset, signature,
+        concentration; :func:`incidentkit.samples.misses`).
     """
 
     sample: str
@@ -68,6 +72,7 @@ class DemoResult:
     severities: list[str] = field(default_factory=list)
     error: str | None = None
     elapsed_s: float = 0.0
+    misses: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -76,7 +81,7 @@ class DemoResult:
             return False
         if self.expected is None:
             return not any(s in MATCH_SEVERITIES for s in self.severities)
-        return bool(self.top) and self.top.get("id") == self.expected
+        return bool(self.top) and self.top.get("id") == self.expected and not self.misses
 
 
 def default_jobs() -> int:
@@ -108,6 +113,7 @@ def _one(sample: str, out: str, hide_code: bool, expected: str | None, title: st
         res.top = items[0] if items else None
         res.findings = [f["id"] for f in items]
         res.severities = [f["severity"] for f in items]
+        res.misses = samples.misses(sample, res.top) if expected else []
     res.elapsed_s = time.monotonic() - started
     return res
 
@@ -152,8 +158,7 @@ def run_demo(
     for row in cat.itertuples(index=False):
         fid = None if pd.isna(row.finding_id) else str(row.finding_id)
         expected[str(row.name)] = (fid, str(row.title))
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = make_out_dir(Path(out)) / f"demo-{stamp}"
+    folder = make_out_dir(Path(out)) / f"demo-{stamp()}"
     folder.mkdir(mode=0o700)
     n_jobs = max(1, int(jobs or default_jobs()))
     results: dict[str, DemoResult] = {}
@@ -201,6 +206,8 @@ def format_line(r: DemoResult, *, root: Path | None = None) -> str:
         what = f"{r.top['id']} [{str(r.top['severity']).upper()}] {r.top['title']}"
         if r.expected is None:
             what = f"healthy, nothing serious: {what}" if r.ok else f"a serious finding on a healthy window: {what}"
+        elif r.misses and r.top.get("id") == r.expected:
+            what += f"  ({'; '.join(r.misses)})"
         elif not r.ok:
             what += f"  (expected {r.expected})"
     else:

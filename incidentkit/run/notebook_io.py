@@ -27,8 +27,8 @@ import os
 import threading
 from typing import Any
 
-from ..evidence import atomic_write_text
-from ..render.report import mask_notebook
+from .. import evidence
+from ..render.files import mask_notebook
 
 __all__ = ["SCHEME", "MaskedNotebookFile", "masked_output_path", "StderrTail"]
 
@@ -53,7 +53,7 @@ class MaskedNotebookFile:
         if isinstance(meta, dict) and meta.get("output_path") == path:
             meta["output_path"] = real  # the reader sees the file's path, not the scheme
         text = json.dumps(mask_notebook(nb), indent=1, sort_keys=True, ensure_ascii=False)  # nbformat's layout
-        atomic_write_text(real, text + "\n", mode=0o600)
+        evidence.atomic_write_text(real, text + "\n", mode=0o600)
 
     @classmethod
     def read(cls, path: str) -> str:

@@ -34,7 +34,7 @@ from ..errors import ParameterError, from_botocore
 from ..fetch import aws
 from ..masking import mask_text
 
-__all__ = ["parse_s3_url", "publish", "exists", "PUBLISHED_MANIFEST", "FAILED_MARKER"]
+__all__ = ["parse_s3_url", "upload_run", "exists", "PUBLISHED_MANIFEST", "FAILED_MARKER"]
 
 #: The last object of a complete run: its presence means the report is there, whole.
 PUBLISHED_MANIFEST = "manifest.json"
@@ -77,7 +77,7 @@ def exists(url: str, run_id: str, *, session: Any = None, region: str | None = N
         raise from_botocore(exc, service="s3", bucket=bucket) from exc
 
 
-def publish(
+def upload_run(
     run_dir: str | os.PathLike[str],
     url: str,
     *,
@@ -157,3 +157,8 @@ def publish(
     except (ClientError, BotoCoreError) as exc:
         raise from_botocore(exc, service="s3", bucket=bucket, key_prefix=f"{prefix}{run_id}/") from exc
     return f"s3://{bucket}/{prefix}{run_id}/"
+
+
+#: The older name of :func:`upload_run` (``incidentkit.publish.publish``); the notebook side's
+#: ``report.publish`` is another thing: it attaches results to the notebook's output.
+publish = upload_run

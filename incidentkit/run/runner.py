@@ -35,7 +35,6 @@ Example
 
 from __future__ import annotations
 
-import datetime as _dt
 import difflib
 import functools
 import logging
@@ -43,23 +42,21 @@ import math
 import os
 import secrets
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
 from .. import samples as _samples
+from .._util.fmt import stamp
 from ..errors import IncidentKitError, NotebookError, ParameterError
-from ..evidence import EvidenceBundle, copy_bundle
+from ..evidence import EvidenceBundle
 from ..findings.model import Finding, FindingList
-from ..investigation import RESOURCE_PARAMETERS, source_text
+from ..investigation import RESOURCE_PARAMETERS
 from ..investigation import check_access as check_aws_access
-from ..masking import mask_text
-from ..render import report
 from ..window import Window
 from . import templates as _templates
-from .notebook_io import StderrTail, masked_output_path
+from .notebook import execute, kernel_manager_class
 
 __all__ = ["run", "RunResult", "prepare", "kernel_manager_class", "check_html_export", "make_out_dir",
            "DEFAULT_TIMEOUT", "FAILED_SUFFIX"]
@@ -128,75 +125,12 @@ class RunResult:
         return (self.result.get("data_quality") or {}).get("inconclusive") or None
 
 
-# -- the kernel ------------------------------------------------------------------------------
-
-
-@functools.lru_cache(maxsize=1)
-def kernel_manager_class() -> type:
-    """A jupyter_client kernel manager that always starts ``sys.executable``'s ipykernel.
-
-    Papermill normally looks the notebook's kernel name up among installed kernelspecs;
-    in a fresh virtualenv there may be none, or ``python3`` may point at another Python.
-    This manager ignores the name and launches the interpreter running incidentkit, so the
-    kernel sees exactly the packages the caller has.
-    """
-    from jupyter_client.kernelspec import KernelSpec
-    from jupyter_client.manager import AsyncKernelManager
-
-    class CurrentPythonKernelManager(AsyncKernelManager):
-        """Start the kernel with the running interpreter (``sys.executable``).
-
-        The kernel's sockets are encrypted with CurveZMQ keys made for this kernel when
-        libzmq supports it (the kernel and its outputs hold production data).
-        """
-
-        #: Where the kernel's stderr goes (None: inherited): a pipe read into memory, set per run by a subclass.
-        stderr_sink: StderrTail | None = None
-
-        def __init__(self, **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            try:
-                import zmq
-
-                if zmq.has("curve"):
-                    public, secret = zmq.curve_keypair()
-                    self.curve_publickey, self.curve_secretkey = public, secret
-            except Exception as exc:  # an old jupyter_client or libzmq: plain TCP on localhost
-                log.debug("no CurveZMQ for the kernel: %s", exc)
-
-        @property
-        def kernel_spec(self) -> KernelSpec:  # type: ignore[override]
-            if self._kernel_spec is None:
-                self._kernel_spec = KernelSpec(  # no IPython history file: the cells' sources stay off the disk too
-                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}", "--HistoryManager.enabled=False"],
-                    display_name=f"Python {sys.version_info.major}.{sys.version_info.minor} (incidentkit)",
-                    language="python",
-                    env={"INCIDENTKIT_PROGRESS": "0", "PYDEVD_DISABLE_FILE_VALIDATION": "1"},
-                    metadata={"debugger": False},
-                )
-            return self._kernel_spec
-
-        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-            if self.stderr_sink is not None and "stderr" not in kw:
-                with self.stderr_sink.pipe() as err:  # the child keeps its own copy of the write end
-                    kw["stderr"] = err
-                    await super()._async_launch_kernel(kernel_cmd, **kw)
-                return
-            await super()._async_launch_kernel(kernel_cmd, **kw)
-
-    return CurrentPythonKernelManager
-
-
 # -- preparing --------------------------------------------------------------------------------
-
-
-def _utc_stamp() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
 
 
 def new_run_id(template: str) -> str:
     """``<template>-<UTC time>-<short id>``, e.g. ``triage-20260301T031500Z-3f2a1c``."""
-    return f"{template}-{_utc_stamp()}-{secrets.token_hex(3)}"
+    return f"{template}-{stamp()}-{secrets.token_hex(3)}"
 
 
 @dataclass
@@ -487,8 +421,8 @@ def run(
         raise _write_error(exc, tmp) from None
     os.chmod(tmp, 0o700)
     try:
-        result = _execute(plan, tmp, hide_code=hide_code, timeout=timeout, start_timeout=start_timeout, progress=progress,
-                          context=extra)
+        result = execute(plan.template, plan.parameters, tmp, source_bundle=plan.source_bundle, source=plan.source,
+                         hide_code=hide_code, timeout=timeout, start_timeout=start_timeout, progress=progress, context=extra)
     except NotebookError as exc:
         failed = out_dir / (rid + FAILED_SUFFIX)
         try:
@@ -566,124 +500,5 @@ def _move_into_place(tmp: Path, dest: Path) -> None:
         raise _write_error(exc, dest) from None
 
 
-def _progress_default() -> bool:
-    if os.environ.get("INCIDENTKIT_PROGRESS", "1") == "0":
-        return False
-    return bool(getattr(sys.stderr, "isatty", lambda: False)())
-
-
 _RESERVED_CONTEXT = frozenset({"window", "baseline", "context", "region", "resources", "sample", "issues", "template",
                                "parameters", "health_frames"})
-
-
-def _execute(plan: _Plan, tmp: Path, *, hide_code: bool, timeout: float | None, start_timeout: float, progress: bool | None,
-             context: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    tpl = plan.template
-    params = dict(plan.parameters)
-    declared = set(tpl.parameter_names)
-    evidence_dir = tmp / "evidence"
-    if plan.source_bundle is not None:
-        copy_bundle(plan.source_bundle, evidence_dir)
-    bundle = EvidenceBundle(evidence_dir)
-    bundle.set_context(
-        template=tpl.name,
-        parameters={k: v for k, v in params.items() if k not in _templates.RUN_PARAMETERS and v is not None},
-        **dict(context or {}),
-    )
-    if "evidence" in declared:
-        params["evidence"] = "evidence"  # relative to the run folder: the kernel runs there
-    notebook = tmp / "report.ipynb"
-    kernel_stderr = StderrTail()  # in memory: only its masked copy is written, beside a failed notebook
-    manager = type("RunKernelManager", (kernel_manager_class(),), {"stderr_sink": kernel_stderr})
-    engine_kwargs: dict[str, Any] = {
-        "kernel_manager_class": manager,
-        "resources": {"metadata": {"path": str(tmp)}},
-    }
-    try:
-        nb = papermill.execute_notebook(
-            str(tpl.path),
-            masked_output_path(notebook),  # every save papermill makes as the cells run is masked before it is written
-            parameters=params,
-            request_save_on_cell_execute=True,  # a dying kernel still leaves the cells that ran
-            progress_bar=_progress_default() if progress is None else progress,
-            log_output=False,
-            start_timeout=int(start_timeout),
-            execution_timeout=timeout,
-            **engine_kwargs,
-        )
-    except PapermillExecutionError as exc:
-        import nbformat
-
-        _keep_kernel_log(kernel_stderr, tmp)
-
-        nb = nbformat.read(str(notebook), as_version=4) if notebook.exists() else None
-        if nb is not None:
-            report.write_notebook(nb, notebook)
-            report.write_html(nb, tmp / "report.html", hide_code=hide_code, failed=True)
-        evalue = " ".join(str(exc.evalue).split())
-        if len(evalue) > 300:
-            evalue = evalue[:299] + "…"
-        raise NotebookError(
-            mask_text(f"cell {exc.cell_index} (In [{exc.exec_count}]) of template {tpl.name} raised {exc.ename}: {evalue}"),
-            cell=exc.cell_index,
-            ename=exc.ename,
-        ) from None
-    except IncidentKitError:
-        raise
-    except Exception as exc:
-        if type(exc).__name__ in ("CellTimeoutError", "DeadKernelError", "TimeoutError", "RuntimeError"):
-            import nbformat
-
-            _keep_kernel_log(kernel_stderr, tmp)
-
-            if notebook.exists():
-                nb = nbformat.read(str(notebook), as_version=4)
-                report.write_notebook(nb, notebook)
-                report.write_html(nb, tmp / "report.html", hide_code=hide_code, failed=True)
-            text = mask_text(" ".join(str(exc).split()))
-            raise NotebookError(mask_text(f"template {tpl.name} did not finish: {type(exc).__name__}: {text[:300]}")) from None
-        raise
-    papermill_meta = nb.get("metadata", {}).get("papermill")
-    if isinstance(papermill_meta, dict):
-        papermill_meta["output_path"] = str(notebook)  # the file, not the masked-save scheme
-    published = report.extract(nb)
-    result = report.findings_document(
-        template=tpl.name,
-        published=published,
-        parameters={k: v for k, v in plan.parameters.items() if k not in ("evidence",)},
-        bundle=EvidenceBundle.open(evidence_dir),
-        source=plan.source,
-    )
-    _title(nb, tpl, result["source"])
-    report.write_notebook(nb, notebook)
-    report.write_html(nb, tmp / "report.html", hide_code=hide_code)
-    report.write_postmortem(result, published, tmp / "postmortem.md")
-    report.write_json(result, tmp / "findings.json")  # last: its presence means the run is complete
-    return result
-
-
-def _title(nb: Any, tpl: Any, source: str) -> None:
-    """The report's title says when it is not about the user's AWS account: a sample, or a replay.
-
-    The first Markdown heading of the executed notebook gets the source after it, and the
-    HTML page title (``nb.metadata.title``) the template and the source.
-    """
-    said = source_text(source)
-    nb.metadata["title"] = f"incidentkit {tpl.name}" + (f" — {said.replace('`', '')}" if said else "")
-    if not said:
-        return
-    for cell in nb.cells:
-        if cell.cell_type == "markdown" and str(cell.source).lstrip().startswith("# "):
-            head, sep, rest = str(cell.source).lstrip().partition("\n")
-            cell.source = f"{head} — {said}{sep}{rest}"
-            return
-
-
-def _keep_kernel_log(stderr: StderrTail, folder: Path) -> None:
-    """Keep what the kernel wrote on stderr (masked) beside a failed notebook, when anything."""
-    text = stderr.text()
-    if text.strip():
-        report.write_text(folder / "kernel-stderr.log", text)

@@ -1,8 +1,9 @@
 """The notebook templates: where they are, what they are for, and their parameters.
 
 The templates are the ``*.ipynb`` files of the ``notebooks/`` folder of the source tree
-(shipped inside the wheel as ``incidentkit/notebooks/``); this module is the registry that
-reads them. Each has a cell
+(shipped inside the wheel as ``incidentkit/notebooks/``), listed with their title and summary,
+in the order ``incidentkit templates`` shows them, in that folder's ``templates.json`` (data, not
+code: adding a template is its notebook and one entry there). This module reads them. Each has a cell
 tagged ``parameters`` whose lines declare one parameter each, in the form papermill
 understands::
 
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from .._util.fmt import iso
 from ..errors import BadWindowError, IncidentKitError, ParameterError, UnknownTemplateError
 from ..window import parse_time
 
@@ -214,8 +216,7 @@ def _to_list(value: Any) -> list[str]:
 
 
 def _to_time(value: Any) -> str:
-    ts = parse_time(value, name="time")
-    return ts.isoformat().replace("+00:00", "Z")
+    return str(iso(parse_time(value, name="time")))
 
 
 _COERCE = {"str": _to_str, "int": _to_int, "float": _to_float, "bool": _to_bool, "list": _to_list, "time": _to_time}
@@ -312,17 +313,31 @@ def _template_dir() -> Path:
                            "reinstall incidentkit")
 
 
+#: The registry's file, beside the notebooks: which templates exist, in listing order, with the
+#: title and summary ``incidentkit templates`` shows (parameters stay in each notebook's cell).
+REGISTRY_FILE = "templates.json"
+
+
+@dataclass(frozen=True)
+class _Entry:
+    path: Path
+    title: str
+    summary: str
+
+
 @functools.lru_cache(maxsize=1)
-def _registry() -> dict[str, Path]:
-    found: dict[str, Path] = {}
+def _registry() -> dict[str, _Entry]:
+    """The templates of ``notebooks/templates.json``, in its order (read on first use)."""
     root = _template_dir()
-    for entry in root.iterdir():
-        if entry.name.endswith(".ipynb") and not entry.name.startswith((".", "_")):
-            found[entry.name[: -len(".ipynb")]] = Path(str(entry))
-    return dict(sorted(found.items(), key=lambda kv: (_ORDER.get(kv[0], 99), kv[0])))
-
-
-_ORDER = {"triage": 0, "latency": 1, "errors": 2, "dynamodb": 3, "health-checks": 4, "deploy": 5, "postmortem": 6, "explore": 7}
+    source = root / REGISTRY_FILE
+    try:
+        entries = json.loads(source.read_text(encoding="utf-8"))["templates"]
+        found = {str(e["name"]): _Entry(root / str(e["notebook"]), str(e.get("title") or e["name"]), str(e.get("summary") or ""))
+                 for e in entries}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IncidentKitError(f"the template registry {source} is unreadable ({type(exc).__name__}: {exc}): "
+                               "reinstall incidentkit") from None
+    return found
 
 
 def names() -> list[str]:
@@ -355,7 +370,10 @@ def get(name: str | os.PathLike[str]) -> Template:
         raise UnknownTemplateError(
             f"no template named {text!r}; {hint}templates: {', '.join(reg)} (or give a path to an .ipynb)"
         )
-    return _load(text, reg[text])
+    entry = reg[text]
+    tpl = _load(text, entry.path)
+    tpl.title, tpl.summary = entry.title, entry.summary
+    return tpl
 
 
 def all_templates() -> list[Template]:

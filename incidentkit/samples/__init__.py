@@ -46,7 +46,7 @@ import pandas as pd
 from ..errors import ParameterError
 from ._core import ECS_EVENT_COLUMNS, ROUTE53_CHECKER_COLUMNS, TARGET_HEALTH_COLUMNS, Sample
 
-__all__ = ["Sample", "names", "load", "all", "find", "catalog", "HEALTH_FRAMES"]
+__all__ = ["Sample", "names", "load", "all", "find", "catalog", "expected", "misses", "HEALTH_FRAMES", "ONSET_TOLERANCE"]
 
 #: Names of the optional health frames and their columns.
 HEALTH_FRAMES: dict[str, tuple[str, ...]] = {
@@ -61,6 +61,7 @@ class _Entry(NamedTuple):
     finding_id: str | None
     incident: int | None
     title: str
+    expect: tuple[tuple[str, str], ...] = ()  # beyond the catalogue: what the generic finding must say (see expected())
 
 
 # name -> generator (imported only when the sample is loaded)
@@ -88,10 +89,30 @@ _REGISTRY: dict[str, _Entry] = {
     "deregistration-delay-too-short": _Entry(
         "._alb:deregistration_delay_too_short", "deregistration-delay-too-short", 10, "502s on every blue/green deploy"
     ),
+    "deregistration-delay-from-s3": _Entry(
+        "._s3alb:s3_objects_sample", "deregistration-delay-too-short", 10,
+        "502s on every blue/green deploy, the ALB's access log read from S3",
+    ),
     "partial-change-no-rollback": _Entry(
         "._network:partial_change_no_rollback", "partial-change-no-rollback", 11,
         "deploy script left security groups half-changed",
     ),
+    # beyond the catalogue: causes the generic findings localise (incidents.md, "Beyond the catalogue")
+    "oom-after-deploy": _Entry("._uncatalogued:oom_after_deploy", "error-spike", None,
+                               "out-of-memory kills after a deploy (Python Lambda)",
+                               (("onset", "2026-07-21T14:02:03Z"), ("signature", "signal: killed"),
+                                ("where", "POST /v1/export"))),
+    "dependency-timeout": _Entry("._services:dependency_timeout", "error-spike", None,
+                                 "a downstream dependency times out for one route (Node.js on ECS)",
+                                 (("onset", "2026-10-06T09:17:30Z"), ("signature", "timed out after"),
+                                  ("where", "POST /v2/quotes"))),
+    "missing-config-key": _Entry("._uncatalogued:missing_config_key", "error-spike", None,
+                                 "a deploy shipped a missing configuration key (Java on ECS)",
+                                 (("onset", "2026-08-04T10:15:30Z"), ("signature", "Missing required configuration key"),
+                                  ("where", "POST /api/invoices/{id}/finalize"))),
+    "slow-code-path": _Entry("._services:slow_code_path", "latency-regression", None,
+                             "a slower code path in a new version (Go on ECS)",
+                             (("onset", "2026-09-09T16:06:35Z"), ("where", "GET /v1/search"))),
     "healthy-lambda-api": _Entry("._apis:healthy_lambda_api", None, None, "healthy HTTP API on Lambda, with a normal deploy"),
     "healthy-alb-service": _Entry(
         "._alb:healthy_alb_service", None, None, "healthy ECS service behind an ALB and Route 53, with a rolling deploy"
@@ -100,29 +121,35 @@ _REGISTRY: dict[str, _Entry] = {
         "._dynamodb:healthy_dynamodb_batch", None, None, "healthy nightly DynamoDB import with backoff and autoscaling"
     ),
     "healthy-rds-app": _Entry("._rds:healthy_rds_app", None, None, "healthy ECS app on RDS PostgreSQL, pool in bounds"),
+    "healthy-ecs-deploy": _Entry(
+        "._services:healthy_ecs_deploy", None, None,
+        "healthy Node.js service on ECS: a routine deploy, cold tasks, scanners' 404s",
+    ),
 }
 
 
 def names(*, healthy: bool | None = None) -> list[str]:
-    """Names of the samples, incidents first (in incidents.md order), then the healthy ones.
+    """Names of the samples: the catalogue's incidents (in incidents.md order), the causes beyond
+    the catalogue (found as ``error-spike`` / ``latency-regression``), then the healthy windows.
 
     Parameters
     ----------
     healthy:
-        ``True``: only healthy windows; ``False``: only incidents; ``None``: all.
+        ``True``: only healthy windows; ``False``: only incidents (catalogued and beyond); ``None``: all.
 
     Example
     -------
-    >>> names()[0], names(healthy=True)[0]
-    ('version-skew-errors', 'healthy-lambda-api')
+    >>> names()[0], names(healthy=False)[12], names(healthy=True)[0]
+    ('version-skew-errors', 'oom-after-deploy', 'healthy-lambda-api')
     """
-    incidents = sorted((e.incident, n) for n, e in _REGISTRY.items() if e.incident is not None)
-    ok = [n for n, e in _REGISTRY.items() if e.incident is None]
+    incidents = [n for _, n in sorted((e.incident, n) for n, e in _REGISTRY.items() if e.incident is not None)]
+    beyond = [n for n, e in _REGISTRY.items() if e.incident is None and e.finding_id is not None]
+    ok = [n for n, e in _REGISTRY.items() if e.finding_id is None]
     if healthy is True:
         return ok
     if healthy is False:
-        return [n for _, n in incidents]
-    return [n for _, n in incidents] + ok
+        return incidents + beyond
+    return incidents + beyond + ok
 
 
 def _did_you_mean(value: str, options: list[str]) -> str:
@@ -174,7 +201,7 @@ def all(*, seed: int = 0, scale: float = 1.0, healthy: bool | None = None) -> li
     Example
     -------
     >>> len(all(healthy=False))
-    11
+    16
     """
     return [load(n, seed=seed, scale=scale) for n in names(healthy=healthy)]
 
@@ -202,6 +229,56 @@ def find(finding_id: str, *, seed: int = 0, scale: float = 1.0) -> Sample:
         return load(finding_id, seed=seed, scale=scale)
     name = next(n for n, e in _REGISTRY.items() if e.finding_id == finding_id)
     return load(name, seed=seed, scale=scale)
+
+
+#: How far a generic finding's onset may be from the moment the sample's story starts hurting: a few one-minute
+#: bins, since the first bad requests of a rolling deploy or a degrading dependency are sparse.
+ONSET_TOLERANCE = pd.Timedelta(minutes=3)
+
+
+def expected(name: str) -> dict[str, str]:
+    """What the generic finding of a sample beyond the catalogue must say (empty for the others).
+
+    Keys: ``onset`` (ISO UTC; the finding's onset within :data:`ONSET_TOLERANCE`), ``signature``
+    (a text the named signature holds), ``where`` (the value the bad requests concentrate in,
+    the evidence's ``concentrated_value``).
+
+    Example
+    -------
+    >>> expected("oom-after-deploy")["where"], expected("cold-start-tail")
+    ('POST /v1/export', {})
+    """
+    if name not in _REGISTRY:
+        raise ParameterError(f"no sample named {name!r}; {_did_you_mean(str(name), names())}", sample=name)
+    return dict(_REGISTRY[name].expect)
+
+
+def misses(name: str, finding: dict | None) -> list[str]:
+    """What a finding (as findings.json holds it) gets wrong of :func:`expected`; empty when it is right.
+
+    Example
+    -------
+    >>> misses("slow-code-path", {"id": "latency-regression", "onset": "2026-09-09T16:08:00Z",
+    ...                           "evidence": {"concentrated_value": "GET /v1/search"}})
+    []
+    >>> misses("slow-code-path", {"onset": "2026-09-09T16:30:00Z", "evidence": {}})[0]
+    'onset 2026-09-09T16:30:00Z, expected 2026-09-09T16:06:35Z ± 3 min'
+    """
+    want = expected(name)
+    if not want:
+        return []
+    if not finding:
+        return ["no finding"]
+    ev = finding.get("evidence") or {}
+    out = []
+    onset = pd.to_datetime(finding.get("onset"), utc=True, errors="coerce")
+    if "onset" in want and (pd.isna(onset) or abs(onset - pd.Timestamp(want["onset"])) > ONSET_TOLERANCE):
+        out.append(f"onset {finding.get('onset')}, expected {want['onset']} ± {int(ONSET_TOLERANCE.total_seconds() // 60)} min")
+    if "signature" in want and want["signature"] not in str(ev.get("signature", "")):
+        out.append(f"signature {ev.get('signature')!r}, expected one with {want['signature']!r}")
+    if "where" in want and str(ev.get("concentrated_value")) != want["where"]:
+        out.append(f"concentrated in {ev.get('concentrated_value')!r}, expected {want['where']!r}")
+    return out
 
 
 def catalog() -> pd.DataFrame:

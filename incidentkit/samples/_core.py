@@ -646,11 +646,12 @@ class Sample:
     ----------
     name:
         ``"cold-start-tail"``, ``"version-skew-errors"``, ..., ``"healthy-lambda-api"``. Incident
-        samples are named by their finding id, except incident 9 (``"aggressive-health-checks"``).
+        samples are named by their finding id, except incident 9 (``"aggressive-health-checks"``);
+        samples of causes beyond the catalogue by their cause (``"oom-after-deploy"``).
     finding_id:
         The finding the kit must rank first; ``None`` for a healthy window.
     incident:
-        Its number in incidents.md (``None`` for a healthy window).
+        Its number in incidents.md (``None`` for a healthy window and for a cause beyond the catalogue).
     title, description:
         The story: what was seen, and what it really was.
     window, baseline:
@@ -688,6 +689,9 @@ class Sample:
     settings: pd.DataFrame
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
     history: pd.DataFrame | None = None
+    #: Logs the sample keeps where AWS writes them: gzip objects of ``s3_bucket`` by key (AWS key layout).
+    s3_objects: dict[str, bytes] | None = None
+    s3_bucket: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -695,7 +699,8 @@ class Sample:
         return self.finding_id is None
 
     def __repr__(self) -> str:
-        kind = f"incident {self.incident}, finding {self.finding_id!r}" if self.incident else "healthy"
+        kind = (f"incident {self.incident}, finding {self.finding_id!r}" if self.incident
+                else f"beyond the catalogue, finding {self.finding_id!r}" if self.finding_id else "healthy")
         return (
             f"Sample({self.name!r}, {kind}, window {self.window}, "
             f"{len(self.events)} events in {self.events['log_group'].nunique()} log groups, "

@@ -37,7 +37,8 @@ import botocore.retries.standard
 import pandas as pd
 import pytest
 
-from incidentkit.fetch import changes, insights, logs, metrics
+from incidentkit.fetch import changes, logs, metrics
+from incidentkit.fetch.insights import layers as insights_layers  # where the polls' clock lives
 from incidentkit.errors import (
     EndpointError,
     IncompleteDataWarning,
@@ -73,8 +74,8 @@ def no_waiting(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         state["sleeps"] += 1
         state["now"] += seconds
 
-    monkeypatch.setattr(insights, "_sleep", sleep)
-    monkeypatch.setattr(insights, "_clock", lambda: state["now"])
+    monkeypatch.setattr(insights_layers, "_sleep", sleep)
+    monkeypatch.setattr(insights_layers, "_clock", lambda: state["now"])
     monkeypatch.delenv("INCIDENTKIT_MAX_ATTEMPTS", raising=False)
     return state
 

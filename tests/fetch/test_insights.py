@@ -47,8 +47,8 @@ def clock(monkeypatch):
         state["sleeps"].append(seconds)
         state["now"] += seconds
 
-    monkeypatch.setattr(ins, "_sleep", sleep)
-    monkeypatch.setattr(ins, "_clock", lambda: state["now"])
+    monkeypatch.setattr(ins.layers, "_sleep", sleep)
+    monkeypatch.setattr(ins.layers, "_clock", lambda: state["now"])
     return state
 
 
@@ -234,7 +234,7 @@ def test_keyboard_interrupt_stops_running_queries_and_returns(stub, monkeypatch)
     def ctrl_c(seconds: float) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(ins, "_sleep", ctrl_c)
+    monkeypatch.setattr(ins.layers, "_sleep", ctrl_c)
     with pytest.warns(IncompleteDataWarning, match="interrupted by user"):
         df = logs.insights("fields @message", "/g", W)
     assert df.empty and df.attrs["interrupted"] is True and df.attrs["complete"] is False
@@ -484,7 +484,7 @@ def test_a_single_full_bin_cannot_be_split_and_is_flagged(stub):
     ],
 )
 def test_query_shapes(query, kind, bin_ms):
-    shape = ins._query_shape(query)
+    shape = ins.query_shape._query_shape(query)
     assert shape.kind == kind and shape.bin_ms == bin_ms
 
 

@@ -24,9 +24,14 @@ INCIDENT_IDS = {
 }
 
 
+#: incidents.md, "Beyond the catalogue": raised when no catalogued cause fits.
+GENERIC_IDS = {"error-spike", "latency-regression"}
+
+
 def test_every_incident_id_has_a_detector() -> None:
     # the ids of incidents.md are the public contract; more findings may join them (the catalogue)
-    assert INCIDENT_IDS <= set(DETECTORS)
+    assert INCIDENT_IDS | GENERIC_IDS <= set(DETECTORS)
+    assert findings.registry.GENERIC_FINDINGS == GENERIC_IDS
 
 
 def test_finding_validates_and_serialises() -> None:
@@ -63,6 +68,15 @@ def test_detect_ranks_dedupes_and_reports_broken_detectors() -> None:
     assert "c" in result.errors and "latency_ms" in result.errors["c"]
     assert [f.id for f in result.at_least("high")] == ["b"]
     assert list(result.to_frame()["rank"]) == [1, 2]
+
+
+def test_a_generic_finding_ranks_below_every_catalogued_cause_that_fits() -> None:
+    """error-spike / latency-regression say where and when, not why: a catalogued cause of medium or worse
+    ranks above them whatever the confidences; a catalogued finding below medium does not."""
+    found = {"error-spike": _mk("error-spike", "high", 0.8), "cold-start-tail": _mk("cold-start-tail", "medium", 0.5),
+             "scan-read-burst": _mk("scan-read-burst", "low", 0.4), "latency-regression": _mk("latency-regression", "high", 0.3)}
+    result = detect(Inputs(), only=list(found), extra={k: (lambda _, f=f: f) for k, f in found.items()})
+    assert [f.id for f in result] == ["cold-start-tail", "error-spike", "scan-read-burst", "latency-regression"]
 
 
 def test_detect_with_no_evidence_finds_nothing_and_runs_registry_safely() -> None:

@@ -218,9 +218,9 @@ def test_a_source_that_was_read_keeps_the_run_conclusive(moto_logs, tmp_path: Pa
 
 
 def test_a_fetch_cut_short_after_some_pages_is_incomplete_not_inconclusive(moto_logs, tmp_path: Path, monkeypatch) -> None:
-    from incidentkit.fetch import logs as logs_mod
+    from incidentkit.fetch.logs import pages
 
-    monkeypatch.setattr(logs_mod, "MAX_PAGE_EVENTS", 10)  # pages of 10: the first page is read, the second throttled
+    monkeypatch.setattr(pages, "MAX_PAGE_EVENTS", 10)  # pages of 10: the first page is read, the second throttled
     start, end = moto_logs
     session = boto3.Session(region_name=REGION)
     hook = Throttle(ok_pages=1)

@@ -24,6 +24,8 @@ _CODE = re.compile(r"`[^`]*`")
 _TIME = re.compile(r"(?:(\d{4}-\d{2}-\d{2})[T ])?(\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?Z?(?: UTC)?(?: on (\d{4}-\d{2}-\d{2}))?")
 _P_VALUE = re.compile(r"\bp\s*(<|=)\s*(\d+(?:\.\d+)?(?:e-?\d+)?)", re.IGNORECASE)
 _IDENT = re.compile(r"\b[\w.:/-]*(?:[A-Za-z][\w.:/-]*\d|\d[\w.:/-]*[A-Za-z])[\w.:/-]*\b")
+#: "< 0.1%" / "> 99%": a share shown as a bound so rounding never claims none or all (fmt.percent)
+_SHARE_BOUND = re.compile(r"([<>])\s*(\d+(?:\.\d+)?)%")
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?\s?(%|ms\b|s\b|min\b|h\b|days?\b|x\b|×|req/min|requests/min)?")
 _SCALES = {
     "%": (100.0, 1.0),
@@ -105,6 +107,12 @@ def unsupported_numbers(finding: dict[str, Any]) -> list[str]:
             if not any((p < bound) if m.group(1) == "<" else abs(p - bound) <= 0.5 * 10 ** -max(1, len(m.group(2).split(".")[-1])) for p in ps):
                 missing.append(m.group(0))
         text = _IDENT.sub(" ", _P_VALUE.sub(" ", text))
+        for m in _SHARE_BOUND.finditer(text):
+            bound = float(m.group(2))
+            inside = (lambda pct: 0 < pct < bound) if m.group(1) == "<" else (lambda pct: bound < pct < 100)
+            if not any(inside(100 * v) for v in values):
+                missing.append(m.group(0))
+        text = _SHARE_BOUND.sub(" ", text)
         for m in _NUMBER.finditer(text):
             whole, frac, unit = m.group(1).replace(",", ""), m.group(2) or "", m.group(3)
             shown = float(whole + frac)
@@ -126,6 +134,6 @@ def test_the_audit_finds_a_number_that_is_not_evidence():
     assert unsupported_numbers(f) == ["831 ms"]
     f["evidence"]["slow_bin_p99_median_ms"] = 831.0
     assert unsupported_numbers(f) == []
-    f["summary"] = "At 18:27 UTC; 12.5% of requests; p < 0.001."
+    f["summary"] = "At 18:27 UTC; 12.5% of requests; p < 0.001; > 99% of the traffic."
     f["evidence"].update({"share": 0.125, "p_value": 0.2})
-    assert unsupported_numbers(f) == ["18:27 UTC", "p < 0.001"]
+    assert unsupported_numbers(f) == ["18:27 UTC", "p < 0.001", "> 99%"]

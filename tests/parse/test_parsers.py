@@ -168,7 +168,7 @@ def test_report_variants():
     assert df["cold_start"].tolist() == [True, False, False, True, False, False, True, True, True]
     assert df["latency_ms"].tolist() == pytest.approx([146.23, 79.67, 79.67, 285.43, 3000.0, 10.0, 313.0, 220.0, 1254.0])
     assert df["timed_out"].tolist() == [False, False, False, False, True, False, False, False, False]
-    assert df["error_type"].fillna("").tolist() == ["", "", "", "", "Task timed out", "Runtime.OutOfMemory", "", "", ""]
+    assert df["error_type"].astype("string").fillna("").tolist() == ["", "", "", "", "Task timed out", "Runtime.OutOfMemory", "", "", ""]
     assert df.at[7, "xray_trace_id"] == "1-5e34a614-10bdxmplf1fb44f07bc535a1"
     assert df["memory_size_mb"].tolist() == [512.0, 512.0, 512.0, 128.0, 512, 512, 512, 512, 512]
     assert (df["request_id"] == RID).all()

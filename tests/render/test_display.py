@@ -57,7 +57,7 @@ def test_a_finding_renders_severity_colour_evidence_and_remediation():
     html = _finding()._repr_html_()
     assert 'class="ik-finding-view"' in html
     assert SEVERITY_COLORS["critical"][0] in html and "CRITICAL" in html
-    assert "12,345" in html and "96.1 %" in html and "2.9.0" in html  # evidence numbers, formatted for reading
+    assert "12,345" in html and "96.1%" in html and "2.9.0" in html  # evidence numbers, formatted for reading
     assert html.count("<li>") == 2 and "Roll back the authorizer change" in html
     assert ">#1<" not in html  # a finding shown alone is not ranked
 

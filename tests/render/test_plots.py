@@ -112,8 +112,8 @@ def test_timeline_metrics_panels_window_baseline_and_changes(tmp_path):
     titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert any("5XXError" in t for t in titles) and any("ConcurrentExecutions" in t for t in titles)
     for ax in fig.axes:
-        assert len(_spans(ax, plots._INCIDENT)) == 1
-        assert len(_spans(ax, plots._BASELINE)) == 1
+        assert len(_spans(ax, plots.INCIDENT_COLOR)) == 1
+        assert len(_spans(ax, plots.BASELINE_COLOR)) == 1
         assert len(_vlines(ax, plots.CHANGE_COLORS["DEPLOYMENT"])) == 1
         assert len(_vlines(ax, plots.CHANGE_COLORS["CONFIG_CHANGE"])) == 2
         assert not _vlines(ax, plots.CHANGE_COLORS["OTHER"]), "changes outside the plotted range are left out"
@@ -243,7 +243,7 @@ def test_latency_bands_bands_log_scale_and_counts(tmp_path):
     assert len(axc.patches) >= len(frame), "a count bar per bin"
     assert "requests" in axc.get_ylabel() and axc.get_xlabel() == "time (UTC)"
     assert "latency" in ax.get_ylabel()
-    assert len(_spans(ax, plots._INCIDENT)) == 1
+    assert len(_spans(ax, plots.INCIDENT_COLOR)) == 1
     # Linear when the spread is small.
     calm = frame.assign(p90=frame.p50 * 1.5, p99=frame.p50 * 2, max=frame.p50 * 2)
     assert plots.latency_bands(calm).axes[0].get_yscale() == "linear"
@@ -270,7 +270,7 @@ def test_version_share_stacked_and_error_rate(tmp_path):
     assert lines == {"2.9.0", "3.0.1", "3.1.0"}
     old = [ln for ln in axe.get_lines() if ln.get_label() == "2.9.0"][0]
     assert np.nanmax(old.get_ydata()) > 0.8, "the broken version's error rate is drawn"
-    assert len(_spans(axe, plots._INCIDENT)) == 1
+    assert len(_spans(axe, plots.INCIDENT_COLOR)) == 1
 
 
 def test_version_share_pools_versions_beyond_top():
@@ -360,7 +360,7 @@ def test_plots_never_import_pyplot():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize("module", ["incidentkit.render.plots"])
+@pytest.mark.parametrize("module", ["incidentkit.render.plots", "incidentkit.render.plot_figure", "incidentkit.render.plot_timeline"])
 def test_docstring_examples(module):
     import doctest
     import importlib

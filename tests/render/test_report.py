@@ -204,7 +204,7 @@ def test_postmortem_markdown_has_every_section() -> None:
         assert heading in md
     assert "Blameless" in md and "| P1 | fix version-skew-errors | `version-skew-errors` | | |" in md
     assert "[logs-a](evidence/logs-a.parquet)" in md and "report.html#finding-version-skew-errors" in md
-    assert "| Requests | **10** |" in md and "| `1.9` | 3 | 3 | 100 % | 2 |" in md
+    assert "| Requests | **10** |" in md and "| `1.9` | 3 | 3 | 100% | 2 |" in md
     assert "no alarm went to ALARM" in md  # detection the evidence cannot show is asked for, not invented
     shifted = report.postmortem_markdown({"window": W.to_dict(), "findings": [], "postmortem": pm}, level=2)
     assert shifted.startswith("## Postmortem") and "\n### Summary" in shifted
@@ -249,16 +249,16 @@ def test_postmortem_text_never_names_a_person() -> None:
     "name, value, expected",
     [
         # parts of a whole, between 0 and 1: percentages
-        ("cold_share_overall", 0.064, "6.4 %"),
-        ("cold_share_of_tail", 1.0, "100 %"),
-        ("share_of_read_throttles", 0.5, "50 %"),
-        ("failed_share_of_tail", 0.0, "0 %"),
-        ("error_rate", 0.7188, "71.9 %"),
-        ("apigw_5xx_rate", 0.0702, "7 %"),
-        ("error_rate_near_deploys", 0.0119, "1.2 %"),
-        ("Timeout_Fraction", 0.25, "25 %"),
-        ("share_requests_502", 0.0005, "< 0.1 %"),
-        ("top_status_share", 0.99996, "> 99.9 %"),
+        ("cold_share_overall", 0.064, "6.4%"),
+        ("cold_share_of_tail", 1.0, "100%"),
+        ("share_of_read_throttles", 0.5, "50%"),
+        ("failed_share_of_tail", 0.0, "0%"),
+        ("error_rate", 0.7188, "71.9%"),
+        ("apigw_5xx_rate", 0.0702, "7%"),
+        ("error_rate_near_deploys", 0.0119, "1.2%"),
+        ("Timeout_Fraction", 0.25, "25%"),
+        ("share_requests_502", 0.0005, "< 0.1%"),
+        ("top_status_share", 0.99996, "> 99.9%"),
         # not parts of a whole, or not in 0..1: numbers
         ("lift", 0.75, "0.75"),
         ("p99_ratio", 0.5, "0.5"),
@@ -300,7 +300,7 @@ def test_evidence_values_read_as_what_their_name_measures(name, value, expected)
 def test_evidence_formatting_accepts_numpy_scalars_and_no_name() -> None:
     import numpy as np
 
-    assert report._fmt(np.float64(0.25), "hit_rate") == "25 %"
+    assert report._fmt(np.float64(0.25), "hit_rate") == "25%"
     assert report._fmt(np.int64(1234567), "requests") == "1,234,567"
     assert report._fmt(np.bool_(True), "quieter") == "yes"
     assert report._fmt(0.064) == "0.064" and report._fmt(6749.15) == "6,749"  # no name, no unit guessed
@@ -329,10 +329,10 @@ def test_a_long_evidence_list_shows_the_first_values_and_folds_the_rest() -> Non
     # the card formats by name; the finding's data keeps the raw number
     f = finding(evidence={"cold_share_of_tail": 0.82, "p_value": 0.0, "warm_p99_ms": 371.16})
     card = report.findings_html([f])
-    assert "82 %" in card and "&lt; 0.001" in card and "371 ms" in card
+    assert "82%" in card and "&lt; 0.001" in card and "371 ms" in card
     assert f.to_dict()["evidence"] == {"cold_share_of_tail": 0.82, "p_value": 0.0, "warm_p99_ms": 371.16}
     text = report.findings_text([f])
-    assert "- cold_share_of_tail: 82 %" in text and "- p_value: < 0.001" in text
+    assert "- cold_share_of_tail: 82%" in text and "- p_value: < 0.001" in text
 
 
 def test_code_spans_render_as_code_in_html_and_stay_backticks_in_text() -> None:

@@ -40,6 +40,8 @@ def test_the_investigation_of_every_sample_names_its_cause(name: str) -> None:
     else:
         assert found.top is not None and found.top.id == expected, [f.id for f in found]
         assert found.top.evidence and found.top.remediation
+        # beyond the catalogue: the generic finding's onset (± 3 min), signature and concentration
+        assert not samples.misses(name, found.to_dicts()[0]), (samples.misses(name, found.to_dicts()[0]), found.top.summary)
     assert not found.errors, found.errors
     used = set(inv.frames_read)
     assert used == set(inv.bundle.names())
@@ -134,6 +136,9 @@ def test_demo_verdicts() -> None:
     assert hit.ok and not miss.ok and healthy_ok.ok and not healthy_bad.ok and not failed.ok
     assert demo.format_line(miss).startswith("FAIL") and "(expected cold-start-tail)" in demo.format_line(miss)
     assert "a serious finding on a healthy window" in demo.format_line(healthy_bad)
+    early = demo.DemoResult("slow-code-path", "latency-regression", top={"id": "latency-regression", "severity": "high",
+                            "title": "t"}, misses=samples.misses("slow-code-path", {"onset": "2026-09-09T15:50:00Z"}))
+    assert not early.ok and "expected 2026-09-09T16:06:35Z" in demo.format_line(early)
     assert "error: cell 3 raised KeyError" in demo.format_line(failed)
     with pytest.raises(Exception, match="no bundled sample 'nope'"):
         demo.run_demo("unused", names=["nope"])

@@ -40,7 +40,7 @@ def test_publish_uploads_all_with_manifest_last(run_dir) -> None:
     aws_client.setattr(aws, "client", recording_client)
     try:
         assert not publish.exists("s3://reports/incidents", run_dir.name, region="us-east-1")
-        url = publish.publish(run_dir, "s3://reports/incidents", sse="AES256", region="us-east-1")
+        url = publish.upload_run(run_dir, "s3://reports/incidents", sse="AES256", region="us-east-1")
         assert publish.exists("s3://reports/incidents", run_dir.name, region="us-east-1")
     finally:
         aws_client.undo()
@@ -58,7 +58,7 @@ def test_publish_uploads_all_with_manifest_last(run_dir) -> None:
 @mock_aws
 def test_missing_bucket_is_a_clear_error(run_dir) -> None:
     with pytest.raises(NotFoundError, match="NoSuchBucket"):
-        publish.publish(run_dir, "s3://no-such-bucket/x", region="us-east-1")
+        publish.upload_run(run_dir, "s3://no-such-bucket/x", region="us-east-1")
 
 
 def test_bad_urls_and_options(run_dir) -> None:
@@ -66,7 +66,7 @@ def test_bad_urls_and_options(run_dir) -> None:
         with pytest.raises(ParameterError):
             publish.parse_s3_url(bad)
     with pytest.raises(ParameterError, match="--sse"):
-        publish.publish(run_dir, "s3://reports/x", sse="rot13")
+        publish.upload_run(run_dir, "s3://reports/x", sse="rot13")
     assert publish.parse_s3_url("s3://b/p") == ("b", "p/")
 
 
@@ -86,7 +86,7 @@ def test_a_failed_run_never_writes_the_complete_run_marker(tmp_path) -> None:
     (failed / "manifest.json").write_text(json.dumps({"run_id": "stale", "complete": True}))  # a stray file is not trusted
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="reports")
-    url = publish.publish(failed, "s3://reports/incidents", region="us-east-1",
+    url = publish.upload_run(failed, "s3://reports/incidents", region="us-east-1",
                           error="cell 3 raised ValueError: password=hunter2 rejected\nsecond line")
     keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="reports")["Contents"])
     base = f"incidents/{failed.name}/"

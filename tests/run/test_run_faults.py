@@ -318,8 +318,8 @@ def test_no_space_left_while_writing_the_run_folder(faulty: Path, tmp_path: Path
                                                     target: str) -> None:  # fmt: skip
     import papermill.execute
 
-    from incidentkit import evidence
     from incidentkit.cli import cli
+    from incidentkit.render import files  # the run's file writers (they call atomic_write_text by this name)
 
     def full(*_: Any, **__: Any) -> None:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -327,14 +327,14 @@ def test_no_space_left_while_writing_the_run_folder(faulty: Path, tmp_path: Path
     if target == "papermill-output":
         monkeypatch.setattr(papermill.execute, "write_ipynb", full)  # papermill's own save of the executed notebook
     else:
-        real = evidence.atomic_write_text
+        real = files.atomic_write_text
 
         def atomic(path: Any, text: str, **kw: Any) -> None:
             if Path(path).name == target:
                 full()
             real(path, text, **kw)
 
-        monkeypatch.setattr(evidence, "atomic_write_text", atomic)
+        monkeypatch.setattr(files, "atomic_write_text", atomic)
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["run", str(faulty), *WINDOW, "--out", str(out)])
     kinds = _classify(out)

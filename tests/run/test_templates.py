@@ -19,6 +19,19 @@ def test_every_template_is_found_triage_first() -> None:
     assert names[: len(EXPECTED)] == EXPECTED
 
 
+def test_the_registry_lists_every_notebook_once_with_its_own_heading() -> None:
+    """notebooks/templates.json is the registry: each .ipynb of the folder has one entry, each entry a notebook,
+    and the title it shows is the notebook's own heading (the two cannot drift apart)."""
+    folder = templates.get("triage").path.parent
+    entries = json.loads((folder / templates.REGISTRY_FILE).read_text(encoding="utf-8"))["templates"]
+    assert sorted(e["notebook"] for e in entries) == sorted(p.name for p in folder.glob("*.ipynb"))
+    assert [e["name"] for e in entries] == templates.names() and len(set(templates.names())) == len(entries)
+    for e in entries:
+        by_path = templates.get(str(folder / e["notebook"]))  # read from the notebook itself
+        assert e["title"] == by_path.title, e["name"]
+        assert e["summary"] and templates.get(e["name"]).summary == e["summary"]
+
+
 def test_registry_is_lazy() -> None:
     import importlib
     import sys

@@ -48,6 +48,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import pandas as pd
 
+from ..._util.severity import SEVERITIES, severity_rank
 from ...errors import ParameterError
 from ...schema import resource_type
 
@@ -71,9 +72,6 @@ __all__ = [
     "MIN_SECONDS_TO_UNHEALTHY",
     "DEFAULT_CHECKER_REGIONS",
 ]
-
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-_SEV_RANK = {s: i for i, s in enumerate(SEVERITIES)}
 
 #: check id -> (title, related finding id of incidents.md)
 CHECKS: dict[str, tuple[str, str | None]] = {
@@ -117,7 +115,7 @@ class AuditResult:
     title: str = ""
 
     def __post_init__(self) -> None:
-        if self.severity not in _SEV_RANK:
+        if self.severity not in SEVERITIES:
             raise ValueError(f"severity {self.severity!r} is not one of {SEVERITIES}")
         if not self.title:
             self.title = CHECKS.get(self.check_id, (self.check_id, None))[0]
@@ -834,7 +832,7 @@ def worst_first(results: Iterable[AuditResult]) -> list[AuditResult]:
     >>> [r.severity for r in worst_first([not_checked("table orders", "AccessDenied"), AuditResult("c", "r", "high", "s")])]
     ['high', 'info']
     """
-    return sorted(results, key=lambda r: (_SEV_RANK[r.severity], r.check_id, r.resource))
+    return sorted(results, key=lambda r: (severity_rank(r.severity), r.check_id, r.resource))
 
 
 def exit_code(results: Sequence[AuditResult], *, fail_on: str = "high") -> int:
@@ -847,9 +845,9 @@ def exit_code(results: Sequence[AuditResult], *, fail_on: str = "high") -> int:
     >>> exit_code([AuditResult("dynamodb-no-autoscaling", "t", "medium", "...")], fail_on="medium")
     1
     """
-    if fail_on not in _SEV_RANK:
+    if fail_on not in SEVERITIES:
         raise ParameterError(f"fail_on must be one of {SEVERITIES}")
-    return int(any(_SEV_RANK[r.severity] <= _SEV_RANK[fail_on] for r in results))
+    return int(any(severity_rank(r.severity) <= severity_rank(fail_on) for r in results))
 
 
 def format_table(results: Sequence[AuditResult], *, remediation: bool = True, width: int = 160) -> str:

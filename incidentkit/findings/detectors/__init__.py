@@ -6,7 +6,8 @@ from :mod:`incidentkit.analyses`; ``None`` when the evidence is not there), ``ju
 (severity and confidence, a :class:`~._common.Verdict`; every constant named at the top of the
 module) and ``explain(measures, verdict, inputs)`` (the :class:`~incidentkit.findings.model.Finding`:
 title, summary, remediation, related changes, evidence). What several detectors share is in
-:mod:`._common`.
+:mod:`._common`; what the two generic findings (``error-spike``, ``latency-regression``) share, in
+:mod:`._generic`.
 
 The registry (:data:`incidentkit.findings.registry.DETECTORS`) maps every id of the catalogue,
 ``findings/catalogue.md``, to its module here and imports it only when :func:`~incidentkit.findings.detect`

@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..model import SEVERITIES, Inputs
+from ..model import Inputs, severity_rank
 
 __all__ = ["Verdict", "Score", "cap_confidence", "at_least", "bin_text", "episodes_in_window", "function_of_log_group",
            "window_start", "SMALL_IMPACT_CAPS", "MAX_CONFIDENCE"]
@@ -94,7 +94,7 @@ def at_least(severity: str, floor: str) -> str:
     >>> at_least("low", "medium"), at_least("critical", "medium")
     ('medium', 'critical')
     """
-    return severity if SEVERITIES.index(severity) <= SEVERITIES.index(floor) else floor
+    return severity if severity_rank(severity) <= severity_rank(floor) else floor
 
 
 def bin_text(width: Any) -> str:

@@ -26,7 +26,7 @@ from ...analyses.lambda_capacity import concurrency, failing, function_name, in_
 from ...analyses.latency import SUSTAINED_BIN_SHARE, cold_starts, percentiles, quantile_name, request_latency, tail_vs_traffic
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
-from ..model import Finding, Inputs
+from ..model import Finding, Inputs, severity_rank
 from ._common import Score, Verdict, bin_text, cap_confidence, window_start
 
 __all__ = ["ID", "NEEDS", "detect", "measure", "judge", "explain", "Measures", "COLD_START_TAIL_CHANGES"]
@@ -276,8 +276,7 @@ def _tail_severity(v: dict[str, Any]) -> tuple[str, float]:
         return "low"
 
     levels = ([v["thr"]] if v["global_view"] else []) + ([v["bin_tail"]] if v["bin_view"] else [])
-    order = ("critical", "high", "medium", "low", "info")
-    severity = min((sev(x) for x in levels), key=order.index)
+    severity = min((sev(x) for x in levels), key=severity_rank)
     # A per-bin tail seen in fewer than 1 bin in 20 leaves the dashboard's P99 unchanged 95 % of the time: a blip.
     if not v["global_view"] and v["n_bins"] and v["slow_bins"] / v["n_bins"] < SUSTAINED_BIN_SHARE:
         severity = downgrade(severity)

@@ -17,6 +17,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ...analyses._common import as_utc, fmt_p, pct, severity_for_share
@@ -26,6 +27,7 @@ from ...analyses.impact import counted
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
 from ...parse.useragent import version_from_user_agent
+from ...schema import as_category
 from ..model import Finding, Inputs
 from ._common import Score, Verdict, cap_confidence, window_start
 
@@ -72,11 +74,13 @@ def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
     if "user_agent" not in req.columns:
         return req if has else None
     # the kit's User-Agent rules: HTTP libraries and SDKs (okhttp/4.9.0) carry no app version
-    from_ua = req["user_agent"].astype("object").map(lambda ua: version_from_user_agent(ua) if isinstance(ua, str) else None)
+    codes, agents = pd.factorize(req["user_agent"])  # each distinct User-Agent read once
+    versions = np.array([version_from_user_agent(ua) if isinstance(ua, str) else None for ua in agents] + [None], dtype=object)
+    from_ua = pd.Series(versions[codes], index=req.index, dtype=object)  # code -1 (missing) -> the last: None
     out = req.copy()
-    out["app_version"] = (out["app_version"].astype("object").where(out["app_version"].notna(), from_ua.astype("object"))
-                          if "app_version" in out.columns else from_ua.astype("object"))
-    out["app_version"] = out["app_version"].where(out["app_version"].notna(), None)
+    out["app_version"] = (out["app_version"].astype("object").where(out["app_version"].notna(), from_ua)
+                          if "app_version" in out.columns else from_ua)
+    out["app_version"] = as_category(out["app_version"].where(out["app_version"].notna(), None))
     return out if out["app_version"].notna().any() else None
 
 

@@ -1,0 +1,238 @@
+"""Localisation: which route, version, host, function, error type or client a change concentrates in.
+
+Once a shift is found (:mod:`.shift`), the next question of an investigation is *where*:
+"it's only ``POST /v1/export``", "only the tasks of the new revision", "only version 42".
+:func:`concentration` answers it for any good/bad split of requests, on top of the
+incident-vs-rest comparison of :func:`incidentkit.analyses.compare.compare`:
+
+* for every value of every dimension present (:data:`DIMENSIONS`), its share of the bad
+  requests after the onset (``share_of_errors``) against its share of the good ones, with
+  Cohen's h (``effect``) and a two-proportion z-test, Benjamini-Hochberg over every value of
+  every dimension (``q_value``);
+* and whether the value's own bad share **rose** from before the onset (one-sided
+  two-proportion test, also corrected): a route that always collects scanners' 404s is where
+  4xx concentrate, but not where the change is.
+
+Ranked: values that are significant and rose first, by effect size. :func:`request_dimensions`
+prepares the frame: the requests counted once (one tier), routes as templates
+(``/orders/{id}``), and what only the log lines know joined by request id — the log stream
+(host, task, Lambda environment), the Lambda version serving it, the error signature.
+
+Example
+-------
+>>> import pandas as pd
+>>> rows = pd.DataFrame({"route": ["POST /v1/export"] * 40 + ["GET /v1/items"] * 160,
+...                      "status": [500] * 12 + [200] * 28 + [200] * 158 + [500] * 2})
+>>> bad = rows["status"] >= 500
+>>> c = concentration(rows, bad, dimensions=WHERE)
+>>> r = c.iloc[0]
+>>> r["dimension"], r["value"], float(r["share_of_errors"]), float(r["share_of_traffic"]), float(r["bad_share"])
+('route', 'POST /v1/export', 0.8571, 0.2, 0.3)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._common import benjamini_hochberg, two_proportion_z
+from .compare import compare
+from .impact import counted
+
+__all__ = ["DIMENSIONS", "WHERE", "CONCENTRATION_COLUMNS", "route_template", "request_dimensions", "concentration"]
+
+#: The dimensions looked at, in the order ties are shown: where (route, method), what
+#: (status, error type, signature), which code (app, function and version), which machine
+#: (log stream: host, task, Lambda environment; log group), who (client family).
+DIMENSIONS: tuple[str, ...] = (
+    "route", "method", "status", "error_type", "signature", "app_version", "function_name", "function_version",
+    "log_stream", "log_group", "user_agent_family", "client",
+)
+
+#: The dimensions that say *where* (not *what* failed: a status, an error type or a signature is
+#: only present on failed requests, so the failed requests always "concentrate" in them).
+WHERE: tuple[str, ...] = tuple(d for d in DIMENSIONS if d not in ("status", "error_type", "signature"))
+
+CONCENTRATION_COLUMNS = (
+    "dimension", "value", "share_of_errors", "share_of_traffic", "bad", "requests", "bad_share", "rest_bad_share",
+    "bad_share_before", "rose", "effect", "p_value", "q_value", "significant",
+)
+#: Values beyond the most frequent ones of a dimension are pooled (as compare() does).
+MAX_VALUES = 20
+#: False-discovery rate of "concentrated here" and of "rose here".
+ALPHA = 0.01
+
+_ID_SEGMENT = re.compile(
+    r"^(?:\d+|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|"
+    r"(?=[^/]*\d)[A-Za-z0-9_\-.:~%+=]{2,}|[0-9a-fA-F]{16,})$"
+)
+_LAMBDA_STREAM_VERSION = re.compile(r"\[([^\]]+)\]")
+_ACCESS = ("apigw_access", "alb_access", "clf_access", "apigw_execution")
+
+
+def route_template(route: Any) -> Any:
+    """A request path as a route template: query dropped, id-like segments ``{id}``.
+
+    Routes already templated (``GET /accounts/{id}``, ``routeKey`` values) are kept.
+
+    Example
+    -------
+    >>> route_template("/api/stock/SKU-66781?x=1"), route_template("GET /accounts/{id}"), route_template("/v2/quotes")
+    ('/api/stock/{id}', 'GET /accounts/{id}', '/v2/quotes')
+    """
+    if route is None or route is pd.NA or (isinstance(route, float) and route != route):
+        return route
+    text = str(route).split("?", 1)[0]
+    head, sep, path = text.rpartition(" ") if " " in text else ("", "", text)
+    parts = [("{id}" if seg and not seg.startswith("{") and _ID_SEGMENT.match(seg) and not re.fullmatch(r"v\d+", seg) else seg)
+             for seg in path.split("/")]
+    return f"{head}{sep}{'/'.join(parts)}"
+
+
+def _stream_version(stream: Any) -> Any:
+    """The Lambda version in a log stream name (``2026/03/10/[42]4f2c...`` → ``42``)."""
+    if stream is None or stream is pd.NA:
+        return pd.NA
+    m = _LAMBDA_STREAM_VERSION.search(str(stream))
+    return m.group(1) if m else pd.NA
+
+
+def _by_request(logs: pd.DataFrame, templates: pd.Series | None) -> pd.DataFrame:
+    """Per request id (not an access-log row): its log stream when it has one, the Lambda version, the signature."""
+    fmt = logs["format"].astype("string") if "format" in logs.columns else pd.Series(pd.NA, index=logs.index, dtype="string")
+    rows = logs.loc[logs["request_id"].notna().to_numpy(dtype=bool) & ~fmt.isin(_ACCESS).fillna(False).to_numpy(dtype=bool),
+                    ["request_id", "log_stream", "log_group"]]
+    if rows.empty:
+        return pd.DataFrame(columns=["log_stream", "function_version", "signature"])
+    streams = rows.groupby("request_id", sort=False)["log_stream"].agg(lambda s: s.iat[0] if s.nunique() == 1 else pd.NA)
+    out = pd.DataFrame({"log_stream": streams})
+    lambda_group = rows.groupby("request_id", sort=False)["log_group"].first().astype("string").str.startswith("/aws/lambda/")
+    out["function_version"] = [(_stream_version(s) if lam else pd.NA) for s, lam in zip(out["log_stream"], lambda_group.reindex(out.index))]
+    if templates is not None and len(templates):
+        out["signature"] = templates.groupby(level=0, sort=False).first().reindex(out.index)
+    else:
+        out["signature"] = pd.NA
+    return out
+
+
+def request_dimensions(requests: pd.DataFrame | None, logs: pd.DataFrame | None = None, *,
+                       templates: pd.Series | None = None) -> pd.DataFrame:
+    """The requests counted once (:func:`~incidentkit.analyses.impact.counted`), with the dimensions of :data:`DIMENSIONS`.
+
+    Parameters
+    ----------
+    requests:
+        ``parsers.requests`` rows (every tier).
+    logs:
+        The parsed lines they came from: the log stream, the Lambda version (from the stream
+        name) and the error signature of each request are joined by request id — through the
+        access log's integration request id for an entry request (API Gateway → Lambda).
+    templates:
+        Signature template per request id (index: request id), e.g. from the error lines.
+
+    Example
+    -------
+    >>> req = pd.DataFrame({"tier": ["invocation"], "request_id": ["r1"], "route": ["/orders/812"], "status": [500]})
+    >>> logs = pd.DataFrame({"request_id": ["r1"], "log_stream": ["2026/05/04/[42]9f0e"], "log_group": ["/aws/lambda/orders"],
+    ...                      "format": ["lambda_platform"]})
+    >>> request_dimensions(req, logs)[["route", "log_stream", "function_version"]].values.tolist()
+    [['/orders/{id}', '2026/05/04/[42]9f0e', '42']]
+    """
+    if requests is None or len(requests) == 0:
+        return pd.DataFrame(columns=list(DIMENSIONS) + ["timestamp"])
+    rows = counted(requests).copy()
+    if "route" in rows.columns:
+        distinct = rows["route"].dropna().unique()
+        mapping = {r: route_template(r) for r in distinct}
+        rows["route"] = rows["route"].map(mapping).astype("string")
+    if "client_ip" in rows.columns and "client" not in rows.columns:
+        rows["client"] = rows["client_ip"]
+    if logs is None or logs.empty or "request_id" not in logs.columns or "request_id" not in rows.columns:
+        return rows
+    key = rows["request_id"].astype("string")
+    if "integration_request_id" in logs.columns:
+        link = logs.loc[logs["integration_request_id"].notna().to_numpy(dtype=bool), ["request_id", "integration_request_id"]]
+        link = link.dropna().drop_duplicates("request_id").set_index("request_id")["integration_request_id"]
+        key = key.map(link).fillna(key).astype("string") if len(link) else key
+    per = _by_request(logs, templates)
+    for c in ("log_stream", "function_version", "signature"):
+        if c in per.columns:
+            joined = key.map(per[c]).astype("string")
+            rows[c] = joined.where(joined.notna(), rows[c] if c in rows.columns else pd.NA).astype("string")
+    return rows
+
+
+def _rose(after: pd.DataFrame, before: pd.DataFrame | None, bad_after: pd.Series, bad_before: pd.Series | None,
+          pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per (dimension, value): the bad share before the onset, and whether it rose (BH-corrected, one-sided)."""
+    if before is None or before.empty:
+        return np.full(len(pairs), np.nan), np.zeros(len(pairs), dtype=bool)
+    shares, pvals = [], []
+    for dim, value in zip(pairs["dimension"], pairs["value"]):
+        a = after[dim].astype("object").astype(str) == str(value) if dim in after.columns else pd.Series(False, index=after.index)
+        b = before[dim].astype("object").astype(str) == str(value) if dim in before.columns else pd.Series(False, index=before.index)
+        x1, n1 = int(bad_after[a.to_numpy(dtype=bool)].sum()), int(a.sum())
+        x2, n2 = int(bad_before[b.to_numpy(dtype=bool)].sum()), int(b.sum())
+        shares.append(x2 / n2 if n2 else np.nan)
+        pvals.append(two_proportion_z(x1, n1, x2, n2, alternative="greater")[1] if n1 and n2 else (0.0 if n1 and x1 else 1.0))
+    q = benjamini_hochberg(pvals)
+    return np.asarray(shares, dtype=float), np.asarray(q < ALPHA, dtype=bool)
+
+
+def concentration(
+    rows: pd.DataFrame,
+    bad: pd.Series | np.ndarray | Sequence[bool],
+    *,
+    before: pd.DataFrame | None = None,
+    bad_before: pd.Series | np.ndarray | Sequence[bool] | None = None,
+    dimensions: Sequence[str] = DIMENSIONS,
+) -> pd.DataFrame:
+    """Where the bad requests concentrate, and whether the bad share rose there.
+
+    Parameters
+    ----------
+    rows, bad:
+        The requests after the onset (:func:`request_dimensions`) and which of them are bad.
+    before, bad_before:
+        The requests before the onset and which were bad (for ``rose``); None: ``rose`` is
+        False everywhere and ``bad_share_before`` NaN.
+    dimensions:
+        The columns to look at (those present and not constant are used).
+
+    Returns
+    -------
+    DataFrame
+        :data:`CONCENTRATION_COLUMNS`: ``share_of_errors`` (share of the bad requests with this
+        value), ``share_of_traffic`` (of all requests), ``bad``, ``requests``, ``bad_share`` (of
+        this value's requests), ``rest_bad_share``, ``bad_share_before``, ``rose``, ``effect``
+        (Cohen's h of bad vs good shares), ``p_value``, ``q_value``, ``significant``; ranked:
+        significant and rose first, then significant, by effect.
+    """
+    mask = pd.Series(np.asarray(bad, dtype=bool), index=rows.index)
+    cols = [c for c in dimensions if c in rows.columns and rows[c].notna().any() and rows[c].nunique(dropna=True) > 1]
+    empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in CONCENTRATION_COLUMNS})
+    if rows.empty or not mask.any() or mask.all() or not cols:
+        return empty
+    lift = compare(rows, mask, columns=cols, max_values=MAX_VALUES, alpha=ALPHA)
+    lift = lift[(lift["value"] != "(missing)") & (lift["value"] != "(other)") & (lift["incident_count"] > 0)]
+    if lift.empty:
+        return empty
+    n_bad, n_good = int(mask.sum()), int((~mask).sum())
+    out = pd.DataFrame({
+        "dimension": lift["column"].to_numpy(), "value": lift["value"].astype(str).to_numpy(),
+        "share_of_errors": lift["incident_share"].round(4).to_numpy(),
+        "share_of_traffic": ((lift["incident_count"] + lift["baseline_count"]) / (n_bad + n_good)).round(4).to_numpy(),
+        "bad": lift["incident_count"].to_numpy(), "requests": (lift["incident_count"] + lift["baseline_count"]).to_numpy(),
+        "effect": lift["effect"].to_numpy(), "p_value": lift["p_value"].to_numpy(), "q_value": lift["q_value"].to_numpy(),
+        "significant": lift["significant"].to_numpy(dtype=bool),
+    })
+    out["bad_share"] = (out["bad"] / out["requests"]).round(4)
+    out["rest_bad_share"] = ((n_bad - out["bad"]) / (len(rows) - out["requests"]).where(len(rows) - out["requests"] > 0)).round(4)
+    bb = pd.Series(np.asarray(bad_before, dtype=bool), index=before.index) if before is not None and bad_before is not None else None
+    out["bad_share_before"], out["rose"] = _rose(rows, before, mask, bb, out)
+    out["_rank"] = np.where(out["significant"] & out["rose"], 0, np.where(out["significant"], 1, 2))
+    out = out.sort_values(["_rank", "effect"], ascending=[True, False], kind="stable")
+    return out[list(CONCENTRATION_COLUMNS)].reset_index(drop=True)

@@ -1,0 +1,183 @@
+"""Helpers shared by the S3 log formats (private): field regexes, ``ip:port``, request lines.
+
+Every helper works on whole ``pyarrow`` arrays (RE2 through ``pyarrow.compute``).
+
+Example
+-------
+>>> import pyarrow as pa
+>>> rx = fields_regex([("a", BARE), ("b", QUOTED)], optional_from=1)
+>>> ex = extract(pa.array(['x "y z"', "x"], type=STR), rx)
+>>> field(ex, "b").to_pylist()
+['y z', None]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import unquote
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ..arrow import F64, I64, STR, Part, as_float, as_status, as_str, map_distinct, mask_np, num_or_bad, scalar_str
+from .._text import _mark_errors
+
+__all__ = [
+    "BARE",
+    "QUOTED",
+    "Field",
+    "extract",
+    "field",
+    "fields_regex",
+    "integer",
+    "ip_port",
+    "mark_errors",
+    "new_part",
+    "request_line",
+    "seconds_to_ms",
+    "status_or_bad",
+    "url_decode",
+]
+
+BARE = r"[^ ]*"
+QUOTED = r'"(?:[^"\\]|\\.)*"'
+
+#: ``(name, since)``: a documented field and the log version (or date) it appeared in.
+Field = tuple[str, str]
+
+
+def fields_regex(spec: Sequence[tuple[str, str]], *, optional_from: int | None = None, sep: str = " ") -> str:
+    """An anchored RE2 pattern with one named group per field, separated by ``sep``.
+
+    Quoted fields capture the text between the quotes. Fields from ``optional_from`` on may
+    be missing at the end of a line (older log versions); anything after the last known
+    field is ignored (AWS: "ignore any fields at the end of the log entry that you were not
+    expecting")."""
+    parts: list[str] = []
+    for i, (name, kind) in enumerate(spec):
+        group = f'"(?P<{name}>(?:[^"\\\\]|\\\\.)*)"' if kind == QUOTED else f"(?P<{name}>{kind})"
+        piece = group if i == 0 else re_escape(sep) + group
+        if optional_from is not None and i >= optional_from:
+            piece = f"(?:{piece}"
+        parts.append(piece)
+    tail = ")?" * (len(spec) - optional_from) if optional_from is not None else ""
+    return "^" + "".join(parts) + tail + f"(?:{re_escape(sep)}.*)?$"
+
+
+def re_escape(text: str) -> str:
+    return "\\t" if text == "\t" else "".join("\\" + c if c in r".^$*+?()[]{}|\\" else c for c in text)
+
+
+def extract(arr: pa.Array, pattern: str) -> pa.StructArray:
+    """``pyarrow.compute.extract_regex`` (null where the line does not match)."""
+    return pc.extract_regex(arr, pattern)
+
+
+def field(struct: pa.StructArray, name: str) -> pa.Array:
+    """A group of an :func:`extract` result as text; null where the line did not match,
+    where the group did not take part, and for AWS's placeholders ``-`` and ``""``."""
+    child = pc.struct_field(struct, name)
+    child = pc.if_else(struct.is_valid(), child, pa.scalar(None, child.type))
+    return as_str(child, len(child))
+
+
+def integer(arr: pa.Array) -> pa.Array:
+    """Whole numbers from text (null when absent or not a whole number)."""
+    v = as_float(arr, len(arr))
+    return pc.if_else(pc.equal(pc.floor(v), v), v, pa.scalar(None, F64)).cast(I64)
+
+
+def seconds_to_ms(arr: pa.Array, *, negative_is_absent: bool = True) -> pa.Array:
+    """Seconds as text to milliseconds (``-1``, which load balancers write for "never
+    happened", becomes null)."""
+    v = as_float(arr, len(arr))
+    if negative_is_absent:
+        v = pc.if_else(pc.less(v, 0), pa.scalar(None, F64), v)
+    return pc.round(pc.multiply(v, 1000.0), 6)  # microsecond precision, without float noise
+
+
+def ip_port(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """``(ip, port)`` of ``ip:port`` text (IPv6 with or without brackets); ``-`` -> nulls."""
+    ex = extract(arr, r"^\[?(?P<ip>.*?)\]?:(?P<port>\d+)$")
+    return field(ex, "ip"), integer(field(ex, "port"))
+
+
+def request_line(arr: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """``(method, route, host)`` of an HTTP request line ``METHOD URL PROTOCOL``.
+
+    The URL may hold spaces (a client sent them raw: the load balancer logs them as they
+    came): the method is the first word, the protocol the last when it looks like
+    ``HTTP/x``, the URL everything between. ``route`` is the URL's path without scheme,
+    host, query or fragment; ``-`` as the method (a request the load balancer could not
+    read) gives no method."""
+    ex = extract(arr, r"^(?P<m>[^ ]+) (?P<url>.*?)(?: (?P<proto>[A-Za-z]+/[0-9.]+))?$")
+    method = field(ex, "m")
+    url = pc.utf8_trim_whitespace(pc.coalesce(field(ex, "url"), pa.scalar("", STR)))
+    parts = extract(url, r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?P<host>[^/?#]*))?(?P<path>[^?#]*)")
+    host = field(parts, "host")
+    host = pc.replace_substring_regex(host, r":\d+-?$", "")
+    route = field(parts, "path")
+    route = pc.if_else(pc.and_(route.is_valid(), pc.invert(pc.starts_with(route, "/"))), pa.scalar(None, STR), route)
+    has_url = pc.greater(pc.utf8_length(url), 0)
+    route = pc.if_else(pc.and_(has_url, pc.invert(route.is_valid())), pa.scalar("/", STR), route)
+    route = pc.if_else(has_url, route, pa.scalar(None, STR))
+    return method, route, host
+
+
+def url_decode(arr: pa.Array) -> pa.Array:
+    """Undo the ``%20``-style escaping CloudFront applies to text fields (distinct values only)."""
+    if arr.null_count == len(arr) or not pc.any(pc.match_substring(arr, "%")).as_py():
+        return arr
+    return map_distinct(arr, lambda v: unquote(v) if v is not None else None)
+
+
+def new_part(idx: np.ndarray, name: str, record_type: str | pa.Array) -> Part:
+    """A part with ``format`` and ``record_type`` set."""
+    n = len(idx)
+    p = Part(idx)
+    p.set("format", scalar_str(name, n))
+    p.set("record_type", scalar_str(record_type, n) if isinstance(record_type, str) else record_type)
+    return p
+
+
+def mark_errors(p: Part, bad: pa.Array | np.ndarray, reason: str | pa.Array) -> None:
+    """Rows that claim the format but fail it: ``parse_error`` with ``reason`` (text, or one
+    per row), typed fields nulled."""
+    bad_arr = pa.array(bad) if isinstance(bad, np.ndarray) else bad.fill_null(True)
+    _mark_errors(p, bad_arr, scalar_str(reason, len(p)) if isinstance(reason, str) else reason)
+
+
+def status_or_bad(arr: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """An HTTP status column and the rows whose text is present but not a status."""
+    v, bad = num_or_bad(arr)
+    return as_status(v, len(arr)), mask_np(bad)
+
+
+def split_columns(arr: pa.Array, sep: str, width: int) -> tuple[list[pa.Array], np.ndarray]:
+    """The first ``width`` ``sep``-separated columns of every line (null where a line is
+    shorter) and each line's number of columns."""
+    n = len(arr)
+    toks = pc.split_pattern(arr, sep)
+    flat = toks.values
+    offs = np.asarray(toks.offsets)
+    starts, counts = offs[:-1].astype(np.int64), np.diff(offs).astype(np.int64)
+    cols = []
+    for i in range(width):
+        present = counts > i
+        take = pa.array(np.where(present, starts + i, 0), mask=~present)
+        col = flat.take(take) if len(flat) else pa.nulls(n, STR)
+        cols.append(as_str(col.cast(STR), n))
+    return cols, counts
+
+
+def header_segments(is_header: np.ndarray) -> list[tuple[int, int, int]]:
+    """``(header_row, start, stop)`` for the data rows after each header row (``-1``: rows
+    before the first header)."""
+    heads = np.flatnonzero(is_header)
+    bounds = [-1, *heads.tolist(), len(is_header)]
+    out = []
+    for h, nxt in zip(bounds[:-1], bounds[1:]):
+        if nxt - h > 1:
+            out.append((h, h + 1, nxt))
+    return out

@@ -23,7 +23,7 @@ import pytest
 from _helpers import ROOT
 from incidentkit import samples
 from incidentkit.findings import DETECTORS, FINDING_IDS, Inputs
-from incidentkit.findings.registry import catalogue_ids
+from incidentkit.findings.registry import GENERIC_FINDINGS, catalogue_ids, generic_ids
 from incidentkit.investigation import Investigation
 
 CATALOGUE = ROOT / "incidentkit" / "findings" / "catalogue.md"
@@ -77,23 +77,46 @@ def test_every_detector_module_is_registered_and_says_its_id() -> None:
         assert mod.__doc__ and len(mod.__doc__.strip().splitlines()) >= 3, f"{module}: say the cause, the evidence, when it fires"
 
 
-@pytest.mark.parametrize("fid", FINDING_IDS)
-def test_needs_names_exactly_the_inputs_the_detector_reads(fid: str) -> None:
-    tree = ast.parse(_source(fid))
+def _shared_modules(fid: str) -> tuple[list[str], list[str]]:
+    """The detector package's shared modules the detector imports: whole (``from . import _generic as g``)
+    and by name (``from ._common import window_start``)."""
+    whole, named = [], []
+    for n in ast.walk(ast.parse(_source(fid))):
+        if isinstance(n, ast.ImportFrom) and n.level == 1:
+            if n.module is None:
+                whole += [a.name for a in n.names if a.name.startswith("_")]
+            elif n.module.startswith("_"):
+                named.append(n.module)
+    return whole, named
+
+
+def _inputs_read(source: str) -> set[str]:
+    tree = ast.parse(source)
     read = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
             and n.value.id == "inputs" and n.attr in INPUT_FIELDS}
     read |= {n.args[1].value for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
              and n.func.id == "getattr" and len(n.args) >= 2 and isinstance(n.args[1], ast.Constant)
              and isinstance(n.args[0], ast.Name) and n.args[0].id == "inputs"}
+    return read
+
+
+@pytest.mark.parametrize("fid", FINDING_IDS)
+def test_needs_names_exactly_the_inputs_the_detector_reads(fid: str) -> None:
+    whole, named = _shared_modules(fid)
+    # a shared module imported whole is the detector's own steps; one imported by name may be read in part
+    read = _inputs_read(_source(fid) + "".join(_source(m) for m in whole))
+    maybe = _inputs_read("".join(_source(m) for m in named))
     needs = set(importlib.import_module(DETECTORS[fid]).NEEDS)
     # the Lambda concurrency of a cold-start finding is read by an analysis from inputs.metrics/settings
     assert read <= needs, f"{fid} reads {sorted(read - needs)} without naming it in NEEDS"
-    assert needs - read <= {"metrics", "settings"}, f"{fid} names {sorted(needs - read)} in NEEDS but never reads it"
+    assert needs - read - maybe <= {"metrics", "settings"}, f"{fid} names {sorted(needs - read - maybe)} in NEEDS but never reads it"
 
 
 def _sources_behind(fid: str) -> str:
-    """The detector's source and that of the analysis modules it imports (some evidence keys are theirs)."""
-    source = _source(fid)
+    """The detector's source, that of the shared detector modules and of the analysis modules they import
+    (some evidence keys are theirs)."""
+    whole, named = _shared_modules(fid)
+    source = _source(fid) + "".join(_source(m) for m in whole + named)
     analyses = {n.module.rsplit(".", 1)[1] for n in ast.walk(ast.parse(source))
                 if isinstance(n, ast.ImportFrom) and (n.module or "").startswith("analyses.")}
     return source + "".join((ROOT / "incidentkit" / "analyses" / f"{m}.py").read_text(encoding="utf-8") for m in sorted(analyses))
@@ -104,7 +127,7 @@ def test_catalogued_evidence_keys_are_written_by_the_detector(fid: str) -> None:
     source = _sources_behind(fid)
     for key in _catalogued_keys(_entries()[fid]) - CHANGE_KEYS:
         # a literal key, or one built from a literal stem (``f"{name}_at_drop"`` with ``"apigw_error_rate"``)
-        stems = [key[: -len(s)] for s in ("_at_drop", "_before") if key.endswith(s)]
+        stems = [key[: -len(s)] for s in ("_at_drop", "_before", "_after") if key.endswith(s)]
         assert f'"{key}"' in source or any(f'"{stem}"' in source for stem in stems), (fid, key)
 
 
@@ -117,14 +140,22 @@ def test_the_evidence_keys_written_on_every_sample_are_catalogued(sample: str) -
         assert not missing, f"{fid} on {sample} writes evidence keys the catalogue does not list: {sorted(missing)}"
 
 
-def test_each_entry_names_a_sample_that_is_about_it() -> None:
+def test_each_entry_names_the_samples_that_are_about_it() -> None:
     cat = samples.catalog().set_index("name")
     for fid, entry in _entries().items():
-        named = re.search(r"Sample: `([a-z0-9-]+)`", entry)
-        assert named or not re.search(r"^Incident: ", entry, flags=re.MULTILINE), f"{fid}: an incident of the catalogue needs its sample"
-        if named:
-            assert cat.loc[named.group(1), "finding_id"] == fid, (fid, named.group(1))
+        first = entry.split("\n\n", 2)[1]  # the line under the heading: "Incident: 1 · Sample: `...`"
+        named = re.findall(r"`([a-z0-9-]+)`", first.split("Sample", 1)[1]) if "Sample" in first else []
+        assert named or not first.startswith("Incident: "), f"{fid}: an incident of the catalogue needs its sample"
+        for name in named:
+            assert cat.loc[name, "finding_id"] == fid, (fid, name)
     assert set(cat["finding_id"].dropna()) <= set(FINDING_IDS)
+
+
+def test_the_generic_entries_are_the_generic_findings() -> None:
+    generic = {fid for fid, entry in _entries().items() if entry.split("\n\n", 2)[1].startswith("Generic")}
+    assert generic == GENERIC_FINDINGS == {"error-spike", "latency-regression"}
+    # generic ones come last: the catalogued causes run and are listed first
+    assert set(FINDING_IDS[-len(generic):]) == generic
 
 
 def test_the_readme_names_only_catalogued_ids_and_points_at_the_catalogue() -> None:
@@ -139,6 +170,7 @@ def test_catalogue_ids_reads_headings_only() -> None:
     text = "# The finding catalogue\n## `a-b`\n**Evidence keys.** `x`\n## Adding a finding\n## `c-d`\n"
     assert catalogue_ids(text) == ("a-b", "c-d")
     assert catalogue_ids("## `Not-An-Id`\n## version-skew-errors\n") == ()
+    assert generic_ids("## `a-b`\n\nGeneric · Samples: `x`\n## `c-d`\n\nIncident: 2\n") == {"a-b"}
 
 
 def test_the_modules_catalogue_file_is_the_one_packaged() -> None:

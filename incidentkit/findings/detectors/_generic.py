@@ -39,9 +39,10 @@ from ...analyses.related import ChangeSpec, related_changes, sentence, targets_f
 from ...analyses.related import evidence as related_evidence
 from ...analyses.shift import Shift
 from ...analyses.signatures import error_lines, line_templates
+from ._common import Score, Verdict
 
 __all__ = ["Verdict", "Traffic", "traffic", "sides", "where", "top_where", "with_method", "related", "severity",
-           "confidence", "shift_evidence", "where_evidence", "related_list_evidence", "value_label", "was", "code",
+           "score", "confidence", "verdict", "shift_evidence", "where_evidence", "related_list_evidence", "value_label", "was", "code",
            "change_clause", "headline_first", "HEADLINE_KEYS", "GENERIC_CHANGES", "CHANGE_CONFIDENCE"]
 
 #: Base confidence of a generic finding: it says where and when, not why.
@@ -80,14 +81,6 @@ GENERIC_CHANGES = ChangeSpec("generic", {
     "scaling": "capacity changed under the service",
 }, unscoped={k: "2h" for k in ("deployment", "config-deployment", "parameter", "stack-deployment", "code", "alias",
                                 "function-config")}, within=RELATED_WITHIN)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """What a detector's ``judge`` decides: how bad, how sure."""
-
-    severity: str
-    confidence: float
 
 
 @dataclass
@@ -181,10 +174,27 @@ def severity(s: Shift) -> str:
     return severity_for_share(s.excess_share, duration=duration)
 
 
+def score(*, what: bool, where: bool, changed: bool, penalty: float = 0.0, penalty_why: str = "") -> Score:
+    """:data:`BASE_CONFIDENCE` plus what is known (the message, the place, a change before), minus a penalty, each
+    with its reason."""
+    s = Score(BASE_CONFIDENCE, "a significant shift from an onset: when and how much, not why")
+    s.add(SIGNATURE_CONFIDENCE, "a new or grown message holds most of the errors (what)", when=what)
+    s.add(WHERE_CONFIDENCE, "it concentrates in one value of one dimension (where)", when=where)
+    s.add(CHANGE_CONFIDENCE, "a change on those resources came just before (a suspect)", when=changed)
+    s.add(-penalty, penalty_why, when=penalty != 0)
+    return s
+
+
 def confidence(*, what: bool, where: bool, changed: bool, penalty: float = 0.0) -> float:
-    """:data:`BASE_CONFIDENCE` plus what is known (the message, the place, a change before), minus a penalty."""
-    c = BASE_CONFIDENCE + SIGNATURE_CONFIDENCE * what + WHERE_CONFIDENCE * where + CHANGE_CONFIDENCE * changed - penalty
-    return float(min(MAX_CONFIDENCE, max(MIN_CONFIDENCE, round(c, 4))))
+    """The :func:`score` rounded and kept within :data:`MIN_CONFIDENCE` .. :data:`MAX_CONFIDENCE`."""
+    return float(min(MAX_CONFIDENCE, max(MIN_CONFIDENCE, round(score(what=what, where=where, changed=changed,
+                                                                      penalty=penalty).value, 4))))
+
+
+def verdict(s: Shift, *, what: bool, where: bool, changed: bool, penalty: float = 0.0, penalty_why: str = "") -> Verdict:
+    """The :class:`~._common.Verdict` of a generic finding: :func:`severity` and :func:`confidence`, with the reasons."""
+    sc = score(what=what, where=where, changed=changed, penalty=penalty, penalty_why=penalty_why)
+    return sc.verdict(severity(s), confidence(what=what, where=where, changed=changed, penalty=penalty))
 
 
 def shift_evidence(s: Shift, prefix: str, bad: str) -> dict[str, Any]:

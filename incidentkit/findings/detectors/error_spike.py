@@ -109,8 +109,7 @@ def measure(inputs: Inputs) -> ErrorMeasures | None:
 
 def judge(m: ErrorMeasures) -> g.Verdict:
     """Severity from the excess failed share; confidence from the message, the place and a change before."""
-    return g.Verdict(severity=g.severity(m.shift),
-                     confidence=g.confidence(what=m.lead_explains, where=m.top is not None, changed=bool(m.related)))
+    return g.verdict(m.shift, what=m.lead_explains, where=m.top is not None, changed=bool(m.related))
 
 
 def _signature_evidence(sig: pd.DataFrame, lead: pd.Series | None) -> dict[str, Any]:

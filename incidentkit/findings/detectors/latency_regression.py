@@ -105,8 +105,8 @@ def measure(inputs: Inputs) -> LatencyMeasures | None:
 def judge(m: LatencyMeasures) -> g.Verdict:
     """Severity from the excess slow share; confidence from the place and a change before, less when slow means failed."""
     penalty = g.CHANGE_CONFIDENCE if m.failed_share_of_slow >= FAILED_SLOW_SHARE else 0.0
-    return g.Verdict(severity=g.severity(m.shift),
-                     confidence=g.confidence(what=False, where=m.top is not None, changed=bool(m.related), penalty=penalty))
+    return g.verdict(m.shift, what=False, where=m.top is not None, changed=bool(m.related), penalty=penalty,
+                     penalty_why="the slow requests are mostly failures: the error spike seen through latency")
 
 
 def _evidence(m: LatencyMeasures) -> dict[str, Any]:

@@ -61,6 +61,12 @@ BASE_CONFIDENCE, STRENGTH_WEIGHT, LEVEL_WEIGHT, LEVEL_DOUBLINGS = 0.3, 0.3, 0.2,
 QUIET_BONUS = 0.1
 #: Both views hold.
 BOTH_VIEWS_BONUS = 0.05
+#: The quiet-hours signature within the window: the traffic bins split into this many buckets by request rate, the
+#: quietest bucket's P99 and cold-start rate at least :data:`QUIET_FACTOR` x the busiest's (z-test at :data:`MAX_P`).
+QUIET_BUCKETS, QUIET_FACTOR = 4, 2.0
+#: Against the baseline: the window's traffic at most this share of the baseline's rate, its cold-start rate and P99 at
+#: least :data:`QUIET_FACTOR` x the baseline's, with at least :data:`MIN_WARM` baseline requests to compare with.
+QUIETER_SHARE = 0.5
 #: Provisioned concurrency was removed or lowered: the direct cause.
 PROVISIONED_CHANGE_BONUS = 0.05
 #: Fewer cold starts than this: the tail rests on a handful of requests.
@@ -142,12 +148,13 @@ def _tail_evidence(v: dict[str, Any], sub: pd.DataFrame) -> dict[str, Any]:
 
 def _tail_quiet(sub: pd.DataFrame, v: dict[str, Any], window: Any, evidence: dict[str, Any]) -> bool:
     """Within the window: the quietest traffic bins have the highest P99 and cold-start rate."""
-    tv = tail_vs_traffic(sub, buckets=4, q=0.99, window=window) if v["has_time"] else tail_vs_traffic(None)
+    tv = tail_vs_traffic(sub, buckets=QUIET_BUCKETS, q=0.99, window=window) if v["has_time"] else tail_vs_traffic(None)
     if len(tv) < 2:
         return False
     lo, hi = tv.iloc[0], tv.iloc[-1]
     _, pq = two_proportion_z(lo["cold_starts"], lo["requests"], hi["cold_starts"], hi["requests"], alternative="greater")
-    quiet = bool(lo["p99"] >= 2 * hi["p99"] and lo["cold_start_rate"] >= 2 * max(hi["cold_start_rate"], 1e-9) and pq < 0.01)
+    quiet = bool(lo["p99"] >= QUIET_FACTOR * hi["p99"] and lo["cold_start_rate"] >= QUIET_FACTOR * max(hi["cold_start_rate"], 1e-9)
+                 and pq < MAX_P)
     evidence.update({"quiet_rate_per_min": lo["rate_max"], "busy_rate_per_min": hi["rate_min"], "quiet_p99_ms": lo["p99"],
                      "busy_p99_ms": hi["p99"], "quiet_cold_start_rate": lo["cold_start_rate"],
                      "busy_cold_start_rate": hi["cold_start_rate"], "quiet_hours_signature": quiet})
@@ -165,14 +172,15 @@ def _tail_baseline(inputs: Any, sub: pd.DataFrame, v: dict[str, Any], window: An
     nb = int(bok.sum())
     inc_span = span_minutes(sub["timestamp"], window)
     base_span = span_minutes(base["timestamp"], getattr(inputs, "baseline", None))
-    if nb < 50 or not inc_span or not base_span:
+    if nb < MIN_WARM or not inc_span or not base_span:
         return False
     n, n_cold = v["n"], v["n_cold"]
     rate_inc, rate_base = n / inc_span, nb / base_span
     b_p99 = float(np.quantile(blat[bok].to_numpy(), 0.99))
     b_cold = int(bcold[bok].sum())
     _, pb = two_proportion_z(n_cold, n, b_cold, nb, alternative="greater")
-    quiet = bool(rate_inc <= 0.5 * rate_base and n_cold / n >= 2 * (b_cold / nb) and pb < 0.01 and v["p99"] >= 2 * b_p99)
+    quiet = bool(rate_inc <= QUIETER_SHARE * rate_base and n_cold / n >= QUIET_FACTOR * (b_cold / nb) and pb < MAX_P
+                 and v["p99"] >= QUIET_FACTOR * b_p99)
     evidence.update({"traffic_per_min": rate_inc, "baseline_traffic_per_min": rate_base, "baseline_p99_ms": b_p99,
                      "baseline_cold_start_rate": b_cold / nb, "quieter_than_baseline": quiet})
     return quiet

@@ -46,16 +46,19 @@ MIN_TIMEOUT_SHARE = 0.5
 MAX_P, MIN_RATE_RATIO = 0.01, 2.0
 #: ... and without a baseline at least 1 % (the kit's threshold for a medium share of requests failing).
 MIN_FAILURE_RATE = 0.01
-#: Cold-start flags on this many requests make the comparison per request (else per minute, from every tier).
-MIN_KNOWN_COLD = 20
+#: Cold-start flags on this many requests, and on at least this share of the failing ones, make the comparison per
+#: request (else per minute, from every tier).
+MIN_KNOWN_COLD, MIN_KNOWN_COLD_FAILING_SHARE = 20, 0.5
 #: Cold starts concentrated in the failures: at least this many, this lift over the rest (and p < :data:`MAX_P`).
 MIN_COLD_FAILING, MIN_COLD_LIFT = 3, 2.0
 #: Concurrency this close to its limit, this multiple of its baseline median: the burst.
 NEAR_LIMIT, SURGE_FACTOR = 0.8, 2.0
 #: A minute "stands out": at least 2 failures and a failure rate of max(1 %, 3x the reference rate).
 MIN_MINUTE_FAILURES, MINUTE_RATE_FLOOR, MINUTE_RATE_FACTOR = 2, 0.01, 3.0
-#: Traffic in the failing minutes this many times the typical rate is worth saying in the summary.
+#: Traffic in the failing minutes this many times the typical rate is worth saying in the summary ...
 BURST_WORTH_SAYING = 1.5
+#: ... and this many times is a burst (as :data:`SURGE_FACTOR` is for concurrency).
+BURST_FACTOR = 2.0
 #: Confidence from requests: a base; up to 0.25 (per request) or 0.15 (per minute) for the cold-start lift
 #: (linear from 1x to 5x, capped at 10x); a per-minute comparison is weaker evidence than a per-request one ...
 BASE_CONFIDENCE, REQUEST_LIFT_WEIGHT, MINUTE_LIFT_WEIGHT, LIFT_SPAN, LIFT_CAP = 0.45, 0.25, 0.15, 4.0, 10.0
@@ -170,7 +173,7 @@ def measure(inputs: Inputs) -> Measures | None:
 def _cold_concentration(req: pd.DataFrame, rows: pd.DataFrame, fail: pd.Series, t: pd.Series | None) -> tuple[str | None, tuple[int, int, int, int]]:
     """Where cold starts are known (per request, else per minute from every tier) and the 2x2 counts: cold among failing, failing, cold among the rest, the rest."""
     cold, known = cold_starts(req)
-    if known.sum() >= MIN_KNOWN_COLD and known[fail].mean() >= 0.5:
+    if known.sum() >= MIN_KNOWN_COLD and known[fail].mean() >= MIN_KNOWN_COLD_FAILING_SHARE:
         return "request", (int((cold & fail & known).sum()), int((fail & known).sum()),
                            int((cold & ~fail & known).sum()), int((~fail & known).sum()))
     if t is not None and "timestamp" in rows.columns and int(cold_starts(rows)[1].sum()) >= MIN_KNOWN_COLD:
@@ -283,7 +286,7 @@ def judge(m: Measures) -> Verdict:
         weight = REQUEST_LIFT_WEIGHT if m.level == "request" else MINUTE_LIFT_WEIGHT
         score.add(weight * min(1.0, (min(m.lift, LIFT_CAP) - 1.0) / LIFT_SPAN), f"cold starts concentrated in the failures (per {m.level})")
     score.add(TIMEOUT_SHARE_WEIGHT * min(1.0, (m.timeout_share - MIN_TIMEOUT_SHARE) / TIMEOUT_SHARE_SPAN), "share of the failures that are timeouts")
-    score.add(BURST_BONUS, "a traffic burst or concurrency surge", when=(m.burst_ratio or 0) >= 2 or m.surge)
+    score.add(BURST_BONUS, "a traffic burst or concurrency surge", when=(m.burst_ratio or 0) >= BURST_FACTOR or m.surge)
     score.add(LIMIT_BONUS, "concurrency at its limit or throttled", when=m.near_limit or m.throttled)
     score.add(AT_CAP_BONUS, "latency at the gateway's cap", when=m.at_cap)
     return score.verdict(severity, cap_confidence(score.value, severity))
@@ -416,7 +419,7 @@ def _timeout_remediation(inputs: Any, req: pd.DataFrame | None, conc: dict[str, 
             f"Provision concurrency on {target} for the burst, sized from the ConcurrentExecutions Maximum seen at peak, "
             "scheduled ahead of known peaks or with Application Auto Scaling on ProvisionedConcurrencyUtilization."
         )
-    if conc.get("concurrency_utilisation", 0.0) >= 0.8:
+    if conc.get("concurrency_utilisation", 0.0) >= NEAR_LIMIT:
         steps.append(
             f"Concurrency reached {pct(conc['concurrency_utilisation'], 0)} of its limit ({conc['concurrency_limit']:.0f}, "
             f"{conc.get('concurrency_limit_source', 'limit')}): raise the reserved concurrency or request an account "

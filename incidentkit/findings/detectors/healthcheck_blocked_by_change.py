@@ -54,6 +54,11 @@ REMOVES_ACCESS_BONUS, PORT_MATCH_BONUS = 0.05, 0.05
 TIMED_OUT_BONUS = 0.1
 #: Without a security change the cause is not shown: at most this confident.
 NO_CHANGE_MAX = 0.35
+#: A load balancer whose request rate after the drop fell below this share of its rate before lost its traffic
+#: (the one behind the failed check) ...
+TRAFFIC_LEFT_RATIO = 0.5
+#: ... and one whose rate rose above this multiple took it over (failover), beyond the minute-to-minute wobble.
+TRAFFIC_MOVED_RATIO = 1.2
 
 
 def _primary_load_balancer(shift: pd.DataFrame, fqdn: str | None) -> str | None:
@@ -61,7 +66,7 @@ def _primary_load_balancer(shift: pd.DataFrame, fqdn: str | None) -> str | None:
     one whose name appears in the check's domain name; None when it cannot be told (one or no LB)."""
     if shift.empty:
         return None
-    dropped = shift[shift["ratio"] < 0.5]
+    dropped = shift[shift["ratio"] < TRAFFIC_LEFT_RATIO]
     if len(dropped) == 1:
         return str(dropped["load_balancer"].iloc[0])
     if fqdn and len(shift) > 1:
@@ -268,7 +273,7 @@ def _evidence(m: Measures, signals: dict[str, Any]) -> dict[str, Any]:
         prow = shift[shift["load_balancer"] == primary].iloc[0]
         evidence.update({"primary_load_balancer": primary, "primary_requests_per_min_before": prow["before_per_min"],
                          "primary_requests_per_min_after": prow["after_per_min"]})
-        others = shift[(shift["load_balancer"] != primary) & (shift["ratio"] > 1.2)]
+        others = shift[(shift["load_balancer"] != primary) & (shift["ratio"] > TRAFFIC_MOVED_RATIO)]
         if not others.empty:
             o = others.iloc[-1]
             evidence.update({"traffic_moved_to": o["load_balancer"], "secondary_requests_per_min_before": o["before_per_min"],

@@ -40,9 +40,9 @@ EXTREME_THROTTLE_RATIO = 10.0
 #: When at least this share of the throttle lines say the SDK itself retried (with its own backoff), the
 #: application's loop is not the whole story.
 SDK_RETRIED_SHARE = 0.5
-#: "reached max retries: 0" on at least this share of the lines that say it (and on half of all lines):
-#: the SDK's retries were switched off, every retry is the application's.
-SDK_OFF_SHARE = 0.9
+#: "reached max retries: 0" on at least this share of the lines that say it, and the lines that say it at least
+#: this share of all throttle lines: the SDK's retries were switched off, every retry is the application's.
+SDK_OFF_SHARE, SDK_SAYS_SHARE = 0.9, 0.5
 #: Confidence from intensity alone (no spacing measured): possible, not shown.
 INTENSITY_ONLY_CONFIDENCE = 0.4
 #: Confidence from the spacing: a base, plus up to 0.2 for the share of calls without backoff and up to 0.1
@@ -116,7 +116,7 @@ def measure(inputs: Inputs) -> Measures | None:
         peak=throttled.loc[throttled["throttle_events"].idxmax()] if len(throttled) else None,
         peak_util=float(cap["utilisation"].max()) if len(cap) and cap["utilisation"].notna().any() else float("nan"),
         sdk_share=sdk_share,
-        sdk_off=bool(len(sdk_known) and (sdk_known == 0).mean() >= SDK_OFF_SHARE and len(sdk_known) >= 0.5 * len(errs)),
+        sdk_off=bool(len(sdk_known) and (sdk_known == 0).mean() >= SDK_OFF_SHARE and len(sdk_known) >= SDK_SAYS_SHARE * len(errs)),
         request_share=request_share(inputs.requests, errs.loc[failed, "request_id"]),
         failed_lines=int(failed.sum()),
     )

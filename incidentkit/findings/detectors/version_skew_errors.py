@@ -64,6 +64,9 @@ STARTS_AT_CHANGE_BONUS = 0.15
 RELATED_CHANGE_BONUS = 0.05
 #: Many requests (this share) carry no version and fail like the version does: they may hide the same failure.
 UNKNOWN_SHARE, UNKNOWN_PENALTY = 0.3, -0.1
+#: "Fail like the version": above both this multiple of the other versions' error rate and that rate plus this margin
+#: (the margin keeps a tiny rate's doubling from counting).
+UNKNOWN_RATE_FACTOR, UNKNOWN_RATE_MARGIN = 2.0, 0.02
 
 
 def _with_versions(req: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -221,7 +224,7 @@ class Measures:
         if self.unknown_share <= 0:
             return False
         rest = float(self.row["rest_error_rate"])
-        return self.unknown_rate > max(2.0 * rest, rest + 0.02)
+        return self.unknown_rate > max(UNKNOWN_RATE_FACTOR * rest, rest + UNKNOWN_RATE_MARGIN)
 
     @property
     def unknown_rate(self) -> float:

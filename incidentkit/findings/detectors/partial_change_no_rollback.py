@@ -19,7 +19,7 @@ import pandas as pd
 from ...analyses import related as rel
 from ...analyses._common import iso_z, sentence_case
 from ...analyses.change_words import blameless_actor
-from ...analyses.deploys import INVERSE_VERBS, as_text, change_rows, change_runs, split_verb
+from ...analyses.change_runs import INVERSE_VERBS, as_text, change_rows, change_runs, split_verb
 from ...fetch.change_detail import api_of
 from ..model import Finding, Inputs
 from ._common import MAX_CONFIDENCE, Score, Verdict
@@ -44,7 +44,7 @@ LONG_WATCH_S, LONG_WATCH_BONUS = 1800, 0.15
 SHORT_WATCH_S, SHORT_WATCH_BONUS = 600, 0.05
 #: Made by hand or by an ad-hoc script (console, CLI, an SDK): no pipeline to notice and roll back.
 MANUAL_BONUS = 0.1
-#: The ``changed_by`` values (:func:`~incidentkit.analyses.deploys.change_runs`) that mean by hand or a script.
+#: The ``changed_by`` values (:func:`~incidentkit.analyses.change_runs.change_runs`) that mean by hand or a script.
 MANUAL_CHANNELS = ("console", "cli", "sdk", "other")
 #: Made by a deployment pipeline: it usually retries or reports the failure itself.
 PIPELINE_PENALTY = -0.1
@@ -52,7 +52,7 @@ PIPELINE_PENALTY = -0.1
 
 @dataclass
 class Measures:
-    """The failed run (a row of :func:`~incidentkit.analyses.deploys.change_runs`), its changes, and the other candidates."""
+    """The failed run (a row of :func:`~incidentkit.analyses.change_runs.change_runs`), its changes, and the other candidates."""
 
     run: pd.Series
     security: bool

@@ -21,7 +21,8 @@ import pandas as pd
 from ...analyses._common import as_utc, iso_z, pct, request_share, sentence_case, severity_for_share
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
-from ...analyses.saturation import (db_headroom, exception_lines, leak_signature_of, pool_error_rows, pool_errors, pool_usage,
+from ...analyses.database import db_headroom
+from ...analyses.saturation import (exception_lines, leak_signature_of, pool_error_rows, pool_errors, pool_usage,
                                     pool_usage_metrics)
 from ..model import Finding, Inputs
 from ._common import MAX_CONFIDENCE, Score, Verdict, window_start

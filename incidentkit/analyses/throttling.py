@@ -79,6 +79,9 @@ UTC_NS = "datetime64[ns, UTC]"
 #: How close to the same time of day a burst on another day must come to count as the same schedule: a job's
 #: start drifts by minutes, its run lasts minutes more.
 SAME_TIME_OF_DAY = pd.Timedelta("20min")
+#: A burst is scheduled when the table's read history shows it at this time of day on at least this many earlier
+#: days, more than chance would put there (binomial p below this — a statistical choice).
+MIN_DAYS_AT_THIS_TIME, MAX_SCHEDULE_P = 2, 0.01
 
 CAPACITY_COLUMNS = (
     "timestamp",
@@ -541,7 +544,6 @@ def read_bursts(
     errs = throttle_errors(logs)
     read_errs = errs[errs["operation"].isin(list(_READ_OPS)).fillna(False).to_numpy(dtype=bool)
                      | (errs["operation"].isna() & (errs["error_code"] == "ProvisionedThroughputExceededException")).to_numpy(dtype=bool)]
-    gap = pd.Timedelta(merge_gap)
     lead = pd.Timedelta(scan_lead)
     schedules = _schedules(settings)
     rows = []
@@ -551,67 +553,78 @@ def read_bursts(
         # CloudWatch publishes throttle events only for minutes that had some: the time covered is
         # that of every series of the table (consumed capacity is there every minute)
         covered = cap.loc[cap["resource"] == resource, "timestamp"]
-        span_start = covered.min()
-        span = covered.max() + period - span_start
+        span = covered.max() + period - covered.min()
         total = float(grp["throttle_events"].sum())
-        pos = grp[grp["throttle_events"] > 0]
-        bursts: list[list[int]] = []
-        last = None
-        for i, t in zip(pos.index, pos["timestamp"]):
-            if last is None or t - last > gap:
-                bursts.append([i])
-            else:
-                bursts[-1].append(i)
-            last = t
-        table_scans = scans
-        if not scans.empty and scans["table"].notna().any():
-            table_scans = scans[scans["table"].isna() | scans["table"].map(lambda x: _matches_resource(str(x), str(resource)) if pd.notna(x) else True)]
-        scan_times = table_scans["timestamp"]
-        n_scans = int(len(scan_times))
+        scan_times = _table_scans(scans, resource)["timestamp"]
         w = writes[writes["resource"] == resource]
-        for b in bursts:
-            start = grp.loc[b[0], "timestamp"]
-            end = grp.loc[b[-1], "timestamp"] + period
-            events = float(grp.loc[b, "throttle_events"].sum())
-            in_span = (grp["timestamp"] >= start) & (grp["timestamp"] < end)
-            util = grp.loc[in_span, "utilisation"]
+        for b in _throttle_runs(grp, pd.Timedelta(merge_gap)):
+            start, end = grp.loc[b[0], "timestamp"], grp.loc[b[-1], "timestamp"] + period
+            util = grp.loc[(grp["timestamp"] >= start) & (grp["timestamp"] < end), "utilisation"]
             ww = w[(w["timestamp"] >= start) & (w["timestamp"] < end)]["throttle_events"]
-            scan_in = int(((scan_times >= start - lead) & (scan_times < end)).sum())
-            covered = min(1.0, (end - start + lead) / span) if span > pd.Timedelta(0) else 1.0
-            expected = n_scans * covered
-            rows.append(
-                {
-                    "resource": resource,
-                    "start": start,
-                    "end": end,
-                    "duration_s": (end - start).total_seconds(),
-                    "read_throttle_events": events,
-                    "share_of_read_throttles": events / total if total else float("nan"),
-                    "time_share": (end - start) / span if span > pd.Timedelta(0) else 1.0,
-                    "peak_read_utilisation": float(util.max()) if util.notna().any() else float("nan"),
-                    "write_throttle_events": float(ww.sum()) if len(ww) else 0.0,
-                    "scan_lines": scan_in,
-                    "scan_lines_total": n_scans,
-                    "scan_lift": (scan_in / expected) if expected > 0 else float("nan"),
-                    "scan_p_value": binom_sf(scan_in, n_scans, covered) if n_scans else float("nan"),
-                    "read_error_lines": int(((read_errs["timestamp"] >= start) & (read_errs["timestamp"] < end)).sum()),
-                    "time_of_day": f"{start.hour:02d}:{start.minute:02d}",
-                    "days_seen": 1,
-                    "history_days": 0,
-                    "history_days_at_this_time": 0,
-                    "schedule_p_value": float("nan"),
-                    "recurring": False,
-                    "schedule": _schedule_before(schedules, start),
-                }
-            )
-    out = pd.DataFrame(rows, columns=list(READ_BURST_COLUMNS))
+            rows.append({
+                "resource": resource, "start": start, "end": end, "duration_s": (end - start).total_seconds(),
+                **_burst_shares(float(grp.loc[b, "throttle_events"].sum()), total, start, end, span),
+                "peak_read_utilisation": float(util.max()) if util.notna().any() else float("nan"),
+                "write_throttle_events": float(ww.sum()) if len(ww) else 0.0,
+                **_scans_in(scan_times, start, end, lead, span),
+                "read_error_lines": int(((read_errs["timestamp"] >= start) & (read_errs["timestamp"] < end)).sum()),
+                "time_of_day": f"{start.hour:02d}:{start.minute:02d}", "days_seen": 1, "history_days": 0,
+                "history_days_at_this_time": 0, "schedule_p_value": float("nan"), "recurring": False,
+                "schedule": _schedule_before(schedules, start),
+            })
+    out = _with_recurrence(pd.DataFrame(rows, columns=list(READ_BURST_COLUMNS)), history, same_time)
+    return out.sort_values("read_throttle_events", ascending=False, kind="stable", ignore_index=True)
+
+
+def _throttle_runs(grp: pd.DataFrame, gap: pd.Timedelta) -> list[list[int]]:
+    """The index labels of the bins with throttles, in runs: a gap longer than ``gap`` starts a new run."""
+    pos = grp[grp["throttle_events"] > 0]
+    runs: list[list[int]] = []
+    last = None
+    for i, t in zip(pos.index, pos["timestamp"]):
+        if last is None or t - last > gap:
+            runs.append([i])
+        else:
+            runs[-1].append(i)
+        last = t
+    return runs
+
+
+def _table_scans(scans: pd.DataFrame, resource: Any) -> pd.DataFrame:
+    """The Scan lines of this table (and those that name no table)."""
+    if scans.empty or not scans["table"].notna().any():
+        return scans
+    return scans[scans["table"].isna() | scans["table"].map(lambda x: _matches_resource(str(x), str(resource)) if pd.notna(x) else True)]
+
+
+def _burst_shares(events: float, total: float, start: pd.Timestamp, end: pd.Timestamp, span: pd.Timedelta) -> dict[str, Any]:
+    """The burst's read throttles, their share of the table's, and its share of the time covered."""
+    return {"read_throttle_events": events, "share_of_read_throttles": events / total if total else float("nan"),
+            "time_share": (end - start) / span if span > pd.Timedelta(0) else 1.0}
+
+
+def _scans_in(scan_times: pd.Series, start: pd.Timestamp, end: pd.Timestamp, lead: pd.Timedelta,
+              span: pd.Timedelta) -> dict[str, Any]:
+    """The Scan lines from ``lead`` before the burst to its end, their lift over what its length holds by chance, a p-value."""
+    n_scans = int(len(scan_times))
+    scan_in = int(((scan_times >= start - lead) & (scan_times < end)).sum())
+    covered = min(1.0, (end - start + lead) / span) if span > pd.Timedelta(0) else 1.0
+    expected = n_scans * covered
+    return {"scan_lines": scan_in, "scan_lines_total": n_scans,
+            "scan_lift": (scan_in / expected) if expected > 0 else float("nan"),
+            "scan_p_value": binom_sf(scan_in, n_scans, covered) if n_scans else float("nan")}
+
+
+def _with_recurrence(out: pd.DataFrame, history: pd.DataFrame | None, same_time: str | pd.Timedelta) -> pd.DataFrame:
+    """Whether each burst recurs at its time of day: on other days of the metrics, or in the ``history``
+    (:func:`schedule_recurrence`: at least :data:`MIN_DAYS_AT_THIS_TIME` days, p < :data:`MAX_SCHEDULE_P`)."""
     tol = int(pd.Timedelta(same_time).total_seconds() // 60)
     for i, r in out.iterrows():
         same = out[(out["resource"] == r["resource"])]
         mod = minute_of_day(r["start"])
         days = {s.date() for s in same["start"] if time_of_day_distance(minute_of_day(s), mod) <= tol}
         hist = schedule_recurrence(history, str(r["resource"]), r["start"], same_time=same_time)
-        sched = hist["days_at_this_time"] >= 2 and hist["p_value"] < 0.01
+        sched = hist["days_at_this_time"] >= MIN_DAYS_AT_THIS_TIME and hist["p_value"] < MAX_SCHEDULE_P
         out.at[i, "days_seen"] = max(len(days), 1 + hist["days_at_this_time"]) if sched else len(days)
         out.at[i, "history_days"] = hist["history_days"]
         out.at[i, "history_days_at_this_time"] = hist["days_at_this_time"]
@@ -620,9 +633,8 @@ def read_bursts(
     out["start"] = as_utc(out["start"])
     out["end"] = as_utc(out["end"])
     out["recurring"] = out["recurring"].astype(bool)
-    out["days_seen"] = out["days_seen"].astype("int64")
-    out["history_days"] = out["history_days"].astype("int64")
-    out["history_days_at_this_time"] = out["history_days_at_this_time"].astype("int64")
+    for c in ("days_seen", "history_days", "history_days_at_this_time"):
+        out[c] = out[c].astype("int64")
     out["schedule_p_value"] = out["schedule_p_value"].astype("float64")
     out["schedule"] = out["schedule"].astype("object")
-    return out.sort_values("read_throttle_events", ascending=False, kind="stable", ignore_index=True)
+    return out

@@ -11,7 +11,7 @@ Three questions, one function each, all pure functions on the kit's frames:
   :mod:`.retries`, re-exported here.
 * :func:`scan_operations` and :func:`read_bursts` — read throttles packed into a short
   window, set against the Scan calls in the logs and against the time of day on other days
-  (a scheduled report that scans the table).
+  (a scheduled report that scans the table; the cron rules' times of day in :mod:`.schedules`).
 
 The findings built on them (``throttling-without-backoff``, ``scan-read-burst``) are in
 :mod:`incidentkit.findings.detectors`.
@@ -47,6 +47,8 @@ from ._common import (
     parse_dims,
     select_metric,
 )
+
+from .schedules import cron_minutes, minute_of_day, schedule_before, time_of_day_distance
 
 # the throttle-line and retry analyses lived here before they got their module; their names stay reachable from here
 from .retries import (RETRY_COLUMNS, THROTTLE_ERROR_COLUMNS, TIGHT_GAP_S, retry_spacing, retry_spacing_of, retry_summary,
@@ -366,75 +368,20 @@ def scan_operations(logs: pd.DataFrame | None) -> pd.DataFrame:
     return out.sort_values("timestamp", kind="stable", ignore_index=True)
 
 
-def _cron_field(text: str, low: int, high: int) -> set[int] | None:
-    """Values of one cron field (``*``, ``5``, ``1,2``, ``0-10``, ``*/15``, ``10-50/10``); None when unreadable."""
-    out: set[int] = set()
-    for part in text.split(","):
-        part = part.strip()
-        step = 1
-        if "/" in part:
-            part, _, st = part.partition("/")
-            if not st.isdigit() or int(st) == 0:
-                return None
-            step = int(st)
-        if part in ("*", "?", ""):
-            lo, hi = low, high
-        elif "-" in part:
-            a, _, b = part.partition("-")
-            if not (a.isdigit() and b.isdigit()):
-                return None
-            lo, hi = int(a), int(b)
-        elif part.isdigit():
-            lo = hi = int(part)
-            if step != 1:
-                hi = high
-        else:
-            return None
-        out.update(range(lo, hi + 1, step))
-    return {v for v in out if low <= v <= high}
-
-
 def _schedules(settings: pd.DataFrame | None) -> list[tuple[str, str, set[int]]]:
     """Scheduled rules from the settings: ``(resource_id, expression, minutes of the day it fires, UTC)``.
 
     EventBridge ``cron(minutes hours day-of-month month day-of-week year)`` expressions are
-    evaluated in UTC; ``rate(...)`` expressions have no time of day and are skipped.
+    evaluated in UTC (:func:`~.schedules.cron_minutes`); ``rate(...)`` expressions have no time of
+    day and are skipped, as are rules that fire so often that any burst would "match".
     """
     rows = _setting_values(settings, "ScheduleExpression", "schedule_expression", "Schedule")
     out = []
     for rid, expr in zip(rows["resource_id"], rows["value"]):
-        m = re.match(r"^\s*cron\((.*)\)\s*$", str(expr))
-        if not m:
-            continue
-        fields = m.group(1).split()
-        if len(fields) < 2:
-            continue
-        minutes = _cron_field(fields[0], 0, 59)
-        hours = _cron_field(fields[1], 0, 23)
-        if not minutes or not hours or len(minutes) * len(hours) > 288:
-            continue  # unreadable, or fires so often that any burst would "match"
-        out.append((str(rid), str(expr), {h * 60 + mi for h in hours for mi in minutes}))
+        fires = cron_minutes(str(expr))
+        if fires:
+            out.append((str(rid), str(expr), fires))
     return out
-
-
-def _schedule_before(schedules: list[tuple[str, str, set[int]]], start: pd.Timestamp, *,
-                     lead_min: int = 5, lag_min: int = 15) -> str | None:
-    """The first schedule firing between ``lead_min`` after and ``lag_min`` before ``start``'s time of day."""
-    mod = minute_of_day(start)
-    for rid, expr, fires in schedules:
-        if any(-lead_min <= ((mod - f) % 1440 if (mod - f) % 1440 <= 720 else (mod - f) % 1440 - 1440) <= lag_min for f in fires):
-            name = rid.rsplit("/", 1)[-1] if rid else "rule"
-            return f"{name} {expr}"
-    return None
-
-
-def minute_of_day(ts: pd.Timestamp) -> int:
-    return ts.hour * 60 + ts.minute
-
-
-def time_of_day_distance(a: int, b: int) -> int:
-    d = abs(a - b) % 1440
-    return min(d, 1440 - d)
 
 
 def schedule_recurrence(history: pd.DataFrame | None, resource: str, at: pd.Timestamp, *,
@@ -570,7 +517,7 @@ def read_bursts(
                 "read_error_lines": int(((read_errs["timestamp"] >= start) & (read_errs["timestamp"] < end)).sum()),
                 "time_of_day": f"{start.hour:02d}:{start.minute:02d}", "days_seen": 1, "history_days": 0,
                 "history_days_at_this_time": 0, "schedule_p_value": float("nan"), "recurring": False,
-                "schedule": _schedule_before(schedules, start),
+                "schedule": schedule_before(schedules, start),
             })
     out = _with_recurrence(pd.DataFrame(rows, columns=list(READ_BURST_COLUMNS)), history, same_time)
     return out.sort_values("read_throttle_events", ascending=False, kind="stable", ignore_index=True)

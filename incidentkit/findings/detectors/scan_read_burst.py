@@ -21,7 +21,8 @@ import pandas as pd
 from ...analyses._common import fmt_p, iso_z, pct, sentence_case
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
-from ...analyses.throttling import SAME_TIME_OF_DAY, minute_of_day, read_bursts, scan_operations, time_of_day_distance
+from ...analyses.schedules import minute_of_day, time_of_day_distance
+from ...analyses.throttling import SAME_TIME_OF_DAY, read_bursts, scan_operations
 from ..model import Finding, Inputs
 from ._common import MAX_CONFIDENCE, Score, Verdict, function_of_log_group, window_start
 

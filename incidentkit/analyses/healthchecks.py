@@ -506,36 +506,9 @@ def check_timing(settings: pd.DataFrame | None, *, metrics: pd.DataFrame | None 
                     by_t = mine.groupby("timestamp")["value"].max()
                     typical, peak = float(by_t.median()), float(by_t.max())
             t_unhealthy = interval * unhealthy
-            reasons = []
-            if not math.isnan(timeout) and not math.isnan(peak) and timeout <= peak:
-                reasons.append(f"timeout {timeout:g} s is at or below the peak P99 response time {peak:.1f} s")
-            at_least = longest_spike_s or 0.0
-            if longest_spike_s and spike_resolution_s:
-                at_least = max(0.0, longest_spike_s - 2 * spike_resolution_s)
-            # without a spike of known length, the floor stands in for it
-            floor = CHECK_TOLERANCE_FLOOR_S if at_least <= 0 else 0.0
-            if not math.isnan(t_unhealthy) and t_unhealthy < max(at_least, floor):
-                if t_unhealthy < at_least and spike_resolution_s:
-                    what = (f"the longest spike observed, which lasted at least {at_least:.0f} s "
-                            f"({longest_spike_s / spike_resolution_s:.0f} datapoints of {spike_resolution_s:.0f} s in a row)")
-                elif t_unhealthy < at_least:
-                    what = f"the longest spike observed ({longest_spike_s:.0f} s)"
-                else:
-                    what = f"{CHECK_TOLERANCE_FLOOR_S:.0f} s"
-                reasons.append(f"interval {interval:g} s × threshold {unhealthy:g} = {t_unhealthy:.0f} s of failed checks "
-                               f"is shorter than {what}")
-            if kind == "target_group" and not math.isnan(timeout) and not math.isnan(interval) and timeout >= interval:
-                reasons.append(f"timeout {timeout:g} s is not below the interval {interval:g} s")
-            rec_interval = max(30.0, interval) if not math.isnan(interval) else 30.0
-            if kind == "route53":
-                rec_interval = 30.0
-            rec_timeout = float("nan")
-            if kind == "target_group":
-                want = max(5.0, math.ceil(2 * peak)) if not math.isnan(peak) else max(5.0, timeout if not math.isnan(timeout) else 5.0)
-                rec_timeout = float(min(10.0, want, rec_interval - 1))
-            need = (longest_spike_s or 0.0) / rec_interval
-            rec_unhealthy = float(max(3, math.ceil(need) + 1, unhealthy if not math.isnan(unhealthy) else 0))
-            rec_healthy = float(3 if kind == "target_group" else float("nan"))
+            reasons = _tight_reasons(kind, interval, timeout, unhealthy, peak, longest_spike_s, spike_resolution_s)
+            rec_interval, rec_timeout, rec_unhealthy, rec_healthy = _recommended(kind, interval, timeout, unhealthy, peak,
+                                                                                 longest_spike_s)
             rows.append(
                 {
                     "resource_id": rid,
@@ -561,3 +534,47 @@ def check_timing(settings: pd.DataFrame | None, *, metrics: pd.DataFrame | None 
     out = pd.DataFrame(rows, columns=list(TIMING_COLUMNS))
     out["tight"] = out["tight"].astype(bool)
     return out
+
+
+def _tight_reasons(kind: str, interval: float, timeout: float, unhealthy: float, peak: float,
+                   longest_spike_s: float | None, spike_resolution_s: float | None) -> list[str]:
+    """Why a check is tight (:func:`check_timing`): a timeout at or below the peak P99, failed checks that add up to
+    less than the longest spike (or :data:`CHECK_TOLERANCE_FLOOR_S`), a timeout not below the interval."""
+    t_unhealthy = interval * unhealthy
+    reasons = []
+    if not math.isnan(timeout) and not math.isnan(peak) and timeout <= peak:
+        reasons.append(f"timeout {timeout:g} s is at or below the peak P99 response time {peak:.1f} s")
+    at_least = longest_spike_s or 0.0
+    if longest_spike_s and spike_resolution_s:
+        at_least = max(0.0, longest_spike_s - 2 * spike_resolution_s)
+    # without a spike of known length, the floor stands in for it
+    floor = CHECK_TOLERANCE_FLOOR_S if at_least <= 0 else 0.0
+    if not math.isnan(t_unhealthy) and t_unhealthy < max(at_least, floor):
+        if t_unhealthy < at_least and spike_resolution_s:
+            what = (f"the longest spike observed, which lasted at least {at_least:.0f} s "
+                    f"({longest_spike_s / spike_resolution_s:.0f} datapoints of {spike_resolution_s:.0f} s in a row)")
+        elif t_unhealthy < at_least:
+            what = f"the longest spike observed ({longest_spike_s:.0f} s)"
+        else:
+            what = f"{CHECK_TOLERANCE_FLOOR_S:.0f} s"
+        reasons.append(f"interval {interval:g} s × threshold {unhealthy:g} = {t_unhealthy:.0f} s of failed checks "
+                       f"is shorter than {what}")
+    if kind == "target_group" and not math.isnan(timeout) and not math.isnan(interval) and timeout >= interval:
+        reasons.append(f"timeout {timeout:g} s is not below the interval {interval:g} s")
+    return reasons
+
+
+def _recommended(kind: str, interval: float, timeout: float, unhealthy: float, peak: float,
+                 longest_spike_s: float | None) -> tuple[float, float, float, float]:
+    """The recommended interval, timeout, unhealthy and healthy thresholds (:func:`check_timing`)."""
+    rec_interval = max(30.0, interval) if not math.isnan(interval) else 30.0
+    if kind == "route53":
+        rec_interval = 30.0
+    rec_timeout = float("nan")
+    if kind == "target_group":
+        want = max(5.0, math.ceil(2 * peak)) if not math.isnan(peak) else max(5.0, timeout if not math.isnan(timeout) else 5.0)
+        rec_timeout = float(min(10.0, want, rec_interval - 1))
+    need = (longest_spike_s or 0.0) / rec_interval
+    rec_unhealthy = float(max(3, math.ceil(need) + 1, unhealthy if not math.isnan(unhealthy) else 0))
+    rec_healthy = float(3 if kind == "target_group" else float("nan"))
+    return rec_interval, rec_timeout, rec_unhealthy, rec_healthy

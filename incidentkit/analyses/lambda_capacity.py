@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from ._common import as_utc, flag, select_metric
-from .latency import APIGW_INTEGRATION_TIMEOUT_MS, CAP_FRACTION, request_latency
+from .latency import APIGW_INTEGRATION_TIMEOUT_MS, CAP_FRACTION
+from .request_timing import request_latency
 
 __all__ = ["SETTING_ALIASES", "in_window", "setting_value", "metric_total", "metric_window", "metric_baseline",
            "concurrency", "function_name", "span_minutes", "failing", "gateway_metrics"]

@@ -44,6 +44,8 @@ from ._common import (
     to_timedelta,
     two_proportion_z,
 )
+# what a request waited and whether it started cold lived here before it got its module; the names stay reachable
+from .request_timing import cold_starts, request_latency
 
 __all__ = [
     "percentiles",
@@ -114,60 +116,6 @@ def _full_range(observed: pd.Series, width: pd.Timedelta, window: Any = None) ->
     if observed.empty:
         return pd.DatetimeIndex([], tz="UTC")
     return pd.date_range(observed.min(), observed.max(), freq=width)
-
-
-def request_latency(requests: pd.DataFrame, value: str = "latency_ms") -> pd.Series:
-    """What each caller waited, in ms: ``value``, else Lambda ``duration_ms + init_duration_ms``.
-
-    Example
-    -------
-    >>> df = pd.DataFrame({"latency_ms": [120.0, None], "duration_ms": [100.0, 300.0],
-    ...                    "init_duration_ms": [None, 700.0]})
-    >>> request_latency(df).tolist()
-    [120.0, 1000.0]
-    """
-    idx = requests.index
-    lat = pd.to_numeric(requests[value], errors="coerce").astype("float64") if value in requests.columns else pd.Series(np.nan, index=idx)
-    if value == "latency_ms" and "duration_ms" in requests.columns:
-        dur = pd.to_numeric(requests["duration_ms"], errors="coerce").astype("float64")
-        init = (
-            pd.to_numeric(requests["init_duration_ms"], errors="coerce").astype("float64").fillna(0.0)
-            if "init_duration_ms" in requests.columns
-            else 0.0
-        )
-        lat = lat.fillna(dur + init)
-    return lat
-
-
-def cold_starts(requests: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    """Per request: (is a cold start, whether that is known).
-
-    ``cold_start`` is used where present, else an ``init_duration_ms`` value marks a cold
-    start. A request is "known" when either column says something about it; a frame
-    of Lambda REPORT-joined requests is known everywhere (a REPORT without Init Duration is warm).
-
-    Example
-    -------
-    >>> df = pd.DataFrame({"cold_start": pd.array([True, None, None], dtype="boolean"),
-    ...                    "init_duration_ms": [850.0, 400.0, None]})
-    >>> [s.tolist() for s in cold_starts(df)]
-    [[True, True, False], [True, True, False]]
-    """
-    idx = requests.index
-    cs = requests["cold_start"].astype("object") if "cold_start" in requests.columns else pd.Series(None, index=idx, dtype="object")
-    init = (
-        pd.to_numeric(requests["init_duration_ms"], errors="coerce")
-        if "init_duration_ms" in requests.columns
-        else pd.Series(np.nan, index=idx)
-    )
-    known = cs.notna() | init.notna()
-    # A frame where some rows carry REPORT data (duration) and no init: those are warm.
-    if "duration_ms" in requests.columns:
-        known |= pd.to_numeric(requests["duration_ms"], errors="coerce").notna() & (
-            cs.notna().any() or init.notna().any()
-        )
-    cold = flag(cs.where(cs.notna(), None), idx) | init.gt(0).fillna(False).astype(bool)
-    return cold.astype(bool), known.astype(bool)
 
 
 def _times(df: pd.DataFrame, time: str) -> pd.Series:

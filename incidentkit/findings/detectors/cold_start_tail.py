@@ -23,9 +23,10 @@ import pandas as pd
 from ...analyses._common import downgrade, fmt_ms, pct, two_proportion_z
 from ...analyses.change_words import blameless_actor, when_text
 from ...analyses.lambda_capacity import concurrency, failing, function_name, in_window, span_minutes
-from ...analyses.latency import SUSTAINED_BIN_SHARE, cold_starts, percentiles, quantile_name, request_latency, tail_vs_traffic
+from ...analyses.latency import SUSTAINED_BIN_SHARE, percentiles, quantile_name, tail_vs_traffic
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
+from ...analyses.request_timing import cold_starts, request_latency
 from ..model import Finding, Inputs, severity_rank
 from ._common import Score, Verdict, bin_text, cap_confidence, window_start
 

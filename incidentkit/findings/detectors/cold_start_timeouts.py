@@ -24,9 +24,10 @@ from ...analyses._common import as_utc, fmt_ms, pct, severity_for_share, two_pro
 from ...analyses.change_words import blameless_actor, when_text
 from ...analyses.impact import counted, counting_tier
 from ...analyses.lambda_capacity import concurrency, failing, function_name, gateway_metrics, in_window, setting_value
-from ...analyses.latency import APIGW_INTEGRATION_TIMEOUT_MS, CAP_FRACTION, cold_starts
+from ...analyses.latency import APIGW_INTEGRATION_TIMEOUT_MS, CAP_FRACTION
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
+from ...analyses.request_timing import cold_starts
 from ..model import Finding, Inputs
 from ._common import Score, Verdict, cap_confidence, window_start
 

@@ -673,7 +673,7 @@ def test_public_names_are_pinned():
     assert sorted(ins.__all__) == sorted([
         "insights", "start_query", "wait_query", "collect", "results_frame", "insights_latency_split",
         "insights_error_rates", "latency_query", "error_rate_query", "LATENCY_COLUMNS", "ERROR_RATE_COLUMNS",
-        "MAX_LOG_GROUPS", "MAX_LIMIT", "DEFAULT_LIMIT",
+        "MAX_LOG_GROUPS", "MAX_LIMIT", "DEFAULT_LIMIT", "insights_error_patterns", "error_pattern_query", "PATTERN_COLUMNS",
     ])  # fmt: skip
     for name in logs.__all__:
         assert getattr(logs, name) is not None

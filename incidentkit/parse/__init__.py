@@ -122,7 +122,7 @@ def _dispatch(arr: pa.Array, idx: np.ndarray, fm: Any, engine: str, need_time: n
     parts, left = _by_pattern(before_json, arr, idx, np.arange(len(arr)), inner)
     json_rows, left = _json_lines(arr, left)
     if len(json_rows):
-        parts += _json_parts(arr, idx, json_rows, fm, engine, need_time)
+        parts += _json_parts(arr, idx, json_rows, fm, engine, need_time, after_json, inner)
     more, left = _by_pattern(after_json, arr, idx, left, inner)
     parts += more
     if len(left):
@@ -151,15 +151,25 @@ def _json_lines(arr: pa.Array, left: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return left[is_json], left[~is_json]
 
 
-def _json_parts(arr: pa.Array, idx: np.ndarray, rows: np.ndarray, fm: Any, engine: str, need_time: np.ndarray) -> list[Part]:
-    """The JSON lines at ``rows``, read once for every JSON format."""
+def _json_parts(arr: pa.Array, idx: np.ndarray, rows: np.ndarray, fm: Any, engine: str, need_time: np.ndarray,
+                after_json: tuple[Any, ...], inner: Any) -> list[Part]:
+    """The JSON lines at ``rows``, read once for every JSON format. A line that opens like
+    JSON but is not goes to the first pattern format that recognises it (a Node.js object
+    printed by ``console.log``), else it stays a JSON parse error."""
     sub = arr if len(rows) == len(arr) else arr.take(pa.array(rows))
     parts = []
     for pos, cols in parse_json(sub, fm, engine=engine, need_time=need_time[rows]):
-        p = Part(idx[rows[pos]])
+        keep = np.ones(len(pos), dtype=bool)
+        bad = mask_np(cols["parse_error"])
+        if bad.any():
+            claimed, left = _by_pattern(after_json, arr, idx, rows[pos[bad]], inner)
+            parts += claimed
+            keep[np.flatnonzero(bad)[~np.isin(rows[pos[bad]], left)]] = False
+        p = Part(idx[rows[pos[keep]]])
+        sel = None if keep.all() else pa.array(np.flatnonzero(keep))
         for name, col in cols.items():
             if name in FIELD_TYPES:
-                p.set(name, col)
+                p.set(name, col if sel is None else col.take(sel))
         parts.append(p)
     return parts
 

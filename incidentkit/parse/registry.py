@@ -22,8 +22,8 @@ A format is a module of :mod:`incidentkit.parse.formats` with
 Adding a format = its module, its line below, its test. :func:`incidentkit.parse.parse`
 tries the lines in this order: pattern formats listed before the first JSON format on every
 line, then the JSON formats on the lines that open with ``{`` (the first whose keys match
-wins), then the pattern formats after them on the rest, and the last format (``text``)
-takes what is left. Modules are imported on first use, not when the package is imported.
+wins), then the pattern formats after them on the rest (and on lines that opened like JSON
+but were not), and the last format (``text``) takes what is left. Modules are imported on first use, not when the package is imported.
 
 Example
 -------
@@ -62,11 +62,13 @@ FORMATS: dict[str, str] = {
     "lambda_platform": _F + "lambda_platform",
     "lambda_timeout": _F + "lambda_timeout",
     "lambda_runtime": _F + "lambda_runtime",
+    "node_runtime_error": _F + "node_runtime_error",
     "alb_access": _F + "legacy_alb_access",
     "vpc_flow": _F + "legacy_vpc_flow",
     "clf_access": _F + "clf_access",
     "apigw_access_csv": _F + "apigw_access_csv",
     "apigw_execution": _F + "apigw_execution",
+    "node_inspect": _F + "node_inspect",
     "traceback": _F + "traceback",
     # every line left
     "text": _F + "text",

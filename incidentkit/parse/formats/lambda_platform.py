@@ -1,6 +1,8 @@
 """Lambda platform lines in the text log format: ``START``/``END``/``REPORT``, ``INIT_START``,
 ``INIT_REPORT``, ``RESTORE_*``, ``XRAY``, ``EXTENSION``, ``TELEMETRY`` and the runtime's exit
-lines (``RequestId: <id> Error: Runtime exited with error: signal: killed``).
+lines (``RequestId: <id> Error: Runtime exited with error: signal: killed``, ``RequestId:
+<id> Process exited before completing request``) and failures (``Unknown application error
+occurred``, ``module initialization error``).
 
 Source: *AWS Lambda Developer Guide*, "Using CloudWatch Logs with Lambda" (the platform lines
 of the text format) and "Lambda execution environment lifecycle". ``REPORT`` lines are read
@@ -39,7 +41,8 @@ NAME = "lambda_platform"
 ROLE = "invocation"
 RECOGNISE = (
     r"^(?:(?:START|END|REPORT) RequestId:|(?:INIT_START|INIT_REPORT|INIT_RUNTIME_DONE|RESTORE_START|RESTORE_REPORT"
-    r"|RESTORE_RUNTIME_DONE|EXTENSION|TELEMETRY|LOGS)(?:\s|$)|XRAY TraceId: |RequestId: \S+ Error: )"
+    r"|RESTORE_RUNTIME_DONE|EXTENSION|TELEMETRY|LOGS)(?:\s|$)|XRAY TraceId: |RequestId: \S+ (?:Error: |Process exited before completing request)"
+    r"|Unknown application error occurred|module initialization error)"
 )
 
 #: The platform lines' fields, with when each appeared.
@@ -54,6 +57,9 @@ FIELDS: tuple[Field, ...] = (
     ("INIT_START Runtime Version, Runtime Version ARN", "2023-01 (runtime management controls)"),
     ("INIT_REPORT Init Duration, Phase, Status, Error Type", "undated (2023 or later)"),
     ("RequestId: <id> Error: <message>", "undated (runtime exit)"),
+    ("RequestId: <id> Process exited before completing request", "undated (runtime exit, older runtimes)"),
+    ("Unknown application error occurred [<error type>]", "undated (runtime failure, custom runtimes)"),
+    ("module initialization error[: <message>]", "undated (init failure, older runtimes)"),
 )
 
 _REPORT_LABELS = re.compile(
@@ -236,7 +242,7 @@ def _xray(sub: pa.Array, sidx: np.ndarray) -> Part:
 def _runtime_exit(sub: pa.Array, sidx: np.ndarray) -> Part:
     """``RequestId: <id> Error: ...``: the runtime exited (crash, OOM kill, timeout)."""
     n = len(sub)
-    ex = regex_struct(sub, r"(?s)^RequestId: (?P<rid>[^\s]+) Error: (?P<msg>[^\n]*)")
+    ex = regex_struct(sub, r"(?s)^RequestId: (?P<rid>[^\s]+) (?:Error: )?(?P<msg>[^\n]*)")
     etype = group(regex_struct(sub, r"(?P<t>Runtime\.[A-Za-z]+)"), "t")
     oom = pc.match_substring_regex(sub, OOM_RE)
     timeout = pc.match_substring(sub, "Task timed out after")
@@ -249,6 +255,25 @@ def _runtime_exit(sub: pa.Array, sidx: np.ndarray) -> Part:
     exit_type = pc.coalesce(etype, pc.if_else(oom, pa.scalar("Runtime.OutOfMemory", STR), pa.scalar("Runtime.ExitError", STR)))
     p.set("error_type", pc.if_else(timeout, pa.scalar("Task timed out", STR), exit_type))
     p.set("timed_out", timeout)
+    return p
+
+
+#: The runtime failed outside any request's own output (init, or a crash it could not name).
+_FAILURES = ("Unknown application error occurred", "module initialization error")
+
+
+def _runtime_failure(sub: pa.Array, sidx: np.ndarray) -> Part:
+    """``Unknown application error occurred`` / ``module initialization error``: an ERROR
+    with the error type the runtime printed after it (``Runtime.Unknown``), if any."""
+    n = len(sub)
+    ex = regex_struct(sub, r"(?s)^(?P<msg>[^\n]*)(?:\n(?P<t>[A-Za-z_][\w.]*)\s*$)?")
+    etype = group(regex_struct(sub, r"(?P<t>Runtime\.[A-Za-z]+)"), "t")
+    p = Part(sidx)
+    p.set("format", scalar_str(NAME, n))
+    p.set("record_type", scalar_str("runtime_error", n))
+    p.set("level", scalar_str("ERROR", n))
+    p.set("error_message", group(ex, "msg"))
+    p.set("error_type", pc.coalesce(etype, group(ex, "t")))
     return p
 
 
@@ -293,6 +318,9 @@ def parse(arr: pa.Array, idx: np.ndarray) -> list[Part]:
         parts.append(_xray(*got))
     if got := take("RequestId: "):
         parts.append(_runtime_exit(*got))
+    for failure in _FAILURES:
+        if got := take(failure):
+            parts.append(_runtime_failure(*got))
     if got := take(None):
         parts.append(_lifecycle(*got))
     return parts

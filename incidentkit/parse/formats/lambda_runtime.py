@@ -5,7 +5,10 @@ Source: *AWS Lambda Developer Guide*, "Log and monitor Python/Node.js/Java Lambd
 (the text log format). The prefix is an envelope around any content: the message is read
 again with every format (``WRAPS``: JSON, a traceback, a timeout line ...), and the prefix
 fills request id, level and time where the content has none. A plain-text message is a
-``lambda_app`` ``log`` line whose level is the runtime's.
+``lambda_app`` ``log`` line whose level is the runtime's, and so is a stack trace logged
+below ERROR (``console.log(new Error())`` prints one at INFO: it did not fail the request).
+Node.js writes ``undefined`` as the request id before any request: no request id, the
+time and level kept.
 
 Example
 -------
@@ -27,6 +30,7 @@ from .._text import ISO, UUID, first_line_as_error, group, regex_struct
 from ..arrow import STR, Part, normalize_level, nulls
 from ._keys import Field
 from .text import NAME as TEXT
+from .traceback import NAME as TRACEBACK
 
 __all__ = ["FIELDS", "NAME", "RECOGNISE", "ROLE", "WRAPS", "parse"]
 
@@ -34,7 +38,9 @@ NAME = "lambda_app"
 ROLE = "function"
 #: ``parse`` takes the function that reads the message again.
 WRAPS = True
-RECOGNISE = r"^(?:\[[A-Za-z]+\]\s|" + ISO + r"\s+" + UUID + r"(?:\s|$))"
+#: ``undefined`` is the request id Node.js writes before any request (module load, init).
+_RID = r"(?:" + UUID + r"|undefined)"
+RECOGNISE = r"^(?:\[[A-Za-z]+\]\s|" + ISO + r"\s+" + _RID + r"(?:\s|$))"
 FIELDS: tuple[Field, ...] = (
     ("Python: [LEVEL] time request-id message", "python2.7 (2017)"),
     ("Node.js: time request-id message", "nodejs4.3 (2016)"),
@@ -43,7 +49,7 @@ FIELDS: tuple[Field, ...] = (
 )
 
 _PREFIX_PY = r"(?s)^\[(?P<lvl>[A-Za-z]+)\]\s+(?:(?P<ts>" + ISO + r")\s+(?P<rid>" + UUID + r")\s+)?(?P<rest>.*)$"
-_PREFIX_TS = r"(?s)^(?P<ts>" + ISO + r")\s+(?P<rid>" + UUID + r")(?:\s+(?P<lvl>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)\b)?\s*(?P<rest>.*)$"
+_PREFIX_TS = r"(?s)^(?P<ts>" + ISO + r")\s+(?P<rid>" + _RID + r")(?:\s+(?P<lvl>TRACE|DEBUG|INFO|WARN|WARNING|ERROR|FATAL|CRITICAL)\b)?\s*(?P<rest>.*)$"
 
 
 def _prefix(arr: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
@@ -56,7 +62,27 @@ def _prefix(arr: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
         return pc.if_else(is_py, group(py, name), group(ts, name))
 
     rest = pc.if_else(is_py, pc.struct_field(py, "rest"), pc.struct_field(ts, "rest")).cast(STR)
-    return pick("rid"), normalize_level(pick("lvl"), len(arr)), pick("ts"), pc.fill_null(rest, "")
+    rid = pick("rid")
+    rid = pc.if_else(pc.equal(rid, "undefined").fill_null(False), pa.scalar(None, STR), rid)  # no request yet
+    return rid, normalize_level(pick("lvl"), len(arr)), pick("ts"), pc.fill_null(rest, "")
+
+
+def _logged_not_raised(p: Part, plvl: pa.Array) -> None:
+    """A stack trace the runtime prefix puts below ERROR (``console.log(new Error())`` at
+    INFO) is an app line at that level, not an error the request ended in."""
+    fmt = p.cols.get("format")
+    if fmt is None:
+        return
+    below_error = pc.and_(plvl.is_valid(), pc.invert(pc.is_in(plvl, value_set=pa.array(["ERROR", "FATAL"], type=STR))))
+    demote = pc.and_(pc.equal(fmt, TRACEBACK), below_error).fill_null(False)
+    if not pc.any(demote).as_py():
+        return
+    p.cols["format"] = pc.if_else(demote, pa.scalar(NAME, STR), fmt)
+    p.cols["record_type"] = pc.if_else(demote, pa.scalar("log", STR), p.cols["record_type"])
+    p.cols["level"] = pc.if_else(demote, plvl, p.cols["level"])
+    for name in ("error_type", "error_message", "operation"):
+        if name in p.cols:
+            p.cols[name] = pc.if_else(demote, pa.scalar(None, p.cols[name].type), p.cols[name])
 
 
 def parse(arr: pa.Array, idx: np.ndarray, inner: Callable[[pa.Array, np.ndarray], list[Part]]) -> list[Part]:
@@ -67,9 +93,10 @@ def parse(arr: pa.Array, idx: np.ndarray, inner: Callable[[pa.Array, np.ndarray]
         local = p.idx
         p.idx = idx[local]
         sel = pa.array(local)
-        fmt = p.cols.get("format")
         p.fill("request_id", rid.take(sel))
         plvl = lvl.take(sel)
+        _logged_not_raised(p, plvl)
+        fmt = p.cols.get("format")
         if fmt is not None and "level" in p.cols:  # a text remainder: the runtime's level wins
             is_text = pc.equal(fmt, TEXT).fill_null(False)
             p.cols["level"] = pc.if_else(pc.and_(is_text, plvl.is_valid()), plvl, p.cols["level"])

@@ -27,8 +27,8 @@ but were not), and the last format (``text``) takes what is left. Modules are im
 
 Example
 -------
->>> [m.NAME for m in json_formats()]
-['lambda_platform_json', 'cloudtrail', 'emf', 'powertools', 'apigw_access', 'app_json']
+>>> json_formats()[0].NAME, json_formats()[-1].NAME, fallback().NAME
+('lambda_platform_json', 'app_json', 'text')
 >>> roles()["alb_access"], roles()["cloudtrail"]
 ('request', 'change')
 """
@@ -56,6 +56,7 @@ FORMATS: dict[str, str] = {
     "emf": _F + "emf_records",
     "powertools": _F + "powertools",
     "apigw_access_json": _F + "apigw_access_json",
+    "rust_tracing": _F + "rust_tracing",
     "app_json": _F + "app_json",
     # text lines, by pattern
     "sam_logs": _F + "sam_logs",

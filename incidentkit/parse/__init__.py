@@ -10,30 +10,19 @@ the input order, with the raw ``message`` kept.
 
 Formats (``format`` column)
 ---------------------------
-==========================  ========================================================================
-``lambda_platform``         START / END / REPORT / INIT_START / INIT_REPORT / RESTORE_* / XRAY /
-                            EXTENSION lines, ``Task timed out after N seconds``, runtime exits
-                            (``RequestId: ... Error: Runtime exited with error: signal: killed``),
-                            tab or space separated, also as printed by ``sam logs``
-``lambda_platform_json``    ``{"time", "type": "platform.report", "record": {...}}`` (JSON log format)
-``lambda_app``              text behind a Lambda runtime prefix (Python ``[ERROR]\\t<time>\\t<id>\\t``,
-                            Node/Java ``<time>\\t<id>\\tINFO\\t``); a JSON or traceback remainder
-                            takes that format instead, with request id/level/time from the prefix
-``powertools``              Powertools for AWS Lambda structured logs (Python, TypeScript, Java)
-``emf``                     CloudWatch Embedded Metric Format records (see :mod:`incidentkit.parse.emf`)
-``apigw_access``            API Gateway access logs: JSON with ``$context`` fields under any names,
-                            the documented CLF and CSV templates
-``apigw_execution``         API Gateway execution log lines
-``alb_access``              ALB access log entries
-``clf_access``              other Common/Combined Log Format access lines
-``cloudtrail``              CloudTrail records (``eventName`` -> ``operation``, ``errorCode`` ->
-                            ``error_type``, ``eventSource`` -> ``service``)
-``app_json``                any other JSON object, read through :data:`ALIASES` and ``field_map``
-``traceback``               multi-line Python / Java / Node exceptions
-``vpc_flow``                VPC flow logs, default format
-``text``                    anything else: **not** an error (a level word and error texts are read)
-``json``                    a line that opens like JSON but is not (with ``parse_error``)
-==========================  ========================================================================
+Every format is a module of :mod:`incidentkit.parse.formats`, listed once, in the order
+lines are tried, by :mod:`incidentkit.parse.registry` (:data:`FORMATS` holds the values the
+column can take); each module's docstring gives its source, its documented fields and what
+its columns mean. Among them: Lambda platform lines (``lambda_platform``, text;
+``lambda_platform_json``), lines behind a Lambda runtime prefix (``lambda_app``, including
+the Node.js runtime's own ``Invoke Error`` records; a JSON or traceback remainder takes that
+format, with request id, level and time from the prefix), ``powertools``, ``emf``,
+``apigw_access`` (JSON, CLF and CSV templates), ``apigw_execution``, ``alb_access``,
+``clf_access``, ``cloudtrail``, ``rust_tracing``, ``app_json`` (any other JSON object, read
+through :data:`ALIASES` and ``field_map``), ``traceback``, ``vpc_flow``; ``text`` is anything
+else and **not** an error (a level word and error texts are read; a Node.js object printed
+by ``console.log`` is text too); ``json`` a line that opens like JSON but is not (with
+``parse_error``).
 
 ``parse_error`` is for records that claim a format and fail it (truncated JSON, an ALB
 entry with missing fields, a REPORT line whose numbers are garbage); their typed fields

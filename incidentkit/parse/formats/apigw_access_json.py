@@ -20,11 +20,8 @@ apigw_access GET /pay 31.0
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
-
-from ._keys import Field, JsonRows, Keys
-from .app_json import read_error_text
+from ._keys import Field, Keys
+from .app_json import read_like_app
 
 __all__ = ["FIELDS", "NAME", "PATHS", "RECOGNISE", "ROLE", "parse"]
 
@@ -58,8 +55,5 @@ FIELDS: tuple[Field, ...] = (
 )
 PATHS: list[str] = []
 
-
-def parse(rows: JsonRows, out: dict[str, pa.Array], mine: np.ndarray, need_time: np.ndarray) -> str:
-    """Access-log rows: read through the aliases (and error text, should one carry an error)."""
-    read_error_text(rows, out, mine)
-    return "access"
+#: Read like app lines (the aliases, the error text of error lines).
+parse = read_like_app("access")

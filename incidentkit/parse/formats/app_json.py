@@ -17,6 +17,7 @@ app_json ERROR ThrottlingException Query
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from .._text import error_fields_from_text
 from ..arrow import STR, mask_np, nulls
 from ._keys import Field, JsonRows, Keys, first_str, scatter, scatter_into
 
-__all__ = ["ALIASES", "EXCEPTION_KEYS", "FIELDS", "MESSAGE_KEYS", "NAME", "PATHS", "RECOGNISE", "ROLE", "parse", "read_error_text"]
+__all__ = ["ALIASES", "EXCEPTION_KEYS", "FIELDS", "MESSAGE_KEYS", "NAME", "PATHS", "RECOGNISE", "ROLE", "parse", "read_error_text", "read_like_app"]
 
 NAME = "app_json"
 ROLE = "app"
@@ -280,7 +281,16 @@ def read_error_text(rows: JsonRows, out: dict[str, pa.Array], mine: np.ndarray) 
     out["error_message"] = scatter_into(em, pc.coalesce(em_sub, msg), at, n)
 
 
-def parse(rows: JsonRows, out: dict[str, pa.Array], mine: np.ndarray, need_time: np.ndarray) -> str:
-    """App JSON rows: the aliases already read; the error text of error lines."""
-    read_error_text(rows, out, mine)
-    return "log"
+def read_like_app(record_type: str) -> Callable[[JsonRows, dict[str, pa.Array], np.ndarray, np.ndarray], str]:
+    """A JSON format's ``parse`` for records read like app lines: the aliases (already read),
+    the error text of error lines, and ``record_type``."""
+
+    def parse(rows: JsonRows, out: dict[str, pa.Array], mine: np.ndarray, need_time: np.ndarray) -> str:
+        read_error_text(rows, out, mine)
+        return record_type
+
+    return parse
+
+
+#: App JSON rows: the aliases already read; the error text of error lines.
+parse = read_like_app("log")

@@ -17,11 +17,8 @@ powertools r1 True
 
 from __future__ import annotations
 
-import numpy as np
-import pyarrow as pa
-
-from ._keys import Field, JsonRows, Keys
-from .app_json import read_error_text
+from ._keys import Field, Keys
+from .app_json import read_like_app
 
 __all__ = ["FIELDS", "NAME", "PATHS", "RECOGNISE", "ROLE", "parse"]
 
@@ -53,8 +50,5 @@ FIELDS: tuple[Field, ...] = (
 )
 PATHS: list[str] = []
 
-
-def parse(rows: JsonRows, out: dict[str, pa.Array], mine: np.ndarray, need_time: np.ndarray) -> str:
-    """Powertools rows: read like app lines."""
-    read_error_text(rows, out, mine)
-    return "log"
+#: Read like app lines (the aliases, the error text of error lines).
+parse = read_like_app("log")

@@ -249,7 +249,7 @@ def parse(
     ts_missing = base["timestamp"].isna().to_numpy()
 
     cols = _parse_columns(msgs, n, ts_missing, group_names(base["log_group"]), format, fm, _engine)
-    if format not in ("auto", "text"):
+    if format not in ("auto", registry.fallback().NAME):
         cols = _force_format(cols, format, n)
 
     out = frame_from_columns(base, cols, n, attrs)
@@ -274,7 +274,7 @@ def _parse_columns(msgs: pa.ChunkedArray, n: int, ts_missing: np.ndarray, groups
         """One batch: dispatch, put rows back in order, derive function name and app version."""
         m = len(arr)
         idx = np.arange(m)
-        if format == "text":
+        if format == registry.fallback().NAME:
             parts = registry.fallback().parse(arr, idx)
         else:
             parts = _dispatch(arr, idx, fm, engine, ts_missing[start : start + m])

@@ -24,6 +24,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from ..errors import IncompleteDataWarning, ParameterError, ParseError
+from . import registry
 from .arrow import F64, FIELD_TYPES, I64, STR, map_distinct
 from .useragent import parse_user_agent
 
@@ -199,7 +200,8 @@ def derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> None
     ua = cols["user_agent"]
     if ua.null_count < len(ua):
         need = pc.and_(ua.is_valid(), pc.invert(cols["app_version"].is_valid()))
-        need = pc.and_(need, pc.invert(pc.equal(cols["format"], "cloudtrail").fill_null(False)))
+        changes = pa.array(registry.format_names("change"), type=STR)  # their userAgent is the caller's SDK
+        need = pc.and_(need, pc.invert(pc.is_in(cols["format"], value_set=changes).fill_null(False)))
         if pc.any(need).as_py():
             cand = pc.if_else(need, ua, pa.scalar(None, STR))
             vers = map_distinct(cand, lambda u: parse_user_agent(u)[1] if u is not None else None)

@@ -111,13 +111,13 @@ def mark_errors(part: Part, bad: pa.Array, reason: pa.Array) -> None:
             part.cols[name] = pc.if_else(keep, col, pa.scalar(None, col.type))
 
 
-def first_line_as_error(p: Part, texts: pa.Array) -> None:
+def first_line_as_error(p: Part, texts: pa.Array, textual_formats: tuple[str, ...]) -> None:
     """ERROR/FATAL text lines without an error message get their first line as one."""
     lvl = p.cols.get("level")
     fmt = p.cols.get("format")
     if lvl is None or fmt is None:
         return
-    textual = pc.is_in(fmt, value_set=pa.array(["text", "lambda_app"], type=STR))
+    textual = pc.is_in(fmt, value_set=pa.array(list(textual_formats), type=STR))
     errorish = pc.and_(pc.is_in(lvl, value_set=pa.array(["ERROR", "FATAL"], type=STR)), textual).fill_null(False)
     if not pc.any(errorish).as_py():
         return

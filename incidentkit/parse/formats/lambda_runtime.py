@@ -106,6 +106,6 @@ def parse(arr: pa.Array, idx: np.ndarray, inner: Callable[[pa.Array, np.ndarray]
             p.cols["format"] = pc.if_else(pc.equal(fmt, TEXT).fill_null(False), pa.scalar(NAME, STR), fmt)
             rt = p.cols.get("record_type", nulls(len(p), STR))
             p.cols["record_type"] = pc.if_else(pc.equal(fmt, TEXT).fill_null(False), pc.coalesce(rt, pa.scalar("log", STR)), rt)
-            first_line_as_error(p, rest.take(sel))
+            first_line_as_error(p, rest.take(sel), (TEXT, NAME))
         out.append(p)
     return out

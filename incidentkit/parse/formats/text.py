@@ -70,5 +70,5 @@ def parse(arr: pa.Array, idx: np.ndarray) -> list[Part]:
         lvl = pc.if_else(pc.and_(pa.array(oom), pc.invert(lvl.is_valid())), pa.scalar("FATAL", STR), lvl)
     p.set("record_type", pc.if_else(pa.array(oom), pa.scalar("oom", STR), pa.scalar(None, STR)))
     p.set("level", lvl)
-    first_line_as_error(p, arr)
+    first_line_as_error(p, arr, (NAME,))
     return [p]

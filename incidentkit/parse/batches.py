@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 
 from .. import schema
 from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, S3_FIELD_TYPES, Part, assemble
-from .formats import load as load_format
+from .registry import load as load_format
 
 __all__ = ["Batch", "empty", "parse_batch", "record_times"]
 

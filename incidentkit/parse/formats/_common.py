@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..arrow import F64, I64, STR, Part, as_float, as_status, as_str, map_distinct, mask_np, num_or_bad, scalar_str
-from .._text import _mark_errors
+from .._text import mark_errors as _mark_errors
 
 __all__ = [
     "BARE",

@@ -16,8 +16,8 @@ A format is a module of :mod:`incidentkit.parse.formats` with
 ``parse``
     text formats: ``parse(arr, idx) -> list[Part]`` (``WRAPS = True``: an envelope whose
     ``parse(arr, idx, inner)`` reads its content again with every format; a format whose
-    files may name their fields in a header line, VPC Flow Logs', also takes ``fields=``, the
-    list in effect from the file before); JSON formats:
+    files may name their fields in a header line (VPC Flow Logs, CloudFront) also takes
+    ``fields=``, the list in effect from earlier in the file); JSON formats:
     ``parse(rows, out, mine, need_time) -> record type`` on the chunk's JSON leaves, read
     once for all of them (:mod:`incidentkit.parse._json`).
 

@@ -83,3 +83,8 @@ def test_bench_ingest_smoke():
 def test_bench_report_smoke():
     out = _run("bench_report.py", "--copies", "1", "--repeat", "1")
     assert RATIO.search(out) and "to_html with sanitising / without" in out and "sanitize_notebook alone" in out
+
+
+def test_bench_dispatch_smoke():
+    out = _run("bench_dispatch.py", "--before", str(BENCH.parent), "--events", "2000", "--rounds", "1", "--alternations", "1")
+    assert len(RATIO.findall(out)) == 2 and "(2,000 rows, 0 parse errors)" in out

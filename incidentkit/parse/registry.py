@@ -29,8 +29,10 @@ then the pattern formats after them on the rest (and on lines that opened like J
 were not), and the last format (``text``) takes what is left. Put a format before the JSON
 formats only when its lines cannot be told apart later (WAF records are JSON). The S3 reader
 (:mod:`incidentkit.parse.batches`) skips the recognising: it loads the format a file holds
-by its entry, so an S3 log format's entry is its ``NAME``. Modules are imported on first
-use, not when the package is imported.
+by its entry, so an S3 log format's entry is its ``NAME``; for the reader to find such a
+format's files, its key layout goes in :mod:`incidentkit.fetch.s3logs.layouts` (where the
+files are, not how a line reads: a test checks that every layout names a registry entry).
+Modules are imported on first use, not when the package is imported.
 
 Example
 -------

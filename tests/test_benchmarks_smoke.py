@@ -42,6 +42,11 @@ def test_common_generator_is_deterministic_and_page_addressable():
     assert len({e["eventId"] for e in syn.dicts(0, 1_000)}) == 1_000
 
 
+def test_bench_dispatch_smoke():
+    out = _run("bench_dispatch.py", "--before", str(BENCH.parent), "--events", "2000", "--rounds", "1", "--alternations", "1")
+    assert len(RATIO.findall(out)) == 2 and "(2,000 rows, 0 parse errors)" in out
+
+
 def test_bench_scale_smoke(tmp_path):
     out = _run("bench_scale.py", "--events", "2000", "20000", "--chunk-events", "5000", "--inmemory-max", "2000",
                "--boto3-max", "2000", "--json", str(tmp_path / "s.json"))  # fmt: skip

@@ -343,7 +343,7 @@ def test_signatures_are_a_collect_step_the_findings_read() -> None:
     assert sig["new"].fillna(False).astype(bool).is_monotonic_decreasing  # new ones first
     other = Investigation.sample("oom-after-deploy")
     assert [f.to_dict() for f in first.findings()] == [f.to_dict() for f in other.findings()]
-    assert first.findings().top.evidence["signature"] == sig.loc[0, "template"]
+    assert first.findings().top.evidence["template"] == sig.loc[0, "template"]
     first.close()
     other.close()
 

@@ -45,7 +45,7 @@ from typing import Any, Callable, Mapping
 
 from ..errors import ParameterError
 
-__all__ = ["DOCUMENTED_RPS", "ENV", "TokenBucket", "Budget", "Throttles", "shared", "configure", "attach", "pace_client"]
+__all__ = ["DOCUMENTED_RPS", "ENV", "TokenBucket", "Budget", "Throttles", "shared", "configure", "attach", "pace_client", "waited_in_this_thread"]
 
 #: AWS's documented default quota (requests per second, account and Region) of the actions the
 #: kit paces; sources in the module docstring.
@@ -64,18 +64,18 @@ THROTTLE_CODES = frozenset({
 class TokenBucket:
     """A thread-safe token bucket: ``rate`` tokens a second, at most ``burst`` saved up.
 
-    :meth:`acquire` reserves a token under a lock and sleeps outside it, so concurrent
-    callers queue in order and none holds the lock while waiting. ``burst=1`` (the default)
-    spaces calls ``1/rate`` apart: never above the budget, even for an instant, so a service
-    bucket of the same rate never sees a burst it would throttle.
+    Callers are served one at a time: :meth:`acquire` holds the bucket's lock while it waits,
+    and counts the tokens again when it wakes, so a sleep that overran (a busy machine wakes
+    threads late) never lets the next call in early. With ``burst=1`` (the default) two calls
+    are never closer than ``1/rate``: a service's bucket of the same rate, even one with no
+    burst at all, does not throttle them.
 
     Example
     -------
-    >>> clock = iter([0.0, 0.0, 0.0]).__next__
-    >>> slept = []
-    >>> b = TokenBucket(rate=4.0, clock=clock, sleep=slept.append)
-    >>> b.acquire(), b.acquire(), slept
-    (0.0, 0.25, [0.25])
+    >>> now = [0.0]
+    >>> b = TokenBucket(rate=4.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    >>> b.acquire(), b.acquire(), b.acquire(), now[0]
+    (0.0, 0.25, 0.25, 0.5)
     """
 
     def __init__(
@@ -99,20 +99,42 @@ class TokenBucket:
         self.acquired = 0
         self.waited_s = 0.0
 
+    def _refill(self) -> None:
+        now = self.clock()
+        if self._last is not None:
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+        self._last = now
+
     def acquire(self) -> float:
         """Take one token, waiting for it if need be; returns the seconds waited."""
         with self._lock:
-            now = self.clock()
-            if self._last is not None:
-                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
-            self._last = now
+            self._refill()
+            wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
+            if wait > 0:
+                self.sleep(wait)
+                self._refill()
+                self._tokens = max(self._tokens, 1.0)  # the clock may not have moved (a test's): the wait earned it
             self._tokens -= 1.0
-            wait = 0.0 if self._tokens >= 0 else -self._tokens / self.rate
             self.acquired += 1
             self.waited_s += wait
-        if wait > 0:
-            self.sleep(wait)
+        _WAITED.seconds = getattr(_WAITED, "seconds", 0.0) + wait
         return wait
+
+
+_WAITED = threading.local()
+
+
+def waited_in_this_thread() -> float:
+    """Seconds this thread has waited for tokens, in all (subtract two readings to time a call without its wait).
+
+    Example
+    -------
+    >>> before = waited_in_this_thread()
+    >>> _ = TokenBucket(rate=1.0).acquire()
+    >>> waited_in_this_thread() - before
+    0.0
+    """
+    return float(getattr(_WAITED, "seconds", 0.0))
 
 
 def _parse_env(text: str | None) -> dict[str, float]:

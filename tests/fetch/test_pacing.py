@@ -55,24 +55,33 @@ def test_a_burst_allows_that_many_calls_at_once_then_the_rate():
     assert [b.acquire() for _ in range(5)] == [0.0, 0.0, 0.0, 0.5, 0.5]
 
 
-def test_threads_queue_for_tokens_one_slot_each():
-    """Concurrent callers each reserve a distinct slot 1/rate apart (no two share one, none is lost)."""
-    frozen = lambda: 0.0  # noqa: E731 - time does not move: every caller must wait for its own slot
-    waits: list[float] = []
-    lock = threading.Lock()
-
-    def record(s: float) -> None:
-        with lock:
-            waits.append(s)
-
-    b = TokenBucket(5.0, clock=frozen, sleep=record)
+def test_threads_queue_for_tokens_one_at_a_time():
+    """Concurrent callers are served one at a time, 1/rate apart: 200 tokens take 199/rate of the clock."""
+    clock = _Clock()
+    b = TokenBucket(5.0, clock=clock, sleep=clock.sleep)
     threads = [threading.Thread(target=lambda: [b.acquire() for _ in range(25)]) for _ in range(8)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert b.acquired == 200
-    assert sorted(round(w * 5) for w in waits) == list(range(1, 200))  # slots 1..199 (slot 0 needed no wait)
+    assert b.acquired == 200 and len(clock.slept) == 199
+    assert clock.now - 100.0 == pytest.approx(199 / 5)
+
+
+def test_a_late_wake_up_does_not_let_the_next_call_in_early():
+    """A sleep that overran (a busy machine) still leaves a full 1/rate before the next call."""
+    clock = _Clock()
+
+    def late(seconds: float) -> None:
+        clock.sleep(seconds + 0.05)  # woken 50 ms late
+
+    b = TokenBucket(5.0, clock=clock, sleep=late)
+    sent = []
+    for _ in range(4):
+        b.acquire()
+        sent.append(clock.now)
+    gaps = [b2 - a for a, b2 in zip(sent, sent[1:])]
+    assert all(g >= 0.2 - 1e-9 for g in gaps) and gaps == pytest.approx([0.25, 0.25, 0.25])
 
 
 @pytest.mark.parametrize("rate, burst", [(0, 1), (-1, 1), (float("nan"), 1), (5, 0.5)])

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ... import schema
 from ...errors import NotFoundError, ParameterError, from_botocore
-from .. import pacing
+from .. import aws, pacing
 from .._common import _as_window, _botocore_errors, _client, _group_name
 from .parts import (
     MAX_PAGE_EVENTS,
@@ -29,7 +29,7 @@ from .parts import (
     _targets,
     _Task,
 )
-from .slices import MAX_SLICES, SPLIT_AFTER_PAGES, even_slices, rest_slices
+from .slices import MAX_SLICES, SPLIT_AFTER_PAGES, chains_to_fill, even_slices, rest_slices
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ class EventPages:
         self.budget = budget
         self.progress = progress
         self._split_lock = threading.Lock()
+        self._running = 0  # chains in a worker now (under _split_lock)
         self._bucket: pacing.TokenBucket | None = None
         self._throttles = pacing.Throttles()
         self._client_args = (session, region, endpoint_url, max_attempts)
@@ -133,19 +134,25 @@ class EventPages:
             self.stats.slices += len(tasks)
         return tasks
 
-    def _split(self, task: _Task, pages: int, last_page: tuple[int, int] | None) -> list[_Task]:
+    def _split(self, task: _Task, pages: int, last_page: tuple[int, int] | None, latency_s: float) -> list[_Task]:
         """Slices for the rest of ``task``'s window, when auto slicing finds the chain long (else ``[]``).
 
         ``last_page``: the first and last timestamp of the last page read; the rest starts at
         the first, so the slice that touches the chain's end re-reads that page's events
-        (dropped by id) and skips none.
+        (dropped by id) and skips none. ``latency_s``: the chain's mean call time (token
+        waits excluded). No split when the chains running already fill the budget
+        (:func:`.slices.chains_to_fill`).
         """
         if not task.may_split or pages < SPLIT_AFTER_PAGES or last_page is None:
             return []
         lo, hi = task.bounds or (self.start_ms, self.end_ms)
+        rps = self._bucket.rate if self._bucket is not None else None
+        want = chains_to_fill(rps, latency_s, self.max_workers)
         with self._split_lock:
-            room = MAX_SLICES * len(self.targets) - self.stats.slices
-            spans = rest_slices(lo, hi, resume_ms=last_page[0], pages_done=pages, max_slices=min(4 * self.max_workers, room))
+            if self._running >= want:
+                return []
+            room = min(2 * want, MAX_SLICES * len(self.targets) - self.stats.slices)
+            spans = rest_slices(lo, hi, resume_ms=last_page[0], pages_done=pages, max_slices=room)
             self.stats.slices += len(spans)
         return [
             _Task(task.target, task.streams, b, may_split=True, touches=last_page if i == 0 else None)
@@ -434,11 +441,17 @@ class EventPages:
         label = task.target.label
         token: str | None = None
         tokens: set[str] = set()
-        fetched = pages = 0  # this worker's own: the reader's count lags behind by the queued pages
+        fetched = pages = calls = 0  # this worker's own: the reader's count lags behind by the queued pages
+        busy_s = 0.0  # time in calls, token waits excluded
         order = _TimeOrder()
+        with self._split_lock:
+            self._running += 1
         try:
             while not stop.is_set():
+                t0, w0 = time.monotonic(), pacing.waited_in_this_thread()
                 resp = self._call(client, task, token, fetched, shared)
+                if not aws.retry_attempts(resp):  # a call's latency; retries' backoff is no measure of it
+                    calls, busy_s = calls + 1, busy_s + time.monotonic() - t0 - (pacing.waited_in_this_thread() - w0)
                 nxt = resp.get("nextToken")
                 note = None
                 if nxt and (nxt == token or nxt in tokens):
@@ -447,7 +460,7 @@ class EventPages:
                 frame = _page_frame(events, label)
                 fetched, pages = fetched + len(frame), pages + bool(events)  # pages that carried events
                 span = order.see(events)
-                rest = self._split(task, pages, span) if nxt and note is None and order.in_order else []
+                rest = self._split(task, pages, span, busy_s / max(1, calls)) if nxt and note is None and order.in_order else []
                 if not put(("page", task, (frame, bool(nxt) and note is None and not rest, note))):
                     return
                 if rest:
@@ -465,6 +478,9 @@ class EventPages:
             put(("error", task, exc))
             stop.set()
             return
+        finally:
+            with self._split_lock:
+                self._running -= 1
         put(("done", task, None))
 
     def _error(self, client: Any, task: _Task, exc: BaseException) -> BaseException:

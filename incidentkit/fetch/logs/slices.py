@@ -10,8 +10,12 @@ the slices of ``[start, end]`` cover it exactly, each millisecond in exactly one
 
 *Auto* slicing needs no guess about the volume: a group starts as one chain; when the chain
 is still going after :data:`SPLIT_AFTER_PAGES` pages with events, the pages read so far tell how far into
-the window it got, so the rest of the window is cut into about as many slices as pages remain
-(at most ``max_slices``). The chain returns events sorted by time (AWS documents the order),
+the window it got and how long a call takes. Slicing pays only when one chain cannot fill the
+budget: a chain makes ``1 / latency`` calls a second, so ``ceil(budget x latency)`` chains
+fill it (:func:`chains_to_fill`, Little's law); when the chains already running reach that
+(or the pool's workers), the chain reads on. Otherwise the rest of the window is cut into
+twice that many slices (so the last ones end close together), never more than the pages
+still expected at the density so far. The chain returns events sorted by time (AWS documents the order),
 so the rest starts at the first timestamp of the last page read: events of that page come
 again in the first slice and are dropped by event id where the slices touch (counted as
 ``slice_overlap``), and no event of the window is skipped.
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["MAX_SLICES", "SPLIT_AFTER_PAGES", "even_slices", "rest_slices"]
+__all__ = ["MAX_SLICES", "SPLIT_AFTER_PAGES", "chains_to_fill", "even_slices", "rest_slices"]
 
 #: Slice chains a group may be read as, in all. Each costs at least one call (an empty slice
 #: answers at once), so the bound keeps a sparse window from costing more calls than it saves.
@@ -49,6 +53,23 @@ def even_slices(start_ms: int, end_ms: int, parts: int) -> list[tuple[int, int]]
     parts = max(1, min(int(parts), span))
     edges = [start_ms + span * i // parts for i in range(parts + 1)]
     return [(a, b - 1) for a, b in zip(edges, edges[1:]) if b > a]
+
+
+def chains_to_fill(rps: float | None, latency_s: float, max_chains: int) -> int:
+    """How many chains keep ``rps`` calls a second in flight when a call takes ``latency_s`` (Little's law).
+
+    A chain makes one call at a time, so it makes at most ``1 / latency_s`` calls a second;
+    ``ceil(rps * latency_s)`` chains fill the budget, and more only queue for its tokens (and
+    cost an extra call each). Without a budget (``rps`` None or 0) every worker is used.
+
+    Example
+    -------
+    >>> chains_to_fill(5.0, 0.12, 4), chains_to_fill(5.0, 0.6, 4), chains_to_fill(50.0, 0.3, 8), chains_to_fill(None, 0.1, 4)
+    (1, 3, 8, 4)
+    """
+    if not rps:
+        return max_chains
+    return max(1, min(max_chains, math.ceil(rps * max(0.0, latency_s) - 1e-9)))
 
 
 def rest_slices(start_ms: int, end_ms: int, *, resume_ms: int, pages_done: int, max_slices: int) -> list[tuple[int, int]]:

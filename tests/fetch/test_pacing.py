@@ -6,7 +6,6 @@ a ``before-send`` hook (registered after the pacing hook, as a real send would c
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any
 
@@ -17,6 +16,8 @@ from botocore.awsrequest import AWSResponse
 from incidentkit.errors import ParameterError
 from incidentkit.fetch import aws, pacing
 from incidentkit.fetch.pacing import Budget, TokenBucket
+
+from _helpers.fake_aws import error_response, ok_response
 
 REGION = "us-east-1"
 
@@ -132,18 +133,6 @@ def test_configure_changes_the_shared_budget(monkeypatch):
 # --- on a client: every attempt (retries included) takes a token; throttles are counted ------------------
 
 
-def _answer(request: Any, status: int, body: dict[str, Any]) -> AWSResponse:
-    class Raw:
-        def __init__(self, data: bytes) -> None:
-            self.data = data
-
-        def stream(self, **_: Any):
-            yield self.data
-
-    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "r"}
-    return AWSResponse(request.url, status, headers, Raw(json.dumps(body).encode()))
-
-
 class _Server:
     """Answers FilterLogEvents with an empty page; the first ``throttle`` attempts are throttled."""
 
@@ -153,8 +142,8 @@ class _Server:
     def __call__(self, request: Any, **_: Any) -> AWSResponse:
         self.attempts += 1
         if self.attempts <= self.throttle:
-            return _answer(request, 400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
-        return _answer(request, 200, {"events": [], "searchedLogStreams": []})
+            return error_response(request, "logs", "ThrottlingException", "Rate exceeded")
+        return ok_response(request, {"events": [], "searchedLogStreams": []})
 
 
 @pytest.fixture
@@ -199,7 +188,7 @@ def test_the_kit_s_clients_pace_the_metered_actions_by_the_shared_budget(monkeyp
     session = boto3.Session(region_name=REGION)
     made = aws.client("logs", session=session)
     made.meta.events.register("before-send.logs.FilterLogEvents", _Server())
-    made.meta.events.register("before-send.logs.DescribeLogGroups", lambda request, **_: _answer(request, 200, {"logGroups": []}))
+    made.meta.events.register("before-send.logs.DescribeLogGroups", lambda request, **_: ok_response(request, {"logGroups": []}))
     for _ in range(3):
         made.filter_log_events(logGroupName="/g")
         made.describe_log_groups()

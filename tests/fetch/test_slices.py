@@ -25,6 +25,8 @@ from incidentkit.fetch import aws, logs, pacing
 from incidentkit.fetch.logs.slices import MAX_SLICES, even_slices, rest_slices
 from incidentkit.window import Window
 
+from _helpers.fake_aws import error_response, ok_response
+
 REGION = "us-east-1"
 START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 W = Window(pd.Timestamp(START_MS, unit="ms", tz="UTC"), pd.Timestamp(START_MS + 3 * 3600_000, unit="ms", tz="UTC"))
@@ -156,18 +158,6 @@ def test_bad_slices_fail_before_any_call(kwargs, words):
 # --- many slices against a server with small pages, throttling injected, paced by a budget ----------------
 
 
-def _answer(request: Any, status: int, body: dict[str, Any]) -> AWSResponse:
-    class Raw:
-        def __init__(self, data: bytes) -> None:
-            self.data = data
-
-        def stream(self, **_: Any):
-            yield self.data
-
-    headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "r"}
-    return AWSResponse(request.url, status, headers, Raw(json.dumps(body).encode()))
-
-
 class SortedLogs:
     """FilterLogEvents as AWS documents it: events of ``[startTime, endTime]`` in time order, ``page`` a page.
 
@@ -189,7 +179,7 @@ class SortedLogs:
             self.attempts += 1
             if self.throttle(self.attempts):
                 self.throttled += 1
-                return _answer(request, 400, {"__type": "ThrottlingException", "message": "Rate exceeded"})
+                return error_response(request, "logs", "ThrottlingException", "Rate exceeded")
         lo, hi = body["startTime"], body["endTime"]
         inside = [e for e in self.events[body["logGroupName"]] if lo <= e["timestamp"] <= hi]
         offset = int(body.get("nextToken") or 0)
@@ -200,7 +190,7 @@ class SortedLogs:
         out: dict[str, Any] = {"events": chunk, "searchedLogStreams": []}
         if offset + self.page < len(inside):
             out["nextToken"] = str(offset + self.page)
-        return _answer(request, 200, out)
+        return ok_response(request, out)
 
 
 def _events(group: str, n: int, seed: int) -> list[dict[str, Any]]:

@@ -23,8 +23,9 @@ What FilterLogEvents does, and what the kit does about it:
   the client is made in the calling thread);
 * one chain of pages is sequential (each call needs the last ``nextToken``), so a **large
   group is read as time slices** fetched concurrently (:mod:`.slices`): a chain that still
-  has pages after two hands the rest of its window to slices; events where slices touch
-  are dropped by id (``attrs["slice_overlap"]``); the frame is sorted by time as always;
+  has pages after two, and cannot fill the budget alone (a call takes longer than
+  1/budget), hands the rest of its window to slices; events where slices touch are dropped
+  by id (``attrs["slice_overlap"]``); the frame is the same as one chain's, sorted by time;
 * every attempt is **paced by the run's shared budget** (:mod:`incidentkit.fetch.pacing`: a
   token bucket per API action, AWS's documented 5 requests/s for FilterLogEvents unless
   ``INCIDENTKIT_RPS`` says otherwise), so concurrent fetches fill the quota, not exceed it;
@@ -213,8 +214,10 @@ def events(
     slices:
         Time slices each group's window is read as, concurrently (1 to 64). Default
         ``None``: one chain per group, which hands the rest of its window to slices once
-        it has read two pages and more remain (a small fetch costs no extra call). ``1``:
-        one sequential chain. Not with ``limit`` (which keeps the earliest events).
+        it has read two pages, more remain and ``ceil(budget x call latency)`` chains are
+        needed to fill the budget (a small fetch, or one chain already at the budget,
+        costs no extra call). ``1``: one sequential chain. Not with ``limit`` (which keeps
+        the earliest events).
     budget:
         The requests-per-second budget the calls draw on; default the run's shared one
         (:func:`incidentkit.fetch.pacing.shared`: AWS's documented FilterLogEvents quota of

@@ -320,14 +320,9 @@ class EventPages:
                 run["settle"] = isinstance(payload, _botocore_errors())
                 raise self._error(client, task, payload)
             frame, has_more, note = payload
-            s.pages += 1
-            if note:
-                s.looped = True
-                s.issues.append(note)
-            if frame.empty:
-                s.empty_pages += 1
+            frame = self._take(task, frame, note, seen)
+            if frame is None:
                 continue
-            frame = self._dedup(frame, seen[task.target.label], task.touches)
             if self.limit is not None and s.rows + len(frame) >= self.limit:
                 room = self.limit - s.rows
                 more = len(frame) > room or has_more or run["active"] > 1
@@ -367,19 +362,26 @@ class EventPages:
             if kind != "page":
                 continue
             frame, _, note = payload
-            s.pages += 1
-            if note:
-                s.looped = True
-                s.issues.append(note)
-            if frame.empty:
-                s.empty_pages += 1
+            frame = self._take(task, frame, note, seen)
+            if frame is None:
                 continue
-            frame = self._dedup(frame, seen[task.target.label], task.touches)
             if self.limit is not None:
                 frame = frame.iloc[: max(0, self.limit - s.rows)].reset_index(drop=True)
             if len(frame):
                 self._count(frame, task, bar)
                 self.leftover.append(frame)
+
+    def _take(self, task: _Task, frame: pd.DataFrame, note: str | None, seen: dict[str, _SeenIds]) -> pd.DataFrame | None:
+        """Count a page a worker handed over; its new events, or None for an empty page."""
+        s = self.stats
+        s.pages += 1
+        if note:
+            s.looped = True
+            s.issues.append(note)
+        if frame.empty:
+            s.empty_pages += 1
+            return None
+        return self._dedup(frame, seen[task.target.label], task.touches)
 
     def _count(self, frame: pd.DataFrame, task: _Task, bar: Any) -> None:
         s = self.stats

@@ -93,10 +93,11 @@ def fetch(events: int, page_events: int, rate: float, latency: float, burst: flo
     import pandas as pd
 
     syn = C.Synthetic(events)
-    server = MeteredServer(C.FakeLogsServer({GROUP: syn}, page_events=page_events), rate, latency, burst)
+    pages = C.FakeLogsServer({GROUP: syn}, page_events=page_events)
+    server = MeteredServer(pages, rate, latency, burst)
     win = Window(pd.Timestamp(syn.start_ms, unit="ms", tz="UTC"), pd.Timestamp(syn.start_ms + syn.span_ms, unit="ms", tz="UTC"))
     budget = pacing.Budget({"FilterLogEvents": rate if paced else 0})
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     error = None
     try:
         with warnings.catch_warnings():
@@ -104,12 +105,14 @@ def fetch(events: int, page_events: int, rate: float, latency: float, burst: flo
             df = logs.events(GROUP, win, session=server.session(), slices=slices, budget=budget, max_workers=workers)
     except IncidentKitError as exc:  # throttled past botocore's retry budget: what was fetched is kept
         error, df = exc.message, getattr(exc, "partial", None)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     rows = 0 if df is None else len(df)
     unique = 0 if df is None else int(df["event_id"].nunique())
     attrs = {} if df is None else df.attrs
     return {
         "wall_s": wall,
+        "cpu_s": cpu,  # the whole process: the kit, botocore and the fake server's page making (server_cpu_s)
+        "server_cpu_s": pages.server_s,
         "answered": server.answered,
         "attempts": server.attempts,
         "throttled": server.throttled,
@@ -139,7 +142,8 @@ def report(res: dict[str, Any]) -> None:
         r = res[name]
         print(f"  {name:17s} {r['wall_s']:7.2f} s  {r['answered']:4d} calls ({r['rate']:5.2f}/s = {r['rate'] / rate:4.0%} of budget)"
               f"  throttled {r['throttled']:3d} (kit counted {r['kit_throttled']})  rows {r['rows']:,}  lost {r['lost']}"
-              f"  slices {r['slices']}  complete {r['complete']}" + (f"  ERROR {r['error']}" if r["error"] else ""))
+              f"  slices {r['slices']}  complete {r['complete']}  CPU {r['cpu_s']:.1f} s (server {r['server_cpu_s']:.1f})"
+              + (f"  ERROR {r['error']}" if r["error"] else ""))
     seq, kit = res["sequential"], res["sliced_paced"]
     tag = f"budget {rate:g}/s, latency {lat * 1000:.0f} ms"
     print(C.ratio_line(f"achieved call rate / budget, sliced+paced ({tag})", kit["rate"] / rate, target=">= 0.9",

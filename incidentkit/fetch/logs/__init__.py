@@ -130,7 +130,8 @@ def iter_pages(
     EventPages
         Iterate it for the pages; ``.attrs`` after the loop holds the provenance. When a
         call fails the mapped error is raised from the loop (pages already yielded stay
-        valid; ``.attrs["complete"]`` is False).
+        valid; ``.attrs["complete"]`` is False). Pages come as they arrive: those of
+        several groups, and of one group's time slices, interleave (:func:`events` sorts).
 
     Example
     -------

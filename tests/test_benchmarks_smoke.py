@@ -94,3 +94,11 @@ def test_bench_signatures_smoke(tmp_path):
     out = _run("bench_signatures.py", "--events", "5000", "--repeat", "1", "--json", str(tmp_path / "g.json"))
     assert re.search(r"ratio: mining the error lines / parsing the window = ", out)
     assert re.search(r"over [\d,]+ error lines -> [1-9]\d* signatures", out)  # the synthetic window's errors are mined
+
+
+def test_bench_fetch_quota_smoke():
+    """Fetch at the quota (issue 17 item 4), at a tiny size: a generous budget, 10 ms a call."""
+    out = _run("bench_fetch_quota.py", "--events", "3000", "--page-events", "500", "--scenarios", "40:0.01")
+    assert len(RATIO.findall(out)) == 3
+    assert re.search(r"ratio: rows lost, sliced\+paced \(budget 40/s, latency 10 ms\) = 0\.00x  \(target 0\)  OK", out)
+    assert "speed-up of sliced+paced over one sequential chain" in out

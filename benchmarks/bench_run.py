@@ -159,15 +159,14 @@ def cell_times(notebook: Path) -> list[tuple[int, str, float]]:
 def phases(bundle: Path, out: Path) -> dict[str, float]:
     """``runner.run`` of triage on ``bundle`` in this process, each phase timed by wrapping the
     function that does it (the kernel runs the cells in its own process)."""
-    from incidentkit.render import report
-    from incidentkit.run import runner
+    from incidentkit.run import notebook, runner  # the run's steps, looked up in run/notebook.py where it calls them
 
     t: dict[str, float] = {}
-    wrapped = [(runner, "copy_bundle", "bundle copy (sha256 check + masking + Parquet write)"),
-               (report, "extract", "findings document (extract + findings_document)"),
-               (report, "findings_document", "findings document (extract + findings_document)"),
-               (report, "write_notebook", "write report.ipynb"), (report, "write_html", "HTML export + write report.html"),
-               (report, "write_postmortem", "write postmortem.md"), (report, "write_json", "write findings.json")]  # fmt: skip
+    doc = "findings document (read_results + findings_document)"
+    wrapped = [(notebook, "copy_bundle", "bundle copy (sha256 check + masking + Parquet write)"),
+               (notebook, "read_results", doc), (notebook, "findings_document", doc),
+               (notebook, "write_notebook", "write report.ipynb"), (notebook, "write_html", "HTML export + write report.html"),
+               (notebook, "write_postmortem", "write postmortem.md"), (notebook, "write_json", "write findings.json")]  # fmt: skip
     import papermill
 
     wrapped.append((papermill, "execute_notebook", "papermill (kernel start + cells + masked saves)"))

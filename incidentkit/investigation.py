@@ -72,12 +72,13 @@ from ._util import views
 from ._util.fmt import iso as _iso
 from ._util.fmt import source_text
 from .analyses import impact as _impact
-from .analyses.signatures import window_signatures
+from .analyses.signatures import from_patterns, window_signatures
 from .errors import CREDENTIALS_HINT, from_botocore
 from .evidence import EvidenceBundle, copy_bundle, frame_key
 from .fetch import aws
 from .fetch import changes as _changes
 from .fetch import health as _health
+from .fetch import insights as _insights
 from .fetch import logs as _logs
 from .fetch import metrics as _metrics
 from .fetch.metric_presets import HISTORY_SPAN_DAYS, history_queries
@@ -666,7 +667,7 @@ class Investigation:
             else:
                 # nothing came back: an empty frame, marked incomplete, so the report and a replay
                 # say this source is missing instead of silently showing nothing
-                kept = schema.empty_frame(_FRAME_KIND.get(kind, kind))
+                kept = schema.empty_frame(_FRAME_KIND[kind]) if kind in _FRAME_KIND else pd.DataFrame()
                 kept.attrs = schema.provenance(f"{kind} (failed)", window=window, region=self.region)
                 what = f"fetch failed: {exc}"
             kept.attrs["complete"] = False
@@ -1124,6 +1125,35 @@ class Investigation:
             self.collect(metrics=False, changes=False, health=False)
         found = evidence.get("signatures")
         return found if found is not None else window_signatures(None, None)
+
+    def log_patterns(self, log_groups: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """The error signatures of a window too large to pull, mined server-side by Logs Insights.
+
+        The same frame as :meth:`signatures` (``source`` = ``insights-pattern``), from the
+        ``pattern`` command run on the incident window and the baseline
+        (:func:`incidentkit.fetch.insights.insights_error_patterns`): no log line is downloaded,
+        counts cover every line, rates are per second (no request count), no example line and no
+        first/last seen. The patterns are kept in the evidence bundle, so a replay reads them
+        offline. The ``error-spike`` finding reads :meth:`signatures`, not this.
+
+        Example
+        -------
+        >>> inv.log_patterns()[["template", "count", "baseline_count", "new"]]   # doctest: +SKIP
+        """
+        groups = _listify(log_groups) if log_groups is not None else list(self.resources.get("log_groups") or [])
+        if not groups:
+            raise ParameterError("log_patterns needs log groups: pass log_groups= or create the investigation with log_groups")
+        base = self.baseline
+        key = frame_key("patterns", log_groups=groups, start=_iso(self.window.start), end=_iso(self.window.end),
+                        baseline=[_iso(base.start), _iso(base.end)] if base is not None else None)
+
+        def fetch() -> pd.DataFrame:
+            return _insights.insights_error_patterns(groups, self.window, baseline=base, **self._aws())
+
+        patterns = self._get(key, "patterns", fetch, window=self.window)
+        seconds = (self.window.end - self.window.start).total_seconds()
+        return from_patterns(patterns, exposure=seconds,
+                             baseline_exposure=(base.end - base.start).total_seconds() if base is not None else None)
 
     def _own_metrics(self) -> pd.DataFrame | None:
         """The metrics of the investigation's resources; None when it names none (and the bundle holds none)."""

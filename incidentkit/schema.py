@@ -90,9 +90,8 @@ EVENT_COLUMNS = ("timestamp", "ingestion_time", "log_group", "log_stream", "even
 
 #: Typed fields a parser extracts (NA where a record has no such field).
 PARSED_FIELDS = (
-    "format",  # detected record format: lambda_platform, lambda_platform_json, lambda_app, apigw_access,
-    #            apigw_execution, alb_access, clf_access, cloudtrail, powertools, emf, app_json, traceback,
-    #            text (unparsed plain text), vpc_flow, json (only with parse_error); see parsers.FORMATS
+    "format",  # detected record format: one of parse.FORMATS (the values of parse/registry.py's
+    #            formats; json only with parse_error), e.g. lambda_platform, app_json, alb_access, text
     "record_type",  # within the format: report/start/end/init_start/timeout/..., access, log, ...
     "parse_error",  # bool: the record claimed a format (e.g. started like JSON) but could not be read
     "parse_error_reason",

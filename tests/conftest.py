@@ -23,6 +23,8 @@ for _k, _v in {
 os.environ.pop("AWS_PROFILE", None)
 os.environ.setdefault("INCIDENTKIT_PROGRESS", "0")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# Calls are not paced at AWS's quotas here (moto never throttles); tests/fetch/test_pacing.py sets its own budgets.
+os.environ.setdefault("INCIDENTKIT_RPS", "FilterLogEvents=0,GetMetricData=0,LookupEvents=0")
 
 from incidentkit.fetch import aws  # noqa: E402
 

@@ -42,6 +42,11 @@ def test_common_generator_is_deterministic_and_page_addressable():
     assert len({e["eventId"] for e in syn.dicts(0, 1_000)}) == 1_000
 
 
+def test_bench_dispatch_smoke():
+    out = _run("bench_dispatch.py", "--before", str(BENCH.parent), "--events", "2000", "--rounds", "1", "--alternations", "1")
+    assert len(RATIO.findall(out)) == 2 and "(2,000 rows, 0 parse errors)" in out
+
+
 def test_bench_scale_smoke(tmp_path):
     out = _run("bench_scale.py", "--events", "2000", "20000", "--chunk-events", "5000", "--inmemory-max", "2000",
                "--boto3-max", "2000", "--json", str(tmp_path / "s.json"))  # fmt: skip
@@ -89,3 +94,11 @@ def test_bench_signatures_smoke(tmp_path):
     out = _run("bench_signatures.py", "--events", "5000", "--repeat", "1", "--json", str(tmp_path / "g.json"))
     assert re.search(r"ratio: mining the error lines / parsing the window = ", out)
     assert re.search(r"over [\d,]+ error lines -> [1-9]\d* signatures", out)  # the synthetic window's errors are mined
+
+
+def test_bench_fetch_quota_smoke():
+    """Fetch at the quota (issue 17 item 4), at a tiny size: a generous budget, 10 ms a call."""
+    out = _run("bench_fetch_quota.py", "--events", "3000", "--page-events", "500", "--scenarios", "40:0.01")
+    assert len(RATIO.findall(out)) == 3
+    assert re.search(r"ratio: rows lost, sliced\+paced \(budget 40/s, latency 10 ms\) = 0\.00x  \(target 0\)  OK", out)
+    assert "speed-up of sliced+paced over one sequential chain" in out

@@ -343,6 +343,35 @@ def test_signatures_are_a_collect_step_the_findings_read() -> None:
     assert sig["new"].fillna(False).astype(bool).is_monotonic_decreasing  # new ones first
     other = Investigation.sample("oom-after-deploy")
     assert [f.to_dict() for f in first.findings()] == [f.to_dict() for f in other.findings()]
-    assert first.findings().top.evidence["signature"] == sig.loc[0, "template"]
+    assert first.findings().top.evidence["template"] == sig.loc[0, "template"]
     first.close()
     other.close()
+
+
+def test_log_patterns_are_recorded_and_replay_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Investigation.log_patterns(): the server-side patterns of both windows, kept in the bundle, read back offline
+    without a call, into the signature frame (rates per second: one 60-minute window against another)."""
+    from incidentkit.fetch import insights as fetch_insights
+
+    calls = []
+
+    def patterns(groups, window, *, baseline=None, **_):
+        calls.append((list(groups), window, baseline))
+        return pd.DataFrame({"side": ["incident", "incident", "baseline"],
+                             "pattern": ["Task timed out after <*> seconds", "db <*> refused", "db <*> refused"],
+                             "count": [300, 40, 38], "example": pd.NA, "log_groups": "/aws/lambda/api"})
+
+    monkeypatch.setattr(fetch_insights, "insights_error_patterns", patterns)
+    inv = Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", baseline="previous", region="eu-west-1",
+                        evidence=tmp_path / "ev", resources={"log_groups": ["/aws/lambda/api"]})
+    got = inv.log_patterns()
+    assert calls == [(["/aws/lambda/api"], inv.window, inv.baseline)]
+    assert got["template"].tolist() == ["Task timed out after <*> seconds", "db <*> refused"]
+    assert got["new"].tolist() == [True, False] and got["source"].eq("insights-pattern").all()
+    inv.close()
+    replay = Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", baseline="previous", offline=True,
+                           evidence=tmp_path / "ev", resources={"log_groups": ["/aws/lambda/api"]})
+    pd.testing.assert_frame_equal(replay.log_patterns(), got)
+    assert len(calls) == 1
+    with pytest.raises(ParameterError, match="needs log groups"):
+        Investigation("2026-03-01T03:00Z", "2026-03-01T04:00Z", evidence=tmp_path / "other").log_patterns()

@@ -127,6 +127,10 @@ def _what(row: Mapping[str, Any], kind: str, api: str, target: str) -> str:
         return f"new code was deployed to {on}" if api != "DeleteFunction" else f"{on} was deleted"
     if kind == "alias":
         v = params.get("functionVersion")
+        name, _, alias = target.partition(":")
+        # "alias `live` of `fn`", not "`fn:live`": a function named like a credential (`shop-jwt-authorizer`)
+        # followed by ":live" reads as name: value to the masking of every written byte
+        on = f"`{alias}` of `{name}`" if alias and not target.startswith("arn:") else on
         return f"alias {on} was pointed at version {v}" if v else f"alias {on} was changed"
     if kind in ("security-group", "network-acl"):
         noun = "security group" if kind == "security-group" else "network ACL"

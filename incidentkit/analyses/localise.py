@@ -38,6 +38,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from ..parse.registry import format_names
 from ._common import benjamini_hochberg, two_proportion_z
 from .compare import compare
 from .impact import counted
@@ -70,7 +71,8 @@ _ID_SEGMENT = re.compile(
     r"(?=[^/]*\d)[A-Za-z0-9_\-.:~%+=]{2,}|[0-9a-fA-F]{16,})$"
 )
 _LAMBDA_STREAM_VERSION = re.compile(r"\[([^\]]+)\]")
-_ACCESS = ("apigw_access", "alb_access", "clf_access", "apigw_execution")
+#: Rows an entry point wrote (its access log, API Gateway's execution log): their request id is the entry point's.
+_ACCESS = format_names("request") + format_names("access") + format_names("entry")
 
 
 def route_template(route: Any) -> Any:

@@ -24,8 +24,9 @@ after a deploy. :func:`signatures` finds them without knowing the text in advanc
    number of templates (Benjamini-Hochberg).
 
 Windows too large to pull are mined server-side by Logs Insights' ``pattern`` command
-(``fields @message | pattern @message``); :func:`from_patterns` turns its rows into the same
-frame.
+(:func:`incidentkit.fetch.insights.insights_error_patterns`, or
+:meth:`incidentkit.Investigation.log_patterns`); :func:`from_patterns` turns its rows into the
+same frame.
 
 Example
 -------
@@ -50,6 +51,7 @@ import numpy as np
 import orjson
 import pandas as pd
 
+from ..fetch.insights.patterns import DYNAMIC_TOKEN
 from ..masking import mask_text
 from ._common import UTC_NS, as_utc, benjamini_hochberg, binom_sf
 from .impact import counted, counting_tier
@@ -482,7 +484,7 @@ def line_templates(lines: pd.DataFrame) -> pd.Series:
 
 
 #: A dynamic token of a Logs Insights pattern (``<*>``, ``<Token-3>``, ``<IPV4>``) as the kit writes it.
-_INSIGHTS_TOKEN = re.compile(r"<[^<>\s]{1,40}>")
+_INSIGHTS_TOKEN = DYNAMIC_TOKEN  # one definition, beside the query that returns them
 
 
 def from_patterns(
@@ -497,7 +499,7 @@ def from_patterns(
     Parameters
     ----------
     patterns:
-        :func:`incidentkit.fetch.log_patterns.error_patterns`: ``side`` (``incident`` or
+        :func:`incidentkit.fetch.insights.insights_error_patterns`: ``side`` (``incident`` or
         ``baseline``), ``pattern``, ``count``, ``example``, ``log_groups``. Patterns of the two
         windows are matched on their text with every dynamic token written ``<*>`` (each query
         numbers its tokens itself).

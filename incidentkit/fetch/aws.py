@@ -44,6 +44,7 @@ import botocore.loaders
 import botocore.session
 
 from ..errors import CREDENTIALS_HINT, NoCredentialsError, ParameterError, ReadOnlyViolation
+from . import pacing
 
 __all__ = [
     "client",
@@ -533,6 +534,7 @@ def client(
         made.meta.events.register("after-call.athena.StartQueryExecution", athena.remember)
     if service == "logs":
         made.meta.events.register("after-call.logs.StartQuery", _remember_query)
+    pacing.pace_client(made)  # every attempt of a metered action waits for the run's shared budget
     return made
 
 

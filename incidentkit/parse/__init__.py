@@ -10,37 +10,22 @@ the input order, with the raw ``message`` kept.
 
 Formats (``format`` column)
 ---------------------------
-==========================  ========================================================================
-``lambda_platform``         START / END / REPORT / INIT_START / INIT_REPORT / RESTORE_* / XRAY /
-                            EXTENSION lines, ``Task timed out after N seconds``, runtime exits
-                            (``RequestId: ... Error: Runtime exited with error: signal: killed``),
-                            tab or space separated, also as printed by ``sam logs``
-``lambda_platform_json``    ``{"time", "type": "platform.report", "record": {...}}`` (JSON log format)
-``lambda_app``              text behind a Lambda runtime prefix (Python ``[ERROR]\\t<time>\\t<id>\\t``,
-                            Node/Java ``<time>\\t<id>\\tINFO\\t``); a JSON or traceback remainder
-                            takes that format instead, with request id/level/time from the prefix
-``powertools``              Powertools for AWS Lambda structured logs (Python, TypeScript, Java)
-``emf``                     CloudWatch Embedded Metric Format records (see :mod:`incidentkit.parse.emf`)
-``apigw_access``            API Gateway access logs: JSON with ``$context`` fields under any names,
-                            the documented CLF and CSV templates
-``apigw_execution``         API Gateway execution log lines
-``alb_access``              ALB access log entries (:mod:`incidentkit.parse.formats`, as are the
-                            next seven, the logs AWS writes to S3)
-``alb_connection``          ALB connection log entries
-``elb_classic_access``      Classic Load Balancer access log entries
-``nlb_access``              Network Load Balancer (TLS) access log entries
-``cloudfront_access``       CloudFront standard log records (legacy and v2 W3C/JSON)
-``s3_access``               S3 server access log records
-``waf``, ``network_firewall``  AWS WAF and Network Firewall records
-``clf_access``              other Common/Combined Log Format access lines
-``cloudtrail``              CloudTrail records (``eventName`` -> ``operation``, ``errorCode`` ->
-                            ``error_type``, ``eventSource`` -> ``service``)
-``app_json``                any other JSON object, read through :data:`ALIASES` and ``field_map``
-``traceback``               multi-line Python / Java / Node exceptions
-``vpc_flow``                VPC flow logs (default format; custom fields after their header line)
-``text``                    anything else: **not** an error (a level word and error texts are read)
-``json``                    a line that opens like JSON but is not (with ``parse_error``)
-==========================  ========================================================================
+Every format is a module of :mod:`incidentkit.parse.formats`, listed once, in the order
+lines are tried, by :mod:`incidentkit.parse.registry` (:data:`FORMATS` holds the values the
+column can take); each module's docstring gives its source, its documented fields and what
+its columns mean. Among them: Lambda platform lines (``lambda_platform``, text;
+``lambda_platform_json``), lines behind a Lambda runtime prefix (``lambda_app``, including
+the Node.js runtime's own ``Invoke Error`` records; a JSON or traceback remainder takes that
+format, with request id, level and time from the prefix), ``powertools``, ``emf``,
+``apigw_access`` (JSON, CLF and CSV templates), ``apigw_execution``, ``clf_access``,
+``cloudtrail``, ``rust_tracing``, ``app_json`` (any other JSON object, read through
+:data:`ALIASES` and ``field_map``), ``traceback``; the logs AWS writes to S3 (also read a
+file at a time by :mod:`incidentkit.parse.batches`): ``alb_access``, ``alb_connection``,
+``elb_classic_access``, ``nlb_access``, ``cloudfront_access``, ``s3_access``, ``waf``,
+``network_firewall``, ``vpc_flow`` (custom fields after their header line); ``text`` is anything
+else and **not** an error (a level word and error texts are read; a Node.js object printed
+by ``console.log`` is text too); ``json`` a line that opens like JSON but is not (with
+``parse_error``).
 
 ``parse_error`` is for records that claim a format and fail it (truncated JSON, an ALB
 entry with missing fields, a REPORT line whose numbers are garbage); their typed fields
@@ -80,12 +65,7 @@ app_json WARN 503
 from __future__ import annotations
 
 import functools
-import logging
-import math
-import os
-import re
-import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -94,45 +74,23 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _dictionary, _text
+from . import _dictionary, registry
 from .. import schema
-from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, map_distinct, mask_np
-from ._json import ALIASES, JSON_FORMATS, normalize_field_map, parse_json
-from .formats import S3_FORMATS
-from .formats import load as _load_format
+from ..errors import ParameterError
+from ._adhoc import extract
+from . import _frame
+from ._frame import add_parse_stats, as_events, concat, derive, event_columns, frame_from_columns, group_names, message_batches, messages, workers_wanted
+from ._json import ALIASES, normalize_field_map, parse_json
 from ._requests import assemble_requests
-from .useragent import parse_user_agent
-from ..errors import IncompleteDataWarning, ParameterError, ParseError
+from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, mask_np
 
 __all__ = ["ALIASES", "FORMATS", "extract", "parse", "requests"]
 
-log = logging.getLogger(__name__)
-
-#: Every value the ``format`` column can take (``json`` only with ``parse_error``).
-FORMATS = (
-    "lambda_platform",
-    "lambda_platform_json",
-    "lambda_app",
-    "powertools",
-    "emf",
-    "apigw_access",
-    "apigw_execution",
-    "alb_access",
-    "alb_connection",
-    "elb_classic_access",
-    "nlb_access",
-    "cloudfront_access",
-    "s3_access",
-    "waf",
-    "network_firewall",
-    "clf_access",
-    "cloudtrail",
-    "app_json",
-    "traceback",
-    "vpc_flow",
-    "text",
-    "json",
-)
+#: Every value the ``format`` column can take, in the registry's order (``json`` only with
+#: ``parse_error``: a line that opens like JSON but is not).
+FORMATS = (*registry.format_names(), "json")
+#: The values JSON formats write.
+JSON_FORMATS = registry.json_format_names()
 
 _FIELDS = [f for f in schema.PARSED_FIELDS]
 _INTERNAL = ["_time_str", "_time_num", "_log_stream"]
@@ -142,255 +100,111 @@ _INTERNAL = ["_time_str", "_time_num", "_log_stream"]
 
 
 def _dispatch(arr: pa.Array, idx: np.ndarray, fm: Any, engine: str, need_time: np.ndarray | None = None) -> list[Part]:
-    """Classify lines by their opening bytes and parse each class as a batch.
+    """Recognise each line's format (:mod:`incidentkit.parse.registry`, in its order) and
+    parse each format's lines as a batch.
 
     ``idx`` are the input positions of ``arr``'s rows; ``need_time`` (aligned with ``arr``)
     marks rows whose event has no timestamp, so the record's own time is wanted."""
-    parts: list[Part] = []
-    n = len(arr)
-    if n == 0:
-        return parts
+    if len(arr) == 0:
+        return []
     if need_time is None:
-        need_time = np.ones(n, dtype=bool)
-    aws_logs = _aws_log_lines(arr)
-    for fmt_name, m in aws_logs:
-        parts += _load_format(fmt_name).parse(arr.filter(pa.array(m)), idx[m])
-    done = np.zeros(n, dtype=bool)
-    for _, m in aws_logs:
-        done |= m
-    is_json = mask_np(pc.starts_with(arr, "{")) & ~done
-    rest_pos = np.flatnonzero(~is_json & ~done)
-    rest = arr.take(pa.array(rest_pos)) if 0 < len(rest_pos) < n else arr if len(rest_pos) else arr.slice(0, 0)
-    if len(rest_pos):
-        ws_json = mask_np(pc.match_substring_regex(rest, r"^[ \t\r\n]+\{"))
-        if ws_json.any():
-            is_json[rest_pos[ws_json]] = True
-            rest_pos = rest_pos[~ws_json]
-            rest = rest.filter(pa.array(~ws_json))
-    if is_json.any():
-        jpos = np.flatnonzero(is_json)
-        sub = arr if len(jpos) == n else arr.take(pa.array(jpos))
-        for pos, cols in parse_json(sub, fm, engine=engine, need_time=need_time[jpos]):
-            p = Part(idx[jpos[pos]])
-            for name, col in cols.items():
-                if name in FIELD_TYPES:
-                    p.set(name, col)
-            parts.append(p)
-    for name, pattern in _text.CLASSIFIERS:
-        if not len(rest_pos):
-            break
-        m = mask_np(pc.match_substring_regex(rest, pattern))
-        if not m.any():
-            continue
-        sub = rest.filter(pa.array(m))
-        sidx = idx[rest_pos[m]]
-        if name == "sam":
-            parts += _sam(sub, sidx, fm, engine)
-        elif name == "platform":
-            parts += _text.lambda_platform(sub, sidx)
-        elif name == "timeout":
-            parts += _text.timeout_lines(sub, sidx)
-        elif name == "prefix":
-            parts += _text.runtime_prefixed(sub, sidx, lambda a, i: _dispatch(a, i, fm, engine))
-        elif name == "alb":
-            parts += _load_format("alb_access").parse(sub, sidx)
-        elif name == "vpc":
-            parts += _load_format("vpc_flow").parse(sub, sidx)
-        elif name == "clf":
-            parts += _text.clf(sub, sidx)
-        elif name == "csv":
-            parts += _text.apigw_csv(sub, sidx)
-        elif name == "apigw_exec":
-            parts += _text.apigw_execution(sub, sidx)
-        elif name == "traceback":
-            parts += _text.traceback(sub, sidx)
-        rest_pos = rest_pos[~m]
-        rest = rest.filter(pa.array(~m)) if len(rest_pos) else rest.slice(0, 0)
-    if len(rest_pos):
-        parts += _text.plain_text(rest, idx[rest_pos])
+        need_time = np.ones(len(arr), dtype=bool)
+    before_json, after_json = registry.text_formats()
+    inner = functools.partial(_inner, fm=fm, engine=engine)
+    parts, left = _before_json(before_json, arr, idx, inner)
+    json_rows, left = _json_lines(arr, left)
+    if len(json_rows):
+        parts += _json_parts(arr, idx, json_rows, fm, engine, need_time, after_json, inner)
+    more, left = _by_pattern(after_json, arr, idx, left, inner)
+    parts += more
+    if len(left):
+        rest = arr if len(left) == len(arr) else arr.take(pa.array(left))
+        parts += registry.fallback().parse(rest, idx[left])
     return parts
 
 
-#: Formats of the logs AWS writes to S3 recognised here by their opening bytes (ALB access
-#: and VPC flow lines keep their place among the text classifiers).
-_AWS_LOG_FORMATS = tuple(f for f in S3_FORMATS if f not in ("alb_access", "vpc_flow"))
+def _inner(arr: pa.Array, idx: np.ndarray, *, fm: Any, engine: str) -> list[Part]:
+    """What an envelope format (``WRAPS``) reads its content with: every format again."""
+    return _dispatch(arr, idx, fm, engine)
 
 
-@functools.lru_cache(maxsize=1)
-def _aws_log_any() -> str:
-    """One pattern matching any of :data:`_AWS_LOG_FORMATS` (built on first use)."""
-    return "|".join(f"(?:{_load_format(f).RECOGNISE})" for f in _AWS_LOG_FORMATS)
+def _json_lines(arr: pa.Array, left: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(JSON rows, other rows)`` among ``left``: lines opening with ``{`` (after whitespace)."""
+    if not len(left):
+        return left, left
+    sub = arr if len(left) == len(arr) else arr.take(pa.array(left))
+    is_json = mask_np(pc.starts_with(sub, "{"))
+    rest_pos = np.flatnonzero(~is_json)
+    if len(rest_pos):
+        rest = sub.take(pa.array(rest_pos)) if len(rest_pos) < len(sub) else sub
+        ws_json = mask_np(pc.match_substring_regex(rest, r"^[ \t\r\n]+\{"))
+        if ws_json.any():
+            is_json[rest_pos[ws_json]] = True
+    return left[is_json], left[~is_json]
 
 
-def _aws_log_lines(arr: pa.Array) -> list[tuple[str, np.ndarray]]:
-    """``(format, rows)`` of the lines written by a load balancer, CloudFront, S3, WAF or
-    Network Firewall: one pass of all their patterns, then each format's own on the hits."""
-    hit = mask_np(pc.match_substring_regex(arr, _aws_log_any()))
-    if not hit.any():
-        return []
-    out: list[tuple[str, np.ndarray]] = []
-    left = hit.copy()
-    for name in _AWS_LOG_FORMATS:
-        if not left.any():
-            break
-        m = left & mask_np(pc.match_substring_regex(arr, _load_format(name).RECOGNISE))
-        if m.any():
-            out.append((name, m))
-            left &= ~m
-    return out
-
-
-def _sam(arr: pa.Array, idx: np.ndarray, fm: Any, engine: str) -> list[Part]:
-    stream, ts, rest = _text.split_sam(arr)
-    out = []
-    for p in _dispatch(rest, np.arange(len(arr)), fm, engine):
-        sel = pa.array(p.idx)
-        p.idx = idx[p.idx]
-        p.fill("_log_stream", stream.take(sel))
-        p.fill("_time_str", ts.take(sel))
-        out.append(p)
-    return out
-
-
-# --------------------------------------------------------------------------- input / output
-
-
-def _as_events(events: Any) -> pd.DataFrame:
-    if isinstance(events, pd.DataFrame):
-        if "message" not in events.columns:
-            raise ParameterError("parse() needs a logs frame with a 'message' column", columns=list(events.columns))
-        return events
-    if isinstance(events, (str, bytes)):
-        raise ParameterError("parse() takes a logs frame or a list of messages, not a single string; wrap it in a list")
-    if isinstance(events, pd.Series):
-        msgs = events
-    elif isinstance(events, (list, tuple, np.ndarray, pa.Array, pa.ChunkedArray)) or hasattr(events, "__iter__"):
-        msgs = pd.Series(list(events) if not isinstance(events, (list, np.ndarray)) else events, dtype="object")
-    else:
-        raise ParameterError("parse() takes a logs frame, a Series or a list of messages", got=type(events).__name__)
-    msgs = msgs.reset_index(drop=True)
-    if not isinstance(msgs.dtype, pd.StringDtype):
-        bad = np.fromiter(
-            (not (v is None or isinstance(v, str) or (isinstance(v, float) and math.isnan(v)) or v is pd.NA) for v in msgs.tolist()),
-            dtype=bool,
-            count=len(msgs),
-        )
+def _json_parts(arr: pa.Array, idx: np.ndarray, rows: np.ndarray, fm: Any, engine: str, need_time: np.ndarray,
+                after_json: tuple[Any, ...], inner: Any) -> list[Part]:
+    """The JSON lines at ``rows``, read once for every JSON format. A line that opens like
+    JSON but is not goes to the first pattern format that recognises it (a Node.js object
+    printed by ``console.log``), else it stays a JSON parse error."""
+    sub = arr if len(rows) == len(arr) else arr.take(pa.array(rows))
+    parts = []
+    for pos, cols in parse_json(sub, fm, engine=engine, need_time=need_time[rows]):
+        keep = np.ones(len(pos), dtype=bool)
+        bad = mask_np(cols["parse_error"])
         if bad.any():
-            pos = int(np.flatnonzero(bad)[0])
-            raise ParameterError("every message must be a string", got=type(msgs.iat[pos]).__name__, position=pos)
-    frame = pd.DataFrame({"message": _as_text(msgs)})
-    return frame
+            claimed, left = _by_pattern(after_json, arr, idx, rows[pos[bad]], inner)
+            parts += claimed
+            keep[np.flatnonzero(bad)[~np.isin(rows[pos[bad]], left)]] = False
+        p = Part(idx[rows[pos[keep]]])
+        sel = None if keep.all() else pa.array(np.flatnonzero(keep))
+        for name, col in cols.items():
+            if name in FIELD_TYPES:
+                p.set(name, col if sel is None else col.take(sel))
+        parts.append(p)
+    return parts
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+@functools.lru_cache(maxsize=4)
+def _one_pattern(formats: tuple[Any, ...]) -> str:
+    """One RE2 pattern matching a line of any of ``formats``."""
+    return "|".join(f"(?:{fmt.RECOGNISE})" for fmt in formats)
 
 
-def _as_text(values: pd.Series) -> pd.Series:
-    """``values`` as the ``string`` dtype. Python text may hold lone UTF-16 surrogates
-    (``json.loads('"\\ud83d"')``, bytes decoded with ``surrogateescape``) that no UTF-8
-    column can store: each becomes U+FFFD, as ``logs.events`` does at fetch time."""
-    try:
-        return values.astype("string")
-    except UnicodeEncodeError:
-        repaired = [_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v for v in values.tolist()]
-        return pd.Series(repaired, index=values.index, dtype="object").astype("string")
+def _before_json(formats: tuple[Any, ...], arr: pa.Array, idx: np.ndarray, inner: Any) -> tuple[list[Part], np.ndarray]:
+    """:func:`_by_pattern` for the formats tried before the JSON formats: they see every line
+    and few lines are theirs, so one pass of one pattern of them all finds the candidates
+    and each format's own pattern runs on those only."""
+    rows = np.arange(len(arr))
+    if not formats:
+        return [], rows
+    hit = mask_np(pc.match_substring_regex(arr, _one_pattern(formats)))
+    if not hit.any():
+        return [], rows
+    parts, missed = _by_pattern(formats, arr, idx, rows[hit], inner)
+    hit[missed] = False
+    return parts, rows[~hit]
 
 
-def _messages(frame: pd.DataFrame) -> pa.ChunkedArray:
-    """The message column as arrow strings, without copying an arrow-backed column."""
-    col = frame["message"]
-    arr = None
-    if hasattr(col.array, "__arrow_array__"):
-        try:
-            arr = pa.array(col.array) if not hasattr(col.array, "_pa_array") else col.array._pa_array
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            arr = None
-    if arr is None or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-        arr = pa.array(_as_text(col).array)
-    if isinstance(arr, pa.Array):
-        arr = pa.chunked_array([arr])
-    if arr.type != STR:
-        arr = arr.cast(STR)
-    return arr
-
-
-_BATCH = 131072
-
-
-def _workers() -> int:
-    """Parser threads: ``INCIDENTKIT_PARSE_THREADS`` or the CPUs this process may use."""
-    env = os.environ.get("INCIDENTKIT_PARSE_THREADS", "").strip()
-    if env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _batches(msgs: pa.ChunkedArray) -> Any:
-    """``(start, array)`` slices of at most :data:`_BATCH` rows (copies only to join small chunks)."""
-    n = len(msgs)
-    for start in range(0, n, _BATCH):
-        sl = msgs.slice(start, min(_BATCH, n - start))
-        chunks = [c for c in sl.chunks if len(c)]
-        arr = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks) if chunks else pa.array([], type=STR)
-        if arr.null_count:
-            arr = arr.fill_null("")
-        yield start, arr
-
-
-def _to_pandas(name: str, col: Any) -> Any:
-    typ = FIELD_TYPES[name]
-    if name in _dictionary.FIELDS:
-        return _dictionary.to_pandas(col).array
-    if typ == STR:
-        return pd.arrays.ArrowStringArray(col)
-    if typ == F64:
-        return col
-    values, valid = col
-    if typ == I64:
-        return pd.arrays.IntegerArray(values, ~valid)
-    if name == "parse_error":
-        return values & valid
-    return pd.arrays.BooleanArray(values, ~valid)
-
-
-def _record_times(tstr: pa.Array, tnum: pa.Array) -> pd.Series:
-    """The record's own time as UTC: ISO strings (``,`` decimal separator accepted), epoch
-    numbers or digit strings (s, ms or µs by magnitude), CLF and ``date``-style strings."""
-    n = len(tstr)
-    out = pd.Series(pd.NaT, index=range(n), dtype=schema.UTC_NS)
-    num = tnum.to_numpy(zero_copy_only=False)
-    s = pd.Series(pd.arrays.ArrowStringArray(tstr))
-    digits = s.str.fullmatch(r"\d{9,19}(?:\.\d+)?").fillna(False).to_numpy(dtype=bool)
-    if digits.any():
-        num = num.copy()
-        num[digits & np.isnan(num)] = pd.to_numeric(s[digits], errors="coerce").to_numpy()[np.isnan(num[digits])]
-    has_num = ~np.isnan(num)
-    if has_num.any():
-        v = num[has_num]
-        ms = np.where(v > 1e17, v / 1e6, np.where(v > 1e14, v / 1e3, np.where(v > 1e11, v, v * 1e3)))
-        ms = np.where(np.abs(ms) < 9.2e12, ms, np.nan)  # beyond datetime64[ns] (years 1677-2262): no time
-        out[has_num] = pd.to_datetime(ms, unit="ms", utc=True, errors="coerce").astype(schema.UTC_NS)
-    todo = s.notna().to_numpy(dtype=bool) & ~has_num
-    if todo.any():
-        txt = s[todo].str.replace(r"^(\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d),(\d+)", r"\1.\2", regex=True)
-        got = pd.Series(pd.NaT, index=txt.index, dtype=schema.UTC_NS)
-        zoned = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True).fillna(False).to_numpy(dtype=bool)
-        iso = txt.str.match(r"\d{4}-\d\d-\d\d").fillna(False).to_numpy(dtype=bool)
-        if (iso & zoned).any():  # zoned and naive parsed apart: a mixed call shifts naive times on pandas 2.2
-            got[iso & zoned] = pd.to_datetime(txt[iso & zoned], utc=True, errors="coerce", format="ISO8601").astype(schema.UTC_NS)
-        if (iso & ~zoned).any():  # naive ISO times are UTC
-            naive = pd.to_datetime(txt[iso & ~zoned], errors="coerce", format="ISO8601")
-            got[iso & ~zoned] = naive.dt.tz_localize("UTC").astype(schema.UTC_NS)
-        for fmt in ("%d/%b/%Y:%H:%M:%S %z", "%a %b %d %H:%M:%S UTC %Y"):
-            miss = got.isna().to_numpy()
-            if not miss.any():
-                break
-            got[miss] = pd.to_datetime(txt[miss], utc=True, errors="coerce", format=fmt).astype(schema.UTC_NS)
-        out.loc[got.index] = got
-    return out
+def _by_pattern(formats: tuple[Any, ...], arr: pa.Array, idx: np.ndarray, left: np.ndarray, inner: Any) -> tuple[list[Part], np.ndarray]:
+    """Try ``formats``' patterns in order on the rows ``left``; each format parses the rows it
+    recognised. Returns the parts and the rows still left."""
+    parts: list[Part] = []
+    if not formats or not len(left):
+        return parts, left
+    rest = arr if len(left) == len(arr) else arr.take(pa.array(left))
+    for fmt in formats:
+        if not len(left):
+            break
+        m = mask_np(pc.match_substring_regex(rest, fmt.RECOGNISE))
+        if not m.any():
+            continue
+        sub, sidx = rest.filter(pa.array(m)), idx[left[m]]
+        parts += fmt.parse(sub, sidx, inner) if getattr(fmt, "WRAPS", False) else fmt.parse(sub, sidx)
+        left = left[~m]
+        rest = rest.filter(pa.array(~m)) if len(left) else rest.slice(0, 0)
+    return parts, left
 
 
 def parse(
@@ -446,19 +260,33 @@ def parse(
     if format != "auto" and format not in FORMATS:
         raise ParameterError(f"unknown log format {format!r}; use 'auto' or one of {list(FORMATS)}", format=format)
     fm = normalize_field_map(field_map)
-    frame = _as_events(events)
+    frame = as_events(events)
     attrs = dict(frame.attrs)
     n = len(frame)
-    base = _event_columns(frame)
+    base = event_columns(frame)
     if n == 0:
         out = schema.empty_frame("parsed")
         out.attrs.update(attrs)
         out.attrs["parse_stats"] = {"events": 0, "parsed": 0, "errors": 0, "by_format": {}, "error_reasons": {}}
         return out
-    msgs = _messages(frame)
+    msgs = messages(frame)
     ts_missing = base["timestamp"].isna().to_numpy()
 
-    groups = _group_names(base["log_group"])
+    cols = _parse_columns(msgs, n, ts_missing, group_names(base["log_group"]), format, fm, _engine)
+    if format not in ("auto", registry.fallback().NAME):
+        cols = _force_format(cols, format, n)
+        _dictionary.encode(cols)
+
+    out = frame_from_columns(base, cols, n, attrs)
+    add_parse_stats(out, strict=strict)
+    return out
+
+
+def _parse_columns(msgs: pa.ChunkedArray, n: int, ts_missing: np.ndarray, groups: pa.ChunkedArray | None, format: str,
+                   fm: Any, engine: str) -> dict[str, Any]:
+    """Every parsed column of the ``n`` messages: batches of :data:`~incidentkit.parse._frame.BATCH`
+    rows, in parallel threads (pyarrow's kernels and reader release the GIL); numeric
+    columns are written in place into arrays allocated once."""
     numeric: dict[str, Any] = {}
     for name in _FIELDS + _INTERNAL:
         typ = FIELD_TYPES[name]
@@ -471,153 +299,38 @@ def parse(
         """One batch: dispatch, put rows back in order, derive function name and app version."""
         m = len(arr)
         idx = np.arange(m)
-        if format == "text":
-            parts = _text.plain_text(arr, idx)
+        if format == registry.fallback().NAME:
+            parts = registry.fallback().parse(arr, idx)
         else:
-            parts = _dispatch(arr, idx, fm, _engine, ts_missing[start : start + m])
+            parts = _dispatch(arr, idx, fm, engine, ts_missing[start : start + m])
         views = {k: (v[start : start + m] if isinstance(v, np.ndarray) else (v[0][start : start + m], v[1][start : start + m])) for k, v in numeric.items()}
         cols = assemble(parts, m, _FIELDS + _INTERNAL, views)  # numeric columns land in place
         del parts
-        _derive(cols, None if groups is None else groups.slice(start, m))
-        if format in ("auto", "text"):  # else after _force_format, which needs the text
+        derive(cols, None if groups is None else groups.slice(start, m))
+        if format in ("auto", registry.fallback().NAME):  # else after _force_format, which needs the text
             _dictionary.encode(cols)
         return {k: v for k, v in cols.items() if k not in numeric}
 
-    batches = _batches(msgs)
-    workers = min(_workers(), -(-n // _BATCH))
+    workers = min(workers_wanted(), -(-n // _frame.BATCH))
     results: list[dict[str, Any]] = []
     if workers <= 1:
-        results = [run(start, arr) for start, arr in batches]
-    else:  # batches in parallel threads: pyarrow's kernels and reader release the GIL
+        results = [run(start, arr) for start, arr in message_batches(msgs)]
+    else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="incidentkit-parse") as pool:
             pending: list[Any] = []
-            for start, arr in batches:
+            for start, arr in message_batches(msgs):
                 pending.append(pool.submit(run, start, arr))
                 if len(pending) > workers:  # bound the batches in flight (memory)
                     results.append(pending.pop(0).result())
             results += [fut.result() for fut in pending]
-    cols = {name: _concat(name, [r.pop(name) for r in results]) for name in _FIELDS + _INTERNAL if name not in numeric}
+    cols = {name: concat(name, [r.pop(name) for r in results]) for name in _FIELDS + _INTERNAL if name not in numeric}
     cols.update(numeric)
-    del results
-    if format not in ("auto", "text"):
-        cols = _force_format(cols, format, n)
-        _dictionary.encode(cols)
-
-    data: dict[str, Any] = {}
-    ts = base["timestamp"]
-    if ts_missing.any() and (cols["_time_str"].null_count < n or (~np.isnan(cols["_time_num"])).any()):
-        rows = np.flatnonzero(ts_missing)
-        rec = _record_times(cols["_time_str"].take(pa.array(rows)).combine_chunks(), pa.array(cols["_time_num"][rows]))
-        ts = ts.copy()
-        ts.iloc[rows] = rec.to_numpy()
-    data["timestamp"] = ts
-    data["ingestion_time"] = base["ingestion_time"]
-    data["log_group"] = base["log_group"]
-    stream = base["log_stream"]
-    if stream.isna().any() and cols["_log_stream"].null_count < n:
-        own = pa.chunked_array([pa.array(stream.array, type=STR, from_pandas=True)])
-        stream = pd.Series(pd.arrays.ArrowStringArray(pc.coalesce(own, cols["_log_stream"])), index=stream.index)
-    data["log_stream"] = stream
-    data["event_id"] = base["event_id"]
-    data["message"] = base["message"]
-    for name in _FIELDS:
-        data[name] = _to_pandas(name, cols.pop(name))  # each column's batches freed as it is converted
-    del cols
-    out = pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
-    out.attrs.update(attrs)
-    del data
-    pa.default_memory_pool().release_unused()  # hand the batches' scratch memory back
-
-    errors = out["parse_error"].to_numpy()
-    n_err = int(errors.sum())
-    by_format = {str(k): int(v) for k, v in out["format"].value_counts(dropna=False).items() if v}
-    reasons = {str(k): int(v) for k, v in out.loc[errors, "parse_error_reason"].value_counts().items() if v} if n_err else {}
-    out.attrs["parse_stats"] = {"events": n, "parsed": n - n_err, "errors": n_err, "by_format": by_format, "error_reasons": reasons}
-    log.debug("parsed %d log lines (%d errors): %s", n, n_err, by_format)
-    if n_err:
-        first = int(np.flatnonzero(errors)[0])
-        text = f"{n_err} of {n} log lines could not be parsed (" + "; ".join(f"{r}: {c}" for r, c in reasons.items()) + ")"
-        if strict:
-            raise ParseError(
-                f"line {first} could not be parsed: {out.at[first, 'parse_error_reason']}",
-                line=first,
-                text=str(out.at[first, "message"])[:200],
-                errors=n_err,
-            )
-        out.attrs["issues"] = list(out.attrs.get("issues", [])) + [text]
-        warnings.warn(text, IncompleteDataWarning, stacklevel=2)
-    return out
-
-
-def _group_names(log_group: pd.Series) -> pa.ChunkedArray | None:
-    """Function name of each row from a ``/aws/lambda/<name>`` log group (else null)."""
-    if not log_group.notna().any():
-        return None
-    codes, uniques = pd.factorize(log_group, use_na_sentinel=True)
-    names = [u[len("/aws/lambda/") :] if isinstance(u, str) and u.startswith("/aws/lambda/") else None for u in uniques]
-    if not any(names):
-        return None
-    return pa.chunked_array([pa.array(names + [None], type=STR).take(pa.array(np.where(codes < 0, len(names), codes)))])
-
-
-def _derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> None:
-    """Per batch: function name from the log group, app version from the User-Agent (not
-    for CloudTrail, whose userAgent is the caller's SDK), and a plain parse-error mask."""
-    values, valid = cols["parse_error"]
-    values &= valid  # in place: these may be views of the frame's preallocated columns
-    valid.fill(True)
-    err = values
-    if function_names is not None:
-        fn = function_names.combine_chunks()
-        if err.any():
-            fn = pc.if_else(pa.array(err), pa.scalar(None, STR), fn)
-        current = cols["function_name"]
-        cols["function_name"] = fn if current.null_count == len(current) else pc.coalesce(current, fn)
-    ua = cols["user_agent"]
-    if ua.null_count < len(ua):
-        need = pc.and_(ua.is_valid(), pc.invert(cols["app_version"].is_valid()))
-        need = pc.and_(need, pc.invert(pc.equal(cols["format"], "cloudtrail").fill_null(False)))
-        if pc.any(need).as_py():
-            cand = pc.if_else(need, ua, pa.scalar(None, STR))
-            vers = map_distinct(cand, lambda u: parse_user_agent(u)[1] if u is not None else None)
-            cur = cols["app_version"]
-            cols["app_version"] = vers if cur.null_count == len(cur) else pc.coalesce(cur, vers)
-
-
-def _concat(name: str, pieces: list[Any]) -> Any:
-    """Join the batches' columns: strings as one chunked arrow array (no copy)."""
-    typ = FIELD_TYPES[name]
-    if name in _dictionary.FIELDS and pieces and pa.types.is_dictionary(pieces[0].type):
-        return list(pieces)  # index types differ between batches: joined by _dictionary.to_pandas
-    if typ == STR:
-        return pa.chunked_array(pieces, type=STR)
-    if typ == F64:
-        return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
-    return (np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces]))
-
-
-def _event_columns(frame: pd.DataFrame) -> dict[str, pd.Series]:
-    """The input's event columns, typed, without copying what is already right."""
-    n = len(frame)
-    out: dict[str, pd.Series] = {}
-    for c in schema.EVENT_COLUMNS:
-        dtype = schema.DTYPES[c]
-        if c in frame.columns:
-            s = frame[c].reset_index(drop=True)
-            if str(s.dtype) != dtype:
-                s = schema.utc(s) if dtype == schema.UTC_NS else _as_text(s) if dtype == "string" else s.astype(dtype)
-        else:
-            s = pd.Series(pd.NaT, index=range(n), dtype=dtype) if dtype == schema.UTC_NS else pd.Series(pd.NA, index=range(n), dtype=dtype)
-        out[c] = s
-    return out
-
-
-_FAMILY = {"json": set(JSON_FORMATS) | {"json"}, "apigw_access": {"apigw_access"}, "lambda_platform": {"lambda_platform"}}
+    return cols
 
 
 def _force_format(cols: dict[str, Any], format: str, n: int) -> dict[str, Any]:
     """Rows of another format become parse errors (``format`` given explicitly)."""
-    allowed = _FAMILY.get(format, {format})
+    allowed = set(JSON_FORMATS) | {"json"} if format == "json" else {format}
     fmt = cols["format"]
     err = cols["parse_error"][0]
     wrong = ~mask_np(pc.is_in(fmt, value_set=pa.array(sorted(allowed), type=STR))) & ~err
@@ -642,66 +355,6 @@ def _force_format(cols: dict[str, Any], format: str, n: int) -> dict[str, Any]:
         else:
             cols[name] = pc.if_else(w, pa.scalar(None, col.type), col)
     return cols
-
-
-# --------------------------------------------------------------------------- ad-hoc fields
-
-
-def extract(parsed_or_events: Any, paths: Sequence[str], *, formats: Sequence[str] | None = None) -> pd.DataFrame:
-    """Any JSON fields by dotted path, one row per input row (for questions the fixed
-    columns do not answer, e.g. CloudTrail's ``userIdentity.arn``).
-
-    Parameters
-    ----------
-    parsed_or_events:
-        A parsed frame, a logs frame or a list of messages. With a parsed frame only rows
-        whose ``format`` is a JSON format (or in ``formats``) are read.
-    paths:
-        Dotted paths (``"userIdentity.arn"``, ``"requestParameters.groupId"``); a literal
-        dotted key is matched too. Objects and lists come back as JSON text.
-
-    Example
-    -------
-    >>> extract(['{"userIdentity": {"arn": "arn:aws:iam::1:user/a"}}', "plain"], ["userIdentity.arn"])["userIdentity.arn"].tolist()
-    ['arn:aws:iam::1:user/a', <NA>]
-    """
-    import orjson
-
-    frame = _as_events(parsed_or_events) if not isinstance(parsed_or_events, pd.DataFrame) else parsed_or_events
-    if "message" not in frame.columns:
-        raise ParameterError("extract() needs a 'message' column")
-    msgs = frame["message"].astype("string").reset_index(drop=True)
-    rows = np.ones(len(msgs), dtype=bool)
-    if "format" in frame.columns:
-        allowed = set(formats) if formats else set(JSON_FORMATS)
-        rows = frame["format"].isin(allowed).to_numpy(dtype=bool)
-    out: dict[str, list[Any]] = {p: [None] * len(msgs) for p in paths}
-    for i in np.flatnonzero(rows & msgs.notna().to_numpy(dtype=bool)):
-        text = msgs.iat[i]
-        start = text.find("{")
-        if start < 0:
-            continue
-        try:
-            obj = orjson.loads(text[start:])
-        except orjson.JSONDecodeError:
-            continue
-        if not isinstance(obj, dict):
-            continue
-        for p in paths:
-            v = obj.get(p, _MISSING)
-            if v is _MISSING:
-                v = obj
-                for key in p.split("."):
-                    v = v.get(key, _MISSING) if isinstance(v, dict) else _MISSING
-                    if v is _MISSING:
-                        break
-            if v is _MISSING or v is None:
-                continue
-            out[p][i] = v if isinstance(v, str) else orjson.dumps(v).decode() if isinstance(v, (dict, list)) else str(v).lower() if isinstance(v, bool) else str(v)
-    return pd.DataFrame({p: pd.array(v, dtype="string") for p, v in out.items()}, index=frame.index)
-
-
-_MISSING = object()
 
 
 # --------------------------------------------------------------------------- requests

@@ -1,5 +1,11 @@
-"""JSON log records: Lambda JSON platform events, CloudTrail, EMF, Powertools, API Gateway
-access logs and application JSON (private; used by :mod:`incidentkit.parse`).
+"""The JSON reader (private; used by :mod:`incidentkit.parse`): JSON log records to the
+parsed columns, for every JSON format of :mod:`incidentkit.parse.registry` at once.
+
+Each line is read once, whatever its format: the reader keeps the *known* dotted paths
+(the aliases of :mod:`~incidentkit.parse.formats.app_json`, the ``PATHS`` and recognised
+keys of every JSON format, the user's ``field_map``), the aliases fill the generic columns,
+each row goes to the first JSON format whose ``RECOGNISE`` matches its keys, and that
+format's ``parse`` fills the rest.
 
 Engine
 ------
@@ -22,8 +28,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,362 +37,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from ..errors import ParameterError
-from ._text import error_fields_from_text
-from .arrow import (
-    BOOL,
-    F64,
-    STR,
-    as_bool,
-    as_float,
-    as_status,
-    as_str,
-    coalesce,
-    map_distinct,
-    mask_np,
-    normalize_level,
-    nulls,
-    trace_root,
-)
+from . import registry
+from .arrow import BOOL, F64, STR, as_bool, as_float, as_status, as_str, coalesce, map_distinct, mask_np, normalize_level, trace_root
+from .formats._keys import JsonRows, recognise_paths, recognised, scatter_into
+from .fieldmap import GENERIC_FIELDS, NUMERIC_FIELDS, FieldMap, normalize_field_map, unit_factor
+from .formats.app_json import ALIASES, EXCEPTION_KEYS, MESSAGE_KEYS
 
-__all__ = ["ALIASES", "JSON_FORMATS", "FieldMap", "normalize_field_map", "parse_json", "unit_factor"]
-
-JSON_FORMATS = ("lambda_platform_json", "cloudtrail", "emf", "powertools", "apigw_access", "app_json")
-
-_UNIT = {"ms": 1.0, "s": 1000.0, "us": 1e-3, "ns": 1e-6, "min": 60000.0}
-
-
-def unit_factor(unit: str) -> float:
-    """Multiplier from ``unit`` (ms, s, us, ns, min) to milliseconds."""
-    try:
-        return _UNIT[unit]
-    except KeyError:
-        raise ValueError(f"unknown unit {unit!r}; use one of {sorted(_UNIT)}") from None
-
-
-def _latency_names() -> list[tuple[str, str]]:
-    """Latency aliases with their unit, derived from the name: ``*_ms``/``*Ms`` are ms,
-    ``*_s``/``*_sec``/``*_seconds``/``*Seconds`` seconds, ``*_us`` µs, ``*_ns`` ns; a name
-    without a unit suffix is taken as ms."""
-    out: list[tuple[str, str]] = [("responseLatency", "ms")]
-    for base in ("latency", "duration", "elapsed", "response_time", "responseTime", "request_time", "took", "time_taken"):
-        snake = base if "_" in base or base.islower() else None
-        camel = base if snake is None else re.sub(r"_(\w)", lambda m: m.group(1).upper(), base)
-        for name in {snake or base, camel}:
-            if name is None:
-                continue
-            out += [(f"{name}_ms", "ms"), (f"{name}Ms", "ms"), (f"{name}_millis", "ms"), (f"{name}Millis", "ms")]
-            out += [(name, "ms")]
-            out += [(f"{name}_s", "s"), (f"{name}_sec", "s"), (f"{name}_secs", "s"), (f"{name}_seconds", "s")]
-            out += [(f"{name}Seconds", "s"), (f"{name}Sec", "s"), (f"{name}_us", "us"), (f"{name}_ns", "ns")]
-    out += [
-        ("res.responseTime", "ms"),
-        ("http.duration_ms", "ms"),
-        ("http.response_time_ms", "ms"),
-        ("event.duration", "ns"),  # Elastic Common Schema: nanoseconds
-        ("integrationLatency", "ms"),
-        ("integration.latency", "ms"),
-    ]
-    seen: set[str] = set()
-    uniq = []
-    for name, unit in out:
-        if name not in seen:
-            seen.add(name)
-            uniq.append((name, unit))
-    return uniq
-
-
-#: Field -> JSON paths tried in order (dotted paths match nested objects *and* literal
-#: dotted keys). ``latency_ms`` entries carry their unit. Format-specific keys (Lambda
-#: platform ``record.*``, CloudTrail, EMF) are handled in :func:`extract`.
-ALIASES: dict[str, list[Any]] = {
-    "request_id": [
-        "requestId",
-        "function_request_id",
-        "awsRequestId",
-        "aws_request_id",
-        "AWSRequestId",
-        "functionRequestId",
-        "request_id",
-        "requestID",
-        "RequestId",
-        "req_id",
-        "reqId",
-        "req.id",
-        "x-request-id",
-        "x_request_id",
-        "http.request.id",  # Elastic Common Schema (Log4j2 EcsLayout, ecs-logging)
-        "http.request_id",
-        "correlation_id",
-        "correlationId",
-    ],
-    # the id an entry point gave its integration: API Gateway's $context.integration.requestId /
-    # $context.awsEndpointRequestId (a Lambda proxy integration's invocation id), under the names
-    # access-log formats give them
-    "integration_request_id": [
-        "integrationRequestId",
-        "integration.requestId",
-        "integration_request_id",
-        "awsEndpointRequestId",
-        "aws_endpoint_request_id",
-        "lambdaRequestId",
-        "lambda_request_id",
-        "awsRequestId",
-        "aws_request_id",
-    ],
-    "level": ["level", "severity", "levelname", "log.level", "loglevel", "log_level", "logLevel", "lvl", "levelName", "@l", "@level", "Level"],
-    "status": [
-        "status",
-        "statusCode",
-        "status_code",
-        "httpStatus",
-        "http_status",
-        "httpStatusCode",
-        "http_status_code",
-        "responseStatus",
-        "response_status",
-        "http.status_code",
-        "http.status",
-        "http.response.status_code",
-        "res.statusCode",
-        "res.status",
-        "response.status",
-        "response.statusCode",
-        "response.status_code",
-    ],
-    "latency_ms": _latency_names(),
-    "app_version": [
-        "app_version",
-        "appVersion",
-        "client_version",
-        "clientVersion",
-        "clientAppVersion",
-        "app.version",
-        "client.version",
-        "x-app-version",
-        "x_app_version",
-        "service.version",  # Elastic Common Schema
-        "version",
-    ],
-    "user_agent": [
-        "userAgent",
-        "user_agent",
-        "ua",
-        "http_user_agent",
-        "http.user_agent",
-        "user_agent.original",
-        "http.request.headers.user-agent",
-        "req.headers.user-agent",
-        "headers.user-agent",
-        "headers.User-Agent",
-        "identity.userAgent",
-        "requestContext.identity.userAgent",
-        "User-Agent",
-        "user-agent",
-    ],
-    "route": [
-        "route",
-        "resourcePath",
-        "routeKey",
-        "http.route",
-        "resource",
-        "path",
-        "rawPath",
-        "requestPath",
-        "request_path",
-        "url",
-        "uri",
-        "request_uri",
-        "endpoint",
-        "http.path",
-        "http.target",
-        "http.url",
-        "url.path",
-        "req.url",
-        "request.path",
-        "request.url",
-    ],
-    "method": ["httpMethod", "method", "http_method", "requestMethod", "request_method", "http.method", "http.request.method", "req.method", "request.method", "verb"],
-    "client_ip": [
-        "ip",
-        "sourceIp",
-        "source_ip",
-        "sourceIP",
-        "client_ip",
-        "clientIp",
-        "clientIP",
-        "remote_addr",
-        "remoteAddr",
-        "remote_ip",
-        "remoteIp",
-        "http.client_ip",
-        "client.ip",
-        "client.address",
-        "source.ip",
-        "req.remoteAddress",
-        "identity.sourceIp",
-        "requestContext.identity.sourceIp",
-    ],
-    "function_name": ["function_name", "functionName", "function.name", "faas.name"],
-    "service": ["service", "service_name", "serviceName", "service.name"],
-    "xray_trace_id": ["xray_trace_id", "xrayTraceId", "AWS-XRAY-TRACE-ID", "X-Amzn-Trace-Id", "traceId", "trace_id", "trace.id"],
-    "operation": ["operation", "op", "aws.operation", "db.operation", "rpc.method"],
-    "error_type": [
-        "errorType",
-        "error_type",
-        "exception_name",
-        "error.type",
-        "error.name",
-        "error.kind",
-        "err.type",
-        "err.name",
-        "exception.type",
-        "exception.class",
-        "thrown.name",  # Log4j2 JsonLayout / JsonTemplateLayout
-        "exc_type",
-        "message.errorType",
-        "errorCode",
-        "error_code",
-        "error.code",
-    ],
-    "error_message": [
-        "errorMessage",
-        "error_message",
-        "error.message",
-        "err.message",
-        "exception.message",
-        "thrown.message",  # Log4j2 JsonLayout / JsonTemplateLayout
-        "message.errorMessage",
-        "error",
-        "err",
-    ],
-    "cold_start": ["cold_start", "coldStart", "is_cold_start", "faas.coldstart"],
-    "timed_out": [],
-    "duration_ms": [],
-    "billed_duration_ms": [],
-    "init_duration_ms": [],
-    "memory_size_mb": [],
-    "max_memory_used_mb": [],
-    "timestamp": ["timestamp", "time", "@timestamp", "ts", "@t", "datetime", "date", "asctime", "requestTimeEpoch", "requestTime", "eventTime"],
-}
-
-#: Keys of the message text (used for error text when no explicit error field exists).
-_MESSAGE_KEYS = ["message", "msg", "@m", "@message", "event", "log"]
-
-_PLATFORM_PATHS = [
-    "type",
-    "record.requestId",
-    "record.status",
-    "record.errorType",
-    "record.metrics.durationMs",
-    "record.metrics.billedDurationMs",
-    "record.metrics.memorySizeMB",
-    "record.metrics.maxMemoryUsedMB",
-    "record.metrics.initDurationMs",
-    "record.metrics.restoreDurationMs",
-    "record.tracing.value",
-    "record.functionName",
-]
-_CLOUDTRAIL_PATHS = ["eventSource", "eventName", "eventType", "errorCode", "errorMessage", "requestID", "sourceIPAddress", "eventVersion"]
-_APIGW_MARKERS = [
-    "requestTime",
-    "requestTimeEpoch",
-    "responseLatency",
-    "integrationLatency",
-    "integration.latency",
-    "routeKey",
-    "resourcePath",
-    "extendedRequestId",
-    "responseLength",
-    "httpMethod",
-]
-_POWERTOOLS_MARKERS = ["cold_start", "coldStart", "sampling_rate", "samplingRate", "function_name", "functionName", "xray_trace_id", "function_arn", "functionArn"]
-#: Parents whose mere presence matters (EMF's ``_aws`` block).
-_PRESENCE = ("_aws",)
-
-#: ``10.0.3.4:51234`` and ``[2001:db8::7]:443``: an address with its port (the port dropped from ``client_ip``).
-_IP_PORT = r"^(?:((?:\d{1,3}\.){3}\d{1,3})|\[([0-9A-Fa-f:.]+)\]):\d{1,5}$"
-
-_GENERIC_FIELDS = (
-    "request_id",
-    "integration_request_id",
-    "level",
-    "status",
-    "latency_ms",
-    "app_version",
-    "user_agent",
-    "route",
-    "method",
-    "client_ip",
-    "function_name",
-    "service",
-    "xray_trace_id",
-    "operation",
-    "error_type",
-    "error_message",
-    "cold_start",
-    "timed_out",
-    "duration_ms",
-    "billed_duration_ms",
-    "init_duration_ms",
-    "memory_size_mb",
-    "max_memory_used_mb",
-    "timestamp",
-)
-_NUMERIC_FIELDS = {"latency_ms", "duration_ms", "billed_duration_ms", "init_duration_ms", "memory_size_mb", "max_memory_used_mb"}
-
-
-@dataclass(frozen=True)
-class FieldMap:
-    """A validated ``field_map``: for each output field, ``(path, unit)`` tried first."""
-
-    entries: Mapping[str, tuple[tuple[str, str | None], ...]] = field(default_factory=dict)
-
-    def paths(self) -> list[str]:
-        return [p for specs in self.entries.values() for p, _ in specs]
-
-
-def normalize_field_map(field_map: Mapping[str, Any] | None) -> FieldMap:
-    """Check and normalise a user ``field_map``.
-
-    Each value is a dotted path (``"resp.code"``), a ``(path, unit)`` pair for a numeric
-    field (``("t", "s")``: the value is in seconds), or a list of those tried in order.
-    Keys are output fields (``status``, ``latency_ms``, ``app_version``, ... or
-    ``timestamp`` for the record's own time).
-    """
-    if not field_map:
-        return FieldMap({})
-    if not isinstance(field_map, Mapping):
-        raise ParameterError("field_map must be a mapping {output field: JSON path}", got=type(field_map).__name__)
-    out: dict[str, tuple[tuple[str, str | None], ...]] = {}
-    for target, spec in field_map.items():
-        if target not in _GENERIC_FIELDS:
-            raise ParameterError(
-                f"field_map key {target!r} is not a field the parser fills; use one of {sorted(_GENERIC_FIELDS)}",
-                field=target,
-            )
-        specs = spec if isinstance(spec, list) else [spec]
-        norm: list[tuple[str, str | None]] = []
-        for s in specs:
-            if isinstance(s, str):
-                path, unit = s, None
-            elif isinstance(s, tuple) and len(s) == 2 and all(isinstance(x, str) for x in s):
-                path, unit = s
-            else:
-                raise ParameterError(
-                    f"field_map[{target!r}] must be a path, a (path, unit) pair or a list of them", got=repr(s)
-                )
-            if not path or path.startswith(".") or path.endswith("."):
-                raise ParameterError(f"field_map[{target!r}]: {path!r} is not a dotted JSON path", field=target)
-            if unit is not None:
-                if target not in _NUMERIC_FIELDS:
-                    raise ParameterError(f"field_map[{target!r}]: a unit only applies to duration fields", unit=unit)
-                if unit not in _UNIT:
-                    raise ParameterError(f"field_map[{target!r}]: unknown unit {unit!r}; use one of {sorted(_UNIT)}")
-            norm.append((path, unit))
-        out[target] = tuple(norm)
-    return FieldMap(out)
-
+__all__ = ["ALIASES", "FieldMap", "normalize_field_map", "parse_json", "unit_factor"]
 
 # --------------------------------------------------------------------------- known paths
 
@@ -404,10 +60,12 @@ class _Node:
 
 
 class _Trie:
-    """Known dotted paths as a tree, plus the literal dotted keys (``"http.status_code"``)."""
+    """Known dotted paths as a tree, plus the literal dotted keys (``"http.status_code"``);
+    ``objects`` are the top-level keys whose mere presence as an object matters (EMF's ``_aws``)."""
 
-    def __init__(self, paths: Iterable[str]):
+    def __init__(self, paths: Iterable[str], objects: Iterable[str] = ()):
         self.paths = sorted(set(paths))
+        self.objects = tuple(sorted(set(objects)))
         self.root = _Node()
         for p in self.paths:
             node = self.root
@@ -418,15 +76,21 @@ class _Trie:
                 self.root.kids.setdefault(p, _Node()).leaf = True
 
 
-def _known_paths(fm: FieldMap) -> list[str]:
+def _known_trie(fm: FieldMap) -> _Trie:
+    """The paths to keep: the aliases, the message and exception keys, what every JSON format
+    reads or recognises, and the user's ``field_map``."""
     paths: list[str] = []
     for specs in ALIASES.values():
-        for s in specs:
-            paths.append(s[0] if isinstance(s, tuple) else s)
-    paths += _MESSAGE_KEYS + _PLATFORM_PATHS + _CLOUDTRAIL_PATHS + _APIGW_MARKERS + _POWERTOOLS_MARKERS
-    paths += ["_aws.Timestamp", "exception", "stack", "error.stack"]
+        for spec in specs:
+            paths.append(spec[0] if isinstance(spec, tuple) else spec)
+    paths += MESSAGE_KEYS + EXCEPTION_KEYS
+    objects: list[str] = []
+    for fmt in registry.json_formats():
+        keys, objs = recognise_paths(fmt.RECOGNISE)
+        paths += list(fmt.PATHS) + keys
+        objects += objs
     paths += fm.paths()
-    return paths
+    return _Trie(paths, objects)
 
 
 def _jtype(v: Any) -> str:
@@ -516,14 +180,14 @@ def _schema_from_types(types: dict[str, str], root: _Node) -> pa.Schema:
 
 
 def _arrow_leaves(table: pa.Table, trie: _Trie) -> tuple[dict[str, pa.Array], dict[str, pa.Array]]:
-    """Known leaves (and presence of :data:`_PRESENCE` parents) of an arrow table. An
+    """Known leaves (and presence of the trie's ``objects``) of an arrow table. An
     object or a list where a scalar is expected gives null (as on the orjson path)."""
     leaves: dict[str, pa.Array] = {}
     present: dict[str, pa.Array] = {}
 
     def visit(arr: pa.Array, node: _Node, path: str) -> None:
         if pa.types.is_struct(arr.type):
-            if path in _PRESENCE:
+            if path in trie.objects:
                 present[path] = arr.is_valid()
             flat = arr.flatten()
             for i in range(arr.type.num_fields):
@@ -568,7 +232,7 @@ def _python_leaves(texts: Sequence[str | None], trie: _Trie) -> tuple[dict[str, 
     """Read lines one by one with orjson: known leaves, presence, and per-line error text."""
     n = len(texts)
     values: dict[str, list[tuple[int, Any]]] = {}
-    pres: dict[str, list[int]] = {p: [] for p in _PRESENCE}
+    pres: dict[str, list[int]] = {p: [] for p in trie.objects}
     errors: list[str | None] = [None] * n
     for i, text in enumerate(texts):
         if text is None:
@@ -582,7 +246,7 @@ def _python_leaves(texts: Sequence[str | None], trie: _Trie) -> tuple[dict[str, 
         if not isinstance(obj, dict):
             errors[i] = f"JSON value is a {type(obj).__name__}, not an object"
             continue
-        for p in _PRESENCE:
+        for p in trie.objects:
             if isinstance(obj.get(p), dict):
                 pres[p].append(i)
         found: dict[str, Any] = {}
@@ -633,14 +297,6 @@ def _py_array(pairs: list[tuple[int, Any]], n: int) -> pa.Array | None:
 
 
 # --------------------------------------------------------------------------- chunk reading
-
-
-@dataclass
-class _Chunk:
-    leaves: dict[str, pa.Array]
-    present: dict[str, pa.Array]
-    errors: list[str | None] | None  # per row, only from the orjson path
-    n: int
 
 
 def _concatenated(arr: pa.Array) -> pa.Buffer:
@@ -695,7 +351,7 @@ def _read_arrow(arr: pa.Array, schema: pa.Schema | None) -> pa.Table | None:
     return table
 
 
-def _read_chunks(arr: pa.Array, trie: _Trie, *, engine: str, depth: int = 0, start: int = 0) -> list[tuple[int, _Chunk]]:
+def _read_chunks(arr: pa.Array, trie: _Trie, *, engine: str, depth: int = 0, start: int = 0) -> list[tuple[int, JsonRows]]:
     """``(offset, chunk)`` pairs covering ``arr``: arrow when it can, orjson otherwise."""
     n = len(arr)
     if engine == "arrow" and n:
@@ -710,14 +366,14 @@ def _read_chunks(arr: pa.Array, trie: _Trie, *, engine: str, depth: int = 0, sta
                 except (pa.ArrowException, ValueError, TypeError):  # exotic nesting pyarrow cannot slice
                     pass
                 else:
-                    return [(start, _Chunk(leaves, present, None, n))]
+                    return [(start, JsonRows(leaves, present, None, n))]
         if depth == 0 and n >= 64:
-            out: list[tuple[int, _Chunk]] = []
+            out: list[tuple[int, JsonRows]] = []
             for sub in np.array_split(np.arange(n), 8):
                 out += _read_chunks(arr.slice(int(sub[0]), len(sub)), trie, engine=engine, depth=1, start=start + int(sub[0]))
             return out
     leaves, present, errors = _python_leaves(arr.to_pylist(), trie)
-    return [(start, _Chunk(leaves, present, errors, n))]
+    return [(start, JsonRows(leaves, present, errors, n))]
 
 
 def parse_json(
@@ -726,7 +382,7 @@ def parse_json(
     """Parse JSON object texts. Returns ``(positions in texts, fields)`` pairs; fields are
     output fields (see ``FIELD_TYPES``) incl. ``format``, ``record_type``, ``parse_error``.
     ``need_time`` marks rows whose record time is wanted (the event has none)."""
-    trie = _Trie(_known_paths(fm))
+    trie = _known_trie(fm)
     n = len(texts)
     if n == 0:
         return []
@@ -743,7 +399,7 @@ def parse_json(
             for pos, fields in parse_json(texts.take(pa.array(one)), fm, engine=engine, chunk_rows=chunk_rows, need_time=need_time[one]):
                 out.append((one[pos], fields))
         leaves, present, errors = _python_leaves(texts.take(pa.array(many)).to_pylist(), trie)
-        out.append((many, extract(_Chunk(leaves, present, errors, len(many)), fm, need_time[many])))
+        out.append((many, extract(JsonRows(leaves, present, errors, len(many)), fm, need_time[many])))
         return out
     for s in range(0, n, chunk_rows):
         for off, ch in _read_chunks(texts.slice(s, chunk_rows), trie, engine=engine, start=s):
@@ -754,59 +410,21 @@ def parse_json(
 # --------------------------------------------------------------------------- extraction
 
 
-def _leaf(ch: _Chunk, path: str) -> pa.Array | None:
-    return ch.leaves.get(path)
-
-
 def _specs(target: str, fm: FieldMap) -> list[tuple[str, str | None]]:
     base = [(s, None) if isinstance(s, str) else s for s in ALIASES.get(target, [])]
     return list(fm.entries.get(target, ())) + base
 
 
-def _first_str(ch: _Chunk, paths: Iterable[str], rows: pa.Array | None = None) -> pa.Array:
-    arrays = []
-    for p in paths:
-        a = ch.leaves.get(p)
-        if a is not None:
-            a = a.take(rows) if rows is not None else a
-            arrays.append(as_str(a, len(a)))
-    n = len(rows) if rows is not None else ch.n
-    return coalesce(arrays, n, STR)
-
-
-def _present_np(ch: _Chunk, path: str, cache: dict[str, np.ndarray]) -> np.ndarray:
-    got = cache.get(path)
-    if got is not None:
-        return got
-    a = ch.leaves.get(path)
-    if a is None:
-        m = np.zeros(ch.n, dtype=bool)
-    elif pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
-        m = mask_np(pc.greater(pc.binary_length(a), 0))
-    else:
-        m = mask_np(a.is_valid())
-    cache[path] = m
-    return m
-
-
-def _any_np(ch: _Chunk, paths: Iterable[str], cache: dict[str, np.ndarray]) -> np.ndarray:
-    out = np.zeros(ch.n, dtype=bool)
-    for p in paths:
-        if p in ch.leaves:
-            out |= _present_np(ch, p, cache)
-    return out
-
-
-def _generic(ch: _Chunk, fm: FieldMap, need_time: np.ndarray) -> dict[str, pa.Array]:
+def _generic(ch: JsonRows, fm: FieldMap, need_time: np.ndarray) -> dict[str, pa.Array]:
     n = ch.n
     out: dict[str, pa.Array] = {}
-    for target in _GENERIC_FIELDS:
+    for target in GENERIC_FIELDS:
         specs = [(p, u) for p, u in _specs(target, fm) if p in ch.leaves]
         if not specs:
             continue
         if target == "status":
             out[target] = coalesce([as_status(ch.leaves[p], n) for p, _ in specs], n, pa.int64())
-        elif target in _NUMERIC_FIELDS:
+        elif target in NUMERIC_FIELDS:
             vals = []
             for p, u in specs:
                 v = as_float(ch.leaves[p], n)
@@ -836,119 +454,49 @@ def _generic(ch: _Chunk, fm: FieldMap, need_time: np.ndarray) -> dict[str, pa.Ar
     return out
 
 
-def _format_codes(ch: _Chunk) -> np.ndarray:
-    """Index into :data:`JSON_FORMATS` per row, most specific format first."""
-    n = ch.n
+def _format_codes(rows: JsonRows, formats: tuple[Any, ...]) -> np.ndarray:
+    """Index into ``formats`` per row: the first whose ``RECOGNISE`` matches (the last, which
+    takes any object, otherwise)."""
     cache: dict[str, np.ndarray] = {}
-    codes = np.full(n, 5, dtype=np.int8)  # app_json
-    typ = ch.leaves.get("type")
-    if typ is not None and (pa.types.is_string(typ.type) or pa.types.is_large_string(typ.type)):
-        is_platform = mask_np(pc.starts_with(typ, "platform."))
-    else:
-        is_platform = np.zeros(n, dtype=bool)
-    is_ct = _present_np(ch, "eventSource", cache) & _present_np(ch, "eventName", cache) & _present_np(ch, "eventTime", cache)
-    emf = ch.present.get("_aws")
-    is_emf = mask_np(emf) if emf is not None else np.zeros(n, dtype=bool)
-    is_pt = _any_np(ch, ["function_request_id", "functionRequestId"], cache)
-    svc = _any_np(ch, ["service", "serviceName"], cache)
-    if svc.any():
-        is_pt |= svc & _any_np(ch, _POWERTOOLS_MARKERS, cache)
-    is_apigw = _any_np(ch, ["requestId", "requestID"], cache)
-    if is_apigw.any():
-        is_apigw &= _any_np(ch, ["status", "statusCode"], cache)
-    if is_apigw.any():
-        is_apigw &= _any_np(ch, _APIGW_MARKERS, cache) & ~_any_np(ch, ["level", "severity", "levelname", "message", "msg"], cache)
-    for code, m in ((4, is_apigw), (3, is_pt), (2, is_emf), (1, is_ct), (0, is_platform)):
+    codes = np.full(rows.n, len(formats) - 1, dtype=np.int8)
+    for code in range(len(formats) - 2, -1, -1):  # most specific last: it wins
+        m = recognised(formats[code].RECOGNISE, rows, cache)
         if m.any():
             codes[m] = code
     return codes
 
 
-_FORMAT_ARR = pa.array(list(JSON_FORMATS), type=STR)
-_RTYPE_ARR = pa.array([None, None, "metric", "log", "access", "log"], type=STR)
-
-
-def extract(ch: _Chunk, fm: FieldMap, need_time: np.ndarray | None = None) -> dict[str, pa.Array]:
-    """Output fields from the known leaves of ``ch`` (see module docstring)."""
-    n = ch.n
+def extract(rows: JsonRows, fm: FieldMap, need_time: np.ndarray | None = None) -> dict[str, pa.Array]:
+    """Output fields from the known leaves of ``rows``: the aliases for every row, then each
+    row's format (see the module docstring), then clean-ups and parse errors."""
+    n = rows.n
     if need_time is None:
         need_time = np.ones(n, dtype=bool)
-    out = _generic(ch, fm, need_time)
+    out = _generic(rows, fm, need_time)
+    formats = registry.json_formats()
+    codes = _format_codes(rows, formats)
+    out["format"] = pa.array([m.NAME for m in formats], type=STR).take(pa.array(codes))
+    rec_type = pa.nulls(n, STR)
+    for code, fmt in enumerate(formats):
+        mine = codes == code
+        if mine.any():
+            got = fmt.parse(rows, out, mine, need_time)
+            rec_type = pc.if_else(pa.array(mine), pa.scalar(got, STR) if isinstance(got, str) else got, rec_type)
+    _clean_up(out, n)
+    out["record_type"] = rec_type
+    _mark_json_errors(out, rows.errors, n)
+    return out
 
-    def F(name: str, typ: pa.DataType) -> pa.Array:
-        return out.get(name, nulls(n, typ))
 
-    codes = _format_codes(ch)
-    code_arr = pa.array(codes)
-    out["format"] = _FORMAT_ARR.take(code_arr)
-    rec_type = _RTYPE_ARR.take(code_arr)
-    plat_np, ct_np = codes == 0, codes == 1
-    special = plat_np | ct_np
+#: ``10.0.3.4:51234`` and ``[2001:db8::7]:443``: an address with its port (the port dropped from ``client_ip``).
+_IP_PORT = r"^(?:((?:\d{1,3}\.){3}\d{1,3})|\[([0-9A-Fa-f:.]+)\]):\d{1,5}$"
 
-    # --- error text for app lines at ERROR/FATAL (or carrying an exception) without an error field
-    level = out.get("level")
-    exc = [p for p in ("exception", "error.stack", "stack") if p in ch.leaves]
-    errorish = np.zeros(n, dtype=bool)
-    if level is not None:
-        errorish = mask_np(pc.is_in(level, value_set=pa.array(["ERROR", "FATAL"], type=STR)))
-    for p in exc:
-        errorish |= mask_np(ch.leaves[p].is_valid())
-    errorish &= ~special
-    if errorish.any():
-        rows = np.flatnonzero(errorish)
-        sel = pa.array(rows)
-        et = out.get("error_type")
-        em = out.get("error_message")
-        et_sub = et.take(sel) if et is not None else nulls(len(rows), STR)
-        em_sub = em.take(sel) if em is not None else nulls(len(rows), STR)
-        msg = _first_str(ch, _MESSAGE_KEYS, sel)
-        text = pc.coalesce(_first_str(ch, exc, sel), msg) if exc else msg
-        need = mask_np(pc.invert(et_sub.is_valid()))
-        if need.any():
-            tt, top, tm = error_fields_from_text(text.filter(pa.array(need)))
-            et_sub = pc.coalesce(et_sub, _scatter(tt, need, len(rows), STR))
-            em_sub = pc.coalesce(em_sub, _scatter(tm, need, len(rows), STR))
-            if pc.any(top.is_valid()).as_py():
-                op_sub = out["operation"].take(sel) if "operation" in out else nulls(len(rows), STR)
-                out["operation"] = _scatter_into(out.get("operation"), pc.coalesce(op_sub, _scatter(top, need, len(rows), STR)), rows, n)
-        em_sub = pc.coalesce(em_sub, msg)
-        out["error_type"] = _scatter_into(et, et_sub, rows, n)
-        out["error_message"] = _scatter_into(em, em_sub, rows, n)
 
-    # --- Lambda platform JSON records
-    if plat_np.any():
-        rec_type = _platform(ch, out, plat_np, rec_type, F)
-
-    # --- CloudTrail records
-    if ct_np.any():
-        cm = pa.array(ct_np)
-        mapping = {
-            "request_id": "requestID",
-            "operation": "eventName",
-            "service": "eventSource",
-            "error_type": "errorCode",
-            "error_message": "errorMessage",
-            "client_ip": "sourceIPAddress",
-            "user_agent": "userAgent",
-        }
-        for name, path in mapping.items():
-            out[name] = pc.if_else(cm, as_str(_leaf(ch, path), n), F(name, STR))
-        et = as_str(_leaf(ch, "eventType"), n)
-        ct_type = pc.utf8_lower(pc.replace_substring_regex(pc.replace_substring_regex(et, r"^Aws", ""), r"([a-z0-9])([A-Z])", r"\1_\2"))
-        rec_type = pc.if_else(cm, pc.coalesce(ct_type, pa.scalar("event", STR)), rec_type)
-        if need_time.any():
-            out["_time_str"] = pc.if_else(cm, as_str(_leaf(ch, "eventTime"), n), F("_time_str", STR))
-        for name in ("status", "app_version", "route", "method", "level", "latency_ms", "cold_start", "function_name", "xray_trace_id"):
-            if name in out:
-                out[name] = pc.if_else(cm, pa.scalar(None, out[name].type), out[name])
-
-    # --- EMF time is epoch ms
-    if need_time.any() and (codes == 2).any() and "_aws.Timestamp" in ch.leaves:
-        out["_time_num"] = pc.if_else(pa.array(codes == 2), as_float(ch.leaves["_aws.Timestamp"], n), F("_time_num", F64))
-
-    # --- clean-ups, each only when needed
+def _clean_up(out: dict[str, pa.Array], n: int) -> None:
+    """Routes (route keys split, URLs to paths, no query), X-Ray roots, upper-case methods,
+    client addresses without their port."""
     if "route" in out:
-        out["route"], out["method"] = _clean_route(out["route"], F("method", STR))
+        out["route"], out["method"] = _clean_route(out["route"], out.get("method", pa.nulls(n, STR)))
     if "xray_trace_id" in out:
         out["xray_trace_id"] = trace_root(out["xray_trace_id"])
     if "method" in out:
@@ -956,81 +504,18 @@ def extract(ch: _Chunk, fm: FieldMap, need_time: np.ndarray | None = None) -> di
     if "client_ip" in out:  # a socket address (Go's r.RemoteAddr, "10.0.3.4:51234") names a client, not a connection
         out["client_ip"] = pc.replace_substring_regex(out["client_ip"].cast(STR), _IP_PORT, r"\1\2")
 
-    out["record_type"] = rec_type
-    errs = ch.errors
-    if errs is not None and any(e is not None for e in errs):
-        bad = np.array([e is not None for e in errs])
-        out["parse_error"] = pa.array(bad)
-        out["parse_error_reason"] = pa.array(errs, type=STR)
-        keep = pa.array(~bad)
-        for name in list(out):
-            if name in ("parse_error", "parse_error_reason"):
-                continue
-            if name == "format":
-                out[name] = pc.if_else(keep, out[name], pa.scalar("json", STR))
-            else:
-                out[name] = pc.if_else(keep, out[name], pa.scalar(None, out[name].type))
-    else:
+
+def _mark_json_errors(out: dict[str, pa.Array], errors: list[str | None] | None, n: int) -> None:
+    """Lines that are not JSON objects: ``format="json"``, the reason, every field null."""
+    if errors is None or all(e is None for e in errors):
         out["parse_error"] = pa.array(np.zeros(n, dtype=bool))
-    return out
-
-
-def _platform(ch: _Chunk, out: dict[str, pa.Array], plat_np: np.ndarray, rec_type: pa.Array, F: Any) -> pa.Array:
-    n = ch.n
-    pm = pa.array(plat_np)
-    t = as_str(_leaf(ch, "type"), n)
-    snake = pc.utf8_lower(pc.replace_substring_regex(pc.utf8_slice_codeunits(t, 9), r"([a-z0-9])([A-Z])", r"\1_\2"))
-    rec_type = pc.if_else(pm, snake, rec_type)
-    dur = as_float(_leaf(ch, "record.metrics.durationMs"), n)
-    init = as_float(_leaf(ch, "record.metrics.initDurationMs"), n)
-    is_report = pc.and_(pm, pc.equal(t, "platform.report")).fill_null(False)
-    is_init_report = pc.and_(pm, pc.equal(t, "platform.initReport")).fill_null(False)
-    is_runtime_done = pc.and_(pm, pc.equal(t, "platform.runtimeDone")).fill_null(False)
-    status_txt = as_str(_leaf(ch, "record.status"), n)
-    has_dur = pc.or_(is_report, is_runtime_done)
-
-    def put(name: str, value: pa.Array, mask: pa.Array, typ_: pa.DataType) -> None:
-        out[name] = pc.if_else(mask, value, F(name, typ_))
-
-    def present(path: str) -> pa.Array:
-        a = _leaf(ch, path)
-        return pc.and_(pm, a.is_valid()) if a is not None else pa.array(np.zeros(n, dtype=bool))
-
-    put("request_id", as_str(_leaf(ch, "record.requestId"), n), pm, STR)
-    put("duration_ms", dur, has_dur, F64)
-    put("billed_duration_ms", as_float(_leaf(ch, "record.metrics.billedDurationMs"), n), is_report, F64)
-    put("memory_size_mb", as_float(_leaf(ch, "record.metrics.memorySizeMB"), n), is_report, F64)
-    put("max_memory_used_mb", as_float(_leaf(ch, "record.metrics.maxMemoryUsedMB"), n), is_report, F64)
-    put("init_duration_ms", pc.if_else(is_init_report, dur, init), pc.or_(is_report, is_init_report), F64)
-    put("latency_ms", pc.add(dur, pc.coalesce(init, 0.0)), is_report, F64)
-    put("cold_start", init.is_valid(), is_report, BOOL)
-    put("timed_out", pc.equal(status_txt, "timeout").fill_null(False), pc.or_(is_report, is_runtime_done), BOOL)
-    put("xray_trace_id", as_str(_leaf(ch, "record.tracing.value"), n), present("record.tracing.value"), STR)
-    put("function_name", as_str(_leaf(ch, "record.functionName"), n), present("record.functionName"), STR)
-    ptype = as_str(_leaf(ch, "record.errorType"), n)
-    timeout_type = pc.if_else(pc.equal(status_txt, "timeout").fill_null(False), pa.scalar("Task timed out", STR), pa.scalar(None, STR))
-    put("error_type", pc.coalesce(ptype, timeout_type), pm, STR)
-    for name in ("status", "app_version", "route", "method", "client_ip", "level", "error_message"):
-        if name in out:
-            out[name] = pc.if_else(pm, pa.scalar(None, out[name].type), out[name])
-    return rec_type
-
-
-def _scatter(values: pa.Array, mask: np.ndarray, n: int, typ: pa.DataType) -> pa.Array:
-    """``values`` (one per true of ``mask``) spread over ``n`` rows, null elsewhere."""
-    idx = np.full(n, -1, dtype=np.int64)
-    idx[mask] = np.arange(int(mask.sum()))
-    return values.cast(typ).take(pa.array(idx, mask=idx < 0))
-
-
-def _scatter_into(base: pa.Array | None, values: pa.Array, rows: np.ndarray, n: int) -> pa.Array:
-    """``base`` with ``rows`` replaced by ``values`` (``base`` None = all null)."""
-    m = np.zeros(n, dtype=bool)
-    m[rows] = True
-    spread = _scatter(values, m, n, STR)
-    if base is None:
-        return spread
-    return pc.if_else(pa.array(m), spread, base)
+        return
+    bad = np.array([e is not None for e in errors])
+    keep = pa.array(~bad)
+    for name in list(out):
+        out[name] = pc.if_else(keep, out[name], pa.scalar("json" if name == "format" else None, out[name].type))
+    out["parse_error"] = pa.array(bad)
+    out["parse_error_reason"] = pa.array(errors, type=STR)
 
 
 def _clean_route(route: pa.Array, method: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -1053,4 +538,4 @@ def _clean_route(route: pa.Array, method: pa.Array) -> tuple[pa.Array, pa.Array]
     r = pc.replace_substring_regex(r, r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/?#]*", "")
     r = pc.replace_substring_regex(r, r"[?#].*$", "")
     r = pc.if_else(pc.equal(r, ""), pa.scalar("/", STR), r)
-    return _scatter_into(route, r, rows, len(route)), _scatter_into(method, m, rows, len(route))
+    return scatter_into(route, r, rows, len(route)), scatter_into(method, m, rows, len(route))

@@ -62,21 +62,21 @@ import numpy as np
 import pandas as pd
 
 from .. import schema
+from .registry import format_names
 
 __all__ = ["TIERS", "ENTRY_FORMATS", "assemble_requests"]
 
 #: Tiers, outermost first.
 TIERS = ("entry", "invocation", "app")
-#: Formats written by an AWS entry point.
-AWS_ENTRY_FORMATS = ("apigw_access", "apigw_execution", "alb_access", "elb_classic_access", "cloudfront_access")
-#: Generic access logs: at the entry tier only when no AWS entry point's log is there.
-_GENERIC_ACCESS = ("clf_access", "s3_access")
-#: Formats that can place a request at the entry tier.
-ENTRY_FORMATS = AWS_ENTRY_FORMATS + _GENERIC_ACCESS
-_ACCESS = ("apigw_access", "alb_access", "elb_classic_access", "cloudfront_access") + _GENERIC_ACCESS
-_PLATFORM = ("lambda_platform", "lambda_platform_json")
-_INVOCATION_FORMATS = _PLATFORM + ("lambda_app", "powertools")
-_NOT_REQUESTS = ("cloudtrail", "vpc_flow", "emf", "alb_connection", "nlb_access", "waf", "network_firewall")
+#: Formats written by an AWS entry point (their ``ROLE`` in :mod:`incidentkit.parse.registry`).
+AWS_ENTRY_FORMATS = format_names("request") + format_names("entry")
+#: Formats that can place a request at the entry tier (other access logs only when no AWS
+#: entry point's log is there).
+ENTRY_FORMATS = AWS_ENTRY_FORMATS + format_names("access")
+_ACCESS = format_names("request") + format_names("access")  # one line per request
+_PLATFORM = format_names("invocation")
+_INVOCATION_FORMATS = _PLATFORM + format_names("function")
+_NOT_REQUESTS = sum((format_names(role) for role in ("change", "metric", "network", "security")), ())
 _ERROR_LEVELS = ("ERROR", "FATAL")
 #: Two completion lines of one request are written by one process as it ends that request,
 #: milliseconds apart; the same counter value completing again needs another request (and,
@@ -92,7 +92,7 @@ def _row_tiers(df: pd.DataFrame) -> np.ndarray:
     """0 entry, 1 invocation, 2 app, per row (see the module docstring)."""
     fmt = df["format"]
     aws_entry = fmt.isin(AWS_ENTRY_FORMATS).to_numpy(dtype=bool)
-    entry = aws_entry | (fmt.isin(_GENERIC_ACCESS).to_numpy(dtype=bool) & (not aws_entry.any()))
+    entry = aws_entry | (fmt.isin(format_names("access")).to_numpy(dtype=bool) & (not aws_entry.any()))
     lambda_group = df["log_group"].astype("string").str.startswith("/aws/lambda/").fillna(False).to_numpy(dtype=bool)
     invocation = fmt.isin(_INVOCATION_FORMATS).to_numpy(dtype=bool) | df["function_name"].notna().to_numpy(dtype=bool) | lambda_group
     return np.where(entry, 0, np.where(invocation, 1, 2)).astype(np.int8)
@@ -367,8 +367,8 @@ def _aggregate(df: pd.DataFrame, gcode: np.ndarray, row_tier: np.ndarray, *, is_
     at_tier = in_group & (row_tier == tier[np.maximum(gcode, 0)])
     res["request_id"] = values("request_id", prefer(pick(at_tier, "request_id"), pick(every, "request_id")))  # the entry's id
     res["tier_format"] = values("format", prefer(pick(at_tier & (is_access | is_report)), pick(at_tier)))
-    logged = df["level"].isin(_ERROR_LEVELS).fillna(False).to_numpy(dtype=bool) | (df["format"] == "traceback").to_numpy(dtype=bool)
-    logged |= is_platform & df["error_type"].notna().to_numpy(dtype=bool)
+    logged = df["level"].isin(_ERROR_LEVELS).fillna(False).to_numpy(dtype=bool)  # tracebacks are at ERROR
+    logged = logged | (is_platform & df["error_type"].notna().to_numpy(dtype=bool))
     errs = np.zeros(groups, dtype=bool)
     errs[gcode[in_group & logged]] = True
     res["logged_error"] = errs

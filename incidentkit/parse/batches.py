@@ -2,9 +2,9 @@
 
 The S3 reader (:mod:`incidentkit.fetch.s3logs.reader`) streams an object and hands its lines
 here a batch at a time; it does not parse (fetch never imports parse). :func:`parse_batch`
-runs the format's parser (:mod:`incidentkit.parse.formats`), keeps the custom field list a
-header line sets (a VPC flow log's or a CloudFront v2 file's ``#Fields:``) for the batches
-after it, drops the header lines, and gives the rows their record time (epoch ms or ISO text,
+runs the format's parser (:func:`incidentkit.parse.registry.load`: the format is its
+entry), keeps the custom field list a header line sets (a VPC flow log's or a CloudFront
+v2 file's ``#Fields:``) for the batches after it, drops the header lines, and gives the rows their record time (epoch ms or ISO text,
 UTC) and where they came from (``log_group`` = the source's URL, ``log_stream`` = the key).
 
 Columns: :data:`incidentkit.schema.PARSED_COLUMNS` plus each format's own
@@ -20,12 +20,15 @@ Example
 ...         '"Root=1-58337262-36d228ad5d99923122bbe354" "-" "-" 0 2018-07-02T22:22:48.364000Z "forward" "-" "-" '
 ...         '"10.0.0.1:80" "200" "-" "-"')
 >>> got = parse_batch(pa.array([line]), "alb_access", log_group="s3://logs/alb/", log_stream="k.log.gz")
->>> got.lines, got.frame.at[0, "status"], got.frame.at[0, "target"], str(got.frame.at[0, "timestamp"])
+>>> got.lines, int(got.frame.at[0, "status"]), got.frame.at[0, "target"], str(got.frame.at[0, "timestamp"])
 (1, 200, '10.0.0.1:80', '2018-07-02 22:23:00.186641+00:00')
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from types import ModuleType
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -35,14 +38,12 @@ import pyarrow.compute as pc
 
 from .. import schema
 from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, S3_FIELD_TYPES, Part, assemble
-from .formats import load as load_format
+from .registry import load as load_format
 
 __all__ = ["Batch", "empty", "parse_batch", "record_times"]
 
 #: Columns kept from the parsers' parts (the shared parsed fields, then each format's own).
 _KEEP = tuple(schema.PARSED_FIELDS) + tuple(S3_FIELD_TYPES)
-#: Formats whose parser takes a field list (set by a header line or the resource's configuration).
-_WITH_FIELDS = ("vpc_flow", "cloudfront_access")
 
 
 class Batch(NamedTuple):
@@ -96,10 +97,17 @@ def _columns(parts: list[Part], n: int) -> dict[str, Any]:
     return out
 
 
+@functools.cache
+def _takes_fields(fmt: ModuleType) -> bool:
+    """Whether a format's parser takes the field list a header line or the resource's
+    configuration sets (``parse(arr, idx, *, fields=...)``: VPC Flow Logs, CloudFront)."""
+    return "fields" in inspect.signature(fmt.parse).parameters
+
+
 def _run_parser(log_format: str, lines: pa.Array, fields: str | None) -> tuple[list[Part], str | None]:
     fmt = load_format(log_format)
     idx = np.arange(len(lines))
-    parts = fmt.parse(lines, idx, fields=fields) if fmt.NAME in _WITH_FIELDS else fmt.parse(lines, idx)
+    parts = fmt.parse(lines, idx, fields=fields) if _takes_fields(fmt) else fmt.parse(lines, idx)
     for p in parts:  # a header line sets the fields of the batches after it
         if len(p) and p.cols["record_type"][0].as_py() == "header":
             last = str(lines[int(p.idx[-1])])

@@ -274,8 +274,8 @@ def misses(name: str, finding: dict | None) -> list[str]:
     onset = pd.to_datetime(finding.get("onset"), utc=True, errors="coerce")
     if "onset" in want and (pd.isna(onset) or abs(onset - pd.Timestamp(want["onset"])) > ONSET_TOLERANCE):
         out.append(f"onset {finding.get('onset')}, expected {want['onset']} ± {int(ONSET_TOLERANCE.total_seconds() // 60)} min")
-    if "signature" in want and want["signature"] not in str(ev.get("signature", "")):
-        out.append(f"signature {ev.get('signature')!r}, expected one with {want['signature']!r}")
+    if "signature" in want and want["signature"] not in str(ev.get("template", "")):
+        out.append(f"signature {ev.get('template')!r}, expected one with {want['signature']!r}")
     if "where" in want and str(ev.get("concentrated_value")) != want["where"]:
         out.append(f"concentrated in {ev.get('concentrated_value')!r}, expected {want['where']!r}")
     return out

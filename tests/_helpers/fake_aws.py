@@ -68,6 +68,11 @@ def error_response(request: Any, service: str, code: str, message: str, status: 
     return AWSResponse(request.url, status, headers, _Body(body))
 
 
+def ok_response(request: Any, body: dict[str, Any]) -> AWSResponse:
+    """A JSON 1.1 answer (HTTP 200) to ``request``: what a ``before-send`` hook returns as AWS."""
+    return _ok(request.url, body)
+
+
 def _ok(url: str, body: dict[str, Any]) -> AWSResponse:
     headers = {"content-type": "application/x-amz-json-1.1", "x-amzn-requestid": "fake"}
     return AWSResponse(url, 200, headers, _Body(json.dumps(body, default=str).encode()))

@@ -710,3 +710,37 @@ def test_call_path_against_moto():
     assert len(df) == 30 and df["@timestamp"].is_monotonic_increasing
     assert str(df["@timestamp"].dtype) == "datetime64[ns, UTC]"
     assert df.attrs["api_calls"] >= 2 and df.attrs["complete"] is True
+
+
+def test_error_patterns_of_both_windows_become_the_signature_frame(stub):
+    """Logs Insights' pattern command on the incident window and the baseline: one query each, the
+    documented output fields (@pattern, @sampleCount, @ratio, @severityLabel) read into the frame
+    signatures.from_patterns takes; a template absent from the baseline is new."""
+    from incidentkit.analyses import signatures as sig
+
+    inc = [{"@pattern": "Task timed out after <Token-1> seconds", "@sampleCount": "120", "@ratio": "0.9", "@severityLabel": "Error"},
+           {"@pattern": "<Time-1> ERROR disk full on <Path-2>", "@sampleCount": "10", "@ratio": "0.1", "@severityLabel": "Error"}]
+    base = [{"@pattern": "<Time-1> ERROR disk full on <*>", "@sampleCount": "9", "@ratio": "1.0", "@severityLabel": "Error"}]
+    stub.add_response("start_query", {"queryId": "qi"})
+    stub.add_response("get_query_results", _resp(inc), {"queryId": "qi"})
+    stub.add_response("start_query", {"queryId": "qb"})
+    stub.add_response("get_query_results", _resp(base), {"queryId": "qb"})
+    baseline = ("2026-03-01T02:00:00Z", "2026-03-01T03:00:00Z")
+    p = ins.insights_error_patterns("/aws/lambda/api", W, baseline=baseline)
+    starts = _starts(stub)
+    assert all(s["queryString"].endswith(ins.error_pattern_query()) for s in starts) and len(starts) == 2
+    assert [s["startTime"] for s in starts] == [START // 1000, (START - 3_600_000) // 1000]
+    assert list(p.columns) == list(ins.PATTERN_COLUMNS) and p["side"].tolist() == ["incident", "incident", "baseline"]
+    assert p["count"].tolist() == [120, 10, 9] and p.attrs["exposure"] == p.attrs["baseline_exposure"] == 3600
+    out = sig.from_patterns(p, exposure=p.attrs["exposure"], baseline_exposure=p.attrs["baseline_exposure"])
+    assert list(out.columns) == list(sig.SIGNATURE_COLUMNS)
+    assert out["template"].tolist() == ["Task timed out after <*> seconds", "<*> ERROR disk full on <*>"]
+    assert out["new"].tolist() == [True, False] and out["baseline_count"].tolist() == [0, 9]
+
+
+def test_error_patterns_of_an_empty_window_are_an_empty_frame(stub):
+    stub.add_response("start_query", {"queryId": "q0"})
+    stub.add_response("get_query_results", _resp([]), {"queryId": "q0"})
+    p = ins.insights_error_patterns(["/g/a"], W, filter="filter level = 'ERROR'")
+    assert p.empty and list(p.columns) == list(ins.PATTERN_COLUMNS) and p.attrs["baseline_exposure"] is None
+    assert _starts(stub)[0]["queryString"].endswith("fields @message\n| filter level = 'ERROR'\n| pattern @message")

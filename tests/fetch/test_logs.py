@@ -298,9 +298,9 @@ def test_a_repeated_token_stops_instead_of_looping(stubbed, tokens):
     for i, tok in enumerate(tokens):
         stubbed.add_response("filter_log_events", {"events": [_ev(t0 + i, str(i))], "nextToken": tok}, _params(token=prev))
         prev = tok
-    # no further response is stubbed: one more call would fail the test
+    # no further response is stubbed: one more call would fail the test (one chain: the stubs pin its calls)
     with pytest.warns(IncompleteDataWarning, match="repeated a nextToken"):
-        df = logs.events("/g", W)
+        df = logs.events("/g", W, slices=1)
     assert len(df) == len(tokens)
     assert df.attrs["complete"] is False and df.attrs["api_calls"] == len(tokens)
     assert any("endless loop" in i for i in df.attrs["issues"])
@@ -373,6 +373,9 @@ def test_published_filter_log_events_response(stubbed, aws_samples, expected_sam
 
 
 # --- a before-send hook as a tiny FilterLogEvents server: faults, concurrency, interrupts -----------------
+# FakeLogs serves a group as one list of pages and ignores startTime / endTime, so the tests on it
+# read each group as one chain (slices=1). Slicing is tested against moto, which honours the window
+# (tests/fetch/test_slices.py).
 
 
 class _Raw:
@@ -461,7 +464,7 @@ def test_throttling_is_retried_and_counted(fake):
     server.fault = lambda g, off, attempt: "throttle" if attempt <= 2 and (off // 100) % 2 == 0 else None
     with warnings.catch_warnings():
         warnings.simplefilter("error", IncompleteDataWarning)
-        df = logs.events(["/a", "/b"], W, session=session, max_attempts=5)
+        df = logs.events(["/a", "/b"], W, session=session, max_attempts=5, slices=1)
     assert len(df) == 680 and df.attrs["complete"] is True
     assert server.injected > 0
     assert df.attrs["retries"] == server.injected
@@ -479,7 +482,7 @@ def test_thirty_percent_of_calls_throttled_every_fetch_completes(fake):
         return "throttle" if throttled and attempt <= 1 + h % 3 else None  # ... each throttled 1 to 3 times
 
     server.fault = fault
-    df = logs.events([f"/svc{i}" for i in range(6)], W, session=session)
+    df = logs.events([f"/svc{i}" for i in range(6)], W, session=session, slices=1)
     calls = df.attrs["api_calls"]
     assert len(df) == sum(700 + 37 * i for i in range(6)) and df.attrs["complete"] is True
     assert 0.2 * calls < sum(1 for (g, off), n in server.attempts.items() if n > 1) < 0.4 * calls
@@ -490,7 +493,7 @@ def test_throttled_past_the_budget_raises_with_the_partial_frame(fake):
     server, session = fake({"/a": 350})
     server.fault = lambda g, off, attempt: "throttle" if off == 200 else None
     with pytest.raises(ThrottledError) as info:
-        logs.events("/a", W, session=session, max_attempts=3)
+        logs.events("/a", W, session=session, max_attempts=3, slices=1)
     err = info.value
     assert "retry budget" in err.message and err.context["log_group"] == "/a"
     part = err.partial
@@ -504,7 +507,7 @@ def test_connection_loss_and_expired_credentials_keep_the_evidence(fake, fault, 
     server, session = fake({"/a": 300})
     server.fault = lambda g, off, attempt: fault if off >= 100 else None
     with pytest.raises(error) as info:
-        logs.events("/a", W, session=session, max_attempts=2)
+        logs.events("/a", W, session=session, max_attempts=2, slices=1)
     assert len(info.value.partial) == 100
     assert info.value.partial.attrs["complete"] is False
 
@@ -526,7 +529,7 @@ def test_groups_are_fetched_concurrently_and_bounded(fake):
             inflight["now"] -= 1
 
     server.on_call = on_call
-    df = logs.events([f"/g{i}" for i in range(8)], W, session=session, max_workers=4)
+    df = logs.events([f"/g{i}" for i in range(8)], W, session=session, max_workers=4, slices=1)
     assert len(df) == 2000 and df.attrs["complete"] is True
     assert df.groupby("log_group").size().eq(250).all()
     assert 2 <= inflight["max"] <= 4
@@ -539,7 +542,7 @@ def test_serial_fetch_cannot_pass_the_concurrency_check(fake):
     barrier = threading.Barrier(2, timeout=0.5)
     server.on_call = lambda g, off: barrier.wait() if off == 0 else None
     with pytest.raises(Exception):
-        logs.events(["/g0", "/g1"], W, session=session, max_workers=1, max_attempts=1)
+        logs.events(["/g0", "/g1"], W, session=session, max_workers=1, max_attempts=1, slices=1)
 
 
 def test_keyboard_interrupt_returns_what_was_fetched(fake):
@@ -554,7 +557,7 @@ def test_keyboard_interrupt_returns_what_was_fetched(fake):
     server.on_call = on_call
     try:
         with pytest.warns(IncompleteDataWarning, match="interrupted by user"):
-            df = logs.events("/slow", W, session=session, max_workers=1)
+            df = logs.events("/slow", W, session=session, max_workers=1, slices=1)
     except KeyboardInterrupt:  # pragma: no cover - the behaviour under test failed
         pytest.fail("KeyboardInterrupt escaped logs.events")
     assert 0 < len(df) < 5_000 and df["event_id"].is_unique
@@ -567,7 +570,7 @@ def test_keyboard_interrupt_returns_what_was_fetched(fake):
 
 def test_iter_pages_streams_frames_and_counts(fake):
     server, session = fake({"/a": 1_234, "/b": 77}, page=100)
-    pages = logs.iter_pages(["/a", "/b"], W, session=session)
+    pages = logs.iter_pages(["/a", "/b"], W, session=session, slices=1)
     seen = 0
     for page in pages:
         assert tuple(page.columns) == schema.EVENT_COLUMNS and 0 < len(page) <= 100
@@ -580,7 +583,7 @@ def test_iter_pages_streams_frames_and_counts(fake):
 
 def test_stopping_early_keeps_the_pages_already_fetched(fake):
     server, session = fake({"/a": 1_000}, page=100)
-    pages = logs.iter_pages("/a", W, session=session, max_workers=1)
+    pages = logs.iter_pages("/a", W, session=session, max_workers=1, slices=1)
     it = iter(pages)
     next(it)
     deadline = time.monotonic() + 10
@@ -633,9 +636,9 @@ def test_progress_bar_counts_events(fake, monkeypatch):
 
     monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
     server, session = fake({"/a": 420, "/b": 80})
-    logs.events(["/a", "/b"], W, session=session, progress=True)
+    logs.events(["/a", "/b"], W, session=session, progress=True, slices=1)
     assert len(bars) == 1 and bars[0].n == 500 and bars[0].closed
-    logs.events(["/a"], W, session=session, progress=False)
+    logs.events(["/a"], W, session=session, progress=False, slices=1)
     assert len(bars) == 1
 
 
@@ -673,7 +676,7 @@ def test_public_names_are_pinned():
     assert sorted(ins.__all__) == sorted([
         "insights", "start_query", "wait_query", "collect", "results_frame", "insights_latency_split",
         "insights_error_rates", "latency_query", "error_rate_query", "LATENCY_COLUMNS", "ERROR_RATE_COLUMNS",
-        "MAX_LOG_GROUPS", "MAX_LIMIT", "DEFAULT_LIMIT",
+        "MAX_LOG_GROUPS", "MAX_LIMIT", "DEFAULT_LIMIT", "insights_error_patterns", "error_pattern_query", "PATTERN_COLUMNS",
     ])  # fmt: skip
     for name in logs.__all__:
         assert getattr(logs, name) is not None

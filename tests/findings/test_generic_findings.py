@@ -128,7 +128,7 @@ def test_error_spike_names_the_onset_the_new_message_and_the_route(fmt: str) -> 
     f = found.top
     assert f is not None and f.id == "error-spike", found
     assert abs(pd.Timestamp(f.onset) - (T0 + pd.Timedelta(seconds=onset))) <= pd.Timedelta(minutes=3)
-    assert "worker pool exhausted" in f.evidence["signature"] and f.evidence["signature_new"] is True
+    assert "worker pool exhausted" in f.evidence["template"] and f.evidence["template_new"] is True
     assert f.evidence["concentrated_value"].endswith("/v1/export")
     assert f.summary.startswith("From 14:2") and "(new; 0 in the baseline)" in f.summary
     assert f.severity in SERIOUS

@@ -69,7 +69,7 @@ def test_batches_with_different_dictionaries_give_the_same_frame(monkeypatch: py
     """Every batch encodes its own dictionary; the frame holds their union, each row its own value."""
     events = _events(_lines(60, versions=("1.0.0", "1.1.0", "2.0.0", "3.0.0-beta")))
     whole = parsers.parse(events)
-    monkeypatch.setattr(parsers, "_BATCH", 7)  # 9+ batches, most without every version or level
+    monkeypatch.setattr("incidentkit.parse._frame.BATCH", 7)  # 9+ batches, most without every version or level
     monkeypatch.setenv("INCIDENTKIT_PARSE_THREADS", "3")
     pieces = parsers.parse(events)
     for column in schema.CATEGORY_COLUMNS:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from incidentkit.parse import emf, useragent
+from incidentkit.parse import _frame, emf, useragent
 from incidentkit import parse as parsers, schema
 from incidentkit.errors import IncompleteDataWarning, ParameterError, ParseError
 from _helpers import ROOT
@@ -588,7 +588,7 @@ def test_forced_format_marks_other_lines():
 
 
 def test_batches_and_chunked_messages_keep_order(monkeypatch):
-    monkeypatch.setattr(parsers, "_BATCH", 1000)
+    monkeypatch.setattr(_frame, "BATCH", 1000)
     n = 4500
     lines = [report(rid=f"r{i}", dur=float(i)) if i % 3 == 0 else json.dumps({"requestId": f"r{i}", "status": 200 + i % 100}) for i in range(n)]
     pieces = [events(lines[a:b]) for a, b in ((0, 700), (700, 2600), (2600, n))]
@@ -600,7 +600,7 @@ def test_batches_and_chunked_messages_keep_order(monkeypatch):
 
 
 def test_threads_do_not_change_the_result(monkeypatch):
-    monkeypatch.setattr(parsers, "_BATCH", 500)
+    monkeypatch.setattr(_frame, "BATCH", 500)
     lines = [json.dumps(r) for r in CORPUS] * 150 + [report(rid=f"r{i}", dur=float(i)) for i in range(300)] + ["text", "{bad"] * 50
     monkeypatch.setenv("INCIDENTKIT_PARSE_THREADS", "1")
     one = parse(lines)

@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from .frames import results_frame
 from .layers import collect, start_query, wait_query
+from .patterns import PATTERN_COLUMNS, error_pattern_query, insights_error_patterns
 from .query_shape import DEFAULT_LIMIT, MAX_LIMIT, MAX_LOG_GROUPS
 from .scheduler import insights
 from .server_side import (
@@ -70,7 +71,10 @@ __all__ = [
     "results_frame",
     "insights_latency_split",
     "insights_error_rates",
+    "insights_error_patterns",
     "latency_query",
+    "error_pattern_query",
+    "PATTERN_COLUMNS",
     "error_rate_query",
     "LATENCY_COLUMNS",
     "ERROR_RATE_COLUMNS",

@@ -21,8 +21,17 @@ What FilterLogEvents does, and what the kit does about it:
 * several log groups (and batches of more than 100 streams) are fetched **concurrently**
   by a bounded thread pool sharing one boto3 client (low-level clients are thread-safe;
   the client is made in the calling thread);
+* one chain of pages is sequential (each call needs the last ``nextToken``), so a **large
+  group is read as time slices** fetched concurrently (:mod:`.slices`): a chain that still
+  has pages after two, and cannot fill the budget alone (a call takes longer than
+  1/budget), hands the rest of its window to slices; events where slices touch are dropped
+  by id (``attrs["slice_overlap"]``); the frame is the same as one chain's, sorted by time;
+* every attempt is **paced by the run's shared budget** (:mod:`incidentkit.fetch.pacing`: a
+  token bucket per API action, AWS's documented 5 requests/s for FilterLogEvents unless
+  ``INCIDENTKIT_RPS`` says otherwise), so concurrent fetches fill the quota, not exceed it;
 * throttling is retried by botocore (standard mode, the budget of
-  :func:`incidentkit.fetch.aws.client`) and the retries counted (``attrs["retries"]``). When a
+  :func:`incidentkit.fetch.aws.client`), the retries counted (``attrs["retries"]``) and the
+  throttled attempts too (``attrs["throttled"]``, and a line in ``issues``). When a
   call still fails — throttled past the budget, connection lost, credentials expired —
   the mapped error is raised **with the events fetched so far** in ``err.partial``
   (``complete=False``): evidence is never thrown away;
@@ -51,6 +60,7 @@ import pandas as pd
 
 from ... import schema
 from ...errors import IncidentKitError, IncompleteDataWarning
+from .. import pacing
 from ..insights import (
     DEFAULT_LIMIT,
     ERROR_RATE_COLUMNS,
@@ -100,6 +110,8 @@ def iter_pages(
     stream_prefix: str | None = None,
     limit: int | None = None,
     max_workers: int = 4,
+    slices: int | None = None,
+    budget: pacing.Budget | None = None,
     progress: bool | None = None,
     session: Any = None,
     region: str | None = None,
@@ -118,7 +130,8 @@ def iter_pages(
     EventPages
         Iterate it for the pages; ``.attrs`` after the loop holds the provenance. When a
         call fails the mapped error is raised from the loop (pages already yielded stay
-        valid; ``.attrs["complete"]`` is False).
+        valid; ``.attrs["complete"]`` is False). Pages come as they arrive: those of
+        several groups, and of one group's time slices, interleave (:func:`events` sorts).
 
     Example
     -------
@@ -129,7 +142,7 @@ def iter_pages(
     """
     return EventPages(
         log_groups, window, pattern=pattern, streams=streams, stream_prefix=stream_prefix, limit=limit,
-        max_workers=max_workers, progress=progress, session=session, region=region,
+        max_workers=max_workers, slices=slices, budget=budget, progress=progress, session=session, region=region,
         endpoint_url=endpoint_url, max_attempts=max_attempts,
     )  # fmt: skip
 
@@ -173,6 +186,8 @@ def events(
     stream_prefix: str | None = None,
     limit: int | None = None,
     max_workers: int = 4,
+    slices: int | None = None,
+    budget: pacing.Budget | None = None,
     progress: bool | None = None,
     session: Any = None,
     region: str | None = None,
@@ -196,7 +211,18 @@ def events(
     limit:
         Stop after this many events in all (``attrs["truncated"]`` says if more exist).
     max_workers:
-        Groups (or batches of 100 streams) fetched at once, 1 to 32.
+        Chains fetched at once (groups, batches of 100 streams, time slices), 1 to 32.
+    slices:
+        Time slices each group's window is read as, concurrently (1 to 64). Default
+        ``None``: one chain per group, which hands the rest of its window to slices once
+        it has read two pages, more remain and ``ceil(budget x call latency)`` chains are
+        needed to fill the budget (a small fetch, or one chain already at the budget,
+        costs no extra call). ``1``: one sequential chain. Not with ``limit`` (which keeps
+        the earliest events).
+    budget:
+        The requests-per-second budget the calls draw on; default the run's shared one
+        (:func:`incidentkit.fetch.pacing.shared`: AWS's documented FilterLogEvents quota of
+        5/s, or ``INCIDENTKIT_RPS``). Every attempt, retries included, waits for a token.
     progress:
         Show a tqdm bar (a widget in Jupyter). Default: on in a terminal or a notebook,
         off otherwise and when ``INCIDENTKIT_PROGRESS=0``.
@@ -211,7 +237,10 @@ def events(
         ``event_id``, one row per distinct ``(log_group, event_id)``. ``attrs``:
         ``source="logs.events"``, ``query``, ``window``, ``region``, ``api_calls``,
         ``retries``, ``pages``, ``empty_pages``, ``duplicates``, ``rows``,
-        ``events_per_group``, ``complete``, ``truncated``, ``interrupted``, ``issues``.
+        ``events_per_group``, ``complete``, ``truncated``, ``interrupted``, ``issues``,
+        ``slices`` (slice chains read), ``slice_overlap`` (events re-read where slices
+        touch, dropped), ``throttled`` (attempts AWS throttled, each retried) and
+        ``rps_budget``.
 
     Raises
     ------
@@ -235,7 +264,7 @@ def events(
     """
     pages = iter_pages(
         log_groups, window, pattern=pattern, streams=streams, stream_prefix=stream_prefix, limit=limit,
-        max_workers=max_workers, progress=progress, session=session, region=region,
+        max_workers=max_workers, slices=slices, budget=budget, progress=progress, session=session, region=region,
         endpoint_url=endpoint_url, max_attempts=max_attempts,
     )  # fmt: skip
     frames: list[pd.DataFrame] = []

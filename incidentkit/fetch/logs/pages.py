@@ -15,6 +15,7 @@ import pandas as pd
 
 from ... import schema
 from ...errors import NotFoundError, ParameterError, from_botocore
+from .. import aws, pacing
 from .._common import _as_window, _botocore_errors, _client, _group_name
 from .parts import (
     MAX_PAGE_EVENTS,
@@ -28,6 +29,7 @@ from .parts import (
     _targets,
     _Task,
 )
+from .slices import MAX_SLICES, SPLIT_AFTER_PAGES, chains_to_fill, even_slices, rest_slices
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +44,9 @@ class EventPages:
     :data:`incidentkit.schema.EVENT_COLUMNS` (pages of different groups interleave, and
     rows inside a page keep the service's order). :attr:`attrs` gives the provenance so
     far — read it after the loop for the final counts.
+
+    A large group's window is read as concurrent time slices (:mod:`.slices`), every
+    attempt paced by the run's shared FilterLogEvents budget (:mod:`incidentkit.fetch.pacing`).
 
     Example
     -------
@@ -62,6 +67,8 @@ class EventPages:
         stream_prefix: str | None = None,
         limit: int | None = None,
         max_workers: int = 4,
+        slices: int | None = None,
+        budget: pacing.Budget | None = None,
         progress: bool | None = None,
         session: Any = None,
         region: str | None = None,
@@ -86,12 +93,22 @@ class EventPages:
             raise ParameterError(f"limit={limit!r} must be a positive whole number of events (or None for all)")
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or not 1 <= max_workers <= 32:
             raise ParameterError(f"max_workers={max_workers!r} must be 1 to 32")
+        if slices is not None and (isinstance(slices, bool) or not isinstance(slices, (int, np.integer)) or not 1 <= slices <= MAX_SLICES):
+            raise ParameterError(f"slices={slices!r} must be 1 to {MAX_SLICES} time slices a group (or None: split when a group proves large)")
+        if slices is not None and slices > 1 and limit is not None:
+            raise ParameterError("give slices or limit, not both: limit keeps the earliest events, slices read the window out of order")
         self.pattern = pattern or None
         self.streams = streams
         self.stream_prefix = stream_prefix or None
         self.limit = int(limit) if limit is not None else None
         self.max_workers = max_workers
+        self.slices = int(slices) if slices is not None else None
+        self.budget = budget
         self.progress = progress
+        self._split_lock = threading.Lock()
+        self._running = 0  # chains in a worker now (under _split_lock)
+        self._bucket: pacing.TokenBucket | None = None
+        self._throttles = pacing.Throttles()
         self._client_args = (session, region, endpoint_url, max_attempts)
         self.start_ms, self.end_ms = _fetch_bounds(self.window)
         self.stats = _Stats()
@@ -104,13 +121,47 @@ class EventPages:
 
     # -- what was asked -------------------------------------------------------------------------
     def _tasks(self) -> list[_Task]:
-        if self.streams is None:
-            return [_Task(t) for t in self.targets]
-        chunks = [tuple(self.streams[i : i + MAX_STREAMS_PER_CALL]) for i in range(0, len(self.streams), MAX_STREAMS_PER_CALL)]
-        return [_Task(t, c) for t in self.targets for c in chunks]
+        """One chain per group (and batch of 100 streams), per time slice when ``slices`` > 1."""
+        chunks: list[tuple[str, ...] | None] = [None]
+        if self.streams is not None:
+            chunks = [tuple(self.streams[i : i + MAX_STREAMS_PER_CALL]) for i in range(0, len(self.streams), MAX_STREAMS_PER_CALL)]
+        spans: list[tuple[int, int] | None] = [None]
+        if self.slices and self.slices > 1:
+            spans = list(even_slices(self.start_ms, self.end_ms, self.slices))
+        auto = self.slices is None and self.limit is None
+        tasks = [_Task(t, c, b, may_split=auto) for t in self.targets for c in chunks for b in spans]
+        if spans != [None]:
+            self.stats.slices += len(tasks)
+        return tasks
+
+    def _split(self, task: _Task, pages: int, last_page: tuple[int, int] | None, latency_s: float) -> list[_Task]:
+        """Slices for the rest of ``task``'s window, when auto slicing finds the chain long (else ``[]``).
+
+        ``last_page``: the first and last timestamp of the last page read; the rest starts at
+        the first, so the slice that touches the chain's end re-reads that page's events
+        (dropped by id) and skips none. ``latency_s``: the chain's mean call time (token
+        waits excluded). No split when the chains running already fill the budget
+        (:func:`.slices.chains_to_fill`).
+        """
+        if not task.may_split or pages < SPLIT_AFTER_PAGES or last_page is None:
+            return []
+        lo, hi = task.bounds or (self.start_ms, self.end_ms)
+        rps = self._bucket.rate if self._bucket is not None else None
+        want = chains_to_fill(rps, latency_s, self.max_workers)
+        with self._split_lock:
+            if self._running >= want:
+                return []
+            room = min(2 * want, MAX_SLICES * len(self.targets) - self.stats.slices)
+            spans = rest_slices(lo, hi, resume_ms=last_page[0], pages_done=pages, max_slices=room)
+            self.stats.slices += len(spans)
+        return [
+            _Task(task.target, task.streams, b, may_split=True, touches=last_page if i == 0 else None)
+            for i, b in enumerate(spans)
+        ]
 
     def _params(self, task: _Task) -> dict[str, Any]:
-        params: dict[str, Any] = {**task.target.params, "startTime": self.start_ms, "endTime": self.end_ms}
+        start, end = task.bounds or (self.start_ms, self.end_ms)
+        params: dict[str, Any] = {**task.target.params, "startTime": start, "endTime": end}
         if self.pattern:
             params["filterPattern"] = self.pattern
         if task.streams:
@@ -131,6 +182,7 @@ class EventPages:
             "startTime": self.start_ms,
             "endTime": self.end_ms,
             "limit": self.limit,
+            "slices": self.slices,
         }
 
     @property
@@ -160,6 +212,10 @@ class EventPages:
             rows=s.rows,
             events_per_group=dict(s.per_group),
             interrupted=s.interrupted,
+            slices=s.slices,
+            slice_overlap=s.slice_overlap,
+            throttled=self._throttles.count,
+            rps_budget=self._bucket.rate if self._bucket is not None else None,
         )
 
     # -- the fetch -------------------------------------------------------------------------------
@@ -189,6 +245,7 @@ class EventPages:
         session, region, endpoint_url, max_attempts = self._client_args
         client = _client(None, session, region, endpoint_url, max_attempts)  # made here, in the calling thread
         self.region = getattr(getattr(client, "meta", None), "region_name", None) or region
+        self._bucket, self._throttles = pacing.attach(client, "FilterLogEvents", self.budget)
         tasks = self._tasks()
         s = self.stats
         s.started = time.monotonic()
@@ -198,10 +255,11 @@ class EventPages:
         stop = threading.Event()
         out: queue.Queue = queue.Queue(maxsize=2 * self.max_workers + 2)
         shared = {"rows": 0}
-        pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(tasks)), thread_name_prefix="incidentkit-logs")
+        may_grow = any(t.may_split for t in tasks)
+        pool = ThreadPoolExecutor(max_workers=self.max_workers if may_grow else min(self.max_workers, len(tasks)),
+                                  thread_name_prefix="incidentkit-logs")  # fmt: skip
         bar = None
-        active = len(tasks)
-        normal = settle = False
+        run = {"active": len(tasks), "tasks": len(tasks), "normal": False, "settle": False}
         try:
             for task in tasks:
                 pool.submit(self._worker, client, task, stop, out, shared)
@@ -209,60 +267,14 @@ class EventPages:
                 from tqdm.auto import tqdm
 
                 bar = tqdm(desc="logs.events", unit=" events", unit_scale=True, delay=0.5, dynamic_ncols=True)
-            while active:
-                try:
-                    kind, task, payload = out.get(timeout=0.25)
-                except queue.Empty:
-                    continue
-                if kind == "done":
-                    active -= 1
-                    if bar is not None:
-                        what = "groups" if len(tasks) == len(self.targets) else "parts"
-                        bar.set_postfix_str(f"{len(tasks) - active}/{len(tasks)} {what} done", refresh=False)
-                    continue
-                if kind == "error":
-                    active -= 1
-                    s.failed = True
-                    stop.set()
-                    # an AWS error: the calls other workers have in flight are counted before the frame is made
-                    # (an interrupt or a bug raised in a worker stops at once)
-                    settle = isinstance(payload, _botocore_errors())
-                    raise self._error(client, task, payload)
-                frame, has_more, note = payload
-                s.pages += 1
-                if note:
-                    s.looped = True
-                    s.issues.append(note)
-                if frame.empty:
-                    s.empty_pages += 1
-                    continue
-                frame = self._dedup(frame, seen[task.target.label])
-                if self.limit is not None and s.rows + len(frame) >= self.limit:
-                    room = self.limit - s.rows
-                    more = len(frame) > room or has_more or active > 1
-                    frame = frame.iloc[:room].reset_index(drop=True)
-                    self._count(frame, task, bar)
-                    if more:
-                        s.truncated = True
-                        s.issues.append(
-                            f"stopped at limit={self.limit:,} events: more events may exist in the window"
-                        )
-                    stop.set()
-                    normal = True
-                    if len(frame):
-                        yield frame
-                    return
-                self._count(frame, task, bar)
-                shared["rows"] = s.rows
-                yield frame
-            normal = True
+            yield from self._read(client, pool, stop, out, shared, seen, bar, run)
         except KeyboardInterrupt:
             if not s.interrupted:
                 s.interrupted = True
                 s.issues.append(f"interrupted by user after {s.rows:,} events: the fetch is incomplete")
             raise
         except GeneratorExit:
-            if active and not s.interrupted:
+            if run["active"] and not s.interrupted:
                 s.interrupted = True
                 s.issues.append(f"the reader stopped after {s.rows:,} events: the fetch is incomplete")
             raise
@@ -270,12 +282,74 @@ class EventPages:
             stop.set()
             # a worker stops after its call in flight: wait for it (bounded by its retry budget) unless interrupted,
             # so every call made, answered or failed, is in api_calls/retries when the frame is made
-            pool.shutdown(wait=normal or settle, cancel_futures=True)
-            if not normal:
+            pool.shutdown(wait=run["normal"] or run["settle"], cancel_futures=True)
+            if not run["normal"]:
                 self._drain(out, seen, bar)
+            self._note_throttles()
             s.finished = time.monotonic()
             if bar is not None:
                 bar.close()
+
+    def _read(self, client: Any, pool: ThreadPoolExecutor, stop: threading.Event, out: queue.Queue,
+              shared: dict[str, int], seen: dict[str, _SeenIds], bar: Any, run: dict[str, Any]) -> Iterator[pd.DataFrame]:  # fmt: skip
+        """The reader: take the workers' messages, start the slices they hand over, yield de-duplicated pages."""
+        s = self.stats
+        while run["active"]:
+            try:
+                kind, task, payload = out.get(timeout=0.25)
+            except queue.Empty:
+                continue
+            if kind == "split":
+                run["active"] += len(payload)
+                run["tasks"] += len(payload)
+                for sub in payload:
+                    pool.submit(self._worker, client, sub, stop, out, shared)
+                continue
+            if kind == "done":
+                run["active"] -= 1
+                if bar is not None:
+                    what = "groups" if run["tasks"] == len(self.targets) else "parts"
+                    bar.set_postfix_str(f"{run['tasks'] - run['active']}/{run['tasks']} {what} done", refresh=False)
+                continue
+            if kind == "error":
+                run["active"] -= 1
+                s.failed = True
+                stop.set()
+                # an AWS error: the calls other workers have in flight are counted before the frame is made
+                # (an interrupt or a bug raised in a worker stops at once)
+                run["settle"] = isinstance(payload, _botocore_errors())
+                raise self._error(client, task, payload)
+            frame, has_more, note = payload
+            frame = self._take(task, frame, note, seen)
+            if frame is None:
+                continue
+            if self.limit is not None and s.rows + len(frame) >= self.limit:
+                room = self.limit - s.rows
+                more = len(frame) > room or has_more or run["active"] > 1
+                frame = frame.iloc[:room].reset_index(drop=True)
+                self._count(frame, task, bar)
+                if more:
+                    s.truncated = True
+                    s.issues.append(f"stopped at limit={self.limit:,} events: more events may exist in the window")
+                stop.set()
+                run["normal"] = True
+                if len(frame):
+                    yield frame
+                return
+            self._count(frame, task, bar)
+            shared["rows"] = s.rows
+            yield frame
+        run["normal"] = True
+
+    def _note_throttles(self) -> None:
+        """Say in the issues how often AWS throttled the fetch (each retried by botocore; nothing lost)."""
+        n = self._throttles.count
+        if n:
+            budget = f" (budget {self._bucket.rate:g}/s)" if self._bucket is not None else ""
+            self.stats.issues.append(
+                f"FilterLogEvents was throttled {n:,} times{budget}: each retried with backoff, no events lost; "
+                "other tools share the account's quota, or the budget is above it (INCIDENTKIT_RPS)"
+            )
 
     def _drain(self, out: queue.Queue, seen: dict[str, _SeenIds], bar: Any) -> None:
         """Keep the pages already fetched and queued when the stream stops early."""
@@ -288,19 +362,26 @@ class EventPages:
             if kind != "page":
                 continue
             frame, _, note = payload
-            s.pages += 1
-            if note:
-                s.looped = True
-                s.issues.append(note)
-            if frame.empty:
-                s.empty_pages += 1
+            frame = self._take(task, frame, note, seen)
+            if frame is None:
                 continue
-            frame = self._dedup(frame, seen[task.target.label])
             if self.limit is not None:
                 frame = frame.iloc[: max(0, self.limit - s.rows)].reset_index(drop=True)
             if len(frame):
                 self._count(frame, task, bar)
                 self.leftover.append(frame)
+
+    def _take(self, task: _Task, frame: pd.DataFrame, note: str | None, seen: dict[str, _SeenIds]) -> pd.DataFrame | None:
+        """Count a page a worker handed over; its new events, or None for an empty page."""
+        s = self.stats
+        s.pages += 1
+        if note:
+            s.looped = True
+            s.issues.append(note)
+        if frame.empty:
+            s.empty_pages += 1
+            return None
+        return self._dedup(frame, seen[task.target.label], task.touches)
 
     def _count(self, frame: pd.DataFrame, task: _Task, bar: Any) -> None:
         s = self.stats
@@ -309,19 +390,45 @@ class EventPages:
         if bar is not None:
             bar.update(len(frame))
 
-    def _dedup(self, frame: pd.DataFrame, seen: _SeenIds) -> pd.DataFrame:
+    def _dedup(self, frame: pd.DataFrame, seen: _SeenIds, touches: tuple[int, int] | None = None) -> pd.DataFrame:
+        """Drop events seen before (by id); those at a slice's touching edge count as overlap, not duplicates."""
         h = _hash_ids(frame["event_id"])
         dup = pd.Series(h).duplicated().to_numpy() | seen.contains(h)
         if dup.any():
-            self.stats.duplicates += int(dup.sum())
+            n = int(dup.sum())
+            if touches is not None:
+                ms = frame["timestamp"].to_numpy(dtype="datetime64[ms]").view("int64")
+                edge = int((dup & (ms >= touches[0]) & (ms <= touches[1])).sum())
+                self.stats.slice_overlap += edge
+                n -= edge
+            self.stats.duplicates += n
             keep = ~dup
             seen.add(h[keep])
             return frame.loc[keep].reset_index(drop=True)
         seen.add(h)
         return frame
 
+    def _call(self, client: Any, task: _Task, token: str | None, fetched: int, shared: dict[str, int]) -> dict[str, Any]:
+        """One FilterLogEvents call of ``task``'s chain, counted whether answered or failed after its retries."""
+        params = self._params(task)
+        if token:
+            params["nextToken"] = token
+        if self.limit is not None:
+            params["limit"] = max(1, min(MAX_PAGE_EVENTS, self.limit - max(shared["rows"], fetched)))
+        try:
+            resp = client.filter_log_events(**params)
+        except _botocore_errors() as exc:
+            self.stats.account(getattr(exc, "response", None))  # a call that failed after its retries
+            raise
+        self.stats.account(resp)
+        return resp
+
     def _worker(self, client: Any, task: _Task, stop: threading.Event, out: queue.Queue, shared: dict[str, int]) -> None:
-        """Page through one (group, stream batch) and hand each page to the reader."""
+        """Page through one chain (group, stream batch, time slice) and hand each page to the reader.
+
+        Under auto slicing a chain that proves long hands the rest of its window to slices
+        (a ``split`` message) and stops.
+        """
 
         def put(item: tuple[str, _Task, Any]) -> bool:
             # Once the reader has stopped (limit, error, interrupt) nobody reads: give up.
@@ -336,28 +443,31 @@ class EventPages:
         label = task.target.label
         token: str | None = None
         tokens: set[str] = set()
-        fetched = 0  # this worker's own events: the reader's count lags behind by the queued pages
+        fetched = pages = calls = 0  # this worker's own: the reader's count lags behind by the queued pages
+        busy_s = 0.0  # time in calls, token waits excluded
+        order = _TimeOrder()
+        with self._split_lock:
+            self._running += 1
         try:
             while not stop.is_set():
-                params = self._params(task)
-                if token:
-                    params["nextToken"] = token
-                if self.limit is not None:
-                    params["limit"] = max(1, min(MAX_PAGE_EVENTS, self.limit - max(shared["rows"], fetched)))
-                try:
-                    resp = client.filter_log_events(**params)
-                except _botocore_errors() as exc:
-                    self.stats.account(getattr(exc, "response", None))  # a call that failed after its retries
-                    raise
-                self.stats.account(resp)
+                t0, w0 = time.monotonic(), pacing.waited_in_this_thread()
+                resp = self._call(client, task, token, fetched, shared)
+                if not aws.retry_attempts(resp):  # a call's latency; retries' backoff is no measure of it
+                    calls, busy_s = calls + 1, busy_s + time.monotonic() - t0 - (pacing.waited_in_this_thread() - w0)
                 nxt = resp.get("nextToken")
                 note = None
                 if nxt and (nxt == token or nxt in tokens):
                     note = f"{label}: FilterLogEvents repeated a nextToken; stopped this group to avoid an endless loop"
-                frame = _page_frame(resp.get("events") or [], label)
-                fetched += len(frame)
-                if not put(("page", task, (frame, bool(nxt) and note is None, note))):
+                events = resp.get("events") or []
+                frame = _page_frame(events, label)
+                fetched, pages = fetched + len(frame), pages + bool(events)  # pages that carried events
+                span = order.see(events)
+                rest = self._split(task, pages, span, busy_s / max(1, calls)) if nxt and note is None and order.in_order else []
+                if not put(("page", task, (frame, bool(nxt) and note is None and not rest, note))):
                     return
+                if rest:
+                    put(("split", task, rest))
+                    break
                 if not nxt or note:
                     break
                 tokens.add(nxt)
@@ -370,6 +480,9 @@ class EventPages:
             put(("error", task, exc))
             stop.set()
             return
+        finally:
+            with self._split_lock:
+                self._running -= 1
         put(("done", task, None))
 
     def _error(self, client: Any, task: _Task, exc: BaseException) -> BaseException:
@@ -407,3 +520,39 @@ class EventPages:
         self.stats.account(resp)
         names = [g.get("logGroupName", "") for g in resp.get("logGroups") or []]
         return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+
+
+class _TimeOrder:
+    """Whether a chain's pages came in time order so far, as FilterLogEvents documents.
+
+    AWS documents the events a chain returns as "sorted by event timestamp, the timestamp when
+    the event was ingested by CloudWatch Logs, and the ID of the PutLogEvents request"
+    (FilterLogEvents, CloudWatch Logs API Reference). Auto slicing relies on it to hand over
+    the rest of a window without skipping an event, so a chain that ever went back in time
+    (a service, proxy or emulator that does not sort) is never split: it reads on as one chain.
+
+    Example
+    -------
+    >>> o = _TimeOrder()
+    >>> o.see([{"timestamp": 5}, {"timestamp": 7}]), o.in_order
+    ((5, 7), True)
+    >>> o.see([{"timestamp": 6}]), o.in_order
+    ((6, 6), False)
+    """
+
+    def __init__(self) -> None:
+        self.in_order = True
+        self.last: int | None = None
+
+    def see(self, events: list[dict[str, Any]]) -> tuple[int, int] | None:
+        """Note a page's events; return its (first, last) timestamp, or None for an empty page."""
+        stamps = [e.get("timestamp") for e in events]
+        if not stamps:
+            return None
+        if not all(isinstance(t, int) for t in stamps):
+            self.in_order = False
+            return None
+        if (self.last is not None and stamps[0] < self.last) or any(b < a for a, b in zip(stamps, stamps[1:])):
+            self.in_order = False
+        self.last = stamps[-1] if self.last is None else max(self.last, stamps[-1])
+        return stamps[0], stamps[-1]

@@ -51,8 +51,20 @@ def _targets(log_groups: str | Iterable[str]) -> list[_Target]:
 
 @dataclass(frozen=True)
 class _Task:
+    """One FilterLogEvents chain: a group, maybe a batch of streams, maybe a time slice.
+
+    ``bounds`` (epoch ms, both inclusive) replace the window's when the task is a slice;
+    ``may_split``: the chain may hand the rest of its window to slices (auto slicing);
+    ``touches``: (first, last) timestamp of the page an earlier chain stopped after: the
+    slice starts at the first, so those events come twice (dropped by id, counted as
+    ``slice_overlap``).
+    """
+
     target: _Target
     streams: tuple[str, ...] | None = None
+    bounds: tuple[int, int] | None = None
+    may_split: bool = False
+    touches: tuple[int, int] | None = None
 
 
 class _SeenIds:
@@ -151,6 +163,8 @@ class _Stats:
     interrupted: bool = False
     failed: bool = False
     looped: bool = False
+    slices: int = 0  # slice chains made (explicit or auto)
+    slice_overlap: int = 0  # events at a slice edge that an earlier chain had already returned
     started: float = field(default_factory=time.monotonic)
     finished: float | None = None
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)

@@ -229,8 +229,8 @@ def related_list_evidence(found: list[dict[str, Any]]) -> dict[str, Any]:
 #: Evidence keys a reader wants first (a report card opens with them): when, where, what, how much, the change.
 HEADLINE_KEYS = ("onset", "concentrated_dimension", "concentrated_value", "value_bad_share", "value_bad_share_before",
                  "value_p50_before_ms", "value_p50_after_ms", "value_p99_before_ms", "value_p99_after_ms",
-                 "share_of_errors", "share_of_traffic", "signature", "signature_new", "signature_count",
-                 "signature_baseline_count", "signature_growth", "error_rate_before", "error_rate_after",
+                 "share_of_errors", "share_of_traffic", "template", "template_new", "template_count",
+                 "template_baseline_count", "template_growth", "error_rate_before", "error_rate_after",
                  "share_of_requests_failing", "p50_before_ms", "p50_after_ms", "p99_before_ms", "p99_after_ms",
                  "slow_share_before", "slow_share_after", "share_of_requests_slow", "p_value", "change", "change_at",
                  "change_resource", "change_lead_s")

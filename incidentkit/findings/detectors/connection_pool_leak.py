@@ -61,7 +61,7 @@ MIN_CONFIDENCE = 0.05
 
 #: The fix in the idiom of the pool library found in the errors.
 FIX_BY_LIBRARY = {
-    "sqlalchemy": "SQLAlchemy: use `with engine.connect() as conn:` / `with Session(engine) as session:` (or try/finally "
+    "sqlalchemy": "SQLAlchemy: use `with engine.connect() as conn:` / `with Session(engine) as db:` (or try/finally "
                   "`conn.close()`, `session.close()`) so the exception path returns the connection too.",
     "hikaricp": "JDBC/HikariCP: open connections in try-with-resources (`try (Connection c = ds.getConnection()) {...}`), "
                 "and set leakDetectionThreshold=2000 (ms) to log the stack of every connection held too long.",

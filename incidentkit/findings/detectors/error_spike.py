@@ -117,22 +117,22 @@ def _signature_evidence(sig: pd.DataFrame, lead: pd.Series | None) -> dict[str, 
                                           "new": None if pd.isna(r["new"]) else bool(r["new"])}
                                          for _, r in sig.head(g.LIST_LENGTH).iterrows()]}
     if lead is not None:
-        ev.update({"signature": str(lead["template"]), "signature_count": int(lead["count"]),
-                   "signature_baseline_count": int(lead["baseline_count"]),
-                   "signature_new": None if pd.isna(lead["new"]) else bool(lead["new"])})
+        ev.update({"template": str(lead["template"]), "template_count": int(lead["count"]),
+                   "template_baseline_count": int(lead["baseline_count"]),
+                   "template_new": None if pd.isna(lead["new"]) else bool(lead["new"])})
         if not pd.isna(lead["growth"]) and not bool(lead["new"]):
-            ev["signature_growth"] = float(lead["growth"])
+            ev["template_growth"] = float(lead["growth"])
     return ev
 
 
 def _failing_with(lead: pd.Series | None, evidence: dict[str, Any]) -> str:
     if lead is None:
         return "fail"
-    if evidence.get("signature_new"):
+    if evidence.get("template_new"):
         return f"fail with {g.code(lead['template'])} (new; 0 in the baseline)"
-    if "signature_growth" in evidence:
-        return (f"fail with {g.code(lead['template'])} ({evidence['signature_growth']:.1f}x the baseline rate; "
-                f"{evidence['signature_baseline_count']} before)")
+    if "template_growth" in evidence:
+        return (f"fail with {g.code(lead['template'])} ({evidence['template_growth']:.1f}x the baseline rate; "
+                f"{evidence['template_baseline_count']} before)")
     return f"fail, most often with {g.code(lead['template'])}"
 
 

@@ -1,5 +1,9 @@
 """Helpers shared by the S3 log formats (private): field regexes, ``ip:port``, request lines.
 
+:func:`extract` and :func:`field` are :func:`incidentkit.parse._text.regex_struct` and
+:func:`~incidentkit.parse._text.group` (a group is null where the line did not match, the
+group did not take part, or AWS wrote its placeholder ``-`` or ``""``).
+
 Every helper works on whole ``pyarrow`` arrays (RE2 through ``pyarrow.compute``).
 
 Example
@@ -21,7 +25,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..arrow import F64, I64, STR, Part, as_float, as_status, as_str, map_distinct, mask_np, num_or_bad, scalar_str
-from .._text import _mark_errors
+from .._text import group as field
+from .._text import mark_errors as _mark_errors
+from .._text import regex_struct as extract
+from ._keys import Field
 
 __all__ = [
     "BARE",
@@ -43,10 +50,6 @@ __all__ = [
 BARE = r"[^ ]*"
 QUOTED = r'"(?:[^"\\]|\\.)*"'
 
-#: ``(name, since)``: a documented field and the log version (or date) it appeared in.
-Field = tuple[str, str]
-
-
 def fields_regex(spec: Sequence[tuple[str, str]], *, optional_from: int | None = None, sep: str = " ") -> str:
     """An anchored RE2 pattern with one named group per field, separated by ``sep``.
 
@@ -67,19 +70,6 @@ def fields_regex(spec: Sequence[tuple[str, str]], *, optional_from: int | None =
 
 def re_escape(text: str) -> str:
     return "\\t" if text == "\t" else "".join("\\" + c if c in r".^$*+?()[]{}|\\" else c for c in text)
-
-
-def extract(arr: pa.Array, pattern: str) -> pa.StructArray:
-    """``pyarrow.compute.extract_regex`` (null where the line does not match)."""
-    return pc.extract_regex(arr, pattern)
-
-
-def field(struct: pa.StructArray, name: str) -> pa.Array:
-    """A group of an :func:`extract` result as text; null where the line did not match,
-    where the group did not take part, and for AWS's placeholders ``-`` and ``""``."""
-    child = pc.struct_field(struct, name)
-    child = pc.if_else(struct.is_valid(), child, pa.scalar(None, child.type))
-    return as_str(child, len(child))
 
 
 def integer(arr: pa.Array) -> pa.Array:

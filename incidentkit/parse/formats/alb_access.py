@@ -42,8 +42,9 @@ __all__ = ["FIELDS", "NAME", "RECOGNISE", "ROLE", "parse"]
 
 NAME = "alb_access"
 ROLE = "request"
-#: A line starts with the request type and an ISO time.
-RECOGNISE = r"^(?:http|https|h2|grpcs|ws|wss) \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d"
+#: A line starts with the request type and an ISO date: one that then fails the format is an
+#: ALB entry with malformed fields (a parse error), not text.
+RECOGNISE = r"^(?:http|https|h2|grpcs|ws|wss) \d{4}-\d\d-\d\dT"
 
 #: The documented fields in order, with when each appeared (the user guide's history).
 FIELDS: tuple[Field, ...] = (

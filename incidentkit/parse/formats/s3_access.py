@@ -37,7 +37,9 @@ from ._common import BARE, QUOTED, Field, extract, field, fields_regex, integer,
 __all__ = ["FIELDS", "NAME", "RECOGNISE", "ROLE", "parse"]
 
 NAME = "s3_access"
-ROLE = "request"
+#: One line per request, but to S3 itself: the entry tier only when no entry point of the
+#: service (API Gateway, a load balancer, CloudFront) logged the requests.
+ROLE = "access"
 #: A 64-hex canonical owner id, a bucket name, then the bracketed time.
 RECOGNISE = r"^[0-9a-f]{64} [a-z0-9][a-z0-9.-]{1,62} \[\d\d/[A-Z][a-z]{2}/\d{4}:"
 

@@ -1,0 +1,33 @@
+"""localise: rows an entry point wrote are not a request's own lines, whatever the entry point
+(the set comes from the formats' ROLE in parse/registry.py, so a new access-log format is
+covered without an edit here)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from incidentkit.analyses.localise import request_dimensions
+from incidentkit.parse.registry import format_names
+
+ENTRY_FORMATS = format_names("request") + format_names("access") + format_names("entry")
+
+
+def test_the_entry_formats_include_the_logs_aws_writes_to_s3():
+    assert {"alb_access", "elb_classic_access", "cloudfront_access", "s3_access", "apigw_access", "clf_access"} <= set(ENTRY_FORMATS)
+
+
+@pytest.mark.parametrize("entry_format", ENTRY_FORMATS)
+def test_an_entry_points_row_does_not_hide_the_functions_stream(entry_format):
+    req = pd.DataFrame({"tier": ["invocation"], "request_id": ["r1"], "route": ["/orders/812"], "status": [500]})
+    logs = pd.DataFrame({"request_id": ["r1", "r1"], "log_stream": ["lb-logs/2026/05/04/x.log.gz", "2026/05/04/[42]9f0e"],
+                         "log_group": ["s3://logs/lb/", "/aws/lambda/orders"], "format": [entry_format, "lambda_platform"]})
+    got = request_dimensions(req, logs)
+    assert got[["log_stream", "function_version"]].values.tolist() == [["2026/05/04/[42]9f0e", "42"]]
+
+
+def test_two_streams_of_the_function_itself_stay_unknown():
+    req = pd.DataFrame({"tier": ["invocation"], "request_id": ["r1"], "route": ["/orders/812"], "status": [500]})
+    logs = pd.DataFrame({"request_id": ["r1", "r1"], "log_stream": ["2026/05/04/[41]a", "2026/05/04/[42]b"],
+                         "log_group": ["/aws/lambda/orders"] * 2, "format": ["lambda_platform", "app_json"]})
+    assert request_dimensions(req, logs)["log_stream"].isna().all()

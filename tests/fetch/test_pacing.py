@@ -1,0 +1,196 @@
+"""incidentkit.fetch.pacing: the run's requests-per-second budgets (token buckets per API action).
+
+No test sleeps: buckets get a fake clock and a ``sleep`` that records. Requests are answered by
+a ``before-send`` hook (registered after the pacing hook, as a real send would come after it).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+
+from incidentkit.errors import ParameterError
+from incidentkit.fetch import aws, pacing
+from incidentkit.fetch.pacing import Budget, TokenBucket
+
+from _helpers.fake_aws import error_response, ok_response
+
+REGION = "us-east-1"
+
+
+class _Clock:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+        self.lock = threading.Lock()
+
+    def __call__(self) -> float:
+        with self.lock:
+            return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self.lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+
+def test_a_bucket_spaces_calls_at_its_rate_and_refills_while_idle():
+    clock = _Clock()
+    b = TokenBucket(4.0, clock=clock, sleep=clock.sleep)
+    waits = [b.acquire() for _ in range(5)]
+    assert waits == [0.0, 0.25, 0.25, 0.25, 0.25]  # one token every 1/4 s, never a burst
+    clock.now += 10  # idle: the bucket fills up to its burst (1), not beyond
+    assert [b.acquire(), b.acquire()] == [0.0, 0.25]
+    assert b.acquired == 7 and b.waited_s == pytest.approx(1.25)
+
+
+def test_a_burst_allows_that_many_calls_at_once_then_the_rate():
+    clock = _Clock()
+    b = TokenBucket(2.0, burst=3, clock=clock, sleep=clock.sleep)
+    assert [b.acquire() for _ in range(5)] == [0.0, 0.0, 0.0, 0.5, 0.5]
+
+
+def test_threads_queue_for_tokens_one_at_a_time():
+    """Concurrent callers are served one at a time, 1/rate apart: 200 tokens take 199/rate of the clock."""
+    clock = _Clock()
+    b = TokenBucket(5.0, clock=clock, sleep=clock.sleep)
+    threads = [threading.Thread(target=lambda: [b.acquire() for _ in range(25)]) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert b.acquired == 200 and len(clock.slept) == 199
+    assert clock.now - 100.0 == pytest.approx(199 / 5)
+
+
+def test_a_late_wake_up_does_not_let_the_next_call_in_early():
+    """A sleep that overran (a busy machine) still leaves a full 1/rate before the next call."""
+    clock = _Clock()
+
+    def late(seconds: float) -> None:
+        clock.sleep(seconds + 0.05)  # woken 50 ms late
+
+    b = TokenBucket(5.0, clock=clock, sleep=late)
+    sent = []
+    for _ in range(4):
+        b.acquire()
+        sent.append(clock.now)
+    gaps = [b2 - a for a, b2 in zip(sent, sent[1:])]
+    assert all(g >= 0.2 - 1e-9 for g in gaps) and gaps == pytest.approx([0.25, 0.25, 0.25])
+
+
+@pytest.mark.parametrize("rate, burst", [(0, 1), (-1, 1), (float("nan"), 1), (5, 0.5)])
+def test_a_bucket_refuses_a_rate_it_cannot_keep(rate, burst):
+    with pytest.raises(ParameterError, match="rate > 0"):
+        TokenBucket(rate, burst=burst)
+
+
+def test_budget_defaults_are_aws_documented_quotas_and_env_overrides(monkeypatch):
+    monkeypatch.delenv(pacing.ENV, raising=False)
+    b = Budget()
+    assert b.rate("FilterLogEvents") == 5.0 and b.rate("GetMetricData") == 50.0 and b.rate("LookupEvents") == 2.0
+    assert b.rate("DescribeLogGroups") == 0.0 and b.bucket("DescribeLogGroups") is None
+    monkeypatch.setenv(pacing.ENV, " FilterLogEvents = 12.5 , LookupEvents=0")
+    assert b.rate("FilterLogEvents") == 12.5 and b.bucket("LookupEvents") is None
+    assert Budget({"FilterLogEvents": 3}).rate("FilterLogEvents") == 3.0  # the caller's budget wins over the env
+
+
+@pytest.mark.parametrize("text", ["FilterLogEvents", "FilterLogEvents=fast", "=5", "FilterLogEvents=-1"])
+def test_a_bad_env_budget_is_a_one_line_error(monkeypatch, text):
+    monkeypatch.setenv(pacing.ENV, text)
+    with pytest.raises(ParameterError, match="Action=requests-per-second") as info:
+        Budget().rate("FilterLogEvents")
+    assert "\n" not in str(info.value)
+
+
+def test_one_bucket_per_action_for_the_whole_run_until_its_rate_changes():
+    b = Budget({"FilterLogEvents": 5})
+    first = b.bucket("FilterLogEvents")
+    assert b.bucket("FilterLogEvents") is first
+    b.set_rate("FilterLogEvents", 10)
+    second = b.bucket("FilterLogEvents")
+    assert second is not first and second.rate == 10.0
+    b.set_rate("FilterLogEvents", 0)
+    assert b.bucket("FilterLogEvents") is None
+    with pytest.raises(ParameterError):
+        b.set_rate("FilterLogEvents", -2)
+    with pytest.raises(ParameterError):
+        Budget({"FilterLogEvents": "ten"})  # type: ignore[dict-item]
+
+
+def test_configure_changes_the_shared_budget(monkeypatch):
+    monkeypatch.setattr(pacing, "_SHARED", Budget())
+    assert pacing.configure(FilterLogEvents=9) is pacing.shared()
+    assert pacing.shared().rate("FilterLogEvents") == 9.0
+
+
+# --- on a client: every attempt (retries included) takes a token; throttles are counted ------------------
+
+
+class _Server:
+    """Answers FilterLogEvents with an empty page; the first ``throttle`` attempts are throttled."""
+
+    def __init__(self, throttle: int = 0) -> None:
+        self.throttle, self.attempts = throttle, 0
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse:
+        self.attempts += 1
+        if self.attempts <= self.throttle:
+            return error_response(request, "logs", "ThrottlingException", "Rate exceeded")
+        return ok_response(request, {"events": [], "searchedLogStreams": []})
+
+
+@pytest.fixture
+def no_backoff(monkeypatch):
+    from botocore.retries import standard
+
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0.0)
+
+
+def test_every_attempt_takes_a_token_and_throttles_are_counted(no_backoff):
+    clock = _Clock()
+    budget = Budget({"FilterLogEvents": 2}, clock=clock, sleep=clock.sleep)
+    server = _Server(throttle=2)
+    client = boto3.client("logs", region_name=REGION)
+    bucket, throttles = pacing.attach(client, "FilterLogEvents", budget)
+    client.meta.events.register("before-send.logs.FilterLogEvents", server)
+    client.filter_log_events(logGroupName="/g")
+    client.filter_log_events(logGroupName="/g")
+    assert server.attempts == 4 and bucket is not None and bucket.acquired == 4  # 2 throttled retries took tokens too
+    assert throttles.count == 2
+    assert clock.slept == [0.5, 0.5, 0.5]  # 2 requests/s: each attempt after the first waited its turn
+
+
+def test_attaching_again_replaces_the_pacing_instead_of_waiting_twice(no_backoff):
+    clock = _Clock()
+    first = Budget({"FilterLogEvents": 1}, clock=clock, sleep=clock.sleep)
+    second = Budget({"FilterLogEvents": 4}, clock=clock, sleep=clock.sleep)
+    client = boto3.client("logs", region_name=REGION)
+    pacing.attach(client, "FilterLogEvents", first)
+    bucket, _ = pacing.attach(client, "FilterLogEvents", second)
+    client.meta.events.register("before-send.logs.FilterLogEvents", _Server())
+    for _ in range(3):
+        client.filter_log_events(logGroupName="/g")
+    assert first.bucket("FilterLogEvents").acquired == 0 and bucket.acquired == 3
+    assert clock.slept == [0.25, 0.25]
+
+
+def test_the_kit_s_clients_pace_the_metered_actions_by_the_shared_budget(monkeypatch, no_backoff):
+    clock = _Clock()
+    monkeypatch.setenv(pacing.ENV, "FilterLogEvents=0")  # as in the test env: the run's own budget below overrides it
+    monkeypatch.setattr(pacing, "_SHARED", Budget({"FilterLogEvents": 10, "DescribeLogGroups": 0}, clock=clock, sleep=clock.sleep))
+    session = boto3.Session(region_name=REGION)
+    made = aws.client("logs", session=session)
+    made.meta.events.register("before-send.logs.FilterLogEvents", _Server())
+    made.meta.events.register("before-send.logs.DescribeLogGroups", lambda request, **_: ok_response(request, {"logGroups": []}))
+    for _ in range(3):
+        made.filter_log_events(logGroupName="/g")
+        made.describe_log_groups()
+    assert pacing.shared().bucket("FilterLogEvents").acquired == 3
+    assert clock.slept == pytest.approx([0.1, 0.1])  # DescribeLogGroups is not metered here: it never waited

@@ -94,14 +94,6 @@ def route_template(route: Any) -> Any:
     return f"{head}{sep}{'/'.join(parts)}"
 
 
-def _stream_version(stream: Any) -> Any:
-    """The Lambda version in a log stream name (``2026/03/10/[42]4f2c...`` → ``42``)."""
-    if stream is None or stream is pd.NA:
-        return pd.NA
-    m = _LAMBDA_STREAM_VERSION.search(str(stream))
-    return m.group(1) if m else pd.NA
-
-
 def _by_request(logs: pd.DataFrame, templates: pd.Series | None) -> pd.DataFrame:
     """Per request id (not an access-log row): its log stream when it has one, the Lambda version, the signature."""
     fmt = logs["format"].astype("string") if "format" in logs.columns else pd.Series(pd.NA, index=logs.index, dtype="string")
@@ -109,10 +101,13 @@ def _by_request(logs: pd.DataFrame, templates: pd.Series | None) -> pd.DataFrame
                     ["request_id", "log_stream", "log_group"]]
     if rows.empty:
         return pd.DataFrame(columns=["log_stream", "function_version", "signature"])
-    streams = rows.groupby("request_id", sort=False)["log_stream"].agg(lambda s: s.iat[0] if s.nunique() == 1 else pd.NA)
-    out = pd.DataFrame({"log_stream": streams})
-    lambda_group = rows.groupby("request_id", sort=False)["log_group"].first().astype("string").str.startswith("/aws/lambda/")
-    out["function_version"] = [(_stream_version(s) if lam else pd.NA) for s, lam in zip(out["log_stream"], lambda_group.reindex(out.index))]
+    by_id = rows.assign(log_stream=rows["log_stream"].astype("string")).groupby("request_id", sort=False)
+    # the stream when every line of the request names the same one (vectorised: no Python call per request)
+    streams = by_id["log_stream"].first().where(by_id["log_stream"].nunique() == 1)
+    out = pd.DataFrame({"log_stream": streams.astype("string")})
+    lambda_group = by_id["log_group"].first().astype("string").str.startswith("/aws/lambda/").reindex(out.index)
+    versions = out["log_stream"].str.extract(_LAMBDA_STREAM_VERSION, expand=False).astype("string")
+    out["function_version"] = versions.where(lambda_group.fillna(False).astype(bool))
     if templates is not None and len(templates):
         out["signature"] = templates.groupby(level=0, sort=False).first().reindex(out.index)
     else:

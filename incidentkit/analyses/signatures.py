@@ -44,7 +44,6 @@ Example
 
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -483,10 +482,6 @@ def line_templates(lines: pd.DataFrame) -> pd.Series:
     return pd.Series([templates[int(i)] for i in ids], index=lines.index, dtype="string")
 
 
-#: A dynamic token of a Logs Insights pattern (``<*>``, ``<Token-3>``, ``<IPV4>``) as the kit writes it.
-_INSIGHTS_TOKEN = DYNAMIC_TOKEN  # one definition, beside the query that returns them
-
-
 def from_patterns(
     patterns: pd.DataFrame,
     *,
@@ -524,7 +519,7 @@ def from_patterns(
     if patterns is None or patterns.empty:
         return _empty()
     df = patterns.copy()
-    df["template"] = df["pattern"].astype(str).map(lambda p: _INSIGHTS_TOKEN.sub("<*>", p).strip())
+    df["template"] = df["pattern"].astype(str).map(lambda p: DYNAMIC_TOKEN.sub("<*>", p).strip())
     df["count"] = pd.to_numeric(df["count"], errors="coerce").fillna(0).astype("int64")
     rows = []
     for template, grp in df.groupby("template", sort=False):

@@ -9,7 +9,6 @@ import pandas as pd
 from .._util.fmt import iso
 from ..errors import ParameterError
 from ..window import Window
-from ..window import as_window as _as_window
 from . import aws
 
 

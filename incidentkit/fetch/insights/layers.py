@@ -19,7 +19,8 @@ from ...errors import (
     from_botocore,
 )
 from .. import aws
-from .._common import _as_window, _botocore_errors, _client, _group_list, _window_ms
+from ...window import as_window as _as_window
+from .._common import _botocore_errors, _client, _group_list, _window_ms
 from .frames import results_frame
 from .query_shape import (
     DEFAULT_LIMIT,

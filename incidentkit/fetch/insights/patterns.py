@@ -29,7 +29,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from .._common import _as_window, _group_list
+from ...window import as_window as _as_window
+from .._common import _group_list
 from .scheduler import insights
 
 __all__ = ["DYNAMIC_TOKEN", "ERROR_FILTER", "PATTERN_COLUMNS", "error_pattern_query", "insights_error_patterns"]

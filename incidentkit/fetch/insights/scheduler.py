@@ -21,7 +21,8 @@ from ...errors import (
     QueryTimeoutError,
     ThrottledError,
 )
-from .._common import _as_window, _client, _group_list, _iso, _window_ms, _window_text
+from ...window import as_window as _as_window
+from .._common import _client, _group_list, _iso, _window_ms, _window_text
 from . import layers
 from .frames import results_frame
 from .layers import (

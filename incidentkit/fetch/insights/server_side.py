@@ -13,7 +13,8 @@ from ...errors import (
     ParameterError,
 )
 from ...window import Window, parse_time
-from .._common import _as_window, _ceil_ms, _window_ms
+from ...window import as_window as _as_window
+from .._common import _ceil_ms, _window_ms
 from .query_shape import _BIN_UNITS_MS, DEFAULT_LIMIT, _sanitize, _Shape
 from .scheduler import _insights
 

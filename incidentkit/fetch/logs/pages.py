@@ -16,7 +16,8 @@ import pandas as pd
 from ... import schema
 from ...errors import NotFoundError, ParameterError, from_botocore
 from .. import aws, pacing
-from .._common import _as_window, _botocore_errors, _client, _group_name
+from ...window import as_window as _as_window
+from .._common import _botocore_errors, _client, _group_name
 from .parts import (
     MAX_PAGE_EVENTS,
     MAX_STREAMS_PER_CALL,

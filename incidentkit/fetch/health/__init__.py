@@ -45,12 +45,12 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import boto3
 import pandas as pd
 
-from . import aws
-from .._util import resource_ids
-from .._util.fmt import iso as _iso
-from .. import schema
-from ..findings import audit  # upward: the security-group summary is the Route 53 reachability check (tests/test_layering.py)
-from ..errors import (
+from .. import aws
+from ..._util import resource_ids
+from ..._util.fmt import iso as _iso
+from ... import schema
+from ...findings import audit  # upward: the security-group summary is the Route 53 reachability check (tests/test_layering.py)
+from ...errors import (
     AccessDeniedError,
     AwsError,
     EndpointError,

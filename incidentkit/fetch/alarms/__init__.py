@@ -45,10 +45,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from .._util.fmt import iso as _iso
-from ..errors import AwsError, NotFoundError, ParameterError, from_botocore
-from ..window import Window, parse_time
-from . import aws
+from ..._util.fmt import iso as _iso
+from ...errors import AwsError, NotFoundError, ParameterError, from_botocore
+from ...window import Window, parse_time
+from .. import aws
 
 __all__ = [
     "AlarmMetric",

@@ -13,7 +13,7 @@ from moto import mock_aws
 
 from incidentkit.fetch import aws, health
 from incidentkit import schema
-from incidentkit.errors import ParameterError
+from incidentkit.errors import AccessDeniedError, ParameterError
 from _helpers.aws_stack import NOW, OK, REGIONS, TIMEOUT, canned, make_health_check, make_table, make_vpc, make_web_stack, observations
 
 
@@ -329,6 +329,34 @@ def test_dynamodb_capacity_and_autoscaling(env):
     d = snap.frames["dynamodb"]
     assert set(d["kind"]) == {"table", "gsi"} and d.loc[d["kind"] == "gsi", "read_capacity"].iloc[0] == 3
 
+
+
+def test_dynamodb_index_not_active_degrades_and_unread_autoscaling_is_a_note():
+    """A GSI still CREATING degrades its table; autoscaling that may not be read is a note, never a guessed "none"."""
+    c = health._Collector({}, pd.Timestamp.now(tz="UTC"))
+
+    class FakeDynamoDB:
+        def describe_table(self, **kw):
+            return {"Table": {"TableName": kw["TableName"], "TableStatus": "ACTIVE",
+                              "ProvisionedThroughput": {"ReadCapacityUnits": 5, "WriteCapacityUnits": 10},
+                              "GlobalSecondaryIndexes": [{"IndexName": "by-sk", "IndexStatus": "CREATING",
+                                                          "ProvisionedThroughput": {"ReadCapacityUnits": 3, "WriteCapacityUnits": 3}}],
+                              "LocalSecondaryIndexes": [{"IndexName": "by-ts", "ItemCount": 7}]}}
+
+    class DeniedAutoscaling:
+        def describe_scalable_targets(self, **kw):
+            raise AccessDeniedError("access denied (no application-autoscaling:DescribeScalableTargets)")
+
+        describe_scaling_policies = describe_scalable_targets
+
+    c.clients["dynamodb"], c.clients["application-autoscaling"] = FakeDynamoDB(), DeniedAutoscaling()
+    health._collect_dynamodb(c, "orders")
+    row = c.summary[0]
+    assert (row["state"], row["reason"]) == ("degraded", "table ACTIVE; index by-sk CREATING")
+    assert row["key_number"] == "RCU 5, WCU 10"
+    assert "dynamodb orders autoscaling targets not collected (AccessDenied)" in row["details"]
+    assert not [s for s in c.settings if s["setting"] == "autoscaling"]
+    assert [(r["kind"], r["status"]) for r in c.rows["dynamodb"]] == [("table", "ACTIVE"), ("gsi", "CREATING"), ("lsi", "ACTIVE")]
 
 def test_rds_status_max_connections_and_events(env):
     rds = env.client("rds")

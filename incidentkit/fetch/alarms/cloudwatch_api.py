@@ -7,6 +7,7 @@ import re
 from typing import Any, Mapping
 
 import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
 
 from ...errors import NotFoundError, from_botocore
 from ...window import parse_time
@@ -71,8 +72,6 @@ def describe(name_or_arn: str, *, session: Any = None, region: str | None = None
     NotFoundError
         When no alarm has that name.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
     parts = _split_arn(name_or_arn)
     cw = aws.client("cloudwatch", session=session, region=region or parts.get("region"), endpoint_url=endpoint_url)
     name = _alarm_name(name_or_arn)
@@ -101,8 +100,6 @@ def history(alarm: Alarm | str, *, start: Any = None, end: Any = None, session: 
 
     Columns: ``timestamp`` (UTC), ``old_state``, ``new_state``, ``summary``.
     """
-    from botocore.exceptions import BotoCoreError, ClientError
-
     name = alarm.name if isinstance(alarm, Alarm) else _alarm_name(alarm)
     reg = region or (alarm.region if isinstance(alarm, Alarm) else _split_arn(alarm).get("region"))
     cw = aws.client("cloudwatch", session=session, region=reg, endpoint_url=endpoint_url)

@@ -35,7 +35,6 @@ Example
 from __future__ import annotations
 
 import json
-import logging
 import time
 from typing import Any, Mapping
 
@@ -72,8 +71,6 @@ __all__ = [
     "FRAME_COLUMNS",
     "ROUTE53_HEALTHY_SHARE",
 ]
-
-logger = logging.getLogger(__name__)
 
 #: The resource parameters :func:`snapshot` understands (the templates' parameter names).
 RESOURCE_KEYS = (

@@ -235,7 +235,43 @@ _lookup_pacer = _Pacer(LOOKUP_MIN_INTERVAL_S)
 
 
 def _fetch_cloudtrail(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mapping[str, Any], opts: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The write events of ``win`` from CloudTrail LookupEvents, paced, de-duplicated and capped at ``max_events``."""
     max_events = opts.get("max_events")
+    start, end = _lookup_span(win, stats)
+    client = aws.client("cloudtrail", **kw)
+    attrs = list(opts.get("lookup_attributes") or [{"AttributeKey": "ReadOnly", "AttributeValue": "false"}])
+    params: dict[str, Any] = {
+        "LookupAttributes": attrs,
+        "StartTime": start.to_pydatetime(),
+        "EndTime": end.to_pydatetime(),
+        "MaxResults": LOOKUP_PAGE_SIZE,
+    }
+    rows: list[dict[str, Any]] = []
+    seen_ids: set[str] = set()
+    seen_tokens: set[str] = set()
+    read_skipped = 0
+    bad = 0
+    while True:
+        resp = _lookup_page(client, params, stats, win, rows)
+        events = resp.get("Events") or []
+        consumed, skipped, unreadable = _add_events(events, rows, seen_ids, max_events)
+        read_skipped += skipped
+        bad += unreadable
+        token = resp.get("NextToken")
+        if _last_page(token, consumed < len(events), len(rows), max_events, seen_tokens, stats):
+            break
+        seen_tokens.add(token)
+        params["NextToken"] = token
+    if bad:
+        stats.complete = False
+        stats.issues.append(f"cloudtrail: {bad} event(s) had an unreadable CloudTrailEvent; kept with the lookup fields only")
+    if read_skipped:
+        stats.by_source.setdefault("cloudtrail", {"api_calls": 0, "rows": 0})["read_only_skipped"] = read_skipped
+    return rows
+
+
+def _lookup_span(win: Window, stats: _Stats) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The part of ``win`` LookupEvents still keeps (the last 90 days); a clipped start is an issue, none at all an error."""
     now = now_utc()
     oldest = now - CLOUDTRAIL_RETENTION
     start, end = win.start, win.end
@@ -252,72 +288,66 @@ def _fetch_cloudtrail(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Ma
             "(LookupEvents keeps 90 days; use parse_cloudtrail_records on the trail's S3 records)"
         )
         start = oldest
-    client = aws.client("cloudtrail", **kw)
-    attrs = list(opts.get("lookup_attributes") or [{"AttributeKey": "ReadOnly", "AttributeValue": "false"}])
-    params: dict[str, Any] = {
-        "LookupAttributes": attrs,
-        "StartTime": start.to_pydatetime(),
-        "EndTime": end.to_pydatetime(),
-        "MaxResults": LOOKUP_PAGE_SIZE,
-    }
-    rows: list[dict[str, Any]] = []
-    seen_ids: set[str] = set()
-    seen_tokens: set[str] = set()
-    read_skipped = 0
-    bad = 0
-    while True:
-        _lookup_pacer.wait()
+    return start, end
+
+
+def _lookup_page(client: Any, params: Mapping[str, Any], stats: _Stats, win: Window, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """One LookupEvents page, paced; a failure carries the rows already read (``rows_so_far``)."""
+    _lookup_pacer.wait()
+    try:
+        return _call(client, "lookup_events", stats, "cloudtrail", {"window": str(win)}, **params)
+    except AwsError as exc:
+        exc.rows_so_far = rows  # type: ignore[attr-defined]  # the pages already read stay evidence
+        raise
+
+
+def _add_events(
+    events: Sequence[Mapping[str, Any]], rows: list[dict[str, Any]], seen_ids: set[str], max_events: int | None
+) -> tuple[int, int, int]:
+    """Append the rows of a page's new write events to ``rows``, up to ``max_events``: (events consumed, read-only skipped, unreadable)."""
+    consumed = read_skipped = bad = 0
+    for ev in events:
+        consumed += 1
+        eid = ev.get("EventId")
+        if eid and eid in seen_ids:
+            continue
+        if eid:
+            seen_ids.add(eid)
+        raw = ev.get("CloudTrailEvent")
         try:
-            resp = _call(client, "lookup_events", stats, "cloudtrail", {"window": str(win)}, **params)
-        except AwsError as exc:
-            exc.rows_so_far = rows  # type: ignore[attr-defined]  # the pages already read stay evidence
-            raise
-        events = resp.get("Events") or []
-        consumed = 0
-        for ev in events:
-            consumed += 1
-            eid = ev.get("EventId")
-            if eid and eid in seen_ids:
-                continue
-            if eid:
-                seen_ids.add(eid)
-            raw = ev.get("CloudTrailEvent")
-            try:
-                record = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
-            except ValueError:
-                bad += 1
-                record = {}
-            if _is_read_only(record, ev.get("ReadOnly")) and record:
-                read_skipped += 1
-                continue
-            row = _row_from_record(record, event_time=ev.get("EventTime"), lookup=ev)
-            rows.append(row)
-            if max_events is not None and len(rows) >= max_events:
-                break
-        token = resp.get("NextToken")
+            record = json.loads(raw) if isinstance(raw, str) else dict(raw or {})
+        except ValueError:
+            bad += 1
+            record = {}
+        if _is_read_only(record, ev.get("ReadOnly")) and record:
+            read_skipped += 1
+            continue
+        rows.append(_row_from_record(record, event_time=ev.get("EventTime"), lookup=ev))
         if max_events is not None and len(rows) >= max_events:
-            if token or consumed < len(events):
-                stats.truncated = True
-                stats.complete = False
-                stats.issues.append(
-                    f"cloudtrail: stopped after max_events={max_events} events; later events in the window are not included "
-                    "(narrow the window or raise max_events)"
-                )
             break
-        if not token:
-            break
-        if token in seen_tokens:
+    return consumed, read_skipped, bad
+
+
+def _last_page(
+    token: str | None, page_cut: bool, n_rows: int, max_events: int | None, seen_tokens: set[str], stats: _Stats
+) -> bool:
+    """Whether paging stops here: the cap reached (truncated if events remain), no token, or a token seen before."""
+    if max_events is not None and n_rows >= max_events:
+        if token or page_cut:
+            stats.truncated = True
             stats.complete = False
-            stats.issues.append("cloudtrail: LookupEvents returned a NextToken it had already returned; stopped paging")
-            break
-        seen_tokens.add(token)
-        params["NextToken"] = token
-    if bad:
+            stats.issues.append(
+                f"cloudtrail: stopped after max_events={max_events} events; later events in the window are not included "
+                "(narrow the window or raise max_events)"
+            )
+        return True
+    if not token:
+        return True
+    if token in seen_tokens:
         stats.complete = False
-        stats.issues.append(f"cloudtrail: {bad} event(s) had an unreadable CloudTrailEvent; kept with the lookup fields only")
-    if read_skipped:
-        stats.by_source.setdefault("cloudtrail", {"api_calls": 0, "rows": 0})["read_only_skipped"] = read_skipped
-    return rows
+        stats.issues.append("cloudtrail: LookupEvents returned a NextToken it had already returned; stopped paging")
+        return True
+    return False
 
 
 _FETCHERS: dict[str, Callable[..., list[dict[str, Any]]]] = {

@@ -27,6 +27,12 @@ from ..errors import IncompleteDataWarning, ParameterError
 from .metric_query import MetricQuery, check_period_shape
 
 _INCOMPLETE_STATUSES = {"PartialData", "InternalError", "Forbidden"}
+#: What a final incomplete status means, said in the issue.
+_STATUS_HINTS = {
+    "PartialData": "AWS returned only part of the datapoints and no NextToken to get the rest",
+    "InternalError": "CloudWatch had an internal error for this query; re-run",
+    "Forbidden": "access to this metric was refused (cross-account or cross-region?)",
+}
 
 
 def _warn_incomplete(issues: list[str], *, stacklevel: int) -> None:
@@ -93,23 +99,55 @@ def from_responses(
     >>> df.loc[0, "metric_name"], float(df.loc[0, "value"]), int(df.loc[0, "period"]), str(df.loc[0, "timestamp"])
     ('CPUUtilization', 42.0, 60, '2026-03-01 03:00:00+00:00')
     """
-    if _is_page(responses):
-        calls: list[list[Mapping[str, Any]]] = [[responses]]  # type: ignore[list-item]
-    else:
-        items = list(responses)  # type: ignore[arg-type]
-        if all(_is_page(x) for x in items):
-            calls = [items] if items else []  # type: ignore[list-item]
-        else:
-            calls = []
-            for item in items:
-                pages = [item] if _is_page(item) else list(item)
-                if not all(_is_page(p) for p in pages):
-                    raise ParameterError("responses must be GetMetricData response dicts (with MetricDataResults)")
-                calls.append(pages)  # type: ignore[arg-type]
+    calls = _calls_of(responses)
     by_id = {q.id: q for q in (queries or [])}
     if period is not None:
         period = check_period_shape(period)
+    ts_parts, val_parts, labels, issues, statuses = _read_pages(calls)
+    truncated = any(i.startswith("query ") and "StatusCode PartialData" in i for i in issues)
 
+    unknown = [rid for rid in ts_parts if rid not in by_id]
+    if unknown and period is None and any(sum(len(a) for a in ts_parts[r]) for r in unknown):
+        raise ParameterError(
+            f"results {unknown[:5]} are not among the queries given; pass their queries, or period= to keep them"
+        )
+    df, duplicates = _long_frame(ts_parts, val_parts, labels, by_id, period)
+    df.attrs.update(
+        {
+            "complete": not issues,
+            "truncated": truncated,
+            "issues": issues,
+            "statuses": statuses,
+            "duplicates_dropped": duplicates,
+        }
+    )
+    if issues and warn:
+        _warn_incomplete(issues, stacklevel=2)
+    return df
+
+
+def _calls_of(
+    responses: Mapping[str, Any] | Iterable[Mapping[str, Any]] | Iterable[Iterable[Mapping[str, Any]]],
+) -> list[list[Mapping[str, Any]]]:
+    """The responses as a list of calls, each a list of pages (one page, the pages of one call, or calls)."""
+    if _is_page(responses):
+        return [[responses]]  # type: ignore[list-item]
+    items = list(responses)  # type: ignore[arg-type]
+    if all(_is_page(x) for x in items):
+        return [items] if items else []  # type: ignore[list-item]
+    calls: list[list[Mapping[str, Any]]] = []
+    for item in items:
+        pages = [item] if _is_page(item) else list(item)
+        if not all(_is_page(p) for p in pages):
+            raise ParameterError("responses must be GetMetricData response dicts (with MetricDataResults)")
+        calls.append(pages)  # type: ignore[arg-type]
+    return calls
+
+
+def _read_pages(
+    calls: list[list[Mapping[str, Any]]],
+) -> tuple[dict[str, list[np.ndarray]], dict[str, list[np.ndarray]], dict[str, str], list[str], dict[str, int]]:
+    """Each result id's timestamps and values, its label, the issues (messages, final incomplete statuses) and the status counts."""
     ts_parts: dict[str, list[np.ndarray]] = OrderedDict()
     val_parts: dict[str, list[np.ndarray]] = OrderedDict()
     labels: dict[str, str] = {}
@@ -138,20 +176,18 @@ def from_responses(
         for rid, status in final_status.items():
             statuses[status] = statuses.get(status, 0) + 1
             if status in _INCOMPLETE_STATUSES:
-                hint = {
-                    "PartialData": "AWS returned only part of the datapoints and no NextToken to get the rest",
-                    "InternalError": "CloudWatch had an internal error for this query; re-run",
-                    "Forbidden": "access to this metric was refused (cross-account or cross-region?)",
-                }[status]
-                issues.append(f"query {rid}: StatusCode {status}: {hint}")
-    truncated = any(i.startswith("query ") and "StatusCode PartialData" in i for i in issues)
+                issues.append(f"query {rid}: StatusCode {status}: {_STATUS_HINTS[status]}")
+    return ts_parts, val_parts, labels, issues, statuses
 
-    unknown = [rid for rid in ts_parts if rid not in by_id]
-    if unknown and period is None and any(sum(len(a) for a in ts_parts[r]) for r in unknown):
-        raise ParameterError(
-            f"results {unknown[:5]} are not among the queries given; pass their queries, or period= to keep them"
-        )
 
+def _long_frame(
+    ts_parts: Mapping[str, list[np.ndarray]],
+    val_parts: Mapping[str, list[np.ndarray]],
+    labels: Mapping[str, str],
+    by_id: Mapping[str, MetricQuery],
+    period: int | None,
+) -> tuple[pd.DataFrame, int]:
+    """The long frame of the datapoints read, sorted by (query_id, timestamp), and how many repeated ones were dropped."""
     # One metadata row per query id, numbered in query_id order: sorting rows by
     # (metadata number, timestamp) is then sorting by (query_id, timestamp).
     present = sorted(rid for rid in ts_parts if sum(len(a) for a in ts_parts[rid]))
@@ -169,40 +205,26 @@ def from_responses(
             ts_chunks.append(t)
             val_chunks.append(v)
             idx_chunks.append(np.full(len(t), number, dtype="int64"))
-
-    duplicates = 0
     if not metas:
-        df = schema.empty_frame("metrics")
-    else:
-        ts_all = np.concatenate(ts_chunks)
-        val_all = np.concatenate(val_chunks)
-        idx_all = np.concatenate(idx_chunks)
-        order = np.lexsort((ts_all, idx_all))  # stable: later pages/slices stay later
-        ts_all, val_all, idx_all = ts_all[order], val_all[order], idx_all[order]
-        if len(ts_all) > 1:
-            # the same (query, timestamp) twice (repeated page): keep the last one
-            keep = np.ones(len(ts_all), dtype=bool)
-            keep[:-1] = (idx_all[:-1] != idx_all[1:]) | (ts_all[:-1] != ts_all[1:])
-            duplicates = int((~keep).sum())
-            if duplicates:
-                ts_all, val_all, idx_all = ts_all[keep], val_all[keep], idx_all[keep]
-        data: dict[str, Any] = {"timestamp": pd.to_datetime(ts_all, unit="ns", utc=True).astype(schema.UTC_NS)}
-        columns = list(zip(*metas))
-        for pos, name in enumerate(("query_id", "label", "namespace", "metric_name", "dimensions", "stat")):
-            small = pd.array(list(columns[pos]), dtype="string")
-            data[name] = small.take(idx_all)
-        data["period"] = np.asarray(columns[6], dtype="int64")[idx_all]
-        data["value"] = val_all
-        df = pd.DataFrame(data, columns=list(schema.METRIC_COLUMNS))
-    df.attrs.update(
-        {
-            "complete": not issues,
-            "truncated": truncated,
-            "issues": issues,
-            "statuses": statuses,
-            "duplicates_dropped": duplicates,
-        }
-    )
-    if issues and warn:
-        _warn_incomplete(issues, stacklevel=2)
-    return df
+        return schema.empty_frame("metrics"), 0
+    ts_all = np.concatenate(ts_chunks)
+    val_all = np.concatenate(val_chunks)
+    idx_all = np.concatenate(idx_chunks)
+    order = np.lexsort((ts_all, idx_all))  # stable: later pages/slices stay later
+    ts_all, val_all, idx_all = ts_all[order], val_all[order], idx_all[order]
+    duplicates = 0
+    if len(ts_all) > 1:
+        # the same (query, timestamp) twice (repeated page): keep the last one
+        keep = np.ones(len(ts_all), dtype=bool)
+        keep[:-1] = (idx_all[:-1] != idx_all[1:]) | (ts_all[:-1] != ts_all[1:])
+        duplicates = int((~keep).sum())
+        if duplicates:
+            ts_all, val_all, idx_all = ts_all[keep], val_all[keep], idx_all[keep]
+    data: dict[str, Any] = {"timestamp": pd.to_datetime(ts_all, unit="ns", utc=True).astype(schema.UTC_NS)}
+    columns = list(zip(*metas))
+    for pos, name in enumerate(("query_id", "label", "namespace", "metric_name", "dimensions", "stat")):
+        small = pd.array(list(columns[pos]), dtype="string")
+        data[name] = small.take(idx_all)
+    data["period"] = np.asarray(columns[6], dtype="int64")[idx_all]
+    data["value"] = val_all
+    return pd.DataFrame(data, columns=list(schema.METRIC_COLUMNS)), duplicates

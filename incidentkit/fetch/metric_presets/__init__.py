@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from typing import Literal, Mapping, Sequence
 
-from ..errors import ParameterError
-from .metric_query import MetricQuery, canonical_stat, make_id
+from ...errors import ParameterError
+from ..metric_query import MetricQuery, canonical_stat, make_id
 
 
 __all__ = [

@@ -1,9 +1,9 @@
 """The AWS calls of the change timeline: paced, counted, and mapped to the kit's errors.
 
 :class:`_Stats` counts a timeline's calls, retries and issues per source; :func:`_call` makes one
-call and maps a botocore error with its context; :class:`_Pacer` keeps calls apart (CloudTrail
-LookupEvents allows 2 a second per account and region); :func:`_names` reads a resource
-parameter (a name, a comma-separated string or a list).
+call and maps a botocore error with its context; :func:`_paged` follows a list call's pages;
+:class:`_Pacer` keeps calls apart (CloudTrail LookupEvents allows 2 a second per account and
+region); :func:`_names` reads a resource parameter (a name, a comma-separated string or a list).
 
 Example
 -------
@@ -78,3 +78,21 @@ def _call(client: Any, op: str, stats: _Stats, source: str, context: Mapping[str
         raise from_botocore(exc, service=source, **context) from exc
     stats.record(source, response)
     return response
+
+
+def _paged(
+    client: Any, op: str, stats: _Stats, source: str, context: Mapping[str, Any], params: Mapping[str, Any],
+    *, items: str, token: str, request_token: str | None = None,
+) -> list[Any]:
+    """Every ``items`` entry of a paged list call, following ``token`` (sent back as ``request_token``) until none or a repeat."""
+    params = dict(params)
+    out: list[Any] = []
+    seen: set[str] = set()
+    while True:
+        resp = _call(client, op, stats, source, context, **params)
+        out.extend(resp.get(items) or [])
+        next_token = resp.get(token)
+        if not next_token or next_token in seen:
+            return out
+        seen.add(next_token)
+        params[request_token or token] = next_token

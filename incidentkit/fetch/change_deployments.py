@@ -23,7 +23,7 @@ from .._util import resource_ids
 from .._util.fmt import iso as _iso
 from ..errors import ParameterError
 from ..window import Window
-from .change_calls import _call, _names, _Stats
+from .change_calls import _call, _names, _paged, _Stats
 from .change_records import _ERROR_MESSAGE_LIMIT, _dumps, _to_utc
 
 def _fetch_codedeploy(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mapping[str, Any], opts: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -43,15 +43,8 @@ def _fetch_codedeploy(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Ma
     for scope in scopes:
         params: dict[str, Any] = dict(scope)
         params["createTimeRange"] = {"start": win.start.to_pydatetime(), "end": win.end.to_pydatetime()}
-        seen: set[str] = set()
-        while True:
-            resp = _call(client, "list_deployments", stats, "codedeploy", {"scope": scope or "account"}, **params)
-            ids.extend(resp.get("deployments") or [])
-            token = resp.get("nextToken")
-            if not token or token in seen:
-                break
-            seen.add(token)
-            params["nextToken"] = token
+        context = {"scope": scope or "account"}
+        ids.extend(_paged(client, "list_deployments", stats, "codedeploy", context, params, items="deployments", token="nextToken"))
     ids = list(dict.fromkeys(ids))
     rows: list[dict[str, Any]] = []
     for i in range(0, len(ids), 25):
@@ -62,17 +55,9 @@ def _fetch_codedeploy(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Ma
 
 
 def _deployment_groups(client: Any, app: str, stats: _Stats) -> list[str]:
-    names: list[str] = []
-    params: dict[str, Any] = {"applicationName": app}
-    seen: set[str] = set()
-    while True:
-        resp = _call(client, "list_deployment_groups", stats, "codedeploy", {"application": app}, **params)
-        names.extend(resp.get("deploymentGroups") or [])
-        token = resp.get("nextToken")
-        if not token or token in seen:
-            return names
-        seen.add(token)
-        params["nextToken"] = token
+    params = {"applicationName": app}
+    return _paged(client, "list_deployment_groups", stats, "codedeploy", {"application": app}, params,
+                  items="deploymentGroups", token="nextToken")  # fmt: skip
 
 
 _CODEDEPLOY_END = {"Succeeded": "DeploymentSucceeded", "Failed": "DeploymentFailed", "Stopped": "DeploymentStopped"}
@@ -138,28 +123,11 @@ def _fetch_lambda(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mappin
     rows: list[dict[str, Any]] = []
     for named in functions:
         fn = _unqualified_function(named)  # versions and aliases are listed per function, not per alias
-        versions: list[Mapping[str, Any]] = []
-        params: dict[str, Any] = {"FunctionName": fn}
-        seen: set[str] = set()
-        while True:
-            resp = _call(client, "list_versions_by_function", stats, "lambda", {"function_name": fn}, **params)
-            versions.extend(resp.get("Versions") or [])
-            marker = resp.get("NextMarker")
-            if not marker or marker in seen:
-                break
-            seen.add(marker)
-            params["Marker"] = marker
-        aliases: list[Mapping[str, Any]] = []
-        params = {"FunctionName": fn}
-        seen = set()
-        while True:
-            resp = _call(client, "list_aliases", stats, "lambda", {"function_name": fn}, **params)
-            aliases.extend(resp.get("Aliases") or [])
-            marker = resp.get("NextMarker")
-            if not marker or marker in seen:
-                break
-            seen.add(marker)
-            params["Marker"] = marker
+        context, params = {"function_name": fn}, {"FunctionName": fn}
+        versions = _paged(client, "list_versions_by_function", stats, "lambda", context, params,
+                          items="Versions", token="NextMarker", request_token="Marker")  # fmt: skip
+        aliases = _paged(client, "list_aliases", stats, "lambda", context, params,
+                         items="Aliases", token="NextMarker", request_token="Marker")  # fmt: skip
         rows.extend(_lambda_rows(fn, versions, aliases, win))
     return rows
 

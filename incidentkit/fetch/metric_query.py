@@ -17,14 +17,15 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["MetricQuery", "canonical_stat", "make_id", "check_period_shape", "STANDARD_STATS", "STAT_FORMS", "HIGH_RES_PERIODS"]
+__all__ = ["MetricQuery", "query", "as_queries", "canonical_stat", "make_id", "check_period_shape", "STANDARD_STATS", "STAT_FORMS", "HIGH_RES_PERIODS"]
 
 #: The sub-minute periods CloudWatch accepts (high-resolution metrics); longer ones are multiples of 60 s.
 HIGH_RES_PERIODS = (1, 5, 10, 20, 30)
@@ -319,3 +320,67 @@ class MetricQuery:
         if unknown:
             raise ParameterError(f"unknown MetricQuery fields {sorted(unknown)}; use {sorted(known)}")
         return cls(**dict(data))
+
+
+def query(
+    namespace: str,
+    metric_name: str,
+    dimensions: Mapping[str, str] | None = None,
+    stat: str = "Average",
+    *,
+    id: str | None = None,
+    label: str | None = None,
+    period: int | None = None,
+    unit: str | None = None,
+    region: str | None = None,
+) -> MetricQuery:
+    """Build a :class:`MetricQuery`, deriving the id from the metric when none is given.
+
+    The derived id is ``<service>_<metric>_<dimension values>_<stat>`` made safe with
+    :func:`make_id`, e.g. ``lambda_duration_api_handler_p99``.
+
+    Example
+    -------
+    >>> query("AWS/EC2", "CPUUtilization", {"InstanceId": "i-0abc"}, "max").id
+    'ec2_cpuutilization_i_0abc_maximum'
+    """
+    dims = dict(dimensions or {})
+    canonical = canonical_stat(stat)
+    if id is None:
+        service = namespace.split("/", 1)[1] if namespace.startswith("AWS/") else namespace
+        id = make_id(service, metric_name, *[dims[k] for k in sorted(dims)], canonical)
+    return MetricQuery(
+        id=id, namespace=namespace, metric_name=metric_name, dimensions=dims, stat=canonical,
+        period=period, label=label, unit=unit, region=region,
+    )
+
+
+def as_queries(queries: MetricQuery | Iterable[MetricQuery] | Iterable[Mapping[str, Any]]) -> list[MetricQuery]:
+    """Queries in any form :func:`get` takes (one, a list, ``MetricQuery.to_dict`` dicts) as a list, each id once.
+
+    Example
+    -------
+    >>> a, b = query("AWS/Lambda", "Invocations", {"FunctionName": "api"}, "Sum"), query("AWS/Lambda", "Errors", {"FunctionName": "api"}, "Sum")
+    >>> [q.id for q in as_queries([a, b, a])]
+    ['lambda_invocations_api_sum', 'lambda_errors_api_sum']
+    """
+    if isinstance(queries, (MetricQuery, Mapping)):
+        queries = [queries]  # type: ignore[list-item]
+    if isinstance(queries, (str, bytes)):
+        raise ParameterError("queries must be MetricQuery objects (see metrics.query or the presets), not text")
+    out: "OrderedDict[str, MetricQuery]" = OrderedDict()
+    for q in queries:
+        if isinstance(q, Mapping):
+            q = MetricQuery.from_dict(q)
+        if not isinstance(q, MetricQuery):
+            raise ParameterError(f"queries must be MetricQuery objects, got {type(q).__name__}")
+        prev = out.get(q.id)
+        if prev is None:
+            out[q.id] = q
+        elif prev != q:
+            raise ParameterError(
+                f"two different queries share the id {q.id!r}; give one a distinct id "
+                "(dataclasses.replace(q, id=...)) or a preset prefix",
+                query_id=q.id,
+            )
+    return list(out.values())

@@ -225,36 +225,13 @@ def _insights(
     began = time.monotonic()
     out = _Outcome()
     parts = deque(_Part(b, i, start_ms, end_ms, delay=poll) for i, b in enumerate(batches))
-    running: list[_Part] = []
-    error: BaseException | None = None
-    try:
-        _run(c, query, shape, parts, running, out, acct, limit=limit, timeout=timeout, poll=poll, max_poll=max_poll,
-             max_split_depth=max_split_depth, max_queries=max_queries, max_concurrent=max_concurrent,
-             tag_batch=len(batches) > 1 and shape.kind in ("binned", "aggregate"))
-    except KeyboardInterrupt:
-        out.interrupted = True
-        out.issues.append("interrupted by user: the frame holds only the parts completed before")
-    except IncidentKitError as exc:
-        error = exc
-    finally:
-        for p in running:  # never leave our queries scanning (and billing) behind
-            if p.query_id:
-                _stop(c, p.query_id, acct)
-    for p in parts:  # never started: budget exhausted, or abandoned after an error / interrupt
-        if error is None and not out.interrupted:
-            out.truncated.append(_trunc(p, None, None, "query budget (max_queries) reached"))
-    if len(batches) > 1 and shape.kind in ("binned", "aggregate"):
-        out.issues.append(
-            f"{len(groups)} log groups were queried in {len(batches)} batches of up to {MAX_LOG_GROUPS}: "
-            "each row aggregates one batch (column log_groups_batch); aggregates of different batches are not merged"
-        )
+    tag_batch = len(batches) > 1 and shape.kind in ("binned", "aggregate")
+    error = _run_to_the_end(c, query, shape, parts, out, acct, limit=limit, timeout=timeout, poll=poll, max_poll=max_poll,
+                            max_split_depth=max_split_depth, max_queries=max_queries, max_concurrent=max_concurrent,
+                            tag_batch=tag_batch)  # fmt: skip
+    _note_gaps(out, parts, error, n_groups=len(groups), n_batches=len(batches), tag_batch=tag_batch)
     df = results_frame(out.rows, keep_ptr=keep_ptr, columns=columns)
     df = _order(df, shape)
-    for t in out.truncated:
-        out.issues.append(
-            f"truncated {t['start']} → {t['end']} (batch {t['log_groups_batch']}): {t['reason']}"
-            + (f"; {t['rows']:,} rows of {t['records_matched']:,.0f} matched" if t.get("records_matched") is not None and t.get("rows") is not None else "")
-        )
     complete = not (out.truncated or out.interrupted or error is not None) and not any("repeated a nextToken" in i for i in out.issues)
     df.attrs = schema.provenance(
         "logs.insights",
@@ -294,6 +271,45 @@ def _insights(
             stacklevel=stacklevel,
         )
     return df
+
+
+def _run_to_the_end(
+    c: Any, query: str, shape: _Shape, parts: deque[_Part], out: _Outcome, acct: _Account, **run_options: Any
+) -> IncidentKitError | None:
+    """Run the parts with :func:`_run` until done, interrupted or failed (the error returned); stop every query still running."""
+    running: list[_Part] = []
+    error: IncidentKitError | None = None
+    try:
+        _run(c, query, shape, parts, running, out, acct, **run_options)
+    except KeyboardInterrupt:
+        out.interrupted = True
+        out.issues.append("interrupted by user: the frame holds only the parts completed before")
+    except IncidentKitError as exc:
+        error = exc
+    finally:
+        for p in running:  # never leave our queries scanning (and billing) behind
+            if p.query_id:
+                _stop(c, p.query_id, acct)
+    return error
+
+
+def _note_gaps(
+    out: _Outcome, parts: deque[_Part], error: BaseException | None, *, n_groups: int, n_batches: int, tag_batch: bool
+) -> None:
+    """Say what the frame lacks: parts never started, batches aggregated apart, windows truncated."""
+    for p in parts:  # never started: budget exhausted, or abandoned after an error / interrupt
+        if error is None and not out.interrupted:
+            out.truncated.append(_trunc(p, None, None, "query budget (max_queries) reached"))
+    if tag_batch:
+        out.issues.append(
+            f"{n_groups} log groups were queried in {n_batches} batches of up to {MAX_LOG_GROUPS}: "
+            "each row aggregates one batch (column log_groups_batch); aggregates of different batches are not merged"
+        )
+    for t in out.truncated:
+        out.issues.append(
+            f"truncated {t['start']} → {t['end']} (batch {t['log_groups_batch']}): {t['reason']}"
+            + (f"; {t['rows']:,} rows of {t['records_matched']:,.0f} matched" if t.get("records_matched") is not None and t.get("rows") is not None else "")
+        )
 
 
 def _trunc(p: _Part, rows: int | None, matched: Any, reason: str) -> dict[str, Any]:

@@ -55,7 +55,7 @@ from typing import Any, Mapping, Sequence
 
 import pandas as pd
 
-from .errors import (
+from ..errors import (
     AwsError,
     EvidenceError,
     IncidentKitError,
@@ -64,31 +64,31 @@ from .errors import (
     NotFoundError,
     ParameterError,
 )
-from . import parse as parsers
-from .parse import batches
-from . import samples as _samples
-from . import schema
-from ._util import views
-from ._util.fmt import iso as _iso
-from ._util.fmt import source_text
-from .analyses import impact as _impact
-from .analyses.signatures import from_patterns, window_signatures
-from .errors import CREDENTIALS_HINT, from_botocore
-from .evidence import EvidenceBundle, copy_bundle, frame_key
-from .fetch import aws
-from .fetch import changes as _changes
-from .fetch import health as _health
-from .fetch import insights as _insights
-from .fetch import logs as _logs
-from .fetch import metrics as _metrics
-from .fetch.metric_presets import HISTORY_SPAN_DAYS, history_queries
-from .fetch.s3logs import collect as s3collect
-from .fetch.s3logs.athena import DIMENSIONS as S3_DIMENSIONS
-from .fetch.s3logs.discover import RESOURCE_KEYS as S3_RESOURCE_KEYS
-from .findings.model import Inputs
-from .findings.registry import detect
-from .samples._s3alb import ObjectStore
-from .window import TimeLike, Window
+from .. import parse as parsers
+from ..parse import batches
+from .. import samples as _samples
+from .. import schema
+from .._util import views
+from .._util.fmt import iso as _iso
+from .._util.fmt import source_text
+from ..analyses import impact as _impact
+from ..analyses.signatures import from_patterns, window_signatures
+from ..errors import CREDENTIALS_HINT, from_botocore
+from ..evidence import EvidenceBundle, copy_bundle, frame_key
+from ..fetch import aws
+from ..fetch import changes as _changes
+from ..fetch import health as _health
+from ..fetch import insights as _insights
+from ..fetch import logs as _logs
+from ..fetch import metrics as _metrics
+from ..fetch.metric_presets import HISTORY_SPAN_DAYS, history_queries
+from ..fetch.s3logs import collect as s3collect
+from ..fetch.s3logs.athena import DIMENSIONS as S3_DIMENSIONS
+from ..fetch.s3logs.discover import RESOURCE_KEYS as S3_RESOURCE_KEYS
+from ..findings.model import Inputs
+from ..findings.registry import detect
+from ..samples._s3alb import ObjectStore
+from ..window import TimeLike, Window
 
 __all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries", "source_text"]
 

@@ -44,7 +44,6 @@ Example
 from __future__ import annotations
 
 import html
-import logging
 import os
 import shutil
 import tempfile
@@ -70,8 +69,6 @@ from .resources import RESOURCE_PARAMETERS, _clean_resources, check_access, metr
 from .windows import CHANGE_LOOKBACK, Windows
 
 __all__ = ["Investigation", "RESOURCE_PARAMETERS", "CHANGE_LOOKBACK", "check_access", "metric_queries", "source_text"]
-
-log = logging.getLogger(__name__)
 
 
 class Investigation(Opening, Windows, Replay, LogEvidence, MetricEvidence, ChangeEvidence, HealthEvidence, OwnEvidence):

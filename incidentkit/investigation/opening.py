@@ -4,9 +4,11 @@ frames are written into the bundle under the names the investigation's own calls
 
 from __future__ import annotations
 
+import difflib
 import os
 import shutil
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -143,8 +145,6 @@ class Opening:
         else:
             ids = {str(i) for i in _samples.catalog()["finding_id"].dropna()}
             if name not in ids:
-                import difflib
-
                 close = difflib.get_close_matches(str(name), _samples.names() + sorted(ids), n=1)
                 hint = f"did you mean {close[0]!r}? " if close else ""
                 raise ParameterError(f"no bundled sample or finding id {name!r}; {hint}samples: {', '.join(_samples.names())}")
@@ -242,8 +242,6 @@ class Opening:
         )
 
 
-def _remove_when_gone(inv: "Investigation", path: str) -> None:
+def _remove_when_gone(inv: object, path: str) -> None:
     """A private temporary bundle (production data) goes with its investigation (``save()`` keeps one)."""
-    import weakref
-
     weakref.finalize(inv, shutil.rmtree, path, True)

@@ -3,6 +3,19 @@
 The one place of the contract (see :class:`OwnEvidence`): the collect steps own the evidence,
 the findings are a pure function of it, and both are forgotten when the window or the
 resources change.
+
+The state of an investigation, all set by :meth:`OwnEvidence._reset_state`:
+
+``_raw``
+    Every frame read so far by its name (:meth:`~incidentkit.investigation.replay.Replay._get`:
+    one read or fetch per name).
+``_parsed``
+    Parsed logs and their requests by frame name (``logs``, ``requests``).
+``_read``
+    The names read, in order (:attr:`frames_read`); never what the findings read.
+``_evidence``, ``_evidence_of``, ``_findings``
+    The investigation's own evidence by collect step, the definition it was read for, and
+    the findings computed from it.
 """
 
 from __future__ import annotations

@@ -9,7 +9,10 @@ Example
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Mapping, Sequence
+
+import botocore.exceptions as bx
 
 from ..errors import CREDENTIALS_HINT, NoCredentialsError, NotFoundError, ParameterError, from_botocore
 from ..fetch import aws
@@ -131,8 +134,6 @@ def check_access(
     AwsError
         Any other AWS failure while checking (endpoint unreachable, access denied).
     """
-    import botocore.exceptions as bx
-
     sess = session or aws.profile_session(profile)
     try:
         creds = sess.get_credentials()
@@ -154,8 +155,6 @@ def check_access(
             continue
         hint = ""
         try:
-            import difflib
-
             parent = group.rsplit("/", 1)[0] + "/" if "/" in group.strip("/") else ""
             pool = client.describe_log_groups(logGroupNamePrefix=parent, limit=50) if parent else client.describe_log_groups(limit=50)
             close = difflib.get_close_matches(group, [g["logGroupName"] for g in pool.get("logGroups", [])], n=3)

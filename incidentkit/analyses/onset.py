@@ -197,87 +197,137 @@ def onset(
         t = grp["timestamp"]
         x = grp["value"].to_numpy(dtype="float64")
         valid = ~np.isnan(x)
-        if base_long is not None:
-            b = base_long[base_long["series"] == name]
-            if b.empty and isinstance(baseline, pd.Series):
-                b = base_long
-            base_vals = b["value"].dropna().to_numpy()
-            tested = np.ones(len(grp), dtype=bool)
-        elif baseline is not None:
-            in_base = np.ones(len(grp), dtype=bool)
-            if b_start is not None:
-                in_base &= (t >= b_start).to_numpy()
-            in_base &= (t < b_end).to_numpy()
-            base_vals = x[in_base & valid]
-            tested = np.array((t >= b_end).to_numpy(), dtype=bool)
-        elif w_start is not None:
-            base_vals = x[(t < w_start).to_numpy() & valid]
-            tested = np.array((t >= w_start).to_numpy(), dtype=bool)
-        else:
-            k = max(_MIN_BASELINE, int(valid.sum()) // 3)
-            idx = np.flatnonzero(valid)[:k]
-            base_vals = x[idx]
-            tested = np.zeros(len(grp), dtype=bool)
-            if len(idx):
-                tested[idx[-1] + 1:] = True
+        base_vals, tested = _baseline_and_tested(name, t, x, valid, baseline=baseline, base_long=base_long,
+                                                 b_start=b_start, b_end=b_end, w_start=w_start)
         if w_start is not None:
             tested = tested & ((t >= w_start) & (t < w_end)).to_numpy()
         tested = tested & valid
-        row: dict[str, Any] = {"series": name, "n_baseline": len(base_vals), "n_tested": int(tested.sum())}
-        rows.append(row)
-        if len(base_vals) < _MIN_BASELINE:
-            row["note"] = f"baseline has {len(base_vals)} points (needs {_MIN_BASELINE})"
-            continue
-        level = float(np.median(base_vals))
-        tx, tt = x[tested], t.to_numpy()[tested]
-        scale = robust_scale(base_vals)
-        if scale == 0.0:
-            scale = 0.05 * abs(level) if level != 0 else 0.0
-        if scale == 0.0 and len(tx):
-            scale = 0.05 * float(np.max(np.abs(tx - level)))
-        if min_scale is not None:
-            scale = max(scale, float(min_scale))
-        row.update({"baseline_level": level, "baseline_scale": scale})
-        if row["n_tested"] < min_run:
-            row["note"] = f"{row['n_tested']} points to test (needs {min_run})"
-            continue
-        if scale == 0.0:
-            row["note"] = "constant series"
-            continue
-        z = (tx - level) / scale
-        found = []
-        if direction in ("up", "both"):
-            i = _first_run(z >= threshold, min_run)
-            if i is not None:
-                found.append((i, "up", z >= threshold))
-        if direction in ("down", "both"):
-            i = _first_run(z <= -threshold, min_run)
-            if i is not None:
-                found.append((i, "down", z <= -threshold))
-        if not found:
-            row["note"] = f"no run of {min_run} points beyond {threshold:g} robust SD"
-            continue
-        i, way, beyond = min(found, key=lambda f: f[0])
-        # The excursion ends before the first run of `min_run` points back within threshold.
-        back = _first_run(~beyond, min_run, start=i)
-        stop = len(z) if back is None else back
-        last = i + int(np.flatnonzero(beyond[i:stop])[-1])
-        seg = tx[i:last + 1]
-        peak_i = i + int(np.argmax(seg) if way == "up" else np.argmin(seg))
-        inc = float(np.median(seg))
-        row.update(
-            {
-                "onset": tt[i],
-                "end": tt[last],
-                "direction": way,
-                "incident_level": inc,
-                "magnitude": (inc - level) / scale,
-                "peak": float(tx[peak_i]),
-                "peak_time": tt[peak_i],
-                "points": int(beyond[i:last + 1].sum()),
-                "note": "",
-            }
-        )
+        rows.append(_series_onset(name, base_vals, x[tested], t.to_numpy()[tested], threshold=threshold, min_run=min_run,
+                                  direction=direction, min_scale=min_scale))
+    return _result(rows)
+
+
+def _baseline_and_tested(
+    name: Any,
+    t: pd.Series,
+    x: np.ndarray,
+    valid: np.ndarray,
+    *,
+    baseline: Any,
+    base_long: pd.DataFrame | None,
+    b_start: pd.Timestamp | None,
+    b_end: pd.Timestamp | None,
+    w_start: pd.Timestamp | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The baseline values of one series and the mask of its points to test (before the incident window applies)."""
+    if base_long is not None:
+        b = base_long[base_long["series"] == name]
+        if b.empty and isinstance(baseline, pd.Series):
+            b = base_long
+        return b["value"].dropna().to_numpy(), np.ones(len(x), dtype=bool)
+    if baseline is not None:
+        in_base = np.ones(len(x), dtype=bool)
+        if b_start is not None:
+            in_base &= (t >= b_start).to_numpy()
+        in_base &= (t < b_end).to_numpy()
+        return x[in_base & valid], np.array((t >= b_end).to_numpy(), dtype=bool)
+    if w_start is not None:
+        return x[(t < w_start).to_numpy() & valid], np.array((t >= w_start).to_numpy(), dtype=bool)
+    k = max(_MIN_BASELINE, int(valid.sum()) // 3)
+    idx = np.flatnonzero(valid)[:k]
+    tested = np.zeros(len(x), dtype=bool)
+    if len(idx):
+        tested[idx[-1] + 1:] = True
+    return x[idx], tested
+
+
+def _series_onset(
+    name: Any,
+    base_vals: np.ndarray,
+    tx: np.ndarray,
+    tt: np.ndarray,
+    *,
+    threshold: float,
+    min_run: int,
+    direction: str,
+    min_scale: float | None,
+) -> dict[str, Any]:
+    """The result row of one series from its baseline values and its tested values ``tx`` at times ``tt``."""
+    row: dict[str, Any] = {"series": name, "n_baseline": len(base_vals), "n_tested": len(tx)}
+    if len(base_vals) < _MIN_BASELINE:
+        row["note"] = f"baseline has {len(base_vals)} points (needs {_MIN_BASELINE})"
+        return row
+    level = float(np.median(base_vals))
+    scale = _baseline_scale(base_vals, level, tx, min_scale)
+    row.update({"baseline_level": level, "baseline_scale": scale})
+    if row["n_tested"] < min_run:
+        row["note"] = f"{row['n_tested']} points to test (needs {min_run})"
+        return row
+    if scale == 0.0:
+        row["note"] = "constant series"
+        return row
+    z = (tx - level) / scale
+    found = _departure(z, threshold=threshold, min_run=min_run, direction=direction)
+    if found is None:
+        row["note"] = f"no run of {min_run} points beyond {threshold:g} robust SD"
+        return row
+    row.update(_excursion(*found, tx, tt, level=level, scale=scale, min_run=min_run))
+    return row
+
+
+def _baseline_scale(base_vals: np.ndarray, level: float, tx: np.ndarray, min_scale: float | None) -> float:
+    """The baseline's robust SD; for a flat baseline 5 % of its level, then 5 % of the largest excursion; at least ``min_scale``."""
+    scale = robust_scale(base_vals)
+    if scale == 0.0:
+        scale = 0.05 * abs(level) if level != 0 else 0.0
+    if scale == 0.0 and len(tx):
+        scale = 0.05 * float(np.max(np.abs(tx - level)))
+    if min_scale is not None:
+        scale = max(scale, float(min_scale))
+    return scale
+
+
+def _departure(z: np.ndarray, *, threshold: float, min_run: int, direction: str) -> tuple[int, str, np.ndarray] | None:
+    """``(first point, direction, beyond)`` of the earliest run of ``min_run`` robust z beyond ``threshold``; None without one."""
+    found = []
+    if direction in ("up", "both"):
+        i = _first_run(z >= threshold, min_run)
+        if i is not None:
+            found.append((i, "up", z >= threshold))
+    if direction in ("down", "both"):
+        i = _first_run(z <= -threshold, min_run)
+        if i is not None:
+            found.append((i, "down", z <= -threshold))
+    if not found:
+        return None
+    return min(found, key=lambda f: f[0])
+
+
+def _excursion(i: int, way: str, beyond: np.ndarray, tx: np.ndarray, tt: np.ndarray, *, level: float, scale: float,
+               min_run: int) -> dict[str, Any]:
+    """The excursion departing at point ``i``: its end, incident level, magnitude, peak and departed points."""
+    # The excursion ends before the first run of `min_run` points back within threshold.
+    back = _first_run(~beyond, min_run, start=i)
+    stop = len(tx) if back is None else back
+    last = i + int(np.flatnonzero(beyond[i:stop])[-1])
+    seg = tx[i:last + 1]
+    peak_i = i + int(np.argmax(seg) if way == "up" else np.argmin(seg))
+    inc = float(np.median(seg))
+    return {
+        "onset": tt[i],
+        "end": tt[last],
+        "direction": way,
+        "incident_level": inc,
+        "magnitude": (inc - level) / scale,
+        "peak": float(tx[peak_i]),
+        "peak_time": tt[peak_i],
+        "points": int(beyond[i:last + 1].sum()),
+        "note": "",
+    }
+
+
+def _result(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The rows as the typed result frame (:data:`_COLUMNS`), sorted by onset."""
     out = pd.DataFrame(rows, columns=_COLUMNS)
     for c in ("onset", "end", "peak_time"):
         out[c] = pd.to_datetime(out[c], utc=True).astype(UTC_NS)

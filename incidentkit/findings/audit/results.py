@@ -10,6 +10,7 @@ Example
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from typing import Any, Iterable, Sequence
 
 from ..._util.severity import SEVERITIES, severity_rank
@@ -116,7 +117,6 @@ def format_table(results: Sequence[AuditResult], *, remediation: bool = True, wi
 
 
 def _wrap(text: str, width: int, first: str, rest: str | None = None) -> list[str]:
-    import textwrap
-
+    """``text`` wrapped to ``width``, the first line indented by ``first``, the others by ``rest``."""
     return textwrap.wrap(text, width=width, initial_indent=first, subsequent_indent=rest if rest is not None else first,
                          break_long_words=False, break_on_hyphens=False) or [first.rstrip()]

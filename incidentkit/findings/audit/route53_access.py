@@ -11,6 +11,7 @@ Example
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import json
 from typing import Any, Mapping, Sequence
@@ -18,7 +19,7 @@ from typing import Any, Mapping, Sequence
 import pandas as pd  # noqa: F401 - the docstring examples use pd
 
 from .inputs import _Settings
-from .ip_ranges import load_ip_ranges
+from .ip_ranges import IpRanges, load_ip_ranges
 from .results import AuditResult, not_checked
 
 __all__ = ["check_route53_access", "DEFAULT_CHECKER_REGIONS", "ROUTE53_HEALTHY_SHARE"]
@@ -96,17 +97,7 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
     checks = st.resources("route53_health_check")
     if not groups or not checks:
         return []
-    perms: list[Mapping[str, Any]] = []
-    missing_rules = []
-    for g in groups:
-        raw = st.get("security_group", g, "IpPermissions")
-        if raw is None:
-            missing_rules.append(g)
-            continue
-        try:
-            perms.extend(json.loads(raw))
-        except ValueError:
-            missing_rules.append(g)
+    perms, missing_rules = _ingress_rules(st, groups)
     if missing_rules and len(missing_rules) == len(groups):
         return [not_checked(",".join(groups), "security-group rules were not collected (ec2:DescribeSecurityGroups)")]
     ranges = load_ip_ranges(ip_ranges)
@@ -119,85 +110,142 @@ def check_route53_access(settings: Any, ip_ranges: Any = None) -> list[AuditResu
         if port_num is None:
             out.append(not_checked(hc, "the health check's port is unknown"))
             continue
-        port = int(port_num)
         ip = st.get("route53_health_check", hc, "IPAddress") or ""
-        v6 = ":" in ip
-        try:
-            regions = json.loads(st.get("route53_health_check", hc, "Regions") or "[]") or list(DEFAULT_CHECKER_REGIONS)
-        except ValueError:
-            regions = list(DEFAULT_CHECKER_REGIONS)
-        allowed4, allowed6, plists = _allowed_networks(perms, port)
-        allowed = allowed6 if v6 else allowed4
-        required = ranges.for_regions(regions, v6=v6)
-        coverage = {str(net): _covered_share(net, allowed) for net, _ in required}
-        # A checker region uses its own ranges and the GLOBAL 15.177.0.0/18; AWS does not say
-        # which addresses a given check comes from, so a region is "blocked" when neither is
-        # allowed and "partial" when one of them is.
-        global_nets = [n for n, r in required if r == "GLOBAL"]
-        global_ok = all(coverage[str(n)] >= 1.0 for n in global_nets)
-        global_none = all(coverage[str(n)] == 0.0 for n in global_nets)
-        blocked_regions, partial_regions = [], []
-        for region in regions:
-            own = [n for n, r in required if r == region]
-            own_ok = all(coverage[str(n)] >= 1.0 for n in own)
-            own_none = all(coverage[str(n)] == 0.0 for n in own)
-            if own_ok and global_ok:
-                continue
-            if (own_none or not own) and global_none:
-                blocked_regions.append(region)
-            else:
-                partial_regions.append(region)
-        if not blocked_regions and not partial_regions:
-            continue
-        blocked_ranges = [n for n, _ in required if coverage[str(n)] < 1.0]
-        passing_share = 1 - len(blocked_regions) / len(regions)
-        will_fail = passing_share <= ROUTE53_HEALTHY_SHARE
-        if plists:
-            severity = "low"
-        elif will_fail:
-            severity = "high"
-        else:
-            severity = "medium"
-        family = "IPv6" if v6 else "IPv4"
-        evidence = {
-            "health_check_id": hc, "port": port, "security_groups": ",".join(groups), "ip_family": family,
-            "checker_regions": len(regions), "blocked_regions": len(blocked_regions),
-            "blocked_regions_text": ",".join(blocked_regions), "partly_blocked_regions": len(partial_regions),
-            "partly_blocked_regions_text": ",".join(partial_regions), "blocked_ranges": len(blocked_ranges),
-            "required_ranges": len(required), "ip_ranges_date": ranges.create_date or "unknown",
-        }
-        if plists:
-            evidence["unresolved_prefix_lists"] = ",".join(sorted(set(plists)))
-        if will_fail:
-            what = (f"the checkers of {len(blocked_regions)} of {len(regions)} regions cannot reach TCP {port}: "
-                    f"Route 53 needs more than 18 % of them to succeed, so health check {hc} fails although the "
-                    "service may be healthy, and DNS fails over (incident 3).")
-        elif blocked_regions:
-            what = (f"the checkers of {len(blocked_regions)} of {len(regions)} regions ({', '.join(blocked_regions)}) cannot "
-                    f"reach TCP {port}; health check {hc} still passes on the others, with less margin.")
-        else:
-            what = (f"only part of the checker ranges may reach TCP {port} ({len(blocked_ranges)} of {len(required)} ranges "
-                    f"not allowed, affecting {', '.join(partial_regions)}): checks from the missing addresses fail, and "
-                    f"health check {hc} loses margin.")
-        if plists:
-            what += (f" The rules reference prefix list(s) {', '.join(sorted(set(plists)))} the audit does not resolve: "
-                     "if one is com.amazonaws.<region>.route53-healthchecks, the checkers are allowed.")
-        sg0 = groups[0]
-        missing_cidrs = [str(n) for n in blocked_ranges]
-        shown = " ".join(f"{{CidrIp{'v6' if v6 else ''}={c},Description=Route53 health checkers}}" for c in missing_cidrs[:4])
-        more = f" (and {len(missing_cidrs) - 4} more of the ranges listed in ip-ranges.json)" if len(missing_cidrs) > 4 else ""
-        key = "Ipv6Ranges" if v6 else "IpRanges"
-        fix = [
-            f"Allow TCP {port} from the Route 53 health-checker {family} ranges ({len(missing_cidrs)} missing, "
-            f"ip-ranges.json of {ranges.create_date}) in {sg0}:",
-            f"aws ec2 authorize-security-group-ingress --group-id {sg0} --ip-permissions "
-            f"'IpProtocol=tcp,FromPort={port},ToPort={port},{key}=[{shown}]'{more}",
-            f"Or reference the AWS-managed prefix list com.amazonaws.<region>.{'ipv6.' if v6 else ''}route53-healthchecks "
-            "(kept current by Route 53): aws ec2 describe-managed-prefix-lists --filters "
-            f"Name=prefix-list-name,Values=com.amazonaws.<region>.{'ipv6.' if v6 else ''}route53-healthchecks",
-            "Review security-group changes in the change timeline: a rule removed just before the failover is the cause, "
-            "and changes to these groups should go through IaC with a rollback.",
-        ]
-        out.append(AuditResult("sg-blocks-route53-checkers", f"{','.join(groups)} → {hc}", severity,
-                               f"Security group(s) {', '.join(groups)}: {what}", evidence, fix))
+        reach = _reach(hc, int(port_num), ":" in ip, _checker_regions(st, hc), perms, ranges)
+        if reach.blocked_regions or reach.partial_regions:
+            out.append(_result(reach, groups, ranges))
     return out
+
+
+def _ingress_rules(st: _Settings, groups: Sequence[str]) -> tuple[list[Mapping[str, Any]], list[str]]:
+    """The ingress rules of every security group (they add up), and the groups whose rules were not collected."""
+    perms: list[Mapping[str, Any]] = []
+    missing_rules = []
+    for g in groups:
+        raw = st.get("security_group", g, "IpPermissions")
+        if raw is None:
+            missing_rules.append(g)
+            continue
+        try:
+            perms.extend(json.loads(raw))
+        except ValueError:
+            missing_rules.append(g)
+    return perms, missing_rules
+
+
+def _checker_regions(st: _Settings, hc: str) -> list[str]:
+    """The regions the health check is made from: its ``Regions``, else every default checker region."""
+    try:
+        return json.loads(st.get("route53_health_check", hc, "Regions") or "[]") or list(DEFAULT_CHECKER_REGIONS)
+    except ValueError:
+        return list(DEFAULT_CHECKER_REGIONS)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Reach:
+    """Which checker regions and ranges the rules block for one health check."""
+
+    hc: str
+    port: int
+    v6: bool
+    regions: list[str]
+    required: list[tuple[Any, str]]
+    blocked_regions: list[str]
+    partial_regions: list[str]
+    blocked_ranges: list[Any]
+    prefix_lists: list[str]
+
+
+def _reach(hc: str, port: int, v6: bool, regions: list[str], perms: Sequence[Mapping[str, Any]], ranges: IpRanges) -> _Reach:
+    """The checker regions the ingress rules block (wholly or in part) on TCP ``port``."""
+    allowed4, allowed6, plists = _allowed_networks(perms, port)
+    allowed = allowed6 if v6 else allowed4
+    required = ranges.for_regions(regions, v6=v6)
+    coverage = {str(net): _covered_share(net, allowed) for net, _ in required}
+    # A checker region uses its own ranges and the GLOBAL 15.177.0.0/18; AWS does not say
+    # which addresses a given check comes from, so a region is "blocked" when neither is
+    # allowed and "partial" when one of them is.
+    global_nets = [n for n, r in required if r == "GLOBAL"]
+    global_ok = all(coverage[str(n)] >= 1.0 for n in global_nets)
+    global_none = all(coverage[str(n)] == 0.0 for n in global_nets)
+    blocked_regions, partial_regions = [], []
+    for region in regions:
+        own = [n for n, r in required if r == region]
+        own_ok = all(coverage[str(n)] >= 1.0 for n in own)
+        own_none = all(coverage[str(n)] == 0.0 for n in own)
+        if own_ok and global_ok:
+            continue
+        if (own_none or not own) and global_none:
+            blocked_regions.append(region)
+        else:
+            partial_regions.append(region)
+    blocked_ranges = [n for n, _ in required if coverage[str(n)] < 1.0]
+    return _Reach(hc, port, v6, regions, required, blocked_regions, partial_regions, blocked_ranges, plists)
+
+
+def _result(reach: _Reach, groups: Sequence[str], ranges: IpRanges) -> AuditResult:
+    """The flagged configuration: severity, evidence, what it does and the fix."""
+    hc, port, regions, plists = reach.hc, reach.port, reach.regions, reach.prefix_lists
+    blocked_regions, partial_regions, blocked_ranges = reach.blocked_regions, reach.partial_regions, reach.blocked_ranges
+    passing_share = 1 - len(blocked_regions) / len(regions)
+    will_fail = passing_share <= ROUTE53_HEALTHY_SHARE
+    if plists:
+        severity = "low"
+    elif will_fail:
+        severity = "high"
+    else:
+        severity = "medium"
+    family = "IPv6" if reach.v6 else "IPv4"
+    evidence = {
+        "health_check_id": hc, "port": port, "security_groups": ",".join(groups), "ip_family": family,
+        "checker_regions": len(regions), "blocked_regions": len(blocked_regions),
+        "blocked_regions_text": ",".join(blocked_regions), "partly_blocked_regions": len(partial_regions),
+        "partly_blocked_regions_text": ",".join(partial_regions), "blocked_ranges": len(blocked_ranges),
+        "required_ranges": len(reach.required), "ip_ranges_date": ranges.create_date or "unknown",
+    }
+    if plists:
+        evidence["unresolved_prefix_lists"] = ",".join(sorted(set(plists)))
+    return AuditResult("sg-blocks-route53-checkers", f"{','.join(groups)} → {hc}", severity,
+                       f"Security group(s) {', '.join(groups)}: {_what(reach, will_fail)}", evidence,
+                       _fix(reach, groups[0], family, ranges))
+
+
+def _what(reach: _Reach, will_fail: bool) -> str:
+    """What the blocked checkers do to the health check, in a sentence or two."""
+    hc, port, regions, plists = reach.hc, reach.port, reach.regions, reach.prefix_lists
+    blocked_regions, partial_regions, blocked_ranges = reach.blocked_regions, reach.partial_regions, reach.blocked_ranges
+    if will_fail:
+        what = (f"the checkers of {len(blocked_regions)} of {len(regions)} regions cannot reach TCP {port}: "
+                f"Route 53 needs more than 18 % of them to succeed, so health check {hc} fails although the "
+                "service may be healthy, and DNS fails over (incident 3).")
+    elif blocked_regions:
+        what = (f"the checkers of {len(blocked_regions)} of {len(regions)} regions ({', '.join(blocked_regions)}) cannot "
+                f"reach TCP {port}; health check {hc} still passes on the others, with less margin.")
+    else:
+        what = (f"only part of the checker ranges may reach TCP {port} ({len(blocked_ranges)} of {len(reach.required)} ranges "
+                f"not allowed, affecting {', '.join(partial_regions)}): checks from the missing addresses fail, and "
+                f"health check {hc} loses margin.")
+    if plists:
+        what += (f" The rules reference prefix list(s) {', '.join(sorted(set(plists)))} the audit does not resolve: "
+                 "if one is com.amazonaws.<region>.route53-healthchecks, the checkers are allowed.")
+    return what
+
+
+def _fix(reach: _Reach, sg0: str, family: str, ranges: IpRanges) -> list[str]:
+    """The remediation: the ingress rule to add to ``sg0`` (or the managed prefix list), and the review."""
+    port, v6 = reach.port, reach.v6
+    missing_cidrs = [str(n) for n in reach.blocked_ranges]
+    shown = " ".join(f"{{CidrIp{'v6' if v6 else ''}={c},Description=Route53 health checkers}}" for c in missing_cidrs[:4])
+    more = f" (and {len(missing_cidrs) - 4} more of the ranges listed in ip-ranges.json)" if len(missing_cidrs) > 4 else ""
+    key = "Ipv6Ranges" if v6 else "IpRanges"
+    return [
+        f"Allow TCP {port} from the Route 53 health-checker {family} ranges ({len(missing_cidrs)} missing, "
+        f"ip-ranges.json of {ranges.create_date}) in {sg0}:",
+        f"aws ec2 authorize-security-group-ingress --group-id {sg0} --ip-permissions "
+        f"'IpProtocol=tcp,FromPort={port},ToPort={port},{key}=[{shown}]'{more}",
+        f"Or reference the AWS-managed prefix list com.amazonaws.<region>.{'ipv6.' if v6 else ''}route53-healthchecks "
+        "(kept current by Route 53): aws ec2 describe-managed-prefix-lists --filters "
+        f"Name=prefix-list-name,Values=com.amazonaws.<region>.{'ipv6.' if v6 else ''}route53-healthchecks",
+        "Review security-group changes in the change timeline: a rule removed just before the failover is the cause, "
+        "and changes to these groups should go through IaC with a rollback.",
+    ]

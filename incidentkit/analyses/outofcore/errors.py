@@ -25,6 +25,7 @@ from .time_bins import (
     _bin_expr,
     _bin_times,
     _bounds,
+    _full_range,
     _in_window,
     _observed_span,
     _origin,
@@ -104,8 +105,6 @@ def error_rate(
     t_ns = _time_ns(schema, time)
     start, end = _bounds(window)
     keep = _and(pc.is_valid(pc.field(time)), _in_window(schema, time, start, end), filter)
-    has_status = status in schema.names
-    timed_out = timeouts_as_5xx and "timed_out" in schema.names
     t_min = t_max = None
     if start is None:
         t_min, t_max = _observed_span(d, t_ns, keep)
@@ -116,7 +115,30 @@ def error_rate(
     origin = _origin(start, t_min, width)
     w_ns = int(width.value)
 
-    # class code: 0..3 = 2xx..5xx, 4 = other (1xx, >= 600, none)
+    cls = _class_expr(schema, status, timeouts_as_5xx)
+    projection = {"_bin": _bin_expr(t_ns, origin, w_ns), "_cls": cls.cast(pa.int8()), **{g: pc.field(g) for g in groups}}
+    counts_t = _aggregate(d, projection, keep, [([], "hash_count_all", None, "n")], ["_bin", *groups, "_cls"])
+    if counts_t.num_rows == 0 and (groups or start is None):
+        return empty
+    counts = _class_counts(counts_t, groups, origin, w_ns)
+    if not groups:
+        counts = _every_bin(counts, width, start, end)
+    out = counts.reset_index()
+    if not len(out):
+        return empty
+    out = _with_rates(out)
+    out["timestamp"] = pd.Series(out["timestamp"]).astype(UTC_NS)
+    out = _cast_groups(out, _pandas_dtypes(schema, groups), groups)
+    out = out[columns].sort_values(["timestamp", *groups], kind="stable").reset_index(drop=True)
+    out.attrs.update(bin=str(width), approximate=False, rows=int(out["requests"].sum()))
+    return out
+
+
+def _class_expr(schema: Any, status: str, timeouts_as_5xx: bool) -> Any:
+    """Each row's status class as a code: 0..3 = 2xx..5xx, 4 = other (1xx, >= 600, none); a timeout without a status is 5xx."""
+    pa, pc, _ = _pa()
+    has_status = status in schema.names
+    timed_out = timeouts_as_5xx and "timed_out" in schema.names
     if has_status:
         code = _status_code_expr(schema, status)
         k = pc.floor(pc.divide(code, pa.scalar(100.0)))
@@ -128,37 +150,38 @@ def error_rate(
         cls = pc.if_else(_flag_expr(schema, "timed_out"), pa.scalar(3.0), pa.scalar(4.0))
     else:
         cls = pc.scalar(4.0)
-    projection = {"_bin": _bin_expr(t_ns, origin, w_ns), "_cls": cls.cast(pa.int8()), **{g: pc.field(g) for g in groups}}
-    counts_t = _aggregate(d, projection, keep, [([], "hash_count_all", None, "n")], ["_bin", *groups, "_cls"])
+    return cls
+
+
+def _class_counts(counts_t: Any, groups: Sequence[str], origin: int, w_ns: int) -> pd.DataFrame:
+    """The aggregate's (bin, groups, class) counts as one row per bin and group, one ``n_*`` column per class."""
     if counts_t.num_rows == 0:
-        if groups or start is None:
-            return empty
-        counts = pd.DataFrame(0.0, index=pd.DatetimeIndex([], tz="UTC", name="timestamp"), columns=[*[f"n_{c}" for c in _CLASSES], "n_other"])
-    else:
-        long = pd.DataFrame(
-            {
-                "timestamp": _bin_times(counts_t.column("_bin").to_numpy(), origin, w_ns),
-                **{g: counts_t.column(g).to_pandas() for g in groups},
-                "_cls": counts_t.column("_cls").to_numpy(zero_copy_only=False).astype(int),
-                "n": counts_t.column("n").to_numpy().astype("float64"),
-            }
-        )
-        if groups:  # pandas.crosstab leaves out rows whose group value is missing
-            long = long.dropna(subset=groups)
-        counts = long.pivot_table(index=["timestamp", *groups], columns="_cls", values="n", aggfunc="sum", fill_value=0.0)
-        counts = counts.reindex(columns=range(5), fill_value=0.0)
-        counts.columns = [f"n_{c}" for c in _CLASSES] + ["n_other"]
-    if not groups:
-        if start is not None:
-            last = start + ((end - pd.Timedelta(1) - start) // width) * width  # type: ignore[operator]
-            full = pd.date_range(start, last, freq=width)
-        else:
-            full = pd.date_range(counts.index.min(), counts.index.max(), freq=width)
-        counts = counts.reindex(full, fill_value=0.0)
-        counts.index.name = "timestamp"
-    out = counts.reset_index()
-    if not len(out):
-        return empty
+        return pd.DataFrame(0.0, index=pd.DatetimeIndex([], tz="UTC", name="timestamp"), columns=[*[f"n_{c}" for c in _CLASSES], "n_other"])
+    long = pd.DataFrame(
+        {
+            "timestamp": _bin_times(counts_t.column("_bin").to_numpy(), origin, w_ns),
+            **{g: counts_t.column(g).to_pandas() for g in groups},
+            "_cls": counts_t.column("_cls").to_numpy(zero_copy_only=False).astype(int),
+            "n": counts_t.column("n").to_numpy().astype("float64"),
+        }
+    )
+    if groups:  # pandas.crosstab leaves out rows whose group value is missing
+        long = long.dropna(subset=groups)
+    counts = long.pivot_table(index=["timestamp", *groups], columns="_cls", values="n", aggfunc="sum", fill_value=0.0)
+    counts = counts.reindex(columns=range(5), fill_value=0.0)
+    counts.columns = [f"n_{c}" for c in _CLASSES] + ["n_other"]
+    return counts
+
+
+def _every_bin(counts: pd.DataFrame, width: pd.Timedelta, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:
+    """Ungrouped counts with every bin of the window (else of the observed range), empty bins 0."""
+    counts = counts.reindex(_full_range(counts.index.to_series(), width, start, end), fill_value=0.0)
+    counts.index.name = "timestamp"
+    return counts
+
+
+def _with_rates(out: pd.DataFrame) -> pd.DataFrame:
+    """The counts as float64, with ``requests``, ``rate_*`` per class and ``error_rate`` (4xx + 5xx) added."""
     n_cols = [f"n_{c}" for c in _CLASSES] + ["n_other"]
     out[n_cols] = out[n_cols].astype("float64")
     out["requests"] = out[n_cols].sum(axis=1)
@@ -166,8 +189,4 @@ def error_rate(
         for c in _CLASSES:
             out[f"rate_{c}"] = np.where(out["requests"] > 0, out[f"n_{c}"] / out["requests"], np.nan)
         out["error_rate"] = np.where(out["requests"] > 0, (out["n_4xx"] + out["n_5xx"]) / out["requests"], np.nan)
-    out["timestamp"] = pd.Series(out["timestamp"]).astype(UTC_NS)
-    out = _cast_groups(out, _pandas_dtypes(schema, groups), groups)
-    out = out[columns].sort_values(["timestamp", *groups], kind="stable").reset_index(drop=True)
-    out.attrs.update(bin=str(width), approximate=False, rows=int(out["requests"].sum()))
     return out

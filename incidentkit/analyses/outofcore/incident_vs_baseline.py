@@ -181,11 +181,45 @@ def compare(
     if base_expr is None:
         base_expr = pc.invert(inc_expr)
 
+    derived = _derived_columns(schema, status)
+    chosen, excluded = _choose_columns(schema, columns, derived, status)
+    read = _columns_read(schema, chosen, status)
+    d = _text_as_dictionary(d, [c for c in read if pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)])
+    projection = {c: pc.field(c) for c in read}
+    projection["_inc"] = inc_expr
+    projection["_base"] = base_expr
+    row_filter = _and(pc.or_kleene(inc_expr, base_expr), filter)
+    reader = _stream(d, projection, row_filter)
+    counters, n1, n2 = _count_values(reader, schema, chosen, status, max_cardinality, rest=baseline is None)
+
+    empty.attrs.update({"n_incident": n1, "n_baseline": n2, "baseline": kind_text, "columns": [], "excluded": excluded})
+    if n1 == 0 or n2 == 0:
+        return empty
+    final = _kept_columns(chosen, counters, excluded, explicit=columns is not None, max_cardinality=max_cardinality, n=n1 + n2)
+    position = {c: i for i, c in enumerate([*schema.names, *derived])}
+    excluded = dict(sorted(excluded.items(), key=lambda kv: position.get(kv[0], len(position))))
+    rows = [row for c in final for row in _count_rows(c, counters[c], max_values)]
+    if not rows:
+        empty.attrs.update({"columns": final, "excluded": excluded})
+        return empty
+    out = score_counts(rows, n1, n2, alpha=alpha)
+    out.attrs.update({"n_incident": n1, "n_baseline": n2, "baseline": kind_text, "columns": final, "excluded": excluded})
+    return out
+
+
+def _derived_columns(schema: Any, status: str) -> list[str]:
+    """The columns compare() derives when the evidence lacks them: ``status_class`` and ``user_agent_family``."""
     derived: list[str] = []
     if status in schema.names and "status_class" not in schema.names:
         derived.append("status_class")
     if "user_agent" in schema.names and "user_agent_family" not in schema.names:
         derived.append("user_agent_family")
+    return derived
+
+
+def _choose_columns(schema: Any, columns: Sequence[str] | None, derived: list[str], status: str) -> tuple[list[str], dict[str, str]]:
+    """The columns to count (the caller's, or the candidates by the in-memory rules) and those left out, with why."""
+    pa, _, _ = _pa()
     if columns is None:
         chosen = [n for n in schema.names if _is_candidate(n, schema.field(n).type, status)] + derived
         excluded: dict[str, str] = {n: "identifier or free text" for n in schema.names if str(n).lower() in _EXCLUDED}
@@ -196,26 +230,30 @@ def compare(
         known = set(schema.names) | set(derived)
         chosen = [c for c in columns if c in known]
         excluded = {c: "not in the frames" for c in columns if c not in known}
+    return chosen, excluded
+
+
+def _columns_read(schema: Any, chosen: list[str], status: str) -> list[str]:
+    """The stored columns the chosen ones need (a derived column reads its source), each once."""
     read = [c for c in chosen if c in schema.names]
     if "status_class" in chosen and "status_class" not in schema.names:
         read.append(status)
     if "user_agent_family" in chosen and "user_agent_family" not in schema.names:
         read.append("user_agent")
-    read = list(dict.fromkeys(read))
-    d = _text_as_dictionary(d, [c for c in read if pa.types.is_string(schema.field(c).type) or pa.types.is_large_string(schema.field(c).type)])
-    projection = {c: pc.field(c) for c in read}
-    projection["_inc"] = inc_expr
-    projection["_base"] = base_expr
-    row_filter = _and(pc.or_kleene(inc_expr, base_expr), filter)
-    reader = _stream(d, projection, row_filter)
+    return list(dict.fromkeys(read))
 
+
+def _count_values(reader: Any, schema: Any, chosen: list[str], status: str, max_cardinality: int,
+                  *, rest: bool) -> tuple[dict[str, _Counter], int, int]:
+    """One pass over the batches: each chosen column's label counts per side, and the rows of each side."""
+    pa, _, _ = _pa()
     counters = {c: _Counter(max_cardinality) for c in chosen}
     is_bool = {c: (c in schema.names and pa.types.is_boolean(schema.field(c).type)) for c in chosen}
     ua_cache: dict[Any, str] = {}
     n1 = n2 = 0
     for batch in reader:
         inc = batch.column("_inc").to_numpy(zero_copy_only=False).astype(bool)
-        base = batch.column("_base").to_numpy(zero_copy_only=False).astype(bool) & ~inc if baseline is None else \
+        base = batch.column("_base").to_numpy(zero_copy_only=False).astype(bool) & ~inc if rest else \
             batch.column("_base").to_numpy(zero_copy_only=False).astype(bool)  # fmt: skip
         n1 += int(inc.sum())
         n2 += int(base.sum())
@@ -223,35 +261,40 @@ def compare(
             counter = counters[c]
             if counter.overflow:
                 continue
-            if c == "status_class" and c not in schema.names:
-                idx = _status_class_index(np.asarray(_status_values(batch.column(status)), dtype="float64"))
-                labels = list(_STATUS_CLASS_LABELS)
-            else:
-                arr = batch.column("user_agent" if c == "user_agent_family" and c not in schema.names else c)
-                enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
-                values = enc.dictionary.to_pylist()
-                idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
-                if c == "user_agent_family" and c not in schema.names:
-                    for v in values:
-                        if v not in ua_cache:
-                            ua_cache[v] = ua_family(v)
-                    labels = [ua_cache[v] for v in values] + [ua_family(None)]
-                else:
-                    labels = [_label(v, is_bool[c]) for v in values] + [MISSING]
+            idx, labels = _batch_labels(batch, c, schema, status, is_bool[c], ua_cache)
             k = len(labels)
             counter.add(labels, np.bincount(idx[inc], minlength=k), np.bincount(idx[base], minlength=k))
+    return counters, n1, n2
 
-    empty.attrs.update({"n_incident": n1, "n_baseline": n2, "baseline": kind_text, "columns": [], "excluded": excluded})
-    if n1 == 0 or n2 == 0:
-        return empty
+
+def _batch_labels(batch: Any, c: str, schema: Any, status: str, is_bool: bool, ua_cache: dict[Any, str]) -> tuple[np.ndarray, list[Any]]:
+    """Column ``c`` of one batch as label indexes (missing → the last label) and the labels."""
+    pa, pc, _ = _pa()
+    if c == "status_class" and c not in schema.names:
+        idx = _status_class_index(np.asarray(_status_values(batch.column(status)), dtype="float64"))
+        return idx, list(_STATUS_CLASS_LABELS)
+    arr = batch.column("user_agent" if c == "user_agent_family" and c not in schema.names else c)
+    enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
+    values = enc.dictionary.to_pylist()
+    idx = enc.indices.fill_null(len(values)).to_numpy(zero_copy_only=False).astype(np.int64)
+    if c == "user_agent_family" and c not in schema.names:
+        for v in values:
+            if v not in ua_cache:
+                ua_cache[v] = ua_family(v)
+        return idx, [ua_cache[v] for v in values] + [ua_family(None)]
+    return idx, [_label(v, is_bool) for v in values] + [MISSING]
+
+
+def _kept_columns(chosen: list[str], counters: dict[str, _Counter], excluded: dict[str, str], *, explicit: bool,
+                  max_cardinality: int, n: int) -> list[str]:
+    """The counted columns worth comparing; each one dropped is added to ``excluded`` with why."""
     final: list[str] = []
-    n = n1 + n2
     for c in chosen:
         counter = counters[c]
         if counter.overflow:
             excluded[c] = f"more than {max_cardinality} distinct values (high cardinality)"
             continue
-        if columns is not None:
+        if explicit:
             final.append(c)
             continue
         both = {lab: counter.inc.get(lab, 0) + counter.base.get(lab, 0) for lab in set(counter.inc) | set(counter.base)}
@@ -264,36 +307,29 @@ def compare(
             excluded[c] = "a single value"
         else:
             final.append(c)
-    if columns is None and "user_agent_family" in final and "user_agent" in final:
+    if not explicit and "user_agent_family" in final and "user_agent" in final:
         final.remove("user_agent")
-    position = {c: i for i, c in enumerate([*schema.names, *derived])}
-    excluded = dict(sorted(excluded.items(), key=lambda kv: position.get(kv[0], len(position))))
-    rows = []
-    for c in final:
-        ca, cb = dict(counters[c].inc), dict(counters[c].base)
-        total: dict[Any, int] = {lab: ca.get(lab, 0) + cb.get(lab, 0) for lab in set(ca) | set(cb)}
-        if len(total) > max_values:
-            ranked = [MISSING] if MISSING in total else []
-            ranked += [lab for lab, _ in sorted(((lab, v) for lab, v in total.items() if lab != MISSING),
-                                                 key=lambda kv: (-kv[1], str(kv[0])))]  # fmt: skip
-            keep = set(ranked[: max_values - 1])
-            pooled_a: dict[Any, int] = {}
-            pooled_b: dict[Any, int] = {}
-            for src, dst in ((ca, pooled_a), (cb, pooled_b)):
-                for lab, v in src.items():
-                    key = lab if lab in keep else OTHER
-                    dst[key] = dst.get(key, 0) + v
-            ca, cb = pooled_a, pooled_b
-        order = sorted(ca, key=lambda lab: (-ca[lab], str(lab))) + sorted((lab for lab in cb if lab not in ca), key=lambda lab: (-cb[lab], str(lab)))
-        for v in order:
-            rows.append({"column": c, "value": v, "incident_count": int(ca.get(v, 0)), "baseline_count": int(cb.get(v, 0))})
-    if not rows:
-        empty.attrs.update({"columns": final, "excluded": excluded})
-        return empty
-    out = score_counts(rows, n1, n2, alpha=alpha)
-    out.attrs.update({"n_incident": n1, "n_baseline": n2, "baseline": kind_text, "columns": final, "excluded": excluded})
-    return out
+    return final
 
+
+def _count_rows(c: str, counter: _Counter, max_values: int) -> list[dict[str, Any]]:
+    """Column ``c``'s count rows, most frequent first; past ``max_values`` the rarest pooled into ``(other)``."""
+    ca, cb = dict(counter.inc), dict(counter.base)
+    total: dict[Any, int] = {lab: ca.get(lab, 0) + cb.get(lab, 0) for lab in set(ca) | set(cb)}
+    if len(total) > max_values:
+        ranked = [MISSING] if MISSING in total else []
+        ranked += [lab for lab, _ in sorted(((lab, v) for lab, v in total.items() if lab != MISSING),
+                                             key=lambda kv: (-kv[1], str(kv[0])))]  # fmt: skip
+        keep = set(ranked[: max_values - 1])
+        pooled_a: dict[Any, int] = {}
+        pooled_b: dict[Any, int] = {}
+        for src, dst in ((ca, pooled_a), (cb, pooled_b)):
+            for lab, v in src.items():
+                key = lab if lab in keep else OTHER
+                dst[key] = dst.get(key, 0) + v
+        ca, cb = pooled_a, pooled_b
+    order = sorted(ca, key=lambda lab: (-ca[lab], str(lab))) + sorted((lab for lab in cb if lab not in ca), key=lambda lab: (-cb[lab], str(lab)))
+    return [{"column": c, "value": v, "incident_count": int(ca.get(v, 0)), "baseline_count": int(cb.get(v, 0))} for v in order]
 
 def _status_values(arr: Any) -> np.ndarray:
     """A status column (numbers or digit text) as float64 with NaN for missing."""

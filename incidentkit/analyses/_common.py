@@ -45,6 +45,9 @@ __all__ = [
     "metric_period",
     "true_runs",
     "sum_between",
+    "values_between",
+    "dimension",
+    "episode_table",
     "UTC_NS",
     "NICE_BINS",
     "auto_bin",
@@ -544,3 +547,47 @@ def sum_between(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> flo
         return 0.0
     sel = (df["timestamp"] >= start) & (df["timestamp"] < end)
     return float(df.loc[sel, "value"].sum())
+
+
+def values_between(df: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
+    """The ``value`` of the rows in ``[start, end)`` (an empty float series when ``df`` is empty).
+
+    Example
+    -------
+    >>> ts = pd.date_range("2026-03-01T10:00Z", periods=4, freq="1min")
+    >>> values_between(pd.DataFrame({"timestamp": ts, "value": [1.0, 2.0, 3.0, 4.0]}), ts[1], ts[3]).tolist()
+    [2.0, 3.0]
+    """
+    if df.empty:
+        return pd.Series([], dtype=float)
+    return df[(df["timestamp"] >= start) & (df["timestamp"] < end)]["value"]
+
+
+def dimension(df: pd.DataFrame, name: str, default: str | None = "(all)") -> pd.Series:
+    """Each row's metric dimension ``name`` (from its ``dimensions``), ``default`` where it has none.
+
+    Example
+    -------
+    >>> dimension(pd.DataFrame({"dimensions": ['{"LoadBalancer": "app/web/1"}', "{}"]}), "LoadBalancer").tolist()
+    ['app/web/1', '(all)']
+    """
+    return df["dimensions"].map(lambda d: parse_dims(d).get(name, default))
+
+
+def episode_table(rows: list[dict[str, Any]], columns: Sequence[str], dtypes: dict[str, str]) -> pd.DataFrame:
+    """Episodes (``start``, ``end``, ``ongoing`` and ``columns``) as a frame in time order; typed and empty without rows.
+
+    Example
+    -------
+    >>> t = pd.Timestamp("2026-03-01T10:00Z")
+    >>> episode_table([{"start": t, "end": t + pd.Timedelta("1min"), "ongoing": False}], ["start", "end", "ongoing"],
+    ...               {"start": UTC_NS, "end": UTC_NS, "ongoing": "bool"}).dtypes.astype(str).tolist()
+    ['datetime64[ns, UTC]', 'datetime64[ns, UTC]', 'bool']
+    """
+    if not rows:
+        return empty_table(columns, dtypes)
+    out = pd.DataFrame(rows, columns=list(columns))
+    out["start"] = as_utc(out["start"])
+    out["end"] = as_utc(out["end"])
+    out["ongoing"] = out["ongoing"].astype(bool)
+    return out.sort_values("start", kind="stable", ignore_index=True)

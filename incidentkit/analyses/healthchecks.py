@@ -50,6 +50,7 @@ from ._common import (
     sum_between,
     as_utc,
     empty_table,
+    episode_table,
     parse_dims,
     select_metric,
     tg_matches,
@@ -245,13 +246,7 @@ def unhealthy_episodes(metrics: pd.DataFrame | None) -> pd.DataFrame:
                     "resolution_s": period.total_seconds(),
                 }
             )
-    if not rows:
-        return empty_table(EPISODE_COLUMNS, dt)
-    out = pd.DataFrame(rows, columns=list(EPISODE_COLUMNS))
-    out["start"] = as_utc(out["start"])
-    out["end"] = as_utc(out["end"])
-    out["ongoing"] = out["ongoing"].astype(bool)
-    return out.sort_values("start", kind="stable", ignore_index=True)
+    return episode_table(rows, EPISODE_COLUMNS, dt)
 
 
 def transient_spikes(metrics: pd.DataFrame | None, signal: str = "cpu", *, z: float = 3.5, min_rise: float = 1.5) -> pd.DataFrame:

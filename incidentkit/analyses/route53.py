@@ -33,8 +33,8 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from ._common import (UTC_NS, as_utc, empty_table, load_balancer_level, metric_period, parse_dims, select_metric, sum_between,
-                      true_runs)
+from ._common import (UTC_NS, as_utc, dimension, empty_table, episode_table, load_balancer_level, metric_period, select_metric,
+                      sum_between, true_runs, values_between)
 
 __all__ = ["DROP_COLUMNS", "SERVICE_COLUMNS", "route53_drops", "metric_sum", "traffic_by_load_balancer", "service_signals",
            "checker_failures"]
@@ -77,8 +77,8 @@ def route53_drops(metrics: pd.DataFrame | None) -> pd.DataFrame:
     base, by_status = (status, True) if not status.empty else (share, False)
     if base.empty:
         return empty_table(DROP_COLUMNS, dt)
-    base = base.assign(hc=base["dimensions"].map(lambda d: parse_dims(d).get("HealthCheckId", "(all)")))
-    sh = share.assign(hc=share["dimensions"].map(lambda d: parse_dims(d).get("HealthCheckId", "(all)"))) if not share.empty else share
+    base = base.assign(hc=dimension(base, "HealthCheckId"))
+    sh = share.assign(hc=dimension(share, "HealthCheckId")) if not share.empty else share
     rows = []
     for hc, grp in base.groupby("hc", sort=False):
         series = grp.groupby("timestamp", as_index=False).agg(value=("value", "min"), period=("period", "max")).sort_values("timestamp")
@@ -89,18 +89,12 @@ def route53_drops(metrics: pd.DataFrame | None) -> pd.DataFrame:
         mine = sh[sh["hc"] == hc] if not sh.empty else sh
         for a, b in true_runs(times, flags, period):
             start, end = times[a], times[b] + period
-            pw = mine[(mine["timestamp"] >= start) & (mine["timestamp"] < end)]["value"] if not mine.empty else pd.Series([], dtype=float)
+            pw = values_between(mine, start, end)
             rows.append({"health_check_id": hc, "start": start, "end": end, "duration_s": (end - start).total_seconds(),
                          "min_status": float(v[a: b + 1].min()) if by_status else float("nan"),
                          "min_percentage_healthy": float(pw.min()) if len(pw) else (float(v[a: b + 1].min()) if not by_status else float("nan")),
                          "ongoing": b == len(v) - 1})
-    if not rows:
-        return empty_table(DROP_COLUMNS, dt)
-    out = pd.DataFrame(rows, columns=list(DROP_COLUMNS))
-    out["start"] = as_utc(out["start"])
-    out["end"] = as_utc(out["end"])
-    out["ongoing"] = out["ongoing"].astype(bool)
-    return out.sort_values("start", kind="stable", ignore_index=True)
+    return episode_table(rows, DROP_COLUMNS, dt)
 
 
 def metric_sum(metrics: pd.DataFrame | None, ns: str, names: Sequence[str], stat: str | Sequence[str]) -> pd.DataFrame:
@@ -116,7 +110,7 @@ def _only_load_balancer(metrics: pd.DataFrame | None, load_balancer: str | None)
     """The metrics with every load-balancer series of another load balancer removed."""
     if metrics is None or metrics.empty or not load_balancer or "dimensions" not in metrics.columns:
         return metrics
-    lbs = metrics["dimensions"].map(lambda d: parse_dims(d).get("LoadBalancer"))
+    lbs = dimension(metrics, "LoadBalancer", None)
     keep = (lbs.isna() | (lbs == load_balancer)).to_numpy(dtype=bool)
     return metrics.loc[keep]
 
@@ -153,7 +147,7 @@ def traffic_by_load_balancer(
     if req.empty:
         return pd.DataFrame(columns=cols)
     req = load_balancer_level(req)
-    req = req.assign(lb=req["dimensions"].map(lambda d: parse_dims(d).get("LoadBalancer", "(all)")))
+    req = req.assign(lb=dimension(req, "LoadBalancer"))
     at = pd.Timestamp(at)
     b0, b1 = at - pd.Timedelta(lead) - pd.Timedelta(before), at - pd.Timedelta(lead)
     a0, a1 = at + pd.Timedelta(settle), at + pd.Timedelta(settle) + pd.Timedelta(after)
@@ -220,14 +214,11 @@ def service_signals(
     b0, b1 = d0 - before_td, d0
     rows = []
 
-    def window_sum(df: pd.DataFrame, s: pd.Timestamp, e: pd.Timestamp) -> float:
-        return sum_between(df, s, e)
-
     def rate(num: pd.DataFrame, den: pd.DataFrame, name: str) -> None:
         if num.empty or den.empty:
             return
-        nb, db_ = window_sum(num, b0, b1), window_sum(den, b0, b1)
-        nd, dd = window_sum(num, d0, d1), window_sum(den, d0, d1)
+        nb, db_ = sum_between(num, b0, b1), sum_between(den, b0, b1)
+        nd, dd = sum_between(num, d0, d1), sum_between(den, d0, d1)
         rb = nb / db_ if db_ > 0 else float("nan")
         rd = nd / dd if dd > 0 else float("nan")
         if math.isnan(rd):
@@ -245,8 +236,7 @@ def service_signals(
     uh = select_metric(metrics, "AWS/ApplicationELB", "UnHealthyHostCount", ("Maximum", "Average"))
     if not uh.empty:
         uh = load_balancer_level(uh).groupby("timestamp", as_index=False)["value"].sum()
-        vb = uh[(uh["timestamp"] >= b0) & (uh["timestamp"] < b1)]["value"]
-        vd = uh[(uh["timestamp"] >= d0) & (uh["timestamp"] < d1)]["value"]
+        vb, vd = values_between(uh, b0, b1), values_between(uh, d0, d1)
         if len(vd):
             before_max = float(vb.max()) if len(vb) else 0.0
             rows.append({"signal": "unhealthy_hosts", "before": before_max, "during": float(vd.max()), "ratio": float("nan"),
@@ -254,15 +244,14 @@ def service_signals(
     lat = select_metric(metrics, "AWS/ApplicationELB", "TargetResponseTime", ("p99", "p99.9", "Average"))
     if not lat.empty:
         lat = lat.groupby("timestamp", as_index=False)["value"].max()
-        vb = lat[(lat["timestamp"] >= b0) & (lat["timestamp"] < b1)]["value"]
-        vd = lat[(lat["timestamp"] >= d0) & (lat["timestamp"] < d1)]["value"]
+        vb, vd = values_between(lat, b0, b1), values_between(lat, d0, d1)
         if len(vd) and len(vb):
             ratio = float(vd.median()) / float(vb.median()) if float(vb.median()) > 0 else float("nan")
             rows.append({"signal": "latency_p99_s", "before": float(vb.median()), "during": float(vd.median()), "ratio": ratio,
                          "healthy": bool(math.isnan(ratio) or ratio <= 2.0)})
     if not elb_req.empty:
-        per_min_b = window_sum(elb_req, b0, b1) / max(1.0, before_td.total_seconds() / 60)
-        per_min_d = window_sum(elb_req, d0, d1) / max(1.0, (d1 - d0).total_seconds() / 60)
+        per_min_b = sum_between(elb_req, b0, b1) / max(1.0, before_td.total_seconds() / 60)
+        per_min_d = sum_between(elb_req, d0, d1) / max(1.0, (d1 - d0).total_seconds() / 60)
         rows.append({"signal": "requests_per_min", "before": per_min_b, "during": per_min_d,
                      "ratio": per_min_d / per_min_b if per_min_b > 0 else float("nan"), "healthy": pd.NA})
     out = pd.DataFrame(rows, columns=list(SERVICE_COLUMNS))

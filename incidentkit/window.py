@@ -32,7 +32,7 @@ import pandas as pd
 from ._util.fmt import iso as _iso
 from .errors import BadWindowError
 
-__all__ = ["TimeLike", "Window", "parse_time", "as_window", "now_utc", "ACCEPTED_FORMS"]
+__all__ = ["TimeLike", "Window", "parse_time", "utc_or_nat", "as_window", "now_utc", "ACCEPTED_FORMS"]
 
 TimeLike = Union[str, int, float, dt.datetime, pd.Timestamp]
 
@@ -114,6 +114,30 @@ def parse_time(value: TimeLike, *, now: pd.Timestamp | None = None, name: str = 
         raise BadWindowError(f"{name}: cannot read {value!r} as a time; use {ACCEPTED_FORMS}") from exc
     if pd.isna(ts):
         raise BadWindowError(f"{name}: cannot read {value!r} as a time; use {ACCEPTED_FORMS}")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def utc_or_nat(value: Any) -> Any:
+    """One timestamp from an AWS response field as tz-aware UTC, or ``NaT`` when it is absent or unreadable.
+
+    The lenient sibling of :func:`parse_time` for fields AWS fills in (``CreationTime``,
+    ``StateUpdatedTimestamp``, a CloudTrail record's time): a naive value is taken as UTC, an
+    aware one is converted, and ``None``, ``""``, ``NaN`` or text that is no time become ``NaT``
+    (the caller's frame shows the gap) instead of an error.
+
+    Example
+    -------
+    >>> utc_or_nat("2024-03-01T02:00:00+01:00"), utc_or_nat(None), utc_or_nat("soon")
+    (Timestamp('2024-03-01 01:00:00+0000', tz='UTC'), NaT, NaT)
+    """
+    if value is None or (isinstance(value, float) and value != value):
+        return pd.NaT
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return pd.NaT
+    if ts is pd.NaT:
+        return pd.NaT
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 

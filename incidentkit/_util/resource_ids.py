@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Iterable
 
-__all__ = ["ResourceRef", "KINDS", "parse", "parse_many", "from_arn", "same_resource"]
+__all__ = ["ResourceRef", "KINDS", "parse", "parse_many", "from_arn", "same_resource", "names"]
 
 #: The kinds :func:`parse` knows by name (other ARNs get ``<service>:<type>``).
 KINDS = (
@@ -346,3 +346,25 @@ def same_resource(a: Any, b: Any, kind: str | None = None) -> bool:
     ra = a if isinstance(a, ResourceRef) else parse(a, kind)
     rb = b if isinstance(b, ResourceRef) else parse(b, kind)
     return ra is not None and ra.matches(rb)
+
+
+def names(value: Any) -> list[str]:
+    """A resource parameter as a list of names: one name, a comma-separated string or a (nested) list.
+
+    Blanks are dropped and each name kept once, in the order given, so a resource named twice is
+    read (and its changes counted) once.
+
+    Example
+    -------
+    >>> names("api, worker"), names(["a", "b,c", "a"]), names(None)
+    (['api', 'worker'], ['a', 'b', 'c'], [])
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        out = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, Iterable):
+        out = [name for v in value for name in names(v)]
+    else:
+        out = [str(value)]
+    return list(dict.fromkeys(out))

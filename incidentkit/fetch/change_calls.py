@@ -3,22 +3,25 @@
 :class:`_Stats` counts a timeline's calls, retries and issues per source; :func:`_call` makes one
 call and maps a botocore error with its context; :func:`_paged` follows a list call's pages;
 :class:`_Pacer` keeps calls apart (CloudTrail LookupEvents allows 2 a second per account and
-region); :func:`_names` reads a resource parameter (a name, a comma-separated string or a list).
+region).
 
 Example
 -------
->>> _names("api, worker"), _names(["a", "b,c"])
-(['api', 'worker'], ['a', 'b', 'c'])
+>>> stats = _Stats()
+>>> stats.record("cloudtrail", {"ResponseMetadata": {"RetryAttempts": 2}})
+>>> stats.api_calls, stats.retries, stats.by_source["cloudtrail"]["api_calls"]
+(1, 2, 1)
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 from . import aws
 from ..errors import BadWindowError, ParameterError, from_botocore
+
 
 class _Pacer:
     """Keeps calls at least ``interval`` seconds apart (CloudTrail LookupEvents: 2 per second)."""
@@ -53,19 +56,6 @@ class _Stats:
         self.retries += aws.retry_attempts(response)
         s = self.by_source.setdefault(source, {"api_calls": 0, "rows": 0})
         s["api_calls"] += 1
-
-
-def _names(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, Iterable):
-        out: list[str] = []
-        for v in value:
-            out.extend(_names(v))
-        return out
-    return [str(value)]
 
 
 def _call(client: Any, op: str, stats: _Stats, source: str, context: Mapping[str, Any], **params: Any) -> dict[str, Any]:

@@ -22,14 +22,15 @@ from . import aws
 from .._util import resource_ids
 from .._util.fmt import iso as _iso
 from ..errors import ParameterError
-from ..window import Window
-from .change_calls import _call, _names, _paged, _Stats
-from .change_records import _ERROR_MESSAGE_LIMIT, _dumps, _to_utc
+from ..window import Window, utc_or_nat
+from .._util.resource_ids import names as resource_names
+from .change_calls import _call, _paged, _Stats
+from .change_records import _ERROR_MESSAGE_LIMIT, _dumps
 
 def _fetch_codedeploy(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mapping[str, Any], opts: Mapping[str, Any]) -> list[dict[str, Any]]:
     client = aws.client("codedeploy", **kw)
-    apps = _names(res.get("codedeploy_application"))
-    groups = _names(res.get("codedeploy_deployment_group"))
+    apps = resource_names(res.get("codedeploy_application"))
+    groups = resource_names(res.get("codedeploy_deployment_group"))
     if groups and len(apps) != 1:
         raise ParameterError("codedeploy_deployment_group needs exactly one codedeploy_application")
     scopes: list[dict[str, Any]] = []
@@ -116,7 +117,7 @@ def _codedeploy_rows(d: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _fetch_lambda(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mapping[str, Any], opts: Mapping[str, Any]) -> list[dict[str, Any]]:
-    functions = _names(res.get("function_name"))
+    functions = resource_names(res.get("function_name"))
     if not functions:
         return []
     client = aws.client("lambda", **kw)
@@ -154,7 +155,7 @@ def _lambda_rows(fn: str, versions: Sequence[Mapping[str, Any]], aliases: Sequen
     published = [v for v in versions if v.get("Version") != "$LATEST"]
     rows: list[dict[str, Any]] = []
     for v in versions:
-        ts = _to_utc(v.get("LastModified"))
+        ts = utc_or_nat(v.get("LastModified"))
         if ts is pd.NaT or not (win.start <= ts < win.end):
             continue
         version = str(v.get("Version"))
@@ -172,7 +173,7 @@ def _lambda_rows(fn: str, versions: Sequence[Mapping[str, Any]], aliases: Sequen
         }
         if version == "$LATEST":
             sha = v.get("CodeSha256")
-            earlier_same_code = any(p.get("CodeSha256") == sha and _to_utc(p.get("LastModified")) < ts for p in published)
+            earlier_same_code = any(p.get("CodeSha256") == sha and utc_or_nat(p.get("LastModified")) < ts for p in published)
             name, cls = "FunctionModified", ("CONFIG_CHANGE" if earlier_same_code else "DEPLOYMENT")
             detail["note"] = (
                 "code unchanged since an earlier published version: a configuration change"
@@ -198,8 +199,8 @@ def _lambda_rows(fn: str, versions: Sequence[Mapping[str, Any]], aliases: Sequen
 
 
 def _fetch_ecs(win: Window, res: Mapping[str, Any], stats: _Stats, kw: Mapping[str, Any], opts: Mapping[str, Any]) -> list[dict[str, Any]]:
-    services = _names(res.get("ecs_service"))
-    clusters = _names(res.get("ecs_cluster"))
+    services = resource_names(res.get("ecs_service"))
+    clusters = resource_names(res.get("ecs_cluster"))
     if not services:
         return []
     if len(clusters) != 1:
@@ -235,7 +236,7 @@ def _ecs_rows(cluster: str, svc: Mapping[str, Any], win: Window) -> list[dict[st
             "created_at": _iso(d.get("createdAt")),
             "updated_at": _iso(d.get("updatedAt")),
         }
-        created, updated = _to_utc(d.get("createdAt")), _to_utc(d.get("updatedAt"))
+        created, updated = utc_or_nat(d.get("createdAt")), utc_or_nat(d.get("updatedAt"))
         if created is not pd.NaT and win.start <= created < win.end:
             rows.append(
                 {"timestamp": created, "source": "ecs", "event_name": "ServiceDeploymentStarted", "class": "DEPLOYMENT",

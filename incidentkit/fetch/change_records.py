@@ -26,7 +26,7 @@ from .change_classes import _NON_IAC, _READ_PREFIXES, changed_by, classify, norm
 from .change_detail import rule_ports
 from ..errors import IncompleteDataWarning
 from ..masking import mask_obj
-from ..window import Window
+from ..window import Window, utc_or_nat
 
 # requestParameters keys naming the resource a call changed, in order of preference.
 _RESOURCE_KEYS = (
@@ -212,21 +212,9 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     if not rows:
         return schema.empty_frame("changes")
     df = pd.DataFrame(rows, columns=list(schema.CHANGE_COLUMNS))
-    df["timestamp"] = schema.utc(df["timestamp"].astype(object).map(_to_utc))
+    df["timestamp"] = schema.utc(df["timestamp"].astype(object).map(utc_or_nat))
     df = schema.conform(df, "changes", extra=False)
     return df.sort_values(["timestamp", "source", "event_name"], kind="stable", ignore_index=True)
-
-
-def _to_utc(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and value != value):
-        return pd.NaT
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        return pd.NaT
-    if ts is pd.NaT:
-        return pd.NaT
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def parse_cloudtrail_records(
@@ -275,7 +263,7 @@ def parse_cloudtrail_records(
             continue
         row = _row_from_record(item)
         if window is not None:
-            ts = _to_utc(row["timestamp"])
+            ts = utc_or_nat(row["timestamp"])
             if ts is pd.NaT or not (window.start <= ts < window.end):
                 stats["outside_window"] += 1
                 continue

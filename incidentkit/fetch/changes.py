@@ -62,7 +62,8 @@ import pandas as pd
 
 from . import aws
 from .. import schema
-from .change_calls import _call, _names, _Pacer, _Stats
+from .._util.resource_ids import names as resource_names
+from .change_calls import _call, _Pacer, _Stats
 from .change_classes import changed_by, classify, normalize_event_name
 from .change_deployments import _fetch_codedeploy, _fetch_ecs, _fetch_lambda
 from .change_deployments import _codedeploy_rows, _ecs_rows, _lambda_rows  # noqa: F401  (re-exported: tests build rows with them)
@@ -186,7 +187,7 @@ def timeline(
         df.attrs.update(
             schema.provenance(
                 "changes.timeline",
-                query={"sources": list(sources), "resources": {k: _names(v) for k, v in res.items()},
+                query={"sources": list(sources), "resources": {k: resource_names(v) for k, v in res.items()},
                        "lookup_attributes": list(lookup_attributes or [{"AttributeKey": "ReadOnly", "AttributeValue": "false"}]),
                        "max_events": max_events},
                 window=win,

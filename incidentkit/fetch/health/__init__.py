@@ -48,7 +48,8 @@ from ...findings import audit  # upward: the security-group summary is the Route
 from .. import aws  # noqa: F401 - health.aws, as before the split (tests patch health.aws.client)
 from .apigateway import APIGW_ACCOUNT_DEFAULT, _collect_apigw  # noqa: F401 - the old module's names
 from .cloudwatch_alarms import MAX_ALARM_HISTORY, _collect_alarms  # noqa: F401 - the old module's names
-from .collector import _Collector, _names
+from ..._util.resource_ids import names as resource_names
+from .collector import _Collector
 from .dynamodb import _collect_dynamodb
 from .ecs import _collect_ecs
 from .elb import _collect_load_balancer, _collect_target_group, _judge_targets  # noqa: F401 - tests reach _judge_targets here
@@ -149,27 +150,27 @@ def snapshot(
     for key in res.pop("_ignored", []):
         c.add_issue("snapshot", f"resource parameter {key!r} is not a resource the snapshot reads; ignored")
 
-    lbs = _names(res.get("load_balancer"))
-    tgs = _names(res.get("target_group_arn"))
+    lbs = resource_names(res.get("load_balancer"))
+    tgs = resource_names(res.get("target_group_arn"))
     for lb in lbs:
         c.guarded("load_balancer", lb, "elbv2", lambda lb=lb: _collect_load_balancer(c, lb, tgs))
     for tg in tgs:
         c.guarded("target_group", tg, "elbv2", lambda tg=tg: _collect_target_group(c, tg))
-    for hc in _names(res.get("health_check_id")):
+    for hc in resource_names(res.get("health_check_id")):
         c.guarded("route53_health_check", hc, "route53", lambda hc=hc: _collect_route53(c, hc))
-    for fn in _names(res.get("function_name")):
+    for fn in resource_names(res.get("function_name")):
         c.guarded("lambda_function", fn, "lambda", lambda fn=fn: _collect_lambda(c, fn))
-    for table in _names(res.get("table_name")):
+    for table in resource_names(res.get("table_name")):
         c.guarded("dynamodb_table", table, "dynamodb", lambda t=table: _collect_dynamodb(c, t))
-    for db in _names(res.get("db_instance")):
+    for db in resource_names(res.get("db_instance")):
         c.guarded("rds_instance", db, "rds", lambda db=db: _collect_rds(c, db))
-    stages = _names(res.get("stage"))
-    for api in _names(res.get("api_id")):
+    stages = resource_names(res.get("stage"))
+    for api in resource_names(res.get("api_id")):
         c.guarded("apigw_api", api, "apigateway", lambda api=api: _collect_apigw(c, api, stages))
-    cluster = (_names(res.get("ecs_cluster")) or [None])[0]
-    for svc in _names(res.get("ecs_service")):
+    cluster = (resource_names(res.get("ecs_cluster")) or [None])[0]
+    for svc in resource_names(res.get("ecs_service")):
         c.guarded("ecs_service", f"{cluster}/{svc}", "ecs", lambda svc=svc: _collect_ecs(c, str(cluster), svc))
-    sgs = _names(res.get("security_group_ids"))
+    sgs = resource_names(res.get("security_group_ids"))
     if sgs:
         c.guarded("security_group", ",".join(sgs), "ec2", lambda: _collect_security_groups(c, sgs))
     if alarms and c.alarm_targets:
@@ -194,7 +195,7 @@ def snapshot(
     total_retries = sum(s["retries"] for s in c.stats.values())
     common = dict(region=c.region, api_calls=total_calls, retries=total_retries, elapsed_s=elapsed,
                   complete=not c.issues, issues=list(c.issues), collected_at=_iso(collected_at),
-                  query={"resources": {k: _names(v) for k, v in res.items()}})
+                  query={"resources": {k: resource_names(v) for k, v in res.items()}})
     summary.attrs.update(schema.provenance("health.snapshot", **common))
     settings.attrs.update(schema.provenance("health.settings", **common))
     return HealthSnapshot(summary=summary, frames=frames, settings=settings, collected_at=collected_at,
@@ -212,10 +213,10 @@ def _check_resources(resources: Mapping[str, Any], strict: bool) -> dict[str, An
                 raise ParameterError(f"unknown resource parameter {key!r}; use any of {', '.join(RESOURCE_KEYS)}")
             ignored.append(key)
             continue
-        if _names(value):
+        if resource_names(value):
             out[key] = value
-    if out.get("ecs_service") and len(_names(out.get("ecs_cluster"))) != 1:
-        raise ParameterError("ecs_service needs exactly one ecs_cluster", ecs_cluster=_names(out.get("ecs_cluster")) or None)
+    if out.get("ecs_service") and len(resource_names(out.get("ecs_cluster"))) != 1:
+        raise ParameterError("ecs_service needs exactly one ecs_cluster", ecs_cluster=resource_names(out.get("ecs_cluster")) or None)
     if out.get("stage") and not out.get("api_id"):
         raise ParameterError("stage needs api_id")
     if not out:

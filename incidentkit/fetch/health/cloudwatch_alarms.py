@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .collector import _Collector
-from .frames import _ts
+from ...window import utc_or_nat
 
 #: Alarms whose history is read (those in ALARM first, then the most recently changed).
 MAX_ALARM_HISTORY = 50
@@ -40,8 +40,8 @@ def _collect_alarms(c: _Collector, history: int) -> None:
                   actions_enabled=a.get("ActionsEnabled"))
         if a.get("StateValue") == "ALARM":
             in_alarm.setdefault((rtype, rid), []).append(str(a.get("AlarmName")))
-    order = sorted(matched, key=lambda x: (x[0].get("StateValue") != "ALARM", -_ts(x[0].get("StateUpdatedTimestamp")).value
-                                           if _ts(x[0].get("StateUpdatedTimestamp")) is not pd.NaT else 0))
+    order = sorted(matched, key=lambda x: (x[0].get("StateValue") != "ALARM", -utc_or_nat(x[0].get("StateUpdatedTimestamp")).value
+                                           if utc_or_nat(x[0].get("StateUpdatedTimestamp")) is not pd.NaT else 0))
     if history > 0:
         if len(order) > MAX_ALARM_HISTORY:
             c.add_issue("cloudwatch", f"alarm history read for {MAX_ALARM_HISTORY} of {len(order)} matched alarms "

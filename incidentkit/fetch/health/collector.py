@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Mapping
 
 import pandas as pd
 
@@ -171,14 +171,3 @@ def _setting_text(value: Any) -> Any:
     return str(value)
 
 
-def _names(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, Iterable):
-        out: list[str] = []
-        for v in value:
-            out.extend(_names(v))
-        return list(dict.fromkeys(out))
-    return [str(value)]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ...errors import NotFoundError
 from .collector import _Collector
-from .frames import _int, _ts, _worse
+from ...window import utc_or_nat
+from .frames import _int, _worse
 
 _ECS_BAD_EVENT = ("unhealthy", "unable to place", "failed", "is unable", "stopped", "error")
 
@@ -29,7 +30,7 @@ def _collect_ecs(c: _Collector, cluster: str, service: str) -> None:
                   task_definition=d.get("taskDefinition"), desired=d.get("desiredCount"), running=d.get("runningCount"),
                   pending=d.get("pendingCount"), failed_tasks=d.get("failedTasks"), created_at=d.get("createdAt"),
                   updated_at=d.get("updatedAt"))
-    events = sorted(s.get("events") or [], key=lambda e: _ts(e.get("createdAt")), reverse=True)[:20]
+    events = sorted(s.get("events") or [], key=lambda e: utc_or_nat(e.get("createdAt")), reverse=True)[:20]
     for e in events:
         c.add_row("ecs_events", timestamp=e.get("createdAt"), cluster=cluster, service=service, message=e.get("message"))
     dc = s.get("deploymentConfiguration") or {}

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from ... import schema
+from ...window import utc_or_nat
 
 #: Summary states, worst first (``not_collected``: we could not look).
 STATES = ("unhealthy", "degraded", "not_collected", "unknown", "healthy")
@@ -72,7 +73,7 @@ def _make_frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     for col, dtype in spec.items():
         values = [r.get(col) for r in rows]
         if dtype == _TS:
-            data[col] = schema.utc(pd.Series([_ts(v) for v in values], dtype=object)) if values else pd.Series([], dtype=_TS)
+            data[col] = schema.utc(pd.Series([utc_or_nat(v) for v in values], dtype=object)) if values else pd.Series([], dtype=_TS)
         elif dtype == "Int64":
             data[col] = pd.Series([_int(v) for v in values], dtype="Int64")
         elif dtype == "float64":
@@ -84,18 +85,6 @@ def _make_frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def _ts(value: Any) -> Any:
-    if value is None or value == "":
-        return pd.NaT
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        return pd.NaT
-    if ts is pd.NaT:
-        return pd.NaT
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-
-
 def _settings_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     # built here rather than with schema.conform: schema.DTYPES types ``value`` as the metrics'
     # float64, while a setting's value is text ("HTTP", "{DBInstanceClassMemory/12582880}", "30")
@@ -103,7 +92,7 @@ def _settings_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     for col in schema.SETTING_COLUMNS:
         values = [r.get(col) for r in rows]
         if col == "timestamp":
-            data[col] = pd.Series(values, dtype=object).map(_ts).astype(_TS) if values else pd.Series([], dtype=_TS)
+            data[col] = pd.Series(values, dtype=object).map(utc_or_nat).astype(_TS) if values else pd.Series([], dtype=_TS)
         else:
             data[col] = pd.Series([None if v is None or v is pd.NA else str(v) for v in values], dtype="string")
     return pd.DataFrame(data)
@@ -115,7 +104,6 @@ def _summary_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
         return df
     df["_rank"] = df["state"].map(_STATE_RANK)
     return df.sort_values(["_rank", "resource_type", "resource_id"], kind="stable").drop(columns="_rank").reset_index(drop=True)
-
 
 
 def _int(value: Any) -> int | None:

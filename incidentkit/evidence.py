@@ -448,20 +448,19 @@ class EvidenceBundle:
         file = frame_file(source.path, name, dict(entry))
         fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet", dir=self.path)
         os.close(fd)
+        copied = False
         try:
             shutil.copyfile(file, tmp)
             os.chmod(tmp, 0o600)
-            if sha256_file(tmp) != entry.get("sha256"):
-                os.unlink(tmp)
-                return False
-            check_header(Path(tmp), name=name, rows=int(entry["rows"]), limits=source.limits)  # as load() would, before any data
-            os.replace(tmp, self.path / f"{name}.parquet")
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
+            if sha256_file(tmp) == entry.get("sha256"):
+                check_header(Path(tmp), name=name, rows=int(entry["rows"]), limits=source.limits)  # as load() does first
+                os.replace(tmp, self.path / f"{name}.parquet")
+                copied = True
+        finally:
+            if not copied:
+                Path(tmp).unlink(missing_ok=True)
+        if not copied:
+            return False
         with self._lock:
             self._manifest["frames"][name] = {**entry, "file": f"{name}.parquet"}
             self._write_manifest()

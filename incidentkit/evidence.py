@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -44,8 +45,8 @@ import pandas as pd
 
 from ._util.fmt import now_iso as _now_iso
 from .errors import EvidenceError
-from .evidence_checks import SAFE_NAME, FrameLimits, frame_file, read_frame, read_manifest
-from .masking import mask_frame, mask_obj
+from .evidence_checks import SAFE_NAME, FrameLimits, check_header, frame_file, read_frame, read_manifest
+from .masking import mask_frame, mask_obj, rules_fingerprint
 
 __all__ = ["EvidenceBundle", "FrameLimits", "frame_key", "MANIFEST", "FORMAT", "sha256_file", "atomic_write_text",
            "copy_bundle"]
@@ -378,6 +379,8 @@ class EvidenceBundle:
             "recorded": _now_iso(),
             "attrs": attrs,
         }
+        if mask:
+            entry["masked"] = rules_fingerprint()  # what copy_bundle checks before copying the file as it is
         with self._lock:
             self._manifest["frames"][name] = entry
             self._write_manifest()
@@ -429,9 +432,39 @@ class EvidenceBundle:
             "recorded": _now_iso(),
             "attrs": _jsonable(state.attrs),
         }
+        if state.masked:
+            entry["masked"] = rules_fingerprint()
         with self._lock:
             self._manifest["frames"][name] = entry
             self._write_manifest()
+
+    def _copy_masked(self, source: "EvidenceBundle", name: str, entry: Mapping[str, Any]) -> bool:
+        """Copy frame ``name`` of ``source``, masked under the current rules, byte for byte; False
+        when its file is not the one the manifest names (then it is re-recorded, masked, or fails there).
+
+        What :func:`copy_bundle` does instead of reading, masking and writing a frame again that
+        would come out the same; the copy is checked against the manifest's sha256.
+        """
+        file = frame_file(source.path, name, dict(entry))
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet", dir=self.path)
+        os.close(fd)
+        copied = False
+        try:
+            shutil.copyfile(file, tmp)
+            os.chmod(tmp, 0o600)
+            if sha256_file(tmp) == entry.get("sha256"):
+                check_header(Path(tmp), name=name, rows=int(entry["rows"]), limits=source.limits)  # as load() does first
+                os.replace(tmp, self.path / f"{name}.parquet")
+                copied = True
+        finally:
+            if not copied:
+                Path(tmp).unlink(missing_ok=True)
+        if not copied:
+            return False
+        with self._lock:
+            self._manifest["frames"][name] = {**entry, "file": f"{name}.parquet"}
+            self._write_manifest()
+        return True
 
     def _write_manifest(self) -> None:
         self._manifest["updated"] = _now_iso()
@@ -448,8 +481,10 @@ class _ChunkWriter:
         self.rows = 0
         self.columns: list[str] = []
         self.attrs: dict[str, Any] = {}
+        self.masked = True  # every chunk written so far was masked
 
     def write(self, df: pd.DataFrame, *, mask: bool = True) -> None:
+        self.masked = self.masked and mask
         data = _flatten_objects(mask_frame(df) if mask else df)
         table = self._pa.Table.from_pandas(data, preserve_index=False, schema=self._schema)
         if self._writer is None:
@@ -489,7 +524,8 @@ def copy_bundle(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> Non
     target = EvidenceBundle(dst)
     for name in source.names():
         entry = source.entry(name)
-        target.record(name, source.load(name), kind=entry.get("kind"), mask=True)
+        if entry.get("masked") != rules_fingerprint() or not target._copy_masked(source, name, entry):
+            target.record(name, source.load(name), kind=entry.get("kind"), mask=True)
     ctx = source.context
     if ctx:
         target.set_context(**ctx)

@@ -51,6 +51,7 @@ __all__ = [
     "MAX_MANIFEST_BYTES",
     "parse_size",
     "validate_manifest",
+    "check_header",
     "read_manifest",
     "read_frame",
     "frame_file",
@@ -364,6 +365,27 @@ def _too_big(name: str, size: int, limits: FrameLimits) -> str:
         f"evidence frame {name!r} decodes to more than {size / 2**20:,.0f} MiB, over the limit of "
         f"{limits.max_bytes / 2**20:,.0f} MiB a frame; if you trust it, raise INCIDENTKIT_MAX_FRAME_BYTES (e.g. 4G)"
     )
+
+
+def check_header(file: Path, *, name: str, rows: int, limits: FrameLimits) -> None:
+    """What :func:`read_frame` checks before reading any data: a Parquet file whose footer declares
+    ``rows`` rows within ``limits`` and only column types the kit writes.
+
+    Raises
+    ------
+    EvidenceError
+        As :func:`read_frame` does for the same faults.
+    """
+    import pyarrow.parquet as pq  # heavy; only needed when a frame is checked
+
+    try:
+        pf = pq.ParquetFile(file)
+        _check_footer(pf.metadata, name, file, rows, limits)
+        _target_schema(pf.schema_arrow, name, file)
+    except EvidenceError:
+        raise
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise EvidenceError(f"evidence frame {name!r} is not a readable Parquet file: {_short(exc, 160)}", path=str(file)) from None
 
 
 def read_frame(file: Path, *, name: str, rows: int, limits: FrameLimits) -> pd.DataFrame:

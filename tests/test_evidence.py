@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from incidentkit.errors import EvidenceError
-from incidentkit.evidence import MANIFEST, EvidenceBundle, frame_key
+from incidentkit.evidence import MANIFEST, EvidenceBundle, copy_bundle, frame_key
+from incidentkit.masking import rules_fingerprint
 from incidentkit.schema import empty_frame, provenance
 
 
@@ -101,3 +102,37 @@ def test_unsafe_names_and_foreign_manifest(tmp_path) -> None:
     (tmp_path / "c" / MANIFEST).write_text('{"format": "something-else"}')
     with pytest.raises(EvidenceError, match="not an incidentkit evidence manifest"):
         EvidenceBundle.open(tmp_path / "c")
+
+
+#: A secret of a family the rules mask (an AWS access key id) in a log line.
+_LEAKY = "connect failed key=AKIAIOSFODNN7EXAMPLE retrying"
+
+
+def test_copy_keeps_a_frame_masked_under_the_same_rules_byte_for_byte_and_masks_the_others(tmp_path) -> None:
+    src = EvidenceBundle(tmp_path / "src")
+    src.record("logs-masked", pd.DataFrame({"message": [_LEAKY, "ok"]}), kind="logs")
+    src.record("logs-raw", pd.DataFrame({"message": [_LEAKY, "ok"]}), kind="logs", mask=False)
+    src.record("logs-old", pd.DataFrame({"message": [_LEAKY, "ok"]}), kind="logs", mask=False)
+    manifest = json.loads((src.path / MANIFEST).read_text())
+    manifest["frames"]["logs-old"]["masked"] = "0" * 64  # masked by other (older) rules: masked again
+    (src.path / MANIFEST).write_text(json.dumps(manifest))
+    assert "masked" not in manifest["frames"]["logs-raw"]
+
+    copy_bundle(src.path, tmp_path / "dst")
+    dst = EvidenceBundle.open(tmp_path / "dst")
+    for name in ("logs-masked", "logs-raw", "logs-old"):
+        assert "AKIA" not in " ".join(dst.load(name)["message"]), name
+        assert dst.entry(name)["masked"] == rules_fingerprint()
+    assert (dst.path / "logs-masked.parquet").read_bytes() == (src.path / "logs-masked.parquet").read_bytes()
+    assert dst.entry("logs-masked")["sha256"] == src.entry("logs-masked")["sha256"]
+    assert stat.S_IMODE(os.stat(dst.path / "logs-masked.parquet").st_mode) == 0o600
+
+
+def test_copy_refuses_a_changed_frame_even_when_its_entry_says_masked(tmp_path) -> None:
+    src = EvidenceBundle(tmp_path / "src")
+    src.record("logs-a", pd.DataFrame({"message": ["ok"]}), kind="logs")
+    with open(src.path / "logs-a.parquet", "ab") as fh:
+        fh.write(b"tampered")
+    with pytest.raises(EvidenceError, match="sha256"):
+        copy_bundle(src.path, tmp_path / "dst")
+    assert not list((tmp_path / "dst").glob("*.parquet"))

@@ -79,6 +79,7 @@ __all__ = [
     "load_balancer_level",
     "tg_matches",
     "request_share",
+    "text_codes",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -159,6 +160,26 @@ def status_class(status: pd.Series) -> pd.Series:
         out[(codes >= k * 100) & (codes < (k + 1) * 100)] = f"{k}xx"
     out[codes.isna()] = "(none)"
     return out
+
+
+def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Each value as text, factorised: ``codes`` (-1 for a missing value) and ``texts`` (``str`` of each distinct value).
+
+    ``texts[codes]`` is ``values.astype("object").astype(str)`` where a value is present, but
+    a text or integer column is factorised as it is and only its distinct values turned into
+    text: on a million requests, a handful of ``str`` calls instead of a million.
+
+    Example
+    -------
+    >>> codes, texts = text_codes(pd.Series([500, None, 200, 500], dtype="Int64"))
+    >>> codes.tolist(), texts.tolist()
+    ([0, -1, 1, 0], ['500', '200'])
+    """
+    dtype = values.dtype
+    exact = dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype))
+    codes, uniques = pd.factorize(values if exact else values.astype("object").astype(str))
+    texts = np.array([str(v) for v in np.asarray(uniques, dtype=object)], dtype=object)
+    return np.asarray(codes, dtype="int64"), texts
 
 
 def flag(values: pd.Series | None, index: pd.Index | None = None) -> pd.Series:

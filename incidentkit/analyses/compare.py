@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import benjamini_hochberg, status_class, two_proportion_z
+from ._common import benjamini_hochberg, status_class, text_codes, two_proportion_z
 
 __all__ = ["compare", "compare_numeric", "ks_2samp", "ua_family", "categorical_columns", "numeric_columns", "empty_lift",
            "score_counts"]
@@ -181,6 +181,9 @@ def numeric_columns(df: pd.DataFrame, *, status: str = "status") -> list[str]:
 
 
 def _labels(s: pd.Series) -> pd.Series:
+    if s.dtype != object and (pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype)):
+        codes, texts = text_codes(s)  # str of each distinct value, not of each row
+        return pd.Series(np.append(texts, np.array([MISSING], dtype=object))[codes], index=s.index, dtype=object)
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("object").where(s.notna(), MISSING)
     return s.astype("object").where(s.notna(), MISSING).map(lambda v: v if isinstance(v, (bool, np.bool_)) else str(v))

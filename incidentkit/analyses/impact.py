@@ -127,7 +127,7 @@ def counting_tier(requests: pd.DataFrame | None) -> str | None:
         return None
     if "tier" not in requests.columns:
         return "entry"  # a frame built without tiers: every row is taken as a request the caller made
-    present = set(requests["tier"].dropna().astype(str))
+    present = {str(t) for t in requests["tier"].dropna().unique()}  # the distinct tiers, not one Python str per row
     return next((t for t in _TIERS if t in present), None)
 
 

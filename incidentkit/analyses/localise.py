@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..parse.registry import format_names
-from ._common import benjamini_hochberg, two_proportion_z
+from ._common import benjamini_hochberg, text_codes, two_proportion_z
 from .compare import compare
 from .impact import counted
 
@@ -106,7 +106,9 @@ def _by_request(logs: pd.DataFrame, templates: pd.Series | None) -> pd.DataFrame
     streams = by_id["log_stream"].first().where(by_id["log_stream"].nunique() == 1)
     out = pd.DataFrame({"log_stream": streams.astype("string")})
     lambda_group = by_id["log_group"].first().astype("string").str.startswith("/aws/lambda/").reindex(out.index)
-    versions = out["log_stream"].str.extract(_LAMBDA_STREAM_VERSION, expand=False).astype("string")
+    streams = out["log_stream"].dropna().unique()  # a few streams serve many requests: read each name once
+    found = pd.Series(streams, dtype="string").str.extract(_LAMBDA_STREAM_VERSION, expand=False)
+    versions = out["log_stream"].map(dict(zip(streams, found))).astype("string")
     out["function_version"] = versions.where(lambda_group.fillna(False).astype(bool))
     if templates is not None and len(templates):
         out["signature"] = templates.groupby(level=0, sort=False).first().reindex(out.index)
@@ -155,26 +157,51 @@ def request_dimensions(requests: pd.DataFrame | None, logs: pd.DataFrame | None 
         link = link.dropna().drop_duplicates("request_id").set_index("request_id")["integration_request_id"]
         key = key.map(link).fillna(key).astype("string") if len(link) else key
     per = _by_request(logs, templates)
+    at = per.index.get_indexer(key.to_numpy(dtype=object, na_value=None)) if len(per) else np.full(len(key), -1)
     for c in ("log_stream", "function_version", "signature"):
-        if c in per.columns:
-            joined = key.map(per[c]).astype("string")
+        if c in per.columns:  # by position, looked up once for the three columns; -1 (no such request id): missing
+            joined = pd.Series(per[c].astype("string").array.take(at, allow_fill=True), index=key.index, dtype="string")
             rows[c] = joined.where(joined.notna(), rows[c] if c in rows.columns else pd.NA).astype("string")
     return rows
+
+
+def _counts_by_text(rows: pd.DataFrame, dim: str, bad: np.ndarray, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Requests and bad requests of each of ``values`` in ``rows[dim]``, the column read as text (as
+    :func:`concentration` names values): one pass over the column, not one comparison per value.
+
+    Example
+    -------
+    >>> n, x = _counts_by_text(pd.DataFrame({"status": [500, 200, 500]}), "status", np.array([True, False, True]), ["500", "404"])
+    >>> n.tolist(), x.tolist()
+    ([2, 0], [2, 0])
+    """
+    if dim not in rows.columns or rows.empty:
+        return np.zeros(len(values), dtype="int64"), np.zeros(len(values), dtype="int64")
+    codes, texts = text_codes(rows[dim])
+    seen = codes >= 0
+    n = np.bincount(codes[seen], minlength=len(texts) + 1)
+    x = np.bincount(codes[seen], weights=bad[seen].astype("float64"), minlength=len(texts) + 1).round().astype("int64")
+    at = pd.Index(texts, dtype=object).get_indexer(pd.Index(list(values), dtype=object))  # -1 (absent): the last bin, 0
+    return n[at], x[at]
 
 
 def _rose(after: pd.DataFrame, before: pd.DataFrame | None, bad_after: pd.Series, bad_before: pd.Series | None,
           pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per (dimension, value): the bad share before the onset, and whether it rose (BH-corrected, one-sided)."""
-    if before is None or before.empty:
+    if before is None or before.empty or bad_before is None:
         return np.full(len(pairs), np.nan), np.zeros(len(pairs), dtype=bool)
+    bad_a, bad_b = np.asarray(bad_after, dtype=bool), np.asarray(bad_before, dtype=bool)
+    dims, values = pairs["dimension"].to_numpy(), [str(v) for v in pairs["value"]]
+    n1, x1, n2, x2 = (np.zeros(len(pairs), dtype="int64") for _ in range(4))
+    for dim in pd.unique(dims):
+        at = np.flatnonzero(dims == dim)
+        wanted = [values[i] for i in at]
+        n1[at], x1[at] = _counts_by_text(after, dim, bad_a, wanted)
+        n2[at], x2[at] = _counts_by_text(before, dim, bad_b, wanted)
     shares, pvals = [], []
-    for dim, value in zip(pairs["dimension"], pairs["value"]):
-        a = after[dim].astype("object").astype(str) == str(value) if dim in after.columns else pd.Series(False, index=after.index)
-        b = before[dim].astype("object").astype(str) == str(value) if dim in before.columns else pd.Series(False, index=before.index)
-        x1, n1 = int(bad_after[a.to_numpy(dtype=bool)].sum()), int(a.sum())
-        x2, n2 = int(bad_before[b.to_numpy(dtype=bool)].sum()), int(b.sum())
-        shares.append(x2 / n2 if n2 else np.nan)
-        pvals.append(two_proportion_z(x1, n1, x2, n2, alternative="greater")[1] if n1 and n2 else (0.0 if n1 and x1 else 1.0))
+    for a, m, b, k in zip(x1.tolist(), n1.tolist(), x2.tolist(), n2.tolist()):
+        shares.append(b / k if k else np.nan)
+        pvals.append(two_proportion_z(a, m, b, k, alternative="greater")[1] if m and k else (0.0 if m and a else 1.0))
     q = benjamini_hochberg(pvals)
     return np.asarray(shares, dtype=float), np.asarray(q < ALPHA, dtype=bool)
 
@@ -213,7 +240,7 @@ def concentration(
     empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in CONCENTRATION_COLUMNS})
     if rows.empty or not mask.any() or mask.all() or not cols:
         return empty
-    lift = compare(rows, mask, columns=cols, max_values=MAX_VALUES, alpha=ALPHA)
+    lift = compare(rows[cols], mask, columns=cols, max_values=MAX_VALUES, alpha=ALPHA)  # not the other columns
     lift = lift[(lift["value"] != "(missing)") & (lift["value"] != "(other)") & (lift["incident_count"] > 0)]
     if lift.empty:
         return empty

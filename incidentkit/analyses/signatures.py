@@ -158,6 +158,39 @@ def _signature_text(kind: Any, message: Any, raw: Any) -> str:
     return text.split("\n", 1)[0].strip()[:_MAX_TEXT]
 
 
+def _blank(value: Any) -> bool:
+    return _missing(value) or not str(value).strip()
+
+
+def _signature_texts(kinds: Sequence[Any], messages: Sequence[Any], raws: Sequence[Any]) -> list[str]:
+    """:func:`_signature_text` of each line, computed once per distinct line.
+
+    The raw line only matters when it opens with ``{`` (a JSON line's own message) or when
+    neither an error type nor a message was parsed; otherwise lines are told apart by type and
+    message alone, so 100,000 lines naming one exception cost one call.
+
+    Example
+    -------
+    >>> _signature_texts(["KeyError", "KeyError"], ["'id'", "'id'"], ["x 1", "x 2"])
+    ["KeyError: 'id'", "KeyError: 'id'"]
+    """
+    memo: dict[tuple[Any, Any, Any], str] = {}
+    out = []
+    for kind, message, raw in zip(kinds, messages, raws):
+        needs_raw = not isinstance(raw, str) or "{" in raw or (_blank(kind) and _blank(message))
+        # missing values as None (pd.NA in a key would make a hash collision's == ambiguous)
+        key = tuple(None if _missing(v) else v for v in (kind, message, raw if needs_raw else None))
+        try:
+            text = memo.get(key)
+        except TypeError:  # an unhashable value in an object column: no sharing for this line
+            out.append(_signature_text(kind, message, raw))
+            continue
+        if text is None:
+            text = memo[key] = _signature_text(kind, message, raw)
+        out.append(text)
+    return out
+
+
 def error_lines(logs: pd.DataFrame | None) -> pd.DataFrame:
     """The error lines of a parsed logs frame, each with its signature text.
 
@@ -191,12 +224,12 @@ def error_lines(logs: pd.DataFrame | None) -> pd.DataFrame:
     if report.any():
         named = set(rid[base].dropna())
         report &= ~rid.isin(named).fillna(False).to_numpy(dtype=bool) | rid.isna().to_numpy(dtype=bool)
-    sel = logs.loc[base | report]
+    keep = [c for c in (*_LINE_COLUMNS, "error_message") if c in logs.columns]  # not the other columns of every line
+    sel = logs.loc[base | report, keep]
     if sel.empty:
         return empty
-    texts = [_signature_text(k, m, r) for k, m, r in zip(_col(sel, "error_type").astype("object"),
-                                                           _col(sel, "error_message").astype("object"),
-                                                           _col(sel, "message").astype("object"))]
+    texts = _signature_texts(_col(sel, "error_type").astype("object"), _col(sel, "error_message").astype("object"),
+                             _col(sel, "message").astype("object"))
     out = pd.DataFrame({
         "timestamp": as_utc(_col(sel, "timestamp", UTC_NS)).to_numpy(),
         "log_group": _col(sel, "log_group").astype("string").to_numpy(),

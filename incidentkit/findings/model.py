@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable, Iterable, Mapping
 
 import pandas as pd
 
@@ -235,6 +235,31 @@ class Inputs:
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
     signatures: pd.DataFrame | None = None
+    #: What :meth:`shared` computed, by name, with the inputs it was computed from.
+    _shared: dict[str, tuple[tuple[Any, ...], Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def shared(self, name: str, compute: Callable[["Inputs"], Any]) -> Any:
+        """``compute(self)``, computed once per set of inputs and shared by every detector that asks by ``name``.
+
+        An intermediate several detectors build from the same frames (the requests of both
+        windows with their dimensions, say) is built by the first that asks. It is kept with the
+        frames it was built from and built again when any field was replaced since, so a
+        detector reading it sees what a fresh computation would give: findings stay a pure
+        function of the evidence. Detectors must not modify what it returns.
+
+        Example
+        -------
+        >>> ins = Inputs()
+        >>> ins.shared("n", lambda i: [1]) is ins.shared("n", lambda i: [2])
+        True
+        """
+        current = tuple(getattr(self, f.name) for f in fields(self) if f.init)
+        held = self._shared.get(name)
+        if held is not None and len(held[0]) == len(current) and all(a is b for a, b in zip(held[0], current)):
+            return held[1]
+        value = compute(self)
+        self._shared[name] = (current, value)
+        return value
 
     def has(self, *names: str) -> bool:
         """Whether each named input is present and non-empty."""

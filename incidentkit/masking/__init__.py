@@ -29,7 +29,11 @@ Example
 from __future__ import annotations
 
 import functools
+import hashlib
+import importlib.metadata
+import importlib.resources
 import re
+import sys
 import threading
 from dataclasses import dataclass
 from typing import Any, Iterator, Sequence
@@ -40,7 +44,7 @@ import pandas as pd
 from . import _rules as rules
 from ._values import ascii_lower, is_lines, mask_keyword_values, mask_object
 
-__all__ = ["mask_text", "mask_texts", "mask_series", "mask_frame", "mask_obj", "GATE", "FAMILIES"]
+__all__ = ["mask_text", "mask_texts", "mask_series", "mask_frame", "mask_obj", "rules_fingerprint", "GATE", "FAMILIES"]
 
 #: The union of the families' gates: a text it does not match holds no secret the kit masks.
 GATE = rules.GATE
@@ -493,6 +497,28 @@ def mask_series(values: pd.Series) -> pd.Series:
     uniques = _distinct(arr)
     ((positions, new),) = _changes([arr if uniques is None else uniques])
     return values if not new else _masked_column(values, arr, uniques, positions, new)
+
+
+@functools.lru_cache(maxsize=1)
+def rules_fingerprint() -> str:
+    """What masked text was masked with: sha256 of this package's sources (the rules and the code
+    applying them), the Python and the pyarrow whose regex engines run them.
+
+    The evidence bundle notes it beside every frame it masked, so a copy of the bundle
+    (:func:`incidentkit.evidence.copy_bundle`) can copy a frame masked by these same rules as
+    it is, and masks again a frame recorded unmasked or under other rules.
+
+    Example
+    -------
+    >>> len(rules_fingerprint()), rules_fingerprint() == rules_fingerprint()
+    (64, True)
+    """
+    digest = hashlib.sha256()
+    package = importlib.resources.files(__package__)
+    for name in sorted(p.name for p in package.iterdir() if p.name.endswith(".py")):
+        digest.update(name.encode() + b"\0" + package.joinpath(name).read_bytes() + b"\0")
+    digest.update(f"python {sys.version}; pyarrow {importlib.metadata.version('pyarrow')}".encode())
+    return digest.hexdigest()
 
 
 def mask_frame(df: pd.DataFrame) -> pd.DataFrame:

@@ -94,7 +94,16 @@ class Traffic:
 
 def traffic(inputs: Any) -> Traffic | None:
     """The requests of the baseline and the incident window, counted once, with their dimensions
-    (the error lines' templates joined by request id); ``None`` without a window or requests."""
+    (the error lines' templates joined by request id); ``None`` without a window or requests.
+
+    Built once per :class:`~incidentkit.findings.model.Inputs` (:meth:`~incidentkit.findings.model.Inputs.shared`):
+    both generic detectors read the same frame, which neither modifies.
+    """
+    share = getattr(inputs, "shared", None)
+    return share("generic.traffic", _traffic) if share is not None else _traffic(inputs)
+
+
+def _traffic(inputs: Any) -> Traffic | None:
     window = getattr(inputs, "window", None)
     req, base = getattr(inputs, "requests", None), getattr(inputs, "baseline_requests", None)
     if window is None or req is None or len(req) == 0:

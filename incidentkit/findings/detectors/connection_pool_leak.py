@@ -114,6 +114,8 @@ def measure(inputs: Inputs, *, min_errors: int = MIN_ERRORS) -> Measures | None:
     usage = pool_usage(logs)
     if usage.empty:
         usage = pool_usage_metrics(inputs.metrics)
+    if usage.empty and len(client) < min_errors:
+        return None  # no gauge that could leak and too few pool errors: the exception lines would change nothing
     if logs is not None and not logs.empty and "timestamp" in logs.columns:
         exc = exception_lines(logs, pool_error_rows(logs))
     else:

@@ -149,8 +149,9 @@ def _field_bounds(arr: pa.Array, quoted: np.ndarray, required: int) -> tuple[np.
     ok = (nfields >= required) & (line_end > line_start)
     if arr.null_count:
         ok &= mask_np(arr.is_valid())
-    backslash = np.flatnonzero(body == ord("\\")) + lo
-    ok[np.searchsorted(offs, backslash, side="right") - 1] = False
+    is_backslash = body == ord("\\")
+    if is_backslash.any():  # a backslash may escape a quote: the regex reads those lines
+        ok[np.searchsorted(offs, np.flatnonzero(is_backslash) + lo, side="right") - 1] = False
     rows = np.flatnonzero(ok)
     k = np.arange(width)[None, :]
     present = k < nfields[rows, None]
@@ -197,26 +198,51 @@ def ip_port(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
     return field(ex, "ip"), integer(field(ex, "port"))
 
 
-def request_line(arr: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+def request_line(arr: pa.Array, *, with_host: bool = True) -> tuple[pa.Array, pa.Array, pa.Array | None]:
     """``(method, route, host)`` of an HTTP request line ``METHOD URL PROTOCOL``.
 
     The URL may hold spaces (a client sent them raw: the load balancer logs them as they
     came): the method is the first word, the protocol the last when it looks like
     ``HTTP/x``, the URL everything between. ``route`` is the URL's path without scheme,
     host, query or fragment; ``-`` as the method (a request the load balancer could not
-    read) gives no method."""
-    ex = extract(arr, r"^(?P<m>[^ ]+) (?P<url>.*?)(?: (?P<proto>[A-Za-z]+/[0-9.]+))?$")
-    method = field(ex, "m")
-    url = pc.utf8_trim_whitespace(pc.coalesce(field(ex, "url"), pa.scalar("", STR)))
+    read) gives no method. ``host`` is None unless ``with_host``.
+
+    Example
+    -------
+    >>> m, r, h = request_line(pa.array(["GET https://a.example:443/x/y?q=1 HTTP/1.1", "GET /a b HTTP/2.0", "-"], type=STR))
+    >>> m.to_pylist(), r.to_pylist(), h.to_pylist()
+    (['GET', 'GET', None], ['/x/y', '/a b', None], ['a.example', None, None])
+    """
+    arr = arr.cast(STR) if arr.type != STR else arr
+    # what ^(?P<m>[^ ]+) (?P<url>.*?)(?: (?P<proto>[A-Za-z]+/[0-9.]+))?$ reads, by two splits (the regex is slow)
+    first, rest, two = _split_once(arr)
+    matched = two & ~mask_np(pc.starts_with(arr, " ").fill_null(True))
+    before, last, two_back = _split_once(pc.coalesce(rest, pa.scalar("", STR)), reverse=True)
+    proto = two_back & mask_np(pc.match_substring_regex(last, r"^[A-Za-z]+/[0-9.]+$").fill_null(False))
+    method = as_str(pc.if_else(pa.array(matched), first, pa.scalar(None, STR)), len(arr))
+    url = pc.if_else(pa.array(matched), pc.if_else(pa.array(proto), before, rest), pa.scalar(None, STR))
+    url = pc.utf8_trim_whitespace(pc.coalesce(as_str(url, len(arr)), pa.scalar("", STR)))
     parts = extract(url, r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?P<host>[^/?#]*))?(?P<path>[^?#]*)")
-    host = field(parts, "host")
-    host = pc.replace_substring_regex(host, r":\d+-?$", "")
+    host = pc.replace_substring_regex(field(parts, "host"), r":\d+-?$", "") if with_host else None
     route = field(parts, "path")
     route = pc.if_else(pc.and_(route.is_valid(), pc.invert(pc.starts_with(route, "/"))), pa.scalar(None, STR), route)
     has_url = pc.greater(pc.utf8_length(url), 0)
     route = pc.if_else(pc.and_(has_url, pc.invert(route.is_valid())), pa.scalar("/", STR), route)
     route = pc.if_else(has_url, route, pa.scalar(None, STR))
     return method, route, host
+
+
+def _split_once(arr: pa.Array, *, reverse: bool = False) -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """Each text split at its first (``reverse``: last) space: the two sides as they are (the second null where there is
+    no space) and where there was one."""
+    toks = pc.split_pattern(arr, " ", max_splits=1, reverse=reverse)
+    flat = toks.values
+    offs = np.asarray(toks.offsets)
+    starts, counts = offs[:-1].astype(np.int64), np.diff(offs).astype(np.int64)
+    two = counts == 2
+    one = flat.take(pa.array(starts, mask=counts < 1)) if len(flat) else pa.nulls(len(arr), STR)
+    other = flat.take(pa.array(np.where(two, starts + 1, 0), mask=~two)) if len(flat) else pa.nulls(len(arr), STR)
+    return one, other, two
 
 
 def url_decode(arr: pa.Array) -> pa.Array:

@@ -104,7 +104,7 @@ def parse(arr: pa.Array, idx: np.ndarray) -> list[Part]:
     nums = [num_or_bad(t) for t in times]
     total = pc.round(pc.multiply(pc.add(pc.add(nums[0][0], nums[1][0]), nums[2][0]), 1000.0), 6)
     dispatched = pc.and_(pc.and_(pc.greater_equal(nums[0][0], 0), pc.greater_equal(nums[1][0], 0)), pc.greater_equal(nums[2][0], 0))
-    method, route, _host = request_line(field(ex, "request"))
+    method, route, _ = request_line(field(ex, "request"), with_host=False)
     client_ip, client_port = ip_port(field(ex, "client"))
     status, bad_status = num_or_bad(field(ex, "elb_status"))
     tstatus, bad_tstatus = num_or_bad(field(ex, "target_status"))

@@ -41,6 +41,7 @@ from typing import Any
 import pandas as pd
 
 from ..window import Window
+from ._common import tg_matches
 
 __all__ = ["TARGET_FORMATS", "TABLE_ROWS", "per_request_rows", "failed_targets", "target_evidence", "target_sentence"]
 
@@ -50,10 +51,18 @@ TARGET_FORMATS = ("alb_access", "elb_classic_access")
 TABLE_ROWS = 8
 #: How a request with no target is named in the table (the load balancer found none to send it to).
 NO_TARGET = "(none)"
+#: The lowest HTTP status code: a target status below it (a Classic ELB's ``0``) means no target answered.
+MIN_HTTP_STATUS = 100
 
 
-def per_request_rows(logs: pd.DataFrame | None, window: Window | None = None) -> pd.DataFrame | None:
-    """The access-log rows that name a target (``TARGET_FORMATS``, parsed, in ``window``); None when there are none."""
+def per_request_rows(logs: pd.DataFrame | None, window: Window | None = None,
+                     target_group: str | None = None) -> pd.DataFrame | None:
+    """The access-log rows that name a target (``TARGET_FORMATS``, parsed, in ``window``); None when there are none.
+
+    With ``target_group`` (an ARN or the ``targetgroup/name/id`` dimension), only the requests the
+    load balancer routed to that group, when the log says (an ALB's ``target_group_arn``); a log
+    without the field (Classic ELB: one pool of back ends) is kept whole.
+    """
     if logs is None or logs.empty or "target" not in logs.columns or "format" not in logs.columns:
         return None
     keep = logs["format"].isin(TARGET_FORMATS).to_numpy(dtype=bool, copy=True)
@@ -63,12 +72,17 @@ def per_request_rows(logs: pd.DataFrame | None, window: Window | None = None) ->
         ts = logs["timestamp"]
         keep = keep & ((ts >= window.start) & (ts < window.end)).fillna(False).to_numpy(dtype=bool)
     rows = logs.loc[keep]
+    if target_group and "target_group" in rows.columns:
+        groups = rows["target_group"].astype("string").replace({"-": pd.NA, "": pd.NA})
+        if groups.notna().any():
+            rows = rows.loc[groups.fillna("").map(lambda g: bool(g) and tg_matches(g, target_group)).to_numpy(dtype=bool)]
     return rows if len(rows) else None
 
 
 def _flags(rows: pd.DataFrame) -> pd.DataFrame:
     status = pd.to_numeric(rows["status"], errors="coerce")
     target_status = pd.to_numeric(rows["target_status"], errors="coerce") if "target_status" in rows.columns else pd.Series(float("nan"), index=rows.index)
+    target_status = target_status.where(target_status >= MIN_HTTP_STATUS)  # a Classic ELB writes 0 when no back end answered
     target = rows["target"].astype("string").replace({"-": pd.NA, "": pd.NA})
     failed = (status >= 500).fillna(False)
     return pd.DataFrame({
@@ -98,7 +112,8 @@ def _counts_text(values: pd.Series) -> str:
     return ", ".join(f"{k}: {int(v)}" for k, v in counts.items())
 
 
-def target_evidence(logs: pd.DataFrame | None, window: Window | None = None) -> dict[str, Any]:
+def target_evidence(logs: pd.DataFrame | None, window: Window | None = None,
+                    target_group: str | None = None) -> dict[str, Any]:
     """Evidence values from the per-request target fields; ``{}`` when no access log names targets.
 
     ``access_log_requests``, ``edge_5xx`` (5XX the clients got), ``edge_5xx_without_target_response``,
@@ -107,7 +122,7 @@ def target_evidence(logs: pd.DataFrame | None, window: Window | None = None) -> 
     rows of :func:`failed_targets` as one line (evidence values are numbers or strings; the
     report shows the whole table in its section on targets).
     """
-    rows = per_request_rows(logs, window)
+    rows = per_request_rows(logs, window, target_group)
     if rows is None:
         return {}
     f = _flags(rows)

@@ -396,7 +396,12 @@ def trace_root(arr: pa.Array) -> pa.Array:
     has = pc.match_substring(arr, "Root=")
     if not pc.any(has).as_py():
         return arr
-    root = pc.replace_substring_regex(arr, r"^.*Root=([^;]+).*$", r"\1")
+    bare = pc.and_(pc.starts_with(arr, "Root="), pc.invert(pc.match_substring(arr, ";")))
+    if pc.all(pc.or_kleene(pc.invert(has), pc.and_(bare, pc.equal(pc.count_substring(arr, "Root="), 1)))).as_py():
+        root = pc.utf8_slice_codeunits(arr, 5)  # each is "Root=<id>" (a load balancer's field): no regex needed
+        root = pc.if_else(pc.greater(pc.utf8_length(root), 0), root, arr)
+    else:
+        root = pc.replace_substring_regex(arr, r"^.*Root=([^;]+).*$", r"\1")
     return pc.if_else(has, root, arr)
 
 

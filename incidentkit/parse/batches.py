@@ -64,19 +64,19 @@ def record_times(tstr: pa.Array, tnum: np.ndarray) -> pd.Series:
     [Timestamp('2018-07-02 22:23:00.186641+0000', tz='UTC'), Timestamp('2017-07-14 02:40:00+0000', tz='UTC')]
     """
     n = len(tstr)
-    out = pd.Series(pd.NaT, index=range(n), dtype=schema.UTC_NS)
+    out = np.full(n, np.datetime64("NaT", "ns"))  # UTC, naive until the end: no Timestamp objects on the way
     has_num = ~np.isnan(tnum)
     if has_num.any():
-        out[has_num] = pd.to_datetime(tnum[has_num], unit="ms", utc=True)
+        out[has_num] = pd.to_datetime(tnum[has_num], unit="ms").to_numpy()
     todo = ~has_num & np.asarray(tstr.is_valid())
     if todo.any():
         sub = tstr.filter(pa.array(todo))
         try:  # the common case: every record time is ISO with a zone (ALB, Classic ELB)
-            got = pd.Series(sub.cast(pa.timestamp("ns", tz="UTC")).to_pandas()).astype(schema.UTC_NS)
+            got = sub.cast(pa.timestamp("ns", tz="UTC")).cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            got = pd.to_datetime(pd.Series(sub.to_pandas()), utc=True, errors="coerce", format="ISO8601").astype(schema.UTC_NS)
-        out[todo] = got.to_numpy()
-    return out
+            got = pd.to_datetime(pd.Series(sub.to_pandas()), utc=True, errors="coerce", format="ISO8601").dt.tz_localize(None).to_numpy()
+        out[todo] = got
+    return pd.Series(pd.DatetimeIndex(out).tz_localize("UTC"), dtype=schema.UTC_NS)
 
 
 def _columns(parts: list[Part], n: int) -> dict[str, Any]:

@@ -4,7 +4,9 @@ The cause: a burst lands on new Lambda environments whose initialisation, plus t
 past API Gateway's 29 s integration timeout (or the function's), so clients get 504/5XX. The
 evidence read: requests (status, timeouts, cold starts), the baseline's requests, API Gateway and
 Lambda metrics (5XXError, IntegrationLatency, ConcurrentExecutions, Throttles, Duration), the
-function's settings and the change timeline. It fires when failures are mostly timeouts, above the
+function's settings, the change timeline and, when a load balancer's access log was read (a
+function behind an ALB), its per-request target fields (the 502/504s no target answered and the
+load balancer's ``error_reason``). It fires when failures are mostly timeouts, above the
 baseline's rate, with cold starts concentrated in them; or, from metrics alone, on gateway errors
 at the timeout cap with a concurrency surge, limit or throttles.
 
@@ -28,6 +30,7 @@ from ...analyses.latency import APIGW_INTEGRATION_TIMEOUT_MS, CAP_FRACTION
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
 from ...analyses.request_timing import cold_starts
+from ...analyses.targets import target_evidence, target_sentence
 from ..model import Finding, Inputs
 from ._common import Score, Verdict, cap_confidence, window_start
 
@@ -36,7 +39,8 @@ __all__ = ["ID", "NEEDS", "detect", "measure", "judge", "explain", "FromRequests
 #: The finding id (incidents.md, the catalogue).
 ID = "cold-start-timeouts"
 #: The :class:`~incidentkit.findings.model.Inputs` fields this detector reads.
-NEEDS: tuple[str, ...] = ("window", "baseline", "requests", "baseline_requests", "metrics", "changes", "settings", "resources")
+NEEDS: tuple[str, ...] = ("window", "baseline", "requests", "baseline_requests", "metrics", "changes", "settings", "resources",
+                          "logs")
 
 #: Requests needed to judge from requests (and baseline requests to compare with); failures needed among them.
 MIN_REQUESTS, MIN_FAILURES = 50, 5
@@ -136,6 +140,7 @@ class FromRequests(_ConcurrencySignals):
     burst_end: Any = None
     failing_minutes: int = 0
     related: list[dict[str, Any]] = field(default_factory=list)
+    targets: dict[str, Any] = field(default_factory=dict)
 
     @property
     def at_cap(self) -> bool:
@@ -155,20 +160,33 @@ class FromMetrics(_ConcurrencySignals):
     conc: dict[str, Any]
     gw: dict[str, Any]
     related: list[dict[str, Any]] = field(default_factory=list)
+    targets: dict[str, Any] = field(default_factory=dict)
 
 
 Measures = Union[FromRequests, FromMetrics]
 
 
 def measure(inputs: Inputs) -> Measures | None:
-    """From requests when there are enough with failures, else from metrics; None when the evidence does not hold."""
+    """From requests when there are enough with failures, else from metrics; None when the evidence does not hold.
+
+    With a load balancer's access log (a function behind an ALB), its failed requests
+    (:func:`~incidentkit.analyses.targets.target_evidence`) go with the measures.
+    """
     req = in_window(getattr(inputs, "requests", None), getattr(inputs, "window", None))
     gw = gateway_metrics(inputs)
     if req is not None and len(req) >= MIN_REQUESTS and any(c in req.columns for c in ("status", "timed_out", "latency_ms", "duration_ms")):
         fail, _, _ = failing(req)
         if int(fail.sum()) >= MIN_FAILURES:
-            return _measure_requests(inputs, req, gw)
-    return _measure_metrics(inputs, req, gw)
+            return _with_targets(inputs, _measure_requests(inputs, req, gw))
+    return _with_targets(inputs, _measure_metrics(inputs, req, gw))
+
+
+def _with_targets(inputs: Inputs, m: Measures | None) -> Measures | None:
+    """``m`` with the access log's per-request target evidence (of the investigation's target group, when named)."""
+    if m is not None:
+        m.targets = target_evidence(getattr(inputs, "logs", None), getattr(inputs, "window", None),
+                                    (getattr(inputs, "resources", None) or {}).get("target_group_arn"))
+    return m
 
 
 def _cold_concentration(req: pd.DataFrame, rows: pd.DataFrame, fail: pd.Series, t: pd.Series | None) -> tuple[str | None, tuple[int, int, int, int]]:
@@ -377,6 +395,8 @@ def explain(m: Measures, verdict: Verdict, inputs: Inputs) -> Finding:
         summary, rows, remediation_evidence = _request_summary(m), m.rows, evidence
         title = f"Cold starts under a traffic burst time out: {pct(m.burst_rate)} of requests failing"
         onset = None if m.onset_time is None or pd.isna(m.onset_time) else m.onset_time.isoformat().replace("+00:00", "Z")
+    evidence.update(m.targets)
+    summary += (" " + target_sentence(m.targets)) if m.targets else ""
     evidence.update(related_evidence(cause))
     if cause is not None:
         summary += " " + sentence(cause, reference=window_start(inputs), onset_known=isinstance(m, FromRequests))

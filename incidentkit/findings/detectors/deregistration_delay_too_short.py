@@ -3,8 +3,10 @@
 The cause: requests run longer than the target group's ``deregistration_delay.timeout_seconds``,
 so when a deploy deregisters a target the load balancer closes them and clients get 502s. The
 evidence read: the delay setting, request durations (or ``TargetResponseTime`` maxima), ELB 502s
-(metrics or requests) and the deploys in the change timeline. It fires when requests outlive the
-delay; it names the 502s as caused by it when they concentrate after deregistrations.
+(metrics or requests), the deploys in the change timeline and, when the load balancer's access log
+was read, its per-request target fields (which targets failed, which 5XX had no response from a
+target). It fires when requests outlive the delay; it names the 502s as caused by it when they
+concentrate after deregistrations.
 
 The steps: :func:`measure` (numbers from the analyses), :func:`judge` (severity and
 confidence), :func:`explain` (the finding); :func:`detect` runs them.
@@ -23,6 +25,7 @@ from ...analyses._common import as_utc, iso_z, pct, severity_for_share
 from ...analyses.deploys import deploy_alignment, deploy_impact, durations_vs_deregistration
 from ...analyses.impact import counted
 from ...analyses.related import ChangeSpec, related_changes, targets_from
+from ...analyses.targets import target_evidence, target_sentence
 from ..model import Finding, Inputs
 from ._common import MAX_CONFIDENCE, Score, Verdict, at_least
 
@@ -31,7 +34,7 @@ __all__ = ["ID", "NEEDS", "detect", "measure", "judge", "explain", "Measures", "
 #: The finding id (incidents.md, the catalogue).
 ID = "deregistration-delay-too-short"
 #: The :class:`~incidentkit.findings.model.Inputs` fields this detector reads.
-NEEDS: tuple[str, ...] = ("window", "requests", "metrics", "changes", "settings")
+NEEDS: tuple[str, ...] = ("window", "requests", "metrics", "changes", "settings", "logs")
 
 #: A deployment that names no target group is this group's deploy when it deregistered the group's targets
 #: within this long after it (a CodeDeploy or ECS deployment's steps).
@@ -50,6 +53,11 @@ MANY_OVER, MANY_OVER_BONUS = 3, 0.1
 WELL_PAST_FACTOR, WELL_PAST_BONUS = 1.5, 0.05
 #: Not aligned: a latent misconfiguration; less likely the incident's cause when deploys happened without errors.
 LATENT_NO_DEPLOY_CONFIDENCE, LATENT_WITH_DEPLOYS_CONFIDENCE = 0.3, 0.2
+#: The access log shows the cut itself: a request cut when the delay runs out never gets its target's response (the
+#: load balancer answers the 502), while a target's own error is a 5XX it sent. When more than half of the log's 5XX
+#: (a majority, and at least :data:`MIN_ALIGNED_ERRORS` of them) had no target response, the log shows this
+#: mechanism rather than the application failing.
+CUT_SHARE, CUT_BONUS = 0.5, 0.05
 
 
 #: The changes that can explain ``deregistration-delay-too-short`` (see :mod:`.related`). A CodeDeploy or ECS
@@ -94,6 +102,13 @@ class Measures:
     align: dict[str, Any]
     related: list[dict[str, Any]]
     impact: pd.DataFrame
+    targets: dict[str, Any]
+
+    @property
+    def cuts_shown(self) -> bool:
+        """The access log's 5XX are mostly requests no target answered (:data:`CUT_SHARE`)."""
+        t = self.targets
+        return bool(t.get("edge_5xx", 0) >= MIN_ALIGNED_ERRORS and t["edge_5xx_without_target_response"] > CUT_SHARE * t["edge_5xx"])
 
     @property
     def aligned(self) -> bool:
@@ -103,7 +118,8 @@ class Measures:
 
 
 def measure(inputs: Inputs) -> Measures | None:
-    """Durations against the deregistration delay and the ELB errors after deregistrations; None when no request outlives it."""
+    """Durations against the deregistration delay, the ELB errors after deregistrations and the access log's failed
+    requests of the group (:func:`~incidentkit.analyses.targets.target_evidence`); None when no request outlives it."""
     requests = counted(inputs.requests)  # each request once, at the entry point when its log is there
     dd = durations_vs_deregistration(inputs.settings, requests=requests, metrics=inputs.metrics)
     if dd.empty:
@@ -119,7 +135,8 @@ def measure(inputs: Inputs) -> Measures | None:
     after = pd.Timedelta(seconds=max(MIN_LOOK_AFTER_S, delay + CUT_MARGIN_S))
     align = deploy_alignment(deploy_changes, metrics=inputs.metrics, requests=requests, after=after, anchor="deregistration")
     return Measures(row=row, delay=delay, slowest=float(row["slowest_s"]), after=after, align=align, related=related,
-                    impact=deploy_impact(deploy_changes, metrics=inputs.metrics, requests=requests))
+                    impact=deploy_impact(deploy_changes, metrics=inputs.metrics, requests=requests),
+                    targets=target_evidence(inputs.logs, inputs.window, str(row["target_group"])))
 
 
 def judge(m: Measures) -> Verdict:
@@ -133,6 +150,7 @@ def judge(m: Measures) -> Verdict:
     score.add(MANY_OVER_BONUS, "several requests over the delay",
               when=row["requests_longer_than_delay"] >= MANY_OVER or row["metric_bins_longer_than_delay"] >= MANY_OVER)
     score.add(WELL_PAST_BONUS, "the slowest request is well past the delay", when=m.slowest >= WELL_PAST_FACTOR * m.delay)
+    score.add(CUT_BONUS, "most of the access log's 5XX had no response from a target: cut, not answered", when=m.cuts_shown)
     rate = m.align["error_rate_near_deploys"]
     severity = severity_for_share(rate) if not math.isnan(rate) else "medium"
     return score.verdict(at_least(severity, "medium"), round(min(MAX_CONFIDENCE, score.value), 3))
@@ -161,6 +179,7 @@ def _evidence(m: Measures) -> dict[str, Any]:
         "error_rate_near_deploys": align["error_rate_near_deploys"],
         "error_rate_elsewhere": align["error_rate_elsewhere"],
         "recommended_delay_s": row["recommended_delay_s"],
+        **m.targets,
     }
 
 
@@ -183,7 +202,7 @@ def _summary(m: Measures) -> str:
         summary += f"The {align['deployments']} deploys in the window brought no burst of ELB errors, so the risk is latent."
     else:
         summary += "No deploy in the window to confirm it: the risk is latent, every deploy can cut requests that run longer."
-    return summary
+    return summary + (" " + target_sentence(m.targets) if m.targets else "")
 
 
 def explain(m: Measures, verdict: Verdict, inputs: Inputs) -> Finding:
@@ -220,8 +239,10 @@ def detect(inputs: Inputs) -> Finding | None:
     after target deregistrations (from each ``DeregisterTargets`` to the delay + 2 min, at least
     3 min; whole deploy episodes when no deregistration is in the timeline) — at least 5 errors,
     lift ≥ 3 and p < 0.01 over the minutes with unusually many errors — it is the cause of those
-    502s: severity from the error rate in those minutes (at least medium), confidence 0.55-0.95.
-    Without that alignment it is a latent misconfiguration, reported low.
+    502s: severity from the error rate in those minutes (at least medium), confidence 0.55-0.95
+    (higher when the load balancer's access log shows most of its 5XX with no target response).
+    Without that alignment it is a latent misconfiguration, reported low. With the access log,
+    the finding names the targets that failed requests (``failed_targets``).
 
     Example
     -------

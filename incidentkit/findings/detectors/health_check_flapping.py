@@ -3,8 +3,10 @@
 The cause: a health check whose interval, timeout and thresholds are tighter than the targets'
 transient CPU or latency spikes marks healthy targets unhealthy for a moment; requests routed to
 them get ELB 502s. The evidence read: ``UnHealthyHostCount``, CPU and response-time metrics,
-target-health observations, the target group's settings, ELB 502 counts and the change
-timeline. It fires on three or more unhealthy episodes in a target group, most of them short.
+target-health observations, the target group's settings, ELB 502 counts, the change timeline and,
+when the load balancer's access log was read, its per-request target fields (which targets failed
+requests, and whether a target answered them). It fires on three or more unhealthy episodes in a
+target group, most of them short.
 
 The steps: :func:`measure` (numbers from the analyses), :func:`judge` (severity and
 confidence), :func:`explain` (the finding); :func:`detect` runs them.
@@ -26,6 +28,7 @@ from ...analyses.healthchecks import (CHECK_TOLERANCE_FLOOR_S, check_timing, res
 from ...analyses.route53 import metric_sum
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
+from ...analyses.targets import target_evidence, target_sentence
 from ..model import Finding, Inputs
 from ._common import MAX_CONFIDENCE, Score, Verdict, episodes_in_window, window_start
 
@@ -34,7 +37,7 @@ __all__ = ["ID", "NEEDS", "detect", "measure", "judge", "explain", "Measures", "
 #: The finding id (incidents.md, the catalogue).
 ID = "health-check-flapping"
 #: The :class:`~incidentkit.findings.model.Inputs` fields this detector reads.
-NEEDS: tuple[str, ...] = ("window", "metrics", "changes", "settings", "health", "resources")
+NEEDS: tuple[str, ...] = ("window", "metrics", "changes", "settings", "health", "resources", "logs")
 
 #: Unhealthy episodes needed in one target group: one or two are a bad deploy or a dying host, three a pattern.
 MIN_EPISODES = 3
@@ -174,6 +177,7 @@ class Measures:
     share_502: float
     timeouts: int
     related: list[dict[str, Any]]
+    targets: dict[str, Any]
 
     @property
     def tight(self) -> bool:
@@ -218,7 +222,8 @@ def _elb_502s(inputs: Inputs, eps: pd.DataFrame) -> tuple[float, float, float]:
 
 
 def measure(inputs: Inputs) -> Measures | None:
-    """The most flapping target group's episodes and what lines up with them; None unless most episodes are short."""
+    """The most flapping target group's episodes, what lines up with them and the access log's failed requests of the
+    group (:func:`~incidentkit.analyses.targets.target_evidence`); None unless most episodes are short."""
     eps = episodes_in_window(unhealthy_episodes(inputs.metrics), inputs)
     if len(eps) < MIN_EPISODES:
         return None
@@ -249,7 +254,8 @@ def measure(inputs: Inputs) -> Measures | None:
     return Measures(tg=tg, eps=eps, cpu=cpu, lat=lat, spikes=spikes, longest=longest, spike_res=spike_res, tgt=tgt, row=row,
                     short_limit=short_limit, short_share=short_share, marks=marks, alignment=alignment, spike_share=spike_share,
                     chance=chance, e502_in=e502_in, e502_all=e502_all, share_502=share_502,
-                    timeouts=_target_reasons(inputs.health, tg).get("Target.Timeout", 0), related=related)
+                    timeouts=_target_reasons(inputs.health, tg).get("Target.Timeout", 0), related=related,
+                    targets=target_evidence(inputs.logs, inputs.window, str(tg)))
 
 
 def judge(m: Measures) -> Verdict:
@@ -301,6 +307,7 @@ def _evidence(m: Measures, durations: dict[str, Any]) -> dict[str, Any]:
         })
         if f"shorter than {CHECK_TOLERANCE_FLOOR_S:.0f} s" in str(row["reasons"]):
             evidence["check_tolerance_floor_s"] = CHECK_TOLERANCE_FLOOR_S
+    evidence.update(m.targets)
     evidence.update(related_evidence(m.cause))
     return evidence
 
@@ -333,6 +340,8 @@ def explain(m: Measures, verdict: Verdict, inputs: Inputs) -> Finding:
     durations, duration_text = _flap_durations(m.eps, unhealthy_spells(inputs.health, m.tg), m.spikes)
     evidence = _evidence(m, durations)
     summary = _summary(m, evidence, duration_text)
+    if m.targets:
+        summary += " " + target_sentence(m.targets)
     if m.cause is not None:
         summary += " " + sentence(m.cause, reference=window_start(inputs))
     arn = str(m.tgt.iloc[0]["resource_id"]) if m.row is not None else "<target-group-arn>"

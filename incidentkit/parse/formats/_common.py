@@ -37,6 +37,7 @@ __all__ = [
     "extract",
     "field",
     "fields_regex",
+    "split_fields",
     "integer",
     "ip_port",
     "mark_errors",
@@ -68,6 +69,110 @@ def fields_regex(spec: Sequence[tuple[str, str]], *, optional_from: int | None =
     return "^" + "".join(parts) + tail + f"(?:{re_escape(sep)}.*)?$"
 
 
+def split_fields(arr: pa.Array, spec: Sequence[tuple[str, str]], pattern: str, *, optional_from: int | None = None) -> pa.StructArray:
+    """What :func:`extract` with ``pattern`` (``fields_regex(spec, optional_from=...)``) gives, by splitting.
+
+    One regex with a group per field makes RE2 track every group through every line: slow on
+    many fields. Here the bytes are read once with numpy instead: a space is a separator when an
+    even number of ``"`` precede it on its line; the fields are the text between separators (a
+    quoted one without its quotes), cut from the lines' own buffer. A line takes this way when
+    its fields have the kinds of ``spec`` (:data:`QUOTED` ones ``"..."`` with no other quote, the
+    :data:`BARE` ones none) and it holds at least the required ones; the others (a backslash
+    that may escape a quote, a malformed line) go through the regex, so every line gets exactly
+    the regex's fields (a field a line does not hold is ``""``, as RE2 gives it).
+
+    Example
+    -------
+    >>> spec = [("a", BARE), ("b", QUOTED), ("c", BARE)]
+    >>> rx = fields_regex(spec, optional_from=1)
+    >>> lines = pa.array(['x "y z" w', 'x', 'x "y" "z"', None, 'x "y" w more'], type=STR)
+    >>> split_fields(lines, spec, rx, optional_from=1).to_pylist() == extract(lines, rx).to_pylist()
+    True
+    """
+    arr = arr.cast(STR) if arr.type != STR else arr
+    if any(kind not in (BARE, QUOTED) for _, kind in spec):
+        raise ValueError("split_fields reads BARE and QUOTED fields only")
+    n, width = len(arr), len(spec)
+    names = [name for name, _ in spec]
+    bounds = _field_bounds(arr, np.array([kind == QUOTED for _, kind in spec]), width if optional_from is None else optional_from)
+    if bounds is None:
+        return extract(arr, pattern)
+    starts, ends, ok = bounds
+    rows = np.flatnonzero(ok)
+    # the fields of the split lines as one text array over the lines' own bytes: its pieces alternate field, gap
+    cuts = np.empty(2 * starts.size + 1, dtype=np.int64)
+    cuts[0:-1:2], cuts[1::2] = starts.ravel(), ends.ravel()
+    cuts[-1] = cuts[-2] if starts.size else 0
+    pieces = pa.LargeStringArray.from_buffers(len(cuts) - 1, pa.py_buffer(cuts), arr.buffers()[2])
+    at = np.zeros((width, n), dtype=np.int64)  # field by field, line by line: each field a slice of one take
+    at[:, rows] = 2 * (np.arange(rows.size)[None, :] * width + np.arange(width)[:, None])
+    taken = pieces.take(pa.array(at.ravel(), mask=np.tile(~ok, width)))
+    cols = [taken.slice(k * n, n) for k in range(width)]
+    if rows.size == n:
+        return pa.StructArray.from_arrays(cols, names=names)
+    other = np.flatnonzero(~ok)
+    slow = extract(arr.take(pa.array(other)), pattern)
+    mask = pa.array(~ok)
+    cols = [pc.replace_with_mask(c, mask, pc.struct_field(slow, name)) for c, name in zip(cols, names)]
+    valid = ok.copy()
+    valid[other] = mask_np(slow.is_valid())
+    return pa.StructArray.from_arrays(cols, names=names, mask=pa.array(~valid))
+
+
+def _field_bounds(arr: pa.Array, quoted: np.ndarray, required: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Byte ``(starts, ends)`` of the fields (rows: the lines that can be split, columns: the fields; a quoted field
+    without its quotes, one the line does not hold empty) and which lines can be split; None when there are no bytes."""
+    n, width = len(arr), len(quoted)
+    if n == 0 or arr.buffers()[2] is None:
+        return None
+    offs = np.frombuffer(arr.buffers()[1], dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    lo, hi = int(offs[0]), int(offs[-1])
+    body = data[lo:hi]
+    marks = np.flatnonzero((body == ord('"')) | (body == ord(" ")))  # the bytes that matter: quotes and spaces
+    is_quote = body[marks] == ord('"')
+    q = marks[is_quote] + lo
+    line_start, line_end = offs[:-1], offs[1:]
+    q_before = np.searchsorted(q, offs)  # quotes before each line start (and the end)
+    # parity of the quotes before each mark on its line: a running count (mod 256 is enough), evened at each line's
+    # first mark by adding the previous lines' count there
+    toggles = is_quote.astype(np.uint8)
+    first_mark = np.searchsorted(marks, line_start - lo)
+    odd_before = (np.diff(q_before[:-1], prepend=0) % 2).astype(np.uint8)
+    inside = first_mark < marks.size
+    np.add.at(toggles, first_mark[inside], odd_before[inside])
+    outside = (np.cumsum(toggles, dtype=np.uint8) & 1) == 0
+    seps = marks[~is_quote & outside] + lo
+    first = np.searchsorted(seps, line_start)
+    nsep = np.searchsorted(seps, line_end) - first
+    nfields = np.minimum(nsep + 1, width)
+    ok = (nfields >= required) & (line_end > line_start)
+    if arr.null_count:
+        ok &= mask_np(arr.is_valid())
+    is_backslash = body == ord("\\")
+    if is_backslash.any():  # a backslash may escape a quote: the regex reads those lines
+        ok[np.searchsorted(offs, np.flatnonzero(is_backslash) + lo, side="right") - 1] = False
+    rows = np.flatnonzero(ok)
+    k = np.arange(width)[None, :]
+    present = k < nfields[rows, None]
+    at_sep = k < nsep[rows, None]
+    after = np.where(at_sep, first[rows, None] + k, 0)
+    ends = np.where(at_sep, seps[after] if seps.size else 0, line_end[rows, None])
+    starts = np.empty_like(ends)
+    starts[:, 0] = line_start[rows]
+    starts[:, 1:] = np.minimum(ends[:, :-1] + 1, line_end[rows, None])
+    ends = np.where(present, ends, starts)  # a field the line does not hold: empty, at its end
+    # the kinds: each quoted field "..." (its two quotes at its ends) and no other quote among the fields read
+    long_enough = ends - starts >= 2
+    opens = (data[np.minimum(starts, len(data) - 1)] == ord('"')) & (data[np.maximum(ends - 1, 0)] == ord('"')) & long_enough
+    quotes_held = np.searchsorted(q, ends[:, -1]) - q_before[rows]
+    want = (present & quoted[None, :]).sum(axis=1)
+    ok[rows] = ((opens | ~quoted[None, :] | ~present).all(axis=1)) & (quotes_held == 2 * want)
+    keep = ok[rows]
+    starts, ends, strip = starts[keep], ends[keep], (present & quoted[None, :])[keep]
+    return starts + strip, ends - strip, ok
+
+
 def re_escape(text: str) -> str:
     return "\\t" if text == "\t" else "".join("\\" + c if c in r".^$*+?()[]{}|\\" else c for c in text)
 
@@ -93,26 +198,51 @@ def ip_port(arr: pa.Array) -> tuple[pa.Array, pa.Array]:
     return field(ex, "ip"), integer(field(ex, "port"))
 
 
-def request_line(arr: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+def request_line(arr: pa.Array, *, with_host: bool = True) -> tuple[pa.Array, pa.Array, pa.Array | None]:
     """``(method, route, host)`` of an HTTP request line ``METHOD URL PROTOCOL``.
 
     The URL may hold spaces (a client sent them raw: the load balancer logs them as they
     came): the method is the first word, the protocol the last when it looks like
     ``HTTP/x``, the URL everything between. ``route`` is the URL's path without scheme,
     host, query or fragment; ``-`` as the method (a request the load balancer could not
-    read) gives no method."""
-    ex = extract(arr, r"^(?P<m>[^ ]+) (?P<url>.*?)(?: (?P<proto>[A-Za-z]+/[0-9.]+))?$")
-    method = field(ex, "m")
-    url = pc.utf8_trim_whitespace(pc.coalesce(field(ex, "url"), pa.scalar("", STR)))
+    read) gives no method. ``host`` is None unless ``with_host``.
+
+    Example
+    -------
+    >>> m, r, h = request_line(pa.array(["GET https://a.example:443/x/y?q=1 HTTP/1.1", "GET /a b HTTP/2.0", "-"], type=STR))
+    >>> m.to_pylist(), r.to_pylist(), h.to_pylist()
+    (['GET', 'GET', None], ['/x/y', '/a b', None], ['a.example', None, None])
+    """
+    arr = arr.cast(STR) if arr.type != STR else arr
+    # what ^(?P<m>[^ ]+) (?P<url>.*?)(?: (?P<proto>[A-Za-z]+/[0-9.]+))?$ reads, by two splits (the regex is slow)
+    first, rest, two = _split_once(arr)
+    matched = two & ~mask_np(pc.starts_with(arr, " ").fill_null(True))
+    before, last, two_back = _split_once(pc.coalesce(rest, pa.scalar("", STR)), reverse=True)
+    proto = two_back & mask_np(pc.match_substring_regex(last, r"^[A-Za-z]+/[0-9.]+$").fill_null(False))
+    method = as_str(pc.if_else(pa.array(matched), first, pa.scalar(None, STR)), len(arr))
+    url = pc.if_else(pa.array(matched), pc.if_else(pa.array(proto), before, rest), pa.scalar(None, STR))
+    url = pc.utf8_trim_whitespace(pc.coalesce(as_str(url, len(arr)), pa.scalar("", STR)))
     parts = extract(url, r"^(?:[a-zA-Z][a-zA-Z0-9+.-]*://(?P<host>[^/?#]*))?(?P<path>[^?#]*)")
-    host = field(parts, "host")
-    host = pc.replace_substring_regex(host, r":\d+-?$", "")
+    host = pc.replace_substring_regex(field(parts, "host"), r":\d+-?$", "") if with_host else None
     route = field(parts, "path")
     route = pc.if_else(pc.and_(route.is_valid(), pc.invert(pc.starts_with(route, "/"))), pa.scalar(None, STR), route)
     has_url = pc.greater(pc.utf8_length(url), 0)
     route = pc.if_else(pc.and_(has_url, pc.invert(route.is_valid())), pa.scalar("/", STR), route)
     route = pc.if_else(has_url, route, pa.scalar(None, STR))
     return method, route, host
+
+
+def _split_once(arr: pa.Array, *, reverse: bool = False) -> tuple[pa.Array, pa.Array, np.ndarray]:
+    """Each text split at its first (``reverse``: last) space: the two sides as they are (the second null where there is
+    no space) and where there was one."""
+    toks = pc.split_pattern(arr, " ", max_splits=1, reverse=reverse)
+    flat = toks.values
+    offs = np.asarray(toks.offsets)
+    starts, counts = offs[:-1].astype(np.int64), np.diff(offs).astype(np.int64)
+    two = counts == 2
+    one = flat.take(pa.array(starts, mask=counts < 1)) if len(flat) else pa.nulls(len(arr), STR)
+    other = flat.take(pa.array(np.where(two, starts + 1, 0), mask=~two)) if len(flat) else pa.nulls(len(arr), STR)
+    return one, other, two
 
 
 def url_decode(arr: pa.Array) -> pa.Array:

@@ -66,7 +66,7 @@ def parse(arr: pa.Array, idx: np.ndarray) -> list[Part]:
     n = len(arr)
     ex = extract(arr, PATTERN)
     status, bad_status = status_or_bad(field(ex, "status"))
-    method, route, _ = request_line(field(ex, "uri"))
+    method, route, _ = request_line(field(ex, "uri"), with_host=False)
     when = pc.utf8_slice_codeunits(field(ex, "time"), 1, -1)
     p = new_part(idx, NAME, "access")
     p.set("status", status)

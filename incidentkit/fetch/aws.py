@@ -534,8 +534,20 @@ def client(
         made.meta.events.register("after-call.athena.StartQueryExecution", athena.remember)
     if service == "logs":
         made.meta.events.register("after-call.logs.StartQuery", _remember_query)
-    pacing.pace_client(made)  # every attempt of a metered action waits for the run's shared budget
+    # every attempt of a metered action waits for the run's shared budget of its Region and account
+    pacing.pace_client(made, credentials=_session_credentials(session))
     return made
+
+
+def _session_credentials(session: Any) -> Any:
+    """The botocore credentials a client of ``session`` signs with (the session's, cached), or None.
+
+    The client just made resolved them already, so this is a cache read, never a call.
+    """
+    try:
+        return session.get_credentials()
+    except Exception:  # noqa: BLE001 - the credentials' own failure surfaces at the first call, as it would anyway
+        return None
 
 
 def retry_attempts(response: Mapping[str, Any] | None) -> int:

@@ -1,12 +1,20 @@
-"""Requests-per-second budgets shared by every fetch of a run: one token bucket per API action.
+"""Requests-per-second budgets shared by every fetch of a run: one token bucket per account, Region and API action.
 
 AWS meters most read calls per account and Region, not per client: two log groups fetched at
-once, or a window split into slices, draw on the same quota. So the kit keeps one
-:class:`TokenBucket` per action for the whole process (:func:`shared`), and every HTTP attempt
+once, or a window split into slices, draw on the same quota, while the same call in another
+Region (or another account) draws on another. So the kit keeps one :class:`TokenBucket` per
+(action, Region, account) for the whole process (:func:`shared`), and every HTTP attempt
 of a paced action — botocore's retries included — takes a token before it is sent (a
 ``before-send`` hook registered first on every client :func:`incidentkit.fetch.aws.client`
 makes, :func:`pace_client`). Calls are then spaced at the budget instead of bursting into
 throttling and backing off; concurrent fetches (groups, time slices) queue for the tokens.
+
+The Region is the client's. The account is the one the credentials carry when they carry it
+without a call (botocore's ``account_id``: ``AWS_ACCOUNT_ID``, a profile's
+``aws_account_id``, SSO and assumed-role credentials), read at each attempt after botocore
+signed it, so it costs nothing (no STS call). Credentials that do not say their account share
+the Region's budget with each other (the conservative choice: one account's quota is never
+counted twice; two unnamed accounts in one Region only wait longer than they must).
 
 The default budget of an action is AWS's documented default quota for it:
 
@@ -34,6 +42,9 @@ Example
 0.0
 >>> Budget({"FilterLogEvents": 10}).rate("FilterLogEvents"), DOCUMENTED_RPS["FilterLogEvents"]
 (10.0, 5.0)
+>>> b = Budget()
+>>> b.bucket("FilterLogEvents", region="us-east-1") is b.bucket("FilterLogEvents", region="eu-west-1")
+False
 """
 
 from __future__ import annotations
@@ -41,11 +52,15 @@ from __future__ import annotations
 import os
 import threading
 import time
+import weakref
 from typing import Any, Callable, Mapping
 
 from ..errors import ParameterError
 
-__all__ = ["DOCUMENTED_RPS", "ENV", "TokenBucket", "Budget", "Throttles", "shared", "configure", "attach", "pace_client", "waited_in_this_thread"]
+__all__ = [
+    "DOCUMENTED_RPS", "ENV", "TokenBucket", "Budget", "Pacer", "Throttles", "shared", "configure", "attach", "pace_client",
+    "waited_in_this_thread",
+]  # fmt: skip
 
 #: AWS's documented default quota (requests per second, account and Region) of the actions the
 #: kit paces; sources in the module docstring.
@@ -159,17 +174,24 @@ def _check_rate(action: str, rps: Any) -> None:
         raise ParameterError(f"requests per second for {action} must be a number >= 0 (0: not paced), got {rps!r}")
 
 
+#: What a bucket meters: (API action, Region, account); None where the client does not know it.
+Scope = tuple[str, str | None, str | None]
+
+
 class Budget:
-    """The token buckets of a run, one per API action, made on first use.
+    """The token buckets of a run, one per (API action, Region, account), made on first use.
 
     ``rates`` override :data:`DOCUMENTED_RPS` and the :data:`ENV` variable (read when a
-    bucket is first made). A rate of 0 means the action is not paced.
+    bucket is first made). A rate of 0 means the action is not paced. The rate is the
+    quota of one account in one Region, so each (Region, account) gets its own bucket at it.
 
     Example
     -------
     >>> b = Budget({"FilterLogEvents": 20})
     >>> b.rate("FilterLogEvents"), b.rate("GetMetricData"), b.bucket("DescribeLogGroups") is None
     (20.0, 50.0, True)
+    >>> b.bucket("FilterLogEvents", region="us-east-1", account="111122223333").rate
+    20.0
     """
 
     def __init__(
@@ -183,7 +205,7 @@ class Budget:
             _check_rate(action, rps)
         self._overrides = {k: float(v) for k, v in (rates or {}).items()}
         self._clock, self._sleep = clock, sleep  # handed to every bucket (tests inject a fake clock)
-        self._buckets: dict[str, TokenBucket | None] = {}
+        self._buckets: dict[Scope, TokenBucket] = {}
         self._lock = threading.Lock()
 
     def rate(self, action: str) -> float:
@@ -193,21 +215,27 @@ class Budget:
         env = _parse_env(os.environ.get(ENV))
         return float(env.get(action, DOCUMENTED_RPS.get(action, 0.0)))
 
-    def bucket(self, action: str) -> TokenBucket | None:
-        """The run's bucket for ``action`` (the same object for every caller), or None if not paced.
+    def bucket(self, action: str, *, region: str | None = None, account: str | None = None) -> TokenBucket | None:
+        """The run's bucket for ``action`` in ``region`` and ``account`` (the same object for every caller), or None if not paced.
 
         A new bucket is made only when the action's rate changed (``INCIDENTKIT_RPS`` edited
-        mid-run, :meth:`set_rate`); otherwise every caller gets the same one.
+        mid-run, :meth:`set_rate`); otherwise every caller of the same scope gets the same one.
         """
         rps = self.rate(action)
+        key: Scope = (action, region or None, account or None)
         with self._lock:
-            current = self._buckets.get(action)
+            current = self._buckets.get(key)
             if rps <= 0:
-                self._buckets.pop(action, None)
+                self._buckets.pop(key, None)
                 return None
             if current is None or current.rate != rps:
-                current = self._buckets[action] = TokenBucket(rps, clock=self._clock, sleep=self._sleep)
+                current = self._buckets[key] = TokenBucket(rps, clock=self._clock, sleep=self._sleep)
             return current
+
+    def scopes(self) -> list[Scope]:
+        """The (action, Region, account) scopes a bucket was made for so far (for provenance and tests)."""
+        with self._lock:
+            return sorted(self._buckets, key=lambda k: tuple(x or "" for x in k))
 
     def overridden(self) -> list[str]:
         """Actions given a budget by this object or by :data:`ENV` (beyond :data:`DOCUMENTED_RPS`)."""
@@ -259,10 +287,54 @@ class Throttles:
                 self.count += 1
 
 
-def attach(client: Any, action: str, budget: Budget | None = None) -> tuple[TokenBucket | None, Throttles]:
-    """Pace every attempt of ``action`` on ``client`` by ``budget``'s bucket, and count its throttles.
+class Pacer:
+    """The ``before-send`` hook that makes each attempt of one action on one client wait for its token.
 
-    Returns the bucket (None when the action is not paced) and a new throttle counter for
+    The bucket is looked up at each attempt, by the action, the client's Region and the
+    account its credentials carry (read after botocore signed the attempt, so never a
+    refresh nor a call), and made on first use.
+
+    Example
+    -------
+    >>> p = Pacer(Budget({"FilterLogEvents": 4}), "FilterLogEvents", region="eu-west-1")
+    >>> p.rate, p.bucket() is Budget().bucket("FilterLogEvents", region="eu-west-1")
+    (4.0, False)
+    """
+
+    def __init__(self, budget: Budget, action: str, *, region: str | None = None, credentials: Any = None) -> None:
+        self.budget, self.action, self.region, self.credentials = budget, action, region, credentials
+
+    @property
+    def rate(self) -> float:
+        """The budget of the action (requests per second in one account and Region; 0: not paced)."""
+        return self.budget.rate(self.action)
+
+    @property
+    def account(self) -> str | None:
+        """The account the credentials say they belong to, or None when they do not say."""
+        try:
+            return getattr(self.credentials, "account_id", None) or None
+        except Exception:  # noqa: BLE001 - a credential provider's failure is the call's to report, not the pacer's
+            return None
+
+    def bucket(self) -> TokenBucket | None:
+        """The bucket of this action in this client's Region and account (None: not paced)."""
+        return self.budget.bucket(self.action, region=self.region, account=self.account)
+
+    def __call__(self, **_: Any) -> None:
+        bucket = self.bucket()
+        if bucket is not None:
+            bucket.acquire()  # returns None: the request goes on to be sent
+
+
+#: The credentials each paced client signs with (given by :func:`pace_client`), for :func:`attach`.
+_CREDENTIALS: "weakref.WeakKeyDictionary[Any, Any]" = weakref.WeakKeyDictionary()
+
+
+def attach(client: Any, action: str, budget: Budget | None = None) -> tuple[Pacer | None, Throttles]:
+    """Pace every attempt of ``action`` on ``client`` by ``budget``'s bucket of its scope, and count its throttles.
+
+    Returns the pacer (None when the action is not paced) and a new throttle counter for
     this caller. One pacing hook per action and client: attaching again replaces it (a
     fetch given its own ``budget`` does not wait twice). The hook is registered *first* on
     ``before-send``, so it runs before any other hook that answers the request (a test
@@ -272,43 +344,43 @@ def attach(client: Any, action: str, budget: Budget | None = None) -> tuple[Toke
     -------
     >>> from incidentkit.fetch import aws
     >>> c = aws.client("logs", region="us-east-1")
-    >>> bucket, throttles = attach(c, "FilterLogEvents", Budget({"FilterLogEvents": 5}))
-    >>> bucket.rate, throttles.count
-    (5.0, 0)
+    >>> pacer, throttles = attach(c, "FilterLogEvents", Budget({"FilterLogEvents": 5}))
+    >>> pacer.rate, pacer.region, throttles.count
+    (5.0, 'us-east-1', 0)
     """
-    bucket = _pace(client, action, budget)
+    pacer = _pace(client, action, budget)
     service = client.meta.service_model.service_id.hyphenize()
     throttles = Throttles()
     client.meta.events.register(f"needs-retry.{service}.{action}", throttles, unique_id=f"incidentkit-throttles-{id(throttles)}")
-    return bucket, throttles
+    return pacer, throttles
 
 
-def _pace(client: Any, action: str, budget: Budget | None) -> TokenBucket | None:
-    """(Re)place the one pacing hook of ``action`` on ``client``; the bucket, or None if not paced."""
-    bucket = (budget or _SHARED).bucket(action)
+def _pace(client: Any, action: str, budget: Budget | None) -> Pacer | None:
+    """(Re)place the one pacing hook of ``action`` on ``client``; the pacer, or None if not paced."""
+    pacer = Pacer(budget or _SHARED, action, region=client.meta.region_name, credentials=_CREDENTIALS.get(client))
     service = client.meta.service_model.service_id.hyphenize()
     pace_id = f"incidentkit-pace-{service}-{action}"
     client.meta.events.unregister(f"before-send.{service}.{action}", unique_id=pace_id)
-    if bucket is not None:
-
-        def pace(**_: Any) -> None:
-            bucket.acquire()  # returns None: the request goes on to be sent
-
-        client.meta.events.register_first(f"before-send.{service}.{action}", pace, unique_id=pace_id)
-    return bucket
+    if pacer.rate <= 0:
+        return None
+    client.meta.events.register_first(f"before-send.{service}.{action}", pacer, unique_id=pace_id)
+    return pacer
 
 
-def pace_client(client: Any, budget: Budget | None = None) -> None:
+def pace_client(client: Any, budget: Budget | None = None, *, credentials: Any = None) -> None:
     """Pace every action of ``client`` that has a budget (:data:`DOCUMENTED_RPS` or the overrides).
 
     :func:`incidentkit.fetch.aws.client` calls it on every client it makes, so all fetches of
-    a run draw on the same buckets.
+    a run draw on the same buckets. ``credentials``: the botocore credentials the client
+    signs with (its session's), whose ``account_id`` scopes the buckets when they carry one.
 
     Example
     -------
     >>> from incidentkit.fetch import aws
     >>> pace_client(aws.client("cloudwatch", region="us-east-1"))    # aws.client already did
     """
+    if credentials is not None:
+        _CREDENTIALS[client] = credentials
     ops = set(client.meta.service_model.operation_names)
     for action in sorted(ops & (set(DOCUMENTED_RPS) | set((budget or _SHARED).overridden()))):
         _pace(client, action, budget)

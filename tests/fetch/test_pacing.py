@@ -158,10 +158,11 @@ def test_every_attempt_takes_a_token_and_throttles_are_counted(no_backoff):
     budget = Budget({"FilterLogEvents": 2}, clock=clock, sleep=clock.sleep)
     server = _Server(throttle=2)
     client = boto3.client("logs", region_name=REGION)
-    bucket, throttles = pacing.attach(client, "FilterLogEvents", budget)
+    pacer, throttles = pacing.attach(client, "FilterLogEvents", budget)
     client.meta.events.register("before-send.logs.FilterLogEvents", server)
     client.filter_log_events(logGroupName="/g")
     client.filter_log_events(logGroupName="/g")
+    bucket = pacer.bucket() if pacer is not None else None
     assert server.attempts == 4 and bucket is not None and bucket.acquired == 4  # 2 throttled retries took tokens too
     assert throttles.count == 2
     assert clock.slept == [0.5, 0.5, 0.5]  # 2 requests/s: each attempt after the first waited its turn
@@ -173,11 +174,11 @@ def test_attaching_again_replaces_the_pacing_instead_of_waiting_twice(no_backoff
     second = Budget({"FilterLogEvents": 4}, clock=clock, sleep=clock.sleep)
     client = boto3.client("logs", region_name=REGION)
     pacing.attach(client, "FilterLogEvents", first)
-    bucket, _ = pacing.attach(client, "FilterLogEvents", second)
+    pacer, _ = pacing.attach(client, "FilterLogEvents", second)
     client.meta.events.register("before-send.logs.FilterLogEvents", _Server())
     for _ in range(3):
         client.filter_log_events(logGroupName="/g")
-    assert first.bucket("FilterLogEvents").acquired == 0 and bucket.acquired == 3
+    assert first.scopes() == [] and pacer is not None and pacer.bucket().acquired == 3
     assert clock.slept == [0.25, 0.25]
 
 
@@ -192,5 +193,72 @@ def test_the_kit_s_clients_pace_the_metered_actions_by_the_shared_budget(monkeyp
     for _ in range(3):
         made.filter_log_events(logGroupName="/g")
         made.describe_log_groups()
-    assert pacing.shared().bucket("FilterLogEvents").acquired == 3
+    assert pacing.shared().bucket("FilterLogEvents", region=REGION).acquired == 3
     assert clock.slept == pytest.approx([0.1, 0.1])  # DescribeLogGroups is not metered here: it never waited
+
+
+# --- scopes: AWS meters each account in each Region apart -------------------------------------------------
+
+
+def _paced_client(region: str, budget: Budget, server: _Server, account: str | None = None) -> Any:
+    """A kit client (aws.client) of a session whose credentials carry ``account`` (or none), answered by ``server``."""
+    session = boto3.Session(region_name=region, aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x", aws_account_id=account)
+    made = aws.client("logs", session=session)
+    pacing.pace_client(made, budget, credentials=session.get_credentials())
+    made.meta.events.register("before-send.logs.FilterLogEvents", server)
+    return made
+
+
+def test_two_regions_never_share_a_budget(no_backoff):
+    """Calls alternating between two Regions each wait only for their own Region's previous call."""
+    clock = _Clock()
+    budget = Budget({"FilterLogEvents": 2}, clock=clock, sleep=clock.sleep)
+    server = _Server()
+    east, west = _paced_client("us-east-1", budget, server), _paced_client("eu-west-1", budget, server)
+    for _ in range(3):
+        east.filter_log_events(logGroupName="/g")
+        west.filter_log_events(logGroupName="/g")
+    assert server.attempts == 6
+    assert budget.scopes() == [("FilterLogEvents", "eu-west-1", None), ("FilterLogEvents", "us-east-1", None)]
+    # one Region's budget alone (2/s) would have spaced the six calls 0.5 s apart: 2.5 s; two Regions take 1 s
+    assert clock.now - 100.0 == pytest.approx(1.0)
+    assert budget.bucket("FilterLogEvents", region="us-east-1").acquired == 3
+
+
+def test_two_accounts_in_one_region_never_share_a_budget_and_one_account_s_clients_do(no_backoff):
+    clock = _Clock()
+    budget = Budget({"FilterLogEvents": 4}, clock=clock, sleep=clock.sleep)
+    server = _Server()
+    a1 = _paced_client(REGION, budget, server, account="111111111111")
+    a1_again = _paced_client(REGION, budget, server, account="111111111111")  # another session, same account
+    a2 = _paced_client(REGION, budget, server, account="222222222222")
+    for c in (a1, a2, a1_again, a2):
+        c.filter_log_events(logGroupName="/g")
+    assert budget.scopes() == [("FilterLogEvents", REGION, "111111111111"), ("FilterLogEvents", REGION, "222222222222")]
+    assert budget.bucket("FilterLogEvents", region=REGION, account="111111111111").acquired == 2
+    # account 1's second call (another session) waited 1/4 s for account 1's first; account 2's second call, made
+    # after that wait, found its own bucket full: one budget shared by both would have made it wait 1/4 s more
+    assert clock.slept == pytest.approx([0.25])
+
+
+def test_a_client_that_does_not_know_its_account_shares_the_region_s_budget(no_backoff):
+    clock = _Clock()
+    budget = Budget({"FilterLogEvents": 5}, clock=clock, sleep=clock.sleep)
+    server = _Server()
+    c1, c2 = _paced_client(REGION, budget, server), _paced_client(REGION, budget, server)
+    c1.filter_log_events(logGroupName="/g")
+    c2.filter_log_events(logGroupName="/g")
+    assert budget.scopes() == [("FilterLogEvents", REGION, None)] and clock.slept == pytest.approx([0.2])
+
+
+def test_the_kit_s_client_scopes_the_shared_budget_by_its_session_s_account(monkeypatch, no_backoff):
+    """aws.client hands its session's credentials to the pacing: no STS call, the account they carry."""
+    clock = _Clock()
+    monkeypatch.delenv(pacing.ENV, raising=False)
+    monkeypatch.setattr(pacing, "_SHARED", Budget(clock=clock, sleep=clock.sleep))
+    session = boto3.Session(region_name="ap-southeast-2", aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x",
+                            aws_account_id="123456789012")  # fmt: skip
+    made = aws.client("logs", session=session)
+    made.meta.events.register("before-send.logs.FilterLogEvents", _Server())
+    made.filter_log_events(logGroupName="/g")
+    assert pacing.shared().scopes() == [("FilterLogEvents", "ap-southeast-2", "123456789012")]

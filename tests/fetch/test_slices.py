@@ -247,7 +247,8 @@ def test_every_slice_attempt_draws_on_the_one_budget(sorted_logs):
 
     budget = pacing.Budget({"FilterLogEvents": 5}, clock=lambda: 0.0, sleep=sleep)  # time stands still: no real wait
     df = logs.events(["/a", "/b"], W, session=session, slices=6, max_workers=6, budget=budget)
-    bucket = budget.bucket("FilterLogEvents")
+    bucket = budget.bucket("FilterLogEvents", region=REGION)
+    assert budget.scopes() == [("FilterLogEvents", REGION, None)]  # one bucket for every slice of both groups
     assert len(df) == 3_040 + 1_240 and df.attrs["rps_budget"] == 5.0
     assert bucket.acquired == server.attempts  # every attempt, the throttled ones and their retries too
     assert slept == pytest.approx([0.2] * (server.attempts - 1))  # served one at a time, 1/5 s apart

@@ -108,7 +108,7 @@ class EventPages:
         self.progress = progress
         self._split_lock = threading.Lock()
         self._running = 0  # chains in a worker now (under _split_lock)
-        self._bucket: pacing.TokenBucket | None = None
+        self._pacer: pacing.Pacer | None = None
         self._throttles = pacing.Throttles()
         self._client_args = (session, region, endpoint_url, max_attempts)
         self.start_ms, self.end_ms = _fetch_bounds(self.window)
@@ -147,7 +147,7 @@ class EventPages:
         if not task.may_split or pages < SPLIT_AFTER_PAGES or last_page is None:
             return []
         lo, hi = task.bounds or (self.start_ms, self.end_ms)
-        rps = self._bucket.rate if self._bucket is not None else None
+        rps = self._pacer.rate if self._pacer is not None else None
         want = chains_to_fill(rps, latency_s, self.max_workers)
         with self._split_lock:
             if self._running >= want:
@@ -216,7 +216,7 @@ class EventPages:
             slices=s.slices,
             slice_overlap=s.slice_overlap,
             throttled=self._throttles.count,
-            rps_budget=self._bucket.rate if self._bucket is not None else None,
+            rps_budget=self._pacer.rate if self._pacer is not None else None,
         )
 
     # -- the fetch -------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ class EventPages:
         session, region, endpoint_url, max_attempts = self._client_args
         client = _client(None, session, region, endpoint_url, max_attempts)  # made here, in the calling thread
         self.region = getattr(getattr(client, "meta", None), "region_name", None) or region
-        self._bucket, self._throttles = pacing.attach(client, "FilterLogEvents", self.budget)
+        self._pacer, self._throttles = pacing.attach(client, "FilterLogEvents", self.budget)
         tasks = self._tasks()
         s = self.stats
         s.started = time.monotonic()
@@ -346,7 +346,7 @@ class EventPages:
         """Say in the issues how often AWS throttled the fetch (each retried by botocore; nothing lost)."""
         n = self._throttles.count
         if n:
-            budget = f" (budget {self._bucket.rate:g}/s)" if self._bucket is not None else ""
+            budget = f" (budget {self._pacer.rate:g}/s)" if self._pacer is not None else ""
             self.stats.issues.append(
                 f"FilterLogEvents was throttled {n:,} times{budget}: each retried with backoff, no events lost; "
                 "other tools share the account's quota, or the budget is above it (INCIDENTKIT_RPS)"

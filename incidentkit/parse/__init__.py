@@ -79,8 +79,9 @@ from .. import schema
 from ..errors import ParameterError
 from ._adhoc import extract
 from . import _frame
-from ._frame import add_parse_stats, as_events, concat, derive, event_columns, frame_from_columns, group_names, message_batches, messages, workers_wanted
-from ._json import ALIASES, normalize_field_map, parse_json
+from ._frame import (add_parse_stats, as_events, concat, derive, event_columns, frame_from_columns, group_names, message_batches, messages,
+                     release_unused, workers_wanted)
+from ._json import ALIASES, extract_all, normalize_field_map, read_json
 from ._requests import assemble_requests
 from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, mask_np
 
@@ -148,9 +149,11 @@ def _json_parts(arr: pa.Array, idx: np.ndarray, rows: np.ndarray, fm: Any, engin
     """The JSON lines at ``rows``, read once for every JSON format. A line that opens like
     JSON but is not goes to the first pattern format that recognises it (a Node.js object
     printed by ``console.log``), else it stays a JSON parse error."""
-    sub = arr if len(rows) == len(arr) else arr.take(pa.array(rows))
+    # the copy of the JSON lines lives only while they are read (read_json keeps nothing of it)
+    read = read_json(arr if len(rows) == len(arr) else arr.take(pa.array(rows)), fm, engine=engine)
+    release_unused()  # the copy and the reader's scratch go back to the OS (see _frame.release_unused)
     parts = []
-    for pos, cols in parse_json(sub, fm, engine=engine, need_time=need_time[rows]):
+    for pos, cols in extract_all(read, fm, need_time[rows]):
         keep = np.ones(len(pos), dtype=bool)
         bad = mask_np(cols["parse_error"])
         if bad.any():
@@ -238,7 +241,7 @@ def parse(
 
     Notes
     -----
-    Lines are parsed in batches of 131,072, in as many threads as the process has CPUs
+    Lines are parsed in batches of 32,768, in as many threads as the process has CPUs
     (``INCIDENTKIT_PARSE_THREADS=1`` for one). The result does not depend on the number.
 
     Returns
@@ -287,13 +290,19 @@ def _parse_columns(msgs: pa.ChunkedArray, n: int, ts_missing: np.ndarray, groups
     """Every parsed column of the ``n`` messages: batches of :data:`~incidentkit.parse._frame.BATCH`
     rows, in parallel threads (pyarrow's kernels and reader release the GIL); numeric
     columns are written in place into arrays allocated once."""
+    # the record's own time is only read where an event has no timestamp: no columns for it otherwise
+    names = _FIELDS + (_INTERNAL if ts_missing.any() else [c for c in _INTERNAL if not c.startswith("_time_")])
     numeric: dict[str, Any] = {}
-    for name in _FIELDS + _INTERNAL:
+    for name in names:
         typ = FIELD_TYPES[name]
         if typ == F64:
             numeric[name] = np.empty(n)
         elif typ in (I64, BOOL):
             numeric[name] = (np.empty(n, dtype=np.int64 if typ == I64 else bool), np.empty(n, dtype=bool))
+
+    # dictionary fields encoded as they are assembled, but those derive() completes and the
+    # text a given format needs (_force_format) are encoded after
+    early = dict.fromkeys(_dictionary.FIELDS - _dictionary.DERIVED, _dictionary.encode_array) if format in ("auto", registry.fallback().NAME) else {}
 
     def run(start: int, arr: pa.Array) -> dict[str, Any]:
         """One batch: dispatch, put rows back in order, derive function name and app version."""
@@ -304,12 +313,16 @@ def _parse_columns(msgs: pa.ChunkedArray, n: int, ts_missing: np.ndarray, groups
         else:
             parts = _dispatch(arr, idx, fm, engine, ts_missing[start : start + m])
         views = {k: (v[start : start + m] if isinstance(v, np.ndarray) else (v[0][start : start + m], v[1][start : start + m])) for k, v in numeric.items()}
-        cols = assemble(parts, m, _FIELDS + _INTERNAL, views)  # numeric columns land in place
+        release_unused()
+        cols = assemble(parts, m, names, views, early)  # numeric columns land in place
         del parts
         derive(cols, None if groups is None else groups.slice(start, m))
         if format in ("auto", registry.fallback().NAME):  # else after _force_format, which needs the text
             _dictionary.encode(cols)
-        return {k: v for k, v in cols.items() if k not in numeric}
+        kept = {k: v for k, v in cols.items() if k not in numeric}
+        del cols
+        release_unused()
+        return kept
 
     workers = min(workers_wanted(), -(-n // _frame.BATCH))
     results: list[dict[str, Any]] = []
@@ -323,7 +336,7 @@ def _parse_columns(msgs: pa.ChunkedArray, n: int, ts_missing: np.ndarray, groups
                 if len(pending) > workers:  # bound the batches in flight (memory)
                     results.append(pending.pop(0).result())
             results += [fut.result() for fut in pending]
-    cols = {name: concat(name, [r.pop(name) for r in results]) for name in _FIELDS + _INTERNAL if name not in numeric}
+    cols = {name: concat(name, [r.pop(name) for r in results]) for name in names if name not in numeric}
     cols.update(numeric)
     return cols
 

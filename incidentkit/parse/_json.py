@@ -43,7 +43,7 @@ from .formats._keys import JsonRows, recognise_paths, recognised, scatter_into
 from .fieldmap import GENERIC_FIELDS, NUMERIC_FIELDS, FieldMap, normalize_field_map, unit_factor
 from .formats.app_json import ALIASES, EXCEPTION_KEYS, MESSAGE_KEYS
 
-__all__ = ["ALIASES", "FieldMap", "normalize_field_map", "parse_json", "unit_factor"]
+__all__ = ["ALIASES", "FieldMap", "extract_all", "normalize_field_map", "parse_json", "read_json", "unit_factor"]
 
 # --------------------------------------------------------------------------- known paths
 
@@ -204,8 +204,9 @@ def _arrow_leaves(table: pa.Table, trie: _Trie) -> tuple[dict[str, pa.Array], di
         if node is None:
             continue
         col = table.column(name)
-        arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        visit(arr, node, name)
+        if isinstance(col, pa.ChunkedArray):  # one block read: one chunk, taken as is (combine_chunks copies it)
+            col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
+        visit(col, node, name)
     return leaves, present
 
 
@@ -376,34 +377,49 @@ def _read_chunks(arr: pa.Array, trie: _Trie, *, engine: str, depth: int = 0, sta
     return [(start, JsonRows(leaves, present, errors, n))]
 
 
+def read_json(texts: pa.Array, fm: FieldMap, *, engine: str = "arrow", chunk_rows: int = 131_072) -> list[tuple[np.ndarray, JsonRows]]:
+    """Read JSON object texts: ``(positions in texts, known leaves)`` pairs, the first phase of
+    :func:`parse_json`. Nothing returned refers to ``texts``' buffers, so a caller that passes
+    a temporary copy of its lines frees that copy before the leaves are turned into fields."""
+    trie = _known_trie(fm)
+    n = len(texts)
+    if n == 0:
+        return []
+    texts = texts.cast(STR) if texts.type != STR else texts
+    # rows that are not exactly "{...}" cannot be concatenated for the arrow reader
+    multi = _odd_rows(texts) if engine == "arrow" else np.zeros(n, dtype=bool)
+    if multi.any():
+        one, many = np.flatnonzero(~multi), np.flatnonzero(multi)
+        out = [(one[pos], rows) for pos, rows in read_json(texts.take(pa.array(one)), fm, engine=engine, chunk_rows=chunk_rows)] if len(one) else []
+        leaves, present, errors = _python_leaves(texts.take(pa.array(many)).to_pylist(), trie)
+        return out + [(many, JsonRows(leaves, present, errors, len(many)))]
+    return [
+        (np.arange(off, off + rows.n), rows)
+        for s in range(0, n, chunk_rows)
+        for off, rows in _read_chunks(texts.slice(s, chunk_rows), trie, engine=engine, start=s)
+    ]
+
+
 def parse_json(
     texts: pa.Array, fm: FieldMap, *, engine: str = "arrow", chunk_rows: int = 131_072, need_time: np.ndarray | None = None
 ) -> list[tuple[np.ndarray, dict[str, pa.Array]]]:
     """Parse JSON object texts. Returns ``(positions in texts, fields)`` pairs; fields are
     output fields (see ``FIELD_TYPES``) incl. ``format``, ``record_type``, ``parse_error``.
     ``need_time`` marks rows whose record time is wanted (the event has none)."""
-    trie = _known_trie(fm)
-    n = len(texts)
-    if n == 0:
-        return []
-    texts = texts.cast(STR) if texts.type != STR else texts
     if need_time is None:
-        need_time = np.ones(n, dtype=bool)
+        need_time = np.ones(len(texts), dtype=bool)
+    return extract_all(read_json(texts, fm, engine=engine, chunk_rows=chunk_rows), fm, need_time)
+
+
+def extract_all(read: list[tuple[np.ndarray, JsonRows]], fm: FieldMap, need_time: np.ndarray) -> list[tuple[np.ndarray, dict[str, pa.Array]]]:
+    """:func:`extract` of each ``(positions, leaves)`` pair of :func:`read_json`, emptying
+    ``read`` as it goes (each chunk's leaves are freed once its fields exist)."""
     out: list[tuple[np.ndarray, dict[str, pa.Array]]] = []
-    # rows that are not exactly "{...}" cannot be concatenated for the arrow reader
-    multi = _odd_rows(texts) if engine == "arrow" else np.zeros(n, dtype=bool)
-    if multi.any():
-        one = np.flatnonzero(~multi)
-        many = np.flatnonzero(multi)
-        if len(one):
-            for pos, fields in parse_json(texts.take(pa.array(one)), fm, engine=engine, chunk_rows=chunk_rows, need_time=need_time[one]):
-                out.append((one[pos], fields))
-        leaves, present, errors = _python_leaves(texts.take(pa.array(many)).to_pylist(), trie)
-        out.append((many, extract(JsonRows(leaves, present, errors, len(many)), fm, need_time[many])))
-        return out
-    for s in range(0, n, chunk_rows):
-        for off, ch in _read_chunks(texts.slice(s, chunk_rows), trie, engine=engine, start=s):
-            out.append((np.arange(off, off + ch.n), extract(ch, fm, need_time[off : off + ch.n])))
+    read.reverse()
+    while read:
+        pos, rows = read.pop()
+        out.append((pos, extract(rows, fm, need_time[pos])))
+        del rows
     return out
 
 

@@ -405,11 +405,15 @@ def trace_root(arr: pa.Array) -> pa.Array:
     return pc.if_else(has, root, arr)
 
 
-def assemble(parts: Iterable[Part], n: int, names: Iterable[str], dest: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def assemble(parts: Iterable[Part], n: int, names: Iterable[str], dest: Mapping[str, Any] | None = None,
+             encode: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Put the parts' fields back in input order, one column of length ``n`` per name:
     strings as arrow arrays (one ``take``), floats as numpy arrays (NaN for null), ints and
     bools as ``(values, valid)`` numpy pairs. ``dest`` may hold preallocated numpy views
-    (length ``n``) for the numeric fields, written in place."""
+    (length ``n``) for the numeric fields, written in place. ``encode`` maps a text field to
+    the function that dictionary-encodes it: its rows are encoded before they are put in
+    order (the ``take`` then moves small codes, and no reordered copy of the text exists)."""
+    encode = encode or {}
     dest = dest or {}
     parts = [p for p in parts if len(p)]
     names = list(names)
@@ -449,6 +453,8 @@ def assemble(parts: Iterable[Part], n: int, names: Iterable[str], dest: Mapping[
             del present, got
             col = arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
             del arrays
+            if name in encode:
+                col = encode[name](col)
             out[name] = col if take is None else col.take(take)
             del col
     return out

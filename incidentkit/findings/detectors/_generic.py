@@ -39,6 +39,7 @@ from ...analyses.related import ChangeSpec, related_changes, sentence, targets_f
 from ...analyses.related import evidence as related_evidence
 from ...analyses.shift import Shift
 from ...analyses.signatures import error_lines, line_templates
+from ..model import Inputs
 from ._common import Score, Verdict
 
 __all__ = ["Verdict", "Traffic", "traffic", "sides", "where", "top_where", "with_method", "related", "severity",
@@ -99,8 +100,9 @@ def traffic(inputs: Any) -> Traffic | None:
     Built once per :class:`~incidentkit.findings.model.Inputs` (:meth:`~incidentkit.findings.model.Inputs.shared`):
     both generic detectors read the same frame, which neither modifies.
     """
-    share = getattr(inputs, "shared", None)
-    return share("generic.traffic", _traffic) if share is not None else _traffic(inputs)
+    if isinstance(inputs, Inputs):  # a stand-in object (a test's namespace) computes it afresh
+        return inputs.shared("generic.traffic", _traffic)
+    return _traffic(inputs)
 
 
 def _traffic(inputs: Any) -> Traffic | None:

@@ -40,9 +40,11 @@ from ._common import (
 )
 from .onset import preceding_changes
 
-__all__ = ["error_rate", "by_version", "skew_onset", "error_mask", "version_family"]
+__all__ = ["error_rate", "by_version", "skew_onset", "error_mask", "version_family", "STATUS_CLASSES", "with_rates"]
 
 UNKNOWN = "(unknown)"
+#: The status classes an error-rate frame counts (each as ``n_<class>`` and ``rate_<class>``); the rest is ``n_other``.
+STATUS_CLASSES = ("2xx", "3xx", "4xx", "5xx")
 ErrorSpec = "None | str | int | Iterable[int] | Callable[[pd.DataFrame], pd.Series]"
 
 
@@ -90,6 +92,29 @@ def _error_label(error: Any) -> str:
     return "/".join(str(c) for c in error)
 
 
+def with_rates(out: pd.DataFrame) -> pd.DataFrame:
+    """Counts per status class made float64, with ``requests``, ``rate_<class>`` and ``error_rate`` (4xx + 5xx) added.
+
+    ``out`` holds ``n_<class>`` for each of :data:`STATUS_CLASSES` and ``n_other``; it is changed in
+    place and returned. Rates are NaN where a bin has no request. The in-memory and the
+    out-of-core error rates both finish with it.
+
+    Example
+    -------
+    >>> with_rates(pd.DataFrame({"n_2xx": [3], "n_3xx": [0], "n_4xx": [0], "n_5xx": [1], "n_other": [0]}))[
+    ...     ["requests", "rate_5xx", "error_rate"]].values.tolist()
+    [[4.0, 0.25, 0.25]]
+    """
+    n_cols = [f"n_{c}" for c in STATUS_CLASSES] + ["n_other"]
+    out[n_cols] = out[n_cols].astype("float64")
+    out["requests"] = out[n_cols].sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for c in STATUS_CLASSES:
+            out[f"rate_{c}"] = np.where(out["requests"] > 0, out[f"n_{c}"] / out["requests"], np.nan)
+        out["error_rate"] = np.where(out["requests"] > 0, (out["n_4xx"] + out["n_5xx"]) / out["requests"], np.nan)
+    return out
+
+
 def error_rate(
     df: pd.DataFrame | None,
     *,
@@ -131,7 +156,7 @@ def error_rate(
     [[4.0, 1.0, 0.5]]
     """
     groups = [groupby] if isinstance(groupby, str) else list(groupby or [])
-    classes = ["2xx", "3xx", "4xx", "5xx"]
+    classes = list(STATUS_CLASSES)
     columns = ["timestamp", *groups, "requests", *[f"n_{c}" for c in classes], "n_other",
                *[f"rate_{c}" for c in classes], "error_rate"]
     empty = pd.DataFrame({c: pd.Series([], dtype=UTC_NS if c == "timestamp" else ("object" if c in groups else "float64")) for c in columns})
@@ -169,14 +194,7 @@ def error_rate(
             full = pd.date_range(counts.index.min(), counts.index.max(), freq=width)
         counts = counts.reindex(full, fill_value=0)
         counts.index.name = "timestamp"
-    out = counts.reset_index()
-    n_cols = [f"n_{c}" for c in classes] + ["n_other"]
-    out[n_cols] = out[n_cols].astype("float64")
-    out["requests"] = out[n_cols].sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for c in classes:
-            out[f"rate_{c}"] = np.where(out["requests"] > 0, out[f"n_{c}"] / out["requests"], np.nan)
-        out["error_rate"] = np.where(out["requests"] > 0, (out["n_4xx"] + out["n_5xx"]) / out["requests"], np.nan)
+    out = with_rates(counts.reset_index())
     out["timestamp"] = as_utc(out["timestamp"])
     out = out[columns].sort_values(["timestamp", *groups], kind="stable").reset_index(drop=True)
     out.attrs["bin"] = str(width)

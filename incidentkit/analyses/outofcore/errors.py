@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
 import pandas as pd
 
 from ...errors import ParameterError
 from .._common import UTC_NS
+from ..errors import STATUS_CLASSES, with_rates
 from .scan import _aggregate, _and, _cast_groups, _pa, _pandas_dtypes
 from .sources import dataset
 from .time_bins import (
@@ -35,7 +35,7 @@ from .time_bins import (
 
 __all__ = ["error_rate"]
 
-_CLASSES = ("2xx", "3xx", "4xx", "5xx")
+_CLASSES = STATUS_CLASSES
 _TRUE_TEXT = ("true", "1", "yes", "y", "t")
 
 
@@ -126,7 +126,7 @@ def error_rate(
     out = counts.reset_index()
     if not len(out):
         return empty
-    out = _with_rates(out)
+    out = with_rates(out)
     out["timestamp"] = pd.Series(out["timestamp"]).astype(UTC_NS)
     out = _cast_groups(out, _pandas_dtypes(schema, groups), groups)
     out = out[columns].sort_values(["timestamp", *groups], kind="stable").reset_index(drop=True)
@@ -179,14 +179,3 @@ def _every_bin(counts: pd.DataFrame, width: pd.Timedelta, start: pd.Timestamp | 
     counts.index.name = "timestamp"
     return counts
 
-
-def _with_rates(out: pd.DataFrame) -> pd.DataFrame:
-    """The counts as float64, with ``requests``, ``rate_*`` per class and ``error_rate`` (4xx + 5xx) added."""
-    n_cols = [f"n_{c}" for c in _CLASSES] + ["n_other"]
-    out[n_cols] = out[n_cols].astype("float64")
-    out["requests"] = out[n_cols].sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for c in _CLASSES:
-            out[f"rate_{c}"] = np.where(out["requests"] > 0, out[f"n_{c}"] / out["requests"], np.nan)
-        out["error_rate"] = np.where(out["requests"] > 0, (out["n_4xx"] + out["n_5xx"]) / out["requests"], np.nan)
-    return out

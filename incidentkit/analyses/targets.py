@@ -107,9 +107,18 @@ def failed_targets(rows: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True).astype({"requests": "int64", "failed": "int64", "no_response": "int64", "target_5xx": "int64"})
 
 
-def _counts_text(values: pd.Series) -> str:
-    counts = values.astype("string").replace({"-": pd.NA, "": pd.NA}).dropna().value_counts()
-    return ", ".join(f"{k}: {int(v)}" for k, v in counts.items())
+#: evidence text when the failed requests' log lines carry no reason (ALB writes ``-``)
+NONE_IN_LOG = "none in the log"
+#: evidence text when the log's format has no such field (Classic ELB has no ``error_reason``)
+NOT_IN_FORMAT = "not in this log's format"
+
+
+def _counts_text(rows: pd.DataFrame, column: str) -> str:
+    """``reason: count`` of ``column``'s values, most frequent first; never an empty string."""
+    if column not in rows.columns:
+        return NOT_IN_FORMAT
+    counts = rows[column].astype("string").replace({"-": pd.NA, "": pd.NA}).dropna().value_counts()
+    return ", ".join(f"{k}: {int(v):,}" for k, v in counts.items()) or NONE_IN_LOG
 
 
 def target_evidence(logs: pd.DataFrame | None, window: Window | None = None,
@@ -118,7 +127,8 @@ def target_evidence(logs: pd.DataFrame | None, window: Window | None = None,
 
     ``access_log_requests``, ``edge_5xx`` (5XX the clients got), ``edge_5xx_without_target_response``,
     ``target_5xx``, ``edge_error_reasons`` / ``edge_classifications`` (``reason: count`` of the
-    failed requests), ``failed_target_count`` and ``failed_targets``: the first :data:`TABLE_ROWS`
+    failed requests; :data:`NONE_IN_LOG` when none carries one, :data:`NOT_IN_FORMAT` when the log
+    has no such field — never an empty text), ``failed_target_count`` and ``failed_targets``: the first :data:`TABLE_ROWS`
     rows of :func:`failed_targets` as one line (evidence values are numbers or strings; the
     report shows the whole table in its section on targets).
     """
@@ -133,8 +143,8 @@ def target_evidence(logs: pd.DataFrame | None, window: Window | None = None,
         "edge_5xx": int(f["failed"].sum()),
         "edge_5xx_without_target_response": int(f["no_response"].sum()),
         "target_5xx": int(f["target_5xx"].sum()),
-        "edge_error_reasons": _counts_text(failed_rows["error_reason"]) if "error_reason" in rows.columns else "",
-        "edge_classifications": _counts_text(failed_rows["classification"]) if "classification" in rows.columns else "",
+        "edge_error_reasons": _counts_text(failed_rows, "error_reason"),
+        "edge_classifications": _counts_text(failed_rows, "classification"),
         "failed_target_count": int((table["target"] != NO_TARGET).sum()),
         "failed_targets": "; ".join(
             f"{r.target} {r.failed} of {r.requests} ({r.no_response} without response, {r.target_5xx} target 5XX)"
@@ -159,7 +169,7 @@ def target_sentence(ev: dict[str, Any]) -> str:
     if not n5:
         return f"{head} shows no request answered 5XX."
     text = f"{head} shows {n5:,} answered 5XX: {ev['edge_5xx_without_target_response']:,} with no response from any target"
-    if ev.get("edge_error_reasons"):
+    if ev.get("edge_error_reasons") not in (None, "", NONE_IN_LOG, NOT_IN_FORMAT):
         text += f" ({ev['edge_error_reasons']})"
     text += f", {ev['target_5xx']:,} a 5XX from the target itself"
     if ev.get("failed_target_count"):

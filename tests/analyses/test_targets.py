@@ -77,3 +77,12 @@ def test_the_s3_sample_names_its_failed_targets_and_the_counts_add_up() -> None:
     assert (table["failed"] >= table["no_response"]).all()
     named = table[table["target"] != "(none)"]
     assert named["failed"].is_monotonic_decreasing  # the most failed target first
+
+
+def test_reasons_say_none_in_the_log_or_not_in_the_format_never_an_empty_text() -> None:
+    rows = [(1, 502, "10.0.0.1:80", None, None), (2, 200, "10.0.0.1:80", 200, None)]
+    ev = targets.target_evidence(_log(rows), WINDOW)
+    assert (ev["edge_error_reasons"], ev["edge_classifications"]) == (targets.NONE_IN_LOG, targets.NOT_IN_FORMAT)
+    assert "(" + targets.NONE_IN_LOG not in targets.target_sentence(ev)
+    classic = _log(rows, fmt="elb_classic_access").drop(columns="error_reason")
+    assert targets.target_evidence(classic, WINDOW)["edge_error_reasons"] == targets.NOT_IN_FORMAT

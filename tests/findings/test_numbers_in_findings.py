@@ -152,3 +152,35 @@ def test_the_audit_finds_a_number_that_is_not_evidence():
     f["summary"] = "At 18:27 UTC; 12.5% of requests; p < 0.001; > 99% of the traffic."
     f["evidence"].update({"share": 0.125, "p_value": 0.2})
     assert unsupported_numbers(f) == ["18:27 UTC", "p < 0.001", "> 99%"]
+
+
+#: a count of four digits or more written without its thousands separators ("1494 requests")
+_BARE_COUNT = re.compile(r"(?<![\w.,])\d{4,}(?![\w,]|\.\d)")
+
+
+def bare_counts(finding: dict[str, Any]) -> list[str]:
+    """Numbers of 1,000 or more in the title, summary or remediation prose written without ``,``.
+
+    The report's evidence table writes ``1,494`` (``fmt.value``); the sentence above it must write
+    the same number the same way, so that either can be pasted into a postmortem. Times, p-values,
+    identifiers (ARNs, ids, names in backticks) and quoted evidence strings are left out, as above.
+    """
+    found = []
+    prose = [finding["title"], finding["summary"], *(finding.get("remediation") or [])]
+    for text in prose:
+        text = _IDENT.sub(" ", _P_VALUE.sub(" ", _TIME.sub(" ", _strip_quotes(str(text), finding))))
+        found += _BARE_COUNT.findall(text)
+    return found
+
+
+@pytest.mark.parametrize("name", samples.names())
+def test_counts_in_titles_summaries_and_remediations_carry_thousands_separators(name):
+    problems = {f["id"]: bare_counts(f) for f in sample_findings(name)}
+    problems = {k: v for k, v in problems.items() if v}
+    assert not problems, problems
+
+
+def test_a_bare_count_is_found_and_a_separated_one_is_not():
+    f = {"id": "x", "title": "t", "summary": "1494 requests (18.8%) of 7,967 at 14:01 UTC; p < 0.0001; `id 12345`.",
+         "remediation": ["AWS allows up to 3600 s", "keep 3,600"], "evidence": {}, "related_changes": []}
+    assert bare_counts(f) == ["1494", "3600"]

@@ -213,7 +213,7 @@ def _tail_summary(v: dict[str, Any], evidence: dict[str, Any], quiet: bool, base
         )
     else:
         parts.append(f"Over the whole window the P99 is {fmt_ms(v['p99'])} ({fmt_ms(v['warm_p99'])} without cold starts); "
-                     f"cold starts are {pct(v['share_all'])} of the {v['n']} requests and the P50 is {fmt_ms(v['p50'])}.")
+                     f"cold starts are {pct(v['share_all'])} of the {v['n']:,} requests and the P50 is {fmt_ms(v['p50'])}.")
     if quiet:
         parts.append(
             f"It is a quiet-hours effect: in the quietest quarter of the bins ({evidence['quiet_rate_per_min']:.1f} req/min or less) "

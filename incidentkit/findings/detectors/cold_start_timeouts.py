@@ -338,7 +338,7 @@ def _request_evidence(m: FromRequests) -> dict[str, Any]:
 
 
 def _request_summary(m: FromRequests) -> str:
-    summary = f"{m.n_fail} of {m.n} requests failed ({pct(m.fail_rate)}"
+    summary = f"{m.n_fail:,} of {m.n:,} requests failed ({pct(m.fail_rate)}"
     if m.duration is not None:
         summary += (f"; {pct(m.burst_rate)} in the {m.failing_minutes} minutes from {m.onset_time.strftime('%H:%M')} UTC "
                     "where failures stood out)")

@@ -203,7 +203,7 @@ def _summary(m: Measures, library: str | None, pool_size: float, top_exc: pd.Ser
     client, top_leak, share = m.client, m.top_leak, m.share
     parts = []
     if len(client):
-        parts.append(f"{len(client)} connection-pool timeouts" + (f" ({library})" if library else "")
+        parts.append(f"{len(client):,} connection-pool timeouts" + (f" ({library})" if library else "")
                      + (f", {pct(share)} of requests" if not math.isnan(share) else "")
                      + (f", pool of {pool_size:.0f}" if not math.isnan(pool_size) else ""))
     if dbrow is not None:

@@ -185,7 +185,7 @@ def _evidence(m: Measures) -> dict[str, Any]:
 
 def _summary(m: Measures) -> str:
     row, align, delay, slowest, after = m.row, m.align, m.delay, m.slowest, m.after
-    longer = (f"{int(row['requests_longer_than_delay'])} requests ({pct(row['share_longer_than_delay'], 2)}) took longer"
+    longer = (f"{int(row['requests_longer_than_delay']):,} requests ({pct(row['share_longer_than_delay'])}) took longer"
               if row["requests_longer_than_delay"] else f"{int(row['metric_bins_longer_than_delay'])} minutes had a TargetResponseTime maximum longer")
     summary = (f"The deregistration delay of {row['target_group']} is {delay:.0f} s, but the slowest request took {slowest:.0f} s: "
                f"{longer} than the delay. ")
@@ -210,7 +210,7 @@ def explain(m: Measures, verdict: Verdict, inputs: Inputs) -> Finding:
     row, rec = m.row, m.row["recommended_delay_s"]
     remediation = [
         f"Set deregistration_delay.timeout_seconds above the slowest request: {rec:.0f} s (observed slowest {m.slowest:.0f} s × 1.5; "
-        f"AWS allows up to 3600): aws elbv2 modify-target-group-attributes --target-group-arn {row['target_group']} "
+        f"AWS allows up to 3,600): aws elbv2 modify-target-group-attributes --target-group-arn {row['target_group']} "
         f"--attributes Key=deregistration_delay.timeout_seconds,Value={rec:.0f}",
         "Make long calls asynchronous (accept with 202 and a job id, poll or notify) so no request outlives a deploy.",
         "Let the old targets drain: stop them only after the delay (ECS stopTimeout and the app's graceful-shutdown timeout "

@@ -146,7 +146,7 @@ def judge(m: Measures) -> Verdict:
 def _causes(m: Measures) -> list[str]:
     top, causes = m.top, []
     if m.strong_scan or m.weak_scan:
-        causes.append(f"{m.scans_in} of {m.scans_total} Scan lines in the logs fall in or just before it"
+        causes.append(f"{m.scans_in:,} of {m.scans_total:,} Scan lines in the logs fall in or just before it"
                       + (f" ({m.scan_lift:.1f}× what its length would hold by chance, {fmt_p(m.scan_p)})" if not math.isnan(m.scan_lift) else ""))
     if m.recurring and int(top["history_days"]) and pd.notna(top["schedule_p_value"]) and top["schedule_p_value"] < SCAN_P:
         causes.append(f"it recurs: on {int(top['history_days_at_this_time'])} of the {int(top['history_days'])} days before, "
@@ -199,7 +199,7 @@ def explain(m: Measures, verdict: Verdict, inputs: Inputs) -> Finding:
     causes = _causes(m)
     util = m.utilisation
     summary = (
-        f"{float(top['read_throttle_events']):.0f} read throttles on {resource} in {float(top['duration_s']) / 60:.0f} min "
+        f"{float(top['read_throttle_events']):,.0f} read throttles on {resource} in {float(top['duration_s']) / 60:.0f} min "
         f"from {top['time_of_day']} UTC: {pct(m.share)} of the table's read throttles in {pct(m.time_share)} of the time"
         + (f", read capacity {pct(util)} used at peak" if not math.isnan(util) else "")
         + (f", writes {'unaffected' if m.writes_fine else 'throttled too'}")

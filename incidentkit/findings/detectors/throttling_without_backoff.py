@@ -150,11 +150,11 @@ def _basis(m: Measures) -> str:
         return (f"throttle events reached {m.peak_ratio:.0f}× the provisioned capacity of the minute; "
                 "retry spacing could not be measured (no request id / item key / attempt number ties lines together)")
     return (
-        f"{summ['calls']} retried calls: {pct(summ['share_within_50ms'])} of {summ['gaps']} gaps between attempts "
+        f"{summ['calls']:,} retried calls: {pct(summ['share_within_50ms'])} of {summ['gaps']:,} gaps between attempts "
         f"within 50 ms (median gap {fmt_ms(summ['median_gap_s'] * 1000)}), gaps do not grow "
         f"(median ratio of successive gaps {summ['median_growth']:.2f}; exponential backoff doubles them)"
         if not math.isnan(summ["median_growth"])
-        else f"{summ['calls']} retried calls: {pct(summ['share_within_50ms'])} of {summ['gaps']} gaps between "
+        else f"{summ['calls']:,} retried calls: {pct(summ['share_within_50ms'])} of {summ['gaps']:,} gaps between "
         f"attempts within 50 ms (median gap {fmt_ms(summ['median_gap_s'] * 1000)})"
     )
 
@@ -195,7 +195,7 @@ def _remediation(m: Measures, kind: str, prov: float) -> list[str]:
         "Bound the writers' concurrency (Lambda reserved concurrency, SQS batch size / maximum concurrency, "
         "or a token bucket at the table's capacity) instead of starting thousands of writes at once.",
         (
-            f"Capacity: the table had {prov:.0f} {kind} units/s provisioned; switch it to on-demand "
+            f"Capacity: the table had {prov:,.0f} {kind} units/s provisioned; switch it to on-demand "
             "(BillingMode PAY_PER_REQUEST) or enable auto scaling with a 70 % target utilisation for batch peaks."
             if not math.isnan(prov)
             else "Capacity: switch the table to on-demand (BillingMode PAY_PER_REQUEST) or enable auto scaling "
@@ -215,9 +215,9 @@ def explain(m: Measures, verdict: Verdict, inputs: Inputs) -> Finding:
     what = f"{kind} capacity of {table}" if table and table != "(all)" else "capacity"
     counts = []
     if len(errs):
-        counts.append(f"{len(errs)} throttle lines in the logs")
+        counts.append(f"{len(errs):,} throttle lines in the logs")
     if m.metric_throttles:
-        counts.append(f"{m.metric_throttles:.0f} throttle events in CloudWatch")
+        counts.append(f"{m.metric_throttles:,.0f} throttle events in CloudWatch")
     lead = "Throttled calls were retried with no backoff" if m.summary["verdict"] == "no-backoff" else "Throttled calls were likely retried with no backoff"
     summary = (
         f"{lead}: {_basis(m)}. "

@@ -72,6 +72,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
+from .._util.fmt import ms as fmt_ms
 from ..errors import ParameterError
 from ._common import NICE_BINS, as_utc, binom_sf, flag, iso_z
 
@@ -186,6 +187,8 @@ def slow_threshold(baseline: pd.DataFrame | None, latency_slo_ms: float | None =
     -------
     >>> slow_threshold(None, 300)
     (300.0, 'slo', 'latency above the latency SLO of 300 ms')
+    >>> slow_threshold(None, 2500)[2]  # as the report writes latencies: seconds from one second
+    'latency above the latency SLO of 2.5 s'
     >>> slow_threshold(None)[1]
     'none'
     """
@@ -193,11 +196,11 @@ def slow_threshold(baseline: pd.DataFrame | None, latency_slo_ms: float | None =
         slo = float(latency_slo_ms)
         if not math.isfinite(slo) or slo <= 0:
             raise ParameterError(f"latency_slo_ms must be a positive number of milliseconds, got {latency_slo_ms!r}")
-        return slo, "slo", f"latency above the latency SLO of {slo:,.0f} ms"
+        return slo, "slo", f"latency above the latency SLO of {fmt_ms(slo)}"
     lat = _latency(baseline).dropna() if baseline is not None and len(baseline) else pd.Series([], dtype="float64")
     if len(lat):
         p99 = float(lat.quantile(0.99))
-        return p99, "baseline_p99", f"latency above the baseline's P99, {p99:,.0f} ms"
+        return p99, "baseline_p99", f"latency above the baseline's P99, {fmt_ms(p99)}"
     return None, "none", "not counted: no latency_slo_ms was given and the baseline window holds no latencies at this tier"
 
 

@@ -150,7 +150,7 @@ def _peak_time(peak: Any) -> Any:
 
 
 def _slow_rule(imp: Mapping[str, Any]) -> str:
-    """What "slow" meant: the impact's own words (``latency above the baseline's P99, 242 ms``)."""
+    """What "slow" meant: the impact's own words (``latency above the baseline's P99, 242 ms`` or ``82.6 s``)."""
     text = imp.get("slow_rule_text")
     if text:
         return md_text(text)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -83,6 +83,7 @@ __all__ = [
     "request_share",
     "text_codes",
     "select_rows",
+    "text_test",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -209,6 +210,22 @@ def select_rows(frame: pd.DataFrame, mask: np.ndarray, columns: Sequence[str] | 
     names = list(frame.columns) if columns is None else list(columns)
     index = frame.index[mask]
     return pd.DataFrame({c: pd.Series(frame[c].array[mask], index=index, copy=False) for c in names}, index=index)
+
+
+def text_test(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``test`` of a column read as text, a ``bool`` a row (missing: False); on a dictionary column
+    run once over its distinct values, not over a text copy of every row.
+
+    Example
+    -------
+    >>> text_test(pd.Series(["error", None, "info"], dtype="category"), lambda s: s.str.upper() == "ERROR").tolist()
+    [True, False, False]
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        distinct = pd.Series(np.asarray(values.cat.categories, dtype=object), dtype="object").astype("string")
+        hit = np.append(test(distinct).fillna(False).to_numpy(dtype=bool), False)  # a missing value's code -1: False
+        return hit[values.cat.codes.to_numpy()]
+    return test(values.astype("string")).fillna(False).to_numpy(dtype=bool)
 
 
 def flag(values: pd.Series | None, index: pd.Index | None = None) -> pd.Series:

@@ -44,14 +44,14 @@ Example
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..fetch.insights.patterns import DYNAMIC_TOKEN
 from ..masking import mask_text
-from ._common import UTC_NS, as_utc, benjamini_hochberg, binom_sf, select_rows
+from ._common import UTC_NS, as_utc, benjamini_hochberg, binom_sf, select_rows, text_test
 from ._error_text import signature_texts
 from .impact import counted, counting_tier
 from .templates import MASKS, mask_variables, mine  # re-exported: the steps of signatures()
@@ -89,22 +89,6 @@ def _col(df: pd.DataFrame, name: str, dtype: str = "string") -> pd.Series:
     return pd.Series(pd.NA, index=df.index, dtype=dtype)
 
 
-def _text_test(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
-    """``test`` of a column read as text, a ``bool`` a row (missing: False); on a dictionary column
-    run once over its distinct values, not over a text copy of every row.
-
-    Example
-    -------
-    >>> _text_test(pd.Series(["error", None, "info"], dtype="category"), lambda s: s.str.upper() == "ERROR").tolist()
-    [True, False, False]
-    """
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        distinct = pd.Series(np.asarray(values.cat.categories, dtype=object), dtype="object").astype("string")
-        hit = np.append(test(distinct).fillna(False).to_numpy(dtype=bool), False)  # a missing value's code -1: False
-        return hit[values.cat.codes.to_numpy()]
-    return test(values.astype("string")).fillna(False).to_numpy(dtype=bool)
-
-
 def error_lines(logs: pd.DataFrame | None) -> pd.DataFrame:
     """The error lines of a parsed logs frame, each with its signature text.
 
@@ -130,8 +114,8 @@ def error_lines(logs: pd.DataFrame | None) -> pd.DataFrame:
         return empty
     level = _col(logs, "level")
     rid = _col(logs, "request_id").astype("string")
-    base = _text_test(level, lambda s: s.str.upper().isin(_ERROR_LEVELS)) | _text_test(_col(logs, "format"), lambda s: s == "traceback")
-    report = (_text_test(_col(logs, "record_type"), lambda s: s.isin(_REPORTS))
+    base = text_test(level, lambda s: s.str.upper().isin(_ERROR_LEVELS)) | text_test(_col(logs, "format"), lambda s: s == "traceback")
+    report = (text_test(_col(logs, "record_type"), lambda s: s.isin(_REPORTS))
               & _col(logs, "error_type").notna().to_numpy(dtype=bool) & level.isna().to_numpy(dtype=bool))
     if report.any():
         named = set(rid[base].dropna())

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -82,6 +82,8 @@ __all__ = [
     "tg_matches",
     "request_share",
     "text_codes",
+    "select_rows",
+    "text_test",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -169,7 +171,9 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
     ``texts[codes]`` is ``values.astype("object").astype(str)`` where a value is present, but
     a text or integer column is factorised as it is and only its distinct values turned into
-    text: on a million requests, a handful of ``str`` calls instead of a million.
+    text: on a million requests, a handful of ``str`` calls instead of a million. A dictionary
+    (``category``) column gives its categories' codes (``texts`` may then hold a category no
+    row uses).
 
     Example
     -------
@@ -178,10 +182,50 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ([0, -1, 1, 0], ['500', '200'])
     """
     dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):  # a dictionary column: its categories are its distinct values
+        texts = np.array([str(v) for v in np.asarray(dtype.categories, dtype=object)], dtype=object)
+        if len(set(texts.tolist())) == len(texts):
+            return values.cat.codes.to_numpy().astype("int64"), texts
     exact = dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype))
     codes, uniques = pd.factorize(values if exact else values.astype("object").astype(str))
     texts = np.array([str(v) for v in np.asarray(uniques, dtype=object)], dtype=object)
     return np.asarray(codes, dtype="int64"), texts
+
+
+def select_rows(frame: pd.DataFrame, mask: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """``frame.loc[mask, columns]``, each column filtered by the boolean ``mask``.
+
+    The same frame (values, dtypes, index), without pandas' row ``take``: on an Arrow text column
+    of many chunks (the parsed ``message`` of a million lines) that first concatenates every
+    chunk into one copy of the whole column (~0.4 s and 240 MB at 1M events), where a filter
+    copies only the rows kept.
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"a": pd.array(["x", "y", "z"], dtype="string"), "b": [1, 2, 3]})
+    >>> select_rows(df, np.array([True, False, True]), ["a"])["a"].tolist()
+    ['x', 'z']
+    """
+    mask = np.asarray(mask, dtype=bool)
+    names = list(frame.columns) if columns is None else list(columns)
+    index = frame.index[mask]
+    return pd.DataFrame({c: pd.Series(frame[c].array[mask], index=index, copy=False) for c in names}, index=index)
+
+
+def text_test(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.ndarray:
+    """``test`` of a column read as text, a ``bool`` a row (missing: False); on a dictionary column
+    run once over its distinct values, not over a text copy of every row.
+
+    Example
+    -------
+    >>> text_test(pd.Series(["error", None, "info"], dtype="category"), lambda s: s.str.upper() == "ERROR").tolist()
+    [True, False, False]
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        distinct = pd.Series(np.asarray(values.cat.categories, dtype=object), dtype="object").astype("string")
+        hit = np.append(test(distinct).fillna(False).to_numpy(dtype=bool), False)  # a missing value's code -1: False
+        return hit[values.cat.codes.to_numpy()]
+    return test(values.astype("string")).fillna(False).to_numpy(dtype=bool)
 
 
 def flag(values: pd.Series | None, index: pd.Index | None = None) -> pd.Series:
@@ -189,7 +233,9 @@ def flag(values: pd.Series | None, index: pd.Index | None = None) -> pd.Series:
     if values is None:
         return pd.Series(False, index=index, dtype="bool")
     s = values
-    if s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
+    if s.dtype == object and pd.api.types.infer_dtype(s, skipna=True) == "boolean":
+        s = s.astype("boolean")  # True/False and missing values (a boolean column read as objects): no call per row
+    elif s.dtype == object or pd.api.types.is_string_dtype(s.dtype):
         s = s.map(lambda v: str(v).strip().lower() in ("true", "1", "yes", "y", "t") if not _isna(v) else False)
     return s.astype("boolean").fillna(False).astype("bool")
 

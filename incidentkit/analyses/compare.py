@@ -186,6 +186,9 @@ def _labels(s: pd.Series) -> pd.Series:
         return pd.Series(np.append(texts, np.array([MISSING], dtype=object))[codes], index=s.index, dtype=object)
     if pd.api.types.is_bool_dtype(s.dtype):
         return s.astype("object").where(s.notna(), MISSING)
+    if isinstance(s.dtype, pd.CategoricalDtype):  # the label of each category, not of each row; code -1: missing
+        labels = [v if isinstance(v, (bool, np.bool_)) else str(v) for v in np.asarray(s.cat.categories, dtype=object)]
+        return pd.Series(np.array(labels + [MISSING], dtype=object)[s.cat.codes.to_numpy()], index=s.index, dtype=object)
     return s.astype("object").where(s.notna(), MISSING).map(lambda v: v if isinstance(v, (bool, np.bool_)) else str(v))
 
 

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..parse.registry import format_names
-from ._common import benjamini_hochberg, text_codes, two_proportion_z
+from ._common import benjamini_hochberg, select_rows, text_codes, text_test, two_proportion_z
 from .compare import compare
 from .impact import counted
 
@@ -96,9 +96,8 @@ def route_template(route: Any) -> Any:
 
 def _by_request(logs: pd.DataFrame, templates: pd.Series | None) -> pd.DataFrame:
     """Per request id (not an access-log row): its log stream when it has one, the Lambda version, the signature."""
-    fmt = logs["format"].astype("string") if "format" in logs.columns else pd.Series(pd.NA, index=logs.index, dtype="string")
-    rows = logs.loc[logs["request_id"].notna().to_numpy(dtype=bool) & ~fmt.isin(_ACCESS).fillna(False).to_numpy(dtype=bool),
-                    ["request_id", "log_stream", "log_group"]]
+    access = text_test(logs["format"], lambda s: s.isin(_ACCESS)) if "format" in logs.columns else np.zeros(len(logs), dtype=bool)
+    rows = select_rows(logs, logs["request_id"].notna().to_numpy(dtype=bool) & ~access, ["request_id", "log_stream", "log_group"])
     if rows.empty:
         return pd.DataFrame(columns=["log_stream", "function_version", "signature"])
     by_id = rows.assign(log_stream=rows["log_stream"].astype("string")).groupby("request_id", sort=False)
@@ -106,9 +105,9 @@ def _by_request(logs: pd.DataFrame, templates: pd.Series | None) -> pd.DataFrame
     streams = by_id["log_stream"].first().where(by_id["log_stream"].nunique() == 1)
     out = pd.DataFrame({"log_stream": streams.astype("string")})
     lambda_group = by_id["log_group"].first().astype("string").str.startswith("/aws/lambda/").reindex(out.index)
-    streams = out["log_stream"].dropna().unique()  # a few streams serve many requests: read each name once
-    found = pd.Series(streams, dtype="string").str.extract(_LAMBDA_STREAM_VERSION, expand=False)
-    versions = out["log_stream"].map(dict(zip(streams, found))).astype("string")
+    codes, streams = pd.factorize(out["log_stream"])  # a few streams serve many requests: read each name once
+    found = pd.Series(np.asarray(streams, dtype=object), dtype="string").str.extract(_LAMBDA_STREAM_VERSION, expand=False)
+    versions = pd.Series(pd.array(found, dtype="string").take(codes, allow_fill=True), index=out.index, dtype="string")
     out["function_version"] = versions.where(lambda_group.fillna(False).astype(bool))
     if templates is not None and len(templates):
         out["signature"] = templates.groupby(level=0, sort=False).first().reindex(out.index)

@@ -47,12 +47,12 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import orjson
 import pandas as pd
 
 from ..fetch.insights.patterns import DYNAMIC_TOKEN
 from ..masking import mask_text
-from ._common import UTC_NS, as_utc, benjamini_hochberg, binom_sf
+from ._common import UTC_NS, as_utc, benjamini_hochberg, binom_sf, select_rows, text_test
+from ._error_text import signature_texts
 from .impact import counted, counting_tier
 from .templates import MASKS, mask_variables, mine  # re-exported: the steps of signatures()
 
@@ -78,8 +78,6 @@ SIGNATURE_COLUMNS = (
 
 _ERROR_LEVELS = ("ERROR", "FATAL")
 _REPORTS = ("report",)
-#: Characters of a signature text kept: a template is a line, not a stack trace.
-_MAX_TEXT = 300
 #: Characters of a (masked) example kept.
 _MAX_EXAMPLE = 600
 _LINE_COLUMNS = ("timestamp", "log_group", "log_stream", "request_id", "error_type", "text", "message")
@@ -89,106 +87,6 @@ def _col(df: pd.DataFrame, name: str, dtype: str = "string") -> pd.Series:
     if name in df.columns:
         return df[name]
     return pd.Series(pd.NA, index=df.index, dtype=dtype)
-
-
-def _json_error(text: str) -> str | None:
-    """``Invoke Error {"errorType": "Error", "errorMessage": "boom"}`` (a Node runtime line) → ``Error: boom``."""
-    brace = text.find("{")
-    if brace < 0 or "errorMessage" not in text:
-        return None
-    try:
-        data = orjson.loads(text[brace:])
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict) or "errorMessage" not in data:
-        return None
-    kind = data.get("errorType")
-    return f"{kind}: {data['errorMessage']}" if kind else str(data["errorMessage"])
-
-
-#: Keys of a JSON line that hold what the application said (pino, zap, bunyan, Log4j2, Powertools, logrus, Serilog).
-_MESSAGE_KEYS = ("msg", "message", "@m", "@mt", "event")
-
-
-def _json_message(raw: str) -> str | None:
-    """The message a JSON log line carries (``msg``, ``message`` ...), when it is a string."""
-    if not raw.startswith("{"):
-        return None
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(data, dict):
-        return None
-    for key in _MESSAGE_KEYS:
-        value = data.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return None
-
-
-def _missing(value: Any) -> bool:
-    """None, pd.NA or a float NaN (a dictionary column read as objects gives NaN for a missing value)."""
-    return value is None or value is pd.NA or (isinstance(value, float) and value != value)
-
-
-def _signature_text(kind: Any, message: Any, raw: Any) -> str:
-    """One line naming the error: what the application said, then ``Type: error message``.
-
-    The parts the parser read (exception type and message) come first in importance; a JSON
-    line's own message (``"msg": "quote failed"``) is put before them when it adds to them.
-    Without either, the raw line's first line.
-    """
-    kind = None if _missing(kind) else str(kind).strip() or None
-    text = None if _missing(message) else str(message).strip() or None
-    raw_text = "" if _missing(raw) else str(raw).strip()
-    if text is not None:
-        text = _json_error(text) or text
-        if kind and kind not in text:
-            text = f"{kind}: {text}"
-    elif kind:
-        text = kind
-    said = _json_message(raw_text) if raw_text.startswith("{") else None
-    if said and text and said not in text and text not in said:
-        text = f"{said}: {text}"
-    elif said and not text:
-        text = said
-    if not text:
-        text = raw_text
-    return text.split("\n", 1)[0].strip()[:_MAX_TEXT]
-
-
-def _blank(value: Any) -> bool:
-    return _missing(value) or not str(value).strip()
-
-
-def _signature_texts(kinds: Sequence[Any], messages: Sequence[Any], raws: Sequence[Any]) -> list[str]:
-    """:func:`_signature_text` of each line, computed once per distinct line.
-
-    The raw line only matters when it opens with ``{`` (a JSON line's own message) or when
-    neither an error type nor a message was parsed; otherwise lines are told apart by type and
-    message alone, so 100,000 lines naming one exception cost one call.
-
-    Example
-    -------
-    >>> _signature_texts(["KeyError", "KeyError"], ["'id'", "'id'"], ["x 1", "x 2"])
-    ["KeyError: 'id'", "KeyError: 'id'"]
-    """
-    memo: dict[tuple[Any, Any, Any], str] = {}
-    out = []
-    for kind, message, raw in zip(kinds, messages, raws):
-        needs_raw = not isinstance(raw, str) or "{" in raw or (_blank(kind) and _blank(message))
-        # missing values as None (pd.NA in a key would make a hash collision's == ambiguous)
-        key = tuple(None if _missing(v) else v for v in (kind, message, raw if needs_raw else None))
-        try:
-            text = memo.get(key)
-        except TypeError:  # an unhashable value in an object column: no sharing for this line
-            out.append(_signature_text(kind, message, raw))
-            continue
-        if text is None:
-            text = memo[key] = _signature_text(kind, message, raw)
-        out.append(text)
-    return out
 
 
 def error_lines(logs: pd.DataFrame | None) -> pd.DataFrame:
@@ -214,21 +112,19 @@ def error_lines(logs: pd.DataFrame | None) -> pd.DataFrame:
     empty = pd.DataFrame({c: pd.Series([], dtype=UTC_NS if c == "timestamp" else "string") for c in _LINE_COLUMNS})
     if logs is None or len(logs) == 0:
         return empty
-    level = _col(logs, "level").astype("string").str.upper()
-    fmt = _col(logs, "format").astype("string")
-    kind = _col(logs, "error_type").astype("string")
-    record = _col(logs, "record_type").astype("string")
+    level = _col(logs, "level")
     rid = _col(logs, "request_id").astype("string")
-    base = (level.isin(_ERROR_LEVELS) | (fmt == "traceback")).fillna(False).to_numpy(dtype=bool)
-    report = (record.isin(_REPORTS) & kind.notna() & level.isna()).fillna(False).to_numpy(dtype=bool).copy()
+    base = text_test(level, lambda s: s.str.upper().isin(_ERROR_LEVELS)) | text_test(_col(logs, "format"), lambda s: s == "traceback")
+    report = (text_test(_col(logs, "record_type"), lambda s: s.isin(_REPORTS))
+              & _col(logs, "error_type").notna().to_numpy(dtype=bool) & level.isna().to_numpy(dtype=bool))
     if report.any():
         named = set(rid[base].dropna())
         report &= ~rid.isin(named).fillna(False).to_numpy(dtype=bool) | rid.isna().to_numpy(dtype=bool)
     keep = [c for c in (*_LINE_COLUMNS, "error_message") if c in logs.columns]  # not the other columns of every line
-    sel = logs.loc[base | report, keep]
+    sel = select_rows(logs, base | report, keep)  # a filter, not a take of the whole message column
     if sel.empty:
         return empty
-    texts = _signature_texts(_col(sel, "error_type").astype("object"), _col(sel, "error_message").astype("object"),
+    texts = signature_texts(_col(sel, "error_type").astype("object"), _col(sel, "error_message").astype("object"),
                              _col(sel, "message").astype("object"))
     out = pd.DataFrame({
         "timestamp": as_utc(_col(sel, "timestamp", UTC_NS)).to_numpy(),

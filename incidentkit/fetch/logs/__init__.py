@@ -190,10 +190,14 @@ def _time_order(df: pd.DataFrame) -> np.ndarray:
 
 
 def _assemble(*lists: list[pd.DataFrame], attrs: dict[str, Any]) -> pd.DataFrame:
-    """One frame from page lists (emptied as they are consumed, so pages and frame are not both kept)."""
+    """One frame from page lists (emptied as they are consumed, so pages and frame are not both kept), sorted by time."""
     parts = [f for frames in lists for f in frames if len(f)]
     for frames in lists:
         frames.clear()
+    # pages of one group's time slices come interleaved, each in time order: put them in the
+    # order of their first (then last) timestamp and the concatenation is usually sorted already
+    # (no reordered copy; the sort below then only checks). The sorted frame is the same either way.
+    parts.sort(key=lambda f: (f["timestamp"].iat[0], f["timestamp"].iat[-1]))
     if parts:
         df = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         del parts

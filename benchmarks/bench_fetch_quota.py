@@ -14,12 +14,15 @@ Each scenario (budget, latency) runs, in the same process:
   above the budget, and botocore backs off (standard mode, real sleeps);
 * **sequential, paced** — the same chain, paced (informative: pacing alone);
 * **sliced + paced** — the kit's default: the chain hands its window to time slices after
-  two pages, ``max_workers`` chains at once, every attempt waiting for the run's budget.
+  two pages, as many chains at once as fill the budget (``ceil(budget x call time x 1.25)``,
+  at least ``max_workers``, at most 32), every attempt waiting for the run's budget.
 
 Reported per scenario: achieved call rate (answered calls / wall seconds) against the
 budget (target >= 90 %), throttled attempts (each retried), rows lost (events of the
 window not in the frame; must be 0), and the speed-up of sliced + paced over the
-sequential chain (wall time to the whole frame).
+sequential chain (wall time to the whole frame). Informative: the rate while calling
+(calls between the first and the last attempt's arrival / that time: the wall less the
+client's creation, the last answer and the frame's assembly) and the process CPU a call.
 
 Usage::
 
@@ -55,6 +58,7 @@ class MeteredServer:
         self.inner, self.rate, self.latency, self.burst = inner, rate, latency, burst
         self.tokens, self.last = burst, time.monotonic()
         self.attempts = self.answered = self.throttled = 0
+        self.first = self.last = 0.0  # arrival of the first and the last attempt (monotonic)
         self.lock = threading.Lock()
 
     def __call__(self, request: Any, **kw: Any) -> Any:
@@ -63,6 +67,7 @@ class MeteredServer:
             self.tokens = min(self.burst, self.tokens + (now - self.last) * self.rate)
             self.last = now
             self.attempts += 1
+            self.first, self.last = self.first or now, now
             allowed = self.tokens >= 1.0
             if allowed:
                 self.tokens -= 1.0
@@ -118,6 +123,8 @@ def fetch(events: int, page_events: int, rate: float, latency: float, burst: flo
         "throttled": server.throttled,
         "kit_throttled": attrs.get("throttled"),
         "rate": server.answered / wall,
+        "calling_rate": (server.attempts - 1) / (server.last - server.first) if server.attempts > 1 else None,
+        "cpu_ms_per_call": 1000 * cpu / max(1, server.attempts),
         "rows": rows,
         "lost": events - unique,
         "duplicated": rows - unique,
@@ -142,7 +149,8 @@ def report(res: dict[str, Any]) -> None:
         r = res[name]
         print(f"  {name:17s} {r['wall_s']:7.2f} s  {r['answered']:4d} calls ({r['rate']:5.2f}/s = {r['rate'] / rate:4.0%} of budget)"
               f"  throttled {r['throttled']:3d} (kit counted {r['kit_throttled']})  rows {r['rows']:,}  lost {r['lost']}"
-              f"  slices {r['slices']}  complete {r['complete']}  CPU {r['cpu_s']:.1f} s (server {r['server_cpu_s']:.1f})"
+              f"  slices {r['slices']}  complete {r['complete']}  CPU {r['cpu_s']:.1f} s (server {r['server_cpu_s']:.1f};"
+              f" {r['cpu_ms_per_call']:.0f} ms a call)  rate while calling {(r['calling_rate'] or 0) / rate:4.0%}"
               + (f"  ERROR {r['error']}" if r["error"] else ""))
     seq, kit = res["sequential"], res["sliced_paced"]
     tag = f"budget {rate:g}/s, latency {lat * 1000:.0f} ms"

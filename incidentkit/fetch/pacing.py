@@ -121,7 +121,12 @@ class TokenBucket:
         self._last = now
 
     def acquire(self) -> float:
-        """Take one token, waiting for it if need be; returns the seconds waited."""
+        """Take one token, waiting for it if need be; returns the seconds this caller slept for it.
+
+        The time spent here in all — the sleep, and the wait for callers served first — is
+        added to :func:`waited_in_this_thread`.
+        """
+        entered = time.monotonic()
         with self._lock:
             self._refill()
             wait = 0.0 if self._tokens >= 1.0 else (1.0 - self._tokens) / self.rate
@@ -132,7 +137,7 @@ class TokenBucket:
             self._tokens -= 1.0
             self.acquired += 1
             self.waited_s += wait
-        _WAITED.seconds = getattr(_WAITED, "seconds", 0.0) + wait
+        _WAITED.seconds = getattr(_WAITED, "seconds", 0.0) + (time.monotonic() - entered)
         return wait
 
 
@@ -140,14 +145,18 @@ _WAITED = threading.local()
 
 
 def waited_in_this_thread() -> float:
-    """Seconds this thread has waited for tokens, in all (subtract two readings to time a call without its wait).
+    """Seconds this thread has spent taking tokens, in all (subtract two readings to time a call without its wait).
+
+    Real (monotonic) seconds in :meth:`TokenBucket.acquire`: the sleep for a token and the
+    wait while other callers are served first (the bucket serves one at a time, so with many
+    callers most of the wait is that). A call's time without it is the call's own latency.
 
     Example
     -------
     >>> before = waited_in_this_thread()
-    >>> _ = TokenBucket(rate=1.0).acquire()
-    >>> waited_in_this_thread() - before
-    0.0
+    >>> _ = TokenBucket(rate=1.0).acquire()   # a token is there: next to no time
+    >>> waited_in_this_thread() - before < 0.05
+    True
     """
     return float(getattr(_WAITED, "seconds", 0.0))
 

@@ -7,6 +7,7 @@ a ``before-send`` hook (registered after the pacing hook, as a real send would c
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -83,6 +84,37 @@ def test_a_late_wake_up_does_not_let_the_next_call_in_early():
         sent.append(clock.now)
     gaps = [b2 - a for a, b2 in zip(sent, sent[1:])]
     assert all(g >= 0.2 - 1e-9 for g in gaps) and gaps == pytest.approx([0.25, 0.25, 0.25])
+
+
+def test_the_time_a_thread_spends_behind_other_callers_counts_as_waiting():
+    """waited_in_this_thread covers the wait for the bucket's lock, not only the caller's own sleep.
+
+    A chain's call time is measured without it; counting only the own sleep made a queue of
+    chains look like slow calls, and auto slicing asked for ever more chains.
+    """
+    gate, queued = threading.Event(), threading.Event()
+    b = TokenBucket(10.0, clock=lambda: 0.0, sleep=lambda s: gate.wait())  # the clock stands still: every token waits
+    b.acquire()  # the first token: no wait
+    first = threading.Thread(target=b.acquire)  # sleeps, holding the bucket, until the gate opens
+    first.start()
+    seen: dict[str, float] = {}
+
+    def second() -> None:
+        before, t0 = pacing.waited_in_this_thread(), time.monotonic()
+        queued.set()
+        seen["returned"] = b.acquire()  # queues behind the first caller, then takes its own (instant) sleep
+        seen["elapsed"] = time.monotonic() - t0
+        seen["waited"] = pacing.waited_in_this_thread() - before
+
+    t = threading.Thread(target=second)
+    t.start()
+    queued.wait()
+    time.sleep(0.2)  # the second caller is behind the first for at least this long
+    gate.set()
+    first.join()
+    t.join()
+    assert seen["returned"] == pytest.approx(0.1)  # its own sleep: 1/rate (the fake sleep returned at once)
+    assert seen["elapsed"] >= 0.2 and seen["waited"] == pytest.approx(seen["elapsed"], abs=0.01)
 
 
 @pytest.mark.parametrize("rate, burst", [(0, 1), (-1, 1), (float("nan"), 1), (5, 0.5)])

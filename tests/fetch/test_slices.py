@@ -22,7 +22,7 @@ from botocore.stub import ANY, Stubber
 
 from incidentkit.errors import IncompleteDataWarning, ParameterError
 from incidentkit.fetch import aws, logs, pacing
-from incidentkit.fetch.logs.slices import MAX_SLICES, even_slices, rest_slices
+from incidentkit.fetch.logs.slices import HEADROOM, MAX_CHAINS, MAX_SLICES, chains_to_fill, chains_wanted, even_slices, rest_slices
 from incidentkit.window import Window
 
 from _helpers.fake_aws import error_response, ok_response
@@ -52,12 +52,35 @@ def test_even_slices_cover_the_window_once():
 def test_rest_slices_follow_the_pages_still_expected():
     # 2 pages took the first tenth of the window: about 18 more expected, capped at 8 slices
     assert len(rest_slices(0, 999, resume_ms=100, pages_done=2, max_slices=8)) == 8
-    # 2 pages took 90 % of it: little is left, but at least two slices (else splitting is pointless)
-    assert len(rest_slices(0, 999, resume_ms=900, pages_done=2, max_slices=8)) == 2
+    # 2 pages took 90 % of it: about 0.2 pages left, one call of the chain; slices would only add calls
+    assert rest_slices(0, 999, resume_ms=900, pages_done=2, max_slices=8) == []
+    # 2 pages took 40 % of it: 3 more expected, so at least two slices (else splitting is pointless)
+    assert len(rest_slices(0, 999, resume_ms=400, pages_done=2, max_slices=8)) == 3
+    assert rest_slices(0, 999, resume_ms=500, pages_done=1, max_slices=8) == []
     assert rest_slices(0, 999, resume_ms=999, pages_done=2, max_slices=8) == []
     assert rest_slices(0, 999, resume_ms=100, pages_done=2, max_slices=1) == []
     spans = rest_slices(0, 999, resume_ms=500, pages_done=3, max_slices=64)
     assert spans[0][0] == 500 and spans[-1][1] == 999
+
+
+@pytest.mark.parametrize("rps", [0.5, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 1000.0])
+@pytest.mark.parametrize("latency", [0.0, 0.03, 0.12, 0.17, 0.6, 2.0])
+def test_chains_wanted_fill_the_budget_by_little_s_law(rps, latency):
+    n = chains_wanted(rps, latency, 4)
+    assert 1 <= n <= MAX_CHAINS
+    if n < MAX_CHAINS:
+        assert n / max(latency, 1e-9) >= rps * HEADROOM - 1e-6  # n chains, one call each per latency: the budget and more
+    if n > 1:
+        assert (n - 1) / latency < rps * HEADROOM  # and not a chain more than that
+    assert n >= chains_to_fill(rps, latency, MAX_CHAINS)  # the headroom only adds
+    assert chains_wanted(rps, latency * 2, 4) >= n and chains_wanted(rps * 2, latency, 4) >= n
+
+
+def test_chains_wanted_without_a_budget_is_the_caller_s_workers():
+    assert chains_wanted(None, 0.6, 4) == chains_wanted(0.0, 5.0, 4) == 4
+    assert chains_wanted(None, 0.6, 9) == 9
+    # AWS's default FilterLogEvents quota at a usual call time: one chain fills it (no split)
+    assert chains_wanted(5.0, 0.12, 4) == 1
 
 
 # --- moto: a large group, automatic and explicit slices, the same frame as one chain -------------------
@@ -229,7 +252,7 @@ def test_slices_of_several_groups_under_throttling_lose_nothing(sorted_logs):
     assert a["slices"] > 2 and a["events_per_group"] == sizes
     assert a["throttled"] == server.throttled == a["retries"] > 0
     assert a["api_calls"] + a["retries"] == server.attempts
-    assert sum(server.served.values()) - len(server.served) == a["slice_overlap"] + a["duplicates"]
+    assert sum(server.served.values()) - len(server.served) == a["slice_overlap"] and a["duplicates"] == 0
     assert any(f"throttled {server.throttled:,} times" in i and "no events lost" in i for i in a["issues"])
     keys = list(zip(df["timestamp"].astype("int64"), df["event_id"].astype(str)))
     assert keys == sorted(keys)
@@ -252,6 +275,46 @@ def test_every_slice_attempt_draws_on_the_one_budget(sorted_logs):
     assert len(df) == 3_040 + 1_240 and df.attrs["rps_budget"] == 5.0
     assert bucket.acquired == server.attempts  # every attempt, the throttled ones and their retries too
     assert slept == pytest.approx([0.2] * (server.attempts - 1))  # served one at a time, 1/5 s apart
+
+
+class InFlight:
+    """Wraps a server hook: sleeps ``latency`` on each call and records the most calls in flight at once."""
+
+    def __init__(self, inner: Any, latency: float) -> None:
+        self.inner, self.latency = inner, latency
+        self.now = self.peak = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, request: Any, **kw: Any) -> Any:
+        with self.lock:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+        try:
+            time.sleep(self.latency)
+            return self.inner(request, **kw)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+@pytest.mark.parametrize("rps, more", [(400.0, True), (0, False)])
+def test_a_raised_budget_runs_more_chains_than_max_workers_and_loses_nothing(rps, more):
+    """Paced at a budget that needs more chains than max_workers, a group's slices run past it; not paced, never."""
+    events = {"/a": _events("/a", 3_000, 1), "/b": _events("/b", 600, 2)}
+    server = InFlight(SortedLogs(events, page=50), latency=0.05)
+    session = boto3.Session(region_name=REGION)
+    session.events.register("before-send.logs.FilterLogEvents", server)
+    df = logs.events(["/a", "/b"], W, session=session, max_workers=2, budget=pacing.Budget({"FilterLogEvents": rps}))
+    a = df.attrs
+    assert a["complete"] is True and len(df) == 3_040 + 640 and df["event_id"].is_unique
+    assert set(df["event_id"]) == set(server.inner.served) and a["duplicates"] == 0
+    assert sum(server.inner.served.values()) - len(server.inner.served) == a["slice_overlap"]
+    keys = list(zip(df["timestamp"].astype("int64"), df["event_id"].astype(str)))
+    assert keys == sorted(keys)
+    if more:  # 400/s x 50 ms needs 20+ chains (25 with the headroom): the fetch grows past max_workers=2
+        assert a["slices"] > 2 and 2 < server.peak <= MAX_CHAINS
+    else:  # nothing says more chains are useful: max_workers bounds the calls in flight
+        assert server.peak <= 2
 
 
 def test_a_chain_out_of_time_order_is_never_split():

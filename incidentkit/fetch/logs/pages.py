@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import collections
 import queue
 import threading
 import time
@@ -30,7 +31,7 @@ from .parts import (
     _targets,
     _Task,
 )
-from .slices import MAX_SLICES, SPLIT_AFTER_PAGES, chains_to_fill, even_slices, rest_slices
+from .slices import MAX_CHAINS, MAX_SLICES, SPLIT_AFTER_PAGES, chains_wanted, even_slices, rest_slices
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,11 @@ class EventPages:
         self.budget = budget
         self.progress = progress
         self._split_lock = threading.Lock()
-        self._running = 0  # chains in a worker now (under _split_lock)
+        # under _split_lock: chains started (submitted, not finished), chains waiting to start,
+        # and how many may run at once (max_workers, raised by _split to what the budget needs)
+        self._running = 0
+        self._pending: collections.deque[_Task] = collections.deque()
+        self._limit = max_workers
         self._pacer: pacing.Pacer | None = None
         self._throttles = pacing.Throttles()
         self._client_args = (session, region, endpoint_url, max_attempts)
@@ -141,24 +146,26 @@ class EventPages:
         ``last_page``: the first and last timestamp of the last page read; the rest starts at
         the first, so the slice that touches the chain's end re-reads that page's events
         (dropped by id) and skips none. ``latency_s``: the chain's mean call time (token
-        waits excluded). No split when the chains running already fill the budget
-        (:func:`.slices.chains_to_fill`).
+        waits excluded). The fetch may then run as many chains as fill the budget
+        (:func:`.slices.chains_wanted`, past ``max_workers``); no split when the chains
+        started and waiting already do, else twice as many slices as chains are missing
+        (so the last ones end close together).
         """
         if not task.may_split or pages < SPLIT_AFTER_PAGES or last_page is None:
             return []
         lo, hi = task.bounds or (self.start_ms, self.end_ms)
         rps = self._pacer.rate if self._pacer is not None else None
-        want = chains_to_fill(rps, latency_s, self.max_workers)
+        want = chains_wanted(rps, latency_s, self.max_workers)
         with self._split_lock:
-            if self._running >= want:
+            self._limit = max(self._limit, want)
+            if self._running + len(self._pending) >= want:
                 return []
-            room = min(2 * want, MAX_SLICES * len(self.targets) - self.stats.slices)
+            missing = want - self._running - len(self._pending) + 1  # chains to add; this one's slices replace it
+            room = min(2 * missing, MAX_SLICES * len(self.targets) - self.stats.slices)
             spans = rest_slices(lo, hi, resume_ms=last_page[0], pages_done=pages, max_slices=room)
             self.stats.slices += len(spans)
-        return [
-            _Task(task.target, task.streams, b, may_split=True, touches=last_page if i == 0 else None)
-            for i, b in enumerate(spans)
-        ]
+        # the page read last may reach into several slices (a sparse stretch): each of them re-reads its part
+        return [_Task(task.target, task.streams, b, may_split=True, touches=last_page if b[0] <= last_page[1] else None) for b in spans]
 
     def _params(self, task: _Task) -> dict[str, Any]:
         start, end = task.bounds or (self.start_ms, self.end_ms)
@@ -256,14 +263,14 @@ class EventPages:
         stop = threading.Event()
         out: queue.Queue = queue.Queue(maxsize=2 * self.max_workers + 2)
         shared = {"rows": 0}
-        may_grow = any(t.may_split for t in tasks)
-        pool = ThreadPoolExecutor(max_workers=self.max_workers if may_grow else min(self.max_workers, len(tasks)),
+        may_grow = any(t.may_split for t in tasks)  # threads are made as chains start: MAX_CHAINS is a bound
+        pool = ThreadPoolExecutor(max_workers=max(self.max_workers, MAX_CHAINS) if may_grow else min(self.max_workers, len(tasks)),
                                   thread_name_prefix="incidentkit-logs")  # fmt: skip
         bar = None
         run = {"active": len(tasks), "tasks": len(tasks), "normal": False, "settle": False}
         try:
-            for task in tasks:
-                pool.submit(self._worker, client, task, stop, out, shared)
+            self._pending.extend(tasks)
+            self._launch(pool, client, stop, out, shared)
             if _progress_enabled(self.progress):
                 from tqdm.auto import tqdm
 
@@ -297,15 +304,17 @@ class EventPages:
         s = self.stats
         while run["active"]:
             try:
-                kind, task, payload = out.get(timeout=0.25)
+                kind, task, payload = out.get(timeout=0.25)  # a timeout: Ctrl-C reaches this thread within it
             except queue.Empty:
                 continue
             if kind == "split":
                 run["active"] += len(payload)
                 run["tasks"] += len(payload)
-                for sub in payload:
-                    pool.submit(self._worker, client, sub, stop, out, shared)
+                with self._split_lock:
+                    self._pending.extendleft(reversed(payload))  # before other groups: this one's window ends sooner
+                self._launch(pool, client, stop, out, shared)
                 continue
+            self._launch(pool, client, stop, out, shared)  # a chain ended, or raised the limit
             if kind == "done":
                 run["active"] -= 1
                 if bar is not None:
@@ -341,6 +350,18 @@ class EventPages:
             shared["rows"] = s.rows
             yield frame
         run["normal"] = True
+
+    def _launch(self, pool: ThreadPoolExecutor, client: Any, stop: threading.Event, out: queue.Queue, shared: dict[str, int]) -> None:
+        """Start waiting chains while fewer than the limit run (``max_workers``, or more when the budget needs them).
+
+        The reader's queue holds up to two pages a chain (and two more), so a reader slower
+        than the chains holds them back rather than piling pages up in memory.
+        """
+        with self._split_lock:
+            out.maxsize = 2 * self._limit + 2
+            while self._pending and self._running < self._limit and not stop.is_set():
+                self._running += 1  # counted from now: a chain about to start is not one to split for
+                pool.submit(self._worker, client, self._pending.popleft(), stop, out, shared)
 
     def _note_throttles(self) -> None:
         """Say in the issues how often AWS throttled the fetch (each retried by botocore; nothing lost)."""
@@ -447,8 +468,6 @@ class EventPages:
         fetched = pages = calls = 0  # this worker's own: the reader's count lags behind by the queued pages
         busy_s = 0.0  # time in calls, token waits excluded
         order = _TimeOrder()
-        with self._split_lock:
-            self._running += 1
         try:
             while not stop.is_set():
                 t0, w0 = time.monotonic(), pacing.waited_in_this_thread()

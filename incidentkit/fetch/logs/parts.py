@@ -55,9 +55,9 @@ class _Task:
 
     ``bounds`` (epoch ms, both inclusive) replace the window's when the task is a slice;
     ``may_split``: the chain may hand the rest of its window to slices (auto slicing);
-    ``touches``: (first, last) timestamp of the page an earlier chain stopped after: the
-    slice starts at the first, so those events come twice (dropped by id, counted as
-    ``slice_overlap``).
+    ``touches``: (first, last) timestamp of the page an earlier chain stopped after, on each
+    slice that starts at or before the last: the rest starts at the first, so those events
+    come twice (dropped by id, counted as ``slice_overlap``, not as ``duplicates``).
     """
 
     target: _Target

@@ -122,11 +122,15 @@ def unsupported_numbers(finding: dict[str, Any]) -> list[str]:
     return missing
 
 
+def problems_in(name: str, check) -> dict[str, list[str]]:
+    """``check``'s complaints about each finding of sample ``name``, by finding id (none: ``{}``)."""
+    found = {f["id"]: check(f) for f in sample_findings(name)}
+    return {k: v for k, v in found.items() if v}
+
+
 @pytest.mark.parametrize("name", samples.names())
 def test_every_number_in_titles_and_summaries_is_an_evidence_value(name):
-    problems = {f["id"]: unsupported_numbers(f) for f in sample_findings(name)}
-    problems = {k: v for k, v in problems.items() if v}
-    assert not problems, problems
+    assert not problems_in(name, unsupported_numbers)
 
 
 @pytest.mark.parametrize("name", samples.names())
@@ -175,9 +179,7 @@ def bare_counts(finding: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("name", samples.names())
 def test_counts_in_titles_summaries_and_remediations_carry_thousands_separators(name):
-    problems = {f["id"]: bare_counts(f) for f in sample_findings(name)}
-    problems = {k: v for k, v in problems.items() if v}
-    assert not problems, problems
+    assert not problems_in(name, bare_counts)
 
 
 def test_a_bare_count_is_found_and_a_separated_one_is_not():

@@ -431,6 +431,14 @@ def test_application_json_aliases(record, field, value):
         assert got == value
 
 
+def test_a_client_address_loses_its_port_and_nothing_else():
+    """Only an ``address:port`` loses its port; a bare IPv6 address (colons, no port), text and
+    missing values pass unchanged, in their rows."""
+    ips = ["10.0.3.4:51234", "1.2.3.4", "[2001:db8::7]:443", "2001:db8::7", None, "host:name", "10.0.0.1:123456", "[::1]:80"]
+    got = parse([json.dumps({"ip": ip, "status": 200}) for ip in ips])["client_ip"].tolist()
+    assert got == ["10.0.3.4", "1.2.3.4", "2001:db8::7", "2001:db8::7", pd.NA, "host:name", "10.0.0.1:123456", "::1"]
+
+
 def test_same_record_through_python_and_arrow_engines():
     """The orjson fallback and the arrow path give the same frame (a varied corpus)."""
     lines = [json.dumps(r) for r in CORPUS] * 9 + [report(dur=float(i)) for i in range(5)]

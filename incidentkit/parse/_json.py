@@ -26,6 +26,7 @@ parsed once on the arrow path (the sample lines twice).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -78,18 +79,22 @@ class _Trie:
 
 def _known_trie(fm: FieldMap) -> _Trie:
     """The paths to keep: the aliases, the message and exception keys, what every JSON format
-    reads or recognises, and the user's ``field_map``."""
-    paths: list[str] = []
-    for specs in ALIASES.values():
-        for spec in specs:
-            paths.append(spec[0] if isinstance(spec, tuple) else spec)
-    paths += MESSAGE_KEYS + EXCEPTION_KEYS
+    reads or recognises, and the user's ``field_map``. Built once per field map and set of
+    JSON formats (every batch of a parse reads with the same one; it is only read after)."""
+    aliases = tuple(spec[0] if isinstance(spec, tuple) else spec for specs in ALIASES.values() for spec in specs)
+    return _trie_for(aliases + tuple(MESSAGE_KEYS) + tuple(EXCEPTION_KEYS) + tuple(fm.paths()), registry.json_formats())
+
+
+@functools.lru_cache(maxsize=16)
+def _trie_for(wanted: tuple[str, ...], formats: tuple[Any, ...]) -> _Trie:
+    """The trie of ``wanted`` paths and of what ``formats`` read or recognise (the key is what
+    :func:`_known_trie` read from the alias table and the field map, so a changed table is seen)."""
+    paths = list(wanted)
     objects: list[str] = []
-    for fmt in registry.json_formats():
+    for fmt in formats:
         keys, objs = recognise_paths(fmt.RECOGNISE)
         paths += list(fmt.PATHS) + keys
         objects += objs
-    paths += fm.paths()
     return _Trie(paths, objects)
 
 

@@ -28,8 +28,8 @@ from . import _dictionary, registry
 from .arrow import F64, FIELD_TYPES, I64, STR, map_distinct
 from .useragent import parse_user_agent
 
-__all__ = ["BATCH", "add_parse_stats", "as_events", "concat", "derive", "event_columns", "frame_from_columns",
-           "group_names", "message_batches", "messages", "record_times", "release_unused", "workers_wanted"]
+__all__ = ["BATCH", "add_parse_stats", "arrow_text", "as_events", "concat", "derive", "event_columns", "frame_from_columns",
+           "function_names", "group_names", "message_batches", "messages", "record_times", "release_unused", "workers_wanted"]
 
 log = logging.getLogger("incidentkit.parse")
 
@@ -79,7 +79,11 @@ def as_text(values: pd.Series) -> pd.Series:
 
 def messages(frame: pd.DataFrame) -> pa.ChunkedArray:
     """The message column as arrow strings, without copying an arrow-backed column."""
-    col = frame["message"]
+    return arrow_text(frame["message"])
+
+
+def arrow_text(col: pd.Series) -> pa.ChunkedArray:
+    """A text column as arrow ``large_string``, without copying an arrow-backed column."""
     arr = None
     if hasattr(col.array, "__arrow_array__"):
         try:
@@ -190,26 +194,44 @@ def record_times(tstr: pa.Array, tnum: pa.Array) -> pd.Series:
 
 
 
+_LAMBDA_GROUP = "/aws/lambda/"
+
+
 def group_names(log_group: pd.Series) -> pa.ChunkedArray | None:
-    """Function name of each row from a ``/aws/lambda/<name>`` log group (else null)."""
+    """The log groups as arrow text when some row's is ``/aws/lambda/<name>`` (else ``None``:
+    no function name to read from them); :func:`derive` reads the names a batch at a time,
+    in the parser threads."""
     if not log_group.notna().any():
         return None
-    codes, uniques = pd.factorize(log_group, use_na_sentinel=True)
-    names = [u[len("/aws/lambda/") :] if isinstance(u, str) and u.startswith("/aws/lambda/") else None for u in uniques]
-    if not any(names):
-        return None
-    return pa.chunked_array([pa.array(names + [None], type=STR).take(pa.array(np.where(codes < 0, len(names), codes)))])
+    groups = arrow_text(log_group)
+    named = pc.and_(pc.starts_with(groups, _LAMBDA_GROUP), pc.greater(pc.binary_length(groups), len(_LAMBDA_GROUP)))
+    return groups if pc.any(named).as_py() else None
 
 
-def derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> None:
-    """Per batch: function name from the log group, app version from the User-Agent (not
-    for CloudTrail, whose userAgent is the caller's SDK), and a plain parse-error mask."""
+def function_names(groups: pa.ChunkedArray) -> pa.Array:
+    """Function name of each row from its ``/aws/lambda/<name>`` log group (else null), each
+    distinct group read once.
+
+    Example
+    -------
+    >>> function_names(pa.chunked_array([["/aws/lambda/pay", None, "/ecs/web", "/aws/lambda/pay"]])).to_pylist()
+    ['pay', None, None, 'pay']
+    """
+    enc = pc.dictionary_encode(groups.combine_chunks())
+    names = [g[len(_LAMBDA_GROUP) :] if g.startswith(_LAMBDA_GROUP) else None for g in enc.dictionary.to_pylist()]
+    return pa.array(names, type=STR).take(enc.indices)
+
+
+def derive(cols: dict[str, Any], groups: pa.ChunkedArray | None) -> None:
+    """Per batch: function name from the log group (``groups``: the batch's rows of
+    :func:`group_names`), app version from the User-Agent (not for CloudTrail, whose
+    userAgent is the caller's SDK), and a plain parse-error mask."""
     values, valid = cols["parse_error"]
     values &= valid  # in place: these may be views of the frame's preallocated columns
     valid.fill(True)
     err = values
-    if function_names is not None:
-        fn = function_names.combine_chunks()
+    if groups is not None:
+        fn = function_names(groups)
         if err.any():
             fn = pc.if_else(pa.array(err), pa.scalar(None, STR), fn)
         current = cols["function_name"]

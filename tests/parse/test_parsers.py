@@ -107,6 +107,22 @@ def test_event_columns_are_kept_and_function_name_comes_from_the_group():
     assert parse(events(["x"], log_group="/ecs/web"))["function_name"].isna().all()
 
 
+def test_function_names_from_mixed_groups_in_many_batches(monkeypatch):
+    """Each batch reads the names of its own rows' groups (threads, batches of 3): a record's own
+    function name wins, other groups and missing groups give none, a parse error none."""
+    groups = ["/aws/lambda/pay", "/ecs/web", None, "/aws/lambda/cart", "/aws/lambda/pay", "/aws/lambda/", "/aws/lambda/cart"] * 3
+    lines = [report(), "plain", "plain", '{"function_name": "own"}', "{not json", "plain", "plain"] * 3
+    ev = events(lines)
+    ev["log_group"] = pd.array(groups, dtype="string")
+    monkeypatch.setattr("incidentkit.parse._frame.BATCH", 3)
+    monkeypatch.setenv("INCIDENTKIT_PARSE_THREADS", "2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IncompleteDataWarning)
+        got = parse(ev)["function_name"].astype("object").where(lambda s: s.notna(), None).tolist()
+    assert got == ["pay", None, None, "own", None, "", "cart"] * 3
+    assert parse(events(["x"], log_group="/aws/lambda/"))["function_name"].isna().all()  # no name in any group: none
+
+
 # --------------------------------------------------------------------------- malformed lines
 
 

@@ -189,21 +189,6 @@ def _arrow_leaves(table: pa.Table, trie: _Trie) -> tuple[dict[str, pa.Array], di
     object or a list where a scalar is expected gives null (as on the orjson path)."""
     leaves: dict[str, pa.Array] = {}
     present: dict[str, pa.Array] = {}
-
-    def visit(arr: pa.Array, node: _Node, path: str) -> None:
-        if pa.types.is_struct(arr.type):
-            if path in trie.objects:
-                present[path] = arr.is_valid()
-            flat = arr.flatten()
-            for i in range(arr.type.num_fields):
-                name = arr.type.field(i).name
-                child = node.kids.get(name)
-                if child is not None:
-                    visit(flat[i], child, f"{path}.{name}")
-            return
-        if node.leaf and not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or pa.types.is_map(arr.type)):
-            _put(leaves, path, arr)
-
     for name in table.column_names:
         node = trie.root.kids.get(name)
         if node is None:
@@ -211,8 +196,26 @@ def _arrow_leaves(table: pa.Table, trie: _Trie) -> tuple[dict[str, pa.Array], di
         col = table.column(name)
         if isinstance(col, pa.ChunkedArray):  # one block read: one chunk, taken as is (combine_chunks copies it)
             col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-        visit(col, node, name)
+        _visit(col, node, name, trie, leaves, present)
     return leaves, present
+
+
+def _visit(arr: pa.Array, node: _Node, path: str, trie: _Trie, leaves: dict[str, pa.Array], present: dict[str, pa.Array]) -> None:
+    """:func:`_arrow_leaves` for one column and what is nested in it. A module function, not a
+    closure: a recursive closure is a reference cycle, which kept each batch's leaves (and the
+    reader's buffers under them) alive until the garbage collector's next pass."""
+    if pa.types.is_struct(arr.type):
+        if path in trie.objects:
+            present[path] = arr.is_valid()
+        flat = arr.flatten()
+        for i in range(arr.type.num_fields):
+            name = arr.type.field(i).name
+            child = node.kids.get(name)
+            if child is not None:
+                _visit(flat[i], child, f"{path}.{name}", trie, leaves, present)
+        return
+    if node.leaf and not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or pa.types.is_map(arr.type)):
+        _put(leaves, path, arr)
 
 
 def _put(leaves: dict[str, pa.Array], path: str, arr: pa.Array) -> None:

@@ -3,15 +3,17 @@ field maps, malformed lines, mixed groups, engines, and properties."""
 
 from __future__ import annotations
 
+import gc
 import json
 import warnings
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from incidentkit.parse import _frame, emf, useragent
+from incidentkit.parse import _frame, _json, emf, useragent
 from incidentkit import parse as parsers, schema
 from incidentkit.errors import IncompleteDataWarning, ParameterError, ParseError
 from _helpers import ROOT
@@ -852,3 +854,22 @@ def test_epoch_times_beyond_the_nanosecond_range_have_no_time_but_keep_the_line(
     assert df["message"].tolist() == lines  # the raw line kept
     assert pd.isna(df["timestamp"].iloc[0])
     assert df["timestamp"].iloc[1] == pd.Timestamp("2023-11-14 22:13:20", tz="UTC")
+
+
+def test_the_json_readers_leaves_are_freed_without_the_garbage_collector():
+    """A batch's leaves hold the JSON reader's buffers: once the caller drops them they must be
+    freed by reference counting, not wait for a collection (a recursive closure did that: at 1M
+    events ~70 MiB more at the parse's peak)."""
+    lines = pa.array([json.dumps({"level": "info", "requestId": f"r{i}", "status": 200, "route": "/a", "user": {"id": i}}) for i in range(2000)],
+                     type=pa.large_string())
+    fm = _json.normalize_field_map(None)
+    gc.collect()
+    gc.disable()
+    try:
+        before = pa.total_allocated_bytes()
+        read = _json.read_json(lines, fm)
+        assert pa.total_allocated_bytes() > before and read[0][1].leaves
+        del read
+        assert pa.total_allocated_bytes() == before
+    finally:
+        gc.enable()

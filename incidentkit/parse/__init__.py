@@ -200,7 +200,7 @@ def _by_pattern(formats: tuple[Any, ...], arr: pa.Array, idx: np.ndarray, left: 
         m = mask_np(pc.match_substring_regex(rest, fmt.RECOGNISE))
         if not m.any():
             continue
-        sub, sidx = rest.filter(pa.array(m)), idx[left[m]]
+        sub, sidx = (rest if m.all() else rest.filter(pa.array(m))), idx[left[m]]
         parts += fmt.parse(sub, sidx, inner) if getattr(fmt, "WRAPS", False) else fmt.parse(sub, sidx)
         left = left[~m]
         rest = rest.filter(pa.array(~m)) if len(left) else rest.slice(0, 0)

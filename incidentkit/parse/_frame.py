@@ -101,8 +101,9 @@ def arrow_text(col: pd.Series) -> pa.ChunkedArray:
 
 #: Rows a parser thread reads at a time. The batches in flight (one per thread, plus one
 #: queued) are the parse's scratch memory on top of the frame being built: at 1M events on
-#: two threads the peak RSS added is 0.89x the raw messages with 32,768 (1.01-1.05x with
-#: 65,536, 1.3-1.5x with 131,072), for a few percent more CPU (benchmarks/README.md, row 2c).
+#: two threads the peak RSS added is 0.82-0.84x the raw messages with 32,768 (0.94-0.96x
+#: with 65,536, for no CPU gain measured; 1.3-1.5x with 131,072 before that; benchmarks/README.md,
+#: rows 2c and 2e).
 BATCH = 32768
 
 

@@ -34,8 +34,9 @@ __all__ = ["DERIVED", "FIELDS", "encode", "encode_array", "to_pandas"]
 FIELDS = frozenset(c for c in schema.PARSED_FIELDS if c in schema.CATEGORY_COLUMNS)
 #: The dictionary fields a batch still reads or completes as text after its rows are put in
 #: order (``_frame.derive``: function name from the log group, app version from the
-#: User-Agent, neither for change records): encoded after that, the others as they are assembled.
-DERIVED = frozenset({"format", "function_name", "app_version", "user_agent"})
+#: User-Agent, neither for change records): encoded after that, the others as they are
+#: assembled (the User-Agent too: ``derive`` reads its distinct values from the dictionary).
+DERIVED = frozenset({"format", "function_name", "app_version"})
 
 
 def _index_type(size: int) -> pa.DataType:

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from .. import schema
 from ..errors import IncompleteDataWarning, ParameterError, ParseError
 from . import _dictionary, registry
-from .arrow import F64, FIELD_TYPES, I64, STR, map_distinct
+from .arrow import F64, FIELD_TYPES, I64, STR
 from .useragent import parse_user_agent
 
 __all__ = ["BATCH", "add_parse_stats", "arrow_text", "as_events", "concat", "derive", "event_columns", "frame_from_columns",
@@ -242,9 +242,10 @@ def derive(cols: dict[str, Any], groups: pa.ChunkedArray | None) -> None:
         need = pc.and_(ua.is_valid(), pc.invert(cols["app_version"].is_valid()))
         changes = pa.array(registry.format_names("change"), type=STR)  # their userAgent is the caller's SDK
         need = pc.and_(need, pc.invert(pc.is_in(cols["format"], value_set=changes).fill_null(False)))
-        if pc.any(need).as_py():
-            cand = pc.if_else(need, ua, pa.scalar(None, STR))
-            vers = map_distinct(cand, lambda u: parse_user_agent(u)[1] if u is not None else None)
+        if pc.any(need).as_py():  # each distinct User-Agent read once (already encoded when the rows were put in order)
+            enc = ua if pa.types.is_dictionary(ua.type) else pc.dictionary_encode(ua)
+            versions = pa.array([parse_user_agent(u)[1] for u in enc.dictionary.to_pylist()], type=STR)
+            vers = pc.if_else(need, versions.take(enc.indices), pa.scalar(None, STR))
             cur = cols["app_version"]
             cols["app_version"] = vers if cur.null_count == len(cur) else pc.coalesce(cur, vers)
 

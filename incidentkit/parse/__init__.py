@@ -83,7 +83,7 @@ from ._frame import (add_parse_stats, as_events, concat, derive, event_columns, 
                      release_unused, workers_wanted)
 from ._json import ALIASES, extract_all, normalize_field_map, read_json
 from ._requests import assemble_requests
-from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, mask_np
+from .arrow import BOOL, F64, FIELD_TYPES, I64, STR, Part, assemble, first_bytes, mask_np
 
 __all__ = ["ALIASES", "FORMATS", "extract", "parse", "requests"]
 
@@ -133,14 +133,11 @@ def _json_lines(arr: pa.Array, left: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """``(JSON rows, other rows)`` among ``left``: lines opening with ``{`` (after whitespace)."""
     if not len(left):
         return left, left
-    sub = arr if len(left) == len(arr) else arr.take(pa.array(left))
-    is_json = mask_np(pc.starts_with(sub, "{"))
-    rest_pos = np.flatnonzero(~is_json)
-    if len(rest_pos):
-        rest = sub.take(pa.array(rest_pos)) if len(rest_pos) < len(sub) else sub
-        ws_json = mask_np(pc.match_substring_regex(rest, r"^[ \t\r\n]+\{"))
-        if ws_json.any():
-            is_json[rest_pos[ws_json]] = True
+    first = first_bytes(arr)[left]
+    is_json = first == ord("{")
+    spaced = np.flatnonzero(np.isin(first, np.frombuffer(b" \t\r\n", dtype=np.uint8)))  # only these can open with whitespace
+    if len(spaced):
+        is_json[spaced[mask_np(pc.match_substring_regex(arr.take(pa.array(left[spaced])), r"^[ \t\r\n]+\{"))]] = True
     return left[is_json], left[~is_json]
 
 
@@ -203,7 +200,7 @@ def _by_pattern(formats: tuple[Any, ...], arr: pa.Array, idx: np.ndarray, left: 
         m = mask_np(pc.match_substring_regex(rest, fmt.RECOGNISE))
         if not m.any():
             continue
-        sub, sidx = rest.filter(pa.array(m)), idx[left[m]]
+        sub, sidx = (rest if m.all() else rest.filter(pa.array(m))), idx[left[m]]
         parts += fmt.parse(sub, sidx, inner) if getattr(fmt, "WRAPS", False) else fmt.parse(sub, sidx)
         left = left[~m]
         rest = rest.filter(pa.array(~m)) if len(left) else rest.slice(0, 0)

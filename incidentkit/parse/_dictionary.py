@@ -34,8 +34,9 @@ __all__ = ["DERIVED", "FIELDS", "encode", "encode_array", "to_pandas"]
 FIELDS = frozenset(c for c in schema.PARSED_FIELDS if c in schema.CATEGORY_COLUMNS)
 #: The dictionary fields a batch still reads or completes as text after its rows are put in
 #: order (``_frame.derive``: function name from the log group, app version from the
-#: User-Agent, neither for change records): encoded after that, the others as they are assembled.
-DERIVED = frozenset({"format", "function_name", "app_version", "user_agent"})
+#: User-Agent, neither for change records): encoded after that, the others as they are
+#: assembled (the User-Agent too: ``derive`` reads its distinct values from the dictionary).
+DERIVED = frozenset({"format", "function_name", "app_version"})
 
 
 def _index_type(size: int) -> pa.DataType:
@@ -60,21 +61,30 @@ def encode(cols: MutableMapping[str, Any]) -> None:
 def to_pandas(col: pa.ChunkedArray | pa.Array | list[pa.Array]) -> pd.Series:
     """A dictionary (or text) arrow column as a pandas ``category`` Series: ``str`` categories in
     sorted order (as ``astype("category")`` gives them, so ``groupby`` orders groups as on text),
-    codes of the narrowest type, built one chunk at a time (no unified copy of the indices)."""
+    codes of the narrowest type, built one chunk at a time (no unified copy of the indices).
+
+    The categories are the sorted union of the chunks' dictionaries (UTF-8 byte order is code
+    point order, Python's); each chunk's dictionary is mapped onto them with arrow kernels
+    (``index_in``, ``take``): this runs after the parser threads, on the caller's thread."""
     chunks = col.chunks if isinstance(col, pa.ChunkedArray) else list(col) if isinstance(col, list) else [col]
     chunks = [c if pa.types.is_dictionary(c.type) else encode_array(c) for c in chunks]
-    values = [c.dictionary.to_pandas() for c in chunks]
-    found = pd.concat(values, ignore_index=True) if values else pd.Series([], dtype="str")
-    categories = pd.Index(pd.unique(found.astype("str")), dtype="str").sort_values()
+    dicts = [c.dictionary.cast(pa.large_string()) for c in chunks if len(c.dictionary)]
+    found = pc.unique(pa.concat_arrays(dicts)) if dicts else pa.array([], type=pa.large_string())
+    found = found.take(pc.sort_indices(found))
+    categories = pd.Index(found.to_pandas(), dtype="str")
     codes = np.empty(sum(len(c) for c in chunks), dtype=np.dtype(_index_type(len(categories)).to_pandas_dtype()))
     at = 0
-    for chunk, vals in zip(chunks, values):
+    for chunk in chunks:
         n = len(chunk)
-        if len(vals):
-            mapping = categories.get_indexer(vals.astype("str")).astype(codes.dtype)
-            index = chunk.indices.fill_null(0).to_numpy(zero_copy_only=False)
-            codes[at : at + n] = mapping[index]
-        if chunk.null_count or not len(vals):
-            codes[at : at + n][~chunk.is_valid().to_numpy(zero_copy_only=False)] = -1
+        if len(chunk.dictionary):
+            mapping = pc.index_in(chunk.dictionary.cast(pa.large_string()), value_set=found).to_numpy().astype(codes.dtype)
+            indices = chunk.indices
+            raw = np.frombuffer(indices.buffers()[1], dtype=indices.type.to_pandas_dtype())[indices.offset : indices.offset + n]
+            out = codes[at : at + n]
+            np.take(mapping, raw, out=out, mode="clip")  # a null's slot may hold any index: overwritten below
+            if chunk.null_count:
+                out[~chunk.is_valid().to_numpy(zero_copy_only=False)] = -1
+        else:
+            codes[at : at + n] = -1
         at += n
     return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), copy=False)

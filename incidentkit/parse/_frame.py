@@ -25,11 +25,11 @@ import pyarrow.compute as pc
 from .. import schema
 from ..errors import IncompleteDataWarning, ParameterError, ParseError
 from . import _dictionary, registry
-from .arrow import F64, FIELD_TYPES, I64, STR, map_distinct
+from .arrow import F64, FIELD_TYPES, I64, STR
 from .useragent import parse_user_agent
 
-__all__ = ["BATCH", "add_parse_stats", "as_events", "concat", "derive", "event_columns", "frame_from_columns",
-           "group_names", "message_batches", "messages", "record_times", "release_unused", "workers_wanted"]
+__all__ = ["BATCH", "add_parse_stats", "arrow_text", "as_events", "concat", "derive", "event_columns", "frame_from_columns",
+           "function_names", "group_names", "message_batches", "messages", "record_times", "release_unused", "workers_wanted"]
 
 log = logging.getLogger("incidentkit.parse")
 
@@ -79,7 +79,11 @@ def as_text(values: pd.Series) -> pd.Series:
 
 def messages(frame: pd.DataFrame) -> pa.ChunkedArray:
     """The message column as arrow strings, without copying an arrow-backed column."""
-    col = frame["message"]
+    return arrow_text(frame["message"])
+
+
+def arrow_text(col: pd.Series) -> pa.ChunkedArray:
+    """A text column as arrow ``large_string``, without copying an arrow-backed column."""
     arr = None
     if hasattr(col.array, "__arrow_array__"):
         try:
@@ -97,8 +101,9 @@ def messages(frame: pd.DataFrame) -> pa.ChunkedArray:
 
 #: Rows a parser thread reads at a time. The batches in flight (one per thread, plus one
 #: queued) are the parse's scratch memory on top of the frame being built: at 1M events on
-#: two threads the peak RSS added is 0.89x the raw messages with 32,768 (1.01-1.05x with
-#: 65,536, 1.3-1.5x with 131,072), for a few percent more CPU (benchmarks/README.md, row 2c).
+#: two threads the peak RSS added is 0.82-0.84x the raw messages with 32,768 (0.94-0.96x
+#: with 65,536, for no CPU gain measured; 1.3-1.5x with 131,072 before that; benchmarks/README.md,
+#: rows 2c and 2e).
 BATCH = 32768
 
 
@@ -190,26 +195,44 @@ def record_times(tstr: pa.Array, tnum: pa.Array) -> pd.Series:
 
 
 
+_LAMBDA_GROUP = "/aws/lambda/"
+
+
 def group_names(log_group: pd.Series) -> pa.ChunkedArray | None:
-    """Function name of each row from a ``/aws/lambda/<name>`` log group (else null)."""
+    """The log groups as arrow text when some row's is ``/aws/lambda/<name>`` (else ``None``:
+    no function name to read from them); :func:`derive` reads the names a batch at a time,
+    in the parser threads."""
     if not log_group.notna().any():
         return None
-    codes, uniques = pd.factorize(log_group, use_na_sentinel=True)
-    names = [u[len("/aws/lambda/") :] if isinstance(u, str) and u.startswith("/aws/lambda/") else None for u in uniques]
-    if not any(names):
-        return None
-    return pa.chunked_array([pa.array(names + [None], type=STR).take(pa.array(np.where(codes < 0, len(names), codes)))])
+    groups = arrow_text(log_group)
+    named = pc.and_(pc.starts_with(groups, _LAMBDA_GROUP), pc.greater(pc.binary_length(groups), len(_LAMBDA_GROUP)))
+    return groups if pc.any(named).as_py() else None
 
 
-def derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> None:
-    """Per batch: function name from the log group, app version from the User-Agent (not
-    for CloudTrail, whose userAgent is the caller's SDK), and a plain parse-error mask."""
+def function_names(groups: pa.ChunkedArray) -> pa.Array:
+    """Function name of each row from its ``/aws/lambda/<name>`` log group (else null), each
+    distinct group read once.
+
+    Example
+    -------
+    >>> function_names(pa.chunked_array([["/aws/lambda/pay", None, "/ecs/web", "/aws/lambda/pay"]])).to_pylist()
+    ['pay', None, None, 'pay']
+    """
+    enc = pc.dictionary_encode(groups.combine_chunks())
+    names = [g[len(_LAMBDA_GROUP) :] if g.startswith(_LAMBDA_GROUP) else None for g in enc.dictionary.to_pylist()]
+    return pa.array(names, type=STR).take(enc.indices)
+
+
+def derive(cols: dict[str, Any], groups: pa.ChunkedArray | None) -> None:
+    """Per batch: function name from the log group (``groups``: the batch's rows of
+    :func:`group_names`), app version from the User-Agent (not for CloudTrail, whose
+    userAgent is the caller's SDK), and a plain parse-error mask."""
     values, valid = cols["parse_error"]
     values &= valid  # in place: these may be views of the frame's preallocated columns
     valid.fill(True)
     err = values
-    if function_names is not None:
-        fn = function_names.combine_chunks()
+    if groups is not None:
+        fn = function_names(groups)
         if err.any():
             fn = pc.if_else(pa.array(err), pa.scalar(None, STR), fn)
         current = cols["function_name"]
@@ -219,9 +242,10 @@ def derive(cols: dict[str, Any], function_names: pa.ChunkedArray | None) -> None
         need = pc.and_(ua.is_valid(), pc.invert(cols["app_version"].is_valid()))
         changes = pa.array(registry.format_names("change"), type=STR)  # their userAgent is the caller's SDK
         need = pc.and_(need, pc.invert(pc.is_in(cols["format"], value_set=changes).fill_null(False)))
-        if pc.any(need).as_py():
-            cand = pc.if_else(need, ua, pa.scalar(None, STR))
-            vers = map_distinct(cand, lambda u: parse_user_agent(u)[1] if u is not None else None)
+        if pc.any(need).as_py():  # each distinct User-Agent read once (already encoded when the rows were put in order)
+            enc = ua if pa.types.is_dictionary(ua.type) else pc.dictionary_encode(ua)
+            versions = pa.array([parse_user_agent(u)[1] for u in enc.dictionary.to_pylist()], type=STR)
+            vers = pc.if_else(need, versions.take(enc.indices), pa.scalar(None, STR))
             cur = cols["app_version"]
             cols["app_version"] = vers if cur.null_count == len(cur) else pc.coalesce(cur, vers)
 

@@ -26,6 +26,7 @@ parsed once on the arrow path (the sample lines twice).
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -78,18 +79,22 @@ class _Trie:
 
 def _known_trie(fm: FieldMap) -> _Trie:
     """The paths to keep: the aliases, the message and exception keys, what every JSON format
-    reads or recognises, and the user's ``field_map``."""
-    paths: list[str] = []
-    for specs in ALIASES.values():
-        for spec in specs:
-            paths.append(spec[0] if isinstance(spec, tuple) else spec)
-    paths += MESSAGE_KEYS + EXCEPTION_KEYS
+    reads or recognises, and the user's ``field_map``. Built once per field map and set of
+    JSON formats (every batch of a parse reads with the same one; it is only read after)."""
+    aliases = tuple(spec[0] if isinstance(spec, tuple) else spec for specs in ALIASES.values() for spec in specs)
+    return _trie_for(aliases + tuple(MESSAGE_KEYS) + tuple(EXCEPTION_KEYS) + tuple(fm.paths()), registry.json_formats())
+
+
+@functools.lru_cache(maxsize=16)
+def _trie_for(wanted: tuple[str, ...], formats: tuple[Any, ...]) -> _Trie:
+    """The trie of ``wanted`` paths and of what ``formats`` read or recognise (the key is what
+    :func:`_known_trie` read from the alias table and the field map, so a changed table is seen)."""
+    paths = list(wanted)
     objects: list[str] = []
-    for fmt in registry.json_formats():
+    for fmt in formats:
         keys, objs = recognise_paths(fmt.RECOGNISE)
         paths += list(fmt.PATHS) + keys
         objects += objs
-    paths += fm.paths()
     return _Trie(paths, objects)
 
 
@@ -184,21 +189,6 @@ def _arrow_leaves(table: pa.Table, trie: _Trie) -> tuple[dict[str, pa.Array], di
     object or a list where a scalar is expected gives null (as on the orjson path)."""
     leaves: dict[str, pa.Array] = {}
     present: dict[str, pa.Array] = {}
-
-    def visit(arr: pa.Array, node: _Node, path: str) -> None:
-        if pa.types.is_struct(arr.type):
-            if path in trie.objects:
-                present[path] = arr.is_valid()
-            flat = arr.flatten()
-            for i in range(arr.type.num_fields):
-                name = arr.type.field(i).name
-                child = node.kids.get(name)
-                if child is not None:
-                    visit(flat[i], child, f"{path}.{name}")
-            return
-        if node.leaf and not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or pa.types.is_map(arr.type)):
-            _put(leaves, path, arr)
-
     for name in table.column_names:
         node = trie.root.kids.get(name)
         if node is None:
@@ -206,8 +196,26 @@ def _arrow_leaves(table: pa.Table, trie: _Trie) -> tuple[dict[str, pa.Array], di
         col = table.column(name)
         if isinstance(col, pa.ChunkedArray):  # one block read: one chunk, taken as is (combine_chunks copies it)
             col = col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
-        visit(col, node, name)
+        _visit(col, node, name, trie, leaves, present)
     return leaves, present
+
+
+def _visit(arr: pa.Array, node: _Node, path: str, trie: _Trie, leaves: dict[str, pa.Array], present: dict[str, pa.Array]) -> None:
+    """:func:`_arrow_leaves` for one column and what is nested in it. A module function, not a
+    closure: a recursive closure is a reference cycle, which kept each batch's leaves (and the
+    reader's buffers under them) alive until the garbage collector's next pass."""
+    if pa.types.is_struct(arr.type):
+        if path in trie.objects:
+            present[path] = arr.is_valid()
+        flat = arr.flatten()
+        for i in range(arr.type.num_fields):
+            name = arr.type.field(i).name
+            child = node.kids.get(name)
+            if child is not None:
+                _visit(flat[i], child, f"{path}.{name}", trie, leaves, present)
+        return
+    if node.leaf and not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type) or pa.types.is_map(arr.type)):
+        _put(leaves, path, arr)
 
 
 def _put(leaves: dict[str, pa.Array], path: str, arr: pa.Array) -> None:
@@ -518,7 +526,16 @@ def _clean_up(out: dict[str, pa.Array], n: int) -> None:
     if "method" in out:
         out["method"] = map_distinct(out["method"], lambda m: m.upper() if isinstance(m, str) else m)
     if "client_ip" in out:  # a socket address (Go's r.RemoteAddr, "10.0.3.4:51234") names a client, not a connection
-        out["client_ip"] = pc.replace_substring_regex(out["client_ip"].cast(STR), _IP_PORT, r"\1\2")
+        out["client_ip"] = _without_port(out["client_ip"].cast(STR))
+
+
+def _without_port(ip: pa.Array) -> pa.Array:
+    """``ip`` with the port of each ``address:port`` dropped; only the rows holding a ``:`` (a
+    substring search, cheaper than the pattern) can have one, and only they meet the pattern."""
+    rows = np.flatnonzero(mask_np(pc.match_substring(ip, ":")))
+    if not len(rows):
+        return ip
+    return scatter_into(ip, pc.replace_substring_regex(ip.take(pa.array(rows)), _IP_PORT, r"\1\2"), rows, len(ip))
 
 
 def _mark_json_errors(out: dict[str, pa.Array], errors: list[str | None] | None, n: int) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "as_str",
     "assemble",
     "coalesce",
+    "first_bytes",
     "map_distinct",
     "mask_np",
     "normalize_level",
@@ -190,6 +191,29 @@ def mask_np(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     return np.asarray(arr.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def first_bytes(arr: pa.Array) -> np.ndarray:
+    """Each row's first byte (``uint8``; 0 for an empty or null row), read from the offsets
+    without a kernel or a copy: one gather over the rows.
+
+    Example
+    -------
+    >>> first_bytes(pa.array(["{a", "", None, " x"], type=STR)).tolist()
+    [123, 0, 0, 32]
+    """
+    n = len(arr)
+    bufs = arr.buffers()
+    if n == 0 or bufs[2] is None or bufs[2].size == 0:
+        return np.zeros(n, dtype=np.uint8)
+    offs = np.frombuffer(bufs[1], dtype=np.int64 if pa.types.is_large_string(arr.type) else np.int32)[arr.offset : arr.offset + n + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8)
+    starts = offs[:-1]
+    out = data[np.minimum(starts, data.size - 1)]
+    out[offs[1:] <= starts] = 0
+    if arr.null_count:
+        out[~mask_np(arr.is_valid())] = 0
+    return out
 
 
 def where(mask: pa.Array, a: pa.Array, b: pa.Array) -> pa.Array:

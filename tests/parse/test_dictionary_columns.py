@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from incidentkit import parse as parsers
@@ -16,6 +17,7 @@ from incidentkit import schema
 from incidentkit.analyses import compare, outofcore
 from incidentkit.evidence import EvidenceBundle
 from incidentkit.masking import mask_frame
+from incidentkit.parse import _dictionary
 
 GROUP = "/aws/lambda/orders-api"
 
@@ -100,6 +102,20 @@ def test_groupby_on_dictionary_columns_counts_only_what_is_there_without_warning
     assert by_route.to_dict() == {"/pay": len(subset)}
     assert by_two.sum() == len(subset) and len(by_two) == 2
     assert kept.to_dict() == {"/orders": 0, "/orders/{id}": 0, "/pay": len(subset)}
+
+
+def test_the_batches_dictionaries_join_into_sorted_str_categories_as_astype_gives_them() -> None:
+    """Chunks with their own dictionaries (index types, nulls, an empty one, non-ASCII text) give
+    the categories and the values ``astype("category")`` gives the same text."""
+    pieces = [["b", None, "é", "b"], [None, None], ["Z", "a", "zz", "a", "Ω", "é"], [f"v{i:03d}" for i in range(200)], []]
+    chunks = [_dictionary.encode_array(pa.array(p, type=pa.large_string())) for p in pieces]
+    assert {c.type.index_type for c in chunks} == {pa.int8(), pa.int16()}
+    got = _dictionary.to_pandas(chunks)
+    want = pd.Series([v for p in pieces for v in p], dtype="str").astype("category")
+    assert got.cat.categories.tolist() == want.cat.categories.tolist()
+    assert got.cat.categories.dtype == "str"
+    assert got.astype("string").equals(want.astype("string"))
+    assert got.cat.codes.dtype == np.int16 and got.isna().sum() == 3
 
 
 def test_concat_keeps_the_dictionary_type_when_categories_differ() -> None:

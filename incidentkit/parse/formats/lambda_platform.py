@@ -307,7 +307,7 @@ def parse(arr: pa.Array, idx: np.ndarray) -> list[Part]:
             return None
         sel = np.flatnonzero(mask)
         done[sel] = True
-        return arr.take(pa.array(sel)), idx[sel]
+        return (arr if len(sel) == len(arr) else arr.take(pa.array(sel))), idx[sel]
 
     if got := take("REPORT "):
         parts.append(_report(*got))

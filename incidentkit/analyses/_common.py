@@ -35,6 +35,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .._util.fmt import iso as iso_z
 from .._util.fmt import ms as fmt_ms
@@ -84,6 +86,7 @@ __all__ = [
     "text_codes",
     "select_rows",
     "text_test",
+    "positions_in",
 ]
 
 UTC_NS = "datetime64[ns, UTC]"
@@ -226,6 +229,38 @@ def text_test(values: pd.Series, test: Callable[[pd.Series], pd.Series]) -> np.n
         hit = np.append(test(distinct).fillna(False).to_numpy(dtype=bool), False)  # a missing value's code -1: False
         return hit[values.cat.codes.to_numpy()]
     return test(values.astype("string")).fillna(False).to_numpy(dtype=bool)
+
+
+def _as_arrow_text(values: Any) -> pa.Array:
+    """A text column (Arrow-backed or not) as one ``large_string`` Arrow array; missing values null."""
+    data = pd.array(values, dtype="string") if not isinstance(values, pd.api.extensions.ExtensionArray) else values
+    if not isinstance(data.dtype, pd.StringDtype):
+        data = data.astype("string")
+    out = pa.array(data)
+    out = out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
+    return out.cast(pa.large_string())
+
+
+def positions_in(keys: Any, values: Any) -> np.ndarray:
+    """The position of each of ``keys`` in ``values`` (distinct texts): ``values.get_indexer(keys)``, -1
+    for a key absent or missing, both read as text.
+
+    One Arrow hash lookup: on a million request ids, no Python string of either side (pandas' object
+    index builds one per id, and a hash table of them, for every lookup).
+
+    Example
+    -------
+    >>> positions_in(pd.Series(["b", None, "z", "a"], dtype="string"), pd.Index(["a", "b"])).tolist()
+    [1, -1, -1, 0]
+    """
+    keys = keys.array if isinstance(keys, (pd.Series, pd.Index)) else keys
+    values = values.array if isinstance(values, (pd.Series, pd.Index)) else values
+    if len(keys) == 0:
+        return np.zeros(0, dtype="int64")
+    if len(values) == 0:
+        return np.full(len(keys), -1, dtype="int64")
+    at = pc.index_in(_as_arrow_text(keys), value_set=_as_arrow_text(values))
+    return np.asarray(at.fill_null(-1).to_numpy(zero_copy_only=False), dtype="int64")
 
 
 def flag(values: pd.Series | None, index: pd.Index | None = None) -> pd.Series:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from ..parse.registry import format_names
-from ._common import benjamini_hochberg, select_rows, text_codes, text_test, two_proportion_z
+from ._common import benjamini_hochberg, positions_in, select_rows, text_codes, text_test, two_proportion_z
 from .compare import compare
 from .impact import counted
 
@@ -104,13 +104,15 @@ def _by_request(logs: pd.DataFrame, templates: pd.Series | None) -> pd.DataFrame
     # the stream when every line of the request names the same one (vectorised: no Python call per request)
     streams = by_id["log_stream"].first().where(by_id["log_stream"].nunique() == 1)
     out = pd.DataFrame({"log_stream": streams.astype("string")})
-    lambda_group = by_id["log_group"].first().astype("string").str.startswith("/aws/lambda/").reindex(out.index)
+    # the same groups in the same order as ``out``: by position, not a lookup of every request id
+    lambda_group = by_id["log_group"].first().astype("string").str.startswith("/aws/lambda/")
     codes, streams = pd.factorize(out["log_stream"])  # a few streams serve many requests: read each name once
     found = pd.Series(np.asarray(streams, dtype=object), dtype="string").str.extract(_LAMBDA_STREAM_VERSION, expand=False)
     versions = pd.Series(pd.array(found, dtype="string").take(codes, allow_fill=True), index=out.index, dtype="string")
-    out["function_version"] = versions.where(lambda_group.fillna(False).astype(bool))
+    out["function_version"] = versions.where(lambda_group.fillna(False).to_numpy(dtype=bool))
     if templates is not None and len(templates):
-        out["signature"] = templates.groupby(level=0, sort=False).first().reindex(out.index)
+        first = templates.groupby(level=0, sort=False).first()  # -1 (no error line): the missing value appended
+        out["signature"] = np.append(first.to_numpy(dtype=object), np.nan)[positions_in(out.index, first.index)]
     else:
         out["signature"] = pd.NA
     return out
@@ -156,7 +158,7 @@ def request_dimensions(requests: pd.DataFrame | None, logs: pd.DataFrame | None 
         link = link.dropna().drop_duplicates("request_id").set_index("request_id")["integration_request_id"]
         key = key.map(link).fillna(key).astype("string") if len(link) else key
     per = _by_request(logs, templates)
-    at = per.index.get_indexer(key.to_numpy(dtype=object, na_value=None)) if len(per) else np.full(len(key), -1)
+    at = positions_in(key, per.index) if len(per) else np.full(len(key), -1)
     for c in ("log_stream", "function_version", "signature"):
         if c in per.columns:  # by position, looked up once for the three columns; -1 (no such request id): missing
             joined = pd.Series(per[c].astype("string").array.take(at, allow_fill=True), index=key.index, dtype="string")

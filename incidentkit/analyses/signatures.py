@@ -60,6 +60,8 @@ __all__ = [
     "SIGNATURE_COLUMNS",
     "MASKS",
     "error_lines",
+    "error_line_candidates",
+    "error_lines_of",
     "mask_variables",
     "mine",
     "from_counts",
@@ -109,17 +111,35 @@ def error_lines(logs: pd.DataFrame | None) -> pd.DataFrame:
     >>> error_lines(df)["text"].tolist()
     ['TimeoutError: connect ETIMEDOUT']
     """
-    empty = pd.DataFrame({c: pd.Series([], dtype=UTC_NS if c == "timestamp" else "string") for c in _LINE_COLUMNS})
+    return error_lines_of(error_line_candidates(logs))
+
+
+def _empty_lines() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype=UTC_NS if c == "timestamp" else "string") for c in _LINE_COLUMNS})
+
+
+def error_line_candidates(logs: pd.DataFrame | None) -> pd.DataFrame:
+    """The lines of ``logs`` that may be error lines, with their signature text, in the frame's order: the
+    costly half of :func:`error_lines`, so that the lines of two frames and of both together are read once.
+
+    Each row holds the :func:`error_lines` columns and ``_error`` (an error line whatever else is read)
+    — False for a platform report carrying an error, which counts only when no error line (of the
+    frames judged together, see :func:`error_lines_of`) names its request.
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-10T14:00Z"]), "level": ["ERROR"],
+    ...                    "error_type": ["KeyError"], "error_message": ["'id'"], "message": ["x"]})
+    >>> error_line_candidates(df)[["text", "_error"]].values.tolist()
+    [["KeyError: 'id'", True]]
+    """
+    empty = _empty_lines().assign(_error=pd.Series([], dtype=bool))
     if logs is None or len(logs) == 0:
         return empty
     level = _col(logs, "level")
-    rid = _col(logs, "request_id").astype("string")
     base = text_test(level, lambda s: s.str.upper().isin(_ERROR_LEVELS)) | text_test(_col(logs, "format"), lambda s: s == "traceback")
     report = (text_test(_col(logs, "record_type"), lambda s: s.isin(_REPORTS))
               & _col(logs, "error_type").notna().to_numpy(dtype=bool) & level.isna().to_numpy(dtype=bool))
-    if report.any():
-        named = set(rid[base].dropna())
-        report &= ~rid.isin(named).fillna(False).to_numpy(dtype=bool) | rid.isna().to_numpy(dtype=bool)
     keep = [c for c in (*_LINE_COLUMNS, "error_message") if c in logs.columns]  # not the other columns of every line
     sel = select_rows(logs, base | report, keep)  # a filter, not a take of the whole message column
     if sel.empty:
@@ -134,9 +154,37 @@ def error_lines(logs: pd.DataFrame | None) -> pd.DataFrame:
         "error_type": _col(sel, "error_type").astype("string").to_numpy(),
         "text": pd.array(texts, dtype="string"),
         "message": _col(sel, "message").astype("string").to_numpy(),
+        "_error": base[base | report],
     })
     out["timestamp"] = as_utc(out["timestamp"])
-    return out.sort_values("timestamp", kind="stable", ignore_index=True)
+    return out
+
+
+def error_lines_of(*candidates: pd.DataFrame) -> pd.DataFrame:
+    """:func:`error_lines` of the frames whose :func:`error_line_candidates` are given, taken together
+    (in that order): ``error_lines_of(error_line_candidates(a), error_line_candidates(b))`` is
+    ``error_lines(pd.concat([a, b], ignore_index=True))``.
+
+    Example
+    -------
+    >>> df = pd.DataFrame({"timestamp": pd.to_datetime(["2026-03-10T14:00Z"]), "level": ["ERROR"],
+    ...                    "error_type": ["KeyError"], "error_message": ["'id'"], "message": ["x"]})
+    >>> error_lines_of(error_line_candidates(df), error_line_candidates(None))["text"].tolist()
+    ["KeyError: 'id'"]
+    """
+    held = [c for c in candidates if len(c)]
+    if not held:
+        return _empty_lines()
+    lines = held[0] if len(held) == 1 else pd.concat(held, ignore_index=True)
+    error = lines["_error"].to_numpy(dtype=bool)
+    if not error.all():  # a report counts when no error line names its request
+        rid = lines["request_id"].astype("string")
+        named = set(rid[error].dropna())
+        keep = error | ~rid.isin(named).fillna(False).to_numpy(dtype=bool) | rid.isna().to_numpy(dtype=bool)
+        lines = lines[keep]
+        if lines.empty:
+            return _empty_lines()
+    return lines.drop(columns="_error").sort_values("timestamp", kind="stable", ignore_index=True)
 
 
 def split_at(lines: pd.DataFrame, onset: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -268,9 +316,10 @@ def _span(window: Any) -> tuple[pd.Timestamp, pd.Timestamp] | None:
 
 
 def _sides(logs: pd.DataFrame | None, baseline_logs: pd.DataFrame | None, onset: Any, window: Any,
-           baseline_window: Any) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[pd.Timestamp, pd.Timestamp]], list[tuple[pd.Timestamp, pd.Timestamp]]]:
+           baseline_window: Any, lines: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+           ) -> tuple[pd.DataFrame, pd.DataFrame, list[tuple[pd.Timestamp, pd.Timestamp]], list[tuple[pd.Timestamp, pd.Timestamp]]]:
     """Error lines and time spans of the incident side and of the baseline side."""
-    inc, base = error_lines(logs), error_lines(baseline_logs)
+    inc, base = lines if lines is not None else (error_lines(logs), error_lines(baseline_logs))
     w, bw = _span(window), _span(baseline_window)
     if w is None and logs is not None and len(logs) and "timestamp" in logs.columns:
         t = as_utc(logs["timestamp"]).dropna()
@@ -300,6 +349,7 @@ def signatures(
     requests: pd.DataFrame | None = None,
     baseline_requests: pd.DataFrame | None = None,
     alpha: float = 0.01,
+    lines: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """Message templates of the error lines, and which are new or grew against the baseline.
 
@@ -318,6 +368,9 @@ def signatures(
         second.
     alpha:
         False-discovery rate for ``grown``.
+    lines:
+        ``(error_lines(logs), error_lines(baseline_logs))`` when the caller read them already
+        (:func:`error_lines`; an investigation reads them once for the signatures and the findings).
 
     Returns
     -------
@@ -326,7 +379,7 @@ def signatures(
         ``attrs``: ``error_lines`` (incident side), ``baseline_error_lines``, ``exposure``,
         ``baseline_exposure``, ``exposure_unit`` (``requests`` or ``seconds``).
     """
-    inc, base, inc_spans, base_spans = _sides(logs, baseline_logs, onset, window, baseline_window)
+    inc, base, inc_spans, base_spans = _sides(logs, baseline_logs, onset, window, baseline_window, lines)
     lines = pd.concat([inc.assign(_side=1), base.assign(_side=0)], ignore_index=True)
     if lines.empty:
         out = _empty()
@@ -367,6 +420,7 @@ def window_signatures(
     window: Any = None,
     baseline_window: Any = None,
     onset: Any = None,
+    lines: tuple[pd.DataFrame, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """:func:`signatures` of an investigation's two windows, rates per request counted once.
 
@@ -374,7 +428,7 @@ def window_signatures(
     Gateway entry and its Lambda invocation); the exposure counts one tier
     (:func:`incidentkit.analyses.impact.counting_tier`), so a line per failed request is a rate
     per request, whatever the stack. What ``Investigation.signatures()`` shows and what the
-    ``error-spike`` finding reads.
+    ``error-spike`` finding reads. ``lines``: as in :func:`signatures`.
 
     Example
     -------
@@ -386,7 +440,8 @@ def window_signatures(
     if frames:
         tier = counting_tier(requests if requests is not None and len(requests) else frames[0])
         rows = pd.concat([counted(f, tier=tier) for f in frames], ignore_index=True)
-    return signatures(logs, baseline_logs, onset=onset, window=window, baseline_window=baseline_window, requests=rows)
+    return signatures(logs, baseline_logs, onset=onset, window=window, baseline_window=baseline_window, requests=rows,
+                      lines=lines)
 
 
 def _example(message: Any) -> str:

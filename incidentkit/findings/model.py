@@ -220,6 +220,12 @@ class Inputs:
         The error signatures of the window against the baseline window
         (:func:`incidentkit.analyses.signatures.window_signatures`), when the investigation
         collected them; ``error-spike`` mines them from ``logs`` otherwise.
+    error_lines:
+        The error lines of ``baseline_logs`` and ``logs`` together, baseline first
+        (:func:`incidentkit.analyses.signatures.error_lines` of the two frames concatenated), when
+        the investigation read them already (it reads each line once, for the signatures and the
+        findings); the generic findings read them from the logs otherwise. They must be the lines
+        of these very frames.
     """
 
     window: Window | None = None
@@ -235,6 +241,7 @@ class Inputs:
     health: dict[str, pd.DataFrame] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
     signatures: pd.DataFrame | None = None
+    error_lines: pd.DataFrame | None = None
     #: What :meth:`shared` computed, by name, with the inputs it was computed from.
     _shared: dict[str, tuple[tuple[Any, ...], Any]] = field(default_factory=dict, init=False, repr=False, compare=False)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..analyses.signatures import window_signatures
+from ..analyses.signatures import error_line_candidates, error_lines_of, window_signatures
 from ..errors import AwsError, EvidenceError, IncompleteDataWarning, NoCredentialsError, NotFoundError, ParameterError
 from ..findings.model import Inputs
 from ..findings.registry import detect
@@ -76,16 +76,27 @@ class OwnEvidence:
             key, raw = (s3[0], s3[1]) if key == "empty" else (f"{key}+{s3[0]}", _concat([raw, s3[1]], "events"))
         return None if key == "empty" else (key, self._parsed_logs(key, raw))
 
+    def _own_error_lines(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None:
+        """The error lines (:func:`~incidentkit.analyses.signatures.error_lines`) of the logs just collected: of the
+        window, of the baseline window, and of both together (baseline first: what the generic findings read),
+        each line read once; None without logs."""
+        logs, base = self._evidence.get("logs"), self._evidence.get("baseline logs")
+        if not logs:
+            return None
+        inc, before = error_line_candidates(logs[1]), error_line_candidates(base[1] if base else None)
+        return error_lines_of(inc), error_lines_of(before), error_lines_of(before, inc)
+
     def _own_signatures(self) -> pd.DataFrame | None:
         """The error signatures of the logs just collected (see :meth:`signatures`); None without logs."""
         logs, base = self._evidence.get("logs"), self._evidence.get("baseline logs")
         if not logs:
             return None
+        lines = self._evidence.get("error lines")
         return window_signatures(
             logs[1], base[1] if base else None,
             self._requests_of(*logs) if len(logs[1]) else None,
             self._requests_of(*base) if base and len(base[1]) else None,
-            window=self.window, baseline_window=self.baseline if base else None)
+            window=self.window, baseline_window=self.baseline if base else None, lines=lines[:2] if lines else None)
 
     def signatures(self) -> pd.DataFrame:
         """What is new in the logs: the message templates of the error lines of the incident window,
@@ -119,6 +130,7 @@ class OwnEvidence:
             steps.append(("logs", lambda: self._own_logs("incident"), True))
             if self.baseline is not None:
                 steps.append(("baseline logs", lambda: self._own_logs("baseline"), True))
+            steps.append(("error lines", self._own_error_lines, False))
             steps.append(("signatures", self._own_signatures, False))
         if metrics:
             steps.append(("metrics", self._own_metrics, True))
@@ -184,6 +196,7 @@ class OwnEvidence:
             health=health,
             resources={k: v for k, v in self.resources.items() if k != "log_groups"},
             signatures=ev.get("signatures"),
+            error_lines=ev["error lines"][2] if ev.get("error lines") else None,
         )
 
     def findings(self, **kwargs: Any) -> Any:

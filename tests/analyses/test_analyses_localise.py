@@ -7,6 +7,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+import numpy as np
+
+from incidentkit.analyses._common import positions_in
 from incidentkit.analyses.localise import request_dimensions
 from incidentkit.parse.registry import format_names
 
@@ -31,3 +34,13 @@ def test_two_streams_of_the_function_itself_stay_unknown():
     logs = pd.DataFrame({"request_id": ["r1", "r1"], "log_stream": ["2026/05/04/[41]a", "2026/05/04/[42]b"],
                          "log_group": ["/aws/lambda/orders"] * 2, "format": ["lambda_platform", "app_json"]})
     assert request_dimensions(req, logs)["log_stream"].isna().all()
+
+
+@pytest.mark.parametrize("dtype", ["string", "object", "string[pyarrow]"])
+def test_positions_in_is_get_indexer_with_missing_and_absent_keys_at_minus_one(dtype):
+    values = pd.Index(np.array(["r2", "r1", "r3"], dtype=object))
+    keys = pd.Series(["r1", None, "zz", "r3", "r1", "r2"], dtype=dtype)
+    expected = values.get_indexer(keys.astype(object).where(keys.notna(), None).tolist())
+    assert positions_in(keys, values).tolist() == expected.tolist() == [1, -1, -1, 2, 1, 0]
+    assert positions_in(keys.iloc[:0], values).tolist() == []
+    assert positions_in(keys, values[:0]).tolist() == [-1] * 6

@@ -128,6 +128,25 @@ def test_insights_patterns_give_the_same_frame():
     assert sig.from_patterns(p.iloc[0:0], exposure=1, baseline_exposure=1).empty
 
 
+def test_error_lines_of_two_frames_read_once_are_those_of_the_frames_concatenated():
+    """A report whose request's error line is in the other frame counts in that frame alone, not in both."""
+    lines = [
+        '{"level":"ERROR","message":"boom","error":"KeyError"}',
+        "2026-05-04T14:00:01.000Z 1c8e0f1e-aaaa-4365-b021-0ce6b2e64ab0 Task timed out after 3.00 seconds",
+        "REPORT RequestId: 1c8e0f1e-aaaa-4365-b021-0ce6b2e64ab0\tDuration: 3000.00 ms\tBilled Duration: 3000 ms\t"
+        "Memory Size: 128 MB\tMax Memory Used: 60 MB\tStatus: timeout",
+        '{"level":"INFO","message":"fine"}',
+    ]
+    df = parse(lines, [T0 + pd.Timedelta(seconds=i) for i in range(len(lines))])
+    a, b = df.iloc[:2].reset_index(drop=True), df.iloc[2:].reset_index(drop=True)
+    assert len(sig.error_lines(b)) == 1  # alone, the report is the request's error line
+    both = sig.error_lines_of(sig.error_line_candidates(a), sig.error_line_candidates(b))
+    pd.testing.assert_frame_equal(both, sig.error_lines(pd.concat([a, b], ignore_index=True)))
+    assert len(both) == 2
+    pd.testing.assert_frame_equal(sig.error_lines_of(sig.error_line_candidates(b)), sig.error_lines(b))
+    assert sig.error_lines_of(sig.error_line_candidates(None)).empty
+
+
 def test_no_error_lines_no_signatures():
     out = sig.signatures(parse(['{"level":"info","msg":"ok"}'], [T0]))
     assert out.empty and list(out.columns) == list(sig.SIGNATURE_COLUMNS) and out.attrs["error_lines"] == 0

@@ -113,7 +113,8 @@ def _traffic(inputs: Any) -> Traffic | None:
     tier = counting_tier(req)
     logs = [f for f in (getattr(inputs, "baseline_logs", None), getattr(inputs, "logs", None)) if f is not None and len(f)]
     both_logs = pd.concat(logs, ignore_index=True) if logs else None
-    lines = error_lines(both_logs)
+    held = getattr(inputs, "error_lines", None)  # read once by the investigation, for its signatures too
+    lines = held if held is not None else error_lines(both_logs)
     templates = None
     if len(lines) and lines["request_id"].notna().any():
         keyed = lines[lines["request_id"].notna().to_numpy(dtype=bool)]

@@ -36,7 +36,8 @@ from . import _generic as g
 __all__ = ["ID", "NEEDS", "ErrorMeasures", "measure", "judge", "explain", "detect"]
 
 ID = "error-spike"
-NEEDS = ("requests", "baseline_requests", "logs", "baseline_logs", "signatures", "window", "baseline", "changes", "resources")
+NEEDS = ("requests", "baseline_requests", "logs", "baseline_logs", "error_lines", "signatures", "window", "baseline", "changes",
+         "resources")
 
 #: A signature "holds most of the errors" from this share of the failed requests after the onset.
 MIN_SIGNATURE_SHARE = 0.5

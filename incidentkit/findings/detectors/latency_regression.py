@@ -35,7 +35,7 @@ from . import _generic as g
 __all__ = ["ID", "NEEDS", "LatencyMeasures", "measure", "judge", "explain", "detect"]
 
 ID = "latency-regression"
-NEEDS = ("requests", "baseline_requests", "logs", "baseline_logs", "window", "baseline", "changes", "resources")
+NEEDS = ("requests", "baseline_requests", "logs", "baseline_logs", "error_lines", "window", "baseline", "changes", "resources")
 
 #: "Slow" is slower than this quantile of the requests before the window: the baseline's own tail.
 SLOW_QUANTILE = 0.99

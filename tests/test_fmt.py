@@ -6,8 +6,6 @@ A finding's title, its card, the postmortem and the report's notes all format th
 
 from __future__ import annotations
 
-import doctest
-import importlib
 import math
 
 import pandas as pd
@@ -15,15 +13,6 @@ import pytest
 
 from incidentkit._util import fmt
 from incidentkit._util.severity import SEVERITIES, downgrade, severity_rank
-
-
-@pytest.mark.parametrize("module", ["incidentkit._util.fmt", "incidentkit._util.severity", "incidentkit.window",
-                                    "incidentkit.render.cards", "incidentkit.render.results", "incidentkit.render.files",
-                                    "incidentkit.render.story", "incidentkit.render.table", "incidentkit.render.report",
-                                    "incidentkit.render.markup"])
-def test_docstring_examples(module: str) -> None:
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
 
 
 @pytest.mark.parametrize("missing", [None, math.nan, pd.NA, pd.NaT])

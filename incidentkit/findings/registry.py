@@ -50,7 +50,7 @@ def _catalogue_text() -> str:
 
 
 def catalogue_ids(text: str | None = None) -> tuple[str, ...]:
-    """The finding ids of the catalogue (``findings/catalogue.md``), in its order.
+    r"""The finding ids of the catalogue (``findings/catalogue.md``), in its order.
 
     Example
     -------
@@ -61,7 +61,7 @@ def catalogue_ids(text: str | None = None) -> tuple[str, ...]:
 
 
 def generic_ids(text: str | None = None) -> frozenset[str]:
-    """The ids of the catalogue's generic findings: the entries whose first line opens with ``Generic``.
+    r"""The ids of the catalogue's generic findings: the entries whose first line opens with ``Generic``.
 
     Example
     -------

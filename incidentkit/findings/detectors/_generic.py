@@ -288,7 +288,7 @@ def change_clause(found: list[dict[str, Any]], window: Any) -> str:
     ...        "detail": '{"event_source":"lambda.amazonaws.com","params":{"functionName":"export-fn","name":"live",'
     ...                  '"functionVersion":"42"}}', "event_name": "UpdateAlias20150331", "actor": None}
     >>> change_clause([rec], type("W", (), {"start": pd.Timestamp("2026-07-21T14:00Z")})())[:40]
-    ', right after alias `export-fn:live` was'
+    ', right after alias `live` of `export-fn'
     """
     if not found:
         return ""

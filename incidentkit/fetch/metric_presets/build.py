@@ -10,6 +10,7 @@ Example
 
 from __future__ import annotations
 
+import re
 from typing import Mapping, Sequence
 
 from ...errors import ParameterError
@@ -51,3 +52,25 @@ def _text(value: object, what: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ParameterError(f"{what} must be non-empty text, got {value!r}")
     return value.strip()
+
+
+def _id_or_arn(text: str, arn: re.Pattern[str], ident: re.Pattern[str], error: str,
+               region: str | None) -> tuple[str, str | None]:
+    """The resource id ``text`` names, and ``region`` — or, when it is not given, the ARN's Region.
+
+    ``arn`` matches the ARN form (group 1 its Region, group 2 the id); ``ident`` the bare id
+    (``region`` is then returned as it is); anything else is a
+    :class:`~incidentkit.errors.ParameterError` saying ``error``.
+
+    Example
+    -------
+    >>> arn = re.compile(r"^arn:aws:ec2:([a-z0-9-]+):\\d{12}:instance/(i-[0-9a-f]+)$")
+    >>> _id_or_arn("arn:aws:ec2:eu-west-1:123456789012:instance/i-0abc", arn, re.compile(r"^i-[0-9a-f]+$"), "no", None)
+    ('i-0abc', 'eu-west-1')
+    """
+    m = arn.match(text)
+    if m:
+        return m.group(2), region or m.group(1)
+    if ident.match(text):
+        return text, region
+    raise ParameterError(error)

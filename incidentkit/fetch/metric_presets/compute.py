@@ -12,7 +12,7 @@ import re
 
 from ...errors import ParameterError
 from ..metric_query import MetricQuery
-from .build import _ARN_PARTITION, _build, _text
+from .build import _ARN_PARTITION, _build, _id_or_arn, _text
 
 _LAMBDA_ARN = re.compile(rf"^{_ARN_PARTITION}:lambda:([a-z0-9-]+):\d{{12}}:function:([A-Za-z0-9_-]{{1,64}})(?::([A-Za-z0-9_$-]+))?$")
 _LAMBDA_NAME = re.compile(r"^(?:\d{12}:function:)?([A-Za-z0-9_-]{1,64})(?::([A-Za-z0-9_$-]+))?$")  # name[:qualifier], partial ARN
@@ -151,14 +151,8 @@ def ec2_instance(instance_id: str, *, region: str | None = None, period: int | N
     ['CPUCreditBalance', 'CPUUtilization']
     """
     text = _text(instance_id, "instance id")
-    m = _EC2_ARN.match(text)
-    if m:
-        region = region or m.group(1)
-        iid = m.group(2)
-    elif _EC2_ID.match(text):
-        iid = text
-    else:
-        raise ParameterError(f"{text!r} is not an EC2 instance id (i- followed by 8 or 17 hex digits) or instance ARN")
+    iid, region = _id_or_arn(text, _EC2_ARN, _EC2_ID,
+                             f"{text!r} is not an EC2 instance id (i- followed by 8 or 17 hex digits) or instance ARN", region)
     metrics = [
         ("CPUUtilization", "Maximum"),
         ("CPUUtilization", "Average"),

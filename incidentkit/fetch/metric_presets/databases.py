@@ -13,7 +13,7 @@ from typing import Sequence
 
 from ...errors import ParameterError
 from ..metric_query import MetricQuery
-from .build import _ARN_PARTITION, _build, _text
+from .build import _ARN_PARTITION, _build, _id_or_arn, _text
 
 #: DynamoDB operations whose ThrottledRequests / SystemErrors the table preset fetches.
 DYNAMODB_OPERATIONS = (
@@ -140,14 +140,8 @@ def rds_instance(instance: str, *, region: str | None = None, period: int | None
     {'DBInstanceIdentifier': 'orders-db'}
     """
     text = _text(instance, "DB instance identifier")
-    m = _RDS_ARN.match(text)
-    if m:
-        region = region or m.group(1)
-        ident = m.group(2)
-    elif _RDS_ID.match(text):
-        ident = text
-    else:
-        raise ParameterError(f"{text!r} is not an RDS DB instance identifier (a letter, then letters, digits, -) or ARN")
+    ident, region = _id_or_arn(text, _RDS_ARN, _RDS_ID,
+                               f"{text!r} is not an RDS DB instance identifier (a letter, then letters, digits, -) or ARN", region)
     metrics = [
         ("CPUUtilization", "Average"),
         ("CPUUtilization", "Maximum"),

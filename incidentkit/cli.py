@@ -35,6 +35,7 @@ from typing import Any, Callable, Sequence
 import click
 
 from . import audit_run, samples
+from ._util import console
 from ._util.severity import SEVERITIES
 from .errors import BadWindowError, IncidentKitError, ParameterError
 from .fetch import aws, health
@@ -76,6 +77,7 @@ def _handled(func: Callable[..., Any]) -> Callable[..., Any]:
             _err(" ".join(str(exc).split()))
             sys.exit(_exit_code(exc))
         except KeyboardInterrupt:
+            console.quiet_from_now()  # what the libraries log while their tasks are torn down is noise now
             _err("interrupted")
             sys.exit(EXIT_INTERRUPTED)
 
@@ -111,6 +113,7 @@ class OneLineErrors(click.Group):
             _err(" ".join(exc.format_message().split()))
             sys.exit(exc.exit_code)
         except click.exceptions.Abort:
+            console.quiet_from_now()
             _err("interrupted")
             sys.exit(EXIT_INTERRUPTED)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
@@ -570,8 +573,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``incidentkit`` console script.
 
     The last net: an error the kit did not foresee (a bug) is one line naming its type,
-    exit 1, never a traceback on the user's screen; ``INCIDENTKIT_DEBUG=1`` shows it.
+    exit 1, never a traceback on the user's screen; ``INCIDENTKIT_DEBUG=1`` shows it. The
+    libraries' log records are one masked line each (:mod:`incidentkit._util.console`).
     """
+    if os.environ.get("INCIDENTKIT_DEBUG") != "1":  # the libraries' log records: one masked line each, no traceback
+        console.install(lambda line: click.echo(line, err=True), clean=mask_text)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="incidentkit")
     except Exception as exc:  # noqa: BLE001 - click handled its own errors; this is whatever else escaped

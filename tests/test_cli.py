@@ -125,6 +125,41 @@ def test_health_without_a_region_is_bad_usage_and_not_collected_is_inconclusive(
     assert "not_collected" in unread.stdout and "inconclusive: 1 of 1 resource(s) could not be read" in unread.stderr
 
 
+#: A command that, like papermill under Ctrl-C, logs a multi-line error quoting a secret, leaves an
+#: asyncio task whose exception nobody retrieves (logged with its traceback when it is collected at
+#: exit) and is then interrupted.
+_INTERRUPTED_MID_LIBRARY = """
+import asyncio, logging, sys
+from incidentkit import cli
+from incidentkit.run import templates
+
+def interrupted_mid_library():
+    logging.getLogger("papermill").error("Kernel died while waiting for execute reply.\\nTraceback (most recent call last): password=hunter22")
+    logging.getLogger("botocore").warning("retrying with token=abcdef1234567890abcdef")
+    loop = asyncio.new_event_loop()
+    async def dies():
+        raise RuntimeError("Kernel died")
+    task = loop.create_task(dies())
+    loop.run_until_complete(asyncio.sleep(0.01))
+    sys.modules["__main__"].kept = (loop, task)  # collected at interpreter exit, as nbclient's tasks are
+    raise KeyboardInterrupt
+
+templates.all_templates = interrupted_mid_library
+cli.main(["templates"])
+"""
+
+
+def test_library_log_records_are_one_masked_line_and_silent_after_ctrl_c() -> None:
+    result = subprocess.run([sys.executable, "-c", _INTERRUPTED_MID_LIBRARY], capture_output=True, text=True, timeout=120,
+                            env={k: v for k, v in os.environ.items() if k != "INCIDENTKIT_DEBUG"})
+    assert result.returncode == cli.EXIT_INTERRUPTED, result.stderr
+    assert result.stderr.splitlines() == [
+        "incidentkit: error: Kernel died while waiting for execute reply.",
+        "incidentkit: warning: retrying with token=[masked:secret]",
+        "incidentkit: error: interrupted",
+    ], result.stderr  # the never-retrieved task's traceback is not shown, the secret is masked
+
+
 def test_no_credentials_is_exit_1_and_one_line(tmp_path: Path) -> None:
     env = {k: "" for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")}
     env.update(AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), AWS_CONFIG_FILE=str(tmp_path / "none"),

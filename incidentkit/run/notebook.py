@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any, Mapping
 
+from .._util.deferred_import import defer_rfc3987_syntax
 from ..errors import IncidentKitError, NotebookError
 from ..evidence import EvidenceBundle, copy_bundle
 from ..investigation import source_text
@@ -143,6 +144,7 @@ def _open_bundle(template: Template, params: Mapping[str, Any], tmp: Path, sourc
 def _run_notebook(template: Template, params: Mapping[str, Any], tmp: Path, *, hide_code: bool, timeout: float | None,
                   start_timeout: float, progress: bool | None) -> Any:
     """Execute the notebook into ``tmp/report.ipynb`` (every save masked); on failure keep what ran and raise."""
+    defer_rfc3987_syntax()  # papermill -> nbformat -> jsonschema: see incidentkit._util.deferred_import
     import papermill
     from papermill.exceptions import PapermillExecutionError
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .. import samples as _samples
+from .._util.deferred_import import defer_rfc3987_syntax
 from .._util.fmt import stamp
 from ..errors import IncidentKitError, NotebookError, ParameterError
 from ..evidence import EvidenceBundle
@@ -316,6 +317,7 @@ def check_html_export() -> None:
     IncidentKitError
         One line saying what to reinstall or set.
     """
+    defer_rfc3987_syntax()  # nbconvert -> nbformat -> jsonschema would spend ~2 s building a parser no notebook uses
     from nbconvert import HTMLExporter
 
     try:

@@ -63,6 +63,8 @@ def mask_notebook(nb: Mapping[str, Any]) -> Any:
                 out["traceback"] = mask_obj(out["traceback"])
             if "data" in out:
                 out["data"] = {k: (v if _BINARY_MIME.match(k) else mask_obj(v)) for k, v in out["data"].items()}
+            if out.get("metadata"):
+                out["metadata"] = mask_obj(out["metadata"])  # e.g. an image's alternative text
     data["metadata"] = mask_obj(data.get("metadata", {}))
     return nbformat.from_dict(data)
 
@@ -119,6 +121,12 @@ _REPORT_TEMPLATE = (
     "{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}\n"
     "{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}\n"
     "{%- block html_head_css -%}<style type=\"text/css\">{{ resources.incidentkit_css }}</style>{%- endblock html_head_css -%}\n"
+    # an image's alternative text (a plot's title, in the output's metadata), escaped as an attribute
+    "{%- block data_png scoped -%}\n"
+    "{%- set alt = output | get_metadata('alt', 'image/png') -%}\n"
+    "{%- if alt -%}{{ super() | replace('<img ', ('<img alt=\"' ~ (alt | escape_html) ~ '\" ') | safe) }}"
+    "{%- else -%}{{ super() }}{%- endif -%}\n"
+    "{%- endblock data_png -%}\n"
 )
 
 

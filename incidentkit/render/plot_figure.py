@@ -64,12 +64,31 @@ def text_is_text(plot: Callable[..., IncidentFigure]) -> Callable[..., IncidentF
 
 
 class IncidentFigure(Figure):
-    """A :class:`~matplotlib.figure.Figure` that shows itself as PNG in Jupyter without pyplot."""
+    """A :class:`~matplotlib.figure.Figure` that shows itself as PNG in Jupyter without pyplot.
 
-    def _repr_png_(self) -> bytes:
+    The PNG carries its alternative text (the figure's title) in the output's metadata,
+    where the report page puts it as the image's ``alt`` (escaped, masked like every byte).
+    """
+
+    def alt_text(self) -> str:
+        """What the figure shows, in words: its title, else its panels' titles.
+
+        Example
+        -------
+        >>> fig, axes = new_figure(1)
+        >>> finish(fig, axes, "Error rate per minute")
+        >>> fig.alt_text()
+        'Plot: Error rate per minute'
+        """
+        title = self._suptitle.get_text() if self._suptitle is not None else ""
+        panels = [ax.get_title() for ax in self.axes if ax.get_title()]
+        said = " ".join(title.split()) or "; ".join(" ".join(p.split()) for p in panels)
+        return f"Plot: {said}" if said else "Plot"
+
+    def _repr_png_(self) -> tuple[bytes, dict[str, str]]:
         buf = io.BytesIO()
         self.savefig(buf, format="png", dpi=100)
-        return buf.getvalue()
+        return buf.getvalue(), {"alt": self.alt_text()}
 
 
 # --------------------------------------------------------------------------- shared helpers

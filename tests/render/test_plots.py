@@ -320,10 +320,11 @@ def test_empty_inputs_draw_a_no_data_figure(fn, arg, tmp_path):
     fig.savefig(tmp_path / "empty.png")
 
 
-def test_repr_png_for_notebooks():
+def test_repr_png_for_notebooks_carries_the_title_as_alternative_text():
     fig = plots.error_rate(requests())
-    data = fig._repr_png_()
+    data, metadata = fig._repr_png_()
     assert data[:4] == b"\x89PNG"
+    assert metadata == {"alt": "Plot: " + " ".join(fig._suptitle.get_text().split())} and len(metadata["alt"]) > len("Plot: ")
 
 
 def test_figures_build_concurrently_from_threads():
@@ -334,7 +335,7 @@ def test_figures_build_concurrently_from_threads():
     def work(i):
         try:
             fig = plots.latency_bands(frame, title=f"t{i}") if i % 2 else plots.version_share(req, title=f"t{i}")
-            results.append((i, fig._suptitle.get_text(), len(fig._repr_png_())))
+            results.append((i, fig._suptitle.get_text(), len(fig._repr_png_()[0])))
         except Exception as exc:  # pragma: no cover - the assertion below reports it
             failures.append(repr(exc))
 

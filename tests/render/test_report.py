@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import stat
 from pathlib import Path
 
@@ -103,6 +104,27 @@ def test_html_hides_parameter_cells_and_optionally_all_code() -> None:
     assert "setup output" in html and "analysis_marker" in html
     hidden = report.to_html(nb, hide_code=True)
     assert "analysis_marker" not in hidden and "setup output" in hidden and "Title" in hidden
+
+
+def test_a_plot_in_the_report_has_its_title_as_alternative_text_escaped_and_masked(caplog: pytest.LogCaptureFixture) -> None:
+    from incidentkit.render.plot_figure import finish, new_figure
+
+    fig, axes = new_figure(1)
+    finish(fig, axes, 'Errors in "><img src=x onerror=alert(1)> token=abcdef1234567890abcdef')
+    png, metadata = fig._repr_png_()
+    assert metadata == {"alt": 'Plot: Errors in "><img src=x onerror=alert(1)> token=abcdef1234567890abcdef'}
+    image = {"image/png": base64.b64encode(png).decode(), "text/plain": "<IncidentFigure>"}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot", outputs=[
+        nbformat.v4.new_output("display_data", data=image, metadata={"image/png": metadata}),
+        nbformat.v4.new_output("display_data", data=image),  # a PNG from elsewhere, without alt text
+    ])])
+    with caplog.at_level("WARNING"):
+        html = report.to_html(nb)
+    alts = re.findall(r"<img alt=(['\"])(.*?)\1", html)
+    assert [a for _, a in alts] == ["Plot: Errors in \"&gt;&lt;img src=x onerror=alert(1)&gt; token=[masked:secret]",
+                                    "No description has been provided for this image"]
+    assert html.count("<img") == 2 and "abcdef1234567890abcdef" not in html
+    assert [r.getMessage() for r in caplog.records] == ["Alternative text is missing on 1 image(s)."]  # only the foreign one
 
 
 def test_written_files_are_masked_and_private(tmp_path: Path) -> None:

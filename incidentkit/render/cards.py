@@ -26,7 +26,7 @@ from ..masking import mask_text
 from .markup import html_text as _e
 from .theme import SEVERITY_COLORS
 
-__all__ = ["findings_html", "findings_text", "data_quality_html", "ISSUE_LIMIT"]
+__all__ = ["findings_html", "findings_text", "data_quality_html", "inline_code", "ISSUE_LIMIT"]
 
 #: Longest data-quality issue line kept (errors.summarize).
 ISSUE_LIMIT = 300
@@ -97,11 +97,16 @@ _EVIDENCE_OPEN_MAX = 14
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
-def _inline_code(escaped: str) -> str:
+def inline_code(escaped: str) -> str:
     """Markdown code spans (`` `name` ``) in already escaped HTML text as ``<code>``.
 
     Call it only on the output of :func:`_e`: the text is masked and escaped first, so a
     span's content can only be text, never markup.
+
+    Example
+    -------
+    >>> inline_code("in version `2.9.0` &lt;b&gt;")
+    'in version <code>2.9.0</code> &lt;b&gt;'
     """
     return _CODE_SPAN.sub(r"<code>\1</code>", escaped)
 
@@ -156,15 +161,15 @@ def _finding_card(rank: int, f: Mapping[str, Any]) -> str:
     conf_txt = f" · confidence {float(conf):.0%}" if isinstance(conf, (int, float)) else ""
     onset = f" · onset {_e(f['onset'])}" if f.get("onset") else ""
     evidence = _evidence_html(f.get("evidence") or {})
-    rem = "".join(f"<li>{_inline_code(_e(r))}</li>" for r in f.get("remediation") or [])
+    rem = "".join(f"<li>{inline_code(_e(r))}</li>" for r in f.get("remediation") or [])
     ch_rows = _related_changes_html(f.get("related_changes") or [])
     body = [
         f'<div id="finding-{_e(f.get("id", ""))}" style="border:1px solid #cbd5e1;border-left:8px solid {bg};border-radius:6px;'
         'padding:10px 14px;margin:8px 0;background-color:rgba(148,163,184,.06)">',
         f'<div style="display:flex;gap:10px;align-items:center;flex-wrap:wrap"><span style="font-weight:700;color:#64748b">#{rank}</span>'
-        f'{_badge(severity)}<span style="font-size:16px;font-weight:700">{_inline_code(_e(f.get("title", "")))}</span></div>',
+        f'{_badge(severity)}<span style="font-size:16px;font-weight:700">{inline_code(_e(f.get("title", "")))}</span></div>',
         f'<div style="color:#64748b;font-size:12px;margin:2px 0 6px"><code>{_e(f.get("id", ""))}</code>{conf_txt}{onset}</div>',
-        f'<div style="margin:4px 0 8px;line-height:1.45">{_inline_code(_e(f.get("summary", "")))}</div>',
+        f'<div style="margin:4px 0 8px;line-height:1.45">{inline_code(_e(f.get("summary", "")))}</div>',
     ]
     cols = []
     if evidence:

@@ -171,7 +171,7 @@ def _findings_table(items: list[dict[str, Any]]) -> str:
         rows.append(
             f'<tr class="ik-finding-row"><td style="{_CELL};color:{_MUTED}">{rank}</td>'
             f'<td style="{_CELL}">{_badge(str(f.get("severity", "info")))}</td>'
-            f'<td style="{_CELL};font-weight:600"><a href="#finding-{_e(f.get("id", ""))}">{_e(f.get("title", ""))}</a></td>'
+            f'<td style="{_CELL};font-weight:600"><a href="#finding-{_e(f.get("id", ""))}">{cards.inline_code(_e(f.get("title", "")))}</a></td>'
             f'<td style="{_CELL}"><code>{_e(f.get("id", ""))}</code></td>'
             f'<td style="{_CELL};text-align:right;font-variant-numeric:tabular-nums">{conf_txt}</td>{onset}</tr>'
         )

@@ -93,6 +93,12 @@ def test_findings_table_is_ranked_and_cards_follow():
     assert "2 findings, most likely cause first" in html
 
 
+def test_the_ranked_table_shows_code_spans_as_code_and_markup_as_text():
+    fl = FindingList([_finding(title="Errors rose in app version `2.9.0` <b>x</b>"), _finding(id="cold-start-tail")])
+    table = fl._repr_html_().split('class="ik-findings-table"')[1].split("</table>")[0]
+    assert "app version <code>2.9.0</code> &lt;b&gt;x&lt;/b&gt;" in table and "`" not in table
+
+
 def test_checks_that_could_not_run_are_shown_not_swallowed():
     fl = _ranked()
     assert "scan-read-burst" in fl._repr_html_() and "KeyError" in fl._repr_html_()

@@ -261,6 +261,9 @@ def _summary(result: Mapping[str, Any], top: Mapping[str, Any] | None, imp: Mapp
             text += f" from {_clock(onset)}"
         if imp.get("duration_s") is not None:
             text += f", for {_span(imp['duration_s'])}"
+            if imp.get("onset") and onset != imp["onset"]:  # the duration runs from the impact's bin, not the finding's second
+                text += f" counted from its {_span(imp['bin_s'])} bin at" if imp.get("bin_s") else " counted from"
+                text += f" {_clock(imp['onset'])}"
             text += "" if imp.get("recovered") else " (not recovered when the investigated window ends)"
         parts.append(text + _p99_rise(imp) + ".")
     if top:

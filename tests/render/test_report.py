@@ -232,6 +232,18 @@ def test_postmortem_markdown_has_every_section() -> None:
     assert shifted.startswith("## Postmortem") and "\n### Summary" in shifted
 
 
+def test_the_summary_says_where_the_duration_is_counted_from_when_the_onsets_differ() -> None:
+    imp = {"requests": 1511, "failed_requests": 436, "failed_share": 0.289, "slow_requests": 13,
+           "onset": "2026-03-10T02:46:00Z", "bin_s": 120, "duration_s": 4440}
+    top = finding("version-skew-errors", "critical").to_dict() | {"onset": "2026-03-10T02:47:14Z"}
+    doc = {"window": W.to_dict(), "findings": [top], "impact": imp}  # findings.json's top-level impact
+    summary = postmortem.markdown(doc).split("## Summary")[1].split("##")[0]
+    assert ("from 2026-03-10 02:47:14 UTC, for 74 min counted from its 2 min bin at 2026-03-10 02:46:00 UTC "
+            "(not recovered when the investigated window ends)") in summary
+    same = postmortem.markdown(doc | {"findings": [top | {"onset": imp["onset"]}]}).split("## Summary")[1].split("##")[0]
+    assert "from 2026-03-10 02:46:00 UTC, for 74 min (not recovered" in same
+
+
 def test_postmortem_of_a_sample_investigation() -> None:
     import incidentkit as ik
 

@@ -178,12 +178,22 @@ def _counts_by_text(rows: pd.DataFrame, dim: str, bad: np.ndarray, values: Seque
     """
     if dim not in rows.columns or rows.empty:
         return np.zeros(len(values), dtype="int64"), np.zeros(len(values), dtype="int64")
-    codes, texts = text_codes(rows[dim])
+    column = rows[dim]
+    if column.dtype != object and not isinstance(column.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(column.dtype):
+        codes, texts = pd.factorize(column)  # a text column is its own text: its distinct values stay Arrow text
+    else:
+        codes, texts = text_codes(column)
+    codes = np.asarray(codes, dtype="int64")
     seen = codes >= 0
-    n = np.bincount(codes[seen], minlength=len(texts) + 1)
-    x = np.bincount(codes[seen], weights=bad[seen].astype("float64"), minlength=len(texts) + 1).round().astype("int64")
-    at = pd.Index(texts, dtype=object).get_indexer(pd.Index(list(values), dtype=object))  # -1 (absent): the last bin, 0
-    return n[at], x[at]
+    n = np.bincount(codes[seen], minlength=len(texts))
+    x = np.bincount(codes[seen], weights=bad[seen].astype("float64"), minlength=len(texts)).round().astype("int64")
+    wanted = pd.unique(pd.Series(list(values), dtype=object))
+    slot = positions_in(pd.Series(texts), pd.Index(wanted, dtype=object))  # each distinct text's place in wanted
+    hit = slot >= 0
+    n_w, x_w = np.zeros(len(wanted) + 1, dtype="int64"), np.zeros(len(wanted) + 1, dtype="int64")  # absent: the last, 0
+    n_w[slot[hit]], x_w[slot[hit]] = n[hit], x[hit]
+    at = pd.Index(wanted, dtype=object).get_indexer(pd.Index(list(values), dtype=object))
+    return n_w[at], x_w[at]
 
 
 def _rose(after: pd.DataFrame, before: pd.DataFrame | None, bad_after: pd.Series, bad_before: pd.Series | None,

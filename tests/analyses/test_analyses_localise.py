@@ -10,6 +10,7 @@ import pytest
 import numpy as np
 
 from incidentkit.analyses._common import positions_in
+from incidentkit.analyses import localise
 from incidentkit.analyses.localise import request_dimensions
 from incidentkit.parse.registry import format_names
 
@@ -44,3 +45,13 @@ def test_positions_in_is_get_indexer_with_missing_and_absent_keys_at_minus_one(d
     assert positions_in(keys, values).tolist() == expected.tolist() == [1, -1, -1, 2, 1, 0]
     assert positions_in(keys.iloc[:0], values).tolist() == []
     assert positions_in(keys, values[:0]).tolist() == [-1] * 6
+
+
+def test_counts_by_text_of_a_text_column_absent_and_repeated_values():
+    rows = pd.DataFrame({"client": pd.array(["a", "b", None, "a", "c"], dtype="string"),
+                         "n": pd.Categorical(["x", "y", "x", "x", "y"])})
+    bad = np.array([True, False, True, False, True])
+    n, x = localise._counts_by_text(rows, "client", bad, ["a", "zz", "c", "a"])
+    assert n.tolist() == [2, 0, 1, 2] and x.tolist() == [1, 0, 1, 1]
+    n, x = localise._counts_by_text(rows, "n", bad, ["y", "x"])
+    assert n.tolist() == [2, 3] and x.tolist() == [1, 2]

@@ -33,7 +33,7 @@ import pandas as pd
 from ._common import benjamini_hochberg, status_class, text_codes, two_proportion_z
 
 __all__ = ["compare", "compare_numeric", "ks_2samp", "ua_family", "categorical_columns", "numeric_columns", "empty_lift",
-           "score_counts"]
+           "score_counts", "joint_codes", "column_counts", "text_labels", "MISSING", "OTHER"]
 
 MISSING = "(missing)"
 OTHER = "(other)"
@@ -203,17 +203,36 @@ def _label_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     ([0, 2, 1, 0], ['b', 'a', '(missing)'])
     """
     if s.dtype != object and (pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype)):
-        codes, texts = text_codes(s)
-        same = np.flatnonzero(texts == MISSING)  # a value that reads "(missing)" is counted with the missing ones
-        if len(same):
-            return np.where(codes < 0, same[0], codes), texts
-        return np.where(codes < 0, len(texts), codes), np.append(texts, np.array([MISSING], dtype=object))
+        return text_labels(*text_codes(s))
     codes, labels = pd.factorize(_labels(s).to_numpy(dtype=object))
     return np.asarray(codes, dtype="int64"), np.asarray(labels, dtype=object)
 
 
-def _joint_codes(a: pd.Series | None, b: pd.Series | None, n1: int, n2: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The labels of both sides (a side without the column: every row missing) as codes into one array of distinct labels."""
+def text_labels(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Text codes (:func:`~._common.text_codes`, -1 missing) as :func:`compare` labels them: ``(codes, labels)``,
+    a missing value :data:`MISSING` (with a value that reads "(missing)", as the labels count them).
+
+    Example
+    -------
+    >>> codes, labels = text_labels(np.array([0, -1, 1]), np.array(["a", "b"], dtype=object))
+    >>> codes.tolist(), labels.tolist()
+    ([0, 2, 1], ['a', 'b', '(missing)'])
+    """
+    same = np.flatnonzero(texts == MISSING)
+    if len(same):
+        return np.where(codes < 0, same[0], codes), texts
+    return np.where(codes < 0, len(texts), codes), np.append(texts, np.array([MISSING], dtype=object))
+
+
+def joint_codes(a: pd.Series | None, b: pd.Series | None, n1: int, n2: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The labels of both sides (a side without the column: every row missing) as codes into one array of distinct labels.
+
+    Example
+    -------
+    >>> a, b, labels = joint_codes(pd.Series(["x", None]), pd.Series(["y", "x"]), 2, 2)
+    >>> labels[a].tolist(), labels[b].tolist()
+    (['x', '(missing)'], ['y', 'x'])
+    """
     ca, la = _label_codes(a) if a is not None else (np.zeros(n1, dtype="int64"), np.array([MISSING], dtype=object))
     cb, lb = _label_codes(b) if b is not None else (np.zeros(n2, dtype="int64"), np.array([MISSING], dtype=object))
     joint, labels = pd.factorize(np.concatenate([la, lb]))
@@ -227,12 +246,19 @@ def _code_of(labels: np.ndarray, label: str) -> int:
     return int(at[0]) if len(at) else -1
 
 
-def _column_counts(c: str, a: np.ndarray, b: np.ndarray, labels: np.ndarray, max_values: int) -> list[dict[str, Any]]:
-    """Per label of column ``c``: its incident and baseline counts (``a``, ``b``: codes into ``labels``), values
-    beyond the ``max_values`` most frequent pooled as ``(other)``, missing never pooled.
+def column_counts(c: str, a: np.ndarray, b: np.ndarray, labels: np.ndarray, max_values: int) -> list[dict[str, Any]]:
+    """Per label of column ``c``: its incident and baseline counts (``a``, ``b``: codes into ``labels``, distinct),
+    values beyond the ``max_values`` most frequent pooled as ``(other)``, missing never pooled: the rows
+    :func:`score_counts` reads, as :func:`compare` counts them, each with the ``code`` of its label.
 
     Counted on the codes, in the order ``value_counts`` of the labels themselves gives (first seen first among
     equal counts), so the pooling and the rows' order are those of counting the labels.
+
+    Example
+    -------
+    >>> labels = np.array(["a", "b", "c"], dtype=object)
+    >>> [(r["value"], r["incident_count"], r["baseline_count"]) for r in column_counts("k", np.array([0, 0, 1]), np.array([2]), labels, 2)]
+    [('a', 2, 0), ('(other)', 1, 1)]
     """
     order = pd.Series(np.concatenate([a, b])).value_counts()
     if len(order) > max_values:
@@ -246,10 +272,12 @@ def _column_counts(c: str, a: np.ndarray, b: np.ndarray, labels: np.ndarray, max
             labels, other = np.append(labels, np.array([OTHER], dtype=object)), len(labels)
         a, b = np.where(np.isin(a, keep), a, other), np.where(np.isin(b, keep), b, other)
     ca, cb = pd.Series(a).value_counts(), pd.Series(b).value_counts()
+    code = dict(zip(labels[ca.index.to_numpy()].tolist(), ca.index.tolist())) | dict(
+        zip(labels[cb.index.to_numpy()].tolist(), cb.index.tolist()))
     ca = pd.Series(ca.to_numpy(), index=pd.Index(labels[ca.index.to_numpy()], dtype=object))
     cb = pd.Series(cb.to_numpy(), index=pd.Index(labels[cb.index.to_numpy()], dtype=object))
-    return [{"column": c, "value": v, "incident_count": int(ca.get(v, 0)), "baseline_count": int(cb.get(v, 0))}
-            for v in pd.Index(ca.index).union(pd.Index(cb.index), sort=False)]
+    return [{"column": c, "value": v, "incident_count": int(ca.get(v, 0)), "baseline_count": int(cb.get(v, 0)),
+             "code": code[v]} for v in pd.Index(ca.index).union(pd.Index(cb.index), sort=False)]
 
 
 _LIFT_COLUMNS = ("column", "value", "incident_count", "incident_share", "baseline_count", "baseline_share",
@@ -356,8 +384,8 @@ def compare(
     n1, n2 = len(inc), len(base)
     rows = []
     for c in chosen:
-        a, b, labels = _joint_codes(inc[c] if c in inc.columns else None, base[c] if c in base.columns else None, n1, n2)
-        rows += _column_counts(c, a, b, labels, max_values)
+        a, b, labels = joint_codes(inc[c] if c in inc.columns else None, base[c] if c in base.columns else None, n1, n2)
+        rows += column_counts(c, a, b, labels, max_values)
     if not rows:
         empty.attrs.update({"columns": chosen, "excluded": excluded})
         return empty

@@ -33,6 +33,7 @@ Example
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import numpy as np
@@ -40,10 +41,10 @@ import pandas as pd
 
 from ..parse.registry import format_names
 from ._common import benjamini_hochberg, positions_in, select_rows, text_codes, text_test, two_proportion_z
-from .compare import compare
+from .compare import column_counts, joint_codes, score_counts, text_labels
 from .impact import counted
 
-__all__ = ["DIMENSIONS", "WHERE", "CONCENTRATION_COLUMNS", "route_template", "request_dimensions", "concentration"]
+__all__ = ["DIMENSIONS", "WHERE", "CONCENTRATION_COLUMNS", "route_template", "request_dimensions", "Coded", "coded", "concentration"]
 
 #: The dimensions looked at, in the order ties are shown: where (route, method), what
 #: (status, error type, signature), which code (app, function and version), which machine
@@ -166,6 +167,54 @@ def request_dimensions(requests: pd.DataFrame | None, logs: pd.DataFrame | None 
     return rows
 
 
+@dataclass
+class Coded:
+    """The text codes (:func:`~._common.text_codes`) of the dimension columns of a frame of requests, made once
+    (:func:`coded`) for every :func:`concentration` call on parts of it: the part after an onset and the part
+    before, for each detector that asks. A text column of a value per request (the client address, at a million
+    requests) is then factorised once rather than three times a call."""
+
+    index: pd.Index
+    codes: dict[str, np.ndarray] = field(default_factory=dict)
+    texts: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def part(self, rows: pd.DataFrame | None) -> dict[str, np.ndarray]:
+        """The codes of ``rows`` (found by index label), per coded dimension it holds; empty when it is no part."""
+        if rows is None or not self.codes:
+            return {}
+        at = self.index.get_indexer(rows.index)
+        if len(at) and at.min() < 0:
+            return {}
+        return {c: codes[at] for c, codes in self.codes.items() if c in rows.columns}
+
+
+def _codable(column: pd.Series) -> bool:
+    """Whether :func:`concentration` reads the column as its text codes (text, integer, text categories)."""
+    dtype = column.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return dtype.categories.inferred_type == "string"
+    return dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype))
+
+
+def coded(rows: pd.DataFrame, dimensions: Sequence[str] = DIMENSIONS) -> Coded:
+    """:class:`Coded` of ``rows`` (a unique index; else nothing is coded and each call reads the columns).
+
+    Example
+    -------
+    >>> rows = pd.DataFrame({"route": pd.array(["/a", "/b", None, "/a"], dtype="string"), "latency_ms": [1.0] * 4})
+    >>> c = coded(rows)
+    >>> list(c.codes), c.part(rows.iloc[[3, 1]])["route"].tolist(), c.texts["route"].tolist()
+    (['route'], [0, 1], ['/a', '/b'])
+    """
+    out = Coded(index=rows.index)
+    if not rows.index.is_unique:
+        return out
+    for c in dimensions:
+        if c in rows.columns and _codable(rows[c]):
+            out.codes[c], out.texts[c] = text_codes(rows[c])
+    return out
+
+
 def _counts_by_text(rows: pd.DataFrame, dim: str, bad: np.ndarray, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """Requests and bad requests of each of ``values`` in ``rows[dim]``, the column read as text (as
     :func:`concentration` names values): one pass over the column, not one comparison per value.
@@ -178,37 +227,60 @@ def _counts_by_text(rows: pd.DataFrame, dim: str, bad: np.ndarray, values: Seque
     """
     if dim not in rows.columns or rows.empty:
         return np.zeros(len(values), dtype="int64"), np.zeros(len(values), dtype="int64")
-    column = rows[dim]
-    if column.dtype != object and not isinstance(column.dtype, pd.CategoricalDtype) and pd.api.types.is_string_dtype(column.dtype):
-        codes, texts = pd.factorize(column)  # a text column is its own text: its distinct values stay Arrow text
+    elif (rows[dim].dtype != object and not isinstance(rows[dim].dtype, pd.CategoricalDtype)
+          and pd.api.types.is_string_dtype(rows[dim].dtype)):
+        codes, texts = pd.factorize(rows[dim])  # a text column is its own text: its distinct values stay Arrow text
     else:
-        codes, texts = text_codes(column)
+        codes, texts = text_codes(rows[dim])
     codes = np.asarray(codes, dtype="int64")
     seen = codes >= 0
     n = np.bincount(codes[seen], minlength=len(texts))
     x = np.bincount(codes[seen], weights=bad[seen].astype("float64"), minlength=len(texts)).round().astype("int64")
-    wanted = pd.unique(pd.Series(list(values), dtype=object))
-    slot = positions_in(pd.Series(texts), pd.Index(wanted, dtype=object))  # each distinct text's place in wanted
+    wanted = pd.Index(pd.unique(pd.Series(list(values), dtype=object)), dtype=object)
+    # each distinct text's place among the wanted values: an Arrow lookup of Arrow texts, else one of the few wanted
+    slot = wanted.get_indexer(texts) if isinstance(texts, np.ndarray) else positions_in(pd.Series(texts), wanted)
+    return _tally(slot, n, x, wanted, values)
+
+
+def _counts_by_code(codes: np.ndarray, bad: np.ndarray, wanted: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Requests and bad requests of each of the ``wanted`` codes (-1: none) among ``codes`` (:class:`Coded`)."""
+    seen = codes >= 0
+    top = max(int(codes.max()) + 1 if len(codes) else 0, max(wanted) + 1)
+    n = np.append(np.bincount(codes[seen], minlength=top), 0)  # -1 (not a text of the column): the last, 0
+    x = np.append(np.bincount(codes[seen], weights=bad[seen].astype("float64"), minlength=top).round().astype("int64"), 0)
+    return n[np.asarray(wanted, dtype="int64")], x[np.asarray(wanted, dtype="int64")]
+
+
+def _tally(slot: np.ndarray, n: np.ndarray, x: np.ndarray, wanted: pd.Index, values: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The counts ``n``, ``x`` of distinct texts (``slot``: each one's place in ``wanted``), for each of ``values``."""
     hit = slot >= 0
     n_w, x_w = np.zeros(len(wanted) + 1, dtype="int64"), np.zeros(len(wanted) + 1, dtype="int64")  # absent: the last, 0
     n_w[slot[hit]], x_w[slot[hit]] = n[hit], x[hit]
-    at = pd.Index(wanted, dtype=object).get_indexer(pd.Index(list(values), dtype=object))
+    at = wanted.get_indexer(pd.Index(list(values), dtype=object))
     return n_w[at], x_w[at]
 
 
 def _rose(after: pd.DataFrame, before: pd.DataFrame | None, bad_after: pd.Series, bad_before: pd.Series | None,
-          pairs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per (dimension, value): the bad share before the onset, and whether it rose (BH-corrected, one-sided)."""
+          pairs: pd.DataFrame, known: Coded | None = None, codes_of: dict[tuple[str, str], int] | None = None,
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Per (dimension, value): the bad share before the onset, and whether it rose (BH-corrected, one-sided); a
+    dimension ``known`` counted by the codes of its values (``codes_of``, from :func:`_lift`)."""
     if before is None or before.empty or bad_before is None:
         return np.full(len(pairs), np.nan), np.zeros(len(pairs), dtype=bool)
     bad_a, bad_b = np.asarray(bad_after, dtype=bool), np.asarray(bad_before, dtype=bool)
     dims, values = pairs["dimension"].to_numpy(), [str(v) for v in pairs["value"]]
     n1, x1, n2, x2 = (np.zeros(len(pairs), dtype="int64") for _ in range(4))
+    part_a, part_b = (known.part(after), known.part(before)) if known is not None else ({}, {})
     for dim in pd.unique(dims):
         at = np.flatnonzero(dims == dim)
         wanted = [values[i] for i in at]
-        n1[at], x1[at] = _counts_by_text(after, dim, bad_a, wanted)
-        n2[at], x2[at] = _counts_by_text(before, dim, bad_b, wanted)
+        if dim in part_a and dim in part_b and codes_of is not None:
+            codes = [codes_of.get((dim, v), -1) for v in wanted]
+            n1[at], x1[at] = _counts_by_code(part_a[dim], bad_a, codes)
+            n2[at], x2[at] = _counts_by_code(part_b[dim], bad_b, codes)
+        else:
+            n1[at], x1[at] = _counts_by_text(after, dim, bad_a, wanted)
+            n2[at], x2[at] = _counts_by_text(before, dim, bad_b, wanted)
     shares, pvals = [], []
     for a, m, b, k in zip(x1.tolist(), n1.tolist(), x2.tolist(), n2.tolist()):
         shares.append(b / k if k else np.nan)
@@ -224,6 +296,7 @@ def concentration(
     before: pd.DataFrame | None = None,
     bad_before: pd.Series | np.ndarray | Sequence[bool] | None = None,
     dimensions: Sequence[str] = DIMENSIONS,
+    known: Coded | None = None,
 ) -> pd.DataFrame:
     """Where the bad requests concentrate, and whether the bad share rose there.
 
@@ -236,6 +309,9 @@ def concentration(
         False everywhere and ``bad_share_before`` NaN.
     dimensions:
         The columns to look at (those present and not constant are used).
+    known:
+        The :func:`coded` frame ``rows`` and ``before`` are parts of (by index label), when several calls read
+        parts of the same requests: the same result, each text column factorised once for all of them.
 
     Returns
     -------
@@ -247,11 +323,12 @@ def concentration(
         significant and rose first, then significant, by effect.
     """
     mask = pd.Series(np.asarray(bad, dtype=bool), index=rows.index)
-    cols = [c for c in dimensions if c in rows.columns and rows[c].notna().any() and rows[c].nunique(dropna=True) > 1]
+    part = known.part(rows) if known is not None else {}
+    cols = [c for c in dimensions if c in rows.columns and _varies(rows[c], part.get(c))]
     empty = pd.DataFrame({c: pd.Series([], dtype="object") for c in CONCENTRATION_COLUMNS})
     if rows.empty or not mask.any() or mask.all() or not cols:
         return empty
-    lift = compare(rows[cols], mask, columns=cols, max_values=MAX_VALUES, alpha=ALPHA)  # not the other columns
+    lift, codes_of = _lift(rows, mask.to_numpy(), cols, part, known)  # not the other columns
     lift = lift[(lift["value"] != "(missing)") & (lift["value"] != "(other)") & (lift["incident_count"] > 0)]
     if lift.empty:
         return empty
@@ -267,7 +344,33 @@ def concentration(
     out["bad_share"] = (out["bad"] / out["requests"]).round(4)
     out["rest_bad_share"] = ((n_bad - out["bad"]) / (len(rows) - out["requests"]).where(len(rows) - out["requests"] > 0)).round(4)
     bb = pd.Series(np.asarray(bad_before, dtype=bool), index=before.index) if before is not None and bad_before is not None else None
-    out["bad_share_before"], out["rose"] = _rose(rows, before, mask, bb, out)
+    out["bad_share_before"], out["rose"] = _rose(rows, before, mask, bb, out, known, codes_of)
     out["_rank"] = np.where(out["significant"] & out["rose"], 0, np.where(out["significant"], 1, 2))
     out = out.sort_values(["_rank", "effect"], ascending=[True, False], kind="stable")
     return out[list(CONCENTRATION_COLUMNS)].reset_index(drop=True)
+
+
+def _varies(column: pd.Series, codes: np.ndarray | None) -> bool:
+    """The column holds at least two distinct values (its text codes when known: distinct texts, distinct values)."""
+    if codes is None:
+        return bool(column.notna().any() and column.nunique(dropna=True) > 1)
+    seen = codes[codes >= 0]
+    return len(seen) > 0 and np.count_nonzero(np.bincount(seen)) > 1
+
+
+def _lift(rows: pd.DataFrame, bad: np.ndarray, cols: Sequence[str], part: dict[str, np.ndarray],
+          known: Coded | None) -> tuple[pd.DataFrame, dict[tuple[str, str], int]]:
+    """:func:`~.compare.compare` of the bad rows against the others over ``cols``, a known column through its codes;
+    and the code of each (known column, value) counted (the value as text: :func:`concentration` names it so)."""
+    n1, n2 = int(bad.sum()), int((~bad).sum())
+    tallies: list[dict[str, Any]] = []
+    codes_of: dict[tuple[str, str], int] = {}
+    for c in cols:
+        if c in part and known is not None:
+            codes, labels = text_labels(part[c], known.texts[c])
+            counts = column_counts(c, codes[bad], codes[~bad], labels, MAX_VALUES)
+            codes_of.update({(c, str(r["value"])): int(r["code"]) for r in counts})
+        else:
+            counts = column_counts(c, *joint_codes(rows[c][bad], rows[c][~bad], n1, n2), MAX_VALUES)
+        tallies += counts
+    return score_counts(tallies, n1, n2, alpha=ALPHA), codes_of

@@ -55,3 +55,27 @@ def test_counts_by_text_of_a_text_column_absent_and_repeated_values():
     assert n.tolist() == [2, 0, 1, 2] and x.tolist() == [1, 0, 1, 1]
     n, x = localise._counts_by_text(rows, "n", bad, ["y", "x"])
     assert n.tolist() == [2, 3] and x.tolist() == [1, 2]
+
+
+def test_concentration_of_parts_of_a_coded_frame_is_the_same():
+    # the text codes of the whole frame, made once, give what each part's own columns give
+    rng = np.random.default_rng(4)
+    n = 3000
+    clients = np.array([f"10.0.{i}" for i in rng.integers(0, 250, n)], dtype=object)
+    clients[clients == "10.0.3"], clients[rng.random(n) < 0.03] = "(other)", None
+    rows = pd.DataFrame({"route": pd.array(rng.choice(["/a", "/b", "/c"], n), dtype="string"),
+                         "client": pd.array(clients, dtype="string"),
+                         "status": pd.array(rng.choice([200, 500], n), dtype="Int64"),
+                         "app_version": pd.Categorical(rng.choice(["1.0", "2.0"], n)),
+                         "log_stream": pd.Series(rng.choice(np.array(["a", 1, None], dtype=object), n), dtype=object)},
+                        index=pd.Index(rng.permutation(n) * 2))
+    after = (rng.random(n) < 0.5)
+    bad = pd.Series(rng.random(n) < np.where(after & (rows["route"] == "/a").to_numpy(), 0.6, 0.05), index=rows.index)
+    known = localise.coded(rows)
+    assert sorted(known.codes) == ["app_version", "client", "route", "status"]  # text, integer, text categories
+    a, b = rows[after], rows[~after]
+    plain = localise.concentration(a, bad[a.index], before=b, bad_before=bad[b.index])
+    shared = localise.concentration(a, bad[a.index], before=b, bad_before=bad[b.index], known=known)
+    pd.testing.assert_frame_equal(plain, shared)
+    assert plain["rose"].any() and (plain["dimension"] == "client").any()
+    assert localise.coded(pd.concat([rows, rows])).codes == {}  # a repeated index: nothing coded

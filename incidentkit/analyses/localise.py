@@ -95,28 +95,62 @@ def route_template(route: Any) -> Any:
     return f"{head}{sep}{'/'.join(parts)}"
 
 
-def _by_request(logs: pd.DataFrame, templates: pd.Series | None) -> pd.DataFrame:
-    """Per request id (not an access-log row): its log stream when it has one, the Lambda version, the signature."""
+def _first_at(groups: np.ndarray, valid: np.ndarray, n: int) -> np.ndarray:
+    """Per group (codes 0..n-1), the position of its first row where ``valid``; -1 for none."""
+    at = np.flatnonzero(valid)
+    found, first = np.unique(groups[at], return_index=True)
+    out = np.full(n, -1, dtype="int64")
+    out[found] = at[first]
+    return out
+
+
+def _by_request(logs: pd.DataFrame, templates: pd.Series | None, keys: pd.Series) -> dict[str, pd.Series]:
+    """Per key (a request id; not an access-log row's): its log stream when every line of it names the same one,
+    the Lambda version of a ``/aws/lambda/`` group's stream, the signature (the first template of its error lines).
+
+    The lines', the keys' and the templates' request ids are factorised together once: a key's lines are the
+    lines of its code, no lookup of a million ids in another million.
+    """
     access = text_test(logs["format"], lambda s: s.isin(_ACCESS)) if "format" in logs.columns else np.zeros(len(logs), dtype=bool)
     rows = select_rows(logs, logs["request_id"].notna().to_numpy(dtype=bool) & ~access, ["request_id", "log_stream", "log_group"])
-    if rows.empty:
-        return pd.DataFrame(columns=["log_stream", "function_version", "signature"])
-    by_id = rows.assign(log_stream=rows["log_stream"].astype("string")).groupby("request_id", sort=False)
-    # the stream when every line of the request names the same one (vectorised: no Python call per request)
-    streams = by_id["log_stream"].first().where(by_id["log_stream"].nunique() == 1)
-    out = pd.DataFrame({"log_stream": streams.astype("string")})
-    # the same groups in the same order as ``out``: by position, not a lookup of every request id
-    lambda_group = by_id["log_group"].first().astype("string").str.startswith("/aws/lambda/")
-    codes, streams = pd.factorize(out["log_stream"])  # a few streams serve many requests: read each name once
-    found = pd.Series(np.asarray(streams, dtype=object), dtype="string").str.extract(_LAMBDA_STREAM_VERSION, expand=False)
-    versions = pd.Series(pd.array(found, dtype="string").take(codes, allow_fill=True), index=out.index, dtype="string")
-    out["function_version"] = versions.where(lambda_group.fillna(False).to_numpy(dtype=bool))
-    if templates is not None and len(templates):
-        first = templates.groupby(level=0, sort=False).first()  # -1 (no error line): the missing value appended
-        out["signature"] = np.append(first.to_numpy(dtype=object), np.nan)[positions_in(out.index, first.index)]
-    else:
-        out["signature"] = pd.NA
-    return out
+    tmpl = templates if templates is not None and len(templates) else pd.Series([], dtype=object)
+    ids = [rows["request_id"].astype("string"), keys.astype("string"), pd.Series(tmpl.index, dtype="string")]
+    codes, distinct = pd.factorize(pd.concat(ids, ignore_index=True))
+    codes = np.asarray(codes, dtype="int64")
+    n, (lines, at_key, at_tmpl) = len(distinct), np.split(codes, np.cumsum([len(x) for x in ids])[:2])
+    # the stream when every line of the request names the same one (first() and nunique() of a groupby, by codes)
+    stream, names = pd.factorize(rows["log_stream"].astype("string"))
+    stream = np.asarray(stream, dtype="int64")
+    low, high = np.full(n, len(names), dtype="int64"), np.full(n, -1, dtype="int64")
+    np.minimum.at(low, lines[stream >= 0], stream[stream >= 0])
+    np.maximum.at(high, lines[stream >= 0], stream[stream >= 0])
+    own = np.where((high >= 0) & (low == high), high, -1)
+    # the version when the request's first line with a log group is in a Lambda group
+    group, group_names = pd.factorize(rows["log_group"].astype("string"))
+    group = np.asarray(group, dtype="int64")
+    is_lambda = np.append(pd.Series(np.asarray(group_names, dtype=object), dtype="string").str.startswith("/aws/lambda/")
+                          .fillna(False).to_numpy(dtype=bool), False)
+    first_group = _first_at(lines, group >= 0, n)
+    lambda_request = is_lambda[np.where(first_group >= 0, group[first_group], -1)]
+    found = pd.Series(np.asarray(names, dtype=object), dtype="string").str.extract(_LAMBDA_STREAM_VERSION, expand=False)
+    version_of = np.append(np.asarray(pd.array(found, dtype="string"), dtype=object), None)
+    name_of = np.append(np.asarray(names, dtype=object), None)
+    # the signature: the first template of the request's error lines
+    sig = np.full(n + 1, None, dtype=object)
+    if len(tmpl):
+        values = tmpl.to_numpy(dtype=object)
+        first_sig = _first_at(at_tmpl, pd.notna(values), n)
+        sig[:n] = np.where(first_sig >= 0, values[np.maximum(first_sig, 0)], None)
+    has_line = np.zeros(n + 1, dtype=bool)
+    has_line[lines] = True
+    k = np.where((at_key >= 0) & has_line[at_key], at_key, n)  # a key without a line: the last, missing
+    stream_of_key = np.where(k < n, own[np.minimum(k, n - 1)] if n else -1, -1)
+    version_ok = np.append(lambda_request, False)[k]
+    return {
+        "log_stream": pd.Series(name_of[stream_of_key], index=keys.index, dtype="string"),
+        "function_version": pd.Series(np.where(version_ok, version_of[stream_of_key], None), index=keys.index, dtype="string"),
+        "signature": pd.Series(sig[k], index=keys.index, dtype="string"),
+    }
 
 
 def request_dimensions(requests: pd.DataFrame | None, logs: pd.DataFrame | None = None, *,
@@ -158,12 +192,8 @@ def request_dimensions(requests: pd.DataFrame | None, logs: pd.DataFrame | None 
         link = logs.loc[logs["integration_request_id"].notna().to_numpy(dtype=bool), ["request_id", "integration_request_id"]]
         link = link.dropna().drop_duplicates("request_id").set_index("request_id")["integration_request_id"]
         key = key.map(link).fillna(key).astype("string") if len(link) else key
-    per = _by_request(logs, templates)
-    at = positions_in(key, per.index) if len(per) else np.full(len(key), -1)
-    for c in ("log_stream", "function_version", "signature"):
-        if c in per.columns:  # by position, looked up once for the three columns; -1 (no such request id): missing
-            joined = pd.Series(per[c].astype("string").array.take(at, allow_fill=True), index=key.index, dtype="string")
-            rows[c] = joined.where(joined.notna(), rows[c] if c in rows.columns else pd.NA).astype("string")
+    for c, joined in _by_request(logs, templates, key).items():  # missing (no line of that request id): kept
+        rows[c] = joined.where(joined.notna(), rows[c] if c in rows.columns else pd.NA).astype("string")
     return rows
 
 

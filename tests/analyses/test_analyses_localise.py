@@ -79,3 +79,24 @@ def test_concentration_of_parts_of_a_coded_frame_is_the_same():
     pd.testing.assert_frame_equal(plain, shared)
     assert plain["rose"].any() and (plain["dimension"] == "client").any()
     assert localise.coded(pd.concat([rows, rows])).codes == {}  # a repeated index: nothing coded
+
+
+def test_request_dimensions_joins_streams_versions_and_signatures_by_request_id():
+    req = pd.DataFrame({"tier": ["invocation"] * 5, "request_id": ["r1", "r2", "r3", "r4", None],
+                        "route": ["/a"] * 5, "status": [500, 200, 500, 200, 200],
+                        "log_stream": ["own-1", "own-2", None, "own-4", "own-5"]})
+    logs = pd.DataFrame({
+        "request_id": pd.array(["r1", "r1", "r2", "r2", "r3", "r3", "r9"], dtype="string"),
+        "log_stream": pd.array(["2026/05/04/[42]a", "2026/05/04/[42]a", "s1", "s2", None, "2026/05/04/[7]b", "x"], dtype="string"),
+        "log_group": pd.array([None, "/aws/lambda/f", "/aws/lambda/f", "/aws/lambda/f", "/ecs/app", "/aws/lambda/f", "g"],
+                              dtype="string"),
+        "format": ["lambda_platform"] * 7,
+    })
+    templates = pd.Series([None, "Timeout <*>", "Boom"], index=["r3", "r3", "r1"])
+    out = request_dimensions(req, logs, templates=templates).set_index("request_id", drop=False)
+    # r1: one stream, its first line with a group is a Lambda group; r2: two streams (none kept, its own row's kept);
+    # r3: one stream named (the other line has none), its first group is not Lambda; r4: no line: its own values
+    assert out["log_stream"].tolist() == ["2026/05/04/[42]a", "own-2", "2026/05/04/[7]b", "own-4", "own-5"]
+    assert out["function_version"].iat[0] == "42" and out["function_version"].iloc[1:].isna().all()
+    assert out["signature"].iat[0] == "Boom" and out["signature"].iat[2] == "Timeout <*>"
+    assert out["signature"].iloc[[1, 3, 4]].isna().all()

@@ -133,23 +133,21 @@ def _by_request(logs: pd.DataFrame, templates: pd.Series | None, keys: pd.Series
     first_group = _first_at(lines, group >= 0, n)
     lambda_request = is_lambda[np.where(first_group >= 0, group[first_group], -1)]
     found = pd.Series(np.asarray(names, dtype=object), dtype="string").str.extract(_LAMBDA_STREAM_VERSION, expand=False)
-    version_of = np.append(np.asarray(pd.array(found, dtype="string"), dtype=object), None)
-    name_of = np.append(np.asarray(names, dtype=object), None)
     # the signature: the first template of the request's error lines
-    sig = np.full(n + 1, None, dtype=object)
+    first_sig = np.full(n + 1, -1, dtype="int64")
     if len(tmpl):
-        values = tmpl.to_numpy(dtype=object)
-        first_sig = _first_at(at_tmpl, pd.notna(values), n)
-        sig[:n] = np.where(first_sig >= 0, values[np.maximum(first_sig, 0)], None)
+        first_sig[:n] = _first_at(at_tmpl, pd.notna(tmpl.to_numpy(dtype=object)), n)
     has_line = np.zeros(n + 1, dtype=bool)
     has_line[lines] = True
     k = np.where((at_key >= 0) & has_line[at_key], at_key, n)  # a key without a line: the last, missing
-    stream_of_key = np.where(k < n, own[np.minimum(k, n - 1)] if n else -1, -1)
-    version_ok = np.append(lambda_request, False)[k]
+    stream_of_key = np.append(own, -1)[k]
+    version_of_key = np.where(np.append(lambda_request, False)[k], stream_of_key, -1)
+    # Arrow takes (-1: missing), not a Python string a request
     return {
-        "log_stream": pd.Series(name_of[stream_of_key], index=keys.index, dtype="string"),
-        "function_version": pd.Series(np.where(version_ok, version_of[stream_of_key], None), index=keys.index, dtype="string"),
-        "signature": pd.Series(sig[k], index=keys.index, dtype="string"),
+        "log_stream": pd.Series(pd.array(names, dtype="string").take(stream_of_key, allow_fill=True), index=keys.index),
+        "function_version": pd.Series(pd.array(found, dtype="string").take(version_of_key, allow_fill=True), index=keys.index),
+        "signature": pd.Series(pd.array(tmpl.to_numpy(dtype=object), dtype="string").take(first_sig[k], allow_fill=True),
+                               index=keys.index),
     }
 
 

@@ -84,6 +84,7 @@ __all__ = [
     "tg_matches",
     "request_share",
     "text_codes",
+    "category_texts",
     "select_rows",
     "text_test",
     "positions_in",
@@ -186,13 +187,34 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):  # a dictionary column: its categories are its distinct values
-        texts = np.array([str(v) for v in np.asarray(dtype.categories, dtype=object)], dtype=object)
-        if len(set(texts.tolist())) == len(texts):
+        texts = category_texts(dtype)
+        if texts is not None:
             return values.cat.codes.to_numpy().astype("int64"), texts
     exact = dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype))
     codes, uniques = pd.factorize(values if exact else values.astype("object").astype(str))
-    texts = np.array([str(v) for v in np.asarray(uniques, dtype=object)], dtype=object)
+    distinct = np.asarray(uniques, dtype=object)
+    # a text column's distinct values are their own texts (``str`` of a ``str`` is itself): no call per value
+    texts = distinct if exact and pd.api.types.is_string_dtype(dtype) else np.array([str(v) for v in distinct], dtype=object)
     return np.asarray(codes, dtype="int64"), texts
+
+
+def category_texts(dtype: pd.CategoricalDtype) -> np.ndarray | None:
+    """``str`` of each category of a dictionary column, in order; None when two categories read the same.
+
+    Categories that are Python strings already are their own texts (and distinct): returned
+    without a call per category, which matters for a column of many distinct values (a
+    client address per request) read again for every slice of it.
+
+    Example
+    -------
+    >>> category_texts(pd.CategoricalDtype([1, "1"])) is None, category_texts(pd.CategoricalDtype(["b", "a"])).tolist()
+    (True, ['b', 'a'])
+    """
+    categories = dtype.categories
+    if categories.inferred_type == "string":  # cached on the categories, shared by every slice of the column
+        return np.asarray(categories, dtype=object)
+    texts = np.array([str(v) for v in np.asarray(categories, dtype=object)], dtype=object)
+    return texts if len(set(texts.tolist())) == len(texts) else None
 
 
 def select_rows(frame: pd.DataFrame, mask: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -33,7 +33,7 @@ import pandas as pd
 from ._common import benjamini_hochberg, status_class, text_codes, two_proportion_z
 
 __all__ = ["compare", "compare_numeric", "ks_2samp", "ua_family", "categorical_columns", "numeric_columns", "empty_lift",
-           "score_counts"]
+           "score_counts", "joint_codes", "column_counts", "text_labels", "MISSING", "OTHER"]
 
 MISSING = "(missing)"
 OTHER = "(other)"
@@ -192,6 +192,94 @@ def _labels(s: pd.Series) -> pd.Series:
     return s.astype("object").where(s.notna(), MISSING).map(lambda v: v if isinstance(v, (bool, np.bool_)) else str(v))
 
 
+def _label_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_labels` of ``s`` factorised: ``labels[codes]`` is ``_labels(s)``, ``labels`` told apart as
+    ``value_counts`` tells them. A text or integer column gives its text codes: no label object a row.
+
+    Example
+    -------
+    >>> codes, labels = _label_codes(pd.Series(["b", None, "a", "b"], dtype="string"))
+    >>> codes.tolist(), labels.tolist()
+    ([0, 2, 1, 0], ['b', 'a', '(missing)'])
+    """
+    if s.dtype != object and (pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype)):
+        return text_labels(*text_codes(s))
+    codes, labels = pd.factorize(_labels(s).to_numpy(dtype=object))
+    return np.asarray(codes, dtype="int64"), np.asarray(labels, dtype=object)
+
+
+def text_labels(codes: np.ndarray, texts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Text codes (:func:`~._common.text_codes`, -1 missing) as :func:`compare` labels them: ``(codes, labels)``,
+    a missing value :data:`MISSING` (with a value that reads "(missing)", as the labels count them).
+
+    Example
+    -------
+    >>> codes, labels = text_labels(np.array([0, -1, 1]), np.array(["a", "b"], dtype=object))
+    >>> codes.tolist(), labels.tolist()
+    ([0, 2, 1], ['a', 'b', '(missing)'])
+    """
+    same = np.flatnonzero(texts == MISSING)
+    if len(same):
+        return np.where(codes < 0, same[0], codes), texts
+    return np.where(codes < 0, len(texts), codes), np.append(texts, np.array([MISSING], dtype=object))
+
+
+def joint_codes(a: pd.Series | None, b: pd.Series | None, n1: int, n2: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The labels of both sides (a side without the column: every row missing) as codes into one array of distinct labels.
+
+    Example
+    -------
+    >>> a, b, labels = joint_codes(pd.Series(["x", None]), pd.Series(["y", "x"]), 2, 2)
+    >>> labels[a].tolist(), labels[b].tolist()
+    (['x', '(missing)'], ['y', 'x'])
+    """
+    ca, la = _label_codes(a) if a is not None else (np.zeros(n1, dtype="int64"), np.array([MISSING], dtype=object))
+    cb, lb = _label_codes(b) if b is not None else (np.zeros(n2, dtype="int64"), np.array([MISSING], dtype=object))
+    joint, labels = pd.factorize(np.concatenate([la, lb]))
+    joint = np.asarray(joint, dtype="int64")
+    return joint[: len(la)][ca], joint[len(la):][cb], np.asarray(labels, dtype=object)
+
+
+def _code_of(labels: np.ndarray, label: str) -> int:
+    """The position of ``label`` in ``labels`` (distinct), -1 when absent."""
+    at = np.flatnonzero(labels == label)
+    return int(at[0]) if len(at) else -1
+
+
+def column_counts(c: str, a: np.ndarray, b: np.ndarray, labels: np.ndarray, max_values: int) -> list[dict[str, Any]]:
+    """Per label of column ``c``: its incident and baseline counts (``a``, ``b``: codes into ``labels``, distinct),
+    values beyond the ``max_values`` most frequent pooled as ``(other)``, missing never pooled: the rows
+    :func:`score_counts` reads, as :func:`compare` counts them, each with the ``code`` of its label.
+
+    Counted on the codes, in the order ``value_counts`` of the labels themselves gives (first seen first among
+    equal counts), so the pooling and the rows' order are those of counting the labels.
+
+    Example
+    -------
+    >>> labels = np.array(["a", "b", "c"], dtype=object)
+    >>> [(r["value"], r["incident_count"], r["baseline_count"]) for r in column_counts("k", np.array([0, 0, 1]), np.array([2]), labels, 2)]
+    [('a', 2, 0), ('(other)', 1, 1)]
+    """
+    order = pd.Series(np.concatenate([a, b])).value_counts()
+    if len(order) > max_values:
+        missing = _code_of(labels, MISSING)
+        # Missing values are never pooled away: they are a finding of their own.
+        seen = order.index.to_numpy(dtype="int64")
+        ranked = np.concatenate([seen[seen == missing], seen[seen != missing]])
+        keep = ranked[: max_values - 1]
+        other = _code_of(labels, OTHER)
+        if other < 0:
+            labels, other = np.append(labels, np.array([OTHER], dtype=object)), len(labels)
+        a, b = np.where(np.isin(a, keep), a, other), np.where(np.isin(b, keep), b, other)
+    ca, cb = pd.Series(a).value_counts(), pd.Series(b).value_counts()
+    code = dict(zip(labels[ca.index.to_numpy()].tolist(), ca.index.tolist())) | dict(
+        zip(labels[cb.index.to_numpy()].tolist(), cb.index.tolist()))
+    ca = pd.Series(ca.to_numpy(), index=pd.Index(labels[ca.index.to_numpy()], dtype=object))
+    cb = pd.Series(cb.to_numpy(), index=pd.Index(labels[cb.index.to_numpy()], dtype=object))
+    return [{"column": c, "value": v, "incident_count": int(ca.get(v, 0)), "baseline_count": int(cb.get(v, 0)),
+             "code": code[v]} for v in pd.Index(ca.index).union(pd.Index(cb.index), sort=False)]
+
+
 _LIFT_COLUMNS = ("column", "value", "incident_count", "incident_share", "baseline_count", "baseline_share",
                  "difference", "lift", "effect", "z", "p_value", "q_value", "significant")
 
@@ -296,20 +384,8 @@ def compare(
     n1, n2 = len(inc), len(base)
     rows = []
     for c in chosen:
-        a = _labels(inc[c]) if c in inc.columns else pd.Series(MISSING, index=inc.index)
-        b = _labels(base[c]) if c in base.columns else pd.Series(MISSING, index=base.index)
-        order = pd.concat([a, b]).value_counts()
-        if len(order) > max_values:
-            # Missing values are never pooled away: they are a finding of their own.
-            ranked = [MISSING] if MISSING in order.index else []
-            ranked += [v for v in order.index if v != MISSING]
-            keep = set(ranked[: max_values - 1])
-            a = a.where(a.isin(keep), OTHER)
-            b = b.where(b.isin(keep), OTHER)
-        ca, cb = a.value_counts(), b.value_counts()
-        for v in pd.Index(ca.index).union(pd.Index(cb.index), sort=False):
-            x1, x2 = int(ca.get(v, 0)), int(cb.get(v, 0))
-            rows.append({"column": c, "value": v, "incident_count": x1, "baseline_count": x2})
+        a, b, labels = joint_codes(inc[c] if c in inc.columns else None, base[c] if c in base.columns else None, n1, n2)
+        rows += column_counts(c, a, b, labels, max_values)
     if not rows:
         empty.attrs.update({"columns": chosen, "excluded": excluded})
         return empty

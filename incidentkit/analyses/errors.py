@@ -32,8 +32,10 @@ from ._common import (
     auto_bin,
     benjamini_hochberg,
     bin_floor,
+    category_texts,
     status_class,
     flag,
+    text_codes,
     to_timedelta,
     two_proportion_z,
     wilson_interval,
@@ -72,7 +74,8 @@ def error_mask(df: pd.DataFrame, error: Any = None, *, status: str = "status") -
         cls = error.strip().lower()
         if len(cls) != 3 or not cls.endswith("xx") or not cls[0].isdigit():
             raise ValueError(f"error class {error!r} must look like '4xx' or '5xx'")
-        m = (status_class(codes) == cls)
+        k = int(cls[0])  # status_class(codes) == cls, without a label a row: 1xx..5xx are ranges, any other class none
+        m = ((codes >= k * 100) & (codes < (k + 1) * 100)).fillna(False).astype(bool) if 1 <= k <= 5 else pd.Series(False, index=idx)
         if cls == "5xx":
             m |= codes.isna() & timed_out
     elif isinstance(error, (int, np.integer)):
@@ -248,11 +251,9 @@ def by_version(
     if requests is None or requests.empty or version not in requests.columns:
         return empty
     err = error_mask(requests, error)
-    ver = requests[version].astype("object").where(requests[version].notna(), UNKNOWN).astype(str)
-    g = pd.DataFrame({"version": ver.to_numpy(), "err": err.to_numpy()}).groupby("version")["err"].agg(["size", "sum"])
-    n, e = float(g["size"].sum()), float(g["sum"].sum())
-    out = pd.DataFrame({"version": g.index.astype(object), "requests": g["size"].to_numpy(dtype="float64"),
-                        "errors": g["sum"].to_numpy(dtype="float64")})
+    names, size, errors = _counts_by_version(requests[version], err.to_numpy(dtype=bool))
+    n, e = float(size.sum()), float(errors.sum())
+    out = pd.DataFrame({"version": pd.Index(names, dtype=object), "requests": size.astype("float64"), "errors": errors.astype("float64")})
     out["traffic_share"] = out["requests"] / n
     out["error_share"] = out["errors"] / e if e else np.nan
     out["error_rate"] = out["errors"] / out["requests"]
@@ -274,6 +275,38 @@ def by_version(
     out["requests"], out["errors"] = out["requests"].astype("int64"), out["errors"].astype("int64")
     out.attrs.update({"error": _error_label(error), "total_errors": int(e), "requests": int(n)})
     return out
+
+
+def _counts_by_version(values: pd.Series, err: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per version name (``str`` of the value, :data:`UNKNOWN` when missing), in name order: requests and errors.
+
+    A text, integer or dictionary column is counted by its codes (a name per distinct value, not
+    per row); other columns name each row.
+
+    Example
+    -------
+    >>> names, n, e = _counts_by_version(pd.Series(["2.0", None, "1.0", "2.0"], dtype="category"), np.array([1, 1, 0, 0], bool))
+    >>> names.tolist(), n.tolist(), e.tolist()
+    (['(unknown)', '1.0', '2.0'], [1, 1, 2], [1, 0, 1])
+    """
+    dtype = values.dtype
+    exact = dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)
+                                 or (isinstance(dtype, pd.CategoricalDtype) and category_texts(dtype) is not None))
+    if exact:
+        codes, texts = text_codes(values)  # -1: missing
+        names = np.append(texts, np.array([UNKNOWN], dtype=object))
+        codes = np.where(codes < 0, len(texts), codes)
+    else:
+        names = values.astype("object").where(values.notna(), UNKNOWN).astype(str).to_numpy(dtype=object)
+        codes = np.arange(len(names))
+    group, distinct = pd.factorize(names)  # a value whose name is "(unknown)" is counted with the missing ones
+    group = np.asarray(group, dtype="int64")[codes]
+    size = np.bincount(group, minlength=len(distinct))
+    errors = np.bincount(group, weights=err.astype("float64"), minlength=len(distinct)).round().astype("int64")
+    keep = size > 0  # a dictionary column's categories no row uses
+    distinct, size, errors = np.asarray(distinct, dtype=object)[keep], size[keep], errors[keep]
+    order = np.argsort(distinct, kind="stable")  # the groups in name order, as a groupby gives them
+    return distinct[order], size[order], errors[order]
 
 
 def _change_point(n: np.ndarray, e: np.ndarray, min_side: int = 5) -> tuple[int | None, float, float]:

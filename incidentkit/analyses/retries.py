@@ -33,7 +33,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import UTC_NS, as_utc, column_or_na, empty_table, first_group, to_float
+from ._common import UTC_NS, as_utc, column_or_na, empty_table, first_group, select_rows, text_test, to_float
 
 __all__ = ["TIGHT_GAP_S", "THROTTLE_ERROR_COLUMNS", "RETRY_COLUMNS", "throttle_errors", "throttle_frame", "retry_spacing",
            "retry_spacing_of", "retry_summary"]
@@ -122,6 +122,10 @@ _CODE_NAMES = {
 }
 
 
+#: The columns a throttle is looked for in, joined by a newline (:func:`_text`).
+_TEXT_COLUMNS = ("message", "error_type", "error_message")
+
+
 def _text(df: pd.DataFrame, *cols: str) -> pd.Series:
     parts = [column_or_na(df, c).astype("string").fillna("") for c in cols]
     out = parts[0]
@@ -191,18 +195,21 @@ def throttle_frame(logs: pd.DataFrame | None) -> pd.DataFrame:
         return empty_table(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
     logs = logs.reset_index(drop=True)
     timed = as_utc(logs["timestamp"]).notna().to_numpy()  # a line without a time cannot be spaced: left out
-    text = _text(logs, "message", "error_type", "error_message")
     status = pd.to_numeric(column_or_na(logs, "status", "Int64"), errors="coerce")
-    # a literal pre-scan (linear) keeps the regex off the lines that cannot match
-    cand = text.str.lower().str.contains(_THROTTLE_NEEDLES, regex=True).fillna(False).to_numpy(dtype=bool)
-    found = pd.Series(pd.NA, index=text.index, dtype="string")
+    # a literal pre-scan (linear) keeps the regex off the lines that cannot match; a needle holds no newline, so each
+    # column is scanned as it is and only the lines found are joined (:func:`_text`), not every message of the logs
+    columns = [c for c in _TEXT_COLUMNS if c in logs.columns]
+    cand = np.zeros(len(logs), dtype=bool)
+    for c in columns:
+        cand |= text_test(logs[c], lambda t: t.str.lower().str.contains(_THROTTLE_NEEDLES, regex=True))
+    found = pd.Series(pd.NA, index=logs.index, dtype="string")
     if cand.any():
-        found[cand] = text[cand].str.extract(f"({_THROTTLE.pattern})", expand=False)
+        found[cand] = _text(select_rows(logs, cand, columns), *_TEXT_COLUMNS).str.extract(f"({_THROTTLE.pattern})", expand=False)
     hit = (found.notna() | (status == 429)).fillna(False).to_numpy(dtype=bool) & timed
     if not hit.any():
         return empty_table(THROTTLE_ERROR_COLUMNS + ("_row",), dtypes)
-    sub = logs.loc[hit]
-    txt = text[hit]
+    sub = select_rows(logs, hit)  # a filter, not a row take of the message column
+    txt = _text(sub, *_TEXT_COLUMNS)
     codes = [_canonical_code(m, t) for m, t in zip(found[hit].tolist(), txt.tolist())]
     op = column_or_na(sub, "operation").astype("string")
     missing = (op.isna() | (op.str.len() == 0)).fillna(True).to_numpy(dtype=bool)

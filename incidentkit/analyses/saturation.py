@@ -50,6 +50,8 @@ from ._common import (
     empty_table,
     first_group,
     select_metric,
+    select_rows,
+    text_test,
     to_float,
 )
 # the database's headroom lived here before it got its module; its names stay reachable from here
@@ -203,7 +205,9 @@ def pool_errors(logs: pd.DataFrame | None) -> pd.DataFrame:
     found_df = pool_error_rows(logs)
     if found_df.empty:
         return empty_table(POOL_ERROR_COLUMNS, dt)
-    sub = logs.loc[found_df["row"].to_numpy(dtype=int)]
+    at = np.zeros(len(logs), dtype=bool)
+    at[found_df["row"].to_numpy(dtype=int)] = True  # rows in order: a filter, not a row take of the message column
+    sub = select_rows(logs, at)
     out = pd.DataFrame({
         "timestamp": as_utc(sub["timestamp"]).to_numpy(),
         "log_group": column_or_na(sub, "log_group").astype("string").to_numpy(),
@@ -232,6 +236,13 @@ def _contains_any(lower: pd.Series, needles: Sequence[str]) -> np.ndarray:
 
 
 _ALL_POOL_NEEDLES = tuple(n for *_, needles in _POOL_PATTERNS for n in needles)
+#: The columns a pool error is looked for in, joined by a newline (:func:`_error_text`).
+_ERROR_TEXT_COLUMNS = ("message", "error_type", "error_message")
+
+
+def _lower_contains_any(values: pd.Series, needles: Sequence[str]) -> np.ndarray:
+    """:func:`_contains_any` of the column lower-cased (of its distinct values for a dictionary column); missing: False."""
+    return text_test(values, lambda s: pd.Series(_contains_any(s.str.lower(), needles), index=s.index))
 
 
 def _error_text(logs: pd.DataFrame) -> pd.Series:
@@ -241,10 +252,14 @@ def _error_text(logs: pd.DataFrame) -> pd.Series:
 
 def pool_error_rows(logs: pd.DataFrame) -> pd.DataFrame:
     """Pool errors of ``logs`` (a 0..n-1 index): ``row`` (the position) and the parsed fields, in row order."""
-    text_all = _error_text(logs)
-    first = _contains_any(text_all.str.lower(), _ALL_POOL_NEEDLES)
+    # A needle holds no newline, so it is in the joined text exactly when it is in one of its parts: each column is
+    # searched as it is, and only the lines found are joined (not a copy of every message a run).
+    columns = [c for c in _ERROR_TEXT_COLUMNS if c in logs.columns]
+    first = np.zeros(len(logs), dtype=bool)
+    for c in columns:
+        first |= _lower_contains_any(logs[c], _ALL_POOL_NEEDLES)
     where = np.flatnonzero(first)
-    text = text_all[first].reset_index(drop=True)
+    text = _error_text(select_rows(logs, first, columns)).reset_index(drop=True)
     lower = text.str.lower()
     parts: list[pd.DataFrame] = []
     claimed = np.zeros(len(text), dtype=bool)
@@ -317,16 +332,16 @@ def pool_usage(logs: pd.DataFrame | None) -> pd.DataFrame:
     if logs is None or logs.empty or "timestamp" not in logs.columns:
         return empty_table(POOL_USAGE_COLUMNS, dt)
     logs = logs.reset_index(drop=True)
-    msg_all = column_or_na(logs, "message").astype("string").fillna("")
     has_column = np.zeros(len(logs), dtype=bool)
     for c in _USAGE_COLUMNS:
         if c in logs.columns:
             has_column |= pd.to_numeric(logs[c], errors="coerce").notna().to_numpy()
-    cand = has_column | _contains_any(msg_all.str.lower(), _USAGE_NEEDLES)
+    said = _lower_contains_any(logs["message"], _USAGE_NEEDLES) if "message" in logs.columns else np.zeros(len(logs), dtype=bool)
+    cand = has_column | said
     if not cand.any():
         return empty_table(POOL_USAGE_COLUMNS, dt)
-    logs = logs.loc[cand].reset_index(drop=True)
-    msg = msg_all[cand].reset_index(drop=True)
+    logs = select_rows(logs, cand).reset_index(drop=True)  # a filter, not a row take of the message column
+    msg = column_or_na(logs, "message").astype("string").fillna("")
     in_use = pd.Series(np.nan, index=logs.index)
     size = pd.Series(np.nan, index=logs.index)
     idle = pd.Series(np.nan, index=logs.index)

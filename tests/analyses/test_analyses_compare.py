@@ -103,6 +103,46 @@ def test_compare_pools_rare_values_and_marks_missing():
     assert missing["baseline_count"] == 0 and math.isinf(missing["lift"])
 
 
+def _counted_as_labels(incident, selection, column, max_values):
+    """compare's counts of one column counted the plain way: a label object a row, value_counts of the labels."""
+    a, b = incident.loc[selection, column], incident.loc[~selection, column]
+    a = a.astype("object").where(a.notna(), cmp.MISSING).map(str)
+    b = b.astype("object").where(b.notna(), cmp.MISSING).map(str)
+    order = pd.concat([a, b]).value_counts()
+    if len(order) > max_values:
+        ranked = ([cmp.MISSING] if cmp.MISSING in order.index else []) + [v for v in order.index if v != cmp.MISSING]
+        keep = set(ranked[: max_values - 1])
+        a, b = a.where(a.isin(keep), cmp.OTHER), b.where(b.isin(keep), cmp.OTHER)
+    ca, cb = a.value_counts(), b.value_counts()
+    return {v: (int(ca.get(v, 0)), int(cb.get(v, 0))) for v in pd.Index(ca.index).union(pd.Index(cb.index), sort=False)}
+
+
+@pytest.mark.parametrize("dtype", ["string", "str", "Int64", "category"])
+def test_compare_counts_as_the_labels_count_with_ties_and_pooling(dtype):
+    # many values of equal counts: which are kept and in which order follows value_counts of the labels
+    # (first seen first among equal counts); a value reading "(missing)" or "(other)" is counted with those
+    rng = np.random.default_rng(11)
+    n = 3000
+    values = rng.integers(0, 400, n)
+    if dtype == "Int64":
+        col = pd.array(values, dtype="Int64")
+        col[rng.random(n) < 0.05] = pd.NA
+    else:
+        text = np.array([f"10.0.{v}" for v in values], dtype=object)
+        text[values == 7], text[values == 9] = cmp.MISSING, cmp.OTHER
+        text[rng.random(n) < 0.05] = None
+        col = pd.Series(text, dtype=dtype)
+    df = pd.DataFrame({"client": col})
+    selection = rng.random(n) < 0.3
+    out = cmp.compare(df, selection, columns=["client"], max_values=20)
+    got = {r["value"]: (int(r["incident_count"]), int(r["baseline_count"])) for _, r in out.iterrows()}
+    expected = _counted_as_labels(df, selection, "client", 20)
+    assert got == expected and len(got) == 20
+    rows = [{"column": "client", "value": v, "incident_count": x1, "baseline_count": x2} for v, (x1, x2) in expected.items()]
+    ranked = cmp.score_counts(rows, int(selection.sum()), int((~selection).sum()), alpha=0.05)  # ties kept in that order
+    pd.testing.assert_frame_equal(out, ranked, check_dtype=False)
+
+
 def test_compare_boolean_columns_and_explicit_missing_column():
     inc = pd.DataFrame({"cold_start": [True] * 30 + [False] * 70})
     base = pd.DataFrame({"cold_start": [True] * 2 + [False] * 98})

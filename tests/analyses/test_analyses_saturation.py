@@ -158,3 +158,17 @@ def test_pool_errors_without_request_ids_are_not_a_zero_share_of_requests() -> N
     assert math.isnan(request_share(requests, pd.Series([None, None], dtype="string")))
     assert request_share(requests, pd.Series(["a", None], dtype="string")) == 0.25
     assert request_share(requests, pd.Series(["zz"], dtype="string")) == 0.0
+
+
+def test_pool_errors_found_in_any_text_column():
+    t = pd.Timestamp("2026-03-01T03:00Z")
+    logs = pd.DataFrame({
+        "timestamp": [t, t + pd.Timedelta(seconds=1), t + pd.Timedelta(seconds=2)],
+        "message": pd.array(["request failed", None, "ok"], dtype="string"),
+        "error_type": pd.Categorical([None, "OperationalError", None]),
+        "error_message": pd.array(["HikariPool-1 - Connection is not available, request timed out after 30014ms.",
+                                   "FATAL: sorry, too many clients already", None], dtype="string"),
+    })
+    out = sat.pool_errors(logs)
+    assert out[["library", "kind"]].values.tolist() == [["hikaricp", "pool-timeout"], ["postgresql", "server-limit"]]
+    assert out["timeout_s"].tolist()[0] == 30.014 and out["message"].tolist()[0] == "request failed"

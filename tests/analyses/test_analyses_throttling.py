@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from incidentkit.analyses import throttling as th
+from incidentkit.analyses.retries import throttle_errors
 
 from _helpers.throttling_cases import PTE, T0, backoff_logs, healthy_logs, logs_frame, metric, report_days, tight_loop_logs
 
@@ -265,3 +266,18 @@ def test_docstring_examples_run():
 
     result = doctest.testmod(th, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_throttle_lines_found_in_any_text_column_and_read_from_the_joined_text():
+    t = pd.Timestamp("2026-03-01T03:00Z")
+    logs = pd.DataFrame({
+        "timestamp": [t, t + pd.Timedelta(seconds=1), t + pd.Timedelta(seconds=2), t + pd.Timedelta(seconds=3)],
+        "message": pd.array(["put failed", "An error occurred (ThrottlingException) when calling the PutItem operation",
+                             None, "all good"], dtype="string"),
+        "error_type": pd.Categorical([None, "SlowDown", "ProvisionedThroughputExceededException", None]),
+        "error_message": pd.array(["Rate exceeded", None, None, "throughput fine"], dtype="string"),
+    })
+    out = throttle_errors(logs)
+    # row 0 only in error_message, row 1 in the message first (the leftmost match wins), row 2 in a category
+    assert out["error_code"].tolist() == ["Rate exceeded", "ThrottlingException", "ProvisionedThroughputExceededException"]
+    assert out["operation"].tolist()[1] == "PutItem" and out["message"].isna().tolist() == [False, False, True]

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ...analyses._common import as_utc, iso_z, pct, severity_for_share
 from ...analyses.impact import counted, counting_tier
-from ...analyses.localise import WHERE, concentration, request_dimensions
+from ...analyses.localise import WHERE, Coded, coded, concentration, request_dimensions
 from ...analyses.related import ChangeSpec, related_changes, sentence, targets_from
 from ...analyses.related import evidence as related_evidence
 from ...analyses.shift import Shift
@@ -42,7 +42,7 @@ from ...analyses.signatures import error_lines, line_templates
 from ..model import Inputs
 from ._common import Score, Verdict
 
-__all__ = ["Verdict", "Traffic", "traffic", "sides", "where", "top_where", "with_method", "related", "severity",
+__all__ = ["Verdict", "Traffic", "traffic", "coded_traffic", "sides", "where", "top_where", "with_method", "related", "severity",
            "score", "confidence", "verdict", "shift_evidence", "where_evidence", "related_list_evidence", "value_label", "was", "code",
            "change_clause", "headline_first", "HEADLINE_KEYS", "GENERIC_CHANGES", "CHANGE_CONFIDENCE"]
 
@@ -105,6 +105,19 @@ def traffic(inputs: Any) -> Traffic | None:
     return _traffic(inputs)
 
 
+def coded_traffic(inputs: Any) -> Coded | None:
+    """The dimensions of :func:`traffic`'s rows as text codes (:func:`~incidentkit.analyses.localise.coded`), made once
+    per :class:`~incidentkit.findings.model.Inputs` for both generic detectors' :func:`where` (their parts of it)."""
+    if isinstance(inputs, Inputs):
+        return inputs.shared("generic.coded", _coded_traffic)
+    return _coded_traffic(inputs)
+
+
+def _coded_traffic(inputs: Any) -> Coded | None:
+    tr = traffic(inputs)
+    return coded(tr.rows) if tr is not None else None
+
+
 def _traffic(inputs: Any) -> Traffic | None:
     window = getattr(inputs, "window", None)
     req, base = getattr(inputs, "requests", None), getattr(inputs, "baseline_requests", None)
@@ -132,9 +145,10 @@ def sides(tr: Traffic, onset: pd.Timestamp) -> tuple[pd.DataFrame, pd.DataFrame]
 
 
 def where(after: pd.DataFrame, before: pd.DataFrame, bad_after: pd.Series, bad_before: pd.Series,
-          dimensions: Sequence[str]) -> pd.DataFrame:
-    """Where the bad requests concentrate (significant values only), values whose bad share rose first."""
-    conc = concentration(after, bad_after, before=before, bad_before=bad_before, dimensions=dimensions)
+          dimensions: Sequence[str], *, known: Coded | None = None) -> pd.DataFrame:
+    """Where the bad requests concentrate (significant values only), values whose bad share rose first; ``known``:
+    the :func:`coded_traffic` ``after`` and ``before`` are parts of."""
+    conc = concentration(after, bad_after, before=before, bad_before=bad_before, dimensions=dimensions, known=known)
     return conc[conc["significant"].astype(bool)] if len(conc) else conc
 
 

@@ -100,7 +100,8 @@ def measure(inputs: Inputs) -> ErrorMeasures | None:
     if s.onset is None or not s.significant:
         return None
     after, before = g.sides(tr, s.onset)
-    conc = g.where(after, before, bad.loc[after.index], bad.loc[before.index], WHERE)
+    conc = g.where(after, before, bad.loc[after.index], bad.loc[before.index], WHERE,
+                   known=g.coded_traffic(inputs))
     sig = _signatures(inputs, s.onset)
     lead, explains = lead_signature(sig, s.after_bad)
     return ErrorMeasures(traffic=tr, shift=s, after=after, failed_after=bad.loc[after.index], where=conc,

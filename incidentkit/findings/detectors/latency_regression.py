@@ -94,7 +94,8 @@ def measure(inputs: Inputs) -> LatencyMeasures | None:
     if s.onset is None or not s.significant:
         return None
     after, before = g.sides(tr, s.onset)
-    conc = g.where(after, before, slow.loc[after.index], slow.loc[before.index], DIMENSIONS)
+    conc = g.where(after, before, slow.loc[after.index], slow.loc[before.index], DIMENSIONS,
+                   known=g.coded_traffic(inputs))
     failed = failed_mask(after)[slow.loc[after.index].to_numpy(dtype=bool)]
     return LatencyMeasures(traffic=tr, shift=s, threshold_ms=threshold, before=before, after=after, where=conc,
                            top=g.with_method(g.top_where(conc), after),

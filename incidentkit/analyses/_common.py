@@ -195,6 +195,22 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(codes, dtype="int64"), texts
 
 
+def as_text(values: pd.Series) -> pd.Series:
+    """``values.astype("string")``; a dictionary column (``category`` with text categories, the
+    parsed and request frames') converted once per category and taken by its codes, not through
+    a Python object a row.
+
+    Example
+    -------
+    >>> as_text(pd.Series(["b", None, "a"], dtype="category")).tolist()
+    ['b', <NA>, 'a']
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.infer_dtype(values.cat.categories) not in ("string", "empty"):
+        return values.astype("string")
+    texts = pd.array(np.asarray(values.cat.categories, dtype=object), dtype="string")
+    return pd.Series(texts.take(values.cat.codes.to_numpy().astype(np.intp), allow_fill=True), index=values.index, name=values.name)
+
+
 def select_rows(frame: pd.DataFrame, mask: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """``frame.loc[mask, columns]``, each column filtered by the boolean ``mask``.
 

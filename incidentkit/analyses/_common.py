@@ -85,6 +85,7 @@ __all__ = [
     "request_share",
     "text_codes",
     "category_texts",
+    "as_text",
     "select_rows",
     "text_test",
     "positions_in",
@@ -215,6 +216,22 @@ def category_texts(dtype: pd.CategoricalDtype) -> np.ndarray | None:
         return np.asarray(categories, dtype=object)
     texts = np.array([str(v) for v in np.asarray(categories, dtype=object)], dtype=object)
     return texts if len(set(texts.tolist())) == len(texts) else None
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """``values.astype("string")``; a dictionary column (``category`` with text categories, the
+    parsed and request frames') converted once per category and taken by its codes, not through
+    a Python object a row.
+
+    Example
+    -------
+    >>> as_text(pd.Series(["b", None, "a"], dtype="category")).tolist()
+    ['b', <NA>, 'a']
+    """
+    if not isinstance(values.dtype, pd.CategoricalDtype) or pd.api.types.infer_dtype(values.cat.categories) not in ("string", "empty"):
+        return values.astype("string")
+    texts = pd.array(np.asarray(values.cat.categories, dtype=object), dtype="string")
+    return pd.Series(texts.take(values.cat.codes.to_numpy().astype(np.intp), allow_fill=True), index=values.index, name=values.name)
 
 
 def select_rows(frame: pd.DataFrame, mask: np.ndarray, columns: Sequence[str] | None = None) -> pd.DataFrame:

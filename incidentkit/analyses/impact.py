@@ -74,7 +74,7 @@ import pandas as pd
 
 from .._util.fmt import ms as fmt_ms
 from ..errors import ParameterError
-from ._common import NICE_BINS, as_utc, binom_sf, flag, iso_z
+from ._common import NICE_BINS, as_text, as_utc, binom_sf, flag, iso_z
 
 __all__ = ["IMPACT_KEYS", "counting_tier", "counted", "failed_mask", "slow_threshold", "impact", "describe"]
 
@@ -267,7 +267,7 @@ def _clients(df: pd.DataFrame, *masks: pd.Series | None) -> list[int | None]:
 def _by_version(df: pd.DataFrame, failed: pd.Series, slow: pd.Series | None) -> list[dict[str, Any]]:
     if "app_version" not in df or not df["app_version"].notna().any():
         return []
-    g = pd.DataFrame({"version": df["app_version"].astype("string").fillna("(unknown)"), "failed": failed.astype(int),
+    g = pd.DataFrame({"version": as_text(df["app_version"]).fillna("(unknown)"), "failed": failed.astype(int),
                       "slow": (slow if slow is not None else pd.Series(False, index=df.index)).astype(int)})
     g["client"] = df["client_ip"].astype("string") if "client_ip" in df else pd.NA
     rows = []

@@ -389,13 +389,14 @@ def percentiles_excluding(
         mask = flag(requests[mask_col])
     else:
         return empty
-    parts = {subsets[0]: requests, subsets[1]: requests[~mask.to_numpy()], subsets[2]: requests[mask.to_numpy()]}
-    if not binned:
-        v_all = request_latency(requests, value)
-        n_all = int(v_all.notna().sum())
+    if not binned:  # the latency is per row: computed once and masked, not once per copied subset frame
+        v_all = request_latency(requests, value).to_numpy(dtype="float64")
+        known = ~np.isnan(v_all)
+        n_all = int(known.sum())
         rows = []
-        for name, part in parts.items():
-            v = request_latency(part, value).dropna().to_numpy()
+        m = mask.to_numpy(dtype=bool)
+        for name, keep in zip(subsets, (known, known & ~m, known & m)):
+            v = v_all[keep]
             row: dict[str, Any] = {"subset": name, "count": len(v), "share": len(v) / n_all if n_all else np.nan}
             for q, qn in zip(quantiles, qnames):
                 row[qn] = float(np.quantile(v, q)) if len(v) else np.nan
@@ -407,6 +408,7 @@ def percentiles_excluding(
     t = _times(requests, "timestamp") if "timestamp" in requests.columns else None
     if t is None:
         return empty
+    parts = {subsets[0]: requests, subsets[1]: requests[~mask.to_numpy()], subsets[2]: requests[mask.to_numpy()]}
     width = _bin_width(t.dropna(), None if by == "auto" else by, window)
     frames = []
     base = percentiles(requests, value, by=width, quantiles=quantiles, window=window)

@@ -60,17 +60,32 @@ def cold_starts(requests: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     [[True, True, False], [True, True, False]]
     """
     idx = requests.index
-    cs = requests["cold_start"].astype("object") if "cold_start" in requests.columns else pd.Series(None, index=idx, dtype="object")
+    said, cold_said = _said_cold(requests)
     init = (
         pd.to_numeric(requests["init_duration_ms"], errors="coerce")
         if "init_duration_ms" in requests.columns
         else pd.Series(np.nan, index=idx)
     )
-    known = cs.notna() | init.notna()
+    known = said | init.notna()
     # A frame where some rows carry REPORT data (duration) and no init: those are warm.
     if "duration_ms" in requests.columns:
         known |= pd.to_numeric(requests["duration_ms"], errors="coerce").notna() & (
-            cs.notna().any() or init.notna().any()
+            said.any() or init.notna().any()
         )
-    cold = flag(cs.where(cs.notna(), None), idx) | init.gt(0).fillna(False).astype(bool)
+    cold = cold_said | init.gt(0).fillna(False).astype(bool)
     return cold.astype(bool), known.astype(bool)
+
+
+def _said_cold(requests: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """Per request: whether its ``cold_start`` column says anything, and whether it says cold.
+
+    A boolean column (the parsed and request frames' ``boolean``) is read as it is; any other
+    (text, objects) through :func:`flag`, one value at a time.
+    """
+    if "cold_start" not in requests.columns:
+        return pd.Series(False, index=requests.index), pd.Series(False, index=requests.index)
+    col = requests["cold_start"]
+    if pd.api.types.is_bool_dtype(col.dtype):  # no Python object a row
+        return col.notna(), col.fillna(False).astype(bool)
+    cs = col.astype("object")
+    return cs.notna(), flag(cs.where(cs.notna(), None), requests.index)

@@ -147,17 +147,24 @@ def error_line_candidates(logs: pd.DataFrame | None) -> pd.DataFrame:
     texts = signature_texts(_col(sel, "error_type").astype("object"), _col(sel, "error_message").astype("object"),
                              _col(sel, "message").astype("object"))
     out = pd.DataFrame({
-        "timestamp": as_utc(_col(sel, "timestamp", UTC_NS)).to_numpy(),
-        "log_group": _col(sel, "log_group").astype("string").to_numpy(),
-        "log_stream": _col(sel, "log_stream").astype("string").to_numpy(),
-        "request_id": _col(sel, "request_id").astype("string").to_numpy(),
-        "error_type": _col(sel, "error_type").astype("string").to_numpy(),
+        "timestamp": as_utc(_col(sel, "timestamp", UTC_NS)).array,
+        "log_group": _text_column(_col(sel, "log_group")),
+        "log_stream": _text_column(_col(sel, "log_stream")),
+        "request_id": _text_column(_col(sel, "request_id")),
+        "error_type": _text_column(_col(sel, "error_type")),
         "text": pd.array(texts, dtype="string"),
-        "message": _col(sel, "message").astype("string").to_numpy(),
+        "message": _text_column(_col(sel, "message")),
         "_error": base[base | report],
     })
     out["timestamp"] = as_utc(out["timestamp"])
     return out
+
+
+def _text_column(values: pd.Series) -> Any:
+    """``values`` as text, in the column type pandas infers from those texts as Python objects (``str``;
+    ``object`` when every value is missing), without making the objects (~0.3 s per 100k lines)."""
+    text = values.astype("string")
+    return text.astype("str").array if text.notna().any() else text.to_numpy()
 
 
 def error_lines_of(*candidates: pd.DataFrame) -> pd.DataFrame:

@@ -348,7 +348,9 @@ def _width_for_groups(t: pd.Series, groups: pd.Series, base: pd.Timedelta) -> pd
         if factor > 1 and span / width < MIN_BINS:
             break
         chosen = width
-        sizes = pd.DataFrame({"b": t.dt.floor(width).to_numpy(), "g": groups.to_numpy()}).groupby(["b", "g"]).size()
+        # naive datetime64 bins: a tz-aware column's to_numpy() is one Timestamp object a row (0.3 s at 200k)
+        bins = t.dt.floor(width).dt.tz_convert(None).to_numpy()
+        sizes = pd.DataFrame({"b": bins, "g": groups.to_numpy()}).groupby(["b", "g"]).size()
         if sizes.median() >= MIN_REQUESTS:
             break
     return chosen

@@ -372,15 +372,19 @@ class FakeLogsServer:
             time.sleep(self.delay)
             with self._lock:
                 self.slept_s += time.perf_counter() - t0
+        return _aws_response(request, *self.answer(request.body))
+
+    def answer(self, request_body: bytes | None) -> tuple[int, bytes]:
+        """(HTTP status, JSON body) of one FilterLogEvents request body (no delay slept)."""
         t = time.thread_time()
-        body = json.loads(request.body or b"{}")
+        body = json.loads(request_body or b"{}")
         group = body.get("logGroupName") or body.get("logGroupIdentifier")
         with self._lock:
             self.calls += 1
             self.calls_by_group[group] = self.calls_by_group.get(group, 0) + 1
         if group not in self.data:
             out = json.dumps({"__type": "ResourceNotFoundException", "message": "The specified log group does not exist."})
-            return _aws_response(request, 400, out.encode())
+            return 400, out.encode()
         syn = self.data[group]
         first = syn.index_at(int(body.get("startTime", syn.start_ms)))
         stop = syn.index_at(int(body.get("endTime", syn.end_ms)) + 1)  # endTime is inclusive
@@ -399,7 +403,7 @@ class FakeLogsServer:
                 self._pages[key] = page
         with self._lock:
             self.server_s += time.thread_time() - t
-        return _aws_response(request, 200, page)
+        return 200, page
 
     def _page(self, syn: Synthetic, lo: int, hi: int) -> dict[str, Any]:
         """Events from ``lo`` up to ``hi`` or the byte limit, whichever comes first.

@@ -97,8 +97,11 @@ def test_bench_signatures_smoke(tmp_path):
 
 
 def test_bench_fetch_quota_smoke():
-    """Fetch at the quota (issue 17 item 4), at a tiny size: a generous budget, 10 ms a call."""
-    out = _run("bench_fetch_quota.py", "--events", "3000", "--page-events", "500", "--scenarios", "40:0.01")
-    assert len(RATIO.findall(out)) == 3
-    assert re.search(r"ratio: rows lost, sliced\+paced \(budget 40/s, latency 10 ms\) = 0\.00x  \(target 0\)  OK", out)
-    assert "speed-up of sliced+paced over one sequential chain" in out
+    """Fetch at the quota (issue 17 item 4), at a tiny size: a generous budget, 10 ms a call, the
+    metered server both in the fetching process (a botocore hook) and in its own over HTTP."""
+    out = _run("bench_fetch_quota.py", "--events", "3000", "--page-events", "500", "--scenarios", "40:0.01", "--server", "both")
+    assert len(RATIO.findall(out)) == 6
+    for mode in ("in-process", "http"):
+        assert re.search(rf"ratio: rows lost, sliced\+paced \(budget 40/s, latency 10 ms, {mode}\) = 0\.00x  \(target 0\)  OK", out)
+        assert f"speed-up of sliced+paced over one sequential chain (budget 40/s, latency 10 ms, {mode})" in out
+    assert "server out of process, HTTP" in out and "server process" in out  # the HTTP server's counts came back

@@ -26,6 +26,7 @@ from .parts import (
     _hash_ids,
     _page_frame,
     _progress_enabled,
+    _read_page_json,
     _SeenIds,
     _Stats,
     _targets,
@@ -254,6 +255,7 @@ class EventPages:
         client = _client(None, session, region, endpoint_url, max_attempts)  # made here, in the calling thread
         self.region = getattr(getattr(client, "meta", None), "region_name", None) or region
         self._pacer, self._throttles = pacing.attach(client, "FilterLogEvents", self.budget)
+        client.meta.events.register("before-parse.logs.FilterLogEvents", _read_page_json, unique_id="incidentkit-logs-page-json")
         tasks = self._tasks()
         s = self.stats
         s.started = time.monotonic()

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 import numpy as np
+import orjson
 import pandas as pd
 
 from ... import schema
@@ -124,6 +125,39 @@ def _page_frame(events: list[dict[str, Any]], label: str) -> pd.DataFrame:
         }
     )
     return frame
+
+
+def _read_page_json(response_dict: dict[str, Any], customized_response_dict: dict[str, Any], operation_model: Any = None,
+                    **_: Any) -> None:  # fmt: skip
+    """``before-parse`` hook of FilterLogEvents: an answered page read by orjson in one C call.
+
+    botocore decodes the body with ``json.loads`` and then walks the output shape event by
+    event in Python (~11 ms for a page of 1,000 events, 0.56 MB; orjson: ~1 ms). The page's
+    top-level members go to ``customized_response_dict`` (which botocore merges into the
+    parsed response) and the body botocore parses becomes ``{}`` (it still adds
+    ``ResponseMetadata``). The same values as botocore's: strings stay strings, the ``Long``
+    times ints (an integer past 64 bits would become a float: the page's integers are epoch
+    milliseconds). Left to botocore: errors (status >= 300), and bodies orjson refuses (a
+    lone surrogate escape such as ``\\ud800``), which botocore reads as it always did.
+
+    Example
+    -------
+    >>> rd, out = {"status_code": 200, "body": b'{"events": [{"eventId": "1", "timestamp": 5}], "nextToken": "t"}'}, {}
+    >>> _read_page_json(rd, out)
+    >>> out, rd["body"]
+    ({'events': [{'eventId': '1', 'timestamp': 5}], 'nextToken': 't'}, b'{}')
+    """
+    if response_dict.get("status_code", 500) >= 300 or not response_dict.get("body"):
+        return
+    try:
+        data = orjson.loads(response_dict["body"])
+    except orjson.JSONDecodeError:
+        return
+    if not isinstance(data, dict):
+        return
+    members = getattr(getattr(operation_model, "output_shape", None), "members", None)
+    customized_response_dict.update(data if members is None else {k: v for k, v in data.items() if k in members})
+    response_dict["body"] = b"{}"
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -26,7 +26,7 @@ from ..masking import mask_obj, mask_text
 from .markup import sanitize_notebook
 from .results import postmortem_markdown
 
-__all__ = ["write_text", "write_json", "mask_notebook", "write_notebook", "to_html", "write_html", "warm_html_export", "write_postmortem", "REPORT_CSS", "CONTENT_SECURITY_POLICY"]
+__all__ = ["write_text", "write_json", "mask_notebook", "write_notebook", "to_html", "write_html", "write_postmortem", "REPORT_CSS", "CONTENT_SECURITY_POLICY"]
 
 _FILE_MODE = 0o600
 
@@ -159,40 +159,6 @@ def to_html(nb: Mapping[str, Any], *, hide_code: bool = False) -> str:
     clean = sanitize_notebook(mask_notebook(nb))
     body, _resources = exporter.from_notebook_node(clean, resources={"incidentkit_css": REPORT_CSS})
     return _mask_html(body)
-
-
-#: The PNG of one white pixel (an image output for :func:`warm_html_export`).
-_PIXEL_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
-
-
-def warm_html_export() -> None:
-    """Render a small notebook to HTML and discard it: the first export's one-off costs, paid early.
-
-    The first :func:`to_html` of a process imports nbconvert's filters, mistune and Pygments'
-    lexers and compiles the ``lab`` templates (~1-1.5 s); later exports reuse all of it. A
-    run calls this in a background thread while the kernel executes the cells (the run's
-    process is otherwise idle then), so the report's export after the last cell is only
-    the rendering of that notebook.
-
-    Example
-    -------
-    >>> warm_html_export()
-    """
-    from nbformat import v4
-
-    table = {"text/plain": "   a\n0  1", "text/html": "<table><tr><th>a</th></tr><tr><td>1</td></tr></table>",
-             "image/png": _PIXEL_PNG}
-    outputs = [v4.new_output("execute_result", data=table, execution_count=1),
-               v4.new_output("display_data", data={"text/markdown": "**bold** `code`\n\n| a |\n|---|\n| 1 |", "text/plain": "md"}),
-               v4.new_output("stream", name="stderr", text="warning\n"),
-               v4.new_output("error", ename="ValueError", evalue="x", traceback=["\x1b[0;31mValueError\x1b[0m: x"])]
-    nb = v4.new_notebook(cells=[
-        v4.new_markdown_cell("# Warm-up\n\n| a | b |\n|---|---|\n| `1` | **2** |\n\n> note"),
-        v4.new_code_cell("import pandas as pd\nframe = pd.DataFrame({'a': [1]})  # comment\nframe", execution_count=1,
-                         outputs=outputs),
-    ], metadata={"language_info": {"name": "python", "pygments_lexer": "ipython3",  # the lexer a run's report uses
-                                   "codemirror_mode": {"name": "ipython", "version": 3}}})
-    to_html(nb)
 
 
 def write_html(nb: Mapping[str, Any], path: str | os.PathLike[str], *, hide_code: bool = False, failed: bool = False) -> None:

@@ -22,7 +22,6 @@ import functools
 import logging
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -31,12 +30,12 @@ from ..errors import IncidentKitError, NotebookError
 from ..evidence import EvidenceBundle, copy_bundle
 from ..investigation import source_text
 from ..masking import mask_text
-from ..render.files import warm_html_export, write_html, write_json, write_notebook, write_postmortem, write_text
+from ..render.files import write_html, write_json, write_notebook, write_postmortem, write_text
 from ..render.results import findings_document, read_results
 from .notebook_io import StderrTail, masked_output_path
 from .templates import RUN_PARAMETERS, Template
 
-__all__ = ["execute", "kernel_manager_class", "html_export_warm_up"]
+__all__ = ["execute", "kernel_manager_class"]
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +118,6 @@ def execute(template: Template, parameters: Mapping[str, Any], tmp: Path, *, sou
     partly executed notebook, its HTML and the kernel's stderr are kept in ``tmp``.
     """
     params = dict(parameters)
-    html_export_warm_up()  # while the kernel works, this process pays the first HTML export's one-off costs
     evidence_dir = _open_bundle(template, params, tmp, source_bundle, context)
     if "evidence" in template.parameter_names:
         params["evidence"] = "evidence"  # relative to the run folder: the kernel runs there
@@ -189,32 +187,6 @@ def _run_notebook(template: Template, params: Mapping[str, Any], tmp: Path, *, h
         raise NotebookError(mask_text(f"template {template.name} did not finish: {type(exc).__name__}: {text[:300]}")) from None
 
 
-@functools.lru_cache(maxsize=1)
-def html_export_warm_up() -> threading.Thread:
-    """Start :func:`~incidentkit.render.files.warm_html_export` in a background thread, once a process.
-
-    The run's process waits on the kernel while the cells execute; the first ``report.html``
-    export of a process costs ~1-1.5 s of imports and template compiling, paid here on the
-    otherwise idle time instead of after the last cell. Join the returned thread before an
-    export (an export would work without it: the two would only share those costs).
-
-    Example
-    -------
-    >>> html_export_warm_up().join(); html_export_warm_up().is_alive()
-    False
-    """
-    thread = threading.Thread(target=_warm_quietly, name="incidentkit-html-warm-up", daemon=True)
-    thread.start()
-    return thread
-
-
-def _warm_quietly() -> None:
-    try:
-        warm_html_export()
-    except Exception as exc:  # noqa: BLE001 - the run's own export reports whatever is wrong, in one line
-        log.debug("the HTML export's warm-up failed: %s", exc)
-
-
 def _keep_failed(notebook: Path, kernel_stderr: StderrTail, *, hide_code: bool) -> None:
     """What a failed run keeps: the kernel's masked stderr, the notebook as far as it ran and its HTML."""
     import nbformat
@@ -223,7 +195,6 @@ def _keep_failed(notebook: Path, kernel_stderr: StderrTail, *, hide_code: bool) 
     if notebook.exists():
         nb = nbformat.read(str(notebook), as_version=4)
         write_notebook(nb, notebook)
-        html_export_warm_up().join()
         write_html(nb, notebook.parent / "report.html", hide_code=hide_code, failed=True)
 
 
@@ -244,7 +215,6 @@ def _write_run_files(nb: Any, template: Template, parameters: Mapping[str, Any],
     )
     _title(nb, template, result["source"])
     write_notebook(nb, notebook)
-    html_export_warm_up().join()
     write_html(nb, tmp / "report.html", hide_code=hide_code)
     write_postmortem(result, published, tmp / "postmortem.md")
     write_json(result, tmp / "findings.json")  # last: its presence means the run is complete

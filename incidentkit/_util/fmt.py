@@ -248,15 +248,18 @@ def stamp(ts: Any = None) -> str:
 
 
 def clock(ts: Any) -> str:
-    """A time for a reader: ``2026-03-10 02:47:12 UTC`` (``—`` when unknown).
+    """A time for a reader, to the second: ``2026-03-10 02:47:12 UTC`` (``—`` when unknown).
+
+    A fraction of a second is left out (``09:56:58.028`` reads ``09:56:58``, the second it
+    falls in); the evidence keeps the exact time.
 
     Example
     -------
-    >>> clock("2026-03-10T02:47:12Z"), clock(None)
-    ('2026-03-10 02:47:12 UTC', '—')
+    >>> clock("2026-03-10T02:47:12Z"), clock("2026-06-09T09:56:58.028Z"), clock(None)
+    ('2026-03-10 02:47:12 UTC', '2026-06-09 09:56:58 UTC', '—')
     """
     text = iso(ts)
-    return MISSING if text is None else text.replace("T", " ").replace("Z", " UTC")
+    return MISSING if text is None else pd.Timestamp(text).floor("s").strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _backticks(text: str) -> str:

@@ -43,7 +43,7 @@ from .._util.fmt import ms as fmt_ms
 from .._util.fmt import p_value as fmt_p
 from .._util.fmt import percent as pct
 from .._util.severity import downgrade
-from ._text_columns import as_text, category_texts, text_codes
+from ._text_columns import as_text, category_texts, codes_as_is, text_codes
 from .significance import benjamini_hochberg, binom_sf, norm_sf, two_proportion_z, wilson_interval
 
 __all__ = [
@@ -86,6 +86,7 @@ __all__ = [
     "request_share",
     "text_codes",
     "category_texts",
+    "codes_as_is",
     "as_text",
     "select_rows",
     "text_test",

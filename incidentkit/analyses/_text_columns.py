@@ -14,10 +14,24 @@ Example
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["text_codes", "category_texts", "as_text"]
+__all__ = ["text_codes", "category_texts", "as_text", "codes_as_is"]
+
+
+def codes_as_is(dtype: Any) -> bool:
+    """Whether a column of ``dtype`` is factorised as it is (a text or integer column, not ``object``): its
+    distinct values' ``str`` are exact texts, so no value needs turning into text before counting.
+
+    Example
+    -------
+    >>> codes_as_is(pd.StringDtype()), codes_as_is(pd.Int64Dtype()), codes_as_is(np.dtype(object)), codes_as_is(np.dtype(float))
+    (True, True, False, False)
+    """
+    return dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype))
 
 
 def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +54,7 @@ def text_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
         texts = category_texts(dtype)
         if texts is not None:
             return values.cat.codes.to_numpy().astype("int64"), texts
-    exact = dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype))
+    exact = codes_as_is(dtype)
     codes, uniques = pd.factorize(values if exact else values.astype("object").astype(str))
     distinct = np.asarray(uniques, dtype=object)
     # a text column's distinct values are their own texts (``str`` of a ``str`` is itself): no call per value

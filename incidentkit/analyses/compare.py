@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._common import benjamini_hochberg, status_class, text_codes, two_proportion_z
+from ._common import benjamini_hochberg, codes_as_is, status_class, text_codes, two_proportion_z
 
 __all__ = ["compare", "compare_numeric", "ks_2samp", "ua_family", "categorical_columns", "numeric_columns", "empty_lift",
            "score_counts", "joint_codes", "column_counts", "text_labels", "MISSING", "OTHER"]
@@ -181,7 +181,7 @@ def numeric_columns(df: pd.DataFrame, *, status: str = "status") -> list[str]:
 
 
 def _labels(s: pd.Series) -> pd.Series:
-    if s.dtype != object and (pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype)):
+    if codes_as_is(s.dtype):
         codes, texts = text_codes(s)  # str of each distinct value, not of each row
         return pd.Series(np.append(texts, np.array([MISSING], dtype=object))[codes], index=s.index, dtype=object)
     if pd.api.types.is_bool_dtype(s.dtype):
@@ -202,7 +202,7 @@ def _label_codes(s: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     >>> codes.tolist(), labels.tolist()
     ([0, 2, 1, 0], ['b', 'a', '(missing)'])
     """
-    if s.dtype != object and (pd.api.types.is_string_dtype(s.dtype) or pd.api.types.is_integer_dtype(s.dtype)):
+    if codes_as_is(s.dtype):
         return text_labels(*text_codes(s))
     codes, labels = pd.factorize(_labels(s).to_numpy(dtype=object))
     return np.asarray(codes, dtype="int64"), np.asarray(labels, dtype=object)

@@ -33,6 +33,7 @@ from ._common import (
     benjamini_hochberg,
     bin_floor,
     category_texts,
+    codes_as_is,
     status_class,
     flag,
     text_codes,
@@ -290,8 +291,7 @@ def _counts_by_version(values: pd.Series, err: np.ndarray) -> tuple[np.ndarray, 
     (['(unknown)', '1.0', '2.0'], [1, 1, 2], [1, 0, 1])
     """
     dtype = values.dtype
-    exact = dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype)
-                                 or (isinstance(dtype, pd.CategoricalDtype) and category_texts(dtype) is not None))
+    exact = codes_as_is(dtype) or (isinstance(dtype, pd.CategoricalDtype) and category_texts(dtype) is not None)
     if exact:
         codes, texts = text_codes(values)  # -1: missing
         names = np.append(texts, np.array([UNKNOWN], dtype=object))

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..parse.registry import format_names
-from ._common import benjamini_hochberg, positions_in, select_rows, text_codes, text_test, two_proportion_z
+from ._common import benjamini_hochberg, codes_as_is, positions_in, select_rows, text_codes, text_test, two_proportion_z
 from .compare import column_counts, joint_codes, score_counts, text_labels
 from .impact import counted
 
@@ -221,7 +221,7 @@ def _codable(column: pd.Series) -> bool:
     dtype = column.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         return dtype.categories.inferred_type == "string"
-    return dtype != object and (pd.api.types.is_string_dtype(dtype) or pd.api.types.is_integer_dtype(dtype))
+    return codes_as_is(dtype)
 
 
 def coded(rows: pd.DataFrame, dimensions: Sequence[str] = DIMENSIONS) -> Coded:
